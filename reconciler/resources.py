@@ -1,0 +1,59 @@
+"""Identity of a Kubernetes object, and how this system marks the objects it owns.
+
+Ownership reads the same as in Argo CD: the label `app.kubernetes.io/instance: <app>`
+and the annotation `argocd.argoproj.io/tracking-id: <app>:<group>/<kind>:<ns>/<name>`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+TRACKING_LABEL = "app.kubernetes.io/instance"
+TRACKING_ANNOTATION = "argocd.argoproj.io/tracking-id"
+SYNC_WAVE_ANNOTATION = "argocd.argoproj.io/sync-wave"
+SYNC_OPTIONS_ANNOTATION = "argocd.argoproj.io/sync-options"
+COMPARE_OPTIONS_ANNOTATION = "argocd.argoproj.io/compare-options"
+
+
+def split_api_version(api_version: str) -> tuple[str, str]:
+    """`apps/v1` -> ("apps", "v1"); `v1` -> ("", "v1")."""
+    group, _, version = api_version.rpartition("/")
+    return group, version
+
+
+@dataclass(frozen=True, order=True)
+class ResourceKey:
+    """group/kind/namespace/name: the identity of an object across API versions."""
+
+    group: str
+    kind: str
+    namespace: str
+    name: str
+
+    @classmethod
+    def of(cls, obj: dict[str, Any]) -> ResourceKey:
+        group, _ = split_api_version(str(obj.get("apiVersion", "")))
+        meta = obj.get("metadata") or {}
+        return cls(group, str(obj.get("kind", "")), str(meta.get("namespace") or ""), str(meta.get("name", "")))
+
+    def tracking_id(self, app_name: str) -> str:
+        return f"{app_name}:{self.group}/{self.kind}:{self.namespace}/{self.name}"
+
+    @classmethod
+    def from_tracking_id(cls, value: str) -> tuple[str, ResourceKey] | None:
+        """Parse Argo CD's tracking id; None when it is not one."""
+        try:
+            app, rest = value.split(":", 1)
+            group_kind, ns_name = rest.split(":", 1)
+            group, kind = group_kind.split("/", 1)
+            namespace, name = ns_name.split("/", 1)
+        except ValueError:
+            return None
+        if not app or not kind or not name:
+            return None
+        return app, cls(group, kind, namespace, name)
+
+    def __str__(self) -> str:
+        gk = f"{self.kind}.{self.group}" if self.group else self.kind
+        return f"{gk} {self.namespace}/{self.name}" if self.namespace else f"{gk} {self.name}"

