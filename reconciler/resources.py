@@ -35,7 +35,8 @@ class ResourceKey:
     def of(cls, obj: dict[str, Any]) -> ResourceKey:
         group, _ = split_api_version(str(obj.get("apiVersion", "")))
         meta = obj.get("metadata") or {}
-        return cls(group, str(obj.get("kind", "")), str(meta.get("namespace") or ""), str(meta.get("name", "")))
+        namespace = str(meta.get("namespace") or "")
+        return cls(group, str(obj.get("kind", "")), namespace, str(meta.get("name", "")))
 
     def tracking_id(self, app_name: str) -> str:
         return f"{app_name}:{self.group}/{self.kind}:{self.namespace}/{self.name}"

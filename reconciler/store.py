@@ -1,0 +1,379 @@
+"""Every Redis key of the system, in one place.
+
+Layout (all keys start with `rc:`):
+
+| key | type | holds |
+| --- | --- | --- |
+| `rc:apps` | hash | app name -> Application manifest (JSON) |
+| `rc:projects` | hash | project name -> AppProject manifest (JSON) |
+| `rc:app-parent` | hash | child app name -> parent app name (app-of-apps) |
+| `rc:schedule` | sorted set | app name scored by its next poll time (unix seconds) |
+| `rc:poll-interval` | hash | app name -> its own poll interval, when it has one |
+| `rc:status:{app}` | string | status JSON; written only forwards (by `observedAt`) |
+| `rc:history:{app}` | list | history entries (JSON), oldest first, capped |
+| `rc:history-seq:{app}` | counter | last history id given out |
+| `rc:inventory:{app}` | hash | resource key -> object reference (JSON) |
+| `rc:lock:{app}` | string | the sync lock: the token of the operation holding it |
+| `rc:pending:{app}` | string | a sync request that arrived while the app was locked |
+| `rc:queued:{app}` | string | set while a sync request waits in the queue (coalescing) |
+| `rc:op:{id}` | string | a sync operation's state machine (JSON) |
+| `rc:render:{key}` | string | cached render output (JSON), expires |
+| `rc:selfheal:{app}` | hash | self-heal attempt count and time |
+
+Values are JSON so any process (worker, beat, API) reads what another wrote.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import zlib
+from typing import Any
+
+import redis
+
+PREFIX = "rc"
+RENDER_CACHE_TTL_SECONDS = 24 * 3600
+
+
+class Keys:
+    apps = f"{PREFIX}:apps"
+    projects = f"{PREFIX}:projects"
+    parents = f"{PREFIX}:app-parent"
+    schedule = f"{PREFIX}:schedule"
+    poll_interval = f"{PREFIX}:poll-interval"
+
+    @staticmethod
+    def status(app: str) -> str:
+        return f"{PREFIX}:status:{app}"
+
+    @staticmethod
+    def history(app: str) -> str:
+        return f"{PREFIX}:history:{app}"
+
+    @staticmethod
+    def history_seq(app: str) -> str:
+        return f"{PREFIX}:history-seq:{app}"
+
+    @staticmethod
+    def inventory(app: str) -> str:
+        return f"{PREFIX}:inventory:{app}"
+
+    @staticmethod
+    def lock(app: str) -> str:
+        return f"{PREFIX}:lock:{app}"
+
+    @staticmethod
+    def pending(app: str) -> str:
+        return f"{PREFIX}:pending:{app}"
+
+    @staticmethod
+    def queued(app: str) -> str:
+        return f"{PREFIX}:queued:{app}"
+
+    @staticmethod
+    def operation(op_id: str) -> str:
+        return f"{PREFIX}:op:{op_id}"
+
+    @staticmethod
+    def render(cache_key: str) -> str:
+        return f"{PREFIX}:render:{cache_key}"
+
+    @staticmethod
+    def self_heal(app: str) -> str:
+        return f"{PREFIX}:selfheal:{app}"
+
+    @classmethod
+    def per_app(cls, app: str) -> list[str]:
+        return [
+            cls.status(app),
+            cls.history(app),
+            cls.history_seq(app),
+            cls.inventory(app),
+            cls.pending(app),
+            cls.queued(app),
+            cls.self_heal(app),
+        ]
+
+
+# Status only moves forwards: a slow poll that started before a newer one finished must
+# not overwrite the newer result (tasks are redelivered and can run late).
+_WRITE_STATUS_IF_NEWER = """
+local current = redis.call('GET', KEYS[1])
+if current then
+  local ok, decoded = pcall(cjson.decode, current)
+  if ok and decoded['observedAt'] and tonumber(decoded['observedAt']) > tonumber(ARGV[2]) then
+    return 0
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1
+"""
+
+_RENEW_IF_HOLDER = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+_RELEASE_IF_HOLDER = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+# Claim due apps atomically, so two beat processes never both enqueue the same poll.
+# Each claimed app is rescheduled at now + its interval, stretched by up to `jitter` of
+# the interval (a hash of name and time, since Lua here has no usable randomness), which
+# keeps 10,000 apps from converging on the same second.
+_CLAIM_DUE = """
+local now = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local default_interval = tonumber(ARGV[3])
+local jitter = tonumber(ARGV[4])
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, limit)
+for _, name in ipairs(due) do
+  local interval = tonumber(redis.call('HGET', KEYS[2], name) or default_interval)
+  local spread = tonumber(string.sub(redis.sha1hex(name .. ARGV[1]), 1, 6), 16) / 16777215
+  redis.call('ZADD', KEYS[1], now + interval * (1 + jitter * spread), name)
+end
+return due
+"""
+
+# Advance an operation's state machine from one step to the next, once.
+_ADVANCE_OPERATION = """
+local current = redis.call('GET', KEYS[1])
+if not current then return -1 end
+local state = cjson.decode(current)
+if tonumber(state['step']) ~= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+return 1
+"""
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+class Store:
+    """Typed access to the system's Redis state. Holds a client; owns no other resources."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.r = client
+        self._write_status = client.register_script(_WRITE_STATUS_IF_NEWER)
+        self._renew = client.register_script(_RENEW_IF_HOLDER)
+        self._release = client.register_script(_RELEASE_IF_HOLDER)
+        self._claim = client.register_script(_CLAIM_DUE)
+        self._advance = client.register_script(_ADVANCE_OPERATION)
+
+    @classmethod
+    def from_url(cls, url: str) -> Store:
+        return cls(redis.Redis.from_url(url, decode_responses=True, health_check_interval=30))
+
+    def ping(self) -> bool:
+        try:
+            return bool(self.r.ping())
+        except redis.RedisError:
+            return False
+
+    # registry ------------------------------------------------------------------------
+
+    def put_app(self, name: str, manifest: dict[str, Any], parent: str | None = None) -> bool:
+        """Register or update an app; True when it is new."""
+        with self.r.pipeline() as pipe:
+            pipe.hset(Keys.apps, name, _dumps(manifest))
+            if parent:
+                pipe.hset(Keys.parents, name, parent)
+            created = pipe.execute()[0]
+        return bool(created)
+
+    def app_manifest(self, name: str) -> dict[str, Any] | None:
+        raw = self.r.hget(Keys.apps, name)
+        return json.loads(raw) if raw else None
+
+    def app_manifests(self) -> dict[str, dict[str, Any]]:
+        return {name: json.loads(raw) for name, raw in self.r.hgetall(Keys.apps).items()}
+
+    def app_names(self) -> list[str]:
+        return sorted(self.r.hkeys(Keys.apps))
+
+    def parent_of(self, name: str) -> str | None:
+        return self.r.hget(Keys.parents, name)
+
+    def children_of(self, parent: str) -> list[str]:
+        return sorted(child for child, p in self.r.hgetall(Keys.parents).items() if p == parent)
+
+    def delete_app(self, name: str) -> bool:
+        """Forget an app and all of its state; True when it existed."""
+        with self.r.pipeline() as pipe:
+            pipe.hdel(Keys.apps, name)
+            pipe.hdel(Keys.parents, name)
+            pipe.zrem(Keys.schedule, name)
+            pipe.hdel(Keys.poll_interval, name)
+            pipe.delete(*Keys.per_app(name))
+            existed = pipe.execute()[0]
+        return bool(existed)
+
+    def put_project(self, name: str, manifest: dict[str, Any]) -> bool:
+        return bool(self.r.hset(Keys.projects, name, _dumps(manifest)))
+
+    def project_manifest(self, name: str) -> dict[str, Any] | None:
+        raw = self.r.hget(Keys.projects, name)
+        return json.loads(raw) if raw else None
+
+    def project_names(self) -> list[str]:
+        return sorted(self.r.hkeys(Keys.projects))
+
+    def delete_project(self, name: str) -> bool:
+        return bool(self.r.hdel(Keys.projects, name))
+
+    # poll schedule -------------------------------------------------------------------
+
+    def schedule_poll(self, name: str, at: float, interval: float | None = None) -> None:
+        """Set when an app polls next; `interval` overrides the global one for this app."""
+        with self.r.pipeline() as pipe:
+            pipe.zadd(Keys.schedule, {name: at})
+            if interval:
+                pipe.hset(Keys.poll_interval, name, interval)
+            else:
+                pipe.hdel(Keys.poll_interval, name)
+            pipe.execute()
+
+    def next_poll(self, name: str) -> float | None:
+        score = self.r.zscore(Keys.schedule, name)
+        return float(score) if score is not None else None
+
+    def claim_due_polls(
+        self, now: float, default_interval: float, limit: int = 500, jitter: float = 0.1
+    ) -> list[str]:
+        due = self._claim(
+            keys=[Keys.schedule, Keys.poll_interval], args=[f"{now:.3f}", limit, default_interval, jitter]
+        )
+        return list(due)
+
+    # status --------------------------------------------------------------------------
+
+    def write_status(self, name: str, status: dict[str, Any]) -> bool:
+        """Store an app's status unless a newer one is there (compared by `observedAt`)."""
+        observed = float(status.setdefault("observedAt", time.time()))
+        return bool(self._write_status(keys=[Keys.status(name)], args=[_dumps(status), f"{observed:.6f}"]))
+
+    def status(self, name: str) -> dict[str, Any] | None:
+        raw = self.r.get(Keys.status(name))
+        return json.loads(raw) if raw else None
+
+    def statuses(self, names: list[str]) -> dict[str, dict[str, Any] | None]:
+        if not names:
+            return {}
+        raws = self.r.mget([Keys.status(n) for n in names])
+        return {n: (json.loads(raw) if raw else None) for n, raw in zip(names, raws, strict=True)}
+
+    # history -------------------------------------------------------------------------
+
+    def append_history(self, name: str, entry: dict[str, Any], limit: int) -> int:
+        """Append a history entry with the next id, keep the newest `limit`; returns the id."""
+        entry_id = int(self.r.incr(Keys.history_seq(name)))
+        with self.r.pipeline() as pipe:
+            pipe.rpush(Keys.history(name), _dumps({**entry, "id": entry_id}))
+            pipe.ltrim(Keys.history(name), -max(limit, 1), -1)
+            pipe.execute()
+        return entry_id
+
+    def history(self, name: str) -> list[dict[str, Any]]:
+        return [json.loads(raw) for raw in self.r.lrange(Keys.history(name), 0, -1)]
+
+    # inventory -----------------------------------------------------------------------
+
+    def set_inventory(self, name: str, entries: dict[str, dict[str, Any]]) -> None:
+        """Replace the app's inventory: resource key -> {apiVersion, kind, namespace, name}."""
+        key = Keys.inventory(name)
+        with self.r.pipeline() as pipe:
+            pipe.delete(key)
+            if entries:
+                pipe.hset(key, mapping={k: _dumps(v) for k, v in entries.items()})
+            pipe.execute()
+
+    def inventory(self, name: str) -> dict[str, dict[str, Any]]:
+        return {k: json.loads(v) for k, v in self.r.hgetall(Keys.inventory(name)).items()}
+
+    def remove_from_inventory(self, name: str, resource_keys: list[str]) -> None:
+        if resource_keys:
+            self.r.hdel(Keys.inventory(name), *resource_keys)
+
+    # render cache --------------------------------------------------------------------
+
+    def cached_render(self, cache_key: str) -> list[dict[str, Any]] | None:
+        raw = self.r.get(Keys.render(cache_key))
+        if raw is None:
+            return None
+        return json.loads(zlib.decompress(base64.b64decode(raw)))
+
+    def cache_render(self, cache_key: str, objects: list[dict[str, Any]]) -> None:
+        # Compressed because a render is mostly repeated keys; base64 because the client
+        # decodes responses as text.
+        packed = base64.b64encode(zlib.compress(_dumps(objects).encode(), level=3)).decode()
+        self.r.set(Keys.render(cache_key), packed, ex=RENDER_CACHE_TTL_SECONDS)
+
+    # locks ---------------------------------------------------------------------------
+
+    def acquire_lock(self, name: str, token: str, ttl_seconds: float) -> bool:
+        return bool(self.r.set(Keys.lock(name), token, nx=True, px=int(ttl_seconds * 1000)))
+
+    def renew_lock(self, name: str, token: str, ttl_seconds: float) -> bool:
+        """Extend the lock if `token` still holds it: the fencing check before a cluster write."""
+        return bool(self._renew(keys=[Keys.lock(name)], args=[token, int(ttl_seconds * 1000)]))
+
+    def release_lock(self, name: str, token: str) -> bool:
+        return bool(self._release(keys=[Keys.lock(name)], args=[token]))
+
+    def lock_holder(self, name: str) -> str | None:
+        return self.r.get(Keys.lock(name))
+
+    # sync requests -------------------------------------------------------------------
+
+    def remember_pending_sync(self, name: str, request: dict[str, Any]) -> None:
+        """Keep the latest sync request for a locked app; it runs when the lock is released."""
+        self.r.set(Keys.pending(name), _dumps(request))
+
+    def take_pending_sync(self, name: str) -> dict[str, Any] | None:
+        raw = self.r.getdel(Keys.pending(name))
+        return json.loads(raw) if raw else None
+
+    def mark_queued(self, name: str, ttl_seconds: float) -> bool:
+        """True for the first request in a burst; later ones coalesce into it."""
+        return bool(self.r.set(Keys.queued(name), "1", nx=True, px=int(ttl_seconds * 1000)))
+
+    def clear_queued(self, name: str) -> None:
+        self.r.delete(Keys.queued(name))
+
+    # operations ----------------------------------------------------------------------
+
+    def put_operation(self, op_id: str, state: dict[str, Any], ttl_seconds: float) -> None:
+        self.r.set(Keys.operation(op_id), _dumps(state), ex=int(ttl_seconds))
+
+    def operation(self, op_id: str) -> dict[str, Any] | None:
+        raw = self.r.get(Keys.operation(op_id))
+        return json.loads(raw) if raw else None
+
+    def advance_operation(self, op_id: str, from_step: int, state: dict[str, Any]) -> bool:
+        """Write `state` only if the operation is still at `from_step`: one task advances it."""
+        return int(self._advance(keys=[Keys.operation(op_id)], args=[from_step, _dumps(state)])) == 1
+
+    # self-heal -----------------------------------------------------------------------
+
+    def self_heal_state(self, name: str) -> tuple[int, float]:
+        raw = self.r.hgetall(Keys.self_heal(name))
+        return int(raw.get("attempts", 0)), float(raw.get("at", 0.0))
+
+    def record_self_heal(self, name: str, at: float) -> int:
+        with self.r.pipeline() as pipe:
+            pipe.hincrby(Keys.self_heal(name), "attempts", 1)
+            pipe.hset(Keys.self_heal(name), "at", at)
+            attempts = pipe.execute()[0]
+        return int(attempts)
+
+    def reset_self_heal(self, name: str) -> None:
+        self.r.delete(Keys.self_heal(name))

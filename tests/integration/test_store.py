@@ -1,0 +1,123 @@
+"""The Redis store against a real redis-server: locks, status ordering, history, schedule claims."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from reconciler.store import Store
+
+
+@pytest.fixture
+def store(redis_client: object) -> Store:
+    return Store(redis_client)  # type: ignore[arg-type]
+
+
+def test_lock_is_exclusive_until_released_by_its_token(store: Store) -> None:
+    assert store.acquire_lock("api", "op-1", ttl_seconds=30)
+    assert not store.acquire_lock("api", "op-2", ttl_seconds=30)
+    assert not store.release_lock("api", "op-2")
+    assert store.lock_holder("api") == "op-1"
+    assert store.release_lock("api", "op-1")
+    assert store.acquire_lock("api", "op-2", ttl_seconds=30)
+
+
+def test_lock_renewal_fails_for_a_token_that_lost_the_lock(store: Store) -> None:
+    assert store.acquire_lock("api", "op-1", ttl_seconds=30)
+    assert store.renew_lock("api", "op-1", ttl_seconds=60)
+    assert store.release_lock("api", "op-1")
+    assert store.acquire_lock("api", "op-2", ttl_seconds=30)
+    assert not store.renew_lock("api", "op-1", ttl_seconds=60)
+    assert store.r.pttl("rc:lock:api") <= 30_000
+
+
+def test_lock_expires_after_its_ttl(store: Store) -> None:
+    assert store.acquire_lock("api", "op-1", ttl_seconds=0.05)
+    time.sleep(0.1)
+    assert store.acquire_lock("api", "op-2", ttl_seconds=30)
+
+
+def test_status_write_never_goes_backwards(store: Store) -> None:
+    assert store.write_status("api", {"sync": "Synced", "observedAt": 200.0})
+    assert not store.write_status("api", {"sync": "OutOfSync", "observedAt": 100.0})
+    assert store.status("api")["sync"] == "Synced"  # type: ignore[index]
+    assert store.write_status("api", {"sync": "OutOfSync", "observedAt": 300.0})
+    assert store.status("api")["sync"] == "OutOfSync"  # type: ignore[index]
+
+
+def test_history_ids_increase_and_only_the_newest_entries_are_kept(store: Store) -> None:
+    ids = [store.append_history("api", {"revision": f"r{i}"}, limit=3) for i in range(5)]
+    assert ids == [1, 2, 3, 4, 5]
+    history = store.history("api")
+    assert [h["id"] for h in history] == [3, 4, 5]
+    assert [h["revision"] for h in history] == ["r2", "r3", "r4"]
+
+
+def test_two_concurrent_claimers_never_claim_the_same_due_app(store: Store) -> None:
+    for i in range(300):
+        store.schedule_poll(f"app-{i}", at=100.0)
+    claimed: list[list[str]] = []
+    barrier = threading.Barrier(2)
+
+    def claim() -> None:
+        barrier.wait()
+        got: list[str] = []
+        while batch := store.claim_due_polls(now=150.0, default_interval=180, limit=10):
+            got.extend(batch)
+        claimed.append(got)
+
+    threads = [threading.Thread(target=claim) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    everything = claimed[0] + claimed[1]
+    assert len(everything) == 300
+    assert len(set(everything)) == 300
+
+
+def test_claimed_app_is_rescheduled_at_its_own_interval_with_bounded_jitter(store: Store) -> None:
+    store.schedule_poll("fast", at=0.0, interval=10)
+    store.schedule_poll("default", at=0.0)
+    assert sorted(store.claim_due_polls(now=1000.0, default_interval=180, jitter=0.1)) == ["default", "fast"]
+    fast, default = store.next_poll("fast"), store.next_poll("default")
+    assert fast is not None and 1010.0 <= fast <= 1011.0
+    assert default is not None and 1180.0 <= default <= 1198.0
+    assert store.claim_due_polls(now=1000.0, default_interval=180) == []
+
+
+def test_render_cache_round_trips_objects(store: Store) -> None:
+    objects = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"k": "v" * 500}}]
+    assert store.cached_render("key") is None
+    store.cache_render("key", objects)
+    assert store.cached_render("key") == objects
+
+
+def test_pending_sync_is_taken_once(store: Store) -> None:
+    store.remember_pending_sync("api", {"revision": "abc"})
+    store.remember_pending_sync("api", {"revision": "def"})
+    assert store.take_pending_sync("api") == {"revision": "def"}
+    assert store.take_pending_sync("api") is None
+
+
+def test_operation_advances_from_a_step_only_once(store: Store) -> None:
+    store.put_operation("op-1", {"step": 0}, ttl_seconds=60)
+    assert store.advance_operation("op-1", 0, {"step": 1})
+    assert not store.advance_operation("op-1", 0, {"step": 1, "dup": True})
+    assert store.operation("op-1") == {"step": 1}
+
+
+def test_deleting_an_app_forgets_all_its_state(store: Store) -> None:
+    store.put_app("api", {"kind": "Application"}, parent="root")
+    store.write_status("api", {"sync": "Synced"})
+    store.append_history("api", {"revision": "r"}, limit=10)
+    store.schedule_poll("api", at=1.0)
+    assert store.children_of("root") == ["api"]
+    assert store.delete_app("api")
+    assert store.app_manifest("api") is None
+    assert store.status("api") is None
+    assert store.history("api") == []
+    assert store.next_poll("api") is None
+    assert store.children_of("root") == []
