@@ -1,0 +1,118 @@
+"""The Celery application: broker and results on Redis, three queues, settings for workers
+that may die at any moment.
+
+Queues:
+- `poll`: scheduled refreshes, the bulk of the traffic.
+- `sync`: apply / prune steps of sync operations already decided.
+- `urgent`: webhook- and user-triggered work, so a flood of polls never delays it.
+Workers consume `urgent,sync,poll`; scaled deployments may give queues their own workers.
+
+Reliability, chosen on purpose:
+- `task_acks_late` + `task_reject_on_worker_lost`: a task is acknowledged after it ran, so
+  a worker killed mid-task (OOM, SIGKILL, node loss) leaves the message to be redelivered
+  to another worker. Every task is idempotent (server-side apply; prune re-checks
+  ownership; operation steps advance by compare-and-set), so running twice is safe.
+- `worker_prefetch_multiplier=1`: a worker reserves one task per process, so a slow
+  sync does not sit on messages other workers could run.
+- `visibility_timeout` > hard time limit + the longest countdown we use: Redis redelivers
+  an unacknowledged message after this, so it must not fire while the task still runs
+  or while a countdown task waits in a worker. Long waits (retry backoff of minutes) are
+  therefore not countdowns: they go to a Redis schedule that beat drains.
+- Hard time limits shorter than the sync lock's TTL, and the lock TTL longer than the
+  visibility timeout, so a redelivered step of an operation still holds its lock.
+- Results expire after an hour: state lives in our own keys, results are for Flower.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from celery import Celery
+from kombu import Queue
+
+from reconciler.settings import Settings
+
+QUEUES = ("urgent", "sync", "poll")
+
+
+@dataclass(frozen=True)
+class TaskTimings:
+    """Every time limit of the system, derived from one number so they stay consistent."""
+
+    time_limit: float = 120.0
+
+    @property
+    def soft_time_limit(self) -> float:
+        return self.time_limit * 0.8
+
+    @property
+    def max_countdown(self) -> float:
+        return min(30.0, self.time_limit / 2)
+
+    @property
+    def visibility_timeout(self) -> float:
+        return 1.5 * (self.time_limit + self.max_countdown)
+
+    @property
+    def lock_ttl(self) -> float:
+        return 1.5 * self.visibility_timeout
+
+    @classmethod
+    def from_env(cls) -> TaskTimings:
+        raw = os.environ.get("RECONCILER_TASK_TIME_LIMIT", "").strip()
+        return cls(time_limit=float(raw)) if raw else cls()
+
+
+def broker_url(settings: Settings) -> str:
+    """REDIS_URL, else the embedded Redis of the data dir (started on demand)."""
+    if settings.redis_url:
+        return settings.redis_url
+    from reconciler.embedded import embedded_redis_url
+
+    return embedded_redis_url(settings)
+
+
+def make_app(settings: Settings | None = None, timings: TaskTimings | None = None) -> Celery:
+    settings = settings or Settings.from_env()
+    timings = timings or TaskTimings.from_env()
+    url = broker_url(settings)
+    app = Celery("reconciler", broker=url, backend=url, include=["workers.tasks"])
+    app.conf.update(
+        task_queues=[Queue(name) for name in QUEUES],
+        task_default_queue="poll",
+        task_routes={
+            "reconciler.poll": {"queue": "poll"},
+            "reconciler.sync": {"queue": "sync"},
+            "reconciler.apply": {"queue": "sync"},
+            "reconciler.prune": {"queue": "sync"},
+        },
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_time_limit=timings.time_limit,
+        task_soft_time_limit=timings.soft_time_limit,
+        broker_transport_options={
+            "visibility_timeout": timings.visibility_timeout,
+            # Sweep for messages of dead workers often; the default (every 100 s) is slow
+            # next to a short visibility timeout.
+            "unacked_restore_interval": 5,
+            "unacked_restore_throttle": 1,
+        },
+        result_backend_transport_options={"visibility_timeout": timings.visibility_timeout},
+        result_expires=3600,
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        task_track_started=True,
+        worker_send_task_events=True,
+        task_send_sent_event=True,
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+    )
+    app.conf.reconciler_timings = timings
+    app.conf.reconciler_settings = settings
+    return app
+
+
+app = make_app()
