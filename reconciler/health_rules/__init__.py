@@ -1,0 +1,49 @@
+"""Health rules per kind, after Argo CD's gitops-engine `pkg/health` (one module per kind).
+
+`rule_for(group, kind)` finds the rule for a built-in kind; kinds without one fall back
+to `conditions.conditions_health`, and objects with no conventional status are Healthy.
+"""
+
+from __future__ import annotations
+
+from reconciler.health_rules.apiservice import apiservice_health
+from reconciler.health_rules.crd import crd_health
+from reconciler.health_rules.cronjob import cronjob_health
+from reconciler.health_rules.daemonset import daemonset_health
+from reconciler.health_rules.deployment import deployment_health
+from reconciler.health_rules.hpa import hpa_health
+from reconciler.health_rules.job import job_health
+from reconciler.health_rules.loadbalancer import ingress_health, service_health
+from reconciler.health_rules.model import Rule
+from reconciler.health_rules.namespace import namespace_health
+from reconciler.health_rules.pod import pod_health
+from reconciler.health_rules.pvc import pvc_health
+from reconciler.health_rules.replicaset import replicaset_health
+from reconciler.health_rules.statefulset import statefulset_health
+
+# Keyed by API group and kind, not version: a kind keeps its status shape across versions.
+# `extensions` holds the pre-1.16 Deployment/DaemonSet/ReplicaSet/Ingress.
+RULES: dict[tuple[str, str], Rule] = {
+    ("apps", "Deployment"): deployment_health,
+    ("extensions", "Deployment"): deployment_health,
+    ("apps", "StatefulSet"): statefulset_health,
+    ("apps", "DaemonSet"): daemonset_health,
+    ("extensions", "DaemonSet"): daemonset_health,
+    ("apps", "ReplicaSet"): replicaset_health,
+    ("extensions", "ReplicaSet"): replicaset_health,
+    ("", "Pod"): pod_health,
+    ("", "Service"): service_health,
+    ("", "PersistentVolumeClaim"): pvc_health,
+    ("", "Namespace"): namespace_health,
+    ("batch", "Job"): job_health,
+    ("batch", "CronJob"): cronjob_health,
+    ("networking.k8s.io", "Ingress"): ingress_health,
+    ("extensions", "Ingress"): ingress_health,
+    ("autoscaling", "HorizontalPodAutoscaler"): hpa_health,
+    ("apiregistration.k8s.io", "APIService"): apiservice_health,
+    ("apiextensions.k8s.io", "CustomResourceDefinition"): crd_health,
+}
+
+
+def rule_for(group: str, kind: str) -> Rule | None:
+    return RULES.get((group, kind))
