@@ -12,6 +12,7 @@ import json
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ from reconciler.app import IN_CLUSTER_SERVER, Destination
 from reconciler.resources import TRACKING_LABEL, ResourceKey, split_api_version
 
 DEFAULT_FIELD_MANAGER = "gitops-reconciler"
+DISCOVERY_MAX_AGE_SECONDS = 60.0
 # Kinds no GitOps app owns: listing them for prune candidates only costs requests.
 UNTRACKED_KINDS = frozenset(
     {
@@ -117,6 +119,7 @@ class Cluster:
         except Exception as exc:  # the client raises urllib3/ApiException types here
             raise KubeError(f"cannot reach the Kubernetes API at {self.server}: {exc}") from None
         self._types: dict[tuple[str, str], ResourceType] = {}
+        self._listable: tuple[float, list[ResourceType]] | None = None
 
     @classmethod
     def for_host(cls, host: str, **kwargs: Any) -> Cluster:
@@ -135,6 +138,7 @@ class Cluster:
             pass
         # A CRD created since discovery was cached: refresh once before giving up.
         self.dynamic.resources.invalidate_cache()
+        self._listable = None
         try:
             return self.dynamic.resources.get(api_version=api_version, kind=kind)
         except ResourceNotFoundError:
@@ -163,8 +167,15 @@ class Cluster:
     def is_namespaced(self, api_version: str, kind: str) -> bool:
         return self.resource_type(api_version, kind).namespaced
 
-    def listable_types(self) -> list[ResourceType]:
-        """Every top-level kind the server lets us list, preferred versions only."""
+    def listable_types(self, max_age: float = DISCOVERY_MAX_AGE_SECONDS) -> list[ResourceType]:
+        """Every top-level kind the server lets us list, preferred versions only.
+
+        Re-read from the server when older than `max_age` seconds, so CRDs installed
+        since show up without asking for discovery on every poll.
+        """
+        cached = self._listable
+        if cached is not None and time.monotonic() - cached[0] < max_age:
+            return cached[1]
         found: dict[tuple[str, str], ResourceType] = {}
         with self._lock:
             self.dynamic.resources.invalidate_cache()
@@ -180,7 +191,9 @@ class Cluster:
                     res.group_version, res.kind, res.name, bool(res.namespaced), tuple(res.verbs)
                 )
                 found.setdefault((group, res.kind), rtype)
-        return sorted(found.values(), key=lambda t: (t.group, t.kind))
+        listing = sorted(found.values(), key=lambda t: (t.group, t.kind))
+        self._listable = (time.monotonic(), listing)
+        return listing
 
     def cluster_scoped_kinds(self) -> set[tuple[str, str]]:
         return {(t.group, t.kind) for t in self.listable_types() if not t.namespaced}
@@ -189,7 +202,7 @@ class Cluster:
 
     def _request(self, what: str, method: str, path: str, **params: Any) -> dict[str, Any]:
         try:
-            resp = self.dynamic.request(method, path, **params)
+            resp = self.dynamic.request(method, path, serialize=False, **params)
         except DynamicApiError as exc:
             message, status, reason = _server_message(exc)
             raise KubeError(f"{what}: {message}", status=status, reason=reason) from None
@@ -269,10 +282,7 @@ class Cluster:
         Kinds the server does not serve (a CRD gone) are skipped, not fatal.
         """
         selector = f"{TRACKING_LABEL}={app_name}"
-        if types is None:
-            pairs = [(t.api_version, t.kind) for t in self.listable_types()]
-        else:
-            pairs = sorted(set(types))
+        pairs = [(t.api_version, t.kind) for t in self.listable_types()] if types is None else sorted(set(types))
         found: list[dict[str, Any]] = []
         for api_version, kind in pairs:
             try:

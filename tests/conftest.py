@@ -138,3 +138,32 @@ def git_repo_factory(tmp_path: Path) -> Callable[..., GitRepo]:
         return repo
 
     return make
+
+
+def write_kubeconfig(path: Path, server: str) -> Path:
+    """A kubeconfig whose current context is `server` with no credentials (kubesim)."""
+    path.write_text(
+        "apiVersion: v1\nkind: Config\n"
+        f"clusters:\n- name: sim\n  cluster:\n    server: {server}\n"
+        "users:\n- name: sim\n  user: {}\n"
+        "contexts:\n- name: sim\n  context:\n    cluster: sim\n    user: sim\n"
+        "current-context: sim\n"
+    )
+    return path
+
+
+@pytest.fixture
+def kubeconfig(kubesim: object, tmp_path: Path) -> Path:
+    """A kubeconfig file for the test's kubesim."""
+    return write_kubeconfig(tmp_path / "kubeconfig", kubesim.url)  # type: ignore[attr-defined]
+
+
+def seed_repo_files(repo_url: str) -> dict[str, str]:
+    """The seed's example repository (examples/gitops-repo) with repoURL pointing at `repo_url`."""
+    root = Path(__file__).resolve().parent.parent / "examples" / "gitops-repo"
+    files: dict[str, str] = {}
+    for file in sorted(root.rglob("*")):
+        if file.is_file():
+            text = file.read_text()
+            files[str(file.relative_to(root))] = text.replace("https://github.com/your-org/k8s-config", repo_url)
+    return files
