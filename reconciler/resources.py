@@ -55,6 +55,21 @@ class ResourceKey:
             return None
         return app, cls(group, kind, namespace, name)
 
+    @property
+    def inventory_id(self) -> str:
+        """`group/kind/namespace/name`: how inventories and selective syncs name a resource."""
+        return f"{self.group}/{self.kind}/{self.namespace}/{self.name}"
+
+    @classmethod
+    def from_inventory_id(cls, value: str) -> ResourceKey:
+        parts = value.split("/")
+        if len(parts) != 4 or not parts[1] or not parts[3]:
+            raise ValueError(
+                f"{value!r} does not name a resource: write group/kind/namespace/name, "
+                "e.g. apps/Deployment/production/api or /ConfigMap/default/settings"
+            )
+        return cls(*parts)
+
     def __str__(self) -> str:
         gk = f"{self.kind}.{self.group}" if self.group else self.kind
         return f"{gk} {self.namespace}/{self.name}" if self.namespace else f"{gk} {self.name}"

@@ -17,6 +17,9 @@ Layout (all keys start with `rc:`):
 | `rc:pending:{app}` | string | a sync request that arrived while the app was locked |
 | `rc:queued:{app}` | string | set while a sync request waits in the queue (coalescing) |
 | `rc:op:{id}` | string | a sync operation's state machine (JSON) |
+| `rc:opstate:{app}` | string | the app's latest sync operation as users see it (JSON) |
+| `rc:failed:{app}` | string | revision+source the automated path last failed on |
+| `rc:deferred` | sorted set | sync requests (JSON) scored by when they may run (retries) |
 | `rc:render:{key}` | string | cached render output (JSON), expires |
 | `rc:selfheal:{app}` | hash | self-heal attempt count and time |
 
@@ -76,6 +79,16 @@ class Keys:
     def operation(op_id: str) -> str:
         return f"{PREFIX}:op:{op_id}"
 
+    deferred = f"{PREFIX}:deferred"
+
+    @staticmethod
+    def operation_state(app: str) -> str:
+        return f"{PREFIX}:opstate:{app}"
+
+    @staticmethod
+    def failed(app: str) -> str:
+        return f"{PREFIX}:failed:{app}"
+
     @staticmethod
     def render(cache_key: str) -> str:
         return f"{PREFIX}:render:{cache_key}"
@@ -94,6 +107,8 @@ class Keys:
             cls.pending(app),
             cls.queued(app),
             cls.self_heal(app),
+            cls.operation_state(app),
+            cls.failed(app),
         ]
 
 
@@ -143,6 +158,14 @@ end
 return due
 """
 
+_CLAIM_DEFERRED = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, member in ipairs(due) do
+  redis.call('ZREM', KEYS[1], member)
+end
+return due
+"""
+
 # Advance an operation's state machine from one step to the next, once.
 _ADVANCE_OPERATION = """
 local current = redis.call('GET', KEYS[1])
@@ -168,6 +191,7 @@ class Store:
         self._release = client.register_script(_RELEASE_IF_HOLDER)
         self._claim = client.register_script(_CLAIM_DUE)
         self._advance = client.register_script(_ADVANCE_OPERATION)
+        self._claim_deferred = client.register_script(_CLAIM_DEFERRED)
 
     @classmethod
     def from_url(cls, url: str) -> Store:
@@ -299,6 +323,10 @@ class Store:
     def inventory(self, name: str) -> dict[str, dict[str, Any]]:
         return {k: json.loads(v) for k, v in self.r.hgetall(Keys.inventory(name)).items()}
 
+    def add_to_inventory(self, name: str, entries: dict[str, dict[str, Any]]) -> None:
+        if entries:
+            self.r.hset(Keys.inventory(name), mapping={k: _dumps(v) for k, v in entries.items()})
+
     def remove_from_inventory(self, name: str, resource_keys: list[str]) -> None:
         if resource_keys:
             self.r.hdel(Keys.inventory(name), *resource_keys)
@@ -361,6 +389,34 @@ class Store:
     def advance_operation(self, op_id: str, from_step: int, state: dict[str, Any]) -> bool:
         """Write `state` only if the operation is still at `from_step`: one task advances it."""
         return int(self._advance(keys=[Keys.operation(op_id)], args=[from_step, _dumps(state)])) == 1
+
+    def put_operation_state(self, name: str, state: dict[str, Any]) -> None:
+        self.r.set(Keys.operation_state(name), _dumps(state))
+
+    def operation_state(self, name: str) -> dict[str, Any] | None:
+        raw = self.r.get(Keys.operation_state(name))
+        return json.loads(raw) if raw else None
+
+    def mark_failed(self, name: str, marker: str) -> None:
+        self.r.set(Keys.failed(name), marker)
+
+    def failed_marker(self, name: str) -> str | None:
+        return self.r.get(Keys.failed(name))
+
+    def clear_failed(self, name: str) -> None:
+        self.r.delete(Keys.failed(name))
+
+    # deferred sync requests (retries with backoff) ----------------------------------
+
+    def defer(self, request: dict[str, Any], at: float) -> None:
+        self.r.zadd(Keys.deferred, {_dumps(request): at})
+
+    def claim_deferred(self, now: float, limit: int = 100) -> list[dict[str, Any]]:
+        """Due requests, each handed to exactly one caller."""
+        return [json.loads(m) for m in self._claim_deferred(keys=[Keys.deferred], args=[f"{now:.3f}", limit])]
+
+    def deferred(self) -> list[tuple[dict[str, Any], float]]:
+        return [(json.loads(m), float(score)) for m, score in self.r.zrange(Keys.deferred, 0, -1, withscores=True)]
 
     # self-heal -----------------------------------------------------------------------
 

@@ -73,12 +73,18 @@ def broker_url(settings: Settings) -> str:
     return embedded_redis_url(settings)
 
 
-def make_app(settings: Settings | None = None, timings: TaskTimings | None = None) -> Celery:
+def configure(app: Celery, settings: Settings | None = None, timings: TaskTimings | None = None) -> Celery:
+    """Point `app` at this system's Redis and apply the reliability settings above.
+
+    Called once at import with the environment; a test session calls it again with its
+    own Redis before anything connects.
+    """
     settings = settings or Settings.from_env()
     timings = timings or TaskTimings.from_env()
     url = broker_url(settings)
-    app = Celery("reconciler", broker=url, backend=url, include=["workers.tasks"])
     app.conf.update(
+        broker_url=url,
+        result_backend=url,
         task_queues=[Queue(name) for name in QUEUES],
         task_default_queue="poll",
         task_routes={
@@ -109,10 +115,10 @@ def make_app(settings: Settings | None = None, timings: TaskTimings | None = Non
         task_send_sent_event=True,
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
+        reconciler_timings=timings,
+        reconciler_settings=settings,
     )
-    app.conf.reconciler_timings = timings
-    app.conf.reconciler_settings = settings
     return app
 
 
-app = make_app()
+app = configure(Celery("reconciler", include=["workers.tasks"]))

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ import yaml
 
 from reconciler.cli import main
 from reconciler.kube import Cluster
-from tests.conftest import GitRepo, seed_repo_files
+from tests.conftest import GitRepo
 
 
 @pytest.fixture
@@ -24,13 +23,6 @@ def env(monkeypatch: pytest.MonkeyPatch, kubeconfig: Path, tmp_path: Path) -> di
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
     monkeypatch.setenv("RECONCILER_DATA_DIR", str(tmp_path / "data"))
     return {"KUBECONFIG": str(kubeconfig), "RECONCILER_DATA_DIR": str(tmp_path / "data")}
-
-
-@pytest.fixture
-def seed_repo(git_repo_factory: Callable[..., GitRepo]) -> GitRepo:
-    repo = git_repo_factory(name="k8s-config")
-    repo.commit(seed_repo_files(repo.url), message="seed layout")
-    return repo
 
 
 def app_file(tmp_path: Path, repo: GitRepo, rel: str) -> Path:

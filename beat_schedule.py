@@ -1,0 +1,71 @@
+"""Per-application poll schedules for `celery beat`.
+
+Run as `celery -A workers.celery_app beat -S beat_schedule:AppPollScheduler` (which is what
+`reconciler beat` does). The schedule lives in Redis, not in beat: a sorted set of each
+app's next poll time. Every tick claims the due apps atomically (a Lua script), so two
+beat processes started by mistake never double a poll, and apps added or removed by the
+CLI, the API or an app-of-apps sync are seen on the next tick without a restart. Each
+app polls at its own interval (annotation `reconciler.io/poll-interval`, else
+RECONCILER_POLL_INTERVAL, default 180 s) stretched by up to 10 % jitter.
+
+The same tick hands out due retries (sync requests deferred with backoff), which are
+kept in Redis rather than as long Celery countdowns (see workers/celery_app.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from celery.beat import Scheduler
+
+from reconciler.settings import Settings
+from reconciler.store import Store
+
+log = logging.getLogger("reconciler.beat")
+
+TICK_SECONDS = 1.0
+CLAIM_BATCH = 500
+POLL_JITTER = 0.1
+
+
+def run_tick(store: Store, send: Any, poll_interval: float, now: float | None = None) -> int:
+    """Send the polls and retries due at `now`; returns how many tasks were sent."""
+    now = time.time() if now is None else now
+    sent = 0
+    while True:
+        due = store.claim_due_polls(now, poll_interval, limit=CLAIM_BATCH, jitter=POLL_JITTER)
+        for name in due:
+            send("reconciler.poll", args=(name,), queue="poll")
+        sent += len(due)
+        if len(due) < CLAIM_BATCH:
+            break
+    for request in store.claim_deferred(now):
+        send("reconciler.sync", args=(request,), queue="sync")
+        sent += 1
+    return sent
+
+
+class AppPollScheduler(Scheduler):
+    """A beat scheduler whose entries are the registered applications, read from Redis."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        settings: Settings = getattr(self.app.conf, "reconciler_settings", None) or Settings.from_env()
+        self.poll_interval = settings.poll_interval
+        self.store = Store.from_url(self.app.conf.broker_url)
+
+    def setup_schedule(self) -> None:
+        """No static entries: the schedule is the Redis sorted set."""
+
+    def tick(self, *args: Any, **kwargs: Any) -> float:
+        try:
+            run_tick(self.store, self.app.send_task, self.poll_interval)
+        except Exception:  # Redis restarting: keep beat alive and try again next tick
+            log.exception("beat tick failed; retrying in %ss", TICK_SECONDS)
+        return TICK_SECONDS
+
+    @property
+    def info(self) -> str:
+        return f"    . app schedules in Redis, default interval {self.poll_interval:.0f}s"

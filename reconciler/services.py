@@ -1,0 +1,35 @@
+"""The long-lived clients one process needs, built once from Settings.
+
+Workers, beat, the API and the CLI each make one `Services` and pass it down; no
+module keeps a global client.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reconciler.git import GitSource
+from reconciler.kube import ClusterRegistry
+from reconciler.settings import Settings
+from reconciler.store import Store
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    git: GitSource
+    clusters: ClusterRegistry
+
+    @classmethod
+    def create(cls, settings: Settings, redis_url: str) -> Services:
+        return cls(
+            settings=settings,
+            store=Store.from_url(redis_url),
+            git=GitSource(settings.git_cache_dir, timeout_seconds=settings.git_timeout),
+            clusters=ClusterRegistry(settings.kubeconfig, settings.field_manager),
+        )
+
+    def close(self) -> None:
+        self.git.close()
+        self.store.r.close()

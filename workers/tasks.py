@@ -1,0 +1,107 @@
+"""Celery tasks: thin shells that fetch a `Services`, call `reconciler/`, and enqueue what
+the core says runs next. No reconcile logic lives here.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from celery import Task
+
+from reconciler.operation import run_step, start_sync
+from reconciler.refresh import refresh
+from reconciler.services import Services
+from reconciler.settings import Settings
+from reconciler.store import Store
+from reconciler.sync_request import Next, SyncRequest
+from workers.celery_app import TaskTimings, app, broker_url
+
+log = logging.getLogger("reconciler.tasks")
+
+_services: Services | None = None
+_services_guard = threading.Lock()
+
+
+def services() -> Services:
+    """This worker process's clients, made on first use (after the prefork fork, on purpose:
+    sockets and the Helm engine's runtime do not survive a fork)."""
+    global _services
+    with _services_guard:
+        if _services is None:
+            settings: Settings = app.conf.reconciler_settings
+            _services = Services.create(settings, broker_url(settings))
+        return _services
+
+
+def reset_services() -> None:
+    """Drop this process's clients (after `configure` pointed the app elsewhere)."""
+    global _services
+    with _services_guard:
+        if _services is not None:
+            _services.close()
+        _services = None
+
+
+def timings() -> TaskTimings:
+    return app.conf.reconciler_timings  # type: ignore[no-any-return]
+
+
+def dispatch(nexts: list[Next]) -> None:
+    """Enqueue what the core asked for, on the queue each kind of work belongs to."""
+    for item in nexts:
+        if item.task == "poll":
+            poll.apply_async(args=item.args, queue="urgent" if item.urgent else "poll")
+        elif item.task == "sync":
+            sync.apply_async(args=item.args, queue="urgent" if item.urgent else "sync")
+        elif item.task == "prune":
+            prune.apply_async(args=item.args, queue="sync", countdown=item.countdown or None)
+        else:
+            apply.apply_async(args=item.args, queue="sync", countdown=item.countdown or None)
+
+
+def request_sync(store: Store, request: SyncRequest) -> bool:
+    """Queue a sync. Automated and webhook requests for an app already queued coalesce into
+    the queued one (it resolves the newest revision when it starts); a user's request is
+    always queued. Returns whether a task was sent."""
+    if request.trigger in ("auto", "selfheal", "webhook") and not store.mark_queued(
+        request.app, ttl_seconds=timings().visibility_timeout
+    ):
+        return False
+    queue = "sync" if request.trigger in ("auto", "selfheal", "retry") else "urgent"
+    sync.apply_async(args=(request.to_dict(),), queue=queue)
+    return True
+
+
+@app.task(name="reconciler.poll", bind=True, ignore_result=True)
+def poll(self: Task, app_name: str, revision: str | None = None) -> dict[str, Any] | None:
+    svc = services()
+    result = refresh(svc, app_name, revision=revision)
+    if result is None:
+        return None
+    if result.sync is not None:
+        request_sync(svc.store, result.sync)
+    status = result.status
+    log.info(
+        "polled",
+        extra={"app": app_name, "sync": status.get("sync", {}).get("status"), "health": status.get("health")},
+    )
+    return {"sync": status.get("sync"), "health": status.get("health")}
+
+
+@app.task(name="reconciler.sync", bind=True, ignore_result=True)
+def sync(self: Task, request: dict[str, Any]) -> None:
+    dispatch(start_sync(services(), SyncRequest.from_dict(request), lock_ttl=timings().lock_ttl))
+
+
+@app.task(name="reconciler.apply", bind=True, ignore_result=True)
+def apply(self: Task, op_id: str, step: int) -> None:
+    t = timings()
+    dispatch(run_step(services(), op_id, step, lock_ttl=t.lock_ttl, max_countdown=t.max_countdown))
+
+
+@app.task(name="reconciler.prune", bind=True, ignore_result=True)
+def prune(self: Task, op_id: str, step: int) -> None:
+    t = timings()
+    dispatch(run_step(services(), op_id, step, lock_ttl=t.lock_ttl, max_countdown=t.max_countdown))
