@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reconciler.git import GitSource
+from reconciler.gitcreds import CredentialStore
 from reconciler.kube import ClusterRegistry
 from reconciler.settings import Settings
 from reconciler.store import Store
@@ -26,7 +27,12 @@ class Services:
         return cls(
             settings=settings,
             store=Store.from_url(redis_url),
-            git=GitSource(settings.git_cache_dir, timeout_seconds=settings.git_timeout),
+            git=GitSource(
+                settings.git_cache_dir,
+                CredentialStore.from_env(),
+                timeout_seconds=settings.git_timeout,
+                ref_cache_ttl=settings.git_ref_cache_ttl,
+            ),
             clusters=ClusterRegistry(settings.kubeconfig, settings.field_manager),
         )
 

@@ -41,6 +41,8 @@ class Settings:
     webhook_secrets: dict[str, str] = field(default_factory=dict, repr=False)
     field_manager: str = "gitops-reconciler"
     git_timeout: float = 60.0
+    # How long one `git ls-remote` answers every app on a repository (webhooks bypass it).
+    git_ref_cache_ttl: float = 10.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -59,6 +61,7 @@ class Settings:
             server=env.get("RECONCILER_SERVER", "").strip().rstrip("/"),
             webhook_secrets=secrets,
             git_timeout=_float(env, "RECONCILER_GIT_TIMEOUT", 60.0),
+            git_ref_cache_ttl=_float(env, "RECONCILER_GIT_REF_CACHE_TTL", 10.0),
         )
 
     @property

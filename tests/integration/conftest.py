@@ -29,6 +29,7 @@ def celery_app(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
     os.environ["REDIS_URL"] = redis_url
     os.environ["RECONCILER_DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
     os.environ["RECONCILER_TASK_TIME_LIMIT"] = str(TEST_TASK_TIME_LIMIT)
+    os.environ["RECONCILER_GIT_REF_CACHE_TTL"] = "0.2"
     from reconciler.settings import Settings
     from workers.celery_app import TaskTimings, app, configure
 
