@@ -17,6 +17,7 @@ from tests.conftest import GitRepo, seed_repo_files
 
 # Short limits so a killed worker's task is redelivered within seconds, not minutes.
 TEST_TASK_TIME_LIMIT = 6.0
+TEST_REF_CACHE_TTL = 0.2
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +30,7 @@ def celery_app(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
     os.environ["REDIS_URL"] = redis_url
     os.environ["RECONCILER_DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
     os.environ["RECONCILER_TASK_TIME_LIMIT"] = str(TEST_TASK_TIME_LIMIT)
-    os.environ["RECONCILER_GIT_REF_CACHE_TTL"] = "0.2"
+    os.environ["RECONCILER_GIT_REF_CACHE_TTL"] = str(TEST_REF_CACHE_TTL)
     from reconciler.settings import Settings
     from workers.celery_app import TaskTimings, app, configure
 
@@ -61,9 +62,12 @@ class System:
     def operation(self, name: str) -> dict[str, Any]:
         return self.store.operation_state(name) or {}
 
-    def poll_now(self, name: str) -> None:
+    def next_poll(self, name: str) -> None:
+        """What beat does when the app's interval is up: by then the shared `git ls-remote`
+        answer (cached for RECONCILER_GIT_REF_CACHE_TTL) has expired, so wait that out."""
         from workers.tasks import poll
 
+        time.sleep(TEST_REF_CACHE_TTL * 2)
         poll.apply_async(args=(name,), queue="urgent")
 
 

@@ -1,0 +1,106 @@
+"""Requests per second kubesim serves to one keep-alive client.
+
+Starts `python -m kubesim` as a subprocess (so the client's CPU time is not the
+server's), then times N GETs of one ConfigMap and M server-side applies of a
+ConfigMap whose data changes every time (each apply is a real write). Prints JSON:
+{"get_per_second", "apply_per_second", "p50_ms", "p95_ms", ...}; latencies are over
+all timed requests, with per-verb figures alongside.
+
+    .venv/bin/python bench/kubesim_requests.py [--gets 5000] [--applies 3000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+APPLY_PATH = "/api/v1/namespaces/default/configmaps/bench?fieldManager=bench&force=true"
+GET_PATH = "/api/v1/namespaces/default/configmaps/bench"
+
+
+def start_server() -> tuple[subprocess.Popen[str], int]:
+    proc = subprocess.Popen([sys.executable, "-m", "kubesim", "--port", "0"], cwd=ROOT,
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line:
+        raise SystemExit(f"kubesim did not start (exit status {proc.wait()})")
+    return proc, int(line.strip().rsplit(":", 1)[-1])
+
+
+def timed(conn: http.client.HTTPConnection, method: str, path: str, body: bytes | None,
+          headers: dict[str, str], expect: tuple[int, ...]) -> float:
+    started = time.perf_counter()
+    conn.request(method, path, body=body, headers=headers)
+    response = conn.getresponse()
+    payload = response.read()
+    elapsed = time.perf_counter() - started
+    if response.status not in expect:
+        raise SystemExit(f"{method} {path} answered {response.status}: {payload[:300]!r}")
+    return elapsed
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] * 1000
+
+
+def run(gets: int, applies: int) -> dict[str, float]:
+    proc, port = start_server()
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port)
+        apply_headers = {"Content-Type": "application/apply-patch+yaml"}
+
+        def apply_body(i: int) -> bytes:
+            return json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "bench"},
+                               "data": {"counter": str(i), "static": "value"}}).encode()
+
+        timed(conn, "PATCH", APPLY_PATH, apply_body(-1), apply_headers, (200, 201))
+        for _ in range(200):  # warm-up: imports, caches
+            timed(conn, "GET", GET_PATH, None, {}, (200,))
+
+        started = time.perf_counter()
+        get_samples = [timed(conn, "GET", GET_PATH, None, {}, (200,)) for _ in range(gets)]
+        get_wall = time.perf_counter() - started
+
+        started = time.perf_counter()
+        apply_samples = [timed(conn, "PATCH", APPLY_PATH, apply_body(i), apply_headers, (200,))
+                         for i in range(applies)]
+        apply_wall = time.perf_counter() - started
+        conn.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    everything = get_samples + apply_samples
+    return {
+        "get_per_second": round(gets / get_wall, 1),
+        "apply_per_second": round(applies / apply_wall, 1),
+        "p50_ms": round(percentile(everything, 0.50), 3),
+        "p95_ms": round(percentile(everything, 0.95), 3),
+        "get_p50_ms": round(percentile(get_samples, 0.50), 3),
+        "get_p95_ms": round(percentile(get_samples, 0.95), 3),
+        "apply_p50_ms": round(percentile(apply_samples, 0.50), 3),
+        "apply_p95_ms": round(percentile(apply_samples, 0.95), 3),
+        "apply_mean_ms": round(statistics.fmean(apply_samples) * 1000, 3),
+        "gets": gets,
+        "applies": applies,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--gets", type=int, default=5000)
+    parser.add_argument("--applies", type=int, default=3000)
+    args = parser.parse_args()
+    print(json.dumps(run(args.gets, args.applies)))
+
+
+if __name__ == "__main__":
+    main()

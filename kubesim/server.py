@@ -1,0 +1,68 @@
+"""`KubeSim`: an in-process, in-memory Kubernetes API server on a free loopback port."""
+
+from __future__ import annotations
+
+import threading
+from types import TracebackType
+from typing import Any
+
+from kubesim.api import SimAPI
+from kubesim.handler import KubeSimHTTPServer
+from kubesim.hooks import start_controllers
+
+
+class KubeSim:
+    """Serve the emulated API in background threads: `with KubeSim() as sim: sim.url`."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, controllers: bool = False,
+                 ready_delay: float = 1.0) -> None:
+        self.host = host
+        self.requested_port = port
+        self.ready_delay = ready_delay
+        self.api = SimAPI()
+        self.controllers = controllers
+        self._controllers: Any | None = None  # see kubesim.hooks for the controller contract
+        self._server: KubeSimHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("KubeSim is not running: call start() or use it as a context manager")
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> KubeSim:
+        if self._server is not None:
+            return self
+        self.api.store.closed = False  # a restarted server serves watches again
+        self._server = KubeSimHTTPServer((self.host, self.requested_port), self.api)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name=f"kubesim-{self.port}", daemon=True)
+        self._thread.start()
+        if self.controllers:
+            self._controllers = start_controllers(self)
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self.api.store.close()  # ends open watch streams
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if self._controllers is not None and hasattr(self._controllers, "stop"):
+            self._controllers.stop()
+        self._controllers = None
+        self._server = None
+
+    def __enter__(self) -> KubeSim:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()

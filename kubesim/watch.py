@@ -1,0 +1,108 @@
+"""Watch streams: the events of one resource type as newline-delimited JSON lines.
+
+Without a resourceVersion (or "0"), or with sendInitialEvents=true, a watch starts with
+an ADDED event per existing matching object (then, with allowWatchBookmarks, a BOOKMARK
+annotated k8s.io/initial-events-end); otherwise it replays history after the version,
+or sends one ERROR event wrapping a 410 Expired Status when history no longer reaches
+back that far. A change that moves an object into (out of) the selection is sent as ADDED (DELETED),
+as the apiserver's watch cache does.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+from kubesim.errors import BadRequest, Expired
+from kubesim.operations import Cluster, Target
+from kubesim.params import Params
+from kubesim.selectors import parse_field_selector, parse_label_selector
+from kubesim.store import Event, Obj
+
+DEFAULT_TIMEOUT_SECONDS = 1800.0  # the apiserver's --min-request-timeout
+POLL_SECONDS = 0.5  # how often a quiet stream re-checks for shutdown
+
+
+def _line(event_type: str, obj: Obj) -> bytes:
+    return json.dumps({"type": event_type, "object": obj}, separators=(",", ":")).encode() + b"\n"
+
+
+def _start_version(params: Params) -> int | None:
+    rv = params.resource_version
+    if rv in (None, "", "0"):
+        return None
+    try:
+        return int(rv)
+    except ValueError:
+        raise BadRequest(f'resourceVersion: Invalid value: "{rv}": must be an unsigned integer') from None
+
+
+def watch_stream(cluster: Cluster, target: Target, params: Params) -> Iterator[bytes]:
+    """Validate the request now, then return the (lazy) stream of encoded events."""
+    rtype = target.rtype
+    labels = parse_label_selector(params.label_selector)
+    fields = parse_field_selector(params.field_selector, rtype.kind)
+    start = _start_version(params)
+    timeout = params.timeout_seconds if params.timeout_seconds is not None else DEFAULT_TIMEOUT_SECONDS
+    namespace = target.namespace if rtype.namespaced and target.namespace else None
+    store = cluster.store
+
+    def selected(obj: Obj | None) -> bool:
+        if obj is None:
+            return False
+        m = obj["metadata"]
+        if namespace is not None and m.get("namespace") != namespace:
+            return False
+        return labels.matches(m.get("labels")) and fields.matches(obj)
+
+    def translate(event: Event) -> tuple[str, Obj] | None:
+        if event.resource != target.resource:
+            return None
+        now_in, was_in = selected(event.obj), selected(event.old)
+        if event.type == "DELETED":
+            return ("DELETED", event.obj) if was_in else None
+        if now_in and was_in:
+            return ("MODIFIED", event.obj)
+        if now_in:
+            return ("ADDED", event.obj)
+        if was_in:
+            return ("DELETED", event.obj)
+        return None
+
+    def stream() -> Iterator[bytes]:
+        deadline = time.monotonic() + timeout
+        replay = start is None or params.send_initial_events
+        with store.lock:
+            last = store.rv
+            initial = store.list(target.resource, namespace) if replay else []
+        if replay:
+            for obj in sorted(initial, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"])):
+                if selected(obj):
+                    yield _line("ADDED", cluster.serve(obj, rtype))
+            if params.send_initial_events and params.allow_watch_bookmarks:
+                # the watch-list protocol: a bookmark marks the end of the synthetic initial events
+                yield _line("BOOKMARK", {"kind": rtype.kind, "apiVersion": rtype.api_version, "metadata": {
+                    "resourceVersion": str(last), "annotations": {"k8s.io/initial-events-end": "true"}}})
+        else:
+            last = start
+        while not store.closed:
+            events = store.events_after(last)
+            if events is None:
+                oldest = store.history[0].rv if store.history else store.rv
+                gone = Expired(f"too old resource version: {last} ({oldest - 1})")
+                yield _line("ERROR", gone.to_status())
+                return
+            for event in events:
+                last = event.rv
+                out = translate(event)
+                if out is not None:
+                    yield _line(out[0], cluster.serve(out[1], rtype))
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            with store.lock:
+                if store.rv <= last and not store.closed:
+                    store.changed.wait(min(remaining, POLL_SECONDS))
+
+    return stream()
