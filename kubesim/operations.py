@@ -372,7 +372,8 @@ class Cluster:
         elif m.get("resourceVersion") and m["resourceVersion"] != live["metadata"].get("resourceVersion"):
             raise Conflict.stale(target.rtype.plural, target.name, target.rtype.group)
         new = ssa.apply(clone(live) if live is not None else None, applied, manager=ctx.params.field_manager,
-                        force=bool(ctx.params.force), now=now(), group=rtype.group, kind=rtype.kind)
+                        force=bool(ctx.params.force), now=now(), group=rtype.group, kind=rtype.kind,
+                        status_subresource=rtype.has_status)
         meta(new)["name"] = target.name
         if live is None:
             return self._create(target, new, ctx, track=False), 201
@@ -404,13 +405,17 @@ class Cluster:
         rtype = self.storage_of(target.rtype)
         ssa = _hooks("ssa")
         return ssa.track_update(old, new, manager=ctx.manager, now=now(), group=rtype.group, kind=rtype.kind,
-                                subresource=target.subresource if target.subresource == "status" else "")
+                                subresource=target.subresource if target.subresource == "status" else "",
+                                status_subresource=rtype.has_status)
 
     @staticmethod
     def _defaults_and_validate(rtype: ResourceType, obj: Obj, old: Obj | None) -> None:
         if rtype.custom:
             return  # no schema defaulting for custom resources in kubesim
         defaults = _hooks("defaults")
+        if old is not None:
+            # An update that leaves out an allocated clusterIP keeps it, as the real registry does.
+            defaults.preserve_allocated(obj, old, rtype.group, rtype.kind)
         defaults.apply_defaults(obj, rtype.group, rtype.kind)
         defaults.validate(obj, old, rtype.group, rtype.kind)
 

@@ -15,10 +15,13 @@ class KubeSim:
     """Serve the emulated API in background threads: `with KubeSim() as sim: sim.url`."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, controllers: bool = False,
-                 ready_delay: float = 1.0) -> None:
+                 ready_delay: float = 1.0, progress_deadline_scale: float = 1.0) -> None:
         self.host = host
         self.requested_port = port
         self.ready_delay = ready_delay
+        # Scales Deployment progressDeadlineSeconds (and Job activeDeadlineSeconds) so a test
+        # sees ProgressDeadlineExceeded in seconds instead of ten minutes.
+        self.progress_deadline_scale = progress_deadline_scale
         self.api = SimAPI()
         self.controllers = controllers
         self._controllers: Any | None = None  # see kubesim.hooks for the controller contract
