@@ -13,6 +13,7 @@ import os
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -119,6 +120,8 @@ class Cluster:
         except Exception as exc:  # the client raises urllib3/ApiException types here
             raise KubeError(f"cannot reach the Kubernetes API at {self.server}: {exc}") from None
         self._types: dict[tuple[str, str], ResourceType] = {}
+        # Cumulative (verb, HTTP code) counts for metrics; "error" when no answer came.
+        self.request_counts: Counter[tuple[str, str]] = Counter()
         self._listable: tuple[float, list[ResourceType]] | None = None
 
     @classmethod
@@ -201,13 +204,17 @@ class Cluster:
     # requests ------------------------------------------------------------------------
 
     def _request(self, what: str, method: str, path: str, **params: Any) -> dict[str, Any]:
+        verb = what.split(" ", 1)[0] if not what.startswith("dry-run") else "dry-run"
         try:
             resp = self.dynamic.request(method, path, serialize=False, **params)
         except DynamicApiError as exc:
             message, status, reason = _server_message(exc)
+            self.request_counts[(verb, str(status))] += 1
             raise KubeError(f"{what}: {message}", status=status, reason=reason) from None
         except Exception as exc:  # connection refused, timeouts, TLS
+            self.request_counts[(verb, "error")] += 1
             raise KubeError(f"{what}: cannot reach the Kubernetes API at {self.server}: {exc}") from None
+        self.request_counts[(verb, str(getattr(resp, "status", 200)))] += 1
         data = resp.data if hasattr(resp, "data") else resp
         return json.loads(data) if data else {}
 
@@ -351,6 +358,10 @@ class ClusterRegistry:
         self.field_manager = field_manager
         self._clusters: dict[str, Cluster] = {}
         self._lock = threading.Lock()
+
+    def clusters(self) -> list[Cluster]:
+        with self._lock:
+            return list(self._clusters.values())
 
     def for_destination(self, destination: Destination) -> Cluster:
         key = destination.name or _normalise_server(destination.server or IN_CLUSTER_SERVER)

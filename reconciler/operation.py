@@ -42,6 +42,7 @@ from reconciler.render import RenderError, source_fingerprint
 from reconciler.resources import ResourceKey
 from reconciler.services import Services
 from reconciler.sync_request import Next, SyncRequest
+from reconciler.telemetry import record_sync
 
 APPLY_CHUNK = 40  # objects per apply step: keeps every step well inside the task time limit
 HEALTH_WAIT_SECONDS = 300.0  # a wave that is not healthy by then fails the sync
@@ -456,6 +457,8 @@ def _end(
         elif app is not None and request.trigger in ("auto", "selfheal", "retry") and op.get("revision"):
             store.mark_failed(app_name, fingerprint_marker(op["revision"], app))
     _write_state(services, op, **state)
+    if state["phase"] != "Running":
+        record_sync(store, app_name, state["phase"])
     store.release_lock(app_name, op_id)
     follow: list[Next] = [Next("poll", (app_name,), urgent=True)]
     pending = store.take_pending_sync(app_name)

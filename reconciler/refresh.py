@@ -43,7 +43,9 @@ class RefreshResult:
     sync: SyncRequest | None
 
 
-def refresh(services: Services, name: str, *, revision: str | None = None) -> RefreshResult | None:
+def refresh(
+    services: Services, name: str, *, revision: str | None = None, fresh_refs: bool = False
+) -> RefreshResult | None:
     """Poll one app. None when it is not registered (deleted since the poll was queued)."""
     store = services.store
     observed = time.time()
@@ -57,7 +59,7 @@ def refresh(services: Services, name: str, *, revision: str | None = None) -> Re
         return RefreshResult(status, None)
     previous = store.status(name) or {}
     try:
-        comparison, children = _compare(services, app, previous, revision)
+        comparison, children = _compare(services, app, previous, revision, fresh_refs)
     except (GitError, RenderError, KubeError, SpecError) as exc:
         status = _error_status(name, app, "ComparisonError", str(exc), observed, previous)
         store.write_status(name, status)
@@ -79,12 +81,14 @@ def _project_problem(services: Services, app: Application) -> str:
 
 
 def _compare(
-    services: Services, app: Application, previous: dict[str, Any], revision: str | None
+    services: Services, app: Application, previous: dict[str, Any], revision: str | None, fresh_refs: bool
 ) -> tuple[Comparison, list[dict[str, Any]]]:
     store = services.store
     cluster = services.clusters.for_destination(app.destination)
     if revision is None:
-        revision = services.git.resolve(repo_location(app.source.repo_url), app.source.target_revision)
+        revision = services.git.resolve(
+            repo_location(app.source.repo_url), app.source.target_revision, refresh=fresh_refs
+        )
     desired = desired_state(
         services.git,
         app,

@@ -9,7 +9,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-TRIGGERS = ("auto", "selfheal", "user", "webhook", "rollback", "retry")
+TRIGGERS = ("auto", "selfheal", "user", "rollback", "retry")
 
 
 @dataclass(frozen=True)
@@ -23,11 +23,8 @@ class SyncRequest:
     retry_of: str = ""  # the operation this request retries; dropped if another ran since
     source: dict[str, Any] | None = None  # rollback: the spec.source recorded in history
     rollback_id: int | None = None
+    urgent: bool = False  # a push webhook or a person is waiting: use the urgent queue
     requested_at: float = field(default_factory=time.time)
-
-    @property
-    def automated(self) -> bool:
-        return self.trigger in ("auto", "selfheal", "retry") and self.prune is None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

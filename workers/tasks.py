@@ -4,12 +4,15 @@ the core says runs next. No reconcile logic lives here.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
+import time
 from typing import Any
 
 from celery import Task
 
+from reconciler import telemetry
 from reconciler.operation import run_step, start_sync
 from reconciler.refresh import refresh
 from reconciler.services import Services
@@ -49,7 +52,10 @@ def timings() -> TaskTimings:
 
 
 def dispatch(nexts: list[Next]) -> None:
-    """Enqueue what the core asked for, on the queue each kind of work belongs to."""
+    """Enqueue what the core asked for, on the queue each kind of work belongs to, and
+    publish this process's request counters (every task ends here)."""
+    svc = services()
+    telemetry.flush_process_counters(svc.store, svc.git.counters, svc.clusters)
     for item in nexts:
         if item.task == "poll":
             poll.apply_async(args=item.args, queue="urgent" if item.urgent else "poll")
@@ -65,23 +71,30 @@ def request_sync(store: Store, request: SyncRequest) -> bool:
     """Queue a sync. Automated and webhook requests for an app already queued coalesce into
     the queued one (it resolves the newest revision when it starts); a user's request is
     always queued. Returns whether a task was sent."""
-    if request.trigger in ("auto", "selfheal", "webhook") and not store.mark_queued(
+    if request.trigger in ("auto", "selfheal") and not store.mark_queued(
         request.app, ttl_seconds=timings().visibility_timeout
     ):
         return False
-    queue = "sync" if request.trigger in ("auto", "selfheal", "retry") else "urgent"
+    queue = "urgent" if request.urgent or request.trigger in ("user", "rollback") else "sync"
     sync.apply_async(args=(request.to_dict(),), queue=queue)
     return True
 
 
 @app.task(name="reconciler.poll", bind=True, ignore_result=True)
-def poll(self: Task, app_name: str, revision: str | None = None) -> dict[str, Any] | None:
+def poll(self: Task, app_name: str, revision: str | None = None, fresh: bool = False) -> dict[str, Any] | None:
+    """Refresh one app. `fresh` (a push webhook): list the remote's refs now rather than
+    from the shared cache, and sync on the urgent queue."""
     svc = services()
-    result = refresh(svc, app_name, revision=revision)
+    started = time.monotonic()
+    try:
+        result = refresh(svc, app_name, revision=revision, fresh_refs=fresh)
+    finally:
+        telemetry.flush_process_counters(svc.store, svc.git.counters, svc.clusters)
     if result is None:
         return None
+    telemetry.record_reconcile(svc.store, app_name, time.monotonic() - started)
     if result.sync is not None:
-        request_sync(svc.store, result.sync)
+        request_sync(svc.store, dataclasses.replace(result.sync, urgent=fresh))
     status = result.status
     log.info(
         "polled",
