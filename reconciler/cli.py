@@ -11,12 +11,10 @@ import sys
 from collections.abc import Callable, Sequence
 
 from reconciler import commands
+from reconciler.cli_app import add_app_parser
+from reconciler.cli_run import add_run_parsers
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-def _add_output(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-o", "--output", choices=["text", "json"], default="text", help="output format")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--revision", help="compare this revision instead of spec.source.targetRevision")
     diff.set_defaults(handler=commands.diff_command)
 
+    add_app_parser(sub)
+    add_run_parsers(sub)
     return parser
 
 

@@ -25,6 +25,7 @@ from reconciler.render import RenderError
 from reconciler.services import Services
 from reconciler.sync_request import SyncRequest
 
+PROGRESSING_POLL_SECONDS = 2.0
 SELF_HEAL_BASE_SECONDS = 2.0
 SELF_HEAL_FACTOR = 3.0
 SELF_HEAL_MAX_SECONDS = 300.0
@@ -69,6 +70,9 @@ def refresh(
     if project_problem:
         status["conditions"].append({"type": "InvalidSpecError", "message": project_problem})
     store.write_status(name, status)
+    if status["health"]["status"] == "Progressing":
+        # Argo CD refreshes on every watched change; we look again soon while a rollout runs.
+        store.poll_soon(name, time.time() + PROGRESSING_POLL_SECONDS)
     sync = None if project_problem else decide_auto_sync(services, app, status)
     return RefreshResult(status, sync)
 

@@ -22,6 +22,11 @@ Layout (all keys start with `rc:`):
 | `rc:deferred` | sorted set | sync requests (JSON) scored by when they may run (retries) |
 | `rc:render:{key}` | string | cached render output (JSON), expires |
 | `rc:selfheal:{app}` | hash | self-heal attempt count and time |
+| `rc:metrics:syncs` | hash | JSON `[app, phase]` -> finished sync operations (counter) |
+| `rc:metrics:reconcile` | hash | `le:{bound}` -> polls whose duration fell in that bucket (not cumulative), `sum` -> seconds |
+| `rc:metrics:git` | hash | JSON `[request type, repo, calls/failures/seconds]` -> running total |
+| `rc:metrics:webhooks` | hash | JSON `[provider, result]` -> webhook requests (counter) |
+| `rc:metrics:k8s` | hash | JSON `[verb, HTTP code]` -> Kubernetes API requests (counter) |
 
 Values are JSON so any process (worker, beat, API) reads what another wrote.
 """
@@ -96,6 +101,14 @@ class Keys:
     @staticmethod
     def self_heal(app: str) -> str:
         return f"{PREFIX}:selfheal:{app}"
+
+    # Telemetry (reconciler/telemetry.py writes, reconciler/metrics.py reads). Not per app:
+    # a deleted app's counters stay, and /metrics shows only registered apps' series.
+    metrics_syncs = f"{PREFIX}:metrics:syncs"
+    metrics_reconcile = f"{PREFIX}:metrics:reconcile"
+    metrics_git = f"{PREFIX}:metrics:git"
+    metrics_webhooks = f"{PREFIX}:metrics:webhooks"
+    metrics_k8s = f"{PREFIX}:metrics:k8s"
 
     @classmethod
     def per_app(cls, app: str) -> list[str]:
@@ -266,6 +279,10 @@ class Store:
                 pipe.hdel(Keys.poll_interval, name)
             pipe.execute()
 
+    def poll_soon(self, name: str, at: float) -> None:
+        """Move the app's next poll earlier to `at` (never later), e.g. while it is Progressing."""
+        self.r.zadd(Keys.schedule, {name: at}, lt=True)
+
     def next_poll(self, name: str) -> float | None:
         score = self.r.zscore(Keys.schedule, name)
         return float(score) if score is not None else None
@@ -433,3 +450,45 @@ class Store:
 
     def reset_self_heal(self, name: str) -> None:
         self.r.delete(Keys.self_heal(name))
+
+    # telemetry -----------------------------------------------------------------------
+
+    def increment_counters(self, increments: list[tuple[str, str, float]]) -> None:
+        """Add each (hash key, field, amount) in one MULTI/EXEC: all of them or none.
+        Whole numbers use HINCRBY, others HINCRBYFLOAT."""
+        if not increments:
+            return
+        with self.r.pipeline(transaction=True) as pipe:
+            for key, name, amount in increments:
+                if isinstance(amount, int):
+                    pipe.hincrby(key, name, amount)
+                else:
+                    pipe.hincrbyfloat(key, name, amount)
+            pipe.execute()
+
+    def counters(self, keys: list[str]) -> dict[str, dict[str, str]]:
+        """Every field of each counter hash in `keys`, in one round trip."""
+        with self.r.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.hgetall(key)
+            return dict(zip(keys, pipe.execute(), strict=True))
+
+    def list_lengths(self, keys: list[str]) -> list[int]:
+        """LLEN of each key (0 when absent), in one round trip."""
+        with self.r.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.llen(key)
+            return [int(n) for n in pipe.execute()]
+
+    def app_manifest_texts(self) -> dict[str, str]:
+        """App name -> manifest JSON as stored, for readers that cache by the text."""
+        return dict(self.r.hgetall(Keys.apps))
+
+    def operation_states(self, names: list[str]) -> dict[str, dict[str, Any] | None]:
+        if not names:
+            return {}
+        raws = self.r.mget([Keys.operation_state(n) for n in names])
+        return {n: (json.loads(raw) if raw else None) for n, raw in zip(names, raws, strict=True)}
+
+    def deferred_count(self) -> int:
+        return int(self.r.zcard(Keys.deferred))

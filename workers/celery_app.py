@@ -29,7 +29,7 @@ import os
 from dataclasses import dataclass
 
 from celery import Celery
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from reconciler.settings import Settings
 
@@ -85,8 +85,11 @@ def configure(app: Celery, settings: Settings | None = None, timings: TaskTiming
     app.conf.update(
         broker_url=url,
         result_backend=url,
-        task_queues=[Queue(name) for name in QUEUES],
+        # One direct exchange per queue, so a message routed to `urgent` lands in `urgent` only.
+        task_queues=[Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES],
         task_default_queue="poll",
+        task_default_exchange="poll",
+        task_default_routing_key="poll",
         task_routes={
             "reconciler.poll": {"queue": "poll"},
             "reconciler.sync": {"queue": "sync"},
