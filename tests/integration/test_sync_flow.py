@@ -128,3 +128,121 @@ def test_manual_change_is_reverted_by_self_heal(system: System, seed_repo: GitRe
     system.wait_for(lambda: deployment_image(system, "api") == "registry.example.com/api:abc123def",
                     what="self-heal to revert the image")
     assert system.store.history("api")[-1]["initiatedBy"] == "selfheal"
+
+
+def manual_app(repo: GitRepo, name: str, path: str, extra_spec: str = "") -> str:
+    return (
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\n"
+        f"metadata:\n  name: {name}\n  namespace: argocd\n"
+        "spec:\n  project: default\n"
+        f"  source:\n    repoURL: {repo.url}\n    targetRevision: HEAD\n    path: {path}\n"
+        "  destination:\n    server: https://kubernetes.default.svc\n    namespace: default\n"
+        f"{extra_spec}"
+    )
+
+
+def configmap(name: str, value: str, wave: int | None = None) -> str:
+    annotations = f"  annotations:\n    argocd.argoproj.io/sync-wave: \"{wave}\"\n" if wave is not None else ""
+    return f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n{annotations}data:\n  value: \"{value}\"\n"
+
+
+def create_app(system: System, manifest: str) -> None:
+    from reconciler import actions
+    from reconciler.app import parse_manifests
+
+    actions.create(system.store, parse_manifests(manifest, source_file="test.yaml"))
+
+
+def user_sync(system: System, name: str, **kwargs: Any) -> None:
+    from reconciler import actions
+    from workers.tasks import request_sync
+
+    request_sync(system.store, actions.sync(system.store, name, **kwargs))
+
+
+@pytest.mark.timeout(120)
+def test_failing_apply_is_retried_with_the_configured_backoff_then_marked_failed(
+    system: System, git_repo_factory: Any
+) -> None:
+    # Rejected by the API server (a Deployment without a selector is Invalid), so every try fails.
+    broken = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: broken\n"
+        "spec:\n  template:\n    metadata:\n      labels: {a: b}\n"
+        "    spec:\n      containers: [{name: c, image: nginx}]\n"
+    )
+    repo = git_repo_factory({"app/deploy.yaml": broken})
+    retry = (
+        "  syncPolicy:\n    automated: {}\n    retry:\n      limit: 2\n"
+        "      backoff: {duration: 1s, factor: 2, maxDuration: 1m}\n"
+    )
+    create_app(system, manual_app(repo, "flaky", "app", retry))
+    seen: dict[int, dict[str, Any]] = {}
+
+    def failed_for_good() -> bool:
+        op = system.operation("flaky")
+        if op.get("nextRetryAt"):
+            seen.setdefault(int(op["retryCount"]), dict(op))
+        return op.get("phase") == "Failed"
+
+    system.wait_for(failed_for_good, timeout=60, what="the sync to fail after its retries")
+    final = system.operation("flaky")
+    assert final["retryCount"] == 2
+    assert "spec.selector" in final["message"]
+    # Waits of duration x factor^n: 1 s before retry 1, 2 s before retry 2.
+    assert seen[1]["nextRetryAt"] - seen[1]["finishedAt"] == pytest.approx(1.0)
+    assert seen[2]["nextRetryAt"] - seen[2]["finishedAt"] == pytest.approx(2.0)
+    # The automated path does not try the failed revision again on later polls.
+    system.next_poll("flaky")
+    system.wait_for(lambda: system.status("flaky").get("observedAt", 0) > final["finishedAt"], what="a later poll")
+    assert system.operation("flaky")["id"] == final["id"]
+    assert system.store.history("flaky") == []
+
+
+@pytest.mark.timeout(120)
+def test_rollback_syncs_the_recorded_revision(system: System, git_repo_factory: Any) -> None:
+    repo = git_repo_factory({"app/cm.yaml": configmap("settings", "one")})
+    create_app(system, manual_app(repo, "manual", "app"))
+    first = repo.head()
+    user_sync(system, "manual")
+    system.wait_for(lambda: len(system.store.history("manual")) == 1, what="first sync")
+    repo.commit({"app/cm.yaml": configmap("settings", "two")})
+    system.next_poll("manual")  # refresh the shared ref listing before the next manual sync
+    user_sync(system, "manual")
+    system.wait_for(lambda: len(system.store.history("manual")) == 2, what="second sync")
+    assert system.cluster.get("v1", "ConfigMap", "default", "settings")["data"]["value"] == "two"
+
+    from reconciler import actions
+    from workers.tasks import request_sync
+
+    request_sync(system.store, actions.rollback(system.store, "manual", 1))
+    system.wait_for(lambda: len(system.store.history("manual")) == 3, what="rollback sync")
+    assert system.cluster.get("v1", "ConfigMap", "default", "settings")["data"]["value"] == "one"
+    last = system.store.history("manual")[-1]
+    assert last["revision"] == first and last["initiatedBy"] == "rollback"
+
+
+def test_rollback_is_refused_while_auto_sync_is_on(system: System, git_repo_factory: Any) -> None:
+    from reconciler import actions
+
+    repo = git_repo_factory({"app/cm.yaml": configmap("settings", "one")})
+    create_app(system, manual_app(repo, "auto", "app", "  syncPolicy:\n    automated: {}\n"))
+    with pytest.raises(actions.ActionRefused, match="rollback cannot be initiated when auto-sync is enabled"):
+        actions.rollback(system.store, "auto", 1)
+
+
+@pytest.mark.timeout(120)
+def test_second_sync_of_a_locked_app_runs_after_the_first(system: System, git_repo_factory: Any) -> None:
+    from reconciler.store import Keys
+
+    repo = git_repo_factory({"app/a.yaml": configmap("first", "1", wave=0), "app/b.yaml": configmap("second", "2")})
+    create_app(system, manual_app(repo, "busy", "app"))
+    # Slow applies keep the first operation holding the lock while the second request arrives.
+    system.kubesim.api.add_faults([{"path_regex": "/configmaps/", "methods": ["PATCH"], "latency_ms": 400}])
+    user_sync(system, "busy")
+    system.wait_for(lambda: system.store.lock_holder("busy"), what="the first sync to take the lock")
+    user_sync(system, "busy")
+    system.wait_for(lambda: system.store.r.exists(Keys.pending("busy")), what="the second sync to be remembered")
+    system.wait_for(lambda: len(system.store.history("busy")) == 2, what="both syncs to finish")
+    first, second = system.store.history("busy")
+    assert second["deployStartedAt"] >= first["deployedAt"]  # never overlapping
+    assert system.store.lock_holder("busy") is None
