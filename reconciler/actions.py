@@ -26,17 +26,21 @@ def create(store: Store, documents: list[Application | AppProject]) -> list[str]
     return register(store, documents, first_poll_in=0)
 
 
-def summary(store: Store, name: str, status: dict[str, Any] | None) -> dict[str, Any]:
-    """One line of `app list`: what runs against what should run."""
+def summary(store: Store, name: str, status: dict[str, Any] | None, manifest: dict[str, Any]) -> dict[str, Any]:
+    """One line of `app list`: what runs (status) against what should run (the manifest)."""
     status = status or {}
     operation = store.operation_state(name) or {}
     history = store.history(name)
+    spec = manifest.get("spec") or {}
+    source = spec.get("source") or {}
+    destination = spec.get("destination") or {}
     return {
         "name": name,
-        "project": status.get("project", ""),
-        "repoURL": status.get("repoURL", ""),
-        "path": status.get("path", ""),
-        "targetRevision": status.get("targetRevision", ""),
+        "project": spec.get("project") or "default",
+        "repoURL": source.get("repoURL", ""),
+        "path": source.get("path", ""),
+        "targetRevision": source.get("targetRevision") or "HEAD",
+        "destination": {k: destination.get(k, "") for k in ("server", "name", "namespace")},
         "sync": (status.get("sync") or {}).get("status", "Unknown"),
         "revision": (status.get("sync") or {}).get("revision", ""),
         "health": (status.get("health") or {}).get("status", "Unknown"),
@@ -46,15 +50,22 @@ def summary(store: Store, name: str, status: dict[str, Any] | None) -> dict[str,
             "finishedAt": operation.get("finishedAt"),
             "message": operation.get("message", ""),
         },
-        "automated": status.get("automated", False),
+        "automated": _automated(spec),
         "parent": store.parent_of(name) or "",
     }
 
 
+def _automated(spec: dict[str, Any]) -> bool:
+    """As reconciler.app reads it: `automated: {}` is on, no value or `enabled: false` is off."""
+    automated = (spec.get("syncPolicy") or {}).get("automated")
+    return isinstance(automated, dict) and automated.get("enabled", True) is not False
+
+
 def list_apps(store: Store) -> list[dict[str, Any]]:
-    names = store.app_names()
+    manifests = store.app_manifests()
+    names = sorted(manifests)
     statuses = store.statuses(names)
-    return [summary(store, name, statuses[name]) for name in names]
+    return [summary(store, name, statuses[name], manifests[name]) for name in names]
 
 
 def get_app(store: Store, name: str) -> dict[str, Any]:
@@ -63,7 +74,7 @@ def get_app(store: Store, name: str) -> dict[str, Any]:
     if manifest is None:
         raise UnknownApplication(name)
     status = store.status(name) or {}
-    detail = summary(store, name, status)
+    detail = summary(store, name, status, manifest)
     detail.update(
         {
             "manifest": manifest,

@@ -246,3 +246,34 @@ def test_second_sync_of_a_locked_app_runs_after_the_first(system: System, git_re
     first, second = system.store.history("busy")
     assert second["deployStartedAt"] >= first["deployedAt"]  # never overlapping
     assert system.store.lock_holder("busy") is None
+
+
+@pytest.mark.timeout(120)
+def test_child_removed_from_git_is_deregistered_and_keeps_its_resources_without_finalizer(
+    system: System, seed_repo: GitRepo
+) -> None:
+    first_sync(system, seed_repo)
+    seed_repo.remove("argocd/apps/worker.yaml")
+    seed_repo.commit(message="drop the worker app")
+    system.next_poll("root")
+    system.wait_for(lambda: "worker" not in system.store.app_names(), what="worker deregistered")
+    assert system.store.children_of("root") == ["api", "infrastructure"]
+    assert system.cluster.get("apps/v1", "Deployment", "production", "worker") is not None
+
+
+@pytest.mark.timeout(120)
+def test_child_removed_from_git_with_the_resources_finalizer_has_its_resources_deleted(
+    system: System, seed_repo: GitRepo
+) -> None:
+    child = (seed_repo.path / "argocd/apps/infrastructure.yaml").read_text().replace(
+        "  namespace: argocd\n", "  namespace: argocd\n  finalizers:\n    - resources-finalizer.argocd.argoproj.io\n", 1
+    )
+    seed_repo.commit({"argocd/apps/infrastructure.yaml": child}, message="cascade delete infrastructure")
+    first_sync(system, seed_repo)
+    assert system.cluster.get("networking.k8s.io/v1", "IngressClass", None, "nginx") is not None
+    seed_repo.remove("argocd/apps/infrastructure.yaml")
+    seed_repo.commit(message="drop infrastructure")
+    system.next_poll("root")
+    system.wait_for(lambda: "infrastructure" not in system.store.app_names(), what="infrastructure deregistered")
+    assert system.cluster.get("networking.k8s.io/v1", "IngressClass", None, "nginx") is None
+    assert system.cluster.get("v1", "ServiceAccount", "infrastructure", "external-dns") is None
