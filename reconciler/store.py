@@ -22,8 +22,10 @@ Layout (all keys start with `rc:`):
 | `rc:deferred` | sorted set | sync requests (JSON) scored by when they may run (retries) |
 | `rc:render:{key}` | string | cached render output (JSON), expires |
 | `rc:selfheal:{app}` | hash | self-heal attempt count and time |
+| `rc:webhook-poll:{app}` | string | when a webhook's fresh poll of the app was queued (coalescing), expires |
+| `rc:webhook-rate:{source}` | counter | webhook requests from one client address this minute, expires |
 | `rc:metrics:syncs` | hash | JSON `[app, phase]` -> finished sync operations (counter) |
-| `rc:metrics:reconcile` | hash | `le:{bound}` -> polls whose duration fell in that bucket (not cumulative), `sum` -> seconds |
+| `rc:metrics:reconcile` | hash | `le:{bound}` -> polls that took up to that bound (not cumulative); `sum` -> seconds |
 | `rc:metrics:git` | hash | JSON `[request type, repo, calls/failures/seconds]` -> running total |
 | `rc:metrics:webhooks` | hash | JSON `[provider, result]` -> webhook requests (counter) |
 | `rc:metrics:k8s` | hash | JSON `[verb, HTTP code]` -> Kubernetes API requests (counter) |
@@ -110,6 +112,14 @@ class Keys:
     metrics_webhooks = f"{PREFIX}:metrics:webhooks"
     metrics_k8s = f"{PREFIX}:metrics:k8s"
 
+    @staticmethod
+    def webhook_poll(app: str) -> str:
+        return f"{PREFIX}:webhook-poll:{app}"
+
+    @staticmethod
+    def webhook_rate(source: str) -> str:
+        return f"{PREFIX}:webhook-rate:{source}"
+
     @classmethod
     def per_app(cls, app: str) -> list[str]:
         return [
@@ -122,6 +132,7 @@ class Keys:
             cls.self_heal(app),
             cls.operation_state(app),
             cls.failed(app),
+            cls.webhook_poll(app),
         ]
 
 
@@ -179,6 +190,24 @@ end
 return due
 """
 
+# A webhook's fresh poll is queued unless one is already waiting: the marker holds when
+# the waiting poll was queued, and a status observed since then (the poll started after
+# it) means that poll ran, so a later push needs a poll of its own.
+_CLAIM_WEBHOOK_POLL = """
+local queued = redis.call('GET', KEYS[1])
+if queued then
+  local status = redis.call('GET', KEYS[2])
+  local observed = 0
+  if status then
+    local ok, decoded = pcall(cjson.decode, status)
+    if ok and decoded['observedAt'] then observed = tonumber(decoded['observedAt']) or 0 end
+  end
+  if observed < tonumber(queued) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+
 # Advance an operation's state machine from one step to the next, once.
 _ADVANCE_OPERATION = """
 local current = redis.call('GET', KEYS[1])
@@ -205,6 +234,7 @@ class Store:
         self._claim = client.register_script(_CLAIM_DUE)
         self._advance = client.register_script(_ADVANCE_OPERATION)
         self._claim_deferred = client.register_script(_CLAIM_DEFERRED)
+        self._claim_webhook_poll = client.register_script(_CLAIM_WEBHOOK_POLL)
 
     @classmethod
     def from_url(cls, url: str) -> Store:
@@ -492,3 +522,26 @@ class Store:
 
     def deferred_count(self) -> int:
         return int(self.r.zcard(Keys.deferred))
+
+    # webhooks ------------------------------------------------------------------------
+
+    def claim_webhook_poll(self, name: str, now: float, ttl_seconds: float) -> bool:
+        """True when the caller should queue a fresh poll of `name`; False when one queued
+        earlier has not run yet and will see this push too (a burst coalesces into it)."""
+        args = [f"{now:.6f}", int(ttl_seconds * 1000)]
+        return bool(self._claim_webhook_poll(keys=[Keys.webhook_poll(name), Keys.status(name)], args=args))
+
+    def clear_webhook_poll(self, name: str) -> None:
+        """The queued fresh poll has started: a push from now on needs another one."""
+        self.r.delete(Keys.webhook_poll(name))
+
+    def count_webhook_request(self, source: str, window_seconds: int = 60) -> tuple[int, float]:
+        """Count one webhook request from `source` in the current fixed window; returns
+        (requests in the window so far, seconds until the window ends)."""
+        key = Keys.webhook_rate(source)
+        with self.r.pipeline() as pipe:  # MULTI: the window always gets its expiry
+            pipe.set(key, 0, ex=window_seconds, nx=True)
+            pipe.incr(key)
+            pipe.pttl(key)
+            _, count, ttl_ms = pipe.execute()
+        return int(count), max(float(ttl_ms), 0.0) / 1000
