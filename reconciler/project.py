@@ -32,12 +32,12 @@ from collections.abc import Mapping
 from functools import lru_cache
 
 from reconciler.app import IN_CLUSTER_SERVER, Application, AppProject, Destination, GroupKind
+from reconciler.giturls import redact_url
 from reconciler.resources import ResourceKey
 
 DEFAULT_CLUSTERS: Mapping[str, str] = {"in-cluster": IN_CLUSTER_SERVER}
 
 _SSH_URL = re.compile(r"^(ssh://)?([^/:]*?)@[^@]+$")
-_USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*://)[^/@]*@", re.IGNORECASE)
 
 
 class GlobError(ValueError):
@@ -150,11 +150,6 @@ def normalize_repo_url(url: str) -> str:
         url = "ssh://" + url.replace(":", "/", 1)
     url = url.removesuffix(".git")
     return url.removeprefix("ssh://")
-
-
-def redact_url(url: str) -> str:
-    """The URL with any user/password part replaced, fit for a message or a log."""
-    return _USERINFO.sub(r"\1***@", url)
 
 
 def _source_problem(project: AppProject, repo_url: str) -> str | None:
