@@ -1,0 +1,201 @@
+{{/* Names, labels and the pieces every pod shares. */}}
+
+{{- define "reconciler.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "reconciler.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* A component's resource name: <fullname>-<component>, within 63 characters. */}}
+{{- define "reconciler.componentName" -}}
+{{- printf "%s-%s" (include "reconciler.fullname" .root | trunc 50 | trimSuffix "-") .component }}
+{{- end }}
+
+{{- define "reconciler.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/name: {{ include "reconciler.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: reconciler
+{{- end }}
+
+{{/* Selector labels of one component; call with (dict "root" $ "component" "worker"). */}}
+{{- define "reconciler.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "reconciler.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "reconciler.componentLabels" -}}
+{{ include "reconciler.labels" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "reconciler.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "reconciler.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "reconciler.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag | toString) }}
+{{- end }}
+{{- end }}
+
+{{- define "reconciler.secretName" -}}
+{{- default (include "reconciler.componentName" (dict "root" . "component" "secrets")) .Values.secrets.existingSecret }}
+{{- end }}
+
+{{- define "reconciler.redisHost" -}}
+{{- include "reconciler.componentName" (dict "root" . "component" "redis") }}
+{{- end }}
+
+{{/*
+Redis settings, checked once: an external Redis and the bundled one are exclusive, and
+one of them is required.
+*/}}
+{{- define "reconciler.validateRedis" -}}
+{{- $external := or .Values.redis.url .Values.redis.existingSecret }}
+{{- if and .Values.redis.bundled.enabled $external }}
+{{- fail "redis: both an external Redis (redis.url or redis.existingSecret) and the bundled one (redis.bundled.enabled=true) are set; set redis.bundled.enabled=false to use the external one, or clear redis.url and redis.existingSecret" }}
+{{- end }}
+{{- if not (or .Values.redis.bundled.enabled $external) }}
+{{- fail "redis: no Redis configured; set redis.url (or redis.existingSecret) for an external Redis, or redis.bundled.enabled=true" }}
+{{- end }}
+{{- end }}
+
+{{/*
+REDIS_URL for any container. With a bundled Redis password, the URL is composed by
+Kubernetes from REDIS_PASSWORD (dependent environment variables), so the password is
+never written into a rendered manifest.
+*/}}
+{{- define "reconciler.redisEnv" -}}
+{{- include "reconciler.validateRedis" . }}
+{{- if .Values.redis.bundled.enabled }}
+{{- if .Values.redis.bundled.auth.existingSecret }}
+- name: REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.redis.bundled.auth.existingSecret }}
+      key: {{ .Values.redis.bundled.auth.existingSecretKey }}
+- name: REDIS_URL
+  value: {{ printf "redis://:$(REDIS_PASSWORD)@%s:6379/0" (include "reconciler.redisHost" .) | quote }}
+{{- else }}
+- name: REDIS_URL
+  value: {{ printf "redis://%s:6379/0" (include "reconciler.redisHost" .) | quote }}
+{{- end }}
+{{- else if .Values.redis.existingSecret }}
+- name: REDIS_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.redis.existingSecret }}
+      key: {{ .Values.redis.existingSecretKey }}
+{{- else }}
+- name: REDIS_URL
+  value: {{ .Values.redis.url | quote }}
+{{- end }}
+{{- end }}
+
+{{/* Settings shared by worker, beat and api. */}}
+{{- define "reconciler.commonEnv" -}}
+{{ include "reconciler.redisEnv" . | trim }}
+- name: RECONCILER_DATA_DIR
+  value: /var/lib/reconciler
+- name: RECONCILER_POLL_INTERVAL
+  value: {{ .Values.config.pollInterval | quote }}
+- name: RECONCILER_TASK_TIME_LIMIT
+  value: {{ .Values.config.taskTimeLimit | quote }}
+- name: RECONCILER_GIT_TIMEOUT
+  value: {{ .Values.config.gitTimeout | quote }}
+- name: RECONCILER_GIT_REF_CACHE_TTL
+  value: {{ .Values.config.gitRefCacheTTL | quote }}
+{{- with .Values.config.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* Security contexts: the values (Helm merges user overrides into the defaults key by key). */}}
+{{- define "reconciler.podSecurityContext" -}}
+{{- toYaml .Values.podSecurityContext }}
+{{- end }}
+
+{{- define "reconciler.containerSecurityContext" -}}
+{{- toYaml .Values.containerSecurityContext }}
+{{- end }}
+
+{{/*
+Writable places under a read-only root filesystem: /tmp and the data dir (git mirrors
+and snapshots), both emptyDirs. Call with (dict "root" $ "sizeLimit" "2Gi").
+*/}}
+{{- define "reconciler.scratchVolumes" -}}
+- name: tmp
+  emptyDir: {}
+- name: data
+  emptyDir: {{ if .sizeLimit }}{sizeLimit: {{ .sizeLimit }}}{{ else }}{}{{ end }}
+{{- end }}
+
+{{- define "reconciler.scratchMounts" -}}
+- name: tmp
+  mountPath: /tmp
+- name: data
+  mountPath: /var/lib/reconciler
+{{- end }}
+
+{{- define "reconciler.imagePullSecrets" -}}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/* nodeSelector / tolerations / affinity of one component's values. */}}
+{{- define "reconciler.scheduling" -}}
+{{- with .nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/* Flower cannot run open: refuse to render without its basic-auth secret. */}}
+{{- define "reconciler.flowerSecretName" -}}
+{{- if .Values.flower.basicAuth.existingSecret }}
+{{- .Values.flower.basicAuth.existingSecret }}
+{{- else if .Values.flower.basicAuth.value }}
+{{- include "reconciler.componentName" (dict "root" . "component" "flower") }}
+{{- else }}
+{{- fail "flower.enabled=true requires basic auth: set flower.basicAuth.existingSecret (a Secret with key flower.basicAuth.existingSecretKey holding user:password) or flower.basicAuth.value" }}
+{{- end }}
+{{- end }}
+
+{{- define "reconciler.flowerSecretKey" -}}
+{{- if .Values.flower.basicAuth.existingSecret }}
+{{- .Values.flower.basicAuth.existingSecretKey }}
+{{- else }}
+{{- "basic-auth" }}
+{{- end }}
+{{- end }}
