@@ -79,6 +79,11 @@ def up(args: argparse.Namespace) -> int:
 
         env["REDIS_URL"] = embedded_redis_url(settings)
         print(f"redis:   {env['REDIS_URL']} (embedded, data in {settings.redis_data_dir})", flush=True)
+    if not settings.api_tokens:
+        # A single-machine setup with no tokens configured: the API is open, so it listens
+        # on this machine only unless the user chose another address on purpose.
+        env["RECONCILER_API_AUTH"] = "none"
+        print("api auth: none (set RECONCILER_API_TOKENS=admin:TOKEN to require tokens)", flush=True)
     children = {
         "worker": _spawn(["worker", "--loglevel", args.loglevel], env),
         "beat": _spawn(["beat", "--loglevel", args.loglevel], env),

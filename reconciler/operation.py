@@ -144,7 +144,7 @@ def _prepare(
     desired = desired_state(
         services.git,
         app,
-        revision=_resolve(services, app, request.revision),
+        revision=_resolve(services, app, request),
         cluster_scoped=cluster.cluster_scoped_kinds(),
         cache=(store.cached_render, store.cache_render),
     )
@@ -180,8 +180,13 @@ def _prepare(
     }
 
 
-def _resolve(services: Services, app: Application, revision: str) -> str:
-    return services.git.resolve(repo_location(app.source.repo_url), revision or app.source.target_revision)
+def _resolve(services: Services, app: Application, request: SyncRequest) -> str:
+    # A person asking for a sync expects the newest commit, not one the shared ref listing
+    # cached a few seconds ago; automated syncs already carry the revision their poll saw.
+    fresh = request.trigger in ("user", "rollback") and not request.revision
+    return services.git.resolve(
+        repo_location(app.source.repo_url), request.revision or app.source.target_revision, refresh=fresh
+    )
 
 
 def _inventory_types(inventory: dict[str, dict[str, Any]]) -> set[tuple[str, str]]:

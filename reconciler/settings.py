@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 WEBHOOK_PROVIDERS = ("GITHUB", "GITLAB", "BITBUCKET", "GITEA", "GENERIC")
+API_ROLES = ("admin", "readonly")
+API_AUTH_MODES = ("token", "none")
 
 
 class SettingsError(ValueError):
@@ -31,6 +33,70 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a whole number; set it like {name}={default}") from None
+    if value < minimum:
+        raise SettingsError(f"{name}={raw!r} must be at least {minimum}")
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{name}={raw!r} is not a boolean; set it to true or false")
+
+
+def _api_tokens(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """(role, token) pairs from RECONCILER_API_TOKENS (`role:token,...`) and the file named by
+    RECONCILER_API_TOKENS_FILE (one `role:token` a line, `#` comments; a mounted Secret)."""
+    entries: list[tuple[str, str]] = [
+        (f"RECONCILER_API_TOKENS entry {i}", item.strip())
+        for i, item in enumerate(env.get("RECONCILER_API_TOKENS", "").split(","), start=1)
+        if item.strip()
+    ]
+    path = env.get("RECONCILER_API_TOKENS_FILE", "").strip()
+    if path:
+        try:
+            lines = Path(path).expanduser().read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise SettingsError(f"RECONCILER_API_TOKENS_FILE={path!r} cannot be read: {exc.strerror}") from None
+        entries += [
+            (f"{path} line {n}", line.strip())
+            for n, line in enumerate(lines, start=1)
+            if line.strip() and not line.strip().startswith("#")
+        ]
+    tokens: list[tuple[str, str]] = []
+    for where, entry in entries:
+        role, sep, token = entry.partition(":")
+        role, token = role.strip().lower(), token.strip()
+        # Never echo the entry: it holds a token.
+        if not sep or role not in API_ROLES or not token:
+            raise SettingsError(f"{where} must have the form ROLE:TOKEN with ROLE one of {', '.join(API_ROLES)}")
+        tokens.append((role, token))
+    return tuple(tokens)
+
+
+def _api_auth(env: Mapping[str, str], tokens: tuple[tuple[str, str], ...]) -> str:
+    mode = env.get("RECONCILER_API_AUTH", "").strip().lower() or "token"
+    if mode not in API_AUTH_MODES:
+        raise SettingsError(f"RECONCILER_API_AUTH={mode!r} must be one of {', '.join(API_AUTH_MODES)}")
+    if mode == "none" and tokens:
+        raise SettingsError(
+            "RECONCILER_API_AUTH=none turns authentication off, but API tokens are configured: "
+            "unset RECONCILER_API_AUTH to use the tokens, or remove the tokens"
+        )
+    return mode
+
+
 @dataclass(frozen=True)
 class Settings:
     redis_url: str = ""  # empty: the embedded Redis of the data dir
@@ -43,6 +109,15 @@ class Settings:
     git_timeout: float = 60.0
     # How long one `git ls-remote` answers every app on a repository (webhooks bypass it).
     git_ref_cache_ttl: float = 10.0
+    # HTTP API (reconciler/api.py). Webhooks: unsigned hooks refused unless allowed; body cap;
+    # requests per minute per client address (0: no limit).
+    webhook_allow_unsigned: bool = False
+    webhook_max_bytes: int = 1024 * 1024
+    webhook_rate_limit: int = 60
+    # REST auth: (role, token) pairs; "token" needs one, "none" (explicit) leaves the REST API open.
+    api_tokens: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    api_auth: str = "token"
+    metrics_auth: bool = False  # true: GET /metrics needs any valid token
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -53,6 +128,7 @@ class Settings:
             for provider in WEBHOOK_PROVIDERS
             if env.get(f"RECONCILER_WEBHOOK_{provider}_SECRET")
         }
+        api_tokens = _api_tokens(env)
         return cls(
             redis_url=env.get("REDIS_URL", "").strip(),
             kubeconfig=env.get("KUBECONFIG", "").strip(),
@@ -62,6 +138,12 @@ class Settings:
             webhook_secrets=secrets,
             git_timeout=_float(env, "RECONCILER_GIT_TIMEOUT", 60.0),
             git_ref_cache_ttl=_float(env, "RECONCILER_GIT_REF_CACHE_TTL", 10.0),
+            webhook_allow_unsigned=_flag(env, "RECONCILER_WEBHOOK_ALLOW_UNSIGNED"),
+            webhook_max_bytes=_int(env, "RECONCILER_WEBHOOK_MAX_BYTES", 1024 * 1024, minimum=1),
+            webhook_rate_limit=_int(env, "RECONCILER_WEBHOOK_RATE_LIMIT", 60),
+            api_tokens=api_tokens,
+            api_auth=_api_auth(env, api_tokens),
+            metrics_auth=_flag(env, "RECONCILER_METRICS_AUTH"),
         )
 
     @property

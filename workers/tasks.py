@@ -85,6 +85,10 @@ def poll(self: Task, app_name: str, revision: str | None = None, fresh: bool = F
     """Refresh one app. `fresh` (a push webhook): list the remote's refs now rather than
     from the shared cache, and sync on the urgent queue."""
     svc = services()
+    if fresh:
+        # A push that arrives from here on must queue its own poll: this one may have
+        # listed the remote's refs before that push landed.
+        svc.store.clear_webhook_poll(app_name)
     started = time.monotonic()
     try:
         result = refresh(svc, app_name, revision=revision, fresh_refs=fresh)

@@ -1,0 +1,130 @@
+"""A dry-run sync: what a sync of an application would apply and prune, computed now.
+
+The same steps as the start of a real sync (reconciler/operation.py: resolve, render,
+project checks, compare, plan) without taking the app's lock and without writing to
+the cluster or to Redis (the render cache is read, never filled). Answers
+`POST /api/v1/applications/{name}/sync` with `{"dryRun": true}`, like
+`argocd app sync --dry-run`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from reconciler.app import Application, SpecError, application_to_manifest, parse_application
+from reconciler.compare import Comparison, compare, desired_state, repo_location
+from reconciler.diff import ResourceSyncStatus
+from reconciler.git import GitError
+from reconciler.kube import Cluster, KubeError
+from reconciler.plan import PlanError, SyncPlan, build_plan
+from reconciler.project import check_application, check_resource
+from reconciler.registry import load_application, project_for
+from reconciler.render import RenderError
+from reconciler.resources import ResourceKey
+from reconciler.services import Services
+
+
+class PreviewError(Exception):
+    """The plan cannot be computed (Git, render, cluster or plan input); the message names the app."""
+
+
+def preview_sync(
+    services: Services,
+    name: str,
+    *,
+    revision: str = "",
+    prune: bool = False,
+    resources: list[str] | None = None,
+    source: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The plan a user's sync of `name` would run. Raises UnknownApplication, PreviewError.
+
+    `prune` defaults to False as for any manual sync; `source` replaces spec.source (a
+    rollback's recorded source). A plan the real sync would refuse has `refused` set.
+    """
+    app = load_application(services.store, name)
+    if source is not None:
+        app = _with_source(app, source)
+    try:
+        selected = {ResourceKey.from_inventory_id(r) for r in resources or []} or None
+    except ValueError as exc:
+        raise PreviewError(f"resources: {exc}") from None
+    try:
+        cluster = services.clusters.for_destination(app.destination)
+        desired = desired_state(
+            services.git,
+            app,
+            revision=services.git.resolve(
+                repo_location(app.source.repo_url), revision or app.source.target_revision
+            ),
+            cluster_scoped=cluster.cluster_scoped_kinds(),
+            cache=(services.store.cached_render, lambda _key, _objects: None),
+        )
+        refused = _access_problems(services, app, cluster, desired.objects)
+        live_types = {(str(e["apiVersion"]), str(e["kind"])) for e in services.store.inventory(name).values()}
+        comparison = compare(cluster, app, desired, live_types=live_types)
+        plan = build_plan(app, desired.objects, comparison.diffs, prune=prune, resources=selected, dry_run=True)
+    except (GitError, RenderError, KubeError, PlanError, SpecError) as exc:
+        raise PreviewError(f"application {name!r} cannot be planned: {exc}") from None
+    return _describe(name, desired.revision, prune, plan, comparison, refused)
+
+
+def _with_source(app: Application, source: dict[str, Any]) -> Application:
+    manifest = application_to_manifest(app)
+    manifest = {**manifest, "spec": {**manifest.get("spec", {}), "source": source}}
+    try:
+        return parse_application(manifest, source_file=f"history of application {app.name}")
+    except SpecError as exc:
+        raise PreviewError(f"application {app.name!r}: recorded source is invalid: {exc}") from None
+
+
+def _access_problems(services: Services, app: Application, cluster: Cluster, objects: list[dict[str, Any]]) -> str:
+    """What the app's AppProject forbids, joined; "" when the sync may run (as operation.py checks)."""
+    project, problem = project_for(services.store, app)
+    if project is None:
+        return problem
+    problems = check_application(project, app)
+    for obj in objects:
+        key = ResourceKey.of(obj)
+        namespaced = cluster.is_namespaced(str(obj.get("apiVersion")), key.kind) if key.kind else True
+        found = check_resource(project, key, namespaced, destination=app.destination)
+        if found:
+            problems.append(found)
+    return "; ".join(problems)
+
+
+def _describe(
+    name: str, revision: str, prune: bool, plan: SyncPlan, comparison: Comparison, refused: str
+) -> dict[str, Any]:
+    changed = [r for r in comparison.resources if r.diff.status != ResourceSyncStatus.SYNCED]
+    blocked = refused or plan.refused or ""
+    return {
+        "name": name,
+        "dryRun": True,
+        "revision": revision,
+        "prune": prune,
+        "sync": comparison.sync_status.value,
+        "refused": blocked or None,
+        "namespaceToCreate": plan.namespace_to_create,
+        "waves": [] if blocked else [
+            {
+                "wave": wave.number,
+                "apply": [ResourceKey.of(obj).inventory_id for obj in wave.apply],
+                "prune": [key.inventory_id for key in wave.prune],
+            }
+            for wave in plan.waves
+        ],
+        "pruneSkipped": [{"resource": key.inventory_id, "message": why} for key, why in plan.prune_skipped],
+        "warnings": list(plan.warnings),
+        "resources": [
+            {
+                **dataclasses.asdict(r.key),
+                "resource": r.key.inventory_id,
+                "status": r.diff.status.value,
+                "diff": r.diff.text,
+                "error": r.error,
+            }
+            for r in changed
+        ],
+    }
