@@ -60,12 +60,14 @@ def refresh(
         return RefreshResult(status, None)
     previous = store.status(name) or {}
     try:
-        comparison, children = _compare(services, app, previous, revision, fresh_refs)
+        comparison, children, render_cache_hit = _compare(services, app, previous, revision, fresh_refs)
     except (GitError, RenderError, KubeError, SpecError) as exc:
         status = _error_status(name, app, "ComparisonError", str(exc), observed, previous)
         store.write_status(name, status)
         return RefreshResult(status, None)
     status = _status(app, comparison, children, observed)
+    # Whether this poll reused a cached render: a no-op poll should (bench/poll_scale.py counts it).
+    status["renderCacheHit"] = render_cache_hit
     project_problem = _project_problem(services, app)
     if project_problem:
         status["conditions"].append({"type": "InvalidSpecError", "message": project_problem})
@@ -86,7 +88,7 @@ def _project_problem(services: Services, app: Application) -> str:
 
 def _compare(
     services: Services, app: Application, previous: dict[str, Any], revision: str | None, fresh_refs: bool
-) -> tuple[Comparison, list[dict[str, Any]]]:
+) -> tuple[Comparison, list[dict[str, Any]], bool]:
     store = services.store
     cluster = services.clusters.for_destination(app.destination)
     if revision is None:
@@ -104,7 +106,7 @@ def _compare(
     comparison = compare(
         cluster, app, desired, live_types=inventory_types, verified=previous.get("verified") or {}
     )
-    return comparison, _child_statuses(services, app.name, desired.child_apps)
+    return comparison, _child_statuses(services, app.name, desired.child_apps), desired.cache_hit
 
 
 def _child_statuses(services: Services, parent: str, manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -1,0 +1,334 @@
+"""Shared setup for whole-system benchmarks: a private Redis, kubesim, `reconciler worker`
+and `reconciler beat` subprocesses, local git repositories, and the meters benchmarks read
+(kubesim's request counters and log, Redis telemetry, worker RSS).
+
+    with BenchSystem(workdir, workers=2, concurrency=2) as system:
+        repo = system.make_repo("config", {"apps/a/cm.yaml": "..."})
+        ...                              # register apps through system.store
+        system.kubesim.stats()           # per-verb request counters
+
+Every process it starts runs in its own process group (so a prefork worker's children go
+with it) and is stopped when the `with` block ends, on error, Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import Any
+from urllib.parse import urlparse
+
+from reconciler.redis_server import RedisProcess
+from reconciler.store import Keys, Store
+
+ROOT = Path(__file__).resolve().parent.parent
+CELERY_QUEUES = ("urgent", "sync", "poll")
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Bench",
+    "GIT_AUTHOR_EMAIL": "bench@example.com",
+    "GIT_COMMITTER_NAME": "Bench",
+    "GIT_COMMITTER_EMAIL": "bench@example.com",
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+def log(message: str) -> None:
+    """Progress goes to stderr: stdout holds only the JSON result."""
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into KeyboardInterrupt, so `finally` blocks stop child processes."""
+
+    def on_term(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt("SIGTERM")
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class ProcessGroup:
+    """Child processes, each the leader of its own process group, stopped together."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, name: str, argv: list[str], env: dict[str, str],
+              stdout: int | None = None) -> subprocess.Popen[bytes]:
+        log_file = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 - the child holds it
+        proc = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=env,
+            stdout=stdout if stdout is not None else log_file,
+            stderr=log_file,
+            start_new_session=True,  # own group: Ctrl-C in our terminal is ours to handle
+        )
+        log_file.close()
+        self.procs[name] = proc
+        return proc
+
+    def check_alive(self) -> None:
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                raise RuntimeError(
+                    f"{name} exited with status {proc.returncode}; see {self.log_dir / (name + '.log')}"
+                )
+
+    def stop_all(self, timeout: float = 20.0) -> None:
+        for proc in self.procs.values():
+            _signal_group(proc, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for proc in self.procs.values():
+            with suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            _signal_group(proc, signal.SIGKILL)  # the group's stragglers (prefork children) too
+            proc.wait()
+            if proc.stdout:
+                proc.stdout.close()
+        self.procs.clear()
+
+
+def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
+    with suppress(ProcessLookupError):
+        os.killpg(proc.pid, sig)
+
+
+def group_rss_mb(leader_pids: list[int]) -> float:
+    """Resident memory (VmRSS) of every process in the groups these leaders lead, in MiB."""
+    groups = set(leader_pids)
+    total_kb = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            # Fields after the parenthesised command name: state, ppid, pgrp, ...
+            pgrp = int(stat.rsplit(")", 1)[1].split()[2])
+            if pgrp not in groups:
+                continue
+            for line in (entry / "status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total_kb += int(line.split()[1])
+        except (OSError, ValueError, IndexError):
+            continue  # the process ended while we looked
+    return round(total_kb / 1024, 1)
+
+
+class KubesimAdmin:
+    """kubesim's `/_kubesim/` endpoints over plain HTTP (no proxy settings apply to loopback)."""
+
+    def __init__(self, url: str) -> None:
+        parsed = urlparse(url)
+        self.url = url
+        self.host = parsed.hostname or "127.0.0.1"
+        self.port = parsed.port or 80
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        try:
+            payload = json.dumps(body).encode() if body is not None else None
+            headers = {"Content-Type": "application/json"} if payload else {}
+            conn.request(method, path, body=payload, headers=headers)
+            response = conn.getresponse()
+            data = response.read()
+        finally:
+            conn.close()
+        if response.status >= 300:
+            raise RuntimeError(f"kubesim {method} {path} answered {response.status}: {data[:300]!r}")
+        return json.loads(data) if data else None
+
+    def stats(self) -> dict[str, int]:
+        return dict(self.call("GET", "/_kubesim/stats"))
+
+    def requests(self) -> list[dict[str, Any]]:
+        return list(self.call("GET", "/_kubesim/requests"))
+
+    def clear_log(self) -> None:
+        self.call("POST", "/_kubesim/clear_log")
+
+    def create_namespace(self, name: str) -> None:
+        self.call("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+
+
+class GitRepo:
+    """A local git repository served to the system as a file:// URL."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.url = path.as_uri()
+
+    def git(self, *args: str) -> str:
+        out = subprocess.run(["git", *args], cwd=self.path, env={**os.environ, **GIT_ENV},
+                             check=True, capture_output=True, text=True)
+        return out.stdout.strip()
+
+    def commit(self, files: dict[str, str], message: str = "change") -> str:
+        for rel, content in files.items():
+            target = self.path / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(content)
+        self.git("add", "-A")
+        self.git("commit", "-q", "--allow-empty", "-m", message)
+        return self.git("rev-parse", "HEAD")
+
+
+def write_kubeconfig(path: Path, server: str) -> Path:
+    path.write_text(
+        "apiVersion: v1\nkind: Config\n"
+        f"clusters:\n- name: sim\n  cluster:\n    server: {server}\n"
+        "users:\n- name: sim\n  user: {}\n"
+        "contexts:\n- name: sim\n  context:\n    cluster: sim\n    user: sim\n"
+        "current-context: sim\n"
+    )
+    return path
+
+
+class BenchSystem:
+    """The whole system as separate processes: redis-server, kubesim, workers and beat.
+
+    `workers` worker processes, each a Celery prefork pool of `concurrency` children;
+    `env` adds or overrides RECONCILER_* settings for workers and beat.
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        workers: int = 2,
+        concurrency: int = 2,
+        kubesim_controllers: bool = True,
+        ready_delay: float = 0.2,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.workdir = workdir
+        self.worker_count = workers
+        self.concurrency = concurrency
+        self.kubesim_controllers = kubesim_controllers
+        self.ready_delay = ready_delay
+        self.extra_env = env or {}
+        self.procs = ProcessGroup(workdir)
+        self.redis: RedisProcess | None = None
+        self.store: Store | None = None
+        self.kubesim: KubesimAdmin | None = None
+        self.env: dict[str, str] = {}
+
+    # lifecycle -----------------------------------------------------------------------
+
+    def __enter__(self) -> BenchSystem:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.redis = RedisProcess(self.workdir / "redis").start()
+        self.store = Store.from_url(self.redis.url)
+        self.kubesim = KubesimAdmin(self._start_kubesim())
+        kubeconfig = write_kubeconfig(self.workdir / "kubeconfig", self.kubesim.url)
+        self.env = {
+            **os.environ,
+            "REDIS_URL": self.redis.url,
+            "KUBECONFIG": str(kubeconfig),
+            "RECONCILER_DATA_DIR": str(self.workdir / "data"),
+            "PYTHONUNBUFFERED": "1",
+            **self.extra_env,
+        }
+        for i in range(self.worker_count):
+            self.procs.start(f"worker{i}", [
+                sys.executable, "-m", "reconciler.cli", "worker", "--pool", "prefork",
+                "--concurrency", str(self.concurrency), "--loglevel", "WARNING",
+            ], self.env)
+        self.procs.start("beat", [sys.executable, "-m", "reconciler.cli", "beat", "--loglevel", "WARNING"], self.env)
+
+    def _start_kubesim(self) -> str:
+        argv = [sys.executable, "-m", "kubesim", "--port", "0"]
+        if self.kubesim_controllers:
+            argv += ["--controllers", "--ready-delay", str(self.ready_delay)]
+        proc = self.procs.start("kubesim", argv, dict(os.environ), stdout=subprocess.PIPE)
+        assert proc.stdout is not None
+        line = proc.stdout.readline().decode()
+        if "serving on" not in line:
+            raise RuntimeError(f"kubesim did not start (exit status {proc.poll()}); see {self.workdir}/kubesim.log")
+        return line.strip().rsplit(" ", 1)[-1]
+
+    def stop(self) -> None:
+        self.procs.stop_all()
+        if self.store is not None:
+            self.store.r.close()
+        if self.redis is not None:
+            self.redis.stop()
+
+    # helpers -------------------------------------------------------------------------
+
+    def make_repo(self, name: str, files: dict[str, str]) -> GitRepo:
+        path = self.workdir / "repos" / name
+        path.mkdir(parents=True)
+        repo = GitRepo(path)
+        repo.git("init", "-q", "-b", "main")
+        repo.commit(files, message="initial")
+        return repo
+
+    def worker_pids(self) -> list[int]:
+        return [p.pid for name, p in self.procs.procs.items() if name.startswith("worker")]
+
+    def worker_rss_mb(self) -> float:
+        return group_rss_mb(self.worker_pids())
+
+    def redis_used_memory_mb(self) -> float:
+        assert self.store is not None
+        return round(int(self.store.r.info("memory")["used_memory"]) / 2**20, 1)
+
+    def queues_idle(self) -> bool:
+        """No task waiting in a queue nor reserved by a worker, and no sync holding a lock."""
+        assert self.store is not None
+        r = self.store.r
+        if any(r.llen(q) for q in CELERY_QUEUES) or r.hlen("unacked"):
+            return False
+        return not any(True for _ in r.scan_iter(match=Keys.lock("*"), count=1000))
+
+    def git_request_counts(self) -> dict[str, float] | None:
+        """Remote git requests made so far by every worker (ls-remote and fetch calls), from
+        the counters workers flush to Redis after each task; None when none were ever written."""
+        assert self.store is not None
+        raw = self.store.r.hgetall(Keys.metrics_git)
+        if not raw:
+            return None
+        totals: dict[str, float] = {}
+        for field, value in raw.items():
+            request_type, _repo, measure = json.loads(field)
+            if measure == "calls":
+                totals[request_type] = totals.get(request_type, 0) + float(value)
+        return totals
+
+    def wait_for(self, predicate: Callable[[], Any], timeout: float, what: str, every: float = 0.5) -> Any:
+        deadline = time.monotonic() + timeout
+        while True:
+            self.procs.check_alive()
+            value = predicate()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+            time.sleep(every)
