@@ -32,6 +32,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Protocol
 
 import git as gitpython
 
@@ -155,6 +156,16 @@ def _check_url(repo_url: str) -> None:
         raise GitError(redact_text(str(exc))) from None
 
 
+class SharedRefCache(Protocol):
+    """Somewhere all worker processes share `git ls-remote` answers (the Redis store)."""
+
+    def cached_refs(self, repo_key: str) -> tuple[str, float] | None:
+        """(ls-remote output, seconds it stays valid) or None."""
+        ...
+
+    def cache_refs(self, repo_key: str, output: str, ttl_seconds: float) -> None: ...
+
+
 class GitSource:
     """Resolves revisions and provides commit trees for Git repositories, through a shared cache."""
 
@@ -168,6 +179,7 @@ class GitSource:
         max_mirrors: int = DEFAULT_MAX_MIRRORS,
         max_snapshots: int = DEFAULT_MAX_SNAPSHOTS,
         eviction_grace_seconds: float = DEFAULT_EVICTION_GRACE_SECONDS,
+        shared_refs: SharedRefCache | None = None,
     ) -> None:
         self.layout = CacheLayout(Path(cache_dir))
         self.credentials = credentials or CredentialStore()
@@ -177,6 +189,8 @@ class GitSource:
         self.max_snapshots = max_snapshots
         self.eviction_grace_seconds = eviction_grace_seconds
         self.counters = GitCounters()
+        # Shared across processes, so N workers make one ls-remote per repo per window, not N.
+        self.shared_refs = shared_refs
         self._auth = GitAuth(self.layout.known_hosts)
         self._refs: dict[str, tuple[float, RefListing]] = {}
         self._refs_guard = threading.Lock()
@@ -221,13 +235,20 @@ class GitSource:
         raise self._not_found(repo_url, revision)
 
     def list_refs(self, repo_url: str, *, refresh: bool = False) -> RefListing:
-        """The remote's branches, tags and HEAD, from the per-process cache when fresh."""
+        """The remote's branches, tags and HEAD, from this process's cache or the shared one
+        when fresh; `refresh` lists the remote now and shares the answer."""
         _check_url(repo_url)
         key = normalize_repo_url(repo_url)
         with self._refs_guard:
             repo_lock = self._repo_locks.setdefault(key, threading.Lock())
         # One listing per repository at a time: threads asking together share its answer.
         with repo_lock:
+            if not refresh and self.shared_refs is not None:
+                # The shared copy is the only one read: a webhook refresh in any process then
+                # reaches every process at once (a Redis GET costs far less than an ls-remote).
+                shared = self.shared_refs.cached_refs(key)
+                if shared is not None:
+                    return parse_ls_remote(shared[0])
             cached = self._refs.get(key)
             if not refresh and cached is not None and time.monotonic() - cached[0] < self.ref_cache_ttl:
                 return cached[1]
@@ -240,6 +261,8 @@ class GitSource:
             except ValueError as exc:
                 raise GitError(f"git ls-remote of {remote.url} gave output this system cannot read: {exc}") from None
             self._refs[key] = (time.monotonic(), listing)
+            if self.shared_refs is not None:
+                self.shared_refs.cache_refs(key, output, self.ref_cache_ttl)
             return listing
 
     def invalidate(self, repo_url: str | None = None) -> None:

@@ -24,14 +24,16 @@ class Services:
 
     @classmethod
     def create(cls, settings: Settings, redis_url: str) -> Services:
+        store = Store.from_url(redis_url)
         return cls(
             settings=settings,
-            store=Store.from_url(redis_url),
+            store=store,
             git=GitSource(
                 settings.git_cache_dir,
                 CredentialStore.from_env(),
                 timeout_seconds=settings.git_timeout,
                 ref_cache_ttl=settings.git_ref_cache_ttl,
+                shared_refs=store,
             ),
             clusters=ClusterRegistry(settings.kubeconfig, settings.field_manager),
         )

@@ -21,6 +21,7 @@ Layout (all keys start with `rc:`):
 | `rc:failed:{app}` | string | revision+source the automated path last failed on |
 | `rc:deferred` | sorted set | sync requests (JSON) scored by when they may run (retries) |
 | `rc:render:{key}` | string | cached render output (JSON), expires |
+| `rc:refs:{repo}` | string | a repository's `git ls-remote` output, shared by all workers, expires |
 | `rc:selfheal:{app}` | hash | self-heal attempt count and time |
 | `rc:webhook-poll:{app}` | string | when a webhook's fresh poll of the app was queued (coalescing), expires |
 | `rc:webhook-rate:{source}` | counter | webhook requests from one client address this minute, expires |
@@ -95,6 +96,10 @@ class Keys:
     @staticmethod
     def failed(app: str) -> str:
         return f"{PREFIX}:failed:{app}"
+
+    @staticmethod
+    def refs(repo_key: str) -> str:
+        return f"{PREFIX}:refs:{repo_key}"
 
     @staticmethod
     def render(cache_key: str) -> str:
@@ -391,6 +396,20 @@ class Store:
         # decodes responses as text.
         packed = base64.b64encode(zlib.compress(_dumps(objects).encode(), level=3)).decode()
         self.r.set(Keys.render(cache_key), packed, ex=RENDER_CACHE_TTL_SECONDS)
+
+    # shared git ref listings -------------------------------------------------------
+
+    def cached_refs(self, repo_key: str) -> tuple[str, float] | None:
+        with self.r.pipeline() as pipe:
+            pipe.get(Keys.refs(repo_key))
+            pipe.pttl(Keys.refs(repo_key))
+            text, pttl = pipe.execute()
+        if text is None or pttl is None or int(pttl) <= 0:
+            return None
+        return str(text), int(pttl) / 1000
+
+    def cache_refs(self, repo_key: str, output: str, ttl_seconds: float) -> None:
+        self.r.set(Keys.refs(repo_key), output, px=max(int(ttl_seconds * 1000), 1))
 
     # locks ---------------------------------------------------------------------------
 

@@ -503,3 +503,21 @@ def test_unknown_revision_message_strips_credentials(source: GitSource, http_rep
     with pytest.raises(GitError) as caught:
         source.resolve(url, "nope")
     assert str(caught.value) == f'revision "nope" not found in {http_repo}: no branch, tag or commit by that name'
+
+
+def test_one_ls_remote_answers_every_process_sharing_the_redis_ref_cache(
+    git_repo_factory: Any, redis_client: Any, tmp_path: Path
+) -> None:
+    from reconciler.store import Store
+
+    repo = git_repo_factory({"a.txt": "1"})
+    store = Store(redis_client)
+    first = GitSource(tmp_path / "one", ref_cache_ttl=30, shared_refs=store)
+    second = GitSource(tmp_path / "two", ref_cache_ttl=30, shared_refs=store)
+    assert first.resolve(repo.url, "HEAD") == second.resolve(repo.url, "HEAD") == repo.head()
+    assert first.counters.total("ls-remote").calls == 1
+    assert second.counters.total("ls-remote").calls == 0
+    new_head = repo.commit({"a.txt": "2"})
+    assert second.resolve(repo.url, "HEAD", refresh=True) == new_head  # a webhook refresh lists now ...
+    assert first.resolve(repo.url, "main") == repo.head()  # ... and shares it: `first` sees it without listing
+    assert first.counters.total("ls-remote").calls == 1
