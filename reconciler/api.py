@@ -29,11 +29,13 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
 from reconciler.api_apps import apps_router
+from reconciler.api_auth import rest_caller
 from reconciler.api_context import ApiContext
 from reconciler.api_errors import error_response, install_error_handlers
 from reconciler.api_models import ErrorBody
 from reconciler.api_ops import ops_router
 from reconciler.api_webhook import webhook_router
+from reconciler.dashboard import make_router as dashboard_router
 from reconciler.registry import UnknownApplication
 from reconciler.services import Services
 from reconciler.settings import Settings
@@ -78,6 +80,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(webhook_router())
     app.include_router(apps_router())
     app.include_router(ops_router())
+    app.include_router(dashboard_router(ctx.services, rest_caller))
     _document_invalid_requests_as_400(app)
     return app
 

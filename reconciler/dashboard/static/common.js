@@ -1,0 +1,221 @@
+// Shared by both pages: the token, authenticated fetches, polling, and small DOM helpers.
+// Every piece of data is put on the page with textContent (never innerHTML), so names,
+// messages and diffs from Git or the cluster are shown as text, never run.
+"use strict";
+
+const Dashboard = (() => {
+  const TOKEN_KEY = "reconciler.token";
+  const pollInterval = Number(document.body.dataset.pollInterval || 2000);
+  let role = null;
+  let canWrite = false;
+  let started = false;
+  let onReady = null;
+  let pollTimer = null;
+
+  function token() {
+    return sessionStorage.getItem(TOKEN_KEY) || "";
+  }
+
+  function headers(extra) {
+    const h = Object.assign({ Accept: "application/json" }, extra || {});
+    if (token()) h.Authorization = "Bearer " + token();
+    return h;
+  }
+
+  // Fetch JSON; a 401 sends the user back to the sign-in form with the server's reason.
+  async function api(path, options) {
+    const opts = Object.assign({}, options || {});
+    opts.headers = headers(opts.headers);
+    let response;
+    try {
+      response = await fetch(path, opts);
+    } catch (err) {
+      return { ok: false, status: 0, body: { error: "the server cannot be reached: " + err.message } };
+    }
+    let body = null;
+    try {
+      body = await response.json();
+    } catch (_err) {
+      body = { error: response.status + " " + response.statusText };
+    }
+    if (response.status === 401) showLogin(errorText(body));
+    return { ok: response.ok, status: response.status, body: body };
+  }
+
+  function errorText(body) {
+    if (!body) return "";
+    const problems = Array.isArray(body.problems) && body.problems.length ? " (" + body.problems.join("; ") + ")" : "";
+    return (body.error || body.detail || "") + problems;
+  }
+
+  function postJSON(path, payload) {
+    return api(path, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(payload),
+    });
+  }
+
+  function showLogin(reason) {
+    stopPolling();
+    started = false;
+    document.getElementById("main").hidden = true;
+    document.getElementById("session").hidden = true;
+    document.getElementById("login").hidden = false;
+    document.getElementById("login-reason").textContent = reason || "";
+    const input = document.getElementById("login-token");
+    input.value = "";
+    input.focus();
+  }
+
+  async function authenticate() {
+    const who = await api("/ui/api/whoami");
+    if (!who.ok) {
+      if (who.status !== 401) showLogin(errorText(who.body));
+      return;
+    }
+    role = who.body.role;
+    canWrite = Boolean(who.body.canWrite);
+    document.body.dataset.role = role;
+    const login = document.getElementById("login");
+    const wasSigningIn = !login.hidden;
+    login.hidden = true;
+    document.getElementById("main").hidden = false;
+    if (wasSigningIn) {
+      // The form just vanished: put keyboard and screen-reader focus on the page's heading.
+      const heading = document.querySelector("main h1");
+      heading.setAttribute("tabindex", "-1");
+      heading.focus();
+    }
+    const session = document.getElementById("session");
+    session.hidden = false;
+    document.getElementById("role-badge").textContent =
+      role === "anonymous" ? "no authentication" : "signed in: " + role;
+    document.getElementById("sign-out").hidden = !token();
+    if (!started && onReady) {
+      started = true;
+      onReady({ role: role, canWrite: canWrite });
+    }
+  }
+
+  function start(ready) {
+    onReady = ready;
+    document.getElementById("login-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      const value = document.getElementById("login-token").value.trim();
+      if (!value) return;
+      sessionStorage.setItem(TOKEN_KEY, value);
+      authenticate();
+    });
+    document.getElementById("sign-out").addEventListener("click", () => {
+      sessionStorage.removeItem(TOKEN_KEY);
+      showLogin("Signed out.");
+    });
+    authenticate();
+  }
+
+  // Call `refresh` now and then every pollInterval ms; a slow answer never overlaps the next.
+  function poll(refresh) {
+    stopPolling();
+    const tick = async () => {
+      if (!document.hidden) {
+        await refresh();
+        refreshTimes();
+      }
+      pollTimer = setTimeout(tick, pollInterval);
+    };
+    tick();
+  }
+
+  function stopPolling() {
+    if (pollTimer) clearTimeout(pollTimer);
+    pollTimer = null;
+  }
+
+  // el("a", {href: "/x", class: "y"}, "text", childNode, ...)
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (name === "class") node.className = value;
+      else if (name === "text") node.textContent = value;
+      else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+      else node.setAttribute(name, value === true ? "" : String(value));
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  const STATUS_CLASS = {
+    Synced: "ok", Healthy: "ok", Succeeded: "ok",
+    OutOfSync: "warn", Progressing: "info", Running: "info", Suspended: "muted",
+    Missing: "warn", Extra: "warn",
+    Degraded: "bad", Failed: "bad", Error: "bad",
+    Unknown: "muted",
+  };
+
+  function badge(value, title) {
+    const text = value || "Unknown";
+    return el("span", { class: "badge " + (STATUS_CLASS[text] || "muted"), title: title || null }, text);
+  }
+
+  function shortSha(sha, url) {
+    if (!sha) return el("span", { class: "muted" }, "–");
+    const text = /^[0-9a-f]{40,64}$/i.test(sha) ? sha.slice(0, 7) : sha;
+    if (url) return el("a", { href: url, class: "sha", title: sha, rel: "noreferrer", target: "_blank" }, text);
+    return el("code", { class: "sha", title: sha }, text);
+  }
+
+  function relative(seconds) {
+    const abs = Math.abs(seconds);
+    let text;
+    if (abs < 60) text = Math.round(abs) + " s";
+    else if (abs < 3600) text = Math.round(abs / 60) + " min";
+    else if (abs < 86400) text = Math.round(abs / 3600) + " h";
+    else text = Math.round(abs / 86400) + " d";
+    return seconds >= 0 ? text + " ago" : "in " + text;
+  }
+
+  // A <time> with the relative age as text and the full local time as its tooltip.
+  function time(ts) {
+    if (!ts) return el("span", { class: "muted" }, "never");
+    const date = new Date(ts * 1000);
+    return el("time", { datetime: date.toISOString(), title: date.toLocaleString(), "data-ts": ts },
+      relative(Date.now() / 1000 - ts));
+  }
+
+  // Relative times age between refreshes even when the data did not change.
+  function refreshTimes() {
+    for (const node of document.querySelectorAll("time[data-ts]")) {
+      node.textContent = relative(Date.now() / 1000 - Number(node.dataset.ts));
+    }
+  }
+
+  let noticeTimer = null;
+  // Outcomes of actions, announced politely; a success fades after a while, an error stays.
+  function notice(message, kind) {
+    const box = document.getElementById("notice");
+    box.className = "notice " + (kind || "");
+    box.textContent = message;
+    if (noticeTimer) clearTimeout(noticeTimer);
+    if (kind === "ok") noticeTimer = setTimeout(() => { box.textContent = ""; }, 8000);
+  }
+
+  // Replace a container's content only when its data changed, so open <details>, focus
+  // and scroll position survive the two-second refresh.
+  const lastRendered = new WeakMap();
+  function renderIfChanged(container, data, render) {
+    const key = JSON.stringify(data);
+    if (lastRendered.get(container) === key) return;
+    lastRendered.set(container, key);
+    render(container, data);
+  }
+
+  return {
+    start, api, postJSON, errorText, poll, el, badge, shortSha, time, notice, renderIfChanged,
+    get canWrite() { return canWrite; },
+  };
+})();
