@@ -277,3 +277,26 @@ def test_child_removed_from_git_with_the_resources_finalizer_has_its_resources_d
     system.wait_for(lambda: "infrastructure" not in system.store.app_names(), what="infrastructure deregistered")
     assert system.cluster.get("networking.k8s.io/v1", "IngressClass", None, "nginx") is None
     assert system.cluster.get("v1", "ServiceAccount", "infrastructure", "external-dns") is None
+
+
+@pytest.mark.timeout(120)
+def test_project_violation_is_a_condition_naming_the_rule_and_nothing_is_applied(
+    system: System, git_repo_factory: Any
+) -> None:
+    repo = git_repo_factory({"app/cm.yaml": configmap("settings", "one")})
+    project = (
+        "apiVersion: argoproj.io/v1alpha1\nkind: AppProject\nmetadata:\n  name: team-a\n  namespace: argocd\n"
+        f"spec:\n  sourceRepos: ['{repo.url}']\n  destinations:\n  - server: '*'\n    namespace: team-a\n"
+    )
+    app = manual_app(repo, "outside", "app", "  syncPolicy:\n    automated: {}\n").replace(
+        "project: default", "project: team-a"
+    )
+    create_app(system, project + "---\n" + app)  # destination namespace `default` is not team-a's
+    status = system.wait_for(lambda: system.status("outside").get("conditions"), what="a condition")
+    assert "spec.destinations" in status[0]["message"]
+    user_sync(system, "outside")
+    final = system.wait_for(
+        lambda: (op := system.operation("outside")).get("phase") == "Failed" and op, what="the sync to be refused"
+    )
+    assert "team-a" in final["message"]
+    assert system.cluster.get("v1", "ConfigMap", "default", "settings") is None
