@@ -3,7 +3,6 @@ RECONCILER_SERVER is set. Both return the same plain data (the dicts of reconcil
 
 from __future__ import annotations
 
-import os
 from typing import Any, Protocol
 
 from reconciler import actions
@@ -166,5 +165,5 @@ class RemoteBackend:
 
 def backend(settings: Settings) -> Backend:
     if settings.server:
-        return RemoteBackend(settings.server, os.environ.get("RECONCILER_API_TOKEN", ""))
+        return RemoteBackend(settings.server, settings.api_token)
     return LocalBackend(settings)

@@ -104,6 +104,7 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path.home() / ".local" / "share" / "reconciler")
     poll_interval: float = 180.0
     server: str = ""  # RECONCILER_SERVER: `reconciler app ...` talks to this API when set
+    api_token: str = field(default="", repr=False)  # RECONCILER_API_TOKEN: the token those commands send
     webhook_secrets: dict[str, str] = field(default_factory=dict, repr=False)
     field_manager: str = "gitops-reconciler"
     git_timeout: float = 60.0
@@ -135,6 +136,7 @@ class Settings:
             data_dir=Path(data_dir).expanduser() if data_dir else cls().data_dir,
             poll_interval=_float(env, "RECONCILER_POLL_INTERVAL", 180.0),
             server=env.get("RECONCILER_SERVER", "").strip().rstrip("/"),
+            api_token=env.get("RECONCILER_API_TOKEN", "").strip(),
             webhook_secrets=secrets,
             git_timeout=_float(env, "RECONCILER_GIT_TIMEOUT", 60.0),
             git_ref_cache_ttl=_float(env, "RECONCILER_GIT_REF_CACHE_TTL", 10.0),
