@@ -1179,3 +1179,10 @@ def project_to_manifest(project: AppProject) -> dict[str, Any]:
     ):
         _put(spec, key, [{"group": gk.group, "kind": gk.kind} for gk in kinds], [])
     return doc
+
+
+def with_source(app: Application, source: dict[str, Any]) -> Application:
+    """`app` syncing another `spec.source` (a rollback's recorded one); SpecError if it is invalid."""
+    manifest = application_to_manifest(app)
+    manifest = {**manifest, "spec": {**manifest.get("spec", {}), "source": source}}
+    return parse_application(manifest, source_file=f"history of application {app.name}")

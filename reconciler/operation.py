@@ -22,22 +22,22 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from reconciler.access import access_problems
 from reconciler.app import (
     Application,
     SpecError,
     application_to_manifest,
     effective_retry,
-    parse_application,
     retry_delay,
     should_retry,
+    with_source,
 )
 from reconciler.compare import Comparison, compare, desired_state, owned_by, repo_location
 from reconciler.git import GitError
 from reconciler.health import HealthStatus, assess
 from reconciler.kube import Cluster, KubeError
 from reconciler.plan import PlanError, SyncPlan, build_plan
-from reconciler.project import check_application, check_resource
-from reconciler.registry import UnknownApplication, load_application, project_for
+from reconciler.registry import UnknownApplication, load_application
 from reconciler.render import RenderError, source_fingerprint
 from reconciler.resources import ResourceKey
 from reconciler.services import Services
@@ -113,26 +113,7 @@ def start_sync(services: Services, request: SyncRequest, lock_ttl: float) -> lis
 
 def _effective_app(app: Application, request: SyncRequest) -> Application:
     """The app as this sync should see it: a rollback syncs the source recorded in history."""
-    if request.source is None:
-        return app
-    manifest = application_to_manifest(app)
-    manifest = {**manifest, "spec": {**manifest.get("spec", {}), "source": request.source}}
-    return parse_application(manifest, source_file=f"history of application {app.name}")
-
-
-def _check_access(services: Services, app: Application, cluster: Cluster, objects: list[dict[str, Any]]) -> None:
-    project, problem = project_for(services.store, app)
-    if project is None:
-        raise SyncRefused(problem)
-    problems = check_application(project, app)
-    for obj in objects:
-        key = ResourceKey.of(obj)
-        namespaced = cluster.is_namespaced(str(obj.get("apiVersion")), key.kind) if key.kind else True
-        found = check_resource(project, key, namespaced, destination=app.destination)
-        if found:
-            problems.append(found)
-    if problems:
-        raise SyncRefused("; ".join(problems))
+    return app if request.source is None else with_source(app, request.source)
 
 
 def _prepare(
@@ -148,7 +129,9 @@ def _prepare(
         cluster_scoped=cluster.cluster_scoped_kinds(),
         cache=(store.cached_render, store.cache_render),
     )
-    _check_access(services, app, cluster, desired.objects)
+    problem = access_problems(store, app, cluster, desired.objects)
+    if problem:
+        raise SyncRefused(problem)
     inventory = store.inventory(app.name)
     comparison = compare(cluster, app, desired, live_types=_inventory_types(inventory))
     try:

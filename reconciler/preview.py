@@ -12,14 +12,14 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from reconciler.app import Application, SpecError, application_to_manifest, parse_application
+from reconciler.access import access_problems
+from reconciler.app import SpecError, with_source
 from reconciler.compare import Comparison, compare, desired_state, repo_location
 from reconciler.diff import ResourceSyncStatus
 from reconciler.git import GitError
-from reconciler.kube import Cluster, KubeError
+from reconciler.kube import KubeError
 from reconciler.plan import PlanError, SyncPlan, build_plan
-from reconciler.project import check_application, check_resource
-from reconciler.registry import load_application, project_for
+from reconciler.registry import load_application
 from reconciler.render import RenderError
 from reconciler.resources import ResourceKey
 from reconciler.services import Services
@@ -45,7 +45,10 @@ def preview_sync(
     """
     app = load_application(services.store, name)
     if source is not None:
-        app = _with_source(app, source)
+        try:
+            app = with_source(app, source)
+        except SpecError as exc:
+            raise PreviewError(f"application {app.name!r}: recorded source is invalid: {exc}") from None
     try:
         selected = {ResourceKey.from_inventory_id(r) for r in resources or []} or None
     except ValueError as exc:
@@ -61,37 +64,13 @@ def preview_sync(
             cluster_scoped=cluster.cluster_scoped_kinds(),
             cache=(services.store.cached_render, lambda _key, _objects: None),
         )
-        refused = _access_problems(services, app, cluster, desired.objects)
+        refused = access_problems(services.store, app, cluster, desired.objects)
         live_types = {(str(e["apiVersion"]), str(e["kind"])) for e in services.store.inventory(name).values()}
         comparison = compare(cluster, app, desired, live_types=live_types)
         plan = build_plan(app, desired.objects, comparison.diffs, prune=prune, resources=selected, dry_run=True)
     except (GitError, RenderError, KubeError, PlanError, SpecError) as exc:
         raise PreviewError(f"application {name!r} cannot be planned: {exc}") from None
     return _describe(name, desired.revision, prune, plan, comparison, refused)
-
-
-def _with_source(app: Application, source: dict[str, Any]) -> Application:
-    manifest = application_to_manifest(app)
-    manifest = {**manifest, "spec": {**manifest.get("spec", {}), "source": source}}
-    try:
-        return parse_application(manifest, source_file=f"history of application {app.name}")
-    except SpecError as exc:
-        raise PreviewError(f"application {app.name!r}: recorded source is invalid: {exc}") from None
-
-
-def _access_problems(services: Services, app: Application, cluster: Cluster, objects: list[dict[str, Any]]) -> str:
-    """What the app's AppProject forbids, joined; "" when the sync may run (as operation.py checks)."""
-    project, problem = project_for(services.store, app)
-    if project is None:
-        return problem
-    problems = check_application(project, app)
-    for obj in objects:
-        key = ResourceKey.of(obj)
-        namespaced = cluster.is_namespaced(str(obj.get("apiVersion")), key.kind) if key.kind else True
-        found = check_resource(project, key, namespaced, destination=app.destination)
-        if found:
-            problems.append(found)
-    return "; ".join(problems)
 
 
 def _describe(

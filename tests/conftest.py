@@ -7,11 +7,15 @@ Redis where Docker works, else a skip that says why).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -167,3 +171,34 @@ def seed_repo_files(repo_url: str) -> dict[str, str]:
             text = file.read_text()
             files[str(file.relative_to(root))] = text.replace("https://github.com/your-org/k8s-config", repo_url)
     return files
+
+
+@pytest.fixture
+def seed_repo(git_repo_factory: Callable[..., GitRepo]) -> GitRepo:
+    """A real repository laid out as the seed's example, its repoURLs pointing at itself."""
+    repo = git_repo_factory(name="k8s-config")
+    repo.commit(seed_repo_files(repo.url), message="seed layout")
+    return repo
+
+
+@contextlib.contextmanager
+def serve_app(app: Any) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn in a thread on a free loopback port; yields its base URL."""
+    import uvicorn
+
+    from reconciler.redis_server import free_port
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise AssertionError(f"the API did not start on port {port}")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -7,9 +7,6 @@ import contextlib
 import dataclasses
 import hashlib
 import hmac
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.conftest import celery_app, seed_repo, system  # noqa: F401 (fixtures used here)
+from tests.conftest import serve_app
+from tests.integration.conftest import celery_app, system  # noqa: F401 (fixtures used here)
 
 WEBHOOKS = Path(__file__).resolve().parent.parent / "unit" / "fixtures" / "webhooks"
 SECRET = "api-test-webhook-secret-0123456789"
@@ -66,12 +64,6 @@ BY_NAME = {p.name: p for p in PROVIDERS}
 WEBHOOK_SECRETS = {"github": SECRET, "gitlab": SECRET, "bitbucket": HOOK_UUID, "gitea": SECRET, "generic": SECRET}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclasses.dataclass
 class Api:
     url: str
@@ -81,27 +73,6 @@ class Api:
     def client(self, token: str | None = ADMIN_TOKEN) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=30.0, trust_env=False)
-
-
-@contextlib.contextmanager
-def serve_app(app: Any) -> Iterator[str]:
-    """Serve an ASGI app with uvicorn in a thread on a free loopback port; yields its base URL."""
-    import uvicorn
-
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise AssertionError(f"the API did not start on port {port}")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture

@@ -8,18 +8,15 @@ tests skip and say which one is missing.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.conftest import celery_app, seed_repo, system  # noqa: F401 (fixtures used here)
+from tests.conftest import serve_app
+from tests.integration.conftest import celery_app, system  # noqa: F401 (fixtures used here)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -43,48 +40,11 @@ class Dashboard:
     services: Any
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def _serve(app: Any) -> Iterator[str]:
-    import uvicorn
-
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise AssertionError(f"the API server with the dashboard did not start on 127.0.0.1:{port}")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
-def dashboard_app(services: Any) -> Any:
-    """The API server's app, with the dashboard mounted (by the app itself once api.py mounts it)."""
-    from reconciler.api import create_app
-    from reconciler.api_auth import rest_caller
-    from reconciler.dashboard import make_router
-
-    app = create_app(services.settings, services)
-    if not any(getattr(route, "path", "") == "/ui/api/whoami" for route in app.routes):
-        app.include_router(make_router(lambda: services, rest_caller))
-    return app
-
-
 @pytest.fixture
 def dashboard(celery_app: Any, redis_url: str, redis_client: Any, kubeconfig: Path) -> Iterator[Dashboard]:  # noqa: F811
     """The API server on a free loopback port with an admin and a read-only token, over the
     test's Redis and kubesim (add the `system` fixture for workers that act on requests)."""
+    from reconciler.api import create_app
     from reconciler.services import Services
 
     settings = dataclasses.replace(
@@ -95,7 +55,7 @@ def dashboard(celery_app: Any, redis_url: str, redis_client: Any, kubeconfig: Pa
     )
     services = Services.create(settings, redis_url)
     try:
-        with _serve(dashboard_app(services)) as url:
+        with serve_app(create_app(services.settings, services)) as url:
             yield Dashboard(url, services)
     finally:
         services.close()

@@ -180,8 +180,8 @@ def test_env_example_names_every_setting_of_the_reconciler() -> None:
     settings_source = (ROOT / "reconciler" / "settings.py").read_text()
     read = set(re.findall(r'"((?:RECONCILER|REDIS)_[A-Z0-9_]+)"', settings_source))
     read |= {f"RECONCILER_WEBHOOK_{p}_SECRET" for p in ("GITHUB", "GITLAB", "BITBUCKET", "GITEA", "GENERIC")}
-    # Not for containers: the data dir is fixed by the image; RECONCILER_SERVER is for the CLI.
-    read -= {"RECONCILER_DATA_DIR", "RECONCILER_SERVER"}
+    # Not for containers: the data dir is fixed by the image; RECONCILER_SERVER and its token are for the CLI.
+    read -= {"RECONCILER_DATA_DIR", "RECONCILER_SERVER", "RECONCILER_API_TOKEN"}
     text = ENV_EXAMPLE.read_text()
     assert sorted(name for name in read if f"{name}=" not in text) == []
 

@@ -13,8 +13,6 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import GitRepo, seed_repo_files
-
 # Short limits so a killed worker's task is redelivered within seconds, not minutes.
 TEST_TASK_TIME_LIMIT = 6.0
 TEST_REF_CACHE_TTL = 0.2
@@ -110,10 +108,3 @@ def system(
         beat_thread.join()
     celery_app.conf.reconciler_settings = settings
     tasks.reset_services()
-
-
-@pytest.fixture
-def seed_repo(git_repo_factory: Callable[..., GitRepo]) -> GitRepo:
-    repo = git_repo_factory(name="k8s-config")
-    repo.commit(seed_repo_files(repo.url), message="seed layout")
-    return repo
