@@ -8,11 +8,12 @@ import sys
 import yaml
 
 from reconciler.app import Application, SpecError, load_file
-from reconciler.compare import Comparison, compare, desired_state, repo_location
+from reconciler.compare import Comparison, DesiredState, compare, desired_state, repo_location
 from reconciler.diff import ResourceSyncStatus
 from reconciler.git import GitError, GitSource
 from reconciler.kube import ClusterRegistry, KubeError
 from reconciler.render import RenderError
+from reconciler.services import git_source
 from reconciler.settings import Settings, SettingsError
 
 
@@ -49,13 +50,20 @@ def _settings(exit_code: int) -> Settings:
         raise CommandError(str(exc), exit_code) from None
 
 
+def _desired(
+    git: GitSource, app: Application, revision: str | None, cluster_scoped: set[tuple[str, str]] | None = None
+) -> DesiredState:
+    """The app rendered at `revision` (a branch, tag or SHA) or at its targetRevision."""
+    sha = git.resolve(repo_location(app.source.repo_url), revision) if revision else None
+    return desired_state(git, app, revision=sha, cluster_scoped=cluster_scoped)
+
+
 def render_command(args: argparse.Namespace) -> int:
     app = _pick_application(args.file, args.app, exit_code=1)
     settings = _settings(1)
-    with GitSource(settings.git_cache_dir, timeout_seconds=settings.git_timeout) as git:
+    with git_source(settings) as git:
         try:
-            revision = git.resolve(repo_location(app.source.repo_url), args.revision) if args.revision else None
-            desired = desired_state(git, app, revision=revision)
+            desired = _desired(git, app, args.revision)
         except (GitError, RenderError) as exc:
             raise CommandError(f"application {app.name}: {exc}") from None
     documents = desired.objects + desired.child_apps
@@ -66,11 +74,10 @@ def render_command(args: argparse.Namespace) -> int:
 def diff_command(args: argparse.Namespace) -> int:
     app = _pick_application(args.file, args.app, exit_code=2)
     settings = _settings(2)
-    with GitSource(settings.git_cache_dir, timeout_seconds=settings.git_timeout) as git:
+    with git_source(settings) as git:
         try:
-            revision = git.resolve(repo_location(app.source.repo_url), args.revision) if args.revision else None
             cluster = ClusterRegistry(settings.kubeconfig, settings.field_manager).for_destination(app.destination)
-            desired = desired_state(git, app, revision=revision, cluster_scoped=cluster.cluster_scoped_kinds())
+            desired = _desired(git, app, args.revision, cluster.cluster_scoped_kinds())
             comparison = compare(cluster, app, desired, live_types=None)
         except (GitError, RenderError, KubeError) as exc:
             raise CommandError(f"application {app.name}: {exc}", exit_code=2) from None

@@ -15,6 +15,17 @@ from reconciler.settings import Settings
 from reconciler.store import Store
 
 
+def git_source(settings: Settings, shared_refs: Store | None = None) -> GitSource:
+    """The Git source every process builds the same way: cache dir, credentials, timeouts."""
+    return GitSource(
+        settings.git_cache_dir,
+        CredentialStore.from_env(),
+        timeout_seconds=settings.git_timeout,
+        ref_cache_ttl=settings.git_ref_cache_ttl,
+        shared_refs=shared_refs,
+    )
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -28,13 +39,7 @@ class Services:
         return cls(
             settings=settings,
             store=store,
-            git=GitSource(
-                settings.git_cache_dir,
-                CredentialStore.from_env(),
-                timeout_seconds=settings.git_timeout,
-                ref_cache_ttl=settings.git_ref_cache_ttl,
-                shared_refs=store,
-            ),
+            git=git_source(settings, shared_refs=store),
             clusters=ClusterRegistry(settings.kubeconfig, settings.field_manager),
         )
 
