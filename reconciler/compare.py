@@ -123,6 +123,25 @@ class Comparison:
         return [f"{r.key}: {r.error}" for r in self.resources if r.error]
 
 
+def compare_with_inventory(
+    cluster: Cluster,
+    app: Application,
+    desired: DesiredState,
+    inventory: Mapping[str, Mapping[str, Any]],
+    verified: Mapping[str, str] | None = None,
+) -> Comparison:
+    """`compare`, looking for prune candidates among the kinds and namespaces the app's
+    inventory (what it applied before) names."""
+    return compare(
+        cluster,
+        app,
+        desired,
+        live_types={(str(e.get("apiVersion", "")), str(e.get("kind", ""))) for e in inventory.values()},
+        live_namespaces={str(e.get("namespace") or "") for e in inventory.values()},
+        verified=verified,
+    )
+
+
 def owned_by(obj: Mapping[str, Any], app_name: str) -> bool:
     """The tracking annotation names this app and this very object (not a copy of another's)."""
     annotations = (obj.get("metadata") or {}).get("annotations") or {}
@@ -139,12 +158,15 @@ def compare(
     desired: DesiredState,
     *,
     live_types: Iterable[tuple[str, str]] | None = (),
+    live_namespaces: Iterable[str] = (),
     verified: Mapping[str, str] | None = None,
 ) -> Comparison:
     """Diff the desired objects against the cluster and assess health.
 
     `live_types`: (apiVersion, kind) pairs to look for prune candidates besides the desired
     kinds (the app's inventory); None looks at every kind the cluster serves.
+    `live_namespaces`: where the app's objects may be besides the desired ones' namespaces (the
+    inventory's), for clusters whose RBAC allows no cluster-wide LIST.
     `verified`: from the last Comparison; objects whose resourceVersion and manifest are
     unchanged are Synced without asking the server for a dry-run.
     """
@@ -153,8 +175,11 @@ def compare(
     types: set[tuple[str, str]] | None = None
     if live_types is not None:
         types = {(str(o["apiVersion"]), str(o["kind"])) for o in desired.objects} | set(live_types)
+    namespaces = {key.namespace for key in desired_by_key} | set(live_namespaces) | {app.destination.namespace}
     live_by_key = {
-        ResourceKey.of(obj): obj for obj in cluster.list_tracked(app.name, types) if owned_by(obj, app.name)
+        ResourceKey.of(obj): obj
+        for obj in cluster.list_tracked(app.name, types, namespaces=namespaces)
+        if owned_by(obj, app.name)
     }
     states: list[ResourceState] = []
     new_verified: dict[str, str] = {}

@@ -281,12 +281,18 @@ class Cluster:
         return items
 
     def list_tracked(
-        self, app_name: str, types: Iterable[tuple[str, str]] | None = None
+        self,
+        app_name: str,
+        types: Iterable[tuple[str, str]] | None = None,
+        namespaces: Iterable[str] = (),
     ) -> list[dict[str, Any]]:
         """Live objects labelled as the app's: one LIST per kind with a label selector.
 
         `types` are (apiVersion, kind) pairs to look at; None looks at every listable kind.
-        Kinds the server does not serve (a CRD gone) are skipped, not fatal.
+        Kinds the server does not serve (a CRD gone) are skipped, not fatal. Where RBAC forbids
+        a cluster-wide LIST (a namespace-scoped install), namespaced kinds are listed in each of
+        `namespaces` instead, and forbidden cluster-scoped kinds are skipped: this system could
+        not have created them.
         """
         selector = f"{TRACKING_LABEL}={app_name}"
         pairs = [(t.api_version, t.kind) for t in self.listable_types()] if types is None else sorted(set(types))
@@ -295,11 +301,28 @@ class Cluster:
             try:
                 found.extend(self.list(api_version, kind, label_selector=selector))
             except KubeError as exc:
+                if exc.status == 403:
+                    found.extend(self._list_per_namespace(api_version, kind, selector, namespaces))
+                    continue
                 if exc.status in (404, 405):
                     continue
                 raise
             except UnknownKindError:
                 continue
+        return found
+
+    def _list_per_namespace(
+        self, api_version: str, kind: str, selector: str, namespaces: Iterable[str]
+    ) -> list[dict[str, Any]]:
+        if not self.is_namespaced(api_version, kind):
+            return []
+        found: list[dict[str, Any]] = []
+        for namespace in sorted({ns for ns in namespaces if ns}):
+            try:
+                found.extend(self.list(api_version, kind, namespace=namespace, label_selector=selector))
+            except KubeError as exc:
+                if exc.status not in (403, 404):
+                    raise
         return found
 
     def delete(

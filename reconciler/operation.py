@@ -32,7 +32,7 @@ from reconciler.app import (
     should_retry,
     with_source,
 )
-from reconciler.compare import Comparison, compare, desired_state, owned_by, repo_location
+from reconciler.compare import Comparison, compare_with_inventory, desired_state, owned_by, repo_location
 from reconciler.git import GitError
 from reconciler.health import HealthStatus, assess
 from reconciler.kube import Cluster, KubeError
@@ -133,7 +133,7 @@ def _prepare(
     if problem:
         raise SyncRefused(problem)
     inventory = store.inventory(app.name)
-    comparison = compare(cluster, app, desired, live_types=_inventory_types(inventory))
+    comparison = compare_with_inventory(cluster, app, desired, inventory)
     try:
         selected = {ResourceKey.from_inventory_id(s) for s in request.resources} or None
     except ValueError as exc:
@@ -170,10 +170,6 @@ def _resolve(services: Services, app: Application, request: SyncRequest) -> str:
     return services.git.resolve(
         repo_location(app.source.repo_url), request.revision or app.source.target_revision, refresh=fresh
     )
-
-
-def _inventory_types(inventory: dict[str, dict[str, Any]]) -> set[tuple[str, str]]:
-    return {(str(e.get("apiVersion", "")), str(e.get("kind", ""))) for e in inventory.values()}
 
 
 def _steps(app: Application, plan: SyncPlan, comparison: Comparison) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from reconciler.access import access_problems
 from reconciler.app import SpecError, with_source
-from reconciler.compare import Comparison, compare, desired_state, repo_location
+from reconciler.compare import Comparison, compare_with_inventory, desired_state, repo_location
 from reconciler.diff import ResourceSyncStatus
 from reconciler.git import GitError
 from reconciler.kube import KubeError
@@ -65,8 +65,7 @@ def preview_sync(
             cache=(services.store.cached_render, lambda _key, _objects: None),
         )
         refused = access_problems(services.store, app, cluster, desired.objects)
-        live_types = {(str(e["apiVersion"]), str(e["kind"])) for e in services.store.inventory(name).values()}
-        comparison = compare(cluster, app, desired, live_types=live_types)
+        comparison = compare_with_inventory(cluster, app, desired, services.store.inventory(name))
         plan = build_plan(app, desired.objects, comparison.diffs, prune=prune, resources=selected, dry_run=True)
     except (GitError, RenderError, KubeError, PlanError, SpecError) as exc:
         raise PreviewError(f"application {name!r} cannot be planned: {exc}") from None

@@ -14,7 +14,7 @@ from typing import Any
 
 from reconciler.app import Application, SpecError, application_to_manifest
 from reconciler.children import parse_children
-from reconciler.compare import Comparison, compare, desired_state, repo_location
+from reconciler.compare import Comparison, compare_with_inventory, desired_state, repo_location
 from reconciler.diff import AppSyncStatus, ResourceSyncStatus
 from reconciler.git import GitError
 from reconciler.kube import KubeError
@@ -102,9 +102,8 @@ def _compare(
         cluster_scoped=cluster.cluster_scoped_kinds(),
         cache=(store.cached_render, store.cache_render),
     )
-    inventory_types = {(str(e["apiVersion"]), str(e["kind"])) for e in store.inventory(app.name).values()}
-    comparison = compare(
-        cluster, app, desired, live_types=inventory_types, verified=previous.get("verified") or {}
+    comparison = compare_with_inventory(
+        cluster, app, desired, store.inventory(app.name), verified=previous.get("verified") or {}
     )
     return comparison, _child_statuses(services, app.name, desired.child_apps), desired.cache_hit
 
