@@ -207,11 +207,20 @@ def _next_for(op: dict[str, Any], index: int, countdown: float = 0.0) -> Next:
 # --------------------------------------------------------------------------------------
 
 
-def run_step(services: Services, op_id: str, index: int, lock_ttl: float, max_countdown: float) -> list[Next]:
+def run_step(
+    services: Services, op_id: str, index: int, lock_ttl: float, max_countdown: float, redelivered: bool = False
+) -> list[Next]:
     store = services.store
     op = store.operation(op_id)
-    if op is None or op.get("step") != index:
-        return []  # finished, or a redelivered copy of a step that already ran
+    if op is None:
+        return []  # finished
+    if op.get("step") != index:
+        # A copy of a step that already ran. When redelivered (its worker died) right after
+        # advancing but perhaps before enqueueing the next step, enqueue that step again: a
+        # duplicate of it only repeats idempotent work and cannot advance the operation twice.
+        if redelivered and op.get("step") == index + 1 and index + 1 < len(op["steps"]):
+            return [_next_for(op, index + 1)]
+        return []
     app_name = op["app"]
     request = SyncRequest.from_dict(op["request"])
     if not store.renew_lock(app_name, op_id, lock_ttl):

@@ -112,13 +112,19 @@ def sync(self: Task, request: dict[str, Any]) -> None:
     dispatch(start_sync(services(), SyncRequest.from_dict(request), lock_ttl=timings().lock_ttl))
 
 
+def _run_step(task: Task, op_id: str, step: int) -> None:
+    t = timings()
+    redelivered = bool((task.request.delivery_info or {}).get("redelivered"))
+    dispatch(run_step(services(), op_id, step, t.lock_ttl, t.max_countdown, redelivered=redelivered))
+
+
 @app.task(name="reconciler.apply", bind=True, ignore_result=True)
 def apply(self: Task, op_id: str, step: int) -> None:
-    t = timings()
-    dispatch(run_step(services(), op_id, step, lock_ttl=t.lock_ttl, max_countdown=t.max_countdown))
+    """Apply one chunk of a wave, or wait for a wave's health, or finish the operation."""
+    _run_step(self, op_id, step)
 
 
 @app.task(name="reconciler.prune", bind=True, ignore_result=True)
 def prune(self: Task, op_id: str, step: int) -> None:
-    t = timings()
-    dispatch(run_step(services(), op_id, step, lock_ttl=t.lock_ttl, max_countdown=t.max_countdown))
+    """Delete one wave's prune set, re-checking ownership before each delete."""
+    _run_step(self, op_id, step)

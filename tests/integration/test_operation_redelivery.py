@@ -1,0 +1,44 @@
+"""A step redelivered after its worker died: it must neither repeat the advance nor lose the
+next step, whichever side of the advance the worker died on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.operation import run_step
+from reconciler.services import Services
+from reconciler.settings import Settings
+
+
+@pytest.fixture
+def services(redis_url: str, redis_client: Any, tmp_path: Path) -> Any:
+    svc = Services.create(Settings(redis_url=redis_url, data_dir=tmp_path), redis_url)
+    yield svc
+    svc.close()
+
+
+def advanced_operation(services: Services) -> None:
+    """An operation whose step 0 ran and advanced it to step 1 (a prune step)."""
+    steps = [{"type": "apply", "objects": []}, {"type": "prune", "targets": []}, {"type": "finish"}]
+    services.store.put_operation("op-1", {"id": "op-1", "app": "shop", "steps": steps, "step": 1}, ttl_seconds=60)
+
+
+def test_redelivered_step_enqueues_the_next_step_its_worker_may_have_lost(services: Services) -> None:
+    advanced_operation(services)
+    nexts = run_step(services, "op-1", 0, lock_ttl=30, max_countdown=5, redelivered=True)
+    assert [(n.task, n.args) for n in nexts] == [("prune", ("op-1", 1))]
+    assert services.store.operation("op-1")["step"] == 1  # not advanced again
+
+
+def test_duplicate_of_a_step_that_already_ran_does_nothing_when_not_redelivered(services: Services) -> None:
+    advanced_operation(services)
+    assert run_step(services, "op-1", 0, lock_ttl=30, max_countdown=5) == []
+
+
+def test_stale_copy_two_steps_behind_does_nothing_even_when_redelivered(services: Services) -> None:
+    advanced_operation(services)
+    services.store.advance_operation("op-1", 1, {**services.store.operation("op-1"), "step": 2})
+    assert run_step(services, "op-1", 0, lock_ttl=30, max_countdown=5, redelivered=True) == []
