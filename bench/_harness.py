@@ -27,6 +27,7 @@ from types import FrameType, TracebackType
 from typing import Any
 from urllib.parse import urlparse
 
+from kubesim.kubeconfig import write_kubeconfig
 from reconciler.redis_server import RedisProcess
 from reconciler.store import Keys, Store
 
@@ -185,17 +186,6 @@ class GitRepo:
         self.git("add", "-A")
         self.git("commit", "-q", "--allow-empty", "-m", message)
         return self.git("rev-parse", "HEAD")
-
-
-def write_kubeconfig(path: Path, server: str) -> Path:
-    path.write_text(
-        "apiVersion: v1\nkind: Config\n"
-        f"clusters:\n- name: sim\n  cluster:\n    server: {server}\n"
-        "users:\n- name: sim\n  user: {}\n"
-        "contexts:\n- name: sim\n  context:\n    cluster: sim\n    user: sim\n"
-        "current-context: sim\n"
-    )
-    return path
 
 
 class BenchSystem:

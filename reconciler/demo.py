@@ -30,6 +30,7 @@ from typing import Any
 
 import httpx
 
+from kubesim.kubeconfig import write_kubeconfig
 from reconciler.redis_server import RedisProcess, free_port
 
 EXAMPLE_REPO = Path(__file__).resolve().parent.parent / "examples" / "gitops-repo"
@@ -72,17 +73,6 @@ def make_repository(workdir: Path) -> tuple[Path, str]:
     git(clone, "remote", "add", "origin", url)
     git(clone, "push", "-q", "origin", "main")
     return clone, url
-
-
-def write_kubeconfig(path: Path, server: str) -> Path:
-    path.write_text(
-        "apiVersion: v1\nkind: Config\n"
-        f"clusters:\n- name: kubesim\n  cluster:\n    server: {server}\n"
-        "users:\n- name: demo\n  user: {}\n"
-        "contexts:\n- name: kubesim\n  context:\n    cluster: kubesim\n    user: demo\n"
-        "current-context: kubesim\n"
-    )
-    return path
 
 
 class Processes:

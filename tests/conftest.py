@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from kubesim.kubeconfig import write_kubeconfig
 from reconciler.redis_server import RedisProcess, RedisUnavailable
 
 GIT_ENV = {
@@ -144,18 +145,6 @@ def git_repo_factory(tmp_path: Path) -> Callable[..., GitRepo]:
     return make
 
 
-def write_kubeconfig(path: Path, server: str) -> Path:
-    """A kubeconfig whose current context is `server` with no credentials (kubesim)."""
-    path.write_text(
-        "apiVersion: v1\nkind: Config\n"
-        f"clusters:\n- name: sim\n  cluster:\n    server: {server}\n"
-        "users:\n- name: sim\n  user: {}\n"
-        "contexts:\n- name: sim\n  context:\n    cluster: sim\n    user: sim\n"
-        "current-context: sim\n"
-    )
-    return path
-
-
 @pytest.fixture
 def kubeconfig(kubesim: object, tmp_path: Path) -> Path:
     """A kubeconfig file for the test's kubesim."""
@@ -202,3 +191,24 @@ def serve_app(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def hand_edit_image(cluster: Any, image: str, name: str = "api", namespace: str = "production") -> None:
+    """Change a Deployment's image the way a person with kubectl would: another field manager,
+    taking the field over (force)."""
+    from reconciler.kube import Cluster
+
+    hand = Cluster(cluster.api_client, field_manager="kubectl-edit")
+    labels = {"app.kubernetes.io/name": name}
+    hand.apply(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {
+                "selector": {"matchLabels": labels},
+                "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": name, "image": image}]}},
+            },
+        },
+        force=True,
+    )

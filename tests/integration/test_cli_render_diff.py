@@ -15,7 +15,7 @@ import yaml
 
 from reconciler.cli import main
 from reconciler.kube import Cluster
-from tests.conftest import GitRepo
+from tests.conftest import GitRepo, hand_edit_image
 
 
 @pytest.fixture
@@ -107,20 +107,7 @@ def test_diff_shows_a_manual_image_change_and_ignores_replicas(
     )
     code, out, _ = run(["diff", "-f", app], capsys)
     assert code == 0, out  # replicas is in ignoreDifferences (HPA-managed)
-    hand.apply(
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": "api", "namespace": "production"},
-            "spec": {
-                "selector": {"matchLabels": {"app.kubernetes.io/name": "api"}},
-                "template": {
-                    "metadata": {"labels": {"app.kubernetes.io/name": "api"}},
-                    "spec": {"containers": [{"name": "api", "image": "registry.example.com/api:hotfix"}]},
-                },
-            },
-        }
-    )
+    hand_edit_image(cluster, "registry.example.com/api:hotfix")
     code, out, _ = run(["diff", "-f", app], capsys)
     assert code == 1
     assert "=== OutOfSync: Deployment.apps production/api" in out

@@ -9,7 +9,7 @@ import pytest
 
 from reconciler.app import load_file
 from reconciler.registry import register
-from tests.conftest import GitRepo
+from tests.conftest import GitRepo, hand_edit_image
 from tests.integration.conftest import System
 
 
@@ -105,24 +105,7 @@ def test_file_removed_from_git_is_kept_when_prune_is_off(system: System, seed_re
 @pytest.mark.timeout(120)
 def test_manual_change_is_reverted_by_self_heal(system: System, seed_repo: GitRepo) -> None:
     first_sync(system, seed_repo)
-    from reconciler.kube import Cluster
-
-    hand = Cluster(system.cluster.api_client, field_manager="kubectl-edit")
-    hand.apply(
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": "api", "namespace": "production"},
-            "spec": {
-                "selector": {"matchLabels": {"app.kubernetes.io/name": "api"}},
-                "template": {
-                    "metadata": {"labels": {"app.kubernetes.io/name": "api"}},
-                    "spec": {"containers": [{"name": "api", "image": "registry.example.com/api:hotfix"}]},
-                },
-            },
-        },
-        force=True,
-    )
+    hand_edit_image(system.cluster, "registry.example.com/api:hotfix")
     assert deployment_image(system, "api") == "registry.example.com/api:hotfix"
     system.next_poll("api")
     system.wait_for(lambda: deployment_image(system, "api") == "registry.example.com/api:abc123def",
