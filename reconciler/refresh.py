@@ -26,6 +26,7 @@ from reconciler.services import Services
 from reconciler.sync_request import SyncRequest
 
 PROGRESSING_POLL_SECONDS = 2.0
+ROLLOUT_WATCH_SECONDS = 600.0
 SELF_HEAL_BASE_SECONDS = 2.0
 SELF_HEAL_FACTOR = 3.0
 SELF_HEAL_MAX_SECONDS = 300.0
@@ -72,11 +73,18 @@ def refresh(
     if project_problem:
         status["conditions"].append({"type": "InvalidSpecError", "message": project_problem})
     store.write_status(name, status)
-    if status["health"]["status"] == "Progressing":
+    if status["health"]["status"] == "Progressing" and _rolling_out(services, name):
         # Argo CD refreshes on every watched change; we look again soon while a rollout runs.
         store.poll_soon(name, time.time() + PROGRESSING_POLL_SECONDS)
     sync = None if project_problem else decide_auto_sync(services, app, status)
     return RefreshResult(status, sync)
+
+
+def _rolling_out(services: Services, name: str) -> bool:
+    """A sync finished recently: an app Progressing long after it (a LoadBalancer that never
+    gets an address) goes back to its normal poll interval instead of a poll every 2 s."""
+    finished = (services.store.operation_state(name) or {}).get("finishedAt")
+    return bool(finished) and time.time() - float(finished) < ROLLOUT_WATCH_SECONDS
 
 
 def _project_problem(services: Services, app: Application) -> str:
