@@ -28,6 +28,7 @@ from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
+from reconciler import logs
 from reconciler.api_apps import apps_router
 from reconciler.api_auth import rest_caller
 from reconciler.api_context import ApiContext
@@ -126,4 +127,6 @@ def serve(port: int, host: str = "0.0.0.0", settings: Settings | None = None) ->
             "the REST API is open to anyone who can reach %s:%d (RECONCILER_API_AUTH=none); "
             "set RECONCILER_API_TOKENS to require tokens", host, port
         )
-    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=True, log_level="info")
+    logs.configure("INFO", settings.log_format)
+    # log_config=None: uvicorn's loggers go through reconciler.logs like every other process.
+    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=True, log_level="info", log_config=None)

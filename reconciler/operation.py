@@ -17,6 +17,7 @@ next, only when the app has several waves; re-enqueued with a countdown, never a
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -43,6 +44,8 @@ from reconciler.resources import ResourceKey
 from reconciler.services import Services
 from reconciler.sync_request import Next, SyncRequest
 from reconciler.telemetry import record_sync
+
+log = logging.getLogger("reconciler.sync")
 
 APPLY_CHUNK = 40  # objects per apply step: keeps every step well inside the task time limit
 HEALTH_WAIT_SECONDS = 300.0  # a wave that is not healthy by then fails the sync
@@ -87,7 +90,9 @@ def start_sync(services: Services, request: SyncRequest, lock_ttl: float) -> lis
     op_id = uuid.uuid4().hex
     if not store.acquire_lock(app.name, op_id, lock_ttl):
         store.remember_pending_sync(app.name, request.to_dict())
+        log.info("sync remembered: another sync holds the app", extra={"app": app.name, "trigger": request.trigger})
         return []
+    log.info("sync started", extra={"app": app.name, "operation": op_id, "trigger": request.trigger})
     started = time.time()
     base_state = {
         "id": op_id,
@@ -450,6 +455,11 @@ def _end(
         elif app is not None and request.trigger in ("auto", "selfheal", "retry") and op.get("revision"):
             store.mark_failed(app_name, fingerprint_marker(op["revision"], app))
     _write_state(services, op, **state)
+    log.log(
+        logging.INFO if phase == "Succeeded" else logging.WARNING,
+        "sync %s: %s", state["phase"] if not state.get("nextRetryAt") else "will retry", state["message"],
+        extra={"app": app_name, "operation": op_id, "revision": op.get("revision"), "phase": state["phase"]},
+    )
     if state["phase"] != "Running":
         record_sync(store, app_name, state["phase"])
     store.release_lock(app_name, op_id)

@@ -46,6 +46,13 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     return value
 
 
+def _log_format(env: Mapping[str, str]) -> str:
+    raw = env.get("RECONCILER_LOG_FORMAT", "").strip().lower()
+    if raw not in ("", "json", "text"):
+        raise SettingsError(f"RECONCILER_LOG_FORMAT={raw!r} must be json or text")
+    return raw
+
+
 def _flag(env: Mapping[str, str], name: str) -> bool:
     raw = env.get(name, "").strip().lower()
     if raw in ("", "0", "false", "no", "off"):
@@ -108,6 +115,7 @@ class Settings:
     webhook_secrets: dict[str, str] = field(default_factory=dict, repr=False)
     field_manager: str = "gitops-reconciler"
     git_timeout: float = 60.0
+    log_format: str = ""  # RECONCILER_LOG_FORMAT: json | text; "" picks json unless on a terminal
     # How long one `git ls-remote` answers every app on a repository (webhooks bypass it).
     git_ref_cache_ttl: float = 10.0
     # HTTP API (reconciler/api.py). Webhooks: unsigned hooks refused unless allowed; body cap;
@@ -139,6 +147,7 @@ class Settings:
             api_token=env.get("RECONCILER_API_TOKEN", "").strip(),
             webhook_secrets=secrets,
             git_timeout=_float(env, "RECONCILER_GIT_TIMEOUT", 60.0),
+            log_format=_log_format(env),
             git_ref_cache_ttl=_float(env, "RECONCILER_GIT_REF_CACHE_TTL", 10.0),
             webhook_allow_unsigned=_flag(env, "RECONCILER_WEBHOOK_ALLOW_UNSIGNED"),
             webhook_max_bytes=_int(env, "RECONCILER_WEBHOOK_MAX_BYTES", 1024 * 1024, minimum=1),

@@ -29,8 +29,10 @@ import os
 from dataclasses import dataclass
 
 from celery import Celery
+from celery.signals import setup_logging
 from kombu import Exchange, Queue
 
+from reconciler import logs
 from reconciler.settings import Settings
 
 QUEUES = ("urgent", "sync", "poll")
@@ -125,3 +127,9 @@ def configure(app: Celery, settings: Settings | None = None, timings: TaskTiming
 
 
 app = configure(Celery("reconciler", include=["workers.tasks"]))
+
+
+@setup_logging.connect
+def _structured_logs(loglevel: str | int | None = None, **_: object) -> None:
+    """Workers and beat log through reconciler.logs (JSON with the app name), not Celery's format."""
+    logs.configure(loglevel or "INFO", app.conf.reconciler_settings.log_format)

@@ -100,9 +100,10 @@ def poll(self: Task, app_name: str, revision: str | None = None, fresh: bool = F
     if result.sync is not None:
         request_sync(svc.store, dataclasses.replace(result.sync, urgent=fresh))
     status = result.status
+    sync_status, health = status.get("sync") or {}, status.get("health") or {}
     log.info(
-        "polled",
-        extra={"app": app_name, "sync": status.get("sync", {}).get("status"), "health": status.get("health")},
+        "polled: %s, %s", sync_status.get("status"), health.get("status"),
+        extra={"app": app_name, "revision": sync_status.get("revision")},
     )
     return {"sync": status.get("sync"), "health": status.get("health")}
 
