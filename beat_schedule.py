@@ -9,7 +9,8 @@ app polls at its own interval (annotation `reconciler.io/poll-interval`, else
 RECONCILER_POLL_INTERVAL, default 180 s) stretched by up to 10 % jitter.
 
 The same tick hands out due retries (sync requests deferred with backoff), which are
-kept in Redis rather than as long Celery countdowns (see workers/celery_app.py).
+kept in Redis rather than as long Celery countdowns (see workers/celery_app.py), and every
+15 s it re-queues sync requests that a dead operation left waiting behind its expired lock.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ log = logging.getLogger("reconciler.beat")
 TICK_SECONDS = 1.0
 CLAIM_BATCH = 500
 POLL_JITTER = 0.1
+ORPHAN_SWEEP_SECONDS = 15.0  # a scan of the pending-sync keys: cheap, but not every second
 
 
 def run_tick(store: Store, send: Any, poll_interval: float, now: float | None = None) -> int:
@@ -47,6 +49,14 @@ def run_tick(store: Store, send: Any, poll_interval: float, now: float | None = 
     return sent
 
 
+def sweep_orphaned_syncs(store: Store, send: Any) -> int:
+    """Queue sync requests left behind by operations that died without releasing them."""
+    requests = store.take_orphaned_pending_syncs()
+    for request in requests:
+        send("reconciler.sync", args=(request,), queue="sync")
+    return len(requests)
+
+
 class AppPollScheduler(Scheduler):
     """A beat scheduler whose entries are the registered applications, read from Redis."""
 
@@ -55,6 +65,7 @@ class AppPollScheduler(Scheduler):
         settings: Settings = getattr(self.app.conf, "reconciler_settings", None) or Settings.from_env()
         self.poll_interval = settings.poll_interval
         self.store = Store.from_url(self.app.conf.broker_url)
+        self._last_sweep = 0.0
 
     def setup_schedule(self) -> None:
         """No static entries: the schedule is the Redis sorted set."""
@@ -62,6 +73,9 @@ class AppPollScheduler(Scheduler):
     def tick(self, *args: Any, **kwargs: Any) -> float:
         try:
             run_tick(self.store, self.app.send_task, self.poll_interval)
+            if time.monotonic() - self._last_sweep > ORPHAN_SWEEP_SECONDS:
+                self._last_sweep = time.monotonic()
+                sweep_orphaned_syncs(self.store, self.app.send_task)
         except Exception:  # Redis restarting: keep beat alive and try again next tick
             log.exception("beat tick failed; retrying in %ss", TICK_SECONDS)
         return TICK_SECONDS

@@ -75,8 +75,13 @@ def fingerprint_marker(revision: str, app: Application) -> str:
 # --------------------------------------------------------------------------------------
 
 
-def start_sync(services: Services, request: SyncRequest, lock_ttl: float) -> list[Next]:
-    """Begin a sync operation, or remember the request when another sync holds the app."""
+def start_sync(services: Services, request: SyncRequest, lock_ttl: float, op_id: str = "") -> list[Next]:
+    """Begin a sync operation, or remember the request when another sync holds the app.
+
+    `op_id` should be stable across redeliveries of the same request (the task id): a worker
+    that dies while preparing leaves the lock to that id, and the redelivered request
+    resumes under it instead of waiting behind its own dead operation.
+    """
     store = services.store
     store.clear_queued(request.app)
     try:
@@ -87,8 +92,9 @@ def start_sync(services: Services, request: SyncRequest, lock_ttl: float) -> lis
         current = store.operation_state(app.name) or {}
         if current.get("id") != request.retry_of:
             return []  # another sync ran since the failure: this retry is stale
-    op_id = uuid.uuid4().hex
-    if not store.acquire_lock(app.name, op_id, lock_ttl):
+    op_id = op_id or uuid.uuid4().hex
+    resumed = store.lock_holder(app.name) == op_id and store.renew_lock(app.name, op_id, lock_ttl)
+    if not resumed and not store.acquire_lock(app.name, op_id, lock_ttl):
         store.remember_pending_sync(app.name, request.to_dict())
         log.info("sync remembered: another sync holds the app", extra={"app": app.name, "trigger": request.trigger})
         return []

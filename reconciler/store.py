@@ -436,6 +436,18 @@ class Store:
         raw = self.r.getdel(Keys.pending(name))
         return json.loads(raw) if raw else None
 
+    def take_orphaned_pending_syncs(self, limit: int = 1000) -> list[dict[str, Any]]:
+        """Remembered sync requests whose app no sync holds: the operation that should have run
+        them died and its lock expired. Each is taken, so only one caller gets it."""
+        taken: list[dict[str, Any]] = []
+        for key in self.r.scan_iter(match=Keys.pending("*"), count=1000):
+            name = key.split(":", 2)[2]
+            if self.lock_holder(name) is None and (request := self.take_pending_sync(name)):
+                taken.append(request)
+            if len(taken) >= limit:
+                break
+        return taken
+
     def mark_queued(self, name: str, ttl_seconds: float) -> bool:
         """True for the first request in a burst; later ones coalesce into it."""
         return bool(self.r.set(Keys.queued(name), "1", nx=True, px=int(ttl_seconds * 1000)))

@@ -110,7 +110,7 @@ def poll(self: Task, app_name: str, revision: str | None = None, fresh: bool = F
 
 @app.task(name="reconciler.sync", bind=True, ignore_result=True)
 def sync(self: Task, request: dict[str, Any]) -> None:
-    dispatch(start_sync(services(), SyncRequest.from_dict(request), lock_ttl=timings().lock_ttl))
+    dispatch(start_sync(services(), SyncRequest.from_dict(request), timings().lock_ttl, op_id=self.request.id or ""))
 
 
 def _run_step(task: Task, op_id: str, step: int) -> None:

@@ -42,3 +42,24 @@ def test_stale_copy_two_steps_behind_does_nothing_even_when_redelivered(services
     advanced_operation(services)
     services.store.advance_operation("op-1", 1, {**services.store.operation("op-1"), "step": 2})
     assert run_step(services, "op-1", 0, lock_ttl=30, max_countdown=5, redelivered=True) == []
+
+
+def test_redelivered_sync_request_resumes_under_its_own_lock(services: Services) -> None:
+    from reconciler.operation import start_sync
+    from reconciler.sync_request import SyncRequest
+
+    manifest = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": "shop"},
+        "spec": {
+            "source": {"repoURL": "file:///nonexistent/repo", "path": "."},
+            "destination": {"server": "https://kubernetes.default.svc", "namespace": "shop"},
+        },
+    }
+    services.store.put_app("shop", manifest)
+    # A worker took the lock for task-1, then died before finishing; the message comes back.
+    assert services.store.acquire_lock("shop", "task-1", ttl_seconds=30)
+    start_sync(services, SyncRequest(app="shop"), lock_ttl=30, op_id="task-1")
+    assert services.store.take_pending_sync("shop") is None  # not parked behind itself
+    assert services.store.operation_state("shop")["id"] == "task-1"

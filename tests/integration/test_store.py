@@ -121,3 +121,12 @@ def test_deleting_an_app_forgets_all_its_state(store: Store) -> None:
     assert store.history("api") == []
     assert store.next_poll("api") is None
     assert store.children_of("root") == []
+
+
+def test_pending_sync_behind_an_expired_lock_is_taken_once(store: Store) -> None:
+    store.remember_pending_sync("orphan", {"app": "orphan"})
+    store.remember_pending_sync("waiting", {"app": "waiting"})
+    assert store.acquire_lock("waiting", "live-op", ttl_seconds=30)  # its operation is alive
+    assert store.take_orphaned_pending_syncs() == [{"app": "orphan"}]
+    assert store.take_orphaned_pending_syncs() == []
+    assert store.take_pending_sync("waiting") == {"app": "waiting"}
