@@ -54,6 +54,8 @@ def first_sync(system: System, repo: GitRepo) -> str:
     head = repo.head()
     for name in ("root", "api", "worker", "infrastructure"):
         system.wait_for(lambda n=name: synced(system, n, head), what=f"{name} Synced at {head[:7]}")
+        system.wait_for(lambda n=name: system.store.lock_holder(n) is None and system.store.history(n),
+                        what=f"{name}'s sync operation to finish")
     return head
 
 
@@ -65,7 +67,9 @@ def test_new_commit_is_synced_on_the_next_poll(system: System, seed_repo: GitRep
     system.next_poll("api")
     system.wait_for(lambda: deployment_image(system, "api") == "registry.example.com/api:fff999", what="new image")
     system.wait_for(lambda: synced(system, "api", head), what="api Synced at the new commit")
-    assert [h["revision"] for h in system.store.history("api")][-1] == head
+    # History is written when the operation finishes, a moment after the apply.
+    system.wait_for(lambda: [h["revision"] for h in system.store.history("api")][-1:] == [head],
+                    what="the sync recorded in history")
 
 
 @pytest.mark.timeout(120)
@@ -110,7 +114,8 @@ def test_manual_change_is_reverted_by_self_heal(system: System, seed_repo: GitRe
     system.next_poll("api")
     system.wait_for(lambda: deployment_image(system, "api") == "registry.example.com/api:abc123def",
                     what="self-heal to revert the image")
-    assert system.store.history("api")[-1]["initiatedBy"] == "selfheal"
+    system.wait_for(lambda: system.store.history("api")[-1]["initiatedBy"] == "selfheal",
+                    what="the self-heal sync recorded in history")
 
 
 def manual_app(repo: GitRepo, name: str, path: str, extra_spec: str = "") -> str:

@@ -175,7 +175,9 @@ def test_system_carries_on_after_redis_restarts_between_polls(
         store.schedule_poll("durable", at=0)
         wait_for(lambda: (cluster.get("v1", "ConfigMap", "default", "a") or {}).get("data") == {"v": "two"}, 90,
                  "a sync after the restart")
-        assert [h["revision"] for h in store.history("durable")][-1] == repo.head()
+        # History is written when the operation finishes, a moment after the apply.
+        wait_for(lambda: [h["revision"] for h in store.history("durable")][-1:] == [repo.head()], 30,
+                 "the sync to be recorded in history")
     finally:
         processes.stop_all()
         redis.stop()
