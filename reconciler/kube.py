@@ -56,14 +56,6 @@ class KubeError(Exception):
         self.status = status
         self.reason = reason
 
-    @property
-    def is_conflict(self) -> bool:
-        return self.status == 409
-
-    @property
-    def is_invalid(self) -> bool:
-        return self.status == 422
-
 
 class UnknownKindError(KubeError):
     """The cluster serves no such apiVersion/kind (a typo, or a CRD not installed yet)."""

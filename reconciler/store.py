@@ -296,12 +296,6 @@ class Store:
         raw = self.r.hget(Keys.projects, name)
         return json.loads(raw) if raw else None
 
-    def project_names(self) -> list[str]:
-        return sorted(self.r.hkeys(Keys.projects))
-
-    def delete_project(self, name: str) -> bool:
-        return bool(self.r.hdel(Keys.projects, name))
-
     # poll schedule -------------------------------------------------------------------
 
     def schedule_poll(self, name: str, at: float, interval: float | None = None) -> None:
@@ -362,15 +356,6 @@ class Store:
         return [json.loads(raw) for raw in self.r.lrange(Keys.history(name), 0, -1)]
 
     # inventory -----------------------------------------------------------------------
-
-    def set_inventory(self, name: str, entries: dict[str, dict[str, Any]]) -> None:
-        """Replace the app's inventory: resource key -> {apiVersion, kind, namespace, name}."""
-        key = Keys.inventory(name)
-        with self.r.pipeline() as pipe:
-            pipe.delete(key)
-            if entries:
-                pipe.hset(key, mapping={k: _dumps(v) for k, v in entries.items()})
-            pipe.execute()
 
     def inventory(self, name: str) -> dict[str, dict[str, Any]]:
         return {k: json.loads(v) for k, v in self.r.hgetall(Keys.inventory(name)).items()}
