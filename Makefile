@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: install
-	$(PY) -m reconciler.demo
+	$(PY) -m reconciler.cli.demo
 
 # The dashboard's browser tests drive Debian's Chromium (never a downloaded browser); where it
 # cannot be installed they are skipped with the reason.

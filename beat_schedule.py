@@ -22,7 +22,7 @@ from typing import Any
 from celery.beat import Scheduler
 
 from reconciler.settings import Settings
-from reconciler.store import Store
+from reconciler.state import Store
 
 log = logging.getLogger("reconciler.beat")
 

@@ -22,7 +22,7 @@ from reconciler.health_rules import rule_for
 from reconciler.health_rules.conditions import conditions_health
 from reconciler.health_rules.fields import MalformedStatus, str_at, value_at
 from reconciler.health_rules.model import Health, HealthStatus
-from reconciler.resources import split_api_version
+from reconciler.model.resources import split_api_version
 
 __all__ = ["SEVERITY", "Health", "HealthStatus", "assess", "missing", "worst"]
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reconciler.git import GitSource
-from reconciler.gitcreds import CredentialStore
-from reconciler.kube import ClusterRegistry
+from reconciler.engine.cluster import ClusterRegistry
 from reconciler.settings import Settings
-from reconciler.store import Store
+from reconciler.source.git.client import GitSource
+from reconciler.source.git.credentials import CredentialStore
+from reconciler.state import Store
 
 
 def git_source(settings: Settings, shared_refs: Store | None = None) -> GitSource:

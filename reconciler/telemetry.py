@@ -19,9 +19,9 @@ import weakref
 from collections.abc import Hashable, Iterable
 from typing import Any
 
-from reconciler.git import GitCounters
-from reconciler.kube import ClusterRegistry
-from reconciler.store import Keys, Store
+from reconciler.engine.cluster import ClusterRegistry
+from reconciler.source.git.client import GitCounters
+from reconciler.state import Keys, Store
 
 log = logging.getLogger("reconciler.telemetry")
 

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 import yaml
 
-from reconciler.app import Application, load_file, parse_manifests
-from reconciler.kube import Cluster
-from reconciler.render import RenderError, render
+from reconciler.engine.cluster import Cluster
+from reconciler.model import Application, load_file, parse_manifests
+from reconciler.source.render import RenderError, render
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "helm" / "reconciler"

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from kubesim import KubeSim
-from reconciler.app import Destination
-from reconciler.kube import ClusterRegistry, KubeError
+from reconciler.engine.cluster import ClusterRegistry, KubeError
+from reconciler.model import Destination
 
 
 def two_cluster_kubeconfig(path: Path, current: str, other: str) -> Path:

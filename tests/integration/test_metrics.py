@@ -17,13 +17,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from reconciler import telemetry
-from reconciler.app import Destination, parse_manifests
-from reconciler.git import GitCounters, GitSource
-from reconciler.giturls import normalize_repo_url
-from reconciler.kube import ClusterRegistry
+from reconciler.control.catalog import register
+from reconciler.engine.cluster import ClusterRegistry
 from reconciler.metrics import CELERY_QUEUES, KOMBU_PRIORITY_SEPARATOR, KOMBU_PRIORITY_STEPS, render
-from reconciler.registry import register
-from reconciler.store import Store
+from reconciler.model import Destination, parse_manifests
+from reconciler.source.git.client import GitCounters, GitSource
+from reconciler.source.git.urls import normalize_repo_url
+from reconciler.state import Store
 from tests.conftest import GitRepo
 from tests.integration.conftest import System
 
@@ -322,7 +322,7 @@ def test_alerts_doc_carries_the_shipped_rules_file_unchanged() -> None:
 
 @pytest.mark.timeout(120)
 def test_a_real_sync_is_counted_and_its_app_shown_synced(system: System, seed_repo: GitRepo) -> None:
-    from reconciler.app import load_file
+    from reconciler.model import load_file
 
     register(system.store, load_file(seed_repo.path / "argocd" / "root.yaml"), first_poll_in=0)
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from reconciler.app import load_file
-from reconciler.registry import register
+from reconciler.control.catalog import register
+from reconciler.model import load_file
 from tests.conftest import GitRepo, hand_edit_image
 from tests.integration.conftest import System
 
@@ -135,14 +135,14 @@ def configmap(name: str, value: str, wave: int | None = None) -> str:
 
 
 def create_app(system: System, manifest: str) -> None:
-    from reconciler import actions
-    from reconciler.app import parse_manifests
+    from reconciler.control import user_actions as actions
+    from reconciler.model import parse_manifests
 
     actions.create(system.store, parse_manifests(manifest, source_file="test.yaml"))
 
 
 def user_sync(system: System, name: str, **kwargs: Any) -> None:
-    from reconciler import actions
+    from reconciler.control import user_actions as actions
     from workers.tasks import request_sync
 
     request_sync(system.store, actions.sync(system.store, name, **kwargs))
@@ -199,7 +199,7 @@ def test_rollback_syncs_the_recorded_revision(system: System, git_repo_factory: 
     system.wait_for(lambda: len(system.store.history("manual")) == 2, what="second sync")
     assert system.cluster.get("v1", "ConfigMap", "default", "settings")["data"]["value"] == "two"
 
-    from reconciler import actions
+    from reconciler.control import user_actions as actions
     from workers.tasks import request_sync
 
     request_sync(system.store, actions.rollback(system.store, "manual", 1))
@@ -210,8 +210,7 @@ def test_rollback_syncs_the_recorded_revision(system: System, git_repo_factory: 
 
 
 def test_rollback_is_refused_while_auto_sync_is_on(system: System, git_repo_factory: Any) -> None:
-    from reconciler import actions
-
+    from reconciler.control import user_actions as actions
     repo = git_repo_factory({"app/cm.yaml": configmap("settings", "one")})
     create_app(system, manual_app(repo, "auto", "app", "  syncPolicy:\n    automated: {}\n"))
     with pytest.raises(actions.ActionRefused, match="rollback cannot be initiated when auto-sync is enabled"):
@@ -220,7 +219,7 @@ def test_rollback_is_refused_while_auto_sync_is_on(system: System, git_repo_fact
 
 @pytest.mark.timeout(120)
 def test_second_sync_of_a_locked_app_runs_after_the_first(system: System, git_repo_factory: Any) -> None:
-    from reconciler.store import Keys
+    from reconciler.state import Keys
 
     repo = git_repo_factory({"app/a.yaml": configmap("first", "1", wave=0), "app/b.yaml": configmap("second", "2")})
     create_app(system, manual_app(repo, "busy", "app"))

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from reconciler.app import (
+from reconciler.model import (
     Application,
     AppProject,
     AutomatedPolicy,

@@ -13,8 +13,8 @@ from pathlib import Path
 import helm_python
 import pytest
 
-from reconciler.app import Application, Destination, HelmParameter, HelmSource, Source
-from reconciler.render import RenderError, render
+from reconciler.model import Application, Destination, HelmParameter, HelmSource, Source
+from reconciler.source.render import RenderError, render
 
 CHART_YAML = "apiVersion: v2\nname: api\nversion: 0.1.0\nappVersion: '1.0'\n"
 VALUES_YAML = """\

@@ -1,0 +1,261 @@
+"""A poll: compare one application with Git and the cluster, store its status, and decide
+whether the automated path should sync it.
+
+A poll takes no lock and writes nothing to a cluster. When neither the Git revision nor
+the spec moved, it renders nothing (render cache) and asks the server for a dry-run only
+for objects whose resourceVersion moved since they were last verified.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.control.catalog import UnknownApplication, load_application, project_for
+from reconciler.control.children import parse_children
+from reconciler.control.requests import SyncRequest
+from reconciler.control.sync import fingerprint_marker
+from reconciler.engine.cluster import KubeError
+from reconciler.engine.compare import Comparison, compare_with_inventory, desired_state, repo_location
+from reconciler.engine.diff.resource_diff import AppSyncStatus, ResourceSyncStatus
+from reconciler.engine.project_rules import check_application
+from reconciler.model import Application, SpecError, application_to_manifest
+from reconciler.services import Services
+from reconciler.source.git.client import GitError
+from reconciler.source.render import RenderError
+
+PROGRESSING_POLL_SECONDS = 2.0
+ROLLOUT_WATCH_SECONDS = 600.0
+SELF_HEAL_BASE_SECONDS = 2.0
+SELF_HEAL_FACTOR = 3.0
+SELF_HEAL_MAX_SECONDS = 300.0
+
+
+def self_heal_wait(attempts: int) -> float:
+    """Argo CD's self-heal backoff: 0, 2, 6, 18, 54, 162, then 300 s between attempts."""
+    if attempts <= 0:
+        return 0.0
+    return min(SELF_HEAL_BASE_SECONDS * SELF_HEAL_FACTOR ** (attempts - 1), SELF_HEAL_MAX_SECONDS)
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    status: dict[str, Any]
+    sync: SyncRequest | None
+
+
+def refresh(
+    services: Services, name: str, *, revision: str | None = None, fresh_refs: bool = False
+) -> RefreshResult | None:
+    """Poll one app. None when it is not registered (deleted since the poll was queued)."""
+    store = services.store
+    observed = time.time()
+    try:
+        app = load_application(store, name)
+    except UnknownApplication:
+        return None
+    except SpecError as exc:
+        status = _error_status(name, None, "InvalidSpecError", str(exc), observed, store.status(name))
+        store.write_status(name, status)
+        return RefreshResult(status, None)
+    previous = store.status(name) or {}
+    try:
+        comparison, children, render_cache_hit = _compare(services, app, previous, revision, fresh_refs)
+    except (GitError, RenderError, KubeError, SpecError) as exc:
+        status = _error_status(name, app, "ComparisonError", str(exc), observed, previous)
+        store.write_status(name, status)
+        return RefreshResult(status, None)
+    status = _status(app, comparison, children, observed)
+    # Whether this poll reused a cached render: a no-op poll should (bench/poll_scale.py counts it).
+    status["renderCacheHit"] = render_cache_hit
+    project_problem = _project_problem(services, app)
+    if project_problem:
+        status["conditions"].append({"type": "InvalidSpecError", "message": project_problem})
+    store.write_status(name, status)
+    if status["health"]["status"] == "Progressing" and _rolling_out(services, name):
+        # Argo CD refreshes on every watched change; we look again soon while a rollout runs.
+        store.poll_soon(name, time.time() + PROGRESSING_POLL_SECONDS)
+    sync = None if project_problem else decide_auto_sync(services, app, status)
+    return RefreshResult(status, sync)
+
+
+def _rolling_out(services: Services, name: str) -> bool:
+    """A sync finished recently: an app Progressing long after it (a LoadBalancer that never
+    gets an address) goes back to its normal poll interval instead of a poll every 2 s."""
+    finished = (services.store.operation_state(name) or {}).get("finishedAt")
+    return bool(finished) and time.time() - float(finished) < ROLLOUT_WATCH_SECONDS
+
+
+def _project_problem(services: Services, app: Application) -> str:
+    project, problem = project_for(services.store, app)
+    if project is None:
+        return problem
+    return "; ".join(check_application(project, app))
+
+
+def _compare(
+    services: Services, app: Application, previous: dict[str, Any], revision: str | None, fresh_refs: bool
+) -> tuple[Comparison, list[dict[str, Any]], bool]:
+    store = services.store
+    cluster = services.clusters.for_destination(app.destination)
+    if revision is None:
+        revision = services.git.resolve(
+            repo_location(app.source.repo_url), app.source.target_revision, refresh=fresh_refs
+        )
+    desired = desired_state(
+        services.git,
+        app,
+        revision=revision,
+        cluster_scoped=cluster.cluster_scoped_kinds(),
+        cache=(store.cached_render, store.cache_render),
+    )
+    comparison = compare_with_inventory(
+        cluster, app, desired, store.inventory(app.name), verified=previous.get("verified") or {}
+    )
+    return comparison, _child_statuses(services, app.name, desired.child_apps), desired.cache_hit
+
+
+def _child_statuses(services: Services, parent: str, manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each child app the parent renders, compared with what is registered."""
+    store = services.store
+    parsed, _problems = parse_children(parent, manifests)
+    rows: list[dict[str, Any]] = []
+    wanted = set()
+    for doc in parsed:
+        if not isinstance(doc, Application):
+            continue
+        wanted.add(doc.name)
+        registered = store.app_manifest(doc.name)
+        if registered is None:
+            state = ResourceSyncStatus.MISSING.value
+        elif registered != application_to_manifest(doc):
+            state = ResourceSyncStatus.OUT_OF_SYNC.value
+        else:
+            state = ResourceSyncStatus.SYNCED.value
+        rows.append(_child_row(doc.name, doc.namespace, state))
+    for child in store.children_of(parent):
+        if child not in wanted:
+            rows.append(_child_row(child, "", ResourceSyncStatus.EXTRA.value))
+    return rows
+
+
+def _child_row(name: str, namespace: str, state: str) -> dict[str, Any]:
+    return {
+        "group": "argoproj.io",
+        "kind": "Application",
+        "namespace": namespace,
+        "name": name,
+        "status": state,
+        "health": None,
+        "diff": "",
+    }
+
+
+def _status(
+    app: Application, comparison: Comparison, children: list[dict[str, Any]], observed: float
+) -> dict[str, Any]:
+    resources = [
+        {
+            "group": r.key.group,
+            "kind": r.key.kind,
+            "namespace": r.key.namespace,
+            "name": r.key.name,
+            "status": r.diff.status.value,
+            "health": {"status": r.health.status.value, "message": r.health.message} if r.health else None,
+            "diff": r.diff.text,
+            "error": r.error,
+        }
+        for r in comparison.resources
+    ] + children
+    sync_status = comparison.sync_status
+    if sync_status == AppSyncStatus.SYNCED and any(c["status"] != ResourceSyncStatus.SYNCED.value for c in children):
+        sync_status = AppSyncStatus.OUT_OF_SYNC
+    conditions = [{"type": "SyncError", "message": e} for e in comparison.errors]
+    return {
+        **_identity(app),
+        "sync": {"status": sync_status.value, "revision": comparison.revision},
+        "health": {"status": comparison.health.status.value, "message": comparison.health.message},
+        "resources": resources,
+        "conditions": conditions,
+        "observedAt": observed,
+        "reconciledAt": time.time(),
+        "verified": comparison.verified,
+        "dryRuns": comparison.dry_runs,
+    }
+
+
+def _identity(app: Application | None) -> dict[str, Any]:
+    if app is None:
+        return {}
+    return {
+        "name": app.name,
+        "project": app.project,
+        "repoURL": app.source.repo_url,
+        "path": app.source.path,
+        "targetRevision": app.source.target_revision,
+        "destination": {
+            "server": app.destination.server,
+            "name": app.destination.name,
+            "namespace": app.destination.namespace,
+        },
+        "automated": app.sync_policy.automated is not None,
+        "prune": bool(app.sync_policy.automated and app.sync_policy.automated.prune),
+        "selfHeal": bool(app.sync_policy.automated and app.sync_policy.automated.self_heal),
+    }
+
+
+def _error_status(
+    name: str,
+    app: Application | None,
+    condition: str,
+    message: str,
+    observed: float,
+    previous: dict[str, Any] | None,
+) -> dict[str, Any]:
+    previous = previous or {}
+    return {
+        **previous,
+        **_identity(app),
+        "name": name,
+        "sync": {"status": AppSyncStatus.UNKNOWN.value, "revision": (previous.get("sync") or {}).get("revision", "")},
+        "health": previous.get("health") or {"status": "Unknown", "message": ""},
+        "conditions": [{"type": condition, "message": message}],
+        "observedAt": observed,
+        "reconciledAt": time.time(),
+    }
+
+
+def decide_auto_sync(services: Services, app: Application, status: dict[str, Any]) -> SyncRequest | None:
+    """Argo CD's automated-sync rules, on the status just computed."""
+    store = services.store
+    automated = app.sync_policy.automated
+    if automated is None:
+        return None
+    if status["sync"]["status"] != AppSyncStatus.OUT_OF_SYNC.value:
+        if status["sync"]["status"] == AppSyncStatus.SYNCED.value:
+            store.reset_self_heal(app.name)
+        return None
+    if store.lock_holder(app.name) is not None:
+        return None  # an operation is running; the next poll looks again
+    revision = status["sync"]["revision"]
+    if store.failed_marker(app.name) == fingerprint_marker(revision, app):
+        return None  # this revision and source already failed: wait for a new commit
+    operation = store.operation_state(app.name) or {}
+    if operation.get("nextRetryAt") and operation.get("phase") == "Running":
+        return None  # a retry is scheduled and owns this revision
+    last_synced = _last_synced_revision(services, app.name)
+    if revision != last_synced:
+        return SyncRequest(app=app.name, revision=revision, trigger="auto")
+    if not automated.self_heal or operation.get("phase") not in ("Succeeded", None):
+        return None
+    attempts, last_at = store.self_heal_state(app.name)
+    if time.time() - last_at < self_heal_wait(attempts):
+        return None
+    store.record_self_heal(app.name, time.time())
+    return SyncRequest(app=app.name, revision=revision, trigger="selfheal")
+
+
+def _last_synced_revision(services: Services, name: str) -> str:
+    history = services.store.history(name)
+    return history[-1]["revision"] if history else ""
