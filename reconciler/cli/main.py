@@ -10,8 +10,8 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from reconciler.cli.app_commands import add_app_parser
 from reconciler.cli import offline as commands
+from reconciler.cli.app_commands import add_app_parser
 from reconciler.cli.run_commands import add_run_parsers
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
