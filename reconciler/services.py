@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reconciler.engine.cluster import ClusterRegistry
+from reconciler.engine.cluster import Clusters
 from reconciler.settings import Settings
 from reconciler.source.git.client import GitSource
 from reconciler.source.git.credentials import CredentialStore
@@ -31,7 +31,7 @@ class Services:
     settings: Settings
     store: Store
     git: GitSource
-    clusters: ClusterRegistry
+    clusters: Clusters
 
     @classmethod
     def create(cls, settings: Settings, redis_url: str) -> Services:
@@ -40,7 +40,7 @@ class Services:
             settings=settings,
             store=store,
             git=git_source(settings, shared_refs=store),
-            clusters=ClusterRegistry(settings.kubeconfig, settings.field_manager),
+            clusters=Clusters(settings.kubeconfig, settings.field_manager),
         )
 
     def close(self) -> None:

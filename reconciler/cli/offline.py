@@ -7,7 +7,7 @@ import sys
 
 import yaml
 
-from reconciler.engine.cluster import ClusterRegistry, KubeError
+from reconciler.engine.cluster import Clusters, KubeError
 from reconciler.engine.compare import Comparison, DesiredState, compare, desired_state, repo_location
 from reconciler.engine.diff.resource_diff import ResourceSyncStatus
 from reconciler.model import Application, SpecError, load_file
@@ -76,7 +76,7 @@ def diff_command(args: argparse.Namespace) -> int:
     settings = _settings(2)
     with git_source(settings) as git:
         try:
-            cluster = ClusterRegistry(settings.kubeconfig, settings.field_manager).for_destination(app.destination)
+            cluster = Clusters(settings.kubeconfig, settings.field_manager).for_destination(app.destination)
             desired = _desired(git, app, args.revision, cluster.cluster_scoped_kinds())
             comparison = compare(cluster, app, desired, live_types=None)
         except (GitError, RenderError, KubeError) as exc:
