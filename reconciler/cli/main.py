@@ -7,7 +7,9 @@ Exit status everywhere: 0 success, 1 refused or failed (reason on stderr), 2 usa
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 
 from reconciler.cli import offline as commands
@@ -52,6 +54,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug: one line for the user, the traceback only when asked for
+        print(f"error: unexpected {type(exc).__name__}: {' '.join(str(exc).split())}", file=sys.stderr)
+        if os.environ.get("RECONCILER_DEBUG"):
+            traceback.print_exc()
+        else:
+            print("(set RECONCILER_DEBUG=1 to see where it happened)", file=sys.stderr)
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 
 import yaml
 
+from reconciler.engine import pipeline
 from reconciler.engine.cluster import Clusters, KubeError
-from reconciler.engine.compare import Comparison, DesiredState, compare, desired_state, repo_location
+from reconciler.engine.compare import Comparison
 from reconciler.engine.diff.resource_diff import ResourceSyncStatus
-from reconciler.model import Application, SpecError, load_file
+from reconciler.engine.pipeline import AccessDenied
+from reconciler.model import Application, AppProject, SpecError, default_project, load_file
 from reconciler.services import git_source
 from reconciler.settings import Settings, SettingsError
-from reconciler.source.git.client import GitError, GitSource
+from reconciler.source.git.client import GitError
 from reconciler.source.render import RenderError
 
 
@@ -25,11 +28,23 @@ class CommandError(Exception):
         self.exit_code = exit_code
 
 
-def _pick_application(path: str, name: str | None, exit_code: int) -> Application:
+def _pick_application(path: str, name: str | None, exit_code: int) -> tuple[Application, AppProject]:
+    """The Application of the file, and the AppProject it is checked against: one of the same
+    file by name, else Argo CD's `default` (the command runs without the system's registry, so
+    a project registered there is not known here)."""
     try:
         documents = load_file(path)
     except SpecError as exc:
         raise CommandError(str(exc), exit_code) from None
+    app = _one_application(path, documents, name, exit_code)
+    projects = {doc.name: doc for doc in documents if isinstance(doc, AppProject)}
+    project = projects.get(app.project) or dataclasses.replace(default_project(), name=app.project)
+    return app, project
+
+
+def _one_application(
+    path: str, documents: list[Application | AppProject], name: str | None, exit_code: int
+) -> Application:
     apps = [doc for doc in documents if isinstance(doc, Application)]
     if name:
         apps = [app for app in apps if app.name == name]
@@ -50,21 +65,13 @@ def _settings(exit_code: int) -> Settings:
         raise CommandError(str(exc), exit_code) from None
 
 
-def _desired(
-    git: GitSource, app: Application, revision: str | None, cluster_scoped: set[tuple[str, str]] | None = None
-) -> DesiredState:
-    """The app rendered at `revision` (a branch, tag or SHA) or at its targetRevision."""
-    sha = git.resolve(repo_location(app.source.repo_url), revision) if revision else None
-    return desired_state(git, app, revision=sha, cluster_scoped=cluster_scoped)
-
-
 def render_command(args: argparse.Namespace) -> int:
-    app = _pick_application(args.file, args.app, exit_code=1)
+    app, project = _pick_application(args.file, args.app, exit_code=1)
     settings = _settings(1)
     with git_source(settings) as git:
         try:
-            desired = _desired(git, app, args.revision)
-        except (GitError, RenderError) as exc:
+            desired = pipeline.desired(app, project, git, revision=args.revision or "")
+        except (AccessDenied, GitError, RenderError) as exc:
             raise CommandError(f"application {app.name}: {exc}") from None
     documents = desired.objects + desired.child_apps
     sys.stdout.write(yaml.safe_dump_all(documents, sort_keys=False, default_flow_style=False))
@@ -72,14 +79,14 @@ def render_command(args: argparse.Namespace) -> int:
 
 
 def diff_command(args: argparse.Namespace) -> int:
-    app = _pick_application(args.file, args.app, exit_code=2)
+    app, project = _pick_application(args.file, args.app, exit_code=2)
     settings = _settings(2)
     with git_source(settings) as git:
         try:
+            pipeline.authorise(app, project)
             cluster = Clusters(settings.kubeconfig, settings.field_manager).for_destination(app.destination)
-            desired = _desired(git, app, args.revision, cluster.cluster_scoped_kinds())
-            comparison = compare(cluster, app, desired, live_types=None)
-        except (GitError, RenderError, KubeError) as exc:
+            comparison = pipeline.compare_app(app, project, git, cluster, revision=args.revision or "").comparison
+        except (AccessDenied, GitError, RenderError, KubeError) as exc:
             raise CommandError(f"application {app.name}: {exc}", exit_code=2) from None
     _print_comparison(app, comparison)
     if comparison.errors:

@@ -8,24 +8,29 @@ for objects whose resourceVersion moved since they were last verified.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.control.catalog import UnknownApplication, load_application, project_for
+from reconciler.control.catalog import UnknownApplication, load_application, poll_interval_of, project_for
 from reconciler.control.children import parse_children
 from reconciler.control.requests import SyncRequest
-from reconciler.control.sync import fingerprint_marker
+from reconciler.control.sync import fingerprint_marker, unexpected
 from reconciler.engine.cluster import KubeError
-from reconciler.engine.compare import Comparison, compare_with_inventory, desired_state, repo_location
+from reconciler.engine.compare import Comparison
 from reconciler.engine.diff.resource_diff import AppSyncStatus, ResourceSyncStatus
-from reconciler.engine.project_rules import check_application
+from reconciler.engine.pipeline import AccessDenied, AppComparison, compare_app
 from reconciler.model import Application, SpecError, application_to_manifest
 from reconciler.services import Services
 from reconciler.source.git.client import GitError
+from reconciler.source.git.errors import RevisionNotFound
 from reconciler.source.render import RenderError
 
+log = logging.getLogger("reconciler.poll")
+
 PROGRESSING_POLL_SECONDS = 2.0
+ERROR_RETRY_BASE_SECONDS = 5.0
 ROLLOUT_WATCH_SECONDS = 600.0
 SELF_HEAL_BASE_SECONDS = 2.0
 SELF_HEAL_FACTOR = 3.0
@@ -60,16 +65,20 @@ def refresh(
         store.write_status(name, status)
         return RefreshResult(status, None)
     previous = store.status(name) or {}
+    fresh_refs = fresh_refs or bool(previous.get("refreshRefs"))
     try:
-        comparison, children, render_cache_hit = _compare(services, app, previous, revision, fresh_refs)
+        result, children = _compare(services, app, previous, revision, fresh_refs)
+    except AccessDenied as exc:
+        return _failed(services, app, "InvalidSpecError", str(exc), observed, previous)
     except (GitError, RenderError, KubeError, SpecError) as exc:
-        status = _error_status(name, app, "ComparisonError", str(exc), observed, previous)
-        store.write_status(name, status)
-        return RefreshResult(status, None)
-    status = _status(app, comparison, children, observed)
+        return _failed(services, app, "ComparisonError", str(exc), observed, previous, exc)
+    except Exception as exc:  # a bug, or an input nothing here handles: a condition, never a silent Unknown
+        log.exception("poll failed unexpectedly", extra={"app": name})
+        return _failed(services, app, "ComparisonError", unexpected(exc), observed, previous, exc)
+    status = _status(app, result.comparison, children, observed)
     # Whether this poll reused a cached render: a no-op poll should (bench/poll_scale.py counts it).
-    status["renderCacheHit"] = render_cache_hit
-    project_problem = _project_problem(services, app)
+    status["renderCacheHit"] = result.desired.cache_hit
+    project_problem = result.refused
     if project_problem:
         status["conditions"].append({"type": "InvalidSpecError", "message": project_problem})
     store.write_status(name, status)
@@ -80,6 +89,35 @@ def refresh(
     return RefreshResult(status, sync)
 
 
+def error_retry_wait(errors: int, interval: float) -> float:
+    """Seconds until an app whose last `errors` polls failed is polled again: 5, 10, 20, ...
+    up to its normal interval, so a transient failure (a branch pushed a moment ago, an API
+    server restarting) clears in seconds rather than standing for a whole interval."""
+    return min(ERROR_RETRY_BASE_SECONDS * 2 ** max(errors - 1, 0), interval)
+
+
+def _failed(
+    services: Services,
+    app: Application,
+    condition: str,
+    message: str,
+    observed: float,
+    previous: dict[str, Any],
+    exc: BaseException | None = None,
+) -> RefreshResult:
+    """Store a poll that ended in an error, and poll again soon with backoff."""
+    status = _error_status(app.name, app, condition, message, observed, previous)
+    errors = int(previous.get("errorCount") or 0) + 1  # a successful poll's status has none
+    status["errorCount"] = errors
+    # The revision may have been pushed after the shared ref listing was taken: list again.
+    status["refreshRefs"] = isinstance(exc, RevisionNotFound)
+    services.store.write_status(app.name, status)
+    if condition != "InvalidSpecError":  # a project rule does not change by waiting
+        interval = poll_interval_of(app) or services.settings.poll_interval
+        services.store.poll_soon(app.name, time.time() + error_retry_wait(errors, interval))
+    return RefreshResult(status, None)
+
+
 def _rolling_out(services: Services, name: str) -> bool:
     """A sync finished recently: an app Progressing long after it (a LoadBalancer that never
     gets an address) goes back to its normal poll interval instead of a poll every 2 s."""
@@ -87,33 +125,24 @@ def _rolling_out(services: Services, name: str) -> bool:
     return bool(finished) and time.time() - float(finished) < ROLLOUT_WATCH_SECONDS
 
 
-def _project_problem(services: Services, app: Application) -> str:
-    project, problem = project_for(services.store, app)
-    if project is None:
-        return problem
-    return "; ".join(check_application(project, app))
-
-
 def _compare(
     services: Services, app: Application, previous: dict[str, Any], revision: str | None, fresh_refs: bool
-) -> tuple[Comparison, list[dict[str, Any]], bool]:
+) -> tuple[AppComparison, list[dict[str, Any]]]:
     store = services.store
-    cluster = services.clusters.for_destination(app.destination)
-    if revision is None:
-        revision = services.git.resolve(
-            repo_location(app.source.repo_url), app.source.target_revision, refresh=fresh_refs
-        )
-    desired = desired_state(
-        services.git,
+    project, project_problem = project_for(store, app)
+    result = compare_app(
         app,
-        revision=revision,
-        cluster_scoped=cluster.cluster_scoped_kinds(),
+        project,
+        services.git,
+        services.clusters.for_destination(app.destination),
+        commit=revision or "",
+        fresh_refs=fresh_refs,
         cache=(store.cached_render, store.cache_render),
+        inventory=store.inventory(app.name),
+        verified=previous.get("verified") or {},
+        project_problem=project_problem,
     )
-    comparison = compare_with_inventory(
-        cluster, app, desired, store.inventory(app.name), verified=previous.get("verified") or {}
-    )
-    return comparison, _child_statuses(services, app.name, desired.child_apps), desired.cache_hit
+    return result, _child_statuses(services, app.name, result.desired.child_apps)
 
 
 def _child_statuses(services: Services, parent: str, manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -12,11 +12,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from reconciler.control.access import access_problems
-from reconciler.control.catalog import load_application
+from reconciler.control.catalog import load_application, project_for
 from reconciler.engine.cluster import KubeError
-from reconciler.engine.compare import Comparison, compare_with_inventory, desired_state, repo_location
+from reconciler.engine.compare import Comparison
 from reconciler.engine.diff.resource_diff import ResourceSyncStatus
+from reconciler.engine.pipeline import AccessDenied, compare_app
 from reconciler.engine.plan import PlanError, SyncPlan, build_plan
 from reconciler.model import SpecError, with_source
 from reconciler.model.resources import ResourceKey
@@ -53,20 +53,26 @@ def preview_sync(
         selected = {ResourceKey.from_inventory_id(r) for r in resources or []} or None
     except ValueError as exc:
         raise PreviewError(f"resources: {exc}") from None
+    project, project_problem = project_for(services.store, app)
     try:
-        cluster = services.clusters.for_destination(app.destination)
-        desired = desired_state(
-            services.git,
+        result = compare_app(
             app,
-            revision=services.git.resolve(
-                repo_location(app.source.repo_url), revision or app.source.target_revision
-            ),
-            cluster_scoped=cluster.cluster_scoped_kinds(),
+            project,
+            services.git,
+            services.clusters.for_destination(app.destination),
+            revision=revision,
             cache=(services.store.cached_render, lambda _key, _objects: None),
+            inventory=services.store.inventory(name),
+            project_problem=project_problem,
         )
-        refused = access_problems(services.store, app, cluster, desired.objects)
-        comparison = compare_with_inventory(cluster, app, desired, services.store.inventory(name))
+        desired, comparison, refused = result.desired, result.comparison, result.refused
         plan = build_plan(app, desired.objects, comparison.diffs, prune=prune, resources=selected, dry_run=True)
+    except AccessDenied as exc:
+        # Refused before any git call: nothing is known of the revision or the resources.
+        return {
+            "name": name, "dryRun": True, "revision": "", "prune": prune, "sync": "Unknown", "refused": str(exc),
+            "namespaceToCreate": None, "waves": [], "pruneSkipped": [], "warnings": [], "resources": [],
+        }
     except (GitError, RenderError, KubeError, PlanError, SpecError) as exc:
         raise PreviewError(f"application {name!r} cannot be planned: {exc}") from None
     return _describe(name, desired.revision, prune, plan, comparison, refused)

@@ -23,11 +23,11 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from reconciler.control.access import access_problems
-from reconciler.control.catalog import UnknownApplication, load_application
+from reconciler.control.catalog import UnknownApplication, load_application, project_for
 from reconciler.control.requests import Next, SyncRequest
 from reconciler.engine.cluster import Cluster, KubeError
-from reconciler.engine.compare import Comparison, compare_with_inventory, desired_state, owned_by, repo_location
+from reconciler.engine.compare import Comparison, owned_by
+from reconciler.engine.pipeline import AccessDenied, compare_app
 from reconciler.engine.plan import PlanError, SyncPlan, build_plan
 from reconciler.health import HealthStatus, assess
 from reconciler.model import (
@@ -64,6 +64,12 @@ def _ref(obj: dict[str, Any]) -> dict[str, Any]:
         "namespace": meta.get("namespace") or "",
         "name": meta.get("name", ""),
     }
+
+
+def unexpected(exc: BaseException) -> str:
+    """One line for users about an exception nothing here expected; the traceback goes to the log."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return f"unexpected {type(exc).__name__} (see the worker log): {text[:300]}"
 
 
 def fingerprint_marker(revision: str, app: Application) -> str:
@@ -117,6 +123,9 @@ def start_sync(services: Services, request: SyncRequest, lock_ttl: float, op_id:
         return _end(services, app.name, op_id, request, phase="Failed", message=str(exc), retry=False)
     except (GitError, RenderError, KubeError, PlanError, SpecError) as exc:
         return _end(services, app.name, op_id, request, phase="Failed", message=str(exc), retry=True)
+    except Exception as exc:  # a bug or an unhandled input: the operation ends, it never stays Running
+        log.exception("sync preparation failed unexpectedly", extra={"app": app.name, "operation": op_id})
+        return _end(services, app.name, op_id, request, phase="Error", message=unexpected(exc), retry=False)
     store.put_operation(op_id, op, OPERATION_TTL_SECONDS)
     store.put_operation_state(app.name, {**base_state, "revision": op["revision"], "message": op["message"]})
     return [_next_for(op, 0)]
@@ -131,20 +140,25 @@ def _prepare(
     services: Services, app: Application, request: SyncRequest, op_id: str, started: float
 ) -> dict[str, Any]:
     app = _effective_app(app, request)
-    cluster = services.clusters.for_destination(app.destination)
     store = services.store
-    desired = desired_state(
-        services.git,
-        app,
-        revision=_resolve(services, app, request),
-        cluster_scoped=cluster.cluster_scoped_kinds(),
-        cache=(store.cached_render, store.cache_render),
-    )
-    problem = access_problems(store, app, cluster, desired.objects)
-    if problem:
-        raise SyncRefused(problem)
-    inventory = store.inventory(app.name)
-    comparison = compare_with_inventory(cluster, app, desired, inventory)
+    project, project_problem = project_for(store, app)
+    try:
+        result = compare_app(
+            app,
+            project,
+            services.git,
+            services.clusters.for_destination(app.destination),
+            revision=request.revision,
+            fresh_refs=_wants_newest_commit(request),
+            cache=(store.cached_render, store.cache_render),
+            inventory=store.inventory(app.name),
+            project_problem=project_problem,
+        )
+    except AccessDenied as exc:
+        raise SyncRefused(str(exc)) from None
+    if result.refused:
+        raise SyncRefused(result.refused)
+    desired, comparison = result.desired, result.comparison
     try:
         selected = {ResourceKey.from_inventory_id(s) for s in request.resources} or None
     except ValueError as exc:
@@ -174,13 +188,10 @@ def _prepare(
     }
 
 
-def _resolve(services: Services, app: Application, request: SyncRequest) -> str:
+def _wants_newest_commit(request: SyncRequest) -> bool:
     # A person asking for a sync expects the newest commit, not one the shared ref listing
     # cached a few seconds ago; automated syncs already carry the revision their poll saw.
-    fresh = request.trigger in ("user", "rollback") and not request.revision
-    return services.git.resolve(
-        repo_location(app.source.repo_url), request.revision or app.source.target_revision, refresh=fresh
-    )
+    return request.trigger in ("user", "rollback") and not request.revision
 
 
 def _steps(app: Application, plan: SyncPlan, comparison: Comparison) -> list[dict[str, Any]]:
@@ -248,6 +259,9 @@ def run_step(
         return []
     except (KubeError, GitError, RenderError, SpecError) as exc:
         return _end(services, app_name, op_id, request, phase="Failed", message=str(exc), retry=True, op=op)
+    except Exception as exc:  # a bug or an unhandled input: the operation ends, it never stays Running
+        log.exception("sync step failed unexpectedly", extra={"app": app_name, "operation": op_id})
+        return _end(services, app_name, op_id, request, phase="Error", message=unexpected(exc), retry=False, op=op)
     if outcome.failed:
         return _end(services, app_name, op_id, request, phase="Failed", message=outcome.failed, retry=True, op=op)
     if outcome.wait is not None:

@@ -1,10 +1,9 @@
-"""One comparison of an application: Git at a revision against the live cluster.
+"""Desired objects against the live cluster: per-resource diff and health, the app's status.
 
-    desired_state(git, app)        -> DesiredState  (revision, rendered objects, child apps)
-    compare(cluster, app, desired) -> Comparison    (per-resource diff and health, app status)
+    compare(cluster, app, desired) -> Comparison
 
-Both are used by `reconciler diff`, by polls and by syncs. The only writes to the
-cluster here are dry-runs.
+Called only by the compare pipeline (reconciler/engine/pipeline.py). The only writes to
+the cluster here are dry-runs.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from reconciler.engine.cluster import Cluster, KubeError, UnknownKindError
@@ -28,18 +26,9 @@ from reconciler.engine.diff.resource_diff import (
 from reconciler.health import Health, assess, missing, worst
 from reconciler.model import Application
 from reconciler.model.resources import TRACKING_ANNOTATION, ResourceKey, split_api_version
-from reconciler.source.git.client import GitSource
-from reconciler.source.render import render, source_fingerprint
 from reconciler.source.render.tracking import ARGO_GROUP, CHILD_APP_KINDS
 
 RenderCache = tuple[Callable[[str], list[dict[str, Any]] | None], Callable[[str, list[dict[str, Any]]], None]]
-
-
-def repo_location(repo_url: str) -> str:
-    """A local directory given as repoURL becomes a file:// URL; other URLs stay as they are."""
-    if "://" not in repo_url and not repo_url.startswith("git@") and Path(repo_url).expanduser().is_dir():
-        return Path(repo_url).expanduser().resolve().as_uri()
-    return repo_url
 
 
 def is_child_app(obj: Mapping[str, Any]) -> bool:
@@ -57,37 +46,6 @@ class DesiredState:
     objects: list[dict[str, Any]]  # resources to apply, in render order
     child_apps: list[dict[str, Any]] = field(default_factory=list)  # Application/AppProject manifests
     cache_hit: bool = False
-
-
-def render_cache_key(app: Application, revision: str) -> str:
-    return f"{revision}:{source_fingerprint(app)}"
-
-
-def desired_state(
-    git: GitSource,
-    app: Application,
-    *,
-    revision: str | None = None,
-    cluster_scoped: Iterable[tuple[str, str]] | None = None,
-    cache: RenderCache | None = None,
-) -> DesiredState:
-    """Resolve the app's revision (unless given) and render it, from `cache` when it has it.
-
-    Raises GitError or RenderError; a failed render yields nothing at all.
-    """
-    repo = repo_location(app.source.repo_url)
-    sha = revision or git.resolve(repo, app.source.target_revision)
-    key = render_cache_key(app, sha)
-    rendered = cache[0](key) if cache else None
-    hit = rendered is not None
-    if rendered is None:
-        tree = git.snapshot(repo, sha)
-        rendered = render(app, tree, cluster_scoped=set(cluster_scoped or ()))
-        if cache:
-            cache[1](key, rendered)
-    objects = [obj for obj in rendered if not is_child_app(obj)]
-    children = [obj for obj in rendered if is_child_app(obj)]
-    return DesiredState(revision=sha, objects=objects, child_apps=children, cache_hit=hit)
 
 
 @dataclass(frozen=True)

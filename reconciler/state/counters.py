@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from reconciler.state.base import RedisState
 from reconciler.state.keys import Keys
 
@@ -40,12 +37,6 @@ class CountersState(RedisState):
     def app_manifest_texts(self) -> dict[str, str]:
         """App name -> manifest JSON as stored, for readers that cache by the text."""
         return dict(self.r.hgetall(Keys.apps))
-
-    def operation_states(self, names: list[str]) -> dict[str, dict[str, Any] | None]:
-        if not names:
-            return {}
-        raws = self.r.mget([Keys.operation_state(n) for n in names])
-        return {n: (json.loads(raw) if raw else None) for n, raw in zip(names, raws, strict=True)}
 
     def deferred_count(self) -> int:
         return int(self.r.zcard(Keys.deferred))

@@ -48,3 +48,10 @@ class OperationsState(RedisState):
 
     def clear_failed(self, name: str) -> None:
         self.r.delete(Keys.failed(name))
+
+    def operation_states(self, names: list[str]) -> dict[str, dict[str, Any] | None]:
+        """The latest operation of each app, in one round trip (metrics, the watchdog)."""
+        if not names:
+            return {}
+        raws = self.r.mget([Keys.operation_state(n) for n in names])
+        return {n: (json.loads(raw) if raw else None) for n, raw in zip(names, raws, strict=True)}

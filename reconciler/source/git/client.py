@@ -38,7 +38,7 @@ import git as gitpython
 
 from reconciler.source.git.cache import CacheLayout, make_read_only, remove_tree
 from reconciler.source.git.credentials import CredentialStore, GitAuth, RepoCredentials
-from reconciler.source.git.errors import GitError, PathEscapeError, PathNotFoundError
+from reconciler.source.git.errors import GitError, PathEscapeError, PathNotFoundError, RevisionNotFound
 from reconciler.source.git.refs import RefListing, is_full_sha, is_short_sha, parse_ls_remote, resolve_in_listing
 from reconciler.source.git.urls import normalize_repo_url, redact_text, redact_url, split_credentials
 
@@ -314,7 +314,7 @@ class GitSource:
         return _Remote(url=url, credentials=creds)
 
     def _not_found(self, repo_url: str, revision: str) -> GitError:
-        return GitError(
+        return RevisionNotFound(
             f'revision "{revision}" not found in {redact_url(repo_url)}: no branch, tag or commit by that name'
         )
 

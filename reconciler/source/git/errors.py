@@ -13,3 +13,8 @@ class PathEscapeError(GitError):
 
 class PathNotFoundError(GitError):
     """A path in an Application source does not exist at the resolved commit."""
+
+
+class RevisionNotFound(GitError):
+    """No branch, tag or commit by that name: perhaps pushed a moment ago, after the cached
+    ref listing was taken (a poll that sees this asks for a fresh listing next time)."""

@@ -11,6 +11,7 @@ Argo CD's webhook matcher does.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 DEFAULT_PORTS = {"http": 80, "https": 443, "ssh": 22, "git": 9418}
@@ -100,3 +101,10 @@ def redact_text(text: str, secrets: tuple[str, ...] = ()) -> str:
     for secret in sorted((s for s in secrets if s), key=len, reverse=True):
         text = text.replace(secret, "***")
     return text
+
+
+def repo_location(repo_url: str) -> str:
+    """A local directory given as repoURL becomes a file:// URL; other URLs stay as they are."""
+    if "://" not in repo_url and not repo_url.startswith("git@") and Path(repo_url).expanduser().is_dir():
+        return Path(repo_url).expanduser().resolve().as_uri()
+    return repo_url
