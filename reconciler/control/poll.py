@@ -13,14 +13,15 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.control.catalog import UnknownApplication, load_application, poll_interval_of, project_for
+from reconciler.control.catalog import UnknownApplication, load_application, poll_interval_of
 from reconciler.control.children import parse_children
+from reconciler.control.comparing import compare_registered
 from reconciler.control.requests import SyncRequest
 from reconciler.control.sync import fingerprint_marker, unexpected
 from reconciler.engine.cluster import KubeError
 from reconciler.engine.compare import Comparison
 from reconciler.engine.diff.resource_diff import AppSyncStatus, ResourceSyncStatus
-from reconciler.engine.pipeline import AccessDenied, AppComparison, compare_app
+from reconciler.engine.pipeline import AccessDenied, AppComparison
 from reconciler.model import Application, SpecError, application_to_manifest
 from reconciler.services import Services
 from reconciler.source.git.client import GitError
@@ -128,19 +129,8 @@ def _rolling_out(services: Services, name: str) -> bool:
 def _compare(
     services: Services, app: Application, previous: dict[str, Any], revision: str | None, fresh_refs: bool
 ) -> tuple[AppComparison, list[dict[str, Any]]]:
-    store = services.store
-    project, project_problem = project_for(store, app)
-    result = compare_app(
-        app,
-        project,
-        services.git,
-        services.clusters.for_destination(app.destination),
-        commit=revision or "",
-        fresh_refs=fresh_refs,
-        cache=(store.cached_render, store.cache_render),
-        inventory=store.inventory(app.name),
-        verified=previous.get("verified") or {},
-        project_problem=project_problem,
+    result = compare_registered(
+        services, app, commit=revision or "", fresh_refs=fresh_refs, verified=previous.get("verified") or {}
     )
     return result, _child_statuses(services, app.name, result.desired.child_apps)
 
