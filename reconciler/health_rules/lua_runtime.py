@@ -1,0 +1,289 @@
+"""Run an Argo CD Lua health check in-process, sandboxed, and read its verdict.
+
+The contract is Argo CD's (`util/lua`): the live object is the global `obj`; the script
+returns a table with `status` (Healthy, Progressing, Degraded, Suspended, Missing, Unknown)
+and `message`. Anything else (a syntax error, a runtime error, a status outside that set,
+an exceeded budget) becomes Unknown with the reason as the message: a check never takes
+a poll down.
+
+Why Lua 5.4 and not 5.1 (gopher-lua, which Argo CD embeds, is mostly 5.1): checks in the
+wild use `goto continue`, which 5.1 lacks; `unpack` and `table.getn` are given back below.
+
+The sandbox, built once per runtime (see `_BOOTSTRAP`):
+- each call gets a fresh global table holding only `obj`, the safe base functions, copies
+  of `string`, `table`, `math` (without `string.dump`: no bytecode), and `os.time`,
+  `os.date`, `os.clock`, `os.difftime` (Argo CD's "safe os"). No `io`, `debug`,
+  `package`, `coroutine` (a coroutine would run outside the instruction hook),
+  `collectgarbage`, `dofile`, `loadfile`. `require` answers only "os" (as Argo CD
+  preloads it); `load`/`loadstring` accept source text only, bound to the sandbox;
+- the shared string metatable is locked, so one script cannot change `string` for the
+  next one;
+- an instruction budget and a wall-clock limit, enforced by a count hook that keeps
+  failing once exceeded (so a `pcall` inside the script cannot swallow it);
+- a memory ceiling per call (lupa's allocator limit), so `string.rep('x', 2^30)` fails
+  at once instead of taking the worker's memory.
+
+Compiled scripts are cached per runtime by their text; one runtime per thread, since a
+Lua state must not be entered by two threads at once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from lupa import lua54
+
+from reconciler.health_rules.model import Health, HealthStatus
+
+# Argo CD gives a script 1 s of wall time; an instruction budget also stops a tight loop
+# on a machine under load, and the memory cap stops huge strings and tables.
+INSTRUCTION_BUDGET = 20_000_000
+TIME_LIMIT_SECONDS = 1.0
+MEMORY_LIMIT_BYTES = 32 * 1024 * 1024
+_HOOK_EVERY = 1000  # instructions between two checks of the budget
+
+_COMPILED_CACHE_SIZE = 512
+
+_BOOTSTRAP = r"""
+local sethook, setupvalue, getinfo = debug.sethook, debug.setupvalue, debug.getinfo
+local clock, time, date, difftime = os.clock, os.time, os.date, os.difftime
+local load, pcall, xpcall, error, type, pairs, tostring = load, pcall, xpcall, error, type, pairs, tostring
+local string_lib, table_lib, math_lib, unpack = string, table, math, table.unpack
+
+-- Lock the string metatable: a script could otherwise reach and change the shared
+-- `string` table through getmetatable("").__index.
+getmetatable("").__metatable = false
+
+local function copy(lib, without)
+  local result = {}
+  for name, value in pairs(lib) do
+    if name ~= without then result[name] = value end
+  end
+  return result
+end
+
+local exceeded = nil
+local deadline_clock, hook_calls_left, instruction_budget, seconds_allowed = 0, 0, 0, 0
+
+local function rethrow_budget(ok, ...)
+  if exceeded then error(exceeded, 0) end
+  return ok, ...
+end
+
+local function sandbox_env(obj)
+  local env = {
+    obj = obj,
+    assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs,
+    select = select, tonumber = tonumber, tostring = tostring, type = type,
+    rawequal = rawequal, rawget = rawget, rawlen = rawlen, rawset = rawset,
+    getmetatable = getmetatable, setmetatable = setmetatable,
+    print = function(...) end,
+    unpack = unpack,
+    _VERSION = _VERSION,
+    string = copy(string_lib, "dump"),
+    table = copy(table_lib),
+    math = copy(math_lib),
+    utf8 = copy(utf8),
+  }
+  env.table.getn = function(t) return #t end
+  local safe_os = {time = time, date = date, clock = clock, difftime = difftime}
+  env.os = safe_os
+  env.pcall = function(...) return rethrow_budget(pcall(...)) end
+  env.xpcall = function(...) return rethrow_budget(xpcall(...)) end
+  env.require = function(name)
+    if name == "os" then return safe_os end
+    error("require is not available in health checks (asked for '" .. tostring(name) .. "')", 2)
+  end
+  env.load = function(chunk, name, mode, _)
+    if type(chunk) ~= "string" and type(chunk) ~= "function" then
+      return nil, "load expects source text"
+    end
+    return load(chunk, name, "t", env)
+  end
+  env.loadstring = env.load
+  env._G = env
+  return env
+end
+
+local runner -- the function returned below; the hook never fails inside it
+
+local function check_budget()
+  if exceeded == nil then
+    if clock() <= deadline_clock and hook_calls_left > 0 then
+      hook_calls_left = hook_calls_left - 1
+      return
+    end
+    if hook_calls_left <= 0 then
+      exceeded = "health check stopped: it ran more than " .. instruction_budget .. " Lua instructions"
+    else
+      exceeded = "health check stopped: it ran longer than " .. seconds_allowed .. " s"
+    end
+    -- From now on fail at every instruction, so no pcall in the script can outlast it.
+    sethook(check_budget, "", 1)
+  end
+  local running = getinfo(2, "f")
+  if running and running.func == runner then return end
+  error(exceeded, 0)
+end
+
+local function message_of(err)
+  if type(err) == "string" then return err end
+  local ok, text = pcall(tostring, err)
+  if ok and type(text) == "string" then return text end
+  return "error of type " .. type(err)
+end
+
+-- Runs a compiled chunk against a fresh sandbox; returns ok, result_or_error.
+runner = function(chunk, obj, hook_calls, seconds, hook_every)
+  exceeded = nil
+  deadline_clock = clock() + seconds
+  hook_calls_left = hook_calls
+  instruction_budget, seconds_allowed = hook_calls * hook_every, seconds
+  setupvalue(chunk, 1, sandbox_env(obj))
+  sethook(check_budget, "", hook_every)
+  local ok, result = pcall(chunk)
+  sethook()
+  if exceeded then return false, exceeded end
+  if not ok then return false, message_of(result) end
+  return true, result
+end
+return runner
+"""
+
+
+class LuaCheckError(Exception):
+    """A script that cannot run (syntax error); the message says where."""
+
+
+@dataclass(frozen=True)
+class LuaScript:
+    """A health check's source and where it came from, for messages."""
+
+    source: str
+    origin: str  # "argocd-cm resource.customizations.health.cert-manager.io_Certificate", a path, ...
+
+
+class _Runtime:
+    """One Lua state with the sandbox runner and a cache of compiled chunks."""
+
+    def __init__(self) -> None:
+        # max_memory=0 installs lupa's counting allocator without a limit; the per-call
+        # limit is set around each run.
+        self.lua = lua54.LuaRuntime(
+            max_memory=0,
+            register_eval=False,
+            register_builtins=False,
+            attribute_filter=_deny_python_attributes,
+        )
+        self.run = self.lua.execute(_BOOTSTRAP)
+        # The runner keeps its own references; nothing in the runtime's globals is reachable
+        # from a script, but drop the dangerous ones anyway.
+        for name in ("debug", "io", "os", "package", "python", "require", "dofile", "loadfile"):
+            self.lua.globals()[name] = None
+        self._compiled: dict[str, Any] = {}
+
+    def compile(self, script: LuaScript) -> Any:
+        chunk = self._compiled.get(script.source)
+        if chunk is None:
+            try:
+                # mode "t": text only, never precompiled bytecode.
+                chunk = self.lua.compile(script.source, name=f"={script.origin}", mode="t")
+            except lua54.LuaSyntaxError as error:
+                raise LuaCheckError(str(error)) from None
+            if len(self._compiled) >= _COMPILED_CACHE_SIZE:
+                self._compiled.pop(next(iter(self._compiled)))
+            self._compiled[script.source] = chunk
+        return chunk
+
+    def execute(self, script: LuaScript, obj: Mapping[str, Any]) -> tuple[bool, Any]:
+        chunk = self.compile(script)
+        lua_obj = self.lua.table_from(_plain(obj), recursive=True)
+        self.lua.set_max_memory(self.lua.get_memory_used() + MEMORY_LIMIT_BYTES)
+        try:
+            ok, result = self.run(chunk, lua_obj, INSTRUCTION_BUDGET // _HOOK_EVERY, TIME_LIMIT_SECONDS, _HOOK_EVERY)
+            return ok, _verdict_fields(result) if ok else result
+        except lua54.LuaMemoryError:
+            return False, _memory_message()
+        finally:
+            self.lua.set_max_memory(0)
+            self.lua.gccollect()
+
+
+def _deny_python_attributes(obj: object, name: object, is_setting: bool) -> str:
+    # No Python object is ever handed to a script; should one leak, it stays opaque.
+    raise AttributeError("Python attributes are not accessible from health checks")
+
+
+def _plain(value: Any) -> Any:
+    """JSON-like data with None dropped from maps: Lua has no null, an absent key is nil."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _verdict_fields(result: Any) -> tuple[Any, Any] | str:
+    """(status, message) read from the returned table, or a description of what came back."""
+    if lua54.lua_type(result) != "table":
+        # Argo CD's wording, with Lua's type names.
+        kind = lua54.lua_type(result) or _LUA_TYPE_NAMES.get(type(result), type(result).__name__)
+        return f"expect table output from Lua script, not {kind}"
+    return result["status"], result["message"]
+
+
+def _memory_message() -> str:
+    return f"health check stopped: it used more than {MEMORY_LIMIT_BYTES // (1024 * 1024)} MiB of memory"
+
+
+_LUA_TYPE_NAMES = {type(None): "nil", bool: "boolean", int: "number", float: "number", str: "string"}
+
+_local = threading.local()
+
+
+def _runtime() -> _Runtime:
+    runtime = getattr(_local, "runtime", None)
+    if runtime is None:
+        runtime = _local.runtime = _Runtime()
+    return runtime
+
+
+def run_health_check(script: LuaScript, obj: Mapping[str, Any]) -> Health:
+    """The verdict of `script` on `obj`. Never raises."""
+    try:
+        ok, result = _runtime().execute(script, obj)
+    except LuaCheckError as error:
+        return Health(HealthStatus.Unknown, f"health check {script.origin} does not compile: {error}")
+    except Exception as error:  # lupa conversion errors and the like: a verdict, not a crash
+        return Health(HealthStatus.Unknown, f"health check {script.origin} failed: {type(error).__name__}: {error}")
+    if not ok:
+        if result == "not enough memory":
+            return Health(HealthStatus.Unknown, _memory_message())
+        return Health(HealthStatus.Unknown, str(result))
+    if isinstance(result, str):
+        return Health(HealthStatus.Unknown, result)
+    return _to_health(*result)
+
+
+@lru_cache(maxsize=8)
+def _valid_statuses() -> frozenset[str]:
+    return frozenset(status.value for status in HealthStatus)
+
+
+def _to_health(status: Any, message: Any) -> Health:
+    if not isinstance(status, str) or status not in _valid_statuses():
+        # Argo CD's own wording for this case.
+        return Health(HealthStatus.Unknown, "Lua returned an invalid health status")
+    if message is None:
+        text = ""
+    elif isinstance(message, str):
+        text = message
+    elif isinstance(message, bool) or not isinstance(message, int | float):
+        text = ""
+    else:
+        text = str(int(message)) if isinstance(message, float) and message.is_integer() else str(message)
+    return Health(HealthStatus(status), text)
