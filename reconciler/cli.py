@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 from reconciler import commands
 from reconciler.cli_app import add_app_parser
+from reconciler.cli_health import add_health_parser
 from reconciler.cli_run import add_run_parsers
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--revision", help="compare this revision instead of spec.source.targetRevision")
     diff.set_defaults(handler=commands.diff_command)
 
+    add_health_parser(sub)
     add_app_parser(sub)
     add_run_parsers(sub)
     return parser
