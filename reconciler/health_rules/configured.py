@@ -83,6 +83,16 @@ def with_system_ignore_differences(
     return customizations.config.ignore_differences() + tuple(app_rules)
 
 
+def ignore_differences_for(app_rules: tuple[ResourceIgnoreDifferences, ...]) -> tuple[ResourceIgnoreDifferences, ...]:
+    """`with_system_ignore_differences` for the compare path, which must not fail on configuration:
+    when the customizations cannot be loaded only the app's rules apply, and the error is not
+    lost: `assess` reports it as every object's Unknown health in the same comparison."""
+    try:
+        return with_system_ignore_differences(app_rules)
+    except CustomizationsError:
+        return tuple(app_rules)
+
+
 def system_ignore_resource_updates(
     customizations: Customizations | None = None,
 ) -> tuple[ResourceIgnoreDifferences, ...]:
