@@ -1,8 +1,9 @@
 """Argo CD's resource customizations, read from an `argocd-cm` ConfigMap file.
 
-The file named by RECONCILER_RESOURCE_CUSTOMIZATIONS_FILE is YAML: either a whole
-ConfigMap (its `data:` is read, so the very `argocd-cm` of an Argo CD installation can be
-mounted) or just the `data:` map. The keys read are Argo CD's:
+RECONCILER_RESOURCE_CUSTOMIZATIONS_FILE names either a YAML file, holding a whole ConfigMap
+(its `data:` is read, so the `argocd-cm` of an Argo CD installation can be used as it is)
+or just the `data:` map; or a directory where a ConfigMap is mounted as a volume (one file
+per key, as Kubernetes mounts it). The keys read are Argo CD's:
 
     resource.customizations.health.<group>_<kind>             a Lua health check
     resource.customizations.ignoreDifferences.<group>_<kind>  jsonPointers / jqPathExpressions /
@@ -106,6 +107,8 @@ def _split_key(kind_of: str, key: str) -> str:
 
 
 def load_config_file(path: Path) -> ConfigOverrides:
+    if path.is_dir():
+        return parse_config_data(_mounted_configmap(path), str(path))
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -115,6 +118,18 @@ def load_config_file(path: Path) -> ConfigOverrides:
     except yaml.YAMLError as error:
         raise CustomizationsFileError(f"{path} is not valid YAML: {error}") from None
     return parse_config_data(_data_of(document, path), str(path))
+
+
+def _mounted_configmap(path: Path) -> dict[str, str]:
+    """A ConfigMap volume: a file per key; the kubelet's own entries (`..data`, ...) start with a dot."""
+    data: dict[str, str] = {}
+    try:
+        for entry in sorted(path.iterdir()):
+            if not entry.name.startswith(".") and entry.is_file():
+                data[entry.name] = entry.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise CustomizationsFileError(f"{path} cannot be read: {getattr(error, 'strerror', None) or error}") from None
+    return data
 
 
 def _data_of(document: Any, path: Path) -> Mapping[str, Any]:

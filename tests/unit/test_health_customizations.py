@@ -149,6 +149,16 @@ def test_config_file_may_be_just_the_data_map(monkeypatch: pytest.MonkeyPatch, t
     assert assess(obj("example.com/v1", "Widget")).status is HealthStatus.Suspended
 
 
+def test_config_may_be_a_mounted_configmap_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # As the kubelet mounts a ConfigMap: one file per key, plus its own dot-entries.
+    mounted = tmp_path / "argocd-cm"
+    (mounted / "..2024_05_02_10_00_00.123").mkdir(parents=True)
+    (mounted / "resource.customizations.health.example.com_Widget").write_text(WIDGET_FROM_CONFIG)
+    (mounted / "url").write_text("https://argocd.example.com")
+    monkeypatch.setenv("RECONCILER_RESOURCE_CUSTOMIZATIONS_FILE", str(mounted))
+    assert assess(obj("example.com/v1", "Widget")) == Health(HealthStatus.Suspended, "config file check for Widget")
+
+
 def test_config_file_wildcard_key_matches_after_exact_keys(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # A ConfigMap key cannot hold `/`, so wildcards are written in the single-key form.
     single = textwrap.dedent(
