@@ -23,7 +23,7 @@ The sandbox, built once per runtime (see `_BOOTSTRAP`):
 - a memory ceiling per call (lupa's allocator limit), so `string.rep('x', 2^30)` fails
   at once instead of taking the worker's memory.
 
-Compiled scripts are cached per runtime by their text; one runtime per thread, since a
+Compiled scripts are cached per runtime by their text and origin; one runtime per thread, since a
 Lua state must not be entered by two threads at once.
 """
 
@@ -184,10 +184,12 @@ class _Runtime:
         # from a script, but drop the dangerous ones anyway.
         for name in ("debug", "io", "os", "package", "python", "require", "dofile", "loadfile"):
             self.lua.globals()[name] = None
-        self._compiled: dict[str, Any] = {}
+        self._compiled: dict[tuple[str, str], Any] = {}
 
     def compile(self, script: LuaScript) -> Any:
-        chunk = self._compiled.get(script.source)
+        # Keyed by origin too: the chunk's name is in its error messages.
+        key = (script.source, script.origin)
+        chunk = self._compiled.get(key)
         if chunk is None:
             try:
                 # mode "t": text only, never precompiled bytecode.
@@ -196,7 +198,7 @@ class _Runtime:
                 raise LuaCheckError(str(error)) from None
             if len(self._compiled) >= _COMPILED_CACHE_SIZE:
                 self._compiled.pop(next(iter(self._compiled)))
-            self._compiled[script.source] = chunk
+            self._compiled[key] = chunk
         return chunk
 
     def execute(self, script: LuaScript, obj: Mapping[str, Any]) -> tuple[bool, Any]:

@@ -213,6 +213,13 @@ def test_an_unreadable_config_file_makes_health_unknown_naming_it(
     assert str(path) in health.message and "not valid YAML" in health.message
 
 
+def test_the_example_configmap_loads_its_check_and_ignore_rules() -> None:
+    example = Path(__file__).parents[2] / "examples" / "customizations" / "argocd-cm.yaml"
+    customizations = customizations_for(Settings(resource_customizations_file=str(example)))
+    assert customizations.health_script("kafka.strimzi.io", "KafkaTopic") is not None
+    assert len(customizations.config.ignore_differences()) == 2
+
+
 def test_other_argocd_cm_keys_are_ignored() -> None:
     parsed = parse_config_data(
         {

@@ -186,10 +186,27 @@ def test_a_memory_error_caught_inside_the_script_is_the_scripts_business() -> No
     assert run(script) == Health(HealthStatus.Degraded, "false")
 
 
-def test_compiled_scripts_are_cached_by_their_text() -> None:
+def test_compiled_scripts_are_cached() -> None:
     from reconciler.health_rules.lua_runtime import _runtime
 
     script = LuaScript('return {status = "Healthy", message = "cached"}', "cache/health.lua")
     runtime = _runtime()
     first = runtime.compile(script)
-    assert runtime.compile(LuaScript(script.source, "elsewhere")) is first
+    assert runtime.compile(LuaScript(script.source, script.origin)) is first
+    # The same text from another file is compiled under that file's name, for its messages.
+    assert runtime.compile(LuaScript(script.source, "elsewhere/health.lua")) is not first
+
+
+def test_each_thread_runs_checks_in_its_own_runtime() -> None:
+    import threading
+
+    results: list[Health] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(run('return {status = "Healthy", message = obj.kind}')))
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [Health(HealthStatus.Healthy, "Widget")] * 4
