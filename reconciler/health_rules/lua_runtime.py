@@ -20,6 +20,8 @@ The sandbox, built once per runtime (see `_BOOTSTRAP`):
   next one;
 - an instruction budget and a wall-clock limit, enforced by a count hook that keeps
   failing once exceeded (so a `pcall` inside the script cannot swallow it);
+- pattern matching (C code the hook cannot interrupt) refused when its worst case
+  (subject length to the power of the pattern's quantifiers + 1) exceeds a budget;
 - a memory ceiling per call (lupa's allocator limit), so `string.rep('x', 2^30)` fails
   at once instead of taking the worker's memory.
 
@@ -45,6 +47,11 @@ INSTRUCTION_BUDGET = 20_000_000
 TIME_LIMIT_SECONDS = 1.0
 MEMORY_LIMIT_BYTES = 32 * 1024 * 1024
 _HOOK_EVERY = 1000  # instructions between two checks of the budget
+# Worst-case backtracking steps allowed to one string.find/match/gmatch/gsub call (they run
+# in C, out of the hook's reach). Measured on this project's machines at 0.2-1 billion steps
+# a second: a few seconds at the very worst, while a status message of a few hundred
+# characters still takes patterns with three quantifiers.
+PATTERN_COST_BUDGET = 10**9
 
 _COMPILED_CACHE_SIZE = 512
 
@@ -54,10 +61,6 @@ local clock, time, date, difftime = os.clock, os.time, os.date, os.difftime
 local load, pcall, xpcall, error, type, pairs, tostring = load, pcall, xpcall, error, type, pairs, tostring
 local string_lib, table_lib, math_lib, unpack = string, table, math, table.unpack
 
--- Lock the string metatable: a script could otherwise reach and change the shared
--- `string` table through getmetatable("").__index.
-getmetatable("").__metatable = false
-
 local function copy(lib, without)
   local result = {}
   for name, value in pairs(lib) do
@@ -65,6 +68,59 @@ local function copy(lib, without)
   end
   return result
 end
+
+-- Pattern matching runs in C, where the instruction hook never fires: a pattern such as
+-- ".-.-.-b" on a few hundred characters takes seconds (backtracking costs about n^(k+1)
+-- for k quantifiers). Each call is refused when that worst case exceeds the budget.
+local sub, tostring_, max_pattern_cost = string_lib.sub, tostring, PATTERN_COST_BUDGET
+
+local function quantifiers(pattern)
+  local count, i, n, in_set = 0, 1, #pattern, false
+  while i <= n do
+    local c = sub(pattern, i, i)
+    if c == "%" then
+      if sub(pattern, i + 1, i + 1) == "b" then count = count + 1; i = i + 3 else i = i + 1 end
+    elseif in_set then
+      if c == "]" then in_set = false end
+    elseif c == "[" then
+      in_set = true
+      if sub(pattern, i + 1, i + 1) == "^" then i = i + 1 end
+      if sub(pattern, i + 1, i + 1) == "]" then i = i + 1 end
+    elseif c == "*" or c == "+" or c == "-" then
+      count = count + 1
+    end
+    i = i + 1
+  end
+  return count
+end
+
+local function guarded(match, anchor_counts)
+  return function(subject, pattern, ...)
+    local plain = select(2, ...)
+    if not (match == string_lib.find and plain) and type(pattern) == "string"
+        and (type(subject) == "string" or type(subject) == "number") then
+      local n = #tostring_(subject)
+      local k = quantifiers(pattern)
+      if anchor_counts and sub(pattern, 1, 1) == "^" then k = k - 1 end
+      if n ^ (k + 1) > max_pattern_cost then
+        error("pattern " .. string_lib.format("%q", sub(pattern, 1, 40)) .. " on a string of " .. n ..
+              " characters could run too long for a health check", 2)
+      end
+    end
+    return match(subject, pattern, ...)
+  end
+end
+
+local safe_string = copy(string_lib, "dump")
+safe_string.find = guarded(string_lib.find, true)
+safe_string.match = guarded(string_lib.match, true)
+safe_string.gmatch = guarded(string_lib.gmatch, false)
+safe_string.gsub = guarded(string_lib.gsub, true)
+
+-- Methods on strings ("x"):find(...) use the guarded functions too; the metatable is
+-- locked so a script cannot reach or change this shared table through getmetatable("").
+getmetatable("").__index = safe_string
+getmetatable("").__metatable = false
 
 local exceeded = nil
 local deadline_clock, hook_calls_left, instruction_budget, seconds_allowed = 0, 0, 0, 0
@@ -84,7 +140,7 @@ local function sandbox_env(obj)
     print = function(...) end,
     unpack = unpack,
     _VERSION = _VERSION,
-    string = copy(string_lib, "dump"),
+    string = copy(safe_string),
     table = copy(table_lib),
     math = copy(math_lib),
     utf8 = copy(utf8),
@@ -179,7 +235,7 @@ class _Runtime:
             register_builtins=False,
             attribute_filter=_deny_python_attributes,
         )
-        self.run = self.lua.execute(_BOOTSTRAP)
+        self.run = self.lua.execute(_BOOTSTRAP.replace("PATTERN_COST_BUDGET", str(PATTERN_COST_BUDGET)))
         # The runner keeps its own references; nothing in the runtime's globals is reachable
         # from a script, but drop the dangerous ones anyway.
         for name in ("debug", "io", "os", "package", "python", "require", "dofile", "loadfile"):

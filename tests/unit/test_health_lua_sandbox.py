@@ -164,6 +164,33 @@ def test_an_endless_loop_is_cut_off_quickly(loop: str) -> None:
     assert healthy_after("return {status = 'Healthy'}")
 
 
+@pytest.mark.parametrize(
+    "call",
+    ['string.find(string.rep("a", 3000), ".-.-.-b")', 'string.rep("a", 3000):match(".-.-.-b")',
+     'string.rep("x", 100000):gsub("x*y", "")', 'for _ in string.rep("x", 100000):gmatch("x*y") do end'],
+)
+def test_pattern_matching_that_could_backtrack_for_minutes_is_refused_at_once(call: str) -> None:
+    # Matching runs in C, where the instruction budget cannot stop it: it is refused up front.
+    started = time.monotonic()
+    health = run(call + '\nreturn {status = "Healthy"}')
+    assert time.monotonic() - started < 0.5
+    assert health.status is HealthStatus.Unknown
+    assert "could run too long for a health check" in health.message and health.message.startswith("test/health.lua:1:")
+
+
+def test_ordinary_patterns_work_as_functions_and_methods() -> None:
+    script = """
+    local message = "rollout 3/5 replicas ready"
+    local a, b = string.match(message, "(%d+)/(%d+)")
+    local words = 0
+    for _ in message:gmatch("%a+") do words = words + 1 end
+    local masked = message:gsub("%d", "#")
+    local plain = string.find(string.rep("x", 1000000) .. "needle", "needle", 1, true)
+    return {status = "Healthy", message = a .. b .. words .. masked .. plain}
+    """
+    assert run(script) == Health(HealthStatus.Healthy, "353rollout #/# replicas ready1000001")
+
+
 def test_a_one_gigabyte_string_is_refused_at_once() -> None:
     started = time.monotonic()
     health = run("local s = string.rep('x', 2^30) return {status = 'Healthy'}")
