@@ -14,7 +14,8 @@ The sandbox, built once per runtime (see `_BOOTSTRAP`):
   of `string`, `table`, `math` (without `string.dump`: no bytecode), and `os.time`,
   `os.date`, `os.clock`, `os.difftime` (Argo CD's "safe os"). No `io`, `debug`,
   `package`, `coroutine` (a coroutine would run outside the instruction hook),
-  `collectgarbage`, `dofile`, `loadfile`. `require` answers only "os" (as Argo CD
+  `collectgarbage`, `dofile`, `loadfile`, and no `__gc` finalizers (they would run
+  later, outside any budget). `require` answers only "os" (as Argo CD
   preloads it); `load`/`loadstring` accept source text only, bound to the sandbox;
 - the shared string metatable is locked, so one script cannot change `string` for the
   next one;
@@ -122,6 +123,16 @@ safe_string.gsub = guarded(string_lib.gsub, true)
 getmetatable("").__index = safe_string
 getmetatable("").__metatable = false
 
+-- A finalizer (__gc) runs whenever the collector decides, outside any budget: refused.
+-- Lua marks an object for finalization only if __gc is there when setmetatable is called.
+local setmetatable_ = setmetatable
+local function safe_setmetatable(t, mt)
+  if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
+    error("__gc metamethods are not allowed in health checks", 2)
+  end
+  return setmetatable_(t, mt)
+end
+
 local exceeded = nil
 local deadline_clock, hook_calls_left, instruction_budget, seconds_allowed = 0, 0, 0, 0
 
@@ -136,7 +147,7 @@ local function sandbox_env(obj)
     assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs,
     select = select, tonumber = tonumber, tostring = tostring, type = type,
     rawequal = rawequal, rawget = rawget, rawlen = rawlen, rawset = rawset,
-    getmetatable = getmetatable, setmetatable = setmetatable,
+    getmetatable = getmetatable, setmetatable = safe_setmetatable,
     print = function(...) end,
     unpack = unpack,
     _VERSION = _VERSION,
@@ -193,7 +204,8 @@ local function message_of(err)
   return "error of type " .. type(err)
 end
 
--- Runs a compiled chunk against a fresh sandbox; returns ok, result_or_error.
+-- Runs a compiled chunk against a fresh sandbox. Returns true, status, message (read raw:
+-- no metamethod of the script runs once the hook is off) or false, error message.
 runner = function(chunk, obj, hook_calls, seconds, hook_every)
   exceeded = nil
   deadline_clock = clock() + seconds
@@ -202,10 +214,16 @@ runner = function(chunk, obj, hook_calls, seconds, hook_every)
   setupvalue(chunk, 1, sandbox_env(obj))
   sethook(check_budget, "", hook_every)
   local ok, result = pcall(chunk)
+  local message
+  -- Still under the hook: an error object's __tostring is the script's code too.
+  if not ok and not exceeded then message = message_of(result) end
   sethook()
   if exceeded then return false, exceeded end
-  if not ok then return false, message_of(result) end
-  return true, result
+  if not ok then return false, message end
+  if type(result) ~= "table" then
+    return false, "expect table output from Lua script, not " .. type(result)
+  end
+  return true, rawget(result, "status"), rawget(result, "message")
 end
 return runner
 """
@@ -262,8 +280,8 @@ class _Runtime:
         lua_obj = self.lua.table_from(_plain(obj), recursive=True)
         self.lua.set_max_memory(self.lua.get_memory_used() + MEMORY_LIMIT_BYTES)
         try:
-            ok, result = self.run(chunk, lua_obj, INSTRUCTION_BUDGET // _HOOK_EVERY, TIME_LIMIT_SECONDS, _HOOK_EVERY)
-            return ok, _verdict_fields(result) if ok else result
+            ok, *result = self.run(chunk, lua_obj, INSTRUCTION_BUDGET // _HOOK_EVERY, TIME_LIMIT_SECONDS, _HOOK_EVERY)
+            return ok, tuple(result) if ok else result[0]
         except lua54.LuaMemoryError:
             return False, _memory_message()
         finally:
@@ -285,20 +303,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _verdict_fields(result: Any) -> tuple[Any, Any] | str:
-    """(status, message) read from the returned table, or a description of what came back."""
-    if lua54.lua_type(result) != "table":
-        # Argo CD's wording, with Lua's type names.
-        kind = lua54.lua_type(result) or _LUA_TYPE_NAMES.get(type(result), type(result).__name__)
-        return f"expect table output from Lua script, not {kind}"
-    return result["status"], result["message"]
-
-
 def _memory_message() -> str:
     return f"health check stopped: it used more than {MEMORY_LIMIT_BYTES // (1024 * 1024)} MiB of memory"
 
-
-_LUA_TYPE_NAMES = {type(None): "nil", bool: "boolean", int: "number", float: "number", str: "string"}
 
 _local = threading.local()
 
@@ -322,8 +329,6 @@ def run_health_check(script: LuaScript, obj: Mapping[str, Any]) -> Health:
         if result == "not enough memory":
             return Health(HealthStatus.Unknown, _memory_message())
         return Health(HealthStatus.Unknown, str(result))
-    if isinstance(result, str):
-        return Health(HealthStatus.Unknown, result)
     return _to_health(*result)
 
 

@@ -120,6 +120,7 @@ def test_checks_written_for_argo_cd_lua_5_1_idioms_run() -> None:
         ('python.eval("1")', "python"),
         ('collectgarbage("count")', "collectgarbage"),
         ('getmetatable("").__index.upper = nil', "index"),
+        ("setmetatable({}, {__gc = function() while true do end end})", "__gc"),
     ],
 )
 def test_escape_attempts_are_refused_as_unknown(attempt: str, refusal: str) -> None:
@@ -189,6 +190,21 @@ def test_ordinary_patterns_work_as_functions_and_methods() -> None:
     return {status = "Healthy", message = a .. b .. words .. masked .. plain}
     """
     assert run(script) == Health(HealthStatus.Healthy, "353rollout #/# replicas ready1000001")
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "error(setmetatable({}, {__tostring = function() while true do end end}))",
+        "return setmetatable({}, {__index = function() while true do end end})",
+    ],
+    ids=["error-object-tostring", "result-index"],
+)
+def test_metamethods_of_what_the_script_hands_back_never_run_outside_the_budget(script: str) -> None:
+    started = time.monotonic()
+    health = run(script)
+    assert time.monotonic() - started < 2.0
+    assert health.status is HealthStatus.Unknown
 
 
 def test_a_one_gigabyte_string_is_refused_at_once() -> None:
