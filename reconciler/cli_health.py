@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,9 @@ from reconciler.health_rules.lua_runtime import LuaScript, run_health_check
 
 def add_health_parser(sub: Any) -> None:
     health = sub.add_parser("health", help="print the health verdict for a live object (YAML)")
-    health.add_argument("-f", "--file", required=True, help="the live object, as `kubectl get -o yaml` prints it")
+    health.add_argument(
+        "-f", "--file", required=True, help="the live object, as `kubectl get -o yaml` prints it; - reads stdin"
+    )
     health.add_argument("--lua", help="assess with this Lua health check (Argo CD's health.lua contract) only")
     health.add_argument("-o", "--output", choices=("text", "json"), default="text")
     health.set_defaults(handler=health_command)
@@ -32,6 +35,8 @@ def add_health_parser(sub: Any) -> None:
 
 def _read(path: str, what: str) -> str:
     try:
+        if path == "-":
+            return sys.stdin.read()
         return Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise CommandError(f"{path}: cannot read the {what}: {getattr(error, 'strerror', None) or error}") from None

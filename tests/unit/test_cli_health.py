@@ -16,17 +16,30 @@ CERTIFICATE = FIXTURES / "health" / "certificate" / "ready.yaml"
 LUA_DIR = FIXTURES / "lua_checks"
 
 
-def reconciler(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def reconciler(
+    *args: str, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("RECONCILER_RESOURCE_CUSTOMIZATIONS")}
     exe = Path(sys.executable).with_name("reconciler")
     return subprocess.run(
-        [str(exe), "health", *args], capture_output=True, text=True, timeout=60, env={**clean, **(env or {})}
+        [str(exe), "health", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**clean, **(env or {})},
+        input=stdin,
     )
 
 
 def test_prints_the_built_in_verdict() -> None:
     out = reconciler("-f", str(ROLLOUT))
     expected = "STATUS: Progressing\nMESSAGE: Waiting for rollout spec update to be observed\n"
+    assert (out.returncode, out.stdout) == (0, expected)
+
+
+def test_reads_the_object_from_stdin() -> None:
+    out = reconciler("-f", "-", stdin=CERTIFICATE.read_text())
+    expected = "STATUS: Healthy\nMESSAGE: Certificate is up to date and has not expired\n"
     assert (out.returncode, out.stdout) == (0, expected)
 
 
