@@ -4,7 +4,9 @@ Statuses, their order and the per-kind rules follow Argo CD (gitops-engine
 `pkg/health` and its built-in CronJob check), so users moving from Argo CD read the
 same words. Everything here is a pure function of the object: no cluster access.
 
-    assess(live_object) -> Health     one object
+    assess(live_object) -> Health     one object: a configured Lua check (resource
+                                      customizations: the argocd-cm file, then the
+                                      directory), else the built-in rule for its kind
     worst(healths) -> Health          an application
     missing() -> Health               a desired object absent from the cluster
 
@@ -20,8 +22,11 @@ from typing import Any
 
 from reconciler.health_rules import rule_for
 from reconciler.health_rules.conditions import conditions_health
+from reconciler.health_rules.configured import Customizations, CustomizationsError, current_customizations
 from reconciler.health_rules.fields import MalformedStatus, str_at, value_at
+from reconciler.health_rules.lua_runtime import run_health_check
 from reconciler.health_rules.model import Health, HealthStatus
+from reconciler.health_rules.no_check import no_check_health
 from reconciler.model.resources import split_api_version
 
 __all__ = ["SEVERITY", "Health", "HealthStatus", "assess", "missing", "worst"]
@@ -70,23 +75,38 @@ def _describe(obj: Mapping[str, Any]) -> str:
     return f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}".rstrip()
 
 
-def _assess(obj: dict[str, Any]) -> Health:
+def _assess(obj: dict[str, Any], customizations: Customizations) -> Health:
     # Whatever its kind, an object on its way out is not settled (finalizers may hold it).
     if value_at(obj, "metadata.deletionTimestamp") is not None:
         return Health(HealthStatus.Progressing, "Pending deletion")
     group, _ = split_api_version(str_at(obj, "apiVersion"))
-    rule = rule_for(group, str_at(obj, "kind"))
+    kind = str_at(obj, "kind")
+    script = customizations.health_script(group, kind)
+    if script is not None:
+        return run_health_check(script, obj)
+    rule = rule_for(group, kind)
     if rule is not None:
         return rule(obj)
-    return conditions_health(obj) or Health(HealthStatus.Healthy)
+    return conditions_health(obj) or no_check_health(group, kind)
 
 
-def assess(obj: dict[str, Any]) -> Health:
-    """The health of one live object. Never raises."""
+def assess(obj: dict[str, Any], customizations: Customizations | None = None) -> Health:
+    """The health of one live object. Never raises.
+
+    `customizations`: the Lua checks to prefer over the built-in rules; by default those
+    the environment configures (RECONCILER_RESOURCE_CUSTOMIZATIONS_FILE / _DIR).
+    """
     if not isinstance(obj, Mapping):
         return Health(HealthStatus.Unknown, f"cannot assess health: expected an object, got {type(obj).__name__}")
     try:
-        return _assess(obj)
+        if customizations is None:
+            customizations = current_customizations()
+    except CustomizationsError as error:
+        # A broken configuration is reported on every object rather than silently ignored:
+        # the checks it should hold would otherwise be replaced by other verdicts.
+        return Health(HealthStatus.Unknown, f"cannot assess health: resource customizations: {error}")
+    try:
+        return _assess(obj, customizations)
     except MalformedStatus as error:
         return Health(HealthStatus.Unknown, f"cannot assess health of {_describe(obj)}: {error}")
     except Exception as error:  # a rule bug must not take a whole sync down with it

@@ -22,6 +22,7 @@ from reconciler.engine.cluster import KubeError
 from reconciler.engine.compare import Comparison
 from reconciler.engine.diff.resource_diff import AppSyncStatus, ResourceSyncStatus
 from reconciler.engine.pipeline import AccessDenied, AppComparison
+from reconciler.health import Health, assess, missing, worst
 from reconciler.model import Application, SpecError, application_to_manifest
 from reconciler.services import Services
 from reconciler.source.git.client import GitError
@@ -83,6 +84,7 @@ def refresh(
     if project_problem:
         status["conditions"].append({"type": "InvalidSpecError", "message": project_problem})
     store.write_status(name, status)
+    _tell_parent_of_health_change(services, name, previous, status)
     if status["health"]["status"] == "Progressing" and _rolling_out(services, name):
         # Argo CD refreshes on every watched change; we look again soon while a rollout runs.
         store.poll_soon(name, time.time() + PROGRESSING_POLL_SECONDS)
@@ -119,6 +121,31 @@ def _failed(
     return RefreshResult(status, None)
 
 
+def _tell_parent_of_health_change(
+    services: Services, name: str, previous: dict[str, Any], status: dict[str, Any]
+) -> None:
+    """A child's health is part of its parent's (app of apps): poll the parent at once when it
+    changes, as Argo CD refreshes a parent when its child Application object changes."""
+    if (previous.get("health") or {}).get("status") == status["health"]["status"]:
+        return
+    parent = services.store.parent_of(name)
+    if parent:
+        services.store.poll_soon(parent, time.time())
+
+
+def _child_health(services: Services, name: str) -> dict[str, str]:
+    """The child's health as a resource of its parent: the built-in (or configured) check of
+    argoproj.io/Application applied to the child's stored status."""
+    stored = services.store.status(name) or {}
+    application = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": name},
+        "status": {"health": stored.get("health")},
+    }
+    return assess(application).as_dict()
+
+
 def _rolling_out(services: Services, name: str) -> bool:
     """A sync finished recently: an app Progressing long after it (a LoadBalancer that never
     gets an address) goes back to its normal poll interval instead of a poll every 2 s."""
@@ -147,26 +174,26 @@ def _child_statuses(services: Services, parent: str, manifests: list[dict[str, A
         wanted.add(doc.name)
         registered = store.app_manifest(doc.name)
         if registered is None:
-            state = ResourceSyncStatus.MISSING.value
-        elif registered != application_to_manifest(doc):
-            state = ResourceSyncStatus.OUT_OF_SYNC.value
+            state, health = ResourceSyncStatus.MISSING.value, missing().as_dict()
         else:
-            state = ResourceSyncStatus.SYNCED.value
-        rows.append(_child_row(doc.name, doc.namespace, state))
+            same = registered == application_to_manifest(doc)
+            state = (ResourceSyncStatus.SYNCED if same else ResourceSyncStatus.OUT_OF_SYNC).value
+            health = _child_health(services, doc.name)
+        rows.append(_child_row(doc.name, doc.namespace, state, health))
     for child in store.children_of(parent):
         if child not in wanted:
-            rows.append(_child_row(child, "", ResourceSyncStatus.EXTRA.value))
+            rows.append(_child_row(child, "", ResourceSyncStatus.EXTRA.value, None))
     return rows
 
 
-def _child_row(name: str, namespace: str, state: str) -> dict[str, Any]:
+def _child_row(name: str, namespace: str, state: str, health: dict[str, str] | None) -> dict[str, Any]:
     return {
         "group": "argoproj.io",
         "kind": "Application",
         "namespace": namespace,
         "name": name,
         "status": state,
-        "health": None,
+        "health": health,  # None for an Extra child: not part of the parent's health
         "diff": "",
     }
 
@@ -194,7 +221,7 @@ def _status(
     return {
         **_identity(app),
         "sync": {"status": sync_status.value, "revision": comparison.revision},
-        "health": {"status": comparison.health.status.value, "message": comparison.health.message},
+        "health": _app_health(comparison, children).as_dict(),
         "resources": resources,
         "conditions": conditions,
         "observedAt": observed,
@@ -202,6 +229,11 @@ def _status(
         "verified": comparison.verified,
         "dryRuns": comparison.dry_runs,
     }
+
+
+def _app_health(comparison: Comparison, children: list[dict[str, Any]]) -> Health:
+    """The worst of the app's resources and its child apps (app of apps)."""
+    return worst([comparison.health] + [Health.from_dict(c["health"]) for c in children if c["health"]])
 
 
 def _identity(app: Application | None) -> dict[str, Any]:

@@ -24,7 +24,8 @@ from reconciler.engine.diff.resource_diff import (
     diff_resource,
 )
 from reconciler.health import Health, assess, missing, worst
-from reconciler.model import Application
+from reconciler.health_rules.configured import ignore_differences_for
+from reconciler.model import Application, ResourceIgnoreDifferences
 from reconciler.model.resources import TRACKING_ANNOTATION, ResourceKey, split_api_version
 from reconciler.source.render.tracking import ARGO_GROUP, CHILD_APP_KINDS
 
@@ -129,6 +130,8 @@ def compare(
     unchanged are Synced without asking the server for a dry-run.
     """
     verified = verified or {}
+    # System-level resource.customizations.ignoreDifferences first, then the app's own.
+    ignore = ignore_differences_for(app.ignore_differences)
     desired_by_key = {ResourceKey.of(obj): obj for obj in desired.objects}
     types: set[tuple[str, str]] | None = None
     if live_types is not None:
@@ -146,7 +149,7 @@ def compare(
         manifest = desired_by_key.get(key)
         live = live_by_key.get(key)
         if manifest is None:
-            states.append(_extra(key, live, app))
+            states.append(_extra(key, live, ignore))
             continue
         if live is None:
             # Not labelled as ours, but it may exist (created by hand or by another tool).
@@ -157,14 +160,14 @@ def compare(
             live_version = (live.get("metadata") or {}).get("resourceVersion", "")
             fingerprint = f"{live_version}:{manifest_hash(manifest)}"
             if verified.get(str(key)) == fingerprint:
-                diff = diff_resource(key, manifest, live, app.ignore_differences, mode="subset")
+                diff = diff_resource(key, manifest, live, ignore, mode="subset")
                 if diff.status == ResourceSyncStatus.SYNCED:
                     new_verified[str(key)] = fingerprint
                     states.append(_state(diff, live))
                     continue
         dry_runs += 1
         dry, mode, error = _dry_run(cluster, manifest)
-        diff = diff_resource(key, dry, live, app.ignore_differences, mode=mode)
+        diff = diff_resource(key, dry, live, ignore, mode=mode)
         if diff.status == ResourceSyncStatus.SYNCED and fingerprint:
             new_verified[str(key)] = fingerprint
         states.append(_state(diff, live, error))
@@ -192,8 +195,10 @@ def _state(diff: ResourceDiff, live: dict[str, Any] | None, error: str = "") -> 
     )
 
 
-def _extra(key: ResourceKey, live: dict[str, Any] | None, app: Application) -> ResourceState:
-    diff = diff_resource(key, None, live, app.ignore_differences)
+def _extra(
+    key: ResourceKey, live: dict[str, Any] | None, ignore: tuple[ResourceIgnoreDifferences, ...]
+) -> ResourceState:
+    diff = diff_resource(key, None, live, ignore)
     meta = (live or {}).get("metadata") or {}
     return ResourceState(
         diff=diff,

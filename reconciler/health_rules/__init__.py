@@ -1,4 +1,5 @@
-"""Health rules per kind, after Argo CD's gitops-engine `pkg/health` (one module per kind).
+"""Health rules per kind, after Argo CD's gitops-engine `pkg/health` (one module per kind),
+and for the custom resources of common operators, after their documented status fields.
 
 `rule_for(group, kind)` finds the rule for a built-in kind; kinds without one fall back
 to `conditions.conditions_health`, and objects with no conventional status are Healthy.
@@ -7,10 +8,13 @@ to `conditions.conditions_health`, and objects with no conventional status are H
 from __future__ import annotations
 
 from reconciler.health_rules.apiservice import apiservice_health
+from reconciler.health_rules.application import application_health
+from reconciler.health_rules.certmanager import certificate_health, issuer_health
 from reconciler.health_rules.crd import crd_health
 from reconciler.health_rules.cronjob import cronjob_health
 from reconciler.health_rules.daemonset import daemonset_health
 from reconciler.health_rules.deployment import deployment_health
+from reconciler.health_rules.externalsecrets import externalsecret_health, secretstore_health
 from reconciler.health_rules.hpa import hpa_health
 from reconciler.health_rules.job import job_health
 from reconciler.health_rules.loadbalancer import ingress_health, service_health
@@ -19,6 +23,8 @@ from reconciler.health_rules.namespace import namespace_health
 from reconciler.health_rules.pod import pod_health
 from reconciler.health_rules.pvc import pvc_health
 from reconciler.health_rules.replicaset import replicaset_health
+from reconciler.health_rules.rollout import rollout_health
+from reconciler.health_rules.sealedsecret import sealedsecret_health
 from reconciler.health_rules.statefulset import statefulset_health
 
 # Keyed by API group and kind, not version: a kind keeps its status shape across versions.
@@ -42,6 +48,16 @@ RULES: dict[tuple[str, str], Rule] = {
     ("autoscaling", "HorizontalPodAutoscaler"): hpa_health,
     ("apiregistration.k8s.io", "APIService"): apiservice_health,
     ("apiextensions.k8s.io", "CustomResourceDefinition"): crd_health,
+    # Custom resources of the operators the seed's setup installs.
+    ("bitnami.com", "SealedSecret"): sealedsecret_health,
+    ("external-secrets.io", "ExternalSecret"): externalsecret_health,
+    ("external-secrets.io", "SecretStore"): secretstore_health,
+    ("external-secrets.io", "ClusterSecretStore"): secretstore_health,
+    ("cert-manager.io", "Certificate"): certificate_health,
+    ("cert-manager.io", "Issuer"): issuer_health,
+    ("cert-manager.io", "ClusterIssuer"): issuer_health,
+    ("argoproj.io", "Rollout"): rollout_health,
+    ("argoproj.io", "Application"): application_health,
 }
 
 
