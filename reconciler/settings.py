@@ -127,7 +127,7 @@ class Settings:
     api_tokens: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     api_auth: str = "token"
     metrics_auth: bool = False  # true: GET /metrics needs any valid token
-    # Argo CD resource customizations (reconciler/health_rules/configured.py): an argocd-cm
+    # Argo CD resource customizations (reconciler/engine/health/rules/configured.py): an argocd-cm
     # ConfigMap file, and a directory in Argo CD's resource_customizations layout.
     resource_customizations_file: str = ""
     resource_customizations_dir: str = ""

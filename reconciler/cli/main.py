@@ -12,9 +12,9 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 
+from reconciler.cli import offline as commands
 from reconciler.cli.app_commands import add_app_parser
 from reconciler.cli.health_command import add_health_parser
-from reconciler.cli.main import offline as commands
 from reconciler.cli.run_commands import add_run_parsers
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2

@@ -23,8 +23,8 @@ from reconciler.engine.diff.resource_diff import (
     app_sync_status,
     diff_resource,
 )
+from reconciler.engine.health.rules.configured import ignore_differences_for
 from reconciler.health import Health, assess, missing, worst
-from reconciler.health_rules.configured import ignore_differences_for
 from reconciler.model import Application, ResourceIgnoreDifferences
 from reconciler.model.resources import TRACKING_ANNOTATION, ResourceKey, split_api_version
 from reconciler.source.render.tracking import ARGO_GROUP, CHILD_APP_KINDS

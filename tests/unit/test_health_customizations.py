@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
-from reconciler.health import Health, HealthStatus, assess
-from reconciler.health_rules.configured import (
+from reconciler.engine.health.rules.configured import (
     customizations_for,
     system_ignore_resource_updates,
     with_system_ignore_differences,
 )
-from reconciler.health_rules.customizations import CustomizationsFileError, parse_config_data
+from reconciler.engine.health.rules.customizations import CustomizationsFileError, parse_config_data
+from reconciler.health import Health, HealthStatus, assess
 from reconciler.model import ResourceIgnoreDifferences
 from reconciler.settings import Settings
 

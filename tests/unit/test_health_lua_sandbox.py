@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from reconciler.engine.health.rules.lua_runtime import MEMORY_LIMIT_BYTES, LuaScript, run_health_check
 from reconciler.health import Health, HealthStatus
-from reconciler.health_rules.lua_runtime import MEMORY_LIMIT_BYTES, LuaScript, run_health_check
 
 OBJ: dict[str, Any] = {
     "apiVersion": "example.com/v1",
@@ -230,7 +230,7 @@ def test_a_memory_error_caught_inside_the_script_is_the_scripts_business() -> No
 
 
 def test_compiled_scripts_are_cached() -> None:
-    from reconciler.health_rules.lua_runtime import _runtime
+    from reconciler.engine.health.rules.lua_runtime import _runtime
 
     script = LuaScript('return {status = "Healthy", message = "cached"}', "cache/health.lua")
     runtime = _runtime()

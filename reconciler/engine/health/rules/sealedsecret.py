@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.health_rules.model import Health
-from reconciler.health_rules.ready_condition import condition_health
+from reconciler.engine.health.rules.model import Health
+from reconciler.engine.health.rules.ready_condition import condition_health
 
 
 def sealedsecret_health(obj: dict[str, Any]) -> Health:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.health_rules.fields import condition, int_at, str_at, value_at
-from reconciler.health_rules.model import Health, HealthStatus
+from reconciler.engine.health.rules.fields import condition, int_at, str_at, value_at
+from reconciler.engine.health.rules.model import Health, HealthStatus
 
 
 def not_yet_observed(obj: Mapping[str, Any], found: Mapping[str, Any] | None = None) -> Health | None:

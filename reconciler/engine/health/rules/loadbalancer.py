@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.health_rules.fields import maps_at, str_at
-from reconciler.health_rules.model import Health, HealthStatus
+from reconciler.engine.health.rules.fields import maps_at, str_at
+from reconciler.engine.health.rules.model import Health, HealthStatus
 
 WAITING_FOR_ADDRESS = "Waiting for the load balancer to be assigned an address"
 

@@ -10,7 +10,7 @@ are Healthy with no message: there is nothing to check about them.
 
 from __future__ import annotations
 
-from reconciler.health_rules.model import Health, HealthStatus
+from reconciler.engine.health.rules.model import Health, HealthStatus
 
 # API groups served by kube-apiserver itself. Anything else (including CRD groups under
 # k8s.io such as gateway.networking.k8s.io) is a custom resource.

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.health_rules.fields import bool_at, list_at, time_at
-from reconciler.health_rules.model import Health, HealthStatus
+from reconciler.engine.health.rules.fields import bool_at, list_at, time_at
+from reconciler.engine.health.rules.model import Health, HealthStatus
 
 
 def cronjob_health(obj: dict[str, Any]) -> Health:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.health_rules.fields import condition, int_at, map_at, maps_at, str_at, value_at
-from reconciler.health_rules.model import Health, HealthStatus
+from reconciler.engine.health.rules.fields import condition, int_at, map_at, maps_at, str_at, value_at
+from reconciler.engine.health.rules.model import Health, HealthStatus
 
 # Argo CD's annotation for pods that run forever despite restartPolicy Never/OnFailure
 # (operator-managed pods): judge them like long-running pods.

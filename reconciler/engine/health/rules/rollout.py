@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.health_rules.fields import (
+from reconciler.engine.health.rules.fields import (
     MalformedStatus,
     bool_at,
     int_at,
@@ -20,7 +20,7 @@ from reconciler.health_rules.fields import (
     str_at,
     value_at,
 )
-from reconciler.health_rules.model import Health, HealthStatus
+from reconciler.engine.health.rules.model import Health, HealthStatus
 
 _NOT_OBSERVED = "Waiting for rollout spec update to be observed"
 _DEGRADING_REASONS = ("RolloutAborted", "ProgressDeadlineExceeded")

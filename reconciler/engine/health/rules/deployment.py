@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.health_rules.fields import bool_at, condition, int_at, str_at
-from reconciler.health_rules.model import Health, HealthStatus
+from reconciler.engine.health.rules.fields import bool_at, condition, int_at, str_at
+from reconciler.engine.health.rules.model import Health, HealthStatus
 
 
 def deployment_health(obj: dict[str, Any]) -> Health:

@@ -7,8 +7,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.health_rules.fields import MalformedStatus, map_at, maps_at, str_at
-from reconciler.health_rules.model import Health, HealthStatus
+from reconciler.engine.health.rules.fields import MalformedStatus, map_at, maps_at, str_at
+from reconciler.engine.health.rules.model import Health, HealthStatus
 
 V1_CONDITIONS_ANNOTATION = "autoscaling.alpha.kubernetes.io/conditions"
 WAITING = Health(HealthStatus.Progressing, "Waiting to Autoscale")

@@ -29,8 +29,8 @@ from typing import Any
 
 import yaml
 
-from reconciler.health_rules.lua_directory import config_key
-from reconciler.health_rules.lua_runtime import LuaScript
+from reconciler.engine.health.rules.lua_directory import config_key
+from reconciler.engine.health.rules.lua_runtime import LuaScript
 from reconciler.model import ResourceIgnoreDifferences
 
 PREFIX = "resource.customizations"

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from reconciler.health_rules.lua_runtime import LuaScript
+from reconciler.engine.health.rules.lua_runtime import LuaScript
 
 HEALTH_SCRIPT = "health.lua"
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from reconciler.health_rules.customizations import ConfigOverrides, CustomizationsFileError, load_config_file
-from reconciler.health_rules.lua_directory import CustomizationsDirError, LuaDirectory
-from reconciler.health_rules.lua_runtime import LuaScript
+from reconciler.engine.health.rules.customizations import ConfigOverrides, CustomizationsFileError, load_config_file
+from reconciler.engine.health.rules.lua_directory import CustomizationsDirError, LuaDirectory
+from reconciler.engine.health.rules.lua_runtime import LuaScript
 from reconciler.model import ResourceIgnoreDifferences
 from reconciler.settings import Settings, SettingsError
 

@@ -7,25 +7,25 @@ to `conditions.conditions_health`, and objects with no conventional status are H
 
 from __future__ import annotations
 
-from reconciler.health_rules.apiservice import apiservice_health
-from reconciler.health_rules.application import application_health
-from reconciler.health_rules.certmanager import certificate_health, issuer_health
-from reconciler.health_rules.crd import crd_health
-from reconciler.health_rules.cronjob import cronjob_health
-from reconciler.health_rules.daemonset import daemonset_health
-from reconciler.health_rules.deployment import deployment_health
-from reconciler.health_rules.externalsecrets import externalsecret_health, secretstore_health
-from reconciler.health_rules.hpa import hpa_health
-from reconciler.health_rules.job import job_health
-from reconciler.health_rules.loadbalancer import ingress_health, service_health
-from reconciler.health_rules.model import Rule
-from reconciler.health_rules.namespace import namespace_health
-from reconciler.health_rules.pod import pod_health
-from reconciler.health_rules.pvc import pvc_health
-from reconciler.health_rules.replicaset import replicaset_health
-from reconciler.health_rules.rollout import rollout_health
-from reconciler.health_rules.sealedsecret import sealedsecret_health
-from reconciler.health_rules.statefulset import statefulset_health
+from reconciler.engine.health.rules.apiservice import apiservice_health
+from reconciler.engine.health.rules.application import application_health
+from reconciler.engine.health.rules.certmanager import certificate_health, issuer_health
+from reconciler.engine.health.rules.crd import crd_health
+from reconciler.engine.health.rules.cronjob import cronjob_health
+from reconciler.engine.health.rules.daemonset import daemonset_health
+from reconciler.engine.health.rules.deployment import deployment_health
+from reconciler.engine.health.rules.externalsecrets import externalsecret_health, secretstore_health
+from reconciler.engine.health.rules.hpa import hpa_health
+from reconciler.engine.health.rules.job import job_health
+from reconciler.engine.health.rules.loadbalancer import ingress_health, service_health
+from reconciler.engine.health.rules.model import Rule
+from reconciler.engine.health.rules.namespace import namespace_health
+from reconciler.engine.health.rules.pod import pod_health
+from reconciler.engine.health.rules.pvc import pvc_health
+from reconciler.engine.health.rules.replicaset import replicaset_health
+from reconciler.engine.health.rules.rollout import rollout_health
+from reconciler.engine.health.rules.sealedsecret import sealedsecret_health
+from reconciler.engine.health.rules.statefulset import statefulset_health
 
 # Keyed by API group and kind, not version: a kind keeps its status shape across versions.
 # `extensions` holds the pre-1.16 Deployment/DaemonSet/ReplicaSet/Ingress.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.health_rules.fields import str_at
-from reconciler.health_rules.model import Health, HealthStatus
+from reconciler.engine.health.rules.fields import str_at
+from reconciler.engine.health.rules.model import Health, HealthStatus
 
 
 def pvc_health(obj: dict[str, Any]) -> Health:

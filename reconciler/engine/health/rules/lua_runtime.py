@@ -40,7 +40,7 @@ from typing import Any
 
 from lupa import lua54
 
-from reconciler.health_rules.model import Health, HealthStatus
+from reconciler.engine.health.rules.model import Health, HealthStatus
 
 # Argo CD gives a script 1 s of wall time; an instruction budget also stops a tight loop
 # on a machine under load, and the memory cap stops huge strings and tables.

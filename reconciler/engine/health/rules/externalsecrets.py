@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.health_rules.fields import condition, str_at, time_at
-from reconciler.health_rules.model import Health, HealthStatus
-from reconciler.health_rules.ready_condition import condition_health
+from reconciler.engine.health.rules.fields import condition, str_at, time_at
+from reconciler.engine.health.rules.model import Health, HealthStatus
+from reconciler.engine.health.rules.ready_condition import condition_health
 
 _WAITING_FOR_SYNC = "Waiting for the ExternalSecret to be synced"
 
