@@ -9,9 +9,9 @@ from kubesim.discovery import Discovery
 from kubesim.faults import FaultInjector
 from kubesim.operations import Cluster, Target, default_namespaces
 from kubesim.params import Params
-from kubesim.registry import Registry
 from kubesim.requestlog import RequestLog
 from kubesim.selectors import parse_label_selector
+from kubesim.served_types import Registry
 from kubesim.store import Obj, Store
 
 

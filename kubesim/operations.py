@@ -39,8 +39,8 @@ from kubesim.objects import (
     without_volatile,
 )
 from kubesim.params import Params, validate_write_options
-from kubesim.registry import Registry, crd_storage_version, crd_types
 from kubesim.selectors import parse_field_selector, parse_label_selector
+from kubesim.served_types import Registry, crd_storage_version, crd_types
 from kubesim.store import Obj, Store
 
 if TYPE_CHECKING:
