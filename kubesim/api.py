@@ -7,12 +7,13 @@ from typing import Any
 from kubesim.deletion import DeleteOptions, Deleter
 from kubesim.discovery import Discovery
 from kubesim.faults import FaultInjector
-from kubesim.operations import Cluster, Target, default_namespaces
+from kubesim.operations import Cluster, Target
 from kubesim.params import Params
 from kubesim.requestlog import RequestLog
 from kubesim.selectors import parse_label_selector
 from kubesim.served_types import Registry
 from kubesim.store import Obj, Store
+from kubesim.system_objects import bootstrap_objects
 
 
 class SimAPI:
@@ -29,8 +30,8 @@ class SimAPI:
         self._seed()
 
     def _seed(self) -> None:
-        for ns in default_namespaces():
-            self.cluster.put_object(ns)
+        for obj in bootstrap_objects():
+            self.cluster.put_object(obj)
 
     # --------------------------------------------------------------- objects
     def _type(self, api_version: str, kind: str) -> Any:
@@ -87,7 +88,7 @@ class SimAPI:
         self.faults.clear()
 
     def reset(self) -> None:
-        """Back to a fresh cluster: default namespaces only, no CRDs, empty log, counters and faults.
+        """Back to a fresh cluster: system objects only, no CRDs, empty log, counters and faults.
 
         resourceVersions keep increasing, so watches opened before the reset expire."""
         with self.store.lock:
