@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kubesim.access import Access
+from kubesim.auth import UserInfo
 from kubesim.deletion import DeleteOptions, Deleter
 from kubesim.discovery import Discovery
 from kubesim.faults import FaultInjector
@@ -12,16 +14,19 @@ from kubesim.params import Params
 from kubesim.requestlog import RequestLog
 from kubesim.selectors import parse_label_selector
 from kubesim.served_types import Registry
-from kubesim.store import Obj, Store
+from kubesim.store import HISTORY_SIZE, Obj, Store
 from kubesim.system_objects import bootstrap_objects
+from kubesim.watch import BOOKMARK_INTERVAL_SECONDS
 
 
 class SimAPI:
     """Everything one emulated API server holds, with direct access for tests and controllers."""
 
-    def __init__(self) -> None:
+    def __init__(self, history_size: int = HISTORY_SIZE, bookmark_interval: float = BOOKMARK_INTERVAL_SECONDS) -> None:
         self.registry = Registry()
-        self.store = Store()
+        self.store = Store(history_size)  # how far back a watch or an Exact/continued LIST may start
+        self.bookmark_interval = bookmark_interval
+        self.access = Access(self.store)  # open to everyone until enable_auth
         self.cluster = Cluster(self.registry, self.store)
         self.deleter = Deleter(self.cluster)
         self.discovery = Discovery(self.registry)
@@ -32,6 +37,10 @@ class SimAPI:
     def _seed(self) -> None:
         for obj in bootstrap_objects():
             self.cluster.put_object(obj)
+
+    def enable_auth(self, tokens: dict[str, UserInfo]) -> None:
+        """Require one of these bearer tokens on every request and enforce RBAC (kubesim.access)."""
+        self.access.enable(tokens)
 
     # --------------------------------------------------------------- objects
     def _type(self, api_version: str, kind: str) -> Any:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from kubesim.access import REVIEW_RESOURCES
 from kubesim.api import SimAPI
 from kubesim.deletion import DeleteOptions
 from kubesim.errors import ApiError, InternalError, MethodNotAllowed, NotFound
@@ -140,6 +141,11 @@ class ApiHandler(BaseHTTPRequestHandler):
                 self._verb = self._verb_for_log(method, path, query)
                 if self._inject(fault):
                     return
+            try:
+                self._user = api.access.admit(method, path, query, self.headers)
+            except ApiError as error:
+                self._send(error.code, _encode(error.to_status()))
+                return
             self._dispatch(method, path, query, body)
         finally:
             self._record(0)  # only when nothing was sent: a dropped connection or a crash
@@ -217,6 +223,8 @@ class ApiHandler(BaseHTTPRequestHandler):
         if route.subresource and (route.subresource not in rtype.subresources
                                   or route.subresource not in ("status", "scale")):
             raise _NOT_FOUND
+        if (route.group, route.plural) in REVIEW_RESOURCES and verb == "create":
+            return 201, _encode(api.access.review(route, parse_body(body), self._user))
         target = Target(rtype, route.namespace, route.name, route.subresource)
         if verb not in rtype.verbs and verb not in ("apply",):
             raise MethodNotAllowed(verb, rtype.plural, rtype.group)
@@ -231,7 +239,7 @@ class ApiHandler(BaseHTTPRequestHandler):
         if verb == "list":
             return 200, _encode(cluster.list(target, params))
         if verb == "watch":
-            return 200, watch_stream(cluster, target, params)
+            return 200, watch_stream(cluster, target, params, api.bookmark_interval)
         if verb == "create":
             if route.name:
                 raise MethodNotAllowed("create", f"{rtype.plural}/{route.subresource or route.name}", rtype.group)

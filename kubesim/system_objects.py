@@ -4,7 +4,8 @@
 - the `kubernetes` Service in `default` (first address of the service range, port 443 -> the
   apiserver's 6443) with its Endpoints and EndpointSlice, as the apiserver's bootstrap controller
   keeps them (pkg/controlplane/reconcilers);
-- one Ready Node, the one the simulated kubelet runs every pod on.
+- one Ready Node, the one the simulated kubelet runs every pod on;
+- the bootstrap RBAC policy every authenticated client relies on (kubesim.rbac).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from kubesim.catalogue import DEFAULT_NAMESPACES
 from kubesim.controllers_context import NODE_IP, NODE_NAME
 from kubesim.objects import now
+from kubesim.rbac import bootstrap_policy
 from kubesim.store import Obj
 
 KUBERNETES_SERVICE_IP = "10.96.0.1"
@@ -85,4 +87,4 @@ def node() -> Obj:
 
 def bootstrap_objects() -> list[Obj]:
     """Everything a fresh cluster holds, namespaces first."""
-    return [*namespaces(), *kubernetes_service(), node()]
+    return [*namespaces(), *kubernetes_service(), node(), *bootstrap_policy()]

@@ -21,6 +21,9 @@ from kubesim.selectors import parse_field_selector, parse_label_selector
 from kubesim.store import Event, Obj
 
 DEFAULT_TIMEOUT_SECONDS = 1800.0  # the apiserver's --min-request-timeout
+# The watch cache sends a bookmark to each watcher that asked for them about once a minute
+# (cacher.go bookmarkFrequency); KubeSim(bookmark_interval=...) shortens it for tests.
+BOOKMARK_INTERVAL_SECONDS = 60.0
 POLL_SECONDS = 0.5  # how often a quiet stream re-checks for shutdown
 
 
@@ -38,8 +41,12 @@ def _start_version(params: Params) -> int | None:
         raise BadRequest(f'resourceVersion: Invalid value: "{rv}": must be an unsigned integer') from None
 
 
-def watch_stream(cluster: Cluster, target: Target, params: Params) -> Iterator[bytes]:
-    """Validate the request now, then return the (lazy) stream of encoded events."""
+def watch_stream(cluster: Cluster, target: Target, params: Params,
+                 bookmark_interval: float = BOOKMARK_INTERVAL_SECONDS) -> Iterator[bytes]:
+    """Validate the request now, then return the (lazy) stream of encoded events.
+
+    With allowWatchBookmarks, a BOOKMARK carrying the resourceVersion the stream has reached
+    is sent every `bookmark_interval` seconds, so a client can resume from there cheaply."""
     rtype = target.rtype
     labels = parse_label_selector(params.label_selector)
     fields = parse_field_selector(params.field_selector, rtype.kind)
@@ -86,6 +93,7 @@ def watch_stream(cluster: Cluster, target: Target, params: Params) -> Iterator[b
                     "resourceVersion": str(last), "annotations": {"k8s.io/initial-events-end": "true"}}})
         else:
             last = start
+        next_bookmark = time.monotonic() + bookmark_interval
         while not store.closed:
             events = store.events_after(last)
             if events is None:
@@ -98,11 +106,19 @@ def watch_stream(cluster: Cluster, target: Target, params: Params) -> Iterator[b
                 out = translate(event)
                 if out is not None:
                     yield _line(out[0], cluster.serve(out[1], rtype))
-            remaining = deadline - time.monotonic()
+            moment = time.monotonic()
+            if params.allow_watch_bookmarks and moment >= next_bookmark:
+                next_bookmark = moment + bookmark_interval
+                yield _line("BOOKMARK", {"kind": rtype.kind, "apiVersion": rtype.api_version,
+                                         "metadata": {"resourceVersion": str(last)}})
+            remaining = deadline - moment
             if remaining <= 0:
                 return
+            wait = min(remaining, POLL_SECONDS)
+            if params.allow_watch_bookmarks:
+                wait = max(min(wait, next_bookmark - moment), 0.0)
             with store.lock:
                 if store.rv <= last and not store.closed:
-                    store.changed.wait(min(remaining, POLL_SECONDS))
+                    store.changed.wait(wait)
 
     return stream()

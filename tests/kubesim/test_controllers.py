@@ -110,6 +110,11 @@ def pods_of(cluster: Cluster, app: str) -> list[dict[str, Any]]:
     return cluster.list("v1", "Pod", selector=f"app={app}")
 
 
+def running_pods_of(cluster: Cluster, app: str) -> list[dict[str, Any]]:
+    """The app's pods that are not terminating (replaced pods stay a grace period, as on a real cluster)."""
+    return [p for p in pods_of(cluster, app) if not p["metadata"].get("deletionTimestamp")]
+
+
 def first_container(pod: dict[str, Any]) -> dict[str, Any]:
     return dict(((pod.get("status") or {}).get("containerStatuses") or [{}])[0])
 
@@ -207,7 +212,7 @@ def test_template_change_rolls_out_a_new_replicaset_and_scales_the_old_one_to_ze
     assert old["spec"]["replicas"] == 0
     assert new["spec"]["replicas"] == 2
     assert new["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.27"
-    assert {p["spec"]["containers"][0]["image"] for p in pods_of(cluster, "web")} == {"nginx:1.27"}
+    assert {p["spec"]["containers"][0]["image"] for p in running_pods_of(cluster, "web")} == {"nginx:1.27"}
     assert final["status"]["updatedReplicas"] == 2
 
 
@@ -252,7 +257,7 @@ def test_recreate_strategy_replaces_all_pods_with_the_new_template(cluster: Clus
     cluster.wait("apps/v1", "Deployment", "web",
                  lambda d: d["status"].get("observedGeneration") == 2 and rollout_complete(d))
 
-    assert sorted(p["spec"]["containers"][0]["image"] for p in pods_of(cluster, "web")) == ["nginx:1.27"] * 2
+    assert sorted(p["spec"]["containers"][0]["image"] for p in running_pods_of(cluster, "web")) == ["nginx:1.27"] * 2
 
 
 def test_scaling_a_deployment_changes_its_pod_count(cluster: Cluster) -> None:
