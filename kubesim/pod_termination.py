@@ -24,7 +24,10 @@ DEFAULT_GRACE_SECONDS = 30
 def grace_period(pod: Obj, requested: int | None) -> int:
     """Seconds the kubelet gets to stop this pod (0: delete at once)."""
     spec: dict[str, Any] = pod.get("spec") or {}
-    if not spec.get("nodeName") or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+    status: dict[str, Any] = pod.get("status") or {}
+    scheduled = bool(spec.get("nodeName")) or any(
+        c.get("type") == "PodScheduled" and c.get("status") == "True" for c in status.get("conditions") or [])
+    if not scheduled or status.get("phase") in ("Succeeded", "Failed"):
         return 0
     if requested is not None:
         return max(int(requested), 0)
