@@ -33,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="with --controllers: multiply a deleted Pod's grace period by this")
     parser.add_argument("--token-auth-file", default=None,
                         help="static tokens (CSV: token,user,uid,\"group1,group2\"); enables authentication and RBAC")
+    parser.add_argument("--tls-cert-file", default=None, help="serve HTTPS with this certificate (PEM)")
+    parser.add_argument("--tls-private-key-file", default=None, help="the certificate's private key (PEM)")
     args = parser.parse_args(argv)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -43,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
                       bookmark_interval=args.bookmark_interval, event_ttl=args.event_ttl,
                       crd_establish_delay=args.crd_establish_delay,
                       termination_grace_scale=args.termination_grace_scale,
-                      token_auth_file=args.token_auth_file).start()
+                      token_auth_file=args.token_auth_file, tls_cert_file=args.tls_cert_file,
+                      tls_private_key_file=args.tls_private_key_file).start()
     except (OSError, ValueError) as exc:
         print(f"kubesim: cannot start on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1

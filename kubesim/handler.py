@@ -23,6 +23,7 @@ from kubesim.errors import ApiError, InternalError, MethodNotAllowed, NotFound
 from kubesim.faults import FaultRule
 from kubesim.operations import Target, WriteContext, parse_body
 from kubesim.params import parse_params
+from kubesim.review_protobuf import PROTOBUF, decode_review
 from kubesim.routes import ResourcePath, method_verb, parse_resource_path
 from kubesim.watch import watch_stream
 
@@ -224,7 +225,9 @@ class ApiHandler(BaseHTTPRequestHandler):
                                   or route.subresource not in ("status", "scale")):
             raise _NOT_FOUND
         if (route.group, route.plural) in REVIEW_RESOURCES and verb == "create":
-            return 201, _encode(api.access.review(route, parse_body(body), self._user))
+            protobuf = self.headers.get("Content-Type", "").startswith(PROTOBUF)
+            review = decode_review(body) if protobuf else parse_body(body)
+            return 201, _encode(api.access.review(route, review, self._user))
         target = Target(rtype, route.namespace, route.name, route.subresource)
         if verb not in rtype.verbs and verb not in ("apply",):
             raise MethodNotAllowed(verb, rtype.plural, rtype.group)

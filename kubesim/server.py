@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 from types import TracebackType
 from typing import Any
@@ -23,7 +24,8 @@ class KubeSim:
                  ready_delay: float = 1.0, progress_deadline_scale: float = 1.0, *,
                  watch_history: int = HISTORY_SIZE, bookmark_interval: float = BOOKMARK_INTERVAL_SECONDS,
                  event_ttl: float = EVENT_TTL_SECONDS, crd_establish_delay: float = 0.2,
-                 termination_grace_scale: float = 1.0, token_auth_file: str | None = None) -> None:
+                 termination_grace_scale: float = 1.0, token_auth_file: str | None = None,
+                 tls_cert_file: str | None = None, tls_private_key_file: str | None = None) -> None:
         self.host = host
         self.requested_port = port
         self.ready_delay = ready_delay
@@ -36,6 +38,9 @@ class KubeSim:
         self.event_ttl = event_ttl
         self.crd_establish_delay = crd_establish_delay
         self.termination_grace_scale = termination_grace_scale
+        # HTTPS (kube-apiserver's --tls-cert-file/--tls-private-key-file): clients such as kubectl
+        # send bearer tokens only over TLS, so token users need it.
+        self.tls = (tls_cert_file, tls_private_key_file) if tls_cert_file and tls_private_key_file else None
         self.api = SimAPI(watch_history, bookmark_interval)
         if token_auth_file:
             self.api.enable_auth(load_token_file(token_auth_file))
@@ -55,13 +60,19 @@ class KubeSim:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     def start(self) -> KubeSim:
         if self._server is not None:
             return self
         self.api.store.closed = False  # a restarted server serves watches again
         self._server = KubeSimHTTPServer((self.host, self.requested_port), self.api)
+        if self.tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.tls)
+            # the handshake runs on the connection's own thread (first read), never on the accepting one
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True,
+                                                      do_handshake_on_connect=False)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
                                         name=f"kubesim-{self.port}", daemon=True)
         self._thread.start()
