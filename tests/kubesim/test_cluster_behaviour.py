@@ -92,7 +92,12 @@ def test_crd_without_controllers_is_established_at_once(kubesim: KubeSim) -> Non
     assert httpx.get(kubesim.url + "/apis/example.com/v1/namespaces/default/widgets").status_code == 200
 
 
-def test_crd_with_controllers_is_served_only_once_established(live: KubeSim) -> None:
+def test_crd_with_controllers_is_served_only_once_established() -> None:
+    with KubeSim(controllers=True, crd_establish_delay=2.0) as live:  # 2 s: room for the first GET on a busy machine
+        check_served_only_once_established(live)
+
+
+def check_served_only_once_established(live: KubeSim) -> None:
     created = httpx.post(live.url + CRD, json=crd()).json()
     before = httpx.get(live.url + "/apis/example.com/v1/namespaces/default/widgets").status_code
 
