@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from kubesim import crds, pod_termination
+from kubesim import crds, namespace_conditions, pod_termination
 from kubesim.catalogue import RETURNS_DELETED_OBJECT, UNDELETABLE_NAMESPACES, ResourceType
 from kubesim.errors import BadRequest, Conflict, Forbidden
 from kubesim.objects import clone, now
@@ -285,10 +285,23 @@ class Deleter:
         if ns is None or not ns["metadata"].get("deletionTimestamp"):
             return
         if any(obj["metadata"].get("namespace") == name for _, obj in self.store.all_objects()):
+            self._report_namespace_content(ns)
             return
         rtype = self.registry.storage_type("", "namespaces")
         assert rtype is not None
         self.finish(rtype, ns)
+
+    def _report_namespace_content(self, ns: Obj) -> None:
+        """Write the namespace controller's conditions when what holds the namespace changed."""
+        status = ns.get("status") or {}
+        previous = status.get("conditions") or []
+        conditions = namespace_conditions.terminating_conditions(self.store, ns["metadata"]["name"], previous, now())
+        if [(c["type"], c["status"], c["message"]) for c in conditions] == [
+                (c.get("type"), c.get("status"), c.get("message")) for c in previous]:
+            return
+        new = clone(ns)  # stored dicts are never changed in place
+        new["status"] = {**status, "conditions": conditions}
+        self.store.commit(("", "namespaces"), new, ns)
 
     # ------------------------------------------------------------ CRD lifecycle
     def _terminate_crd(self, crd: Obj, dry_run: bool) -> Obj | None:

@@ -218,3 +218,29 @@ def test_ingress_controller_fills_the_load_balancer_status(live: KubeSim) -> Non
                          lambda i: (i.get("status") or {}).get("loadBalancer", {}).get("ingress"))
 
     assert ingress["status"]["loadBalancer"]["ingress"][0]["ip"]
+
+
+def test_namespace_held_by_finalizers_reports_why_in_its_conditions(kubesim: KubeSim) -> None:
+    # https://kubernetes.io/docs/concepts/overview/working-with-objects/namespaces/ and the namespace
+    # controller's status conditions (NamespaceContentRemaining, NamespaceFinalizersRemaining)
+    httpx.post(kubesim.url + "/api/v1/namespaces", json={"metadata": {"name": "held"}})
+    held = kubesim.url + "/api/v1/namespaces/held/configmaps"
+    httpx.post(held, json={"metadata": {"name": "c", "finalizers": ["example.com/hold"]}})
+
+    httpx.delete(kubesim.url + "/api/v1/namespaces/held")
+    terminating = httpx.get(kubesim.url + "/api/v1/namespaces/held").json()
+    httpx.patch(f"{held}/c", json={"metadata": {"finalizers": None}},
+                headers={"Content-Type": "application/merge-patch+json"})
+
+    found = {c["type"]: (c["status"], c["reason"], c["message"]) for c in terminating["status"]["conditions"]}
+    assert terminating["status"]["phase"] == "Terminating"
+    assert found["NamespaceContentRemaining"] == ("True", "SomeResourcesRemain",
+                                                  "Some resources are remaining: configmaps. has 1 resource instances")
+    assert found["NamespaceFinalizersRemaining"] == (
+        "True", "SomeFinalizersRemain",
+        "Some content in the namespace has finalizers remaining: example.com/hold in 1 resource instances")
+    assert found["NamespaceDeletionContentFailure"][0] == "False"
+    assert list(found) == ["NamespaceDeletionDiscoveryFailure", "NamespaceDeletionGroupVersionParsingFailure",
+                           "NamespaceDeletionContentFailure", "NamespaceContentRemaining",
+                           "NamespaceFinalizersRemaining"]
+    assert httpx.get(kubesim.url + "/api/v1/namespaces/held").status_code == 404
