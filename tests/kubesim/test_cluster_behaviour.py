@@ -16,6 +16,7 @@ Behaviour taken from:
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -244,3 +245,36 @@ def test_namespace_held_by_finalizers_reports_why_in_its_conditions(kubesim: Kub
                            "NamespaceDeletionContentFailure", "NamespaceContentRemaining",
                            "NamespaceFinalizersRemaining"]
     assert httpx.get(kubesim.url + "/api/v1/namespaces/held").status_code == 404
+
+
+def test_recreate_rollout_starts_new_pods_only_after_the_old_ones_terminated() -> None:
+    # https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#recreate-deployment:
+    # "all existing Pods are killed before new ones are created"; a terminating Pod is not gone yet.
+    with KubeSim(controllers=True, ready_delay=0.1, termination_grace_scale=0.03) as sim:  # 30 s grace -> 0.9 s
+        path = sim.url + "/apis/apps/v1/namespaces/default/deployments"
+        body = {"metadata": {"name": "web"}, "spec": {
+            "replicas": 2, "strategy": {"type": "Recreate"}, "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}},
+                         "spec": {"containers": [{"name": "app", "image": "nginx:1.26"}]}}}}
+        httpx.post(path, json=body)
+        eventually(lambda: httpx.get(f"{path}/web").json(),
+                   lambda d: (d.get("status") or {}).get("updatedReplicas") == 2
+                   and d["status"].get("availableReplicas") == 2)
+        pods = sim.url + "/api/v1/namespaces/default/pods"
+        rv = httpx.get(pods).json()["metadata"]["resourceVersion"]
+        httpx.patch(f"{path}/web", json={"spec": {"template": {"spec": {"containers": [
+            {"name": "app", "image": "nginx:1.27"}]}}}}, headers={"Content-Type": "application/merge-patch+json"})
+
+        order: list[tuple[str, str]] = []
+        with httpx.stream("GET", pods, params={"watch": "true", "resourceVersion": rv, "timeoutSeconds": "8"},
+                          timeout=15) as stream:
+            for line in stream.iter_lines():
+                event = json.loads(line)
+                image = event["object"]["spec"]["containers"][0]["image"]
+                if event["type"] in ("ADDED", "DELETED"):
+                    order.append((event["type"], image))
+                if order.count(("ADDED", "nginx:1.27")) == 2:
+                    break
+
+    first_new = order.index(("ADDED", "nginx:1.27"))
+    assert order[:first_new] == [("DELETED", "nginx:1.26")] * 2

@@ -76,7 +76,8 @@ class Cluster:
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    with KubeSim(controllers=True, ready_delay=READY_DELAY) as sim:
+    # termination_grace_scale: a replaced pod terminates for 0.3 s instead of its 30 s grace period
+    with KubeSim(controllers=True, ready_delay=READY_DELAY, termination_grace_scale=0.01) as sim:
         yield Cluster(sim, dynamic_client(sim, tmp_path / "discovery.json"))
 
 
@@ -257,7 +258,7 @@ def test_recreate_strategy_replaces_all_pods_with_the_new_template(cluster: Clus
     cluster.wait("apps/v1", "Deployment", "web",
                  lambda d: d["status"].get("observedGeneration") == 2 and rollout_complete(d))
 
-    assert sorted(p["spec"]["containers"][0]["image"] for p in running_pods_of(cluster, "web")) == ["nginx:1.27"] * 2
+    assert sorted(p["spec"]["containers"][0]["image"] for p in pods_of(cluster, "web")) == ["nginx:1.27"] * 2
 
 
 def test_scaling_a_deployment_changes_its_pod_count(cluster: Cluster) -> None:
