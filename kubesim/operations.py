@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kubesim import crd_lifecycle, crds
-from kubesim.catalogue import DEFAULT_NAMESPACES, ResourceType
+from kubesim.catalogue import ResourceType
 from kubesim.errors import (
     AlreadyExists,
     ApiError,
@@ -486,8 +486,4 @@ class Cluster:
         return stored
 
 
-def default_namespaces() -> list[Obj]:
-    return [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}} for name in DEFAULT_NAMESPACES]
-
-
-__all__ = ["ApiError", "Cluster", "Target", "WriteContext", "default_namespaces"]
+__all__ = ["ApiError", "Cluster", "Target", "WriteContext"]
