@@ -200,3 +200,13 @@ def test_delete_with_a_grace_period_terminates_then_removes_the_pod(kubectl: Kub
     kubectl.run("wait", "--for=delete", "pod/p", "--timeout=30s")
 
     assert grace.stdout == "60"
+
+
+def test_auth_can_i_list_and_impersonation_show_the_users_rules(kubectl: Kubectl) -> None:
+    kubectl.run(*CREATE, stdin=READER)
+
+    listed = kubectl.run("auth", "can-i", "--list", "-n", "default", token="alice-token").stdout
+    as_alice = kubectl.run("auth", "can-i", "delete", "configmaps", "-n", "default", "--as", "alice", check=False)
+
+    assert re.search(r"^configmaps\s+\[\]\s+\[\]\s+\[get list\]", listed, re.MULTILINE)
+    assert (as_alice.returncode, as_alice.stdout.strip()) == (1, "no")
