@@ -26,13 +26,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bookmark-interval", type=float, default=BOOKMARK_INTERVAL_SECONDS,
                         help="seconds between BOOKMARK events of watches with allowWatchBookmarks=true")
     parser.add_argument("--event-ttl", type=float, default=EVENT_TTL_SECONDS,
-                        help="seconds an Event is kept (kube-apiserver --event-ttl, default 1 h)")
+                        help="with --controllers: seconds an Event is kept (kube-apiserver --event-ttl, default 1 h)")
     parser.add_argument("--crd-establish-delay", type=float, default=0.2,
                         help="with --controllers: seconds until a new CRD is Established")
     parser.add_argument("--termination-grace-scale", type=float, default=1.0,
                         help="with --controllers: multiply a deleted Pod's grace period by this")
     parser.add_argument("--token-auth-file", default=None,
-                        help="static tokens (CSV: token,user,uid,\"group1,group2\"); enables authentication and RBAC")
+                        help="static tokens (CSV: token,user,uid,\"group1,group2\"); enables authentication and RBAC "
+                             "(kubectl sends tokens only over TLS: add --tls-cert-file/--tls-private-key-file)")
     parser.add_argument("--tls-cert-file", default=None, help="serve HTTPS with this certificate (PEM)")
     parser.add_argument("--tls-private-key-file", default=None, help="the certificate's private key (PEM)")
     args = parser.parse_args(argv)
