@@ -19,7 +19,7 @@ from typing import Any
 from kubesim.access import REVIEW_RESOURCES
 from kubesim.api import SimAPI
 from kubesim.deletion import DeleteOptions
-from kubesim.errors import ApiError, InternalError, MethodNotAllowed, NotFound
+from kubesim.errors import ApiError, InternalError, MethodNotAllowed, NotFound, UnsupportedMediaType
 from kubesim.faults import FaultRule
 from kubesim.operations import Target, WriteContext, parse_body
 from kubesim.params import parse_params
@@ -228,6 +228,10 @@ class ApiHandler(BaseHTTPRequestHandler):
             protobuf = self.headers.get("Content-Type", "").startswith(PROTOBUF)
             review = decode_review(body) if protobuf else parse_body(body)
             return 201, _encode(api.access.review(route, review, self._user))
+        if body and self.headers.get("Content-Type", "").startswith(PROTOBUF):
+            # kubesim keeps no protobuf schemas: refuse as a real server refuses protobuf for custom resources
+            raise UnsupportedMediaType("the body of the request was in an unknown format - accepted media types "
+                                       "include: application/json, application/yaml")
         target = Target(rtype, route.namespace, route.name, route.subresource)
         if verb not in rtype.verbs and verb not in ("apply",):
             raise MethodNotAllowed(verb, rtype.plural, rtype.group)
