@@ -151,11 +151,3 @@ def test_impersonated_request_is_authorized_as_the_impersonated_user(secured: Ku
 def test_without_a_token_file_everything_stays_open(kubesim: KubeSim) -> None:
     assert httpx.get(kubesim.url + "/api/v1/namespaces/default/configmaps").status_code == 200
 
-
-def test_protobuf_bodies_of_stored_kinds_are_415_not_a_json_error(kubesim: KubeSim) -> None:
-    # kubectl's imperative `create role` posts protobuf; kubesim decodes protobuf only for the reviews
-    response = httpx.post(kubesim.url + "/api/v1/namespaces/default/configmaps", content=b"k8s\x00\x0a\x00",
-                          headers={"Content-Type": "application/vnd.kubernetes.protobuf"})
-
-    assert response.status_code == 415
-    assert response.json()["reason"] == "UnsupportedMediaType"
