@@ -126,7 +126,7 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
        "ValidatingWebhookConfiguration", False, generation=True),
     # apiregistration.k8s.io/v1
     _r("apiregistration.k8s.io", "v1", "apiservices", "APIService", False, sub=("status",)),
-    # events.k8s.io/v1 (stored apart from core/v1 Events: kubesim converts no schemas)
+    # events.k8s.io/v1: the core/v1 Events through the newer API (kubesim.events_v1_view)
     _r("events.k8s.io", "v1", "events", "Event", short=("ev",)),
     # authorization.k8s.io/v1 and authentication.k8s.io/v1: reviews answered by kubesim.access, never stored
     _r("authorization.k8s.io", "v1", "localsubjectaccessreviews", "LocalSubjectAccessReview", verbs=("create",)),

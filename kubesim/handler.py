@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from kubesim import events_v1_view
 from kubesim.access import REVIEW_RESOURCES
 from kubesim.api import SimAPI
 from kubesim.deletion import DeleteOptions
@@ -232,6 +233,9 @@ class ApiHandler(BaseHTTPRequestHandler):
             # kubesim keeps no protobuf schemas: refuse as a real server refuses protobuf for custom resources
             raise UnsupportedMediaType("the body of the request was in an unknown format - accepted media types "
                                        "include: application/json, application/yaml")
+        if (route.group, route.plural) == (events_v1_view.GROUP, "events"):
+            return events_v1_view.serve(api, verb, route, params, body, self.headers.get("Content-Type", ""),
+                                        self.headers.get("User-Agent", ""))
         target = Target(rtype, route.namespace, route.name, route.subresource)
         if verb not in rtype.verbs and verb not in ("apply",):
             raise MethodNotAllowed(verb, rtype.plural, rtype.group)
