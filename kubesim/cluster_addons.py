@@ -120,7 +120,8 @@ class ClusterAddons:
         elif change.resource == INGRESSES and change.type != "DELETED" and not _load_balancer(obj):
             self._after(self.settings.ready_delay, ("ingress", *key))
         elif change.resource == PODS and change.type == "MODIFIED" and m.get("deletionTimestamp") \
-                and not (change.old or {}).get("metadata", {}).get("deletionTimestamp"):
+                and m.get("deletionGracePeriodSeconds") != (change.old or {}).get("metadata", {}).get(
+                    "deletionGracePeriodSeconds"):  # marked, or a later DELETE shortened the period
             grace = float(m.get("deletionGracePeriodSeconds") or 0)
             self._after(grace * self.settings.termination_grace_scale, ("pod-gone", *key))
         for occurrence in events.occurrences(change):

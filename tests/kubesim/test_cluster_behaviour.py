@@ -278,3 +278,16 @@ def test_recreate_rollout_starts_new_pods_only_after_the_old_ones_terminated() -
 
     first_new = order.index(("ADDED", "nginx:1.27"))
     assert order[:first_new] == [("DELETED", "nginx:1.26")] * 2
+
+
+def test_a_second_delete_with_a_shorter_grace_period_brings_removal_forward(live: KubeSim) -> None:
+    pods = live.url + "/api/v1/namespaces/default/pods"
+    httpx.post(pods, json=pod("p", grace=3000))  # 3000 s x 0.02 = 60 s: longer than the wait below
+    scheduled(pods, "p")
+
+    httpx.delete(f"{pods}/p")
+    shortened = httpx.delete(f"{pods}/p", params={"gracePeriodSeconds": "10"}).json()
+    gone = eventually(lambda: httpx.get(f"{pods}/p").status_code, lambda code: code == 404)
+
+    assert shortened["metadata"]["deletionGracePeriodSeconds"] == 10
+    assert gone == 404
