@@ -5,13 +5,16 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser demo test lint bench clean
+.PHONY: install browser kubectl demo test lint bench clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# kubesim (the emulated API server the tests and the demo run against) is its own distribution,
+# installed before the reconciler; the reconciler's wheel does not carry it.
+$(STAMP): pyproject.toml kubesim/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ./kubesim
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
@@ -26,7 +29,15 @@ browser:
 		|| echo "chromium could not be installed: the browser tests will be skipped"; \
 	fi
 
-test: install browser
+# The kubectl tests drive a real kubectl: Debian's kubernetes-client where none is on PATH
+# (a kubectl already there, e.g. gcloud's newer one, is kept); without one they are skipped.
+kubectl:
+	@if ! command -v kubectl >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubernetes-client >/dev/null) \
+		|| echo "kubernetes-client could not be installed: the kubectl tests will be skipped"; \
+	fi
+
+test: install browser kubectl
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q -p no:cacheprovider
 
