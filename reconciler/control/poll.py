@@ -148,9 +148,13 @@ def _compare(
 def _child_statuses(services: Services, parent: str, manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each child app the parent renders, compared with what is registered."""
     store = services.store
-    parsed, _problems = parse_children(parent, manifests)
+    parsed, problems = parse_children(parent, manifests)
     rows: list[dict[str, Any]] = []
     wanted = set()
+    for child, reason in problems:
+        # Named with its reason, so the parent is not Synced while a child cannot be registered.
+        wanted.add(child)
+        rows.append({**_child_row(child, "", ResourceSyncStatus.OUT_OF_SYNC.value), "error": reason})
     for doc in parsed:
         if not isinstance(doc, Application):
             continue
@@ -201,6 +205,11 @@ def _status(
     if sync_status == AppSyncStatus.SYNCED and any(c["status"] != ResourceSyncStatus.SYNCED.value for c in children):
         sync_status = AppSyncStatus.OUT_OF_SYNC
     conditions = [{"type": "SyncError", "message": e} for e in comparison.errors]
+    conditions += [
+        {"type": "ComparisonError", "message": f"child application {c['name']} cannot be registered: {c['error']}"}
+        for c in children
+        if c.get("error")
+    ]
     return {
         **_identity(app),
         "sync": {"status": sync_status.value, "revision": comparison.revision},

@@ -43,6 +43,8 @@ from reconciler.model.types import (
     GroupKind,
     HelmParameter,
     HelmSource,
+    JsonnetOptions,
+    JsonnetVar,
     KustomizeSource,
     ProjectDestination,
     ResourceIgnoreDifferences,
@@ -89,11 +91,45 @@ def _read_metadata(r: FieldReader, doc: dict[str, Any]) -> tuple[dict[str, Any],
     return meta, name, namespace or DEFAULT_APP_NAMESPACE
 
 
+def _read_jsonnet_vars(r: FieldReader, obj: dict[str, Any], key: str, path: str) -> tuple[JsonnetVar, ...]:
+    result = []
+    for index, item in enumerate(r.items(obj, key, f"{path}.{key}")):
+        item_path = f"{path}.{key}[{index}]"
+        if not isinstance(item, dict):
+            r.problem(item_path, f"must be a mapping with name and value, found {describe_value(item)}")
+            continue
+        name = r.string(item, "name", f"{item_path}.name")
+        if not name:
+            r.problem(f"{item_path}.name", "required: the variable's name")
+        result.append(
+            JsonnetVar(
+                name=name,
+                value=r.string(item, "value", f"{item_path}.value"),
+                code=r.boolean(item, "code", f"{item_path}.code"),
+            )
+        )
+    return tuple(result)
+
+
+def _read_jsonnet(r: FieldReader, obj: dict[str, Any], path: str) -> JsonnetOptions:
+    libs = r.strings(obj, "libs", f"{path}.libs")
+    for index, lib in enumerate(libs):
+        if lib.startswith("/") or _path_escapes_repo(lib):
+            r.problem(f"{path}.libs[{index}]", f'"{lib}" must be a folder inside the repository, relative to its root')
+    return JsonnetOptions(
+        ext_vars=_read_jsonnet_vars(r, obj, "extVars", path),
+        tlas=_read_jsonnet_vars(r, obj, "tlas", path),
+        libs=libs,
+    )
+
+
 def _read_directory(r: FieldReader, obj: dict[str, Any], path: str) -> DirectorySource:
+    jsonnet = r.mapping(obj, "jsonnet", f"{path}.jsonnet")
     return DirectorySource(
         recurse=r.boolean(obj, "recurse", f"{path}.recurse"),
         include=r.string(obj, "include", f"{path}.include"),
         exclude=r.string(obj, "exclude", f"{path}.exclude"),
+        jsonnet=_read_jsonnet(r, jsonnet, f"{path}.jsonnet") if jsonnet is not None else None,
     )
 
 

@@ -107,6 +107,19 @@ def _source_manifest(source: Source, out: dict[str, Any]) -> None:
         _put(d, "recurse", directory.recurse, False)
         _put(d, "include", directory.include, "")
         _put(d, "exclude", directory.exclude, "")
+        if directory.jsonnet is None:
+            _drop(d, "jsonnet")
+        else:
+            options, j = directory.jsonnet, _section(d, "jsonnet")
+            for key, variables in (("extVars", options.ext_vars), ("tlas", options.tlas)):
+                items = []
+                for index, variable in enumerate(variables):
+                    item = _list_item(j.get(key), index)
+                    item.update(name=variable.name, value=variable.value)
+                    _put(item, "code", variable.code, False)
+                    items.append(item)
+                _put(j, key, items, [])
+            _put(j, "libs", list(options.libs), [])
 
 
 def _sync_policy_manifest(policy: SyncPolicy, spec: dict[str, Any]) -> None:

@@ -31,10 +31,27 @@ class HelmSource:
 
 
 @dataclass(frozen=True)
+class JsonnetVar:
+    """An external variable or top-level argument; `code` makes `value` Jsonnet code, not a string."""
+
+    name: str
+    value: str
+    code: bool = False
+
+
+@dataclass(frozen=True)
+class JsonnetOptions:
+    ext_vars: tuple[JsonnetVar, ...] = ()
+    tlas: tuple[JsonnetVar, ...] = ()
+    libs: tuple[str, ...] = ()  # import search folders, relative to the repository root
+
+
+@dataclass(frozen=True)
 class DirectorySource:
     recurse: bool = False
     include: str = ""  # glob, may be "{a.yaml,b.yaml}"
     exclude: str = ""
+    jsonnet: JsonnetOptions | None = None
 
 
 @dataclass(frozen=True)
@@ -211,6 +228,8 @@ __all__ = [
     "GroupKind",
     "HelmParameter",
     "HelmSource",
+    "JsonnetOptions",
+    "JsonnetVar",
     "KustomizeSource",
     "ProjectDestination",
     "ResourceIgnoreDifferences",
