@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser demo test lint bench clean
+.PHONY: install browser oci-registry demo test lint bench clean
 
 install: $(STAMP)
 
@@ -26,7 +26,16 @@ browser:
 		|| echo "chromium could not be installed: the browser tests will be skipped"; \
 	fi
 
-test: install browser
+# The Helm OCI tests run Debian's docker-registry (the CNCF distribution registry); where it
+# cannot be installed they are skipped with the reason.
+oci-registry:
+	@if ! command -v docker-registry >/dev/null 2>&1 && [ ! -x /usr/bin/docker-registry ] \
+		&& command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry >/dev/null) \
+		|| echo "docker-registry could not be installed: the OCI registry tests will be skipped"; \
+	fi
+
+test: install browser oci-registry
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q -p no:cacheprovider
 

@@ -141,6 +141,7 @@ def _compare(
         inventory=store.inventory(app.name),
         verified=previous.get("verified") or {},
         project_problem=project_problem,
+        charts=services.charts,
     )
     return result, _child_statuses(services, app.name, result.desired.child_apps)
 

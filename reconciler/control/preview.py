@@ -64,6 +64,7 @@ def preview_sync(
             cache=(services.store.cached_render, lambda _key, _objects: None),
             inventory=services.store.inventory(name),
             project_problem=project_problem,
+            charts=services.charts,
         )
         desired, comparison, refused = result.desired, result.comparison, result.refused
         plan = build_plan(app, desired.objects, comparison.diffs, prune=prune, resources=selected, dry_run=True)

@@ -153,6 +153,7 @@ def _prepare(
             cache=(store.cached_render, store.cache_render),
             inventory=store.inventory(app.name),
             project_problem=project_problem,
+            charts=services.charts,
         )
     except AccessDenied as exc:
         raise SyncRefused(str(exc)) from None

@@ -27,7 +27,8 @@ from reconciler.model import Application, AppProject
 from reconciler.model.resources import ResourceKey
 from reconciler.source.git.client import GitSource
 from reconciler.source.git.urls import repo_location
-from reconciler.source.render import RenderError, render, source_fingerprint
+from reconciler.source.helm import ChartRepositories
+from reconciler.source.render import Capabilities, RenderError, render, source_fingerprint
 
 # (read, write) of rendered manifests by cache key; a preview passes a write that does nothing.
 RenderCache = tuple[Callable[[str], list[dict[str, Any]] | None], Callable[[str, list[dict[str, Any]]], None]]
@@ -57,8 +58,8 @@ def authorise(app: Application, project: AppProject | None, project_problem: str
         raise AccessDenied("; ".join(problems))
 
 
-def render_cache_key(app: Application, revision: str) -> str:
-    return f"{revision}:{source_fingerprint(app)}"
+def render_cache_key(app: Application, revision: str, capabilities: Capabilities | None = None) -> str:
+    return f"{revision}:{source_fingerprint(app, capabilities)}"
 
 
 def desired(
@@ -72,20 +73,32 @@ def desired(
     cluster_scoped: Iterable[tuple[str, str]] = (),
     cache: RenderCache | None = None,
     project_problem: str = "",
+    charts: ChartRepositories | None = None,
+    capabilities: Capabilities | None = None,
 ) -> DesiredState:
-    """Authorise, resolve `revision` (a branch, tag or SHA; "" for spec.source.targetRevision)
-    and render, from `cache` when it has the render. `commit` is a full SHA resolved already
-    (a verified webhook's): it is used as it is. Raises AccessDenied, GitError, RenderError;
-    a failed render yields nothing at all."""
+    """Authorise, resolve `revision` (a branch, tag or SHA; "" for spec.source.targetRevision;
+    for a `chart` source a version or constraint) and render, from `cache` when it has the
+    render. `commit` is a full SHA resolved already (a verified webhook's): it is used as it
+    is. `charts` reads Helm repositories (chart sources, chart dependencies); `capabilities`
+    are the destination's, for Helm. Raises AccessDenied, GitError, RenderError; a failed
+    render yields nothing at all."""
     authorise(app, project, project_problem)
-    repo = repo_location(app.source.repo_url)
-    sha = commit or git.resolve(repo, revision or app.source.target_revision, refresh=fresh_refs)
-    key = render_cache_key(app, sha)
+    if app.source.chart:
+        if charts is None:
+            raise RenderError("spec.source.chart: Helm repositories cannot be read here")
+        chart = charts.resolve(app.source.repo_url, app.source.chart, revision or app.source.target_revision)
+        sha = chart.version
+        # A version's archive may be replaced in a repository: the digest keeps the cache honest.
+        key = render_cache_key(app, f"{chart.version}@{chart.digest}", capabilities)
+    else:
+        repo = repo_location(app.source.repo_url)
+        sha = commit or git.resolve(repo, revision or app.source.target_revision, refresh=fresh_refs)
+        key = render_cache_key(app, sha, capabilities)
     rendered = cache[0](key) if cache else None
     hit = rendered is not None
     if rendered is None:
-        tree = git.snapshot(repo, sha)
-        rendered = render(app, tree, cluster_scoped=set(cluster_scoped))
+        tree = charts.expanded(chart) if app.source.chart and charts else git.snapshot(repo, sha)
+        rendered = render(app, tree, cluster_scoped=set(cluster_scoped), charts=charts, capabilities=capabilities)
         if cache:
             cache[1](key, rendered)
     objects = [obj for obj in rendered if not is_child_app(obj)]
@@ -123,6 +136,7 @@ def compare_app(
     inventory: Mapping[str, Mapping[str, Any]] | None = None,
     verified: Mapping[str, str] | None = None,
     project_problem: str = "",
+    charts: ChartRepositories | None = None,
 ) -> AppComparison:
     """The whole pipeline. `inventory` (what the app applied before) says where to look for
     prune candidates; None looks at every kind the cluster serves (`reconciler diff -f`).
@@ -137,6 +151,8 @@ def compare_app(
         cluster_scoped=cluster.cluster_scoped_kinds(),
         cache=cache,
         project_problem=project_problem,
+        charts=charts,
+        capabilities=cluster.capabilities(),
     )
     assert project is not None  # authorise() raised otherwise
     refused = resource_problems(project, app, cluster, state.objects)

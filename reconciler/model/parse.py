@@ -15,6 +15,7 @@ Choices where Argo CD leaves room (each checked against its source):
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ from reconciler.model.types import (
     Destination,
     DirectorySource,
     GroupKind,
+    HelmFileParameter,
     HelmParameter,
     HelmSource,
     JsonnetOptions,
@@ -155,6 +157,22 @@ def _read_helm(r: FieldReader, obj: dict[str, Any], path: str) -> HelmSource:
             )
         )
     values_object = r.mapping(obj, "valuesObject", f"{path}.valuesObject")
+    file_parameters = []
+    for index, item in enumerate(r.items(obj, "fileParameters", f"{path}.fileParameters")):
+        item_path = f"{path}.fileParameters[{index}]"
+        if not isinstance(item, dict):
+            r.problem(item_path, f"must be a mapping with name and path, found {describe_value(item)}")
+            continue
+        name, file = r.string(item, "name", f"{item_path}.name"), r.string(item, "path", f"{item_path}.path")
+        if not name or not file:
+            r.problem(item_path, "needs name (the Helm value to set) and path (a file in the repository)")
+        file_parameters.append(HelmFileParameter(name=name, path=file))
+    version = r.string(obj, "version", f"{path}.version")
+    if version not in ("", "v3"):
+        r.problem(f"{path}.version", f'"{version}" is not supported: only Helm 3 (v3) renders charts here')
+    kube_version = r.string(obj, "kubeVersion", f"{path}.kubeVersion")
+    if kube_version and not re.fullmatch(r"v?\d+\.\d+(\.\d+)?([-+][0-9A-Za-z.-]+)?", kube_version):
+        r.problem(f"{path}.kubeVersion", f'"{kube_version}" is not a Kubernetes version like 1.29.0 or v1.29.0')
     return HelmSource(
         value_files=r.strings(obj, "valueFiles", f"{path}.valueFiles"),
         values=r.string({"values": values}, "values", f"{path}.values"),
@@ -162,6 +180,13 @@ def _read_helm(r: FieldReader, obj: dict[str, Any], path: str) -> HelmSource:
         parameters=tuple(parameters),
         release_name=r.string(obj, "releaseName", f"{path}.releaseName"),
         ignore_missing_value_files=r.boolean(obj, "ignoreMissingValueFiles", f"{path}.ignoreMissingValueFiles"),
+        file_parameters=tuple(file_parameters),
+        version=version,
+        skip_crds=r.boolean(obj, "skipCrds", f"{path}.skipCrds"),
+        skip_schema_validation=r.boolean(obj, "skipSchemaValidation", f"{path}.skipSchemaValidation"),
+        pass_credentials=r.boolean(obj, "passCredentials", f"{path}.passCredentials"),
+        kube_version=kube_version,
+        api_versions=r.strings(obj, "apiVersions", f"{path}.apiVersions"),
     )
 
 
@@ -209,6 +234,8 @@ def _read_source(r: FieldReader, spec: dict[str, Any]) -> Source:
             "spec.source.plugin",
             "config management plugins are not supported; use helm, kustomize or directory",
         )
+    if chart:
+        _check_chart_source(r, obj, repo_url)
     tools = [name for name in ("helm", "kustomize", "directory") if obj.get(name) is not None]
     if len(tools) > 1:
         r.problem("spec.source", f"set at most one of helm, kustomize, directory (found {', '.join(tools)})")
@@ -224,6 +251,28 @@ def _read_source(r: FieldReader, spec: dict[str, Any]) -> Source:
         kustomize=_read_kustomize(r, kustomize, "spec.source.kustomize") if kustomize is not None else None,
         directory=_read_directory(r, directory, "spec.source.directory") if directory is not None else None,
     )
+
+
+def _check_chart_source(r: FieldReader, obj: dict[str, Any], repo_url: str) -> None:
+    """A chart from a Helm repository: an HTTP(S) repository or an oci:// registry, a version
+    constraint Helm understands, and only Helm options."""
+    from reconciler.source.helm.versions import is_valid_constraint
+
+    if repo_url and not repo_url.startswith(("http://", "https://", "oci://")):
+        r.problem(
+            "spec.source.repoURL",
+            f'"{repo_url}" is not a Helm repository: with chart, give an https:// chart repository '
+            "or an oci:// registry (like oci://registry.example.com/charts)",
+        )
+    revision = r.string(obj, "targetRevision", "spec.source.targetRevision")
+    if revision and not is_valid_constraint(revision):
+        r.problem(
+            "spec.source.targetRevision",
+            f'"{revision}" is not a chart version or version constraint (like 1.2.3, 1.2.*, >=1.0 <2.0)',
+        )
+    for other in ("kustomize", "directory"):
+        if obj.get(other) is not None:
+            r.problem(f"spec.source.{other}", "a chart from a Helm repository is rendered with Helm: use helm options")
 
 
 def _read_destination(r: FieldReader, spec: dict[str, Any]) -> Destination:

@@ -89,8 +89,20 @@ def _source_manifest(source: Source, out: dict[str, Any]) -> None:
             _put(item, "forceString", param.force_string, False)
             params.append(item)
         _put(h, "parameters", params, [])
+        files = []
+        for index, file_parameter in enumerate(helm.file_parameters):
+            item = _list_item(h.get("fileParameters"), index)
+            item.update(name=file_parameter.name, path=file_parameter.path)
+            files.append(item)
+        _put(h, "fileParameters", files, [])
         _put(h, "releaseName", helm.release_name, "")
         _put(h, "ignoreMissingValueFiles", helm.ignore_missing_value_files, False)
+        _put(h, "version", helm.version, "")
+        _put(h, "skipCrds", helm.skip_crds, False)
+        _put(h, "skipSchemaValidation", helm.skip_schema_validation, False)
+        _put(h, "passCredentials", helm.pass_credentials, False)
+        _put(h, "kubeVersion", helm.kube_version, "")
+        _put(h, "apiVersions", list(helm.api_versions), [])
     if source.kustomize is None:
         _drop(out, "kustomize")
     else:

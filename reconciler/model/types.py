@@ -21,13 +21,26 @@ class HelmParameter:
 
 
 @dataclass(frozen=True)
+class HelmFileParameter:
+    name: str
+    path: str  # a file in the repository, relative to the chart; its content becomes the value
+
+
+@dataclass(frozen=True)
 class HelmSource:
     value_files: tuple[str, ...] = ()
     values: str = ""  # a YAML string, as in Argo CD
     values_object: dict[str, Any] | None = None
     parameters: tuple[HelmParameter, ...] = ()
+    file_parameters: tuple[HelmFileParameter, ...] = ()
     release_name: str = ""  # empty: the application's name
     ignore_missing_value_files: bool = False
+    version: str = ""  # "" or "v3": Helm 3 (v2 is refused at parse)
+    skip_crds: bool = False
+    skip_schema_validation: bool = False
+    pass_credentials: bool = False
+    kube_version: str = ""  # "": the destination cluster's
+    api_versions: tuple[str, ...] = ()  # (): the destination cluster's
 
 
 @dataclass(frozen=True)
@@ -226,6 +239,7 @@ __all__ = [
     "Destination",
     "DirectorySource",
     "GroupKind",
+    "HelmFileParameter",
     "HelmParameter",
     "HelmSource",
     "JsonnetOptions",

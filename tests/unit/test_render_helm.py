@@ -329,9 +329,3 @@ def test_repeated_renders_leave_no_native_handle_open(repo: Path) -> None:
 
 def test_rendering_twice_gives_identical_json(repo: Path) -> None:
     assert json.dumps(render(prod(), repo)) == json.dumps(render(prod(), repo))
-
-
-def test_chart_from_a_helm_repository_is_refused_with_a_clear_message(repo: Path) -> None:
-    remote = dataclasses.replace(prod(), source=Source(repo_url="https://charts.example", chart="redis"))
-    with pytest.raises(RenderError, match=r"spec\.source\.chart 'redis'.*vendor the chart"):
-        render(remote, repo)
