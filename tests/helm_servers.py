@@ -72,14 +72,16 @@ class HelmRepository:
         self.url = f"http://127.0.0.1:{self._server.server_port}/charts"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
-    def add(self, name: str, *versions: str) -> None:
+    def add(self, name: str, *versions: str, base_url: str | None = None) -> None:
+        """Package `name` at `versions` and index the folder; `base_url` makes the index's
+        chart URLs absolute (another host name for the same server, say)."""
         import helm_python
 
         folder = self.root / "charts"
         folder.mkdir(exist_ok=True)
         for version in versions:
             package_chart(name, version, folder)
-        helm_python.repo_index_generate(folder)
+        helm_python.repo_index_generate(folder, base_url=base_url)
 
     def close(self) -> None:
         self._server.shutdown()

@@ -97,7 +97,11 @@ def desired(
     rendered = cache[0](key) if cache else None
     hit = rendered is not None
     if rendered is None:
-        tree = charts.expanded(chart) if app.source.chart and charts else git.snapshot(repo, sha)
+        if app.source.chart and charts:
+            pass_credentials = bool(app.source.helm and app.source.helm.pass_credentials)
+            tree = charts.expanded(chart, pass_credentials=pass_credentials)
+        else:
+            tree = git.snapshot(repo, sha)
         rendered = render(app, tree, cluster_scoped=set(cluster_scoped), charts=charts, capabilities=capabilities)
         if cache:
             cache[1](key, rendered)

@@ -91,6 +91,24 @@ def test_chart_from_an_http_repository_without_its_credentials_is_an_error_namin
 
 
 @pytest.mark.timeout(60)
+def test_pass_credentials_sends_them_to_chart_urls_on_another_host(
+    system: System, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with helm_repository(tmp_path / "split", "carol", "pa55word") as split:
+        # The index lists the archive under "localhost", the repository is "127.0.0.1": another host.
+        split.add("greeting", "1.0.0", base_url=split.url.replace("127.0.0.1", "localhost"))
+        monkeypatch.setenv("RECONCILER_REPO_SPLIT_URL", split.url)
+        monkeypatch.setenv("RECONCILER_REPO_SPLIT_USERNAME", "carol")
+        monkeypatch.setenv("RECONCILER_REPO_SPLIT_PASSWORD", "pa55word")
+        create_app(system, chart_app("withheld", split.url, "greeting", "1.0.0"))
+        condition = system.wait_for(lambda: condition_of(system, "withheld"), what="a condition")
+        assert "cannot download chart" in condition["message"] and "401" in condition["message"]
+        assert "pa55word" not in condition["message"]
+        create_app(system, chart_app("passed", split.url, "greeting", "1.0.0", "    helm: {passCredentials: true}\n"))
+        assert synced_configmap(system, "passed-greeting")["data"]["chartVersion"] == "1.0.0"
+
+
+@pytest.mark.timeout(60)
 def test_chart_from_an_oci_registry_is_synced_at_the_highest_matching_version(
     system: System, registry: OciRegistry, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -30,7 +30,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from reconciler.source.git.credentials import CredentialStore, RepoCredentials
 from reconciler.source.git.urls import normalize_repo_url
@@ -63,6 +63,7 @@ class ResolvedChart:
     name: str
     version: str  # exact
     digest: str  # hex sha256: the archive's (HTTP index) or the OCI manifest's; "" when the index has none
+    url: str = ""  # the archive's URL in an HTTP index (absolute, or relative to the repository)
 
     @property
     def is_oci(self) -> bool:
@@ -90,7 +91,7 @@ class ChartRepositories:
         self.credentials = credentials or CredentialStore()
         self.versions_ttl = versions_ttl
         self.shared = shared
-        self._versions: dict[str, tuple[float, dict[str, str]]] = {}
+        self._versions: dict[str, tuple[float, dict[str, list[str]]]] = {}
         self._clients: dict[str, helm_python.RegistryClient] = {}
         self._guard = threading.Lock()
         self._private: Path | None = None
@@ -107,18 +108,21 @@ class ChartRepositories:
                 f"{field}: chart {chart!r} has no version matching {constraint_of(constraint)!r} in "
                 f"{_shown(repo_url)} (it has {', '.join(newest) or 'none'}): fix the version constraint"
             )
-        digest = versions[version] or (self._oci_digest(repo_url, chart, version, field) if is_oci(repo_url) else "")
-        return ResolvedChart(repo_url=repo_url, name=chart, version=version, digest=digest)
+        digest, url = versions[version]
+        if not digest and is_oci(repo_url):
+            digest = self._oci_digest(repo_url, chart, version, field)
+        return ResolvedChart(repo_url=repo_url, name=chart, version=version, digest=digest, url=url)
 
-    def versions(self, repo_url: str, chart: str, *, field: str = "spec.source") -> dict[str, str]:
-        """{version: digest} of `chart` ("" digests for OCI until resolved), cached for versions_ttl."""
+    def versions(self, repo_url: str, chart: str, *, field: str = "spec.source") -> dict[str, list[str]]:
+        """{version: [digest, archive URL]} of `chart` (OCI: digest "" until resolved, no URL),
+        cached for versions_ttl."""
         key = f"{normalize_repo_url(repo_url)}/{chart}"
         now = time.monotonic()
         with self._guard:
             cached = self._versions.get(key)
         if cached is not None and now - cached[0] < self.versions_ttl:
             return cached[1]
-        found: dict[str, str] | None = None
+        found: dict[str, list[str]] | None = None
         if self.shared is not None:
             text = self.shared.cached_chart_versions(key)
             found = json.loads(text) if text else None
@@ -130,7 +134,7 @@ class ChartRepositories:
             self._versions[key] = (now, found)
         return found
 
-    def _index(self, repo_url: str, chart: str, field: str) -> dict[str, str]:
+    def _index(self, repo_url: str, chart: str, field: str) -> dict[str, list[str]]:
         import helm_python
 
         creds = self._credentials(repo_url)
@@ -150,9 +154,13 @@ class ChartRepositories:
                 f"{field}: chart {chart!r} is not in the Helm repository {_shown(repo_url)} "
                 f"(it has {', '.join(names) or 'no charts'}): fix the chart name or the repository URL"
             )
-        return {str(entry.get("version")): str(entry.get("digest") or "") for entry in entries if entry.get("version")}
+        return {
+            str(entry.get("version")): [str(entry.get("digest") or ""), str((entry.get("urls") or [""])[0])]
+            for entry in entries
+            if entry.get("version")
+        }
 
-    def _oci_tags(self, repo_url: str, chart: str, field: str) -> dict[str, str]:
+    def _oci_tags(self, repo_url: str, chart: str, field: str) -> dict[str, list[str]]:
         import helm_python
 
         reference = _oci_reference(repo_url, chart)
@@ -164,7 +172,7 @@ class ChartRepositories:
                 f"{self._scrub(err, self._credentials(repo_url))}; check the registry URL, the chart name "
                 "and the registry's credentials (RECONCILER_REPO_<N>_URL/USERNAME/PASSWORD)"
             ) from None
-        return dict.fromkeys(tags, "")
+        return {tag: ["", ""] for tag in tags}
 
     def _oci_digest(self, repo_url: str, chart: str, version: str, field: str) -> str:
         import helm_python
@@ -181,13 +189,14 @@ class ChartRepositories:
         with self._guard:  # tags of released charts do not move: keep the digest with the listing
             cached = self._versions.get(key)
             if cached is not None:
-                cached[1][version] = digest
+                cached[1][version] = [digest, ""]
         return digest
 
     # -- archives ---------------------------------------------------------------------
 
-    def archive(self, ref: ResolvedChart, *, field: str = "spec.source") -> Path:
-        """The chart's .tgz, from the cache when its digest was fetched before."""
+    def archive(self, ref: ResolvedChart, *, field: str = "spec.source", pass_credentials: bool = False) -> Path:
+        """The chart's .tgz, from the cache when its digest was fetched before. `pass_credentials`
+        (helm.passCredentials) sends the repository's credentials to a chart URL on another host."""
         if ref.digest:
             cached = self.cache_dir / "archives" / f"{ref.digest}.tgz"
             if cached.is_file():
@@ -207,14 +216,7 @@ class ChartRepositories:
                         plain_http=_is_loopback(ref.repo_url),
                     )
                 else:
-                    helm_python.pull(
-                        ref.name,
-                        repo_url=ref.repo_url.rstrip("/"),
-                        version=ref.version,
-                        destination=scratch,
-                        username=creds.username or None,
-                        password=creds.password or None,
-                    )
+                    _pull_http(ref, scratch, creds, pass_credentials)
             except helm_python.HelmError as err:
                 raise ChartFetchError(
                     f"{field}: cannot download chart {ref.name!r} {ref.version} from {_shown(ref.repo_url)}: "
@@ -235,9 +237,9 @@ class ChartRepositories:
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
-    def expanded(self, ref: ResolvedChart, *, field: str = "spec.source") -> Path:
+    def expanded(self, ref: ResolvedChart, *, field: str = "spec.source", pass_credentials: bool = False) -> Path:
         """A folder holding the chart expanded as `<folder>/<chart name>/`; shared by digest."""
-        archive = self.archive(ref, field=field)
+        archive = self.archive(ref, field=field, pass_credentials=pass_credentials)
         target = self.cache_dir / "expanded" / archive.stem
         if target.is_dir():
             return target
@@ -310,6 +312,40 @@ class ChartRepositories:
             if self._private is not None:
                 shutil.rmtree(self._private, ignore_errors=True)
                 self._private = None
+
+
+def _pull_http(ref: ResolvedChart, destination: Path, creds: RepoCredentials, pass_credentials: bool) -> None:
+    import helm_python
+    from helm_python import _native
+
+    archive_url = urljoin(ref.repo_url.rstrip("/") + "/", ref.url) if ref.url else ""
+    if archive_url and urlsplit(archive_url).netloc != urlsplit(ref.repo_url).netloc and not pass_credentials:
+        # The index sends the archive to another host: as Helm and Argo CD, the repository's
+        # credentials go there only with passCredentials, so download it without them.
+        helm_python.pull(archive_url, destination=destination)
+        return
+    options = {
+        "dest_dir": str(destination),
+        "version": ref.version,
+        "repo_url": ref.repo_url.rstrip("/"),
+        "username": creds.username or None,
+        "password": creds.password or None,
+        # Our host check above decides; tell the engine to send what it is given.
+        # (helm_python.pull() does not expose this option; the C call takes it.)
+        "pass_credentials_all": True,
+    }
+    payload = json.dumps({key: value for key, value in options.items() if value is not None})
+    try:
+        _native.call_string("helm_pull", _native.HANDLE(0), ref.name, payload)
+    except (AttributeError, KeyError):  # an SDK without the raw call: the public one, without the option
+        helm_python.pull(
+            ref.name,
+            repo_url=options["repo_url"],
+            version=ref.version,
+            destination=destination,
+            username=creds.username or None,
+            password=creds.password or None,
+        )
 
 
 def _oci_reference(repo_url: str, chart: str) -> str:
