@@ -47,6 +47,7 @@ from reconciler.model.types import (
     HelmSource,
     JsonnetOptions,
     JsonnetVar,
+    KustomizeReplica,
     KustomizeSource,
     ProjectDestination,
     ResourceIgnoreDifferences,
@@ -190,13 +191,62 @@ def _read_helm(r: FieldReader, obj: dict[str, Any], path: str) -> HelmSource:
     )
 
 
+# Argo CD kustomize fields this system does not apply: refused by name, never ignored.
+_KUSTOMIZE_REFUSED = {
+    "version": "one kustomize engine renders here (kustomize or kubectl kustomize on PATH); remove version",
+    "commonAnnotationsEnvsubst": "environment substitution in annotations is not supported; write the values",
+    "kubeVersion": "Helm charts inflated by kustomize are not given a kubeVersion here; remove it",
+    "apiVersions": "Helm charts inflated by kustomize are not given apiVersions here; remove it",
+    "ignoreMissingComponents": "a missing component is always an error here; remove it or the component",
+    "labelIncludeTemplates": "not supported; remove it",
+}
+
+
 def _read_kustomize(r: FieldReader, obj: dict[str, Any], path: str) -> KustomizeSource:
+    for key, reason in _KUSTOMIZE_REFUSED.items():
+        if obj.get(key) not in (None, "", False, []):
+            r.problem(f"{path}.{key}", reason)
+    replicas = []
+    for index, item in enumerate(r.items(obj, "replicas", f"{path}.replicas")):
+        item_path = f"{path}.replicas[{index}]"
+        if not isinstance(item, dict):
+            r.problem(item_path, f"must be a mapping with name and count, found {describe_value(item)}")
+            continue
+        name = r.string(item, "name", f"{item_path}.name")
+        count = item.get("count")
+        if isinstance(count, str) and count.isdigit():
+            count = int(count)
+        if not name or isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            r.problem(item_path, "needs name (a Deployment or StatefulSet) and count (a whole number, 0 or more)")
+            continue
+        replicas.append(KustomizeReplica(name=name, count=count))
+    patches = []
+    for index, item in enumerate(r.items(obj, "patches", f"{path}.patches")):
+        item_path = f"{path}.patches[{index}]"
+        if not isinstance(item, dict) or not (isinstance(item.get("patch"), str) or isinstance(item.get("path"), str)):
+            r.problem(item_path, "must be a mapping with patch (inline) or path (a file), and optionally target")
+            continue
+        file = item.get("path")
+        if isinstance(file, str) and file.startswith("/"):
+            r.problem(f"{item_path}.path", f'"{file}" is absolute: give a file relative to the source path')
+        patches.append(copy.deepcopy(item))
+    components = r.strings(obj, "components", f"{path}.components")
+    for index, component in enumerate(components):
+        if component.startswith("/"):
+            r.problem(f"{path}.components[{index}]", f'"{component}" is absolute: give a folder relative to the path')
     return KustomizeSource(
         name_prefix=r.string(obj, "namePrefix", f"{path}.namePrefix"),
         name_suffix=r.string(obj, "nameSuffix", f"{path}.nameSuffix"),
         images=r.strings(obj, "images", f"{path}.images"),
         common_labels=r.string_map(obj, "commonLabels", f"{path}.commonLabels"),
         namespace=r.string(obj, "namespace", f"{path}.namespace"),
+        common_annotations=r.string_map(obj, "commonAnnotations", f"{path}.commonAnnotations"),
+        force_common_labels=r.boolean(obj, "forceCommonLabels", f"{path}.forceCommonLabels"),
+        force_common_annotations=r.boolean(obj, "forceCommonAnnotations", f"{path}.forceCommonAnnotations"),
+        label_without_selector=r.boolean(obj, "labelWithoutSelector", f"{path}.labelWithoutSelector"),
+        replicas=tuple(replicas),
+        patches=tuple(patches),
+        components=components,
     )
 
 

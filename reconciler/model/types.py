@@ -68,12 +68,26 @@ class DirectorySource:
 
 
 @dataclass(frozen=True)
+class KustomizeReplica:
+    name: str
+    count: int
+
+
+@dataclass(frozen=True)
 class KustomizeSource:
     name_prefix: str = ""
     name_suffix: str = ""
     images: tuple[str, ...] = ()
     common_labels: dict[str, str] = field(default_factory=dict)
     namespace: str = ""
+    common_annotations: dict[str, str] = field(default_factory=dict)
+    force_common_labels: bool = False
+    force_common_annotations: bool = False
+    label_without_selector: bool = False
+    replicas: tuple[KustomizeReplica, ...] = ()
+    # Kustomize patches as written ({patch | path, target, options}); paths relative to the source path.
+    patches: tuple[dict[str, Any], ...] = ()
+    components: tuple[str, ...] = ()  # relative to the source path
 
 
 @dataclass(frozen=True)
@@ -244,6 +258,7 @@ __all__ = [
     "HelmSource",
     "JsonnetOptions",
     "JsonnetVar",
+    "KustomizeReplica",
     "KustomizeSource",
     "ProjectDestination",
     "ResourceIgnoreDifferences",
