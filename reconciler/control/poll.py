@@ -20,7 +20,7 @@ from reconciler.control.sync import fingerprint_marker, unexpected
 from reconciler.engine.cluster import KubeError
 from reconciler.engine.compare import Comparison
 from reconciler.engine.diff.resource_diff import AppSyncStatus, ResourceSyncStatus
-from reconciler.engine.pipeline import AccessDenied, AppComparison, compare_app
+from reconciler.engine.pipeline import AccessDenied, AppComparison, compare_app, revisions_of
 from reconciler.model import Application, SpecError, application_to_manifest
 from reconciler.services import Services
 from reconciler.source.git.client import GitError
@@ -213,7 +213,7 @@ def _status(
     ]
     return {
         **_identity(app),
-        "sync": {"status": sync_status.value, "revision": comparison.revision},
+        "sync": {"status": sync_status.value, "revision": comparison.revision, **_revisions(app, comparison.revision)},
         "health": {"status": comparison.health.status.value, "message": comparison.health.message},
         "resources": resources,
         "conditions": conditions,
@@ -222,6 +222,11 @@ def _status(
         "verified": comparison.verified,
         "dryRuns": comparison.dry_runs,
     }
+
+
+def _revisions(app: Application, revision: str) -> dict[str, Any]:
+    """A multi-source app's revision of each source, in spec.sources order."""
+    return {"revisions": revisions_of(revision)} if app.sources else {}
 
 
 def _identity(app: Application | None) -> dict[str, Any]:
@@ -238,6 +243,17 @@ def _identity(app: Application | None) -> dict[str, Any]:
             "name": app.destination.name,
             "namespace": app.destination.namespace,
         },
+        **(
+            {
+                "sources": [
+                    {"repoURL": s.repo_url, "path": s.path, "chart": s.chart, "targetRevision": s.target_revision,
+                     "ref": s.ref}
+                    for s in app.sources
+                ]
+            }
+            if app.sources
+            else {}
+        ),
         "automated": app.sync_policy.automated is not None,
         "prune": bool(app.sync_policy.automated and app.sync_policy.automated.prune),
         "selfHeal": bool(app.sync_policy.automated and app.sync_policy.automated.self_heal),

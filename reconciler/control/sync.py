@@ -27,14 +27,14 @@ from reconciler.control.catalog import UnknownApplication, load_application, pro
 from reconciler.control.requests import Next, SyncRequest
 from reconciler.engine.cluster import Cluster, KubeError
 from reconciler.engine.compare import Comparison, owned_by
-from reconciler.engine.pipeline import AccessDenied, compare_app
+from reconciler.engine.pipeline import AccessDenied, compare_app, revisions_of
 from reconciler.engine.plan import PlanError, SyncPlan, build_plan
 from reconciler.health import HealthStatus, assess
 from reconciler.model import (
     Application,
     SpecError,
-    application_to_manifest,
     effective_retry,
+    recorded_source,
     retry_delay,
     should_retry,
     with_source,
@@ -176,7 +176,7 @@ def _prepare(
         "app": app.name,
         "request": request.to_dict(),
         "revision": desired.revision,
-        "source": application_to_manifest(app).get("spec", {}).get("source", {}),
+        "source": recorded_source(app),
         "marker": fingerprint_marker(desired.revision, app),
         "steps": steps,
         "step": 0,
@@ -445,6 +445,8 @@ def _end(
                 "deployedAt": now,
                 "deployStartedAt": op.get("startedAt", now),
                 "source": op.get("source", {}),
+                # A multi-source app's composite revision, one per source (a one-element list otherwise).
+                "revisions": revisions_of(op["revision"]),
                 "initiatedBy": request.trigger,
             },
             limit=app.revision_history_limit,

@@ -22,7 +22,7 @@ from reconciler.model.durations import format_duration, parse_duration
 from reconciler.model.errors import Problem, SpecError
 from reconciler.model.parse import load_file, parse_application, parse_manifests, parse_project
 from reconciler.model.retry import effective_retry, retry_delay, should_retry
-from reconciler.model.serialize import application_to_manifest, project_to_manifest, with_source
+from reconciler.model.serialize import application_to_manifest, project_to_manifest, recorded_source, with_source
 from reconciler.model.types import *  # noqa: F403
 from reconciler.model.types import __all__ as _type_names
 
@@ -40,6 +40,7 @@ __all__ = [
     "parse_manifests",
     "parse_project",
     "project_to_manifest",
+    "recorded_source",
     "retry_delay",
     "should_retry",
     "with_source",

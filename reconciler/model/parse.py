@@ -9,7 +9,7 @@ Choices where Argo CD leaves room (each checked against its source):
   block without `limit` means no retries; `automated:` with no value is off.
 - Application names are at most 63 characters: the name is a label value on every
   resource the app owns (Argo CD allows 253 with annotation tracking).
-- `spec.sources` (multi-source) and `spec.source.plugin` are refused with a problem.
+- `spec.source.plugin` is refused with a problem; `spec.source` and `spec.sources` together too.
 """
 
 from __future__ import annotations
@@ -262,67 +262,109 @@ def _path_escapes_repo(path: str) -> bool:
     return False
 
 
-def _read_source(r: FieldReader, spec: dict[str, Any]) -> Source:
-    if spec.get("sources") is not None:
-        r.problem("spec.sources", "multiple sources are not supported yet; use spec.source")
-    obj = r.mapping(spec, "source", "spec.source")
-    if obj is None:
-        if spec.get("sources") is None:
+_REF_NAME = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _read_sources(r: FieldReader, spec: dict[str, Any]) -> tuple[Source, tuple[Source, ...]]:
+    """(spec.source, ()) or, for a multi-source app, (its first source, all of spec.sources)."""
+    if spec.get("sources") is None:
+        obj = r.mapping(spec, "source", "spec.source")
+        if obj is None:
             r.problem("spec.source", "required: give repoURL, path and targetRevision of the manifests")
-        return Source(repo_url="")
-    repo_url = r.string(obj, "repoURL", "spec.source.repoURL")
+            return Source(repo_url=""), ()
+        source = _read_source(r, obj, "spec.source")
+        if source.ref:
+            r.problem("spec.source.ref", "only a source of spec.sources can be a ref; remove it")
+        return source, ()
+    if spec.get("source") is not None:
+        r.problem("spec.source", "set spec.source or spec.sources, not both (Argo CD would ignore spec.source)")
+    items = r.items(spec, "sources", "spec.sources")
+    if not items:
+        r.problem("spec.sources", "give at least one source")
+        return Source(repo_url=""), ()
+    sources = []
+    for index, item in enumerate(items):
+        prefix = f"spec.sources[{index}]"
+        if not isinstance(item, dict):
+            r.problem(prefix, f"must be a mapping with repoURL, path and targetRevision, found {describe_value(item)}")
+            continue
+        sources.append(_read_source(r, item, prefix))
+    refs = [source.ref for source in sources if source.ref]
+    for index, source in enumerate(sources):
+        if source.ref and not _REF_NAME.fullmatch(source.ref):
+            r.problem(f"spec.sources[{index}].ref", f'"{source.ref}" must be letters, digits, "-" and "_"')
+        if source.ref and refs.count(source.ref) > 1:
+            r.problem(f"spec.sources[{index}].ref", f'"{source.ref}" names two sources; give each a distinct name')
+        if source.ref and source.chart:
+            r.problem(f"spec.sources[{index}].ref", "a chart source cannot be a ref: refs supply files from Git")
+        for v_index, value_file in enumerate(source.helm.value_files if source.helm else ()):
+            name = value_file[1:].split("/", 1)[0] if value_file.startswith("$") else ""
+            if value_file.startswith("$") and name not in refs:
+                r.problem(
+                    f"spec.sources[{index}].helm.valueFiles[{v_index}]",
+                    f'"{value_file}" refers to ${name}, but no source has ref: {name}',
+                )
+    if not any(source.renders for source in sources):
+        r.problem("spec.sources", "every source is a ref only: add a source with a path or chart to render")
+    return (sources[0] if sources else Source(repo_url="")), tuple(sources)
+
+
+def _read_source(r: FieldReader, obj: dict[str, Any], prefix: str) -> Source:
+    repo_url = r.string(obj, "repoURL", f"{prefix}.repoURL")
     if not repo_url.strip():
-        r.problem("spec.source.repoURL", "required: the Git repository URL, like https://github.com/org/repo")
-    chart = r.string(obj, "chart", "spec.source.chart")
-    path = r.string(obj, "path", "spec.source.path")
-    if not path and not chart:
-        r.problem("spec.source.path", 'required: a directory in the repository; use "." for the repository root')
+        r.problem(f"{prefix}.repoURL", "required: the Git repository URL, like https://github.com/org/repo")
+    chart = r.string(obj, "chart", f"{prefix}.chart")
+    path = r.string(obj, "path", f"{prefix}.path")
+    ref = r.string(obj, "ref", f"{prefix}.ref")
+    if not path and not chart and not ref:
+        r.problem(f"{prefix}.path", 'required: a directory in the repository; use "." for the repository root')
     elif path and _path_escapes_repo(path):
-        r.problem("spec.source.path", f'"{path}" leaves the repository; give a directory inside it')
+        r.problem(f"{prefix}.path", f'"{path}" leaves the repository; give a directory inside it')
     if "plugin" in obj:
         r.problem(
-            "spec.source.plugin",
+            f"{prefix}.plugin",
             "config management plugins are not supported; use helm, kustomize or directory",
         )
     if chart:
-        _check_chart_source(r, obj, repo_url)
+        _check_chart_source(r, obj, repo_url, prefix)
     tools = [name for name in ("helm", "kustomize", "directory") if obj.get(name) is not None]
     if len(tools) > 1:
-        r.problem("spec.source", f"set at most one of helm, kustomize, directory (found {', '.join(tools)})")
-    helm = r.mapping(obj, "helm", "spec.source.helm")
-    kustomize = r.mapping(obj, "kustomize", "spec.source.kustomize")
-    directory = r.mapping(obj, "directory", "spec.source.directory")
+        r.problem(prefix, f"set at most one of helm, kustomize, directory (found {', '.join(tools)})")
+    helm = r.mapping(obj, "helm", f"{prefix}.helm")
+    kustomize = r.mapping(obj, "kustomize", f"{prefix}.kustomize")
+    directory = r.mapping(obj, "directory", f"{prefix}.directory")
     return Source(
         repo_url=repo_url,
         path=path,
-        target_revision=r.string(obj, "targetRevision", "spec.source.targetRevision") or "HEAD",
+        target_revision=r.string(obj, "targetRevision", f"{prefix}.targetRevision") or "HEAD",
         chart=chart,
-        helm=_read_helm(r, helm, "spec.source.helm") if helm is not None else None,
-        kustomize=_read_kustomize(r, kustomize, "spec.source.kustomize") if kustomize is not None else None,
-        directory=_read_directory(r, directory, "spec.source.directory") if directory is not None else None,
+        helm=_read_helm(r, helm, f"{prefix}.helm") if helm is not None else None,
+        kustomize=_read_kustomize(r, kustomize, f"{prefix}.kustomize") if kustomize is not None else None,
+        directory=_read_directory(r, directory, f"{prefix}.directory") if directory is not None else None,
+        ref=ref,
     )
 
 
-def _check_chart_source(r: FieldReader, obj: dict[str, Any], repo_url: str) -> None:
+def _check_chart_source(r: FieldReader, obj: dict[str, Any], repo_url: str, prefix: str) -> None:
     """A chart from a Helm repository: an HTTP(S) repository or an oci:// registry, a version
     constraint Helm understands, and only Helm options."""
     from reconciler.source.helm.versions import is_valid_constraint
 
     if repo_url and not repo_url.startswith(("http://", "https://", "oci://")):
         r.problem(
-            "spec.source.repoURL",
+            f"{prefix}.repoURL",
             f'"{repo_url}" is not a Helm repository: with chart, give an https:// chart repository '
             "or an oci:// registry (like oci://registry.example.com/charts)",
         )
-    revision = r.string(obj, "targetRevision", "spec.source.targetRevision")
+    revision = r.string(obj, "targetRevision", f"{prefix}.targetRevision")
     if revision and not is_valid_constraint(revision):
         r.problem(
-            "spec.source.targetRevision",
+            f"{prefix}.targetRevision",
             f'"{revision}" is not a chart version or version constraint (like 1.2.3, 1.2.*, >=1.0 <2.0)',
         )
     for other in ("kustomize", "directory"):
         if obj.get(other) is not None:
-            r.problem(f"spec.source.{other}", "a chart from a Helm repository is rendered with Helm: use helm options")
+            r.problem(f"{prefix}.{other}", "a chart from a Helm repository is rendered with Helm: use helm options")
 
 
 def _read_destination(r: FieldReader, spec: dict[str, Any]) -> Destination:
@@ -458,11 +500,13 @@ def _parse_application(r: FieldReader, doc: dict[str, Any]) -> Application:
     history = r.integer(spec, "revisionHistoryLimit", "spec.revisionHistoryLimit", DEFAULT_REVISION_HISTORY_LIMIT)
     if history < 0:
         r.problem("spec.revisionHistoryLimit", f"must be 0 or more (found {history})")
+    source, sources = _read_sources(r, spec)
     app = Application(
         name=name,
         namespace=namespace,
         project=r.string(spec, "project", "spec.project") or DEFAULT_PROJECT,
-        source=_read_source(r, spec),
+        source=source,
+        sources=sources,
         destination=_read_destination(r, spec),
         sync_policy=_read_sync_policy(r, spec),
         ignore_differences=_read_ignore_differences(r, spec),

@@ -72,6 +72,7 @@ def _source_manifest(source: Source, out: dict[str, Any]) -> None:
     if out.get("targetRevision") not in (None, "") or source.target_revision != "HEAD":
         out["targetRevision"] = source.target_revision
     _put(out, "chart", source.chart, "")
+    _put(out, "ref", source.ref, "")
     if source.helm is None:
         _drop(out, "helm")
     else:
@@ -204,7 +205,18 @@ def application_to_manifest(app: Application) -> dict[str, Any]:
     spec = _section(doc, "spec")
     if spec.get("project") not in (None, "") or app.project != DEFAULT_PROJECT:
         spec["project"] = app.project
-    _source_manifest(app.source, _section(spec, "source"))
+    if app.sources:
+        original = spec.get("sources")
+        written = []
+        for index, source in enumerate(app.sources):
+            item = copy.deepcopy(_list_item(original, index))
+            _source_manifest(source, item)
+            written.append(item)
+        spec["sources"] = written
+        spec.pop("source", None)
+    else:
+        _source_manifest(app.source, _section(spec, "source"))
+        spec.pop("sources", None)
     destination = _section(spec, "destination")
     for key in ("server", "name", "namespace"):
         _put(destination, key, getattr(app.destination, key), "")
@@ -241,8 +253,22 @@ def project_to_manifest(project: AppProject) -> dict[str, Any]:
     return doc
 
 
+def recorded_source(app: Application) -> dict[str, Any]:
+    """What history records of the app's source: its spec.source, or for a multi-source app
+    `{"sources": [...]}`, so a rollback restores every source."""
+    spec = application_to_manifest(app).get("spec", {})
+    if app.sources:
+        return {"sources": copy.deepcopy(spec.get("sources") or [])}
+    return copy.deepcopy(spec.get("source") or {})
+
+
 def with_source(app: Application, source: dict[str, Any]) -> Application:
-    """`app` syncing another `spec.source` (a rollback's recorded one); SpecError if it is invalid."""
+    """`app` syncing another source (a rollback's recorded one, see `recorded_source`);
+    SpecError if it is invalid."""
     manifest = application_to_manifest(app)
-    manifest = {**manifest, "spec": {**manifest.get("spec", {}), "source": source}}
-    return parse_application(manifest, source_file=f"history of application {app.name}")
+    spec = {key: value for key, value in manifest.get("spec", {}).items() if key not in ("source", "sources")}
+    if set(source) == {"sources"}:
+        spec["sources"] = source["sources"]
+    else:
+        spec["source"] = source
+    return parse_application({**manifest, "spec": spec}, source_file=f"history of application {app.name}")

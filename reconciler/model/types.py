@@ -95,10 +95,16 @@ class Source:
     repo_url: str
     path: str = ""
     target_revision: str = "HEAD"
-    chart: str = ""  # Helm repository charts; not rendered by this system
+    chart: str = ""  # a chart from a Helm repository (repo_url: https://... or oci://...)
     helm: HelmSource | None = None
     directory: DirectorySource | None = None
     kustomize: KustomizeSource | None = None
+    ref: str = ""  # multi-source: the name `$ref/...` value files of other sources use for this one
+
+    @property
+    def renders(self) -> bool:
+        """False for a source that only supplies files to others (`ref` without path or chart)."""
+        return bool(self.path or self.chart or not self.ref)
 
     @property
     def kind(self) -> str:
@@ -173,7 +179,7 @@ class Application:
     name: str
     namespace: str
     project: str
-    source: Source
+    source: Source  # with spec.sources: the first of them
     destination: Destination
     sync_policy: SyncPolicy = field(default_factory=SyncPolicy)
     ignore_differences: tuple[ResourceIgnoreDifferences, ...] = ()
@@ -184,10 +190,16 @@ class Application:
     # The manifest as written, unknown fields included, so nothing a user wrote is lost.
     manifest: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     source_file: str = ""
+    sources: tuple[Source, ...] = ()  # spec.sources (multi-source); () for spec.source
 
     @property
     def automated(self) -> bool:
         return self.sync_policy.automated is not None
+
+    @property
+    def all_sources(self) -> tuple[Source, ...]:
+        """Every source: spec.sources, or spec.source alone."""
+        return self.sources or (self.source,)
 
 
 @dataclass(frozen=True)

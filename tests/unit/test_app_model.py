@@ -348,11 +348,28 @@ def test_path_that_leaves_the_repository_is_a_problem() -> None:
     assert _paths(_app(source=source)) == ["spec.source.path"]
 
 
-def test_multiple_sources_are_a_clear_problem() -> None:
-    sources = [{"repoURL": "https://github.com/o/r", "path": "a"}, {"repoURL": "https://github.com/o/s"}]
-    assert _problems(_app(source=None, sources=sources)) == [
-        ("spec.sources", "multiple sources are not supported yet; use spec.source")
+def test_multiple_sources_are_read_and_written_back_with_their_ref() -> None:
+    from reconciler.model import application_to_manifest, parse_application
+
+    sources = [
+        {"repoURL": "https://github.com/o/charts", "path": "chart", "helm": {"valueFiles": ["$values/prod.yaml"]}},
+        {"repoURL": "https://github.com/o/values", "targetRevision": "main", "ref": "values"},
     ]
+    app = parse_application(_app(source=None, sources=sources))
+    assert [s.repo_url for s in app.all_sources] == ["https://github.com/o/charts", "https://github.com/o/values"]
+    assert app.sources[1].ref == "values" and not app.sources[1].renders
+    assert application_to_manifest(app)["spec"]["sources"] == sources
+    assert "source" not in application_to_manifest(app)["spec"]
+
+
+def test_a_source_without_path_in_sources_is_a_problem_unless_it_is_a_ref() -> None:
+    sources = [{"repoURL": "https://github.com/o/r", "path": "a"}, {"repoURL": "https://github.com/o/s"}]
+    assert _paths(_app(source=None, sources=sources)) == ["spec.sources[1].path"]
+
+
+def test_a_value_file_naming_an_unknown_ref_is_a_problem() -> None:
+    sources = [{"repoURL": "https://github.com/o/r", "path": "a", "helm": {"valueFiles": ["$nope/v.yaml"]}}]
+    assert _paths(_app(source=None, sources=sources)) == ["spec.sources[0].helm.valueFiles[0]"]
 
 
 def test_missing_source_is_a_problem() -> None:

@@ -259,8 +259,8 @@ def test_missing_value_file_is_skipped_with_ignore_missing_value_files(repo: Pat
     assert by_kind(render(app(helm), repo), "Deployment")["spec"]["replicas"] == 3
 
 
-def test_value_file_from_another_source_is_refused_with_a_clear_message(repo: Path) -> None:
-    with pytest.raises(RenderError, match=r"\$values/apps/api/values\.yaml.*not supported"):
+def test_value_file_naming_a_ref_no_source_has_is_refused_with_a_clear_message(repo: Path) -> None:
+    with pytest.raises(RenderError, match=r"\$values/apps/api/values\.yaml.*no source of spec\.sources names"):
         render(prod(value_files=("$values/apps/api/values.yaml",)), repo)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +28,16 @@ from reconciler.source.render.tracking import default_namespace, mark_tracked
 if TYPE_CHECKING:
     from reconciler.source.helm import ChartRepositories
 
-__all__ = ["RENDERER_VERSION", "Capabilities", "RenderError", "detect_tool", "render", "source_fingerprint"]
+__all__ = [
+    "RENDERER_VERSION",
+    "Capabilities",
+    "RenderError",
+    "detect_tool",
+    "render",
+    "render_manifests",
+    "render_sources",
+    "source_fingerprint",
+]
 
 # Bump when a change here changes output for the same input, to invalidate caches.
 RENDERER_VERSION = 2
@@ -41,15 +50,29 @@ def render(
     *,
     charts: ChartRepositories | None = None,
     capabilities: Capabilities | None = None,
+    refs: Mapping[str, Path] | None = None,
 ) -> list[dict[str, Any]]:
     """The desired objects of `app` from the repository snapshot at `tree` (for a
     `spec.source.chart` source: the folder its chart archive was expanded into).
 
     `cluster_scoped` adds (group, kind) pairs known from discovery to the built-in
     table of cluster-scoped kinds; `charts` fetches Helm chart dependencies;
-    `capabilities` are the destination's, for Helm. Raises RenderError; never returns
-    a partial list.
+    `capabilities` are the destination's, for Helm; `refs` the trees of a multi-source
+    app's `ref` sources. Raises RenderError; never returns a partial list.
     """
+    manifests = render_manifests(app, tree, charts=charts, capabilities=capabilities, refs=refs)
+    return _settle(app, manifests, cluster_scoped)
+
+
+def render_manifests(
+    app: Application,
+    tree: Path,
+    *,
+    charts: ChartRepositories | None = None,
+    capabilities: Capabilities | None = None,
+    refs: Mapping[str, Path] | None = None,
+) -> list[Manifest]:
+    """The manifests of `app.source` as its tool renders them, before namespaces and tracking."""
     tree = Path(tree)
     if app.source.chart:
         source_dir = _expanded_chart(tree, app.source.chart)
@@ -62,7 +85,20 @@ def render(
         )
     check_symlinks_inside(tree, source_dir)
     tool = "Helm" if app.source.chart else detect_tool(app, source_dir)
-    manifests = _render_with_tool(tool, app, tree, source_dir, charts, capabilities)
+    return _render_with_tool(tool, app, tree, source_dir, charts, capabilities, refs)
+
+
+def render_sources(
+    app: Application, parts: list[list[Manifest]], cluster_scoped: Collection[tuple[str, str]] | None = None
+) -> list[dict[str, Any]]:
+    """The desired objects of a multi-source app from each rendering source's manifests: one
+    set, namespaces settled and tracked, an object defined by two sources refused."""
+    return _settle(app, [manifest for part in parts for manifest in part], cluster_scoped)
+
+
+def _settle(
+    app: Application, manifests: list[Manifest], cluster_scoped: Collection[tuple[str, str]] | None
+) -> list[dict[str, Any]]:
     namespace = app.destination.namespace
     extra = frozenset(cluster_scoped or ())
     settled = [dataclasses.replace(m, obj=default_namespace(m.obj, namespace, extra)) for m in manifests]
@@ -96,6 +132,7 @@ def source_fingerprint(app: Application, capabilities: Capabilities | None = Non
             "app": app.name,
             "namespace": app.destination.namespace,
             "source": dataclasses.asdict(app.source),
+            "sources": [dataclasses.asdict(source) for source in app.sources],
             "capabilities": dataclasses.asdict(capabilities) if capabilities else None,
         },
         sort_keys=True,
@@ -112,6 +149,7 @@ def _render_with_tool(
     source_dir: Path,
     charts: ChartRepositories | None,
     capabilities: Capabilities | None,
+    refs: Mapping[str, Path] | None,
 ) -> list[Manifest]:
     if tool == "Helm":
         from reconciler.source.render.helm import render_helm  # loads a Go runtime: only when needed
@@ -129,6 +167,7 @@ def _render_with_tool(
             namespace=app.destination.namespace,
             charts=charts,
             capabilities=capabilities,
+            refs=refs,
         )
     if tool == "Kustomize":
         return render_kustomize(tree, source_dir, app.source.kustomize)

@@ -12,6 +12,7 @@ import json
 import re
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +43,7 @@ def render_helm(
     namespace: str,
     charts: ChartRepositories | None = None,
     capabilities: Capabilities | None = None,
+    refs: Mapping[str, Path] | None = None,
 ) -> list[Manifest]:
     """Objects of the chart at `chart_dir` (its dependencies fetched first), CRDs included
     unless skipCrds, test hooks left out. `.Capabilities` are the spec's kubeVersion and
@@ -59,7 +61,7 @@ def render_helm(
             "set spec.source.helm.releaseName to at most 53 lowercase letters, digits and '-'",
             file=chart_file,
         ) from None
-    values = compose_values(tree, chart_dir, options)
+    values = compose_values(tree, chart_dir, options, refs)
     render_options = _render_options(release, namespace, options, capabilities or Capabilities())
     with tempfile.TemporaryDirectory(prefix="reconciler-helm-") as scratch:
         chart_path = with_dependencies(tree, chart_dir, charts, Path(scratch))
@@ -107,13 +109,16 @@ def _without_schemas(chart_path: Path, scratch: Path) -> Path:
     return copy
 
 
-def compose_values(tree: Path, chart_dir: Path, options: HelmSource) -> dict[str, Any]:
+def compose_values(
+    tree: Path, chart_dir: Path, options: HelmSource, refs: Mapping[str, Path] | None = None
+) -> dict[str, Any]:
     """User values in Argo CD's order: valueFiles, then values (or valuesObject, which
-    replaces it as in Argo CD), then parameters. Chart defaults are applied by Helm."""
+    replaces it as in Argo CD), then parameters. Chart defaults are applied by Helm.
+    `refs` are the trees of a multi-source app's `ref` sources, for `$name/...` value files."""
     values: dict[str, Any] = {}
     for index, entry in enumerate(options.value_files):
         field = f"spec.source.helm.valueFiles[{index}]"
-        loaded = _load_value_file(tree, chart_dir, entry, field, options.ignore_missing_value_files)
+        loaded = _load_value_file(tree, chart_dir, entry, field, options.ignore_missing_value_files, refs or {})
         if loaded is not None:
             values = merge_values_file(values, loaded)
     if options.values_object is not None:
@@ -143,20 +148,25 @@ def _parse_file_parameter(tree: Path, chart_dir: Path, name: str, path: str, ind
 
 
 def _load_value_file(
-    tree: Path, chart_dir: Path, entry: str, field: str, ignore_missing: bool
+    tree: Path, chart_dir: Path, entry: str, field: str, ignore_missing: bool, refs: Mapping[str, Path]
 ) -> dict[str, Any] | None:
-    if entry.startswith("$"):
-        raise RenderError(
-            f"{field} {entry!r} refers to another source ($ref): multiple sources are not supported; "
-            "copy the file into the chart's repository and give a path relative to the chart"
-        )
     if "://" in entry:
         raise RenderError(
             f"{field} {entry!r} is a URL: remote value files are not supported; "
             "commit the file to the repository and give a path relative to the chart"
         )
-    path = safe_join(tree, entry, field=field, base=chart_dir, allow_parent=True)
-    file = relative_name(tree, path)
+    if entry.startswith("$"):
+        name, _, inside = entry[1:].partition("/")
+        if name not in refs:
+            raise RenderError(
+                f"{field} {entry!r} refers to ${name}, which no source of spec.sources names with ref: {name}"
+            )
+        # As in Argo CD: the path is relative to the root of the ref source's repository.
+        path = safe_join(refs[name], inside, field=field)
+        file = f"${name}/{relative_name(refs[name], path)}"
+    else:
+        path = safe_join(tree, entry, field=field, base=chart_dir, allow_parent=True)
+        file = relative_name(tree, path)
     if not path.is_file():
         if ignore_missing:
             return None
