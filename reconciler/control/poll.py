@@ -247,7 +247,7 @@ def _identity(app: Application | None) -> dict[str, Any]:
             {
                 "sources": [
                     {"repoURL": s.repo_url, "path": s.path, "chart": s.chart, "targetRevision": s.target_revision,
-                     "ref": s.ref}
+                     "ref": s.ref, "name": s.name}
                     for s in app.sources
                 ]
             }

@@ -115,6 +115,7 @@ def _read_jsonnet_vars(r: FieldReader, obj: dict[str, Any], key: str, path: str)
 
 
 def _read_jsonnet(r: FieldReader, obj: dict[str, Any], path: str) -> JsonnetOptions:
+    _refuse_unknown(r, obj, _JSONNET_FIELDS, path, "Jsonnet")
     libs = r.strings(obj, "libs", f"{path}.libs")
     for index, lib in enumerate(libs):
         if lib.startswith("/") or _path_escapes_repo(lib):
@@ -127,6 +128,7 @@ def _read_jsonnet(r: FieldReader, obj: dict[str, Any], path: str) -> JsonnetOpti
 
 
 def _read_directory(r: FieldReader, obj: dict[str, Any], path: str) -> DirectorySource:
+    _refuse_unknown(r, obj, _DIRECTORY_FIELDS, path, "directory sources")
     jsonnet = r.mapping(obj, "jsonnet", f"{path}.jsonnet")
     return DirectorySource(
         recurse=r.boolean(obj, "recurse", f"{path}.recurse"),
@@ -137,6 +139,7 @@ def _read_directory(r: FieldReader, obj: dict[str, Any], path: str) -> Directory
 
 
 def _read_helm(r: FieldReader, obj: dict[str, Any], path: str) -> HelmSource:
+    _refuse_unknown(r, obj, _HELM_FIELDS, path, "Helm sources")
     values = obj.get("values")
     if isinstance(values, dict):
         r.problem(f"{path}.values", "must be a YAML string (write `values: |`), or move the mapping to valuesObject")
@@ -203,6 +206,7 @@ _KUSTOMIZE_REFUSED = {
 
 
 def _read_kustomize(r: FieldReader, obj: dict[str, Any], path: str) -> KustomizeSource:
+    _refuse_unknown(r, obj, _KUSTOMIZE_FIELDS | set(_KUSTOMIZE_REFUSED), path, "Kustomize sources")
     for key, reason in _KUSTOMIZE_REFUSED.items():
         if obj.get(key) not in (None, "", False, []):
             r.problem(f"{path}.{key}", reason)
@@ -263,6 +267,28 @@ def _path_escapes_repo(path: str) -> bool:
 
 
 _REF_NAME = re.compile(r"[A-Za-z0-9_-]+")
+# Every field a source (and its tool sections) may hold: anything else is refused by name at
+# `app create`, so a field Argo CD would honour is never silently ignored here.
+_SOURCE_FIELDS = {
+    "repoURL", "path", "targetRevision", "chart", "helm", "kustomize", "directory", "plugin", "ref", "name",
+}  # fmt: skip
+_HELM_FIELDS = {
+    "valueFiles", "values", "valuesObject", "parameters", "fileParameters", "releaseName",
+    "ignoreMissingValueFiles", "version", "skipCrds", "skipSchemaValidation", "passCredentials",
+    "kubeVersion", "apiVersions",
+}  # fmt: skip
+_KUSTOMIZE_FIELDS = {
+    "namePrefix", "nameSuffix", "images", "replicas", "commonLabels", "commonAnnotations", "forceCommonLabels",
+    "forceCommonAnnotations", "labelWithoutSelector", "namespace", "patches", "components",
+}  # fmt: skip
+_DIRECTORY_FIELDS = {"recurse", "include", "exclude", "jsonnet"}
+_JSONNET_FIELDS = {"extVars", "tlas", "libs"}
+
+
+def _refuse_unknown(r: FieldReader, obj: dict[str, Any], known: set[str], path: str, what: str) -> None:
+    for key in sorted(set(obj) - known):
+        known_list = ", ".join(sorted(known))
+        r.problem(f"{path}.{key}", f"is not a field this system applies to {what}; remove it (known: {known_list})")
 
 
 def _read_sources(r: FieldReader, spec: dict[str, Any]) -> tuple[Source, tuple[Source, ...]]:
@@ -310,6 +336,7 @@ def _read_sources(r: FieldReader, spec: dict[str, Any]) -> tuple[Source, tuple[S
 
 
 def _read_source(r: FieldReader, obj: dict[str, Any], prefix: str) -> Source:
+    _refuse_unknown(r, obj, _SOURCE_FIELDS | {"plugin"}, prefix, "a source")
     repo_url = r.string(obj, "repoURL", f"{prefix}.repoURL")
     if not repo_url.strip():
         r.problem(f"{prefix}.repoURL", "required: the Git repository URL, like https://github.com/org/repo")
@@ -342,6 +369,7 @@ def _read_source(r: FieldReader, obj: dict[str, Any], prefix: str) -> Source:
         kustomize=_read_kustomize(r, kustomize, f"{prefix}.kustomize") if kustomize is not None else None,
         directory=_read_directory(r, directory, f"{prefix}.directory") if directory is not None else None,
         ref=ref,
+        name=r.string(obj, "name", f"{prefix}.name"),
     )
 
 

@@ -73,6 +73,7 @@ def _source_manifest(source: Source, out: dict[str, Any]) -> None:
         out["targetRevision"] = source.target_revision
     _put(out, "chart", source.chart, "")
     _put(out, "ref", source.ref, "")
+    _put(out, "name", source.name, "")
     if source.helm is None:
         _drop(out, "helm")
     else:

@@ -100,6 +100,7 @@ class Source:
     directory: DirectorySource | None = None
     kustomize: KustomizeSource | None = None
     ref: str = ""  # multi-source: the name `$ref/...` value files of other sources use for this one
+    name: str = ""  # multi-source: a label for people, shown in status
 
     @property
     def renders(self) -> bool:

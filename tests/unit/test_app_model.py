@@ -680,12 +680,19 @@ def test_retry_limit_stops_retries_once_reached() -> None:
 # --- unknown fields and round trips ----------------------------------------------------
 
 
-def test_unknown_fields_are_kept_not_fatal() -> None:
+def test_unknown_spec_fields_are_kept_not_fatal() -> None:
     doc = _app(info=[{"name": "docs", "value": "https://wiki"}])
-    doc["spec"]["source"]["plugin_like_future_field"] = {"x": 1}
     app = parse_application(doc)
     assert app.manifest["spec"]["info"] == [{"name": "docs", "value": "https://wiki"}]
-    assert application_to_manifest(app)["spec"]["source"]["plugin_like_future_field"] == {"x": 1}
+    assert application_to_manifest(app)["spec"]["info"] == [{"name": "docs", "value": "https://wiki"}]
+
+
+def test_a_source_field_nothing_applies_is_refused_by_name() -> None:
+    # A field of spec.source changes what is deployed: one that is not applied must not pass silently.
+    doc = _app()
+    doc["spec"]["source"]["plugin_like_future_field"] = {"x": 1}
+    doc["spec"]["source"]["helm"] = {"valueFile": ["typo.yaml"]}
+    assert sorted(_paths(doc)) == ["spec.source.helm.valueFile", "spec.source.plugin_like_future_field"]
 
 
 @pytest.mark.parametrize("text", [SEED_ROOT, SEED_API])
