@@ -769,3 +769,30 @@ def test_project_pattern_that_cannot_be_read_is_a_problem() -> None:
 
 def test_project_parsed_as_application_is_a_kind_problem() -> None:
     assert "kind" in _paths(yaml.safe_load(TEAM_PROJECT))
+
+
+@pytest.mark.parametrize(
+    ("section", "value", "path"),
+    [
+        ("helm", {"version": "v2"}, "spec.source.helm.version"),
+        ("kustomize", {"version": "v5.4.0"}, "spec.source.kustomize.version"),
+        ("kustomize", {"commonAnnotationsEnvsubst": True}, "spec.source.kustomize.commonAnnotationsEnvsubst"),
+        ("helm", {"kubeVersion": "latest"}, "spec.source.helm.kubeVersion"),
+        ("directory", {"jsonnet": {"libs": ["/etc"]}}, "spec.source.directory.jsonnet.libs[0]"),
+    ],
+)
+def test_source_options_not_applied_here_are_refused_by_name(section: str, value: dict, path: str) -> None:
+    doc = _app()
+    doc["spec"]["source"][section] = value
+    assert _paths(doc) == [path]
+
+
+def test_source_and_sources_together_are_refused() -> None:
+    doc = _app(sources=[{"repoURL": "https://github.com/o/r", "path": "a"}])
+    assert _paths(doc) == ["spec.source"]
+
+
+def test_a_chart_source_needs_a_helm_repository_and_a_version_constraint() -> None:
+    doc = _app()
+    doc["spec"]["source"] = {"repoURL": "git@github.com:o/r.git", "chart": "redis", "targetRevision": "not a version"}
+    assert sorted(_paths(doc)) == ["spec.source.repoURL", "spec.source.targetRevision"]
