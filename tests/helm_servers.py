@@ -105,28 +105,49 @@ def _free_port() -> int:
 
 
 class OciRegistry:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, username: str = "", password: str = "", logins: Path | None = None) -> None:
         self.url = url  # oci://127.0.0.1:PORT/charts
+        self.username, self.password, self.logins = username, password, logins
 
     def push(self, archive: Path) -> None:
         import helm_python
 
-        helm_python.push(archive, self.url, plain_http=True)
+        with helm_python.RegistryClient(plain_http=True, credentials_file=self.logins) as client:
+            if self.username:
+                host = self.url.removeprefix("oci://").split("/")[0]
+                client.login(host, self.username, self.password, plain_http=True)
+            helm_python.push(archive, self.url, client=client, plain_http=True)
+
+
+def _htpasswd(username: str, password: str) -> str:
+    """An htpasswd line with a bcrypt hash (the registry accepts no other), from libxcrypt."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import crypt
+
+        return f"{username}:{crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH))}\n"
 
 
 @contextmanager
-def oci_registry(root: Path) -> Iterator[OciRegistry]:
+def oci_registry(root: Path, username: str = "", password: str = "") -> Iterator[OciRegistry]:
+    """The registry on a free port; with `username`, behind htpasswd basic auth."""
     binary = shutil.which(REGISTRY_BINARY) or shutil.which(REGISTRY_BINARY, path="/usr/bin:/usr/sbin")
     if binary is None:
         pytest.skip("no OCI registry: Debian's docker-registry is not installed (`make test` installs it as root)")
     port = _free_port()
     root.mkdir(parents=True, exist_ok=True)
     config = root / "config.yml"
+    auth = ""
+    if username:
+        (root / "htpasswd").write_text(_htpasswd(username, password))
+        auth = f"auth: {{htpasswd: {{realm: charts, path: {root / 'htpasswd'}}}}}\n"
     config.write_text(
         "version: 0.1\n"
         "log: {level: error}\n"
         f"storage: {{filesystem: {{rootdirectory: {root / 'data'}}}}}\n"
-        f"http: {{addr: 127.0.0.1:{port}}}\n"
+        f"http: {{addr: 127.0.0.1:{port}}}\n" + auth
     )
     process = subprocess.Popen([binary, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -139,7 +160,7 @@ def oci_registry(root: Path) -> Iterator[OciRegistry]:
                 if sock.connect_ex(("127.0.0.1", port)) == 0:
                     break
             time.sleep(0.05)
-        yield OciRegistry(f"oci://127.0.0.1:{port}/charts")
+        yield OciRegistry(f"oci://127.0.0.1:{port}/charts", username, password, root / "logins.json")
     finally:
         process.terminate()
         process.wait(timeout=10)

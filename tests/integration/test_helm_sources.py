@@ -40,6 +40,17 @@ def registry(tmp_path: Path) -> Iterator[OciRegistry]:
         yield oci
 
 
+@pytest.fixture
+def private_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[OciRegistry]:
+    """An OCI registry behind basic auth; its credentials configured by URL prefix."""
+    with oci_registry(tmp_path / "private-oci", "dave", "0ci-secret") as oci:
+        oci.push(package_chart("greeting", "3.1.0", tmp_path / "private-packages"))
+        monkeypatch.setenv("RECONCILER_REPO_OCI_URL", oci.url)
+        monkeypatch.setenv("RECONCILER_REPO_OCI_USERNAME", "dave")
+        monkeypatch.setenv("RECONCILER_REPO_OCI_PASSWORD", "0ci-secret")
+        yield oci
+
+
 def chart_app(name: str, repo_url: str, chart: str, revision: str, helm: str = "") -> str:
     return (
         "apiVersion: argoproj.io/v1alpha1\nkind: Application\n"
@@ -202,3 +213,17 @@ def test_helm_kube_version_and_api_versions_override_the_cluster_and_the_schema_
     ))
     condition = system.wait_for(lambda: condition_of(system, "schema"), what="a schema condition")
     assert "replicas" in condition["message"] and "integer" in condition["message"]
+
+
+@pytest.mark.timeout(60)
+def test_chart_from_a_private_oci_registry_uses_its_credentials_by_url_prefix(
+    system: System, private_registry: OciRegistry, tmp_path: Path
+) -> None:
+    from reconciler.source.helm import ChartFetchError, ChartRepositories
+
+    with pytest.raises(ChartFetchError, match=r"basic credential not found"):  # the registry does want them
+        ChartRepositories(tmp_path / "no-credentials").resolve(private_registry.url, "greeting", "3.*")
+    create_app(system, chart_app("private", private_registry.url, "greeting", "3.*"))
+    assert synced_configmap(system, "private-greeting")["data"]["chartVersion"] == "3.1.0"
+    status = system.wait_for(lambda: (s := system.status("private"))["sync"]["status"] == "Synced" and s)
+    assert "0ci-secret" not in str(status)
