@@ -15,6 +15,9 @@ Choices where Argo CD leaves room (each checked against its source):
   block without `limit` means no retries; `automated:` with no value is off.
 - Application names are at most 63 characters: the name is a label value on every
   resource the app owns (Argo CD allows 253 with annotation tracking).
+- Unknown fields are kept, except in a source (`spec.source`, `spec.sources[]` and their
+  helm/kustomize/directory sections): there a field not applied is refused by name, since
+  it would change what gets deployed.
 """
 
 from reconciler.model.default_project import default_project
