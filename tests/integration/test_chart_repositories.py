@@ -64,3 +64,17 @@ def test_a_dependency_without_a_fetchable_repository_is_an_error_naming_it(tmp_p
     with pytest.raises(RenderError, match=r"dependency 'redis'") as raised:
         with_dependencies(tree, tree / "app", ChartRepositories(tmp_path / "cache"), tmp_path / "scratch")
     assert raised.value.file == "app/Chart.yaml"
+
+
+def test_a_dependency_vendored_as_a_folder_is_used_as_it_is(tmp_path: Path) -> None:
+    tree = tmp_path / "repo"
+    (tree / "app" / "charts").mkdir(parents=True)
+    (tree / "app" / "Chart.yaml").write_text(
+        "apiVersion: v2\nname: app\nversion: 0.1.0\n"
+        "dependencies:\n  - name: local\n    version: 0.1.x\n    repository: https://charts.invalid/\n"
+    )
+    for name, text in fixture_files("charts/local", under="app/charts/local").items():
+        (tree / name).parent.mkdir(parents=True, exist_ok=True)
+        (tree / name).write_text(text)
+    # No ChartRepositories: any attempt to fetch would be an error.
+    assert with_dependencies(tree, tree / "app", None, tmp_path / "scratch") == tree / "app"

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from reconciler.source.helm import ChartRepositories
 
 MAX_DEPTH = 5
+PRESENT = ("ok", "unpacked")
 
 
 def with_dependencies(
@@ -42,7 +43,8 @@ def with_dependencies(
         listed = helm_python.dependency_list(chart_dir)
     except helm_python.HelmError as err:
         raise RenderError(f"cannot read the chart's dependencies: {err}", file=chart_file) from None
-    missing = [entry for entry in listed if entry.get("status") != "ok"]
+    # "unpacked": vendored as a folder in charts/ (at a version the constraint allows), as good as an archive.
+    missing = [entry for entry in listed if entry.get("status") not in PRESENT]
     if not missing:
         return chart_dir
     locked = _locked_versions(chart_dir, chart_file)
