@@ -191,6 +191,8 @@ def _read_helm(r: FieldReader, obj: dict[str, Any], path: str) -> HelmSource:
         pass_credentials=r.boolean(obj, "passCredentials", f"{path}.passCredentials"),
         kube_version=kube_version,
         api_versions=r.strings(obj, "apiVersions", f"{path}.apiVersions"),
+        namespace=r.string(obj, "namespace", f"{path}.namespace"),
+        skip_tests=r.boolean(obj, "skipTests", f"{path}.skipTests"),
     )
 
 
@@ -275,7 +277,7 @@ _SOURCE_FIELDS = {
 _HELM_FIELDS = {
     "valueFiles", "values", "valuesObject", "parameters", "fileParameters", "releaseName",
     "ignoreMissingValueFiles", "version", "skipCrds", "skipSchemaValidation", "passCredentials",
-    "kubeVersion", "apiVersions",
+    "kubeVersion", "apiVersions", "namespace", "skipTests",
 }  # fmt: skip
 _KUSTOMIZE_FIELDS = {
     "namePrefix", "nameSuffix", "images", "replicas", "commonLabels", "commonAnnotations", "forceCommonLabels",

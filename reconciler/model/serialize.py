@@ -105,6 +105,8 @@ def _source_manifest(source: Source, out: dict[str, Any]) -> None:
         _put(h, "passCredentials", helm.pass_credentials, False)
         _put(h, "kubeVersion", helm.kube_version, "")
         _put(h, "apiVersions", list(helm.api_versions), [])
+        _put(h, "namespace", helm.namespace, "")
+        _put(h, "skipTests", helm.skip_tests, False)
     if source.kustomize is None:
         _drop(out, "kustomize")
     else:

@@ -41,6 +41,8 @@ class HelmSource:
     pass_credentials: bool = False
     kube_version: str = ""  # "": the destination cluster's
     api_versions: tuple[str, ...] = ()  # (): the destination cluster's
+    namespace: str = ""  # .Release.Namespace; "": the destination namespace
+    skip_tests: bool = False  # test hooks are never rendered here, so true and false render alike
 
 
 @dataclass(frozen=True)

@@ -329,3 +329,16 @@ def test_repeated_renders_leave_no_native_handle_open(repo: Path) -> None:
 
 def test_rendering_twice_gives_identical_json(repo: Path) -> None:
     assert json.dumps(render(prod(), repo)) == json.dumps(render(prod(), repo))
+
+
+def test_helm_namespace_sets_release_namespace_while_objects_go_to_the_destination(tmp_path: Path) -> None:
+    chart = tmp_path / "chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: chart\nversion: 0.1.0\n")
+    (chart / "templates" / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ns}\ndata: {release: '{{ .Release.Namespace }}'}\n"
+    )
+    source = Source(repo_url="https://x.invalid/r.git", path="chart", helm=HelmSource(namespace="elsewhere"))
+    [cm] = render(dataclasses.replace(app(), source=source), tmp_path)
+    assert cm["data"]["release"] == "elsewhere"
+    assert cm["metadata"]["namespace"] == "production"

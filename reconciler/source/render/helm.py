@@ -62,7 +62,7 @@ def render_helm(
             file=chart_file,
         ) from None
     values = compose_values(tree, chart_dir, options, refs)
-    render_options = _render_options(release, namespace, options, capabilities or Capabilities())
+    render_options = _render_options(release, options.namespace or namespace, options, capabilities or Capabilities())
     with tempfile.TemporaryDirectory(prefix="reconciler-helm-") as scratch:
         chart_path = with_dependencies(tree, chart_dir, charts, Path(scratch))
         if options.skip_schema_validation:
