@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser kubectl demo test lint bench clean
+.PHONY: install test-tools demo test lint bench clean
 
 install: $(STAMP)
 
@@ -21,23 +21,25 @@ $(STAMP): pyproject.toml kubesim/pyproject.toml
 demo: install
 	$(PY) -m reconciler.cli.demo
 
-# The dashboard's browser tests drive Debian's Chromium (never a downloaded browser); where it
-# cannot be installed they are skipped with the reason.
-browser:
-	@if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-		|| echo "chromium could not be installed: the browser tests will be skipped"; \
+# Programs some tests drive, from Debian's packages, installed in one apt run when make runs as
+# root with apt (a program already on PATH is kept, e.g. a newer kubectl): Chromium for the
+# dashboard's browser tests, kubectl (kubernetes-client) for the kubectl and Kustomize tests,
+# docker-registry (the CNCF distribution registry) for the Helm OCI tests. Where one cannot be
+# installed, its tests are skipped with the reason.
+test-tools:
+	@missing=""; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	command -v kubectl >/dev/null 2>&1 || missing="$$missing kubernetes-client"; \
+	command -v docker-registry >/dev/null 2>&1 || [ -x /usr/bin/docker-registry ] || missing="$$missing docker-registry"; \
+	if [ -n "$$missing" ] && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null 2>&1 || for p in $$missing; do \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$p >/dev/null 2>&1 \
+			|| echo "could not install $$p: the tests that need it will be skipped"; \
+		done; \
 	fi
 
-# The kubectl tests drive a real kubectl: Debian's kubernetes-client where none is on PATH
-# (a kubectl already there, e.g. gcloud's newer one, is kept); without one they are skipped.
-kubectl:
-	@if ! command -v kubectl >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubernetes-client >/dev/null) \
-		|| echo "kubernetes-client could not be installed: the kubectl tests will be skipped"; \
-	fi
-
-test: install browser kubectl
+test: install test-tools
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q -p no:cacheprovider
 

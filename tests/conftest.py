@@ -212,3 +212,14 @@ def hand_edit_image(cluster: Any, image: str, name: str = "api", namespace: str 
         },
         force=True,
     )
+
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def fixture_files(folder: str, under: str = "") -> dict[str, str]:
+    """The text files of tests/fixtures/`folder` as {path: text}, placed under `under` in a repository."""
+    root = FIXTURES / folder
+    prefix = f"{under.rstrip('/')}/" if under else ""
+    files = sorted(file for file in root.rglob("*") if file.is_file())
+    return {prefix + file.relative_to(root).as_posix(): file.read_text() for file in files}

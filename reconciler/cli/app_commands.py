@@ -15,6 +15,10 @@ from reconciler.cli.offline import CommandError
 from reconciler.settings import Settings, SettingsError
 
 
+def short_revision(revision: str) -> str:
+    """Commit SHAs cut to 7 characters, chart versions whole; each source of a multi-source app."""
+    return ";".join(part[:7] if len(part) == 40 else part for part in revision.split(";"))
+
 def _backend() -> Backend:
     try:
         return backend(Settings.from_env())
@@ -73,7 +77,7 @@ def list_apps(args: argparse.Namespace) -> int:
                 app.get("project", ""),
                 app.get("sync", ""),
                 app.get("health", ""),
-                (app.get("revision") or "")[:7],
+                short_revision(app.get("revision") or ""),
                 app.get("repoURL", ""),
                 app.get("path", ""),
             ]
@@ -94,7 +98,7 @@ def get_app(args: argparse.Namespace) -> int:
         f"Repo:           {app.get('repoURL', '')}",
         f"Path:           {app.get('path', '')}",
         f"Target:         {app.get('targetRevision', '')}",
-        f"Sync Status:    {app.get('sync', '')} ({(app.get('revision') or '')[:7]})",
+        f"Sync Status:    {app.get('sync', '')} ({short_revision(app.get('revision') or '')})",
         f"Health Status:  {app.get('health', '')}",
         f"Auto-sync:      {'on' if app.get('automated') else 'off'}",
     ]
@@ -181,7 +185,7 @@ def history(args: argparse.Namespace) -> int:
     rows = [["ID", "DATE", "REVISION", "INITIATED BY"]]
     for entry in entries:
         when = _when(entry.get("deployedAt"))
-        rows.append([str(entry["id"]), when, entry["revision"][:7], entry.get("initiatedBy", "")])
+        rows.append([str(entry["id"]), when, short_revision(entry["revision"]), entry.get("initiatedBy", "")])
     print(_table(rows))
     return 0
 

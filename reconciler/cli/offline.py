@@ -14,10 +14,10 @@ from reconciler.engine.compare import Comparison
 from reconciler.engine.diff.resource_diff import ResourceSyncStatus
 from reconciler.engine.pipeline import AccessDenied
 from reconciler.model import Application, AppProject, SpecError, default_project, load_file
-from reconciler.services import git_source
+from reconciler.services import chart_repositories, git_source
 from reconciler.settings import Settings, SettingsError
 from reconciler.source.git.client import GitError
-from reconciler.source.render import RenderError
+from reconciler.source.render import Capabilities, RenderError
 
 
 class CommandError(Exception):
@@ -68,26 +68,55 @@ def _settings(exit_code: int) -> Settings:
 def render_command(args: argparse.Namespace) -> int:
     app, project = _pick_application(args.file, args.app, exit_code=1)
     settings = _settings(1)
+    charts = chart_repositories(settings)
     with git_source(settings) as git:
         try:
-            desired = pipeline.desired(app, project, git, revision=args.revision or "")
+            pipeline.authorise(app, project)
+            desired = pipeline.desired(
+                app,
+                project,
+                git,
+                revision=args.revision or "",
+                charts=charts,
+                capabilities=_destination_capabilities(settings, app),
+            )
         except (AccessDenied, GitError, RenderError) as exc:
             raise CommandError(f"application {app.name}: {exc}") from None
+        finally:
+            charts.close()
     documents = desired.objects + desired.child_apps
     sys.stdout.write(yaml.safe_dump_all(documents, sort_keys=False, default_flow_style=False))
     return 0
 
 
+def _destination_capabilities(settings: Settings, app: Application) -> Capabilities | None:
+    """The destination's version and APIs for Helm, as the worker renders with them; when the
+    cluster cannot be reached, Helm's defaults, and a note saying so on stderr."""
+    try:
+        return Clusters(settings.kubeconfig, settings.field_manager).for_destination(app.destination).capabilities()
+    except Exception as exc:  # no kubeconfig, no server: rendering still works without them
+        print(
+            f"note: destination cluster not reachable ({exc}); Helm charts see default .Capabilities",
+            file=sys.stderr,
+        )
+        return None
+
+
 def diff_command(args: argparse.Namespace) -> int:
     app, project = _pick_application(args.file, args.app, exit_code=2)
     settings = _settings(2)
+    charts = chart_repositories(settings)
     with git_source(settings) as git:
         try:
             pipeline.authorise(app, project)
             cluster = Clusters(settings.kubeconfig, settings.field_manager).for_destination(app.destination)
-            comparison = pipeline.compare_app(app, project, git, cluster, revision=args.revision or "").comparison
+            comparison = pipeline.compare_app(
+                app, project, git, cluster, revision=args.revision or "", charts=charts
+            ).comparison
         except (AccessDenied, GitError, RenderError, KubeError) as exc:
             raise CommandError(f"application {app.name}: {exc}", exit_code=2) from None
+        finally:
+            charts.close()
     _print_comparison(app, comparison)
     if comparison.errors:
         return 2

@@ -14,10 +14,12 @@ from reconciler.model import RESOURCES_FINALIZER, Application, AppProject, SpecE
 from reconciler.services import Services
 
 
-def parse_children(parent: str, manifests: list[dict[str, Any]]) -> tuple[list[Application | AppProject], list[str]]:
-    """Parsed child documents, and one problem line per child that is not valid."""
+def parse_children(
+    parent: str, manifests: list[dict[str, Any]]
+) -> tuple[list[Application | AppProject], list[tuple[str, str]]]:
+    """Parsed child documents, and (child name, reason) for each child that is not valid."""
     parsed: list[Application | AppProject] = []
-    problems: list[str] = []
+    problems: list[tuple[str, str]] = []
     for manifest in manifests:
         where = f"{manifest.get('kind', 'Application')} rendered by application {parent}"
         try:
@@ -26,7 +28,7 @@ def parse_children(parent: str, manifests: list[dict[str, Any]]) -> tuple[list[A
             else:
                 parsed.append(parse_application(manifest, source_file=where))
         except SpecError as exc:
-            problems.append(str(exc))
+            problems.append((child_name(manifest), str(exc)))
     return parsed, problems
 
 
@@ -51,5 +53,11 @@ def reconcile_children(services: Services, parent: str, manifests: list[dict[str
     elif removed:
         parts.append(f"{', '.join(sorted(removed))} no longer in Git (prune to remove)")
     if problems:
-        parts.append("invalid children skipped: " + " | ".join(problems))
+        parts.append("invalid children skipped: " + " | ".join(f"{name}: {reason}" for name, reason in problems))
     return "; ".join(parts)
+
+
+def child_name(manifest: dict[str, Any]) -> str:
+    """The name a rendered child document gives itself, or a placeholder saying it has none."""
+    name = (manifest.get("metadata") or {}).get("name") if isinstance(manifest.get("metadata"), dict) else None
+    return str(name) if name else "(unnamed)"

@@ -38,4 +38,5 @@ def compare_registered(
         inventory=store.inventory(app.name),
         verified=verified,
         project_problem=project_problem,
+        charts=services.charts,
     )

@@ -21,7 +21,7 @@ from reconciler.control.sync import fingerprint_marker, unexpected
 from reconciler.engine.cluster import KubeError
 from reconciler.engine.compare import Comparison
 from reconciler.engine.diff.resource_diff import AppSyncStatus, ResourceSyncStatus
-from reconciler.engine.pipeline import AccessDenied, AppComparison
+from reconciler.engine.pipeline import AccessDenied, AppComparison, revisions_of
 from reconciler.health import Health, assess, missing, worst
 from reconciler.model import Application, SpecError, application_to_manifest
 from reconciler.services import Services
@@ -165,9 +165,13 @@ def _compare(
 def _child_statuses(services: Services, parent: str, manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each child app the parent renders, compared with what is registered."""
     store = services.store
-    parsed, _problems = parse_children(parent, manifests)
+    parsed, problems = parse_children(parent, manifests)
     rows: list[dict[str, Any]] = []
     wanted = set()
+    for child, reason in problems:
+        # Named with its reason, so the parent is not Synced while a child cannot be registered.
+        wanted.add(child)
+        rows.append({**_child_row(child, "", ResourceSyncStatus.OUT_OF_SYNC.value), "error": reason})
     for doc in parsed:
         if not isinstance(doc, Application):
             continue
@@ -218,9 +222,14 @@ def _status(
     if sync_status == AppSyncStatus.SYNCED and any(c["status"] != ResourceSyncStatus.SYNCED.value for c in children):
         sync_status = AppSyncStatus.OUT_OF_SYNC
     conditions = [{"type": "SyncError", "message": e} for e in comparison.errors]
+    conditions += [
+        {"type": "ComparisonError", "message": f"child application {c['name']} cannot be registered: {c['error']}"}
+        for c in children
+        if c.get("error")
+    ]
     return {
         **_identity(app),
-        "sync": {"status": sync_status.value, "revision": comparison.revision},
+        "sync": {"status": sync_status.value, "revision": comparison.revision, **_revisions(app, comparison.revision)},
         "health": _app_health(comparison, children).as_dict(),
         "resources": resources,
         "conditions": conditions,
@@ -234,6 +243,11 @@ def _status(
 def _app_health(comparison: Comparison, children: list[dict[str, Any]]) -> Health:
     """The worst of the app's resources and its child apps (app of apps)."""
     return worst([comparison.health] + [Health.from_dict(c["health"]) for c in children if c["health"]])
+
+
+def _revisions(app: Application, revision: str) -> dict[str, Any]:
+    """A multi-source app's revision of each source, in spec.sources order."""
+    return {"revisions": revisions_of(revision)} if app.sources else {}
 
 
 def _identity(app: Application | None) -> dict[str, Any]:
@@ -250,6 +264,17 @@ def _identity(app: Application | None) -> dict[str, Any]:
             "name": app.destination.name,
             "namespace": app.destination.namespace,
         },
+        **(
+            {
+                "sources": [
+                    {"repoURL": s.repo_url, "path": s.path, "chart": s.chart, "targetRevision": s.target_revision,
+                     "ref": s.ref, "name": s.name}
+                    for s in app.sources
+                ]
+            }
+            if app.sources
+            else {}
+        ),
         "automated": app.sync_policy.automated is not None,
         "prune": bool(app.sync_policy.automated and app.sync_policy.automated.prune),
         "selfHeal": bool(app.sync_policy.automated and app.sync_policy.automated.self_heal),

@@ -28,14 +28,14 @@ from reconciler.control.comparing import compare_registered
 from reconciler.control.requests import Next, SyncRequest
 from reconciler.engine.cluster import Cluster, KubeError
 from reconciler.engine.compare import Comparison, owned_by
-from reconciler.engine.pipeline import AccessDenied
+from reconciler.engine.pipeline import AccessDenied, revisions_of
 from reconciler.engine.plan import PlanError, SyncPlan, build_plan
 from reconciler.health import HealthStatus, assess
 from reconciler.model import (
     Application,
     SpecError,
-    application_to_manifest,
     effective_retry,
+    recorded_source,
     retry_delay,
     should_retry,
     with_source,
@@ -164,7 +164,7 @@ def _prepare(
         "app": app.name,
         "request": request.to_dict(),
         "revision": desired.revision,
-        "source": application_to_manifest(app).get("spec", {}).get("source", {}),
+        "source": recorded_source(app),
         "marker": fingerprint_marker(desired.revision, app),
         "steps": steps,
         "step": 0,
@@ -433,6 +433,8 @@ def _end(
                 "deployedAt": now,
                 "deployStartedAt": op.get("startedAt", now),
                 "source": op.get("source", {}),
+                # A multi-source app's composite revision, one per source (a one-element list otherwise).
+                "revisions": revisions_of(op["revision"]),
                 "initiatedBy": request.trigger,
             },
             limit=app.revision_history_limit,

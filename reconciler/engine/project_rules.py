@@ -237,9 +237,10 @@ def check_application(
     problems = []
     if app.project != project.name:
         problems.append(f'application "{app.name}" belongs to project "{app.project}", not "{project.name}"')
-    source = _source_problem(project, app.source.repo_url)
-    if source:
-        problems.append(source)
+    for source in app.all_sources:
+        found = _source_problem(project, source.repo_url)
+        if found and found not in problems:
+            problems.append(found)
     destination = _destination_problem(project, app.destination, clusters)
     if destination:
         problems.append(destination)

@@ -15,6 +15,9 @@ Choices where Argo CD leaves room (each checked against its source):
   block without `limit` means no retries; `automated:` with no value is off.
 - Application names are at most 63 characters: the name is a label value on every
   resource the app owns (Argo CD allows 253 with annotation tracking).
+- Unknown fields are kept, except in a source (`spec.source`, `spec.sources[]` and their
+  helm/kustomize/directory sections): there a field not applied is refused by name, since
+  it would change what gets deployed.
 """
 
 from reconciler.model.default_project import default_project
@@ -22,7 +25,7 @@ from reconciler.model.durations import format_duration, parse_duration
 from reconciler.model.errors import Problem, SpecError
 from reconciler.model.parse import load_file, parse_application, parse_manifests, parse_project
 from reconciler.model.retry import effective_retry, retry_delay, should_retry
-from reconciler.model.serialize import application_to_manifest, project_to_manifest, with_source
+from reconciler.model.serialize import application_to_manifest, project_to_manifest, recorded_source, with_source
 from reconciler.model.types import *  # noqa: F403
 from reconciler.model.types import __all__ as _type_names
 
@@ -40,6 +43,7 @@ __all__ = [
     "parse_manifests",
     "parse_project",
     "project_to_manifest",
+    "recorded_source",
     "retry_delay",
     "should_retry",
     "with_source",

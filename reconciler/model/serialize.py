@@ -72,6 +72,8 @@ def _source_manifest(source: Source, out: dict[str, Any]) -> None:
     if out.get("targetRevision") not in (None, "") or source.target_revision != "HEAD":
         out["targetRevision"] = source.target_revision
     _put(out, "chart", source.chart, "")
+    _put(out, "ref", source.ref, "")
+    _put(out, "name", source.name, "")
     if source.helm is None:
         _drop(out, "helm")
     else:
@@ -89,8 +91,22 @@ def _source_manifest(source: Source, out: dict[str, Any]) -> None:
             _put(item, "forceString", param.force_string, False)
             params.append(item)
         _put(h, "parameters", params, [])
+        files = []
+        for index, file_parameter in enumerate(helm.file_parameters):
+            item = _list_item(h.get("fileParameters"), index)
+            item.update(name=file_parameter.name, path=file_parameter.path)
+            files.append(item)
+        _put(h, "fileParameters", files, [])
         _put(h, "releaseName", helm.release_name, "")
         _put(h, "ignoreMissingValueFiles", helm.ignore_missing_value_files, False)
+        _put(h, "version", helm.version, "")
+        _put(h, "skipCrds", helm.skip_crds, False)
+        _put(h, "skipSchemaValidation", helm.skip_schema_validation, False)
+        _put(h, "passCredentials", helm.pass_credentials, False)
+        _put(h, "kubeVersion", helm.kube_version, "")
+        _put(h, "apiVersions", list(helm.api_versions), [])
+        _put(h, "namespace", helm.namespace, "")
+        _put(h, "skipTests", helm.skip_tests, False)
     if source.kustomize is None:
         _drop(out, "kustomize")
     else:
@@ -100,6 +116,13 @@ def _source_manifest(source: Source, out: dict[str, Any]) -> None:
         _put(k, "images", list(kustomize.images), [])
         _put(k, "commonLabels", dict(kustomize.common_labels), {})
         _put(k, "namespace", kustomize.namespace, "")
+        _put(k, "commonAnnotations", dict(kustomize.common_annotations), {})
+        _put(k, "forceCommonLabels", kustomize.force_common_labels, False)
+        _put(k, "forceCommonAnnotations", kustomize.force_common_annotations, False)
+        _put(k, "labelWithoutSelector", kustomize.label_without_selector, False)
+        _put(k, "replicas", [{"name": r.name, "count": r.count} for r in kustomize.replicas], [])
+        _put(k, "patches", [copy.deepcopy(p) for p in kustomize.patches], [])
+        _put(k, "components", list(kustomize.components), [])
     if source.directory is None:
         _drop(out, "directory")
     else:
@@ -107,6 +130,19 @@ def _source_manifest(source: Source, out: dict[str, Any]) -> None:
         _put(d, "recurse", directory.recurse, False)
         _put(d, "include", directory.include, "")
         _put(d, "exclude", directory.exclude, "")
+        if directory.jsonnet is None:
+            _drop(d, "jsonnet")
+        else:
+            options, j = directory.jsonnet, _section(d, "jsonnet")
+            for key, variables in (("extVars", options.ext_vars), ("tlas", options.tlas)):
+                items = []
+                for index, variable in enumerate(variables):
+                    item = _list_item(j.get(key), index)
+                    item.update(name=variable.name, value=variable.value)
+                    _put(item, "code", variable.code, False)
+                    items.append(item)
+                _put(j, key, items, [])
+            _put(j, "libs", list(options.libs), [])
 
 
 def _sync_policy_manifest(policy: SyncPolicy, spec: dict[str, Any]) -> None:
@@ -172,7 +208,18 @@ def application_to_manifest(app: Application) -> dict[str, Any]:
     spec = _section(doc, "spec")
     if spec.get("project") not in (None, "") or app.project != DEFAULT_PROJECT:
         spec["project"] = app.project
-    _source_manifest(app.source, _section(spec, "source"))
+    if app.sources:
+        original = spec.get("sources")
+        written = []
+        for index, source in enumerate(app.sources):
+            item = copy.deepcopy(_list_item(original, index))
+            _source_manifest(source, item)
+            written.append(item)
+        spec["sources"] = written
+        spec.pop("source", None)
+    else:
+        _source_manifest(app.source, _section(spec, "source"))
+        spec.pop("sources", None)
     destination = _section(spec, "destination")
     for key in ("server", "name", "namespace"):
         _put(destination, key, getattr(app.destination, key), "")
@@ -209,8 +256,22 @@ def project_to_manifest(project: AppProject) -> dict[str, Any]:
     return doc
 
 
+def recorded_source(app: Application) -> dict[str, Any]:
+    """What history records of the app's source: its spec.source, or for a multi-source app
+    `{"sources": [...]}`, so a rollback restores every source."""
+    spec = application_to_manifest(app).get("spec", {})
+    if app.sources:
+        return {"sources": copy.deepcopy(spec.get("sources") or [])}
+    return copy.deepcopy(spec.get("source") or {})
+
+
 def with_source(app: Application, source: dict[str, Any]) -> Application:
-    """`app` syncing another `spec.source` (a rollback's recorded one); SpecError if it is invalid."""
+    """`app` syncing another source (a rollback's recorded one, see `recorded_source`);
+    SpecError if it is invalid."""
     manifest = application_to_manifest(app)
-    manifest = {**manifest, "spec": {**manifest.get("spec", {}), "source": source}}
-    return parse_application(manifest, source_file=f"history of application {app.name}")
+    spec = {key: value for key, value in manifest.get("spec", {}).items() if key not in ("source", "sources")}
+    if set(source) == {"sources"}:
+        spec["sources"] = source["sources"]
+    else:
+        spec["source"] = source
+    return parse_application({**manifest, "spec": spec}, source_file=f"history of application {app.name}")

@@ -21,13 +21,44 @@ class HelmParameter:
 
 
 @dataclass(frozen=True)
+class HelmFileParameter:
+    name: str
+    path: str  # a file in the repository, relative to the chart; its content becomes the value
+
+
+@dataclass(frozen=True)
 class HelmSource:
     value_files: tuple[str, ...] = ()
     values: str = ""  # a YAML string, as in Argo CD
     values_object: dict[str, Any] | None = None
     parameters: tuple[HelmParameter, ...] = ()
+    file_parameters: tuple[HelmFileParameter, ...] = ()
     release_name: str = ""  # empty: the application's name
     ignore_missing_value_files: bool = False
+    version: str = ""  # "" or "v3": Helm 3 (v2 is refused at parse)
+    skip_crds: bool = False
+    skip_schema_validation: bool = False
+    pass_credentials: bool = False
+    kube_version: str = ""  # "": the destination cluster's
+    api_versions: tuple[str, ...] = ()  # (): the destination cluster's
+    namespace: str = ""  # .Release.Namespace; "": the destination namespace
+    skip_tests: bool = False  # test hooks are never rendered here, so true and false render alike
+
+
+@dataclass(frozen=True)
+class JsonnetVar:
+    """An external variable or top-level argument; `code` makes `value` Jsonnet code, not a string."""
+
+    name: str
+    value: str
+    code: bool = False
+
+
+@dataclass(frozen=True)
+class JsonnetOptions:
+    ext_vars: tuple[JsonnetVar, ...] = ()
+    tlas: tuple[JsonnetVar, ...] = ()
+    libs: tuple[str, ...] = ()  # import search folders, relative to the repository root
 
 
 @dataclass(frozen=True)
@@ -35,6 +66,13 @@ class DirectorySource:
     recurse: bool = False
     include: str = ""  # glob, may be "{a.yaml,b.yaml}"
     exclude: str = ""
+    jsonnet: JsonnetOptions | None = None
+
+
+@dataclass(frozen=True)
+class KustomizeReplica:
+    name: str
+    count: int
 
 
 @dataclass(frozen=True)
@@ -44,6 +82,14 @@ class KustomizeSource:
     images: tuple[str, ...] = ()
     common_labels: dict[str, str] = field(default_factory=dict)
     namespace: str = ""
+    common_annotations: dict[str, str] = field(default_factory=dict)
+    force_common_labels: bool = False
+    force_common_annotations: bool = False
+    label_without_selector: bool = False
+    replicas: tuple[KustomizeReplica, ...] = ()
+    # Kustomize patches as written ({patch | path, target, options}); paths relative to the source path.
+    patches: tuple[dict[str, Any], ...] = ()
+    components: tuple[str, ...] = ()  # relative to the source path
 
 
 @dataclass(frozen=True)
@@ -51,10 +97,17 @@ class Source:
     repo_url: str
     path: str = ""
     target_revision: str = "HEAD"
-    chart: str = ""  # Helm repository charts; not rendered by this system
+    chart: str = ""  # a chart from a Helm repository (repo_url: https://... or oci://...)
     helm: HelmSource | None = None
     directory: DirectorySource | None = None
     kustomize: KustomizeSource | None = None
+    ref: str = ""  # multi-source: the name `$ref/...` value files of other sources use for this one
+    name: str = ""  # multi-source: a label for people, shown in status
+
+    @property
+    def renders(self) -> bool:
+        """False for a source that only supplies files to others (`ref` without path or chart)."""
+        return bool(self.path or self.chart or not self.ref)
 
     @property
     def kind(self) -> str:
@@ -129,7 +182,7 @@ class Application:
     name: str
     namespace: str
     project: str
-    source: Source
+    source: Source  # with spec.sources: the first of them
     destination: Destination
     sync_policy: SyncPolicy = field(default_factory=SyncPolicy)
     ignore_differences: tuple[ResourceIgnoreDifferences, ...] = ()
@@ -140,10 +193,16 @@ class Application:
     # The manifest as written, unknown fields included, so nothing a user wrote is lost.
     manifest: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     source_file: str = ""
+    sources: tuple[Source, ...] = ()  # spec.sources (multi-source); () for spec.source
 
     @property
     def automated(self) -> bool:
         return self.sync_policy.automated is not None
+
+    @property
+    def all_sources(self) -> tuple[Source, ...]:
+        """Every source: spec.sources, or spec.source alone."""
+        return self.sources or (self.source,)
 
 
 @dataclass(frozen=True)
@@ -209,8 +268,12 @@ __all__ = [
     "Destination",
     "DirectorySource",
     "GroupKind",
+    "HelmFileParameter",
     "HelmParameter",
     "HelmSource",
+    "JsonnetOptions",
+    "JsonnetVar",
+    "KustomizeReplica",
     "KustomizeSource",
     "ProjectDestination",
     "ResourceIgnoreDifferences",

@@ -1,4 +1,4 @@
-"""Caches shared by every worker: rendered manifests and `git ls-remote` listings."""
+"""Caches shared by every worker: rendered manifests, `git ls-remote` listings and Helm chart versions."""
 
 from __future__ import annotations
 
@@ -35,3 +35,10 @@ class CachesState(RedisState):
 
     def cache_refs(self, repo_key: str, output: str, ttl_seconds: float) -> None:
         self.r.set(Keys.refs(repo_key), output, px=max(int(ttl_seconds * 1000), 1))
+
+    def cached_chart_versions(self, chart_key: str) -> str | None:
+        text = self.r.get(Keys.chart_versions(chart_key))
+        return None if text is None else str(text)
+
+    def cache_chart_versions(self, chart_key: str, text: str, ttl_seconds: float) -> None:
+        self.r.set(Keys.chart_versions(chart_key), text, px=max(int(ttl_seconds * 1000), 1))

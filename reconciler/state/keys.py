@@ -23,6 +23,7 @@ Layout (all keys start with `rc:`):
 | `rc:deferred` | sorted set | sync requests (JSON) scored by when they may run (retries) |
 | `rc:render:{key}` | string | cached render output (JSON), expires |
 | `rc:refs:{repo}` | string | a repository's `git ls-remote` output, shared by all workers, expires |
+| `rc:charts:{repo}/{chart}` | string | versions of a Helm chart (JSON version -> digest), shared like refs, expires |
 | `rc:selfheal:{app}` | hash | self-heal attempt count and time |
 | `rc:webhook-poll:{app}` | string | when a webhook's fresh poll of the app was queued (coalescing), expires |
 | `rc:webhook-rate:{source}` | counter | webhook requests from one client address this minute, expires |
@@ -96,6 +97,10 @@ class Keys:
     @staticmethod
     def refs(repo_key: str) -> str:
         return f"{PREFIX}:refs:{repo_key}"
+
+    @staticmethod
+    def chart_versions(chart_key: str) -> str:
+        return f"{PREFIX}:charts:{chart_key}"
 
     @staticmethod
     def render(cache_key: str) -> str:

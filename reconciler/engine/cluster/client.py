@@ -30,6 +30,7 @@ from reconciler.engine.cluster.resource_types import (
     ResourceType,
 )
 from reconciler.model.resources import TRACKING_LABEL, split_api_version
+from reconciler.source.render.capabilities import DEFAULT_KUBE_VERSION, Capabilities
 
 
 class Cluster:
@@ -57,6 +58,7 @@ class Cluster:
         # Cumulative (verb, HTTP code) counts for metrics; "error" when no answer came.
         self.request_counts: Counter[tuple[str, str]] = Counter()
         self._listable: tuple[float, list[ResourceType]] | None = None
+        self._capabilities: tuple[float, Capabilities] | None = None
 
     @classmethod
     def for_host(cls, host: str, **kwargs: Any) -> Cluster:
@@ -131,6 +133,24 @@ class Cluster:
         listing = sorted(found.values(), key=lambda t: (t.group, t.kind))
         self._listable = (time.monotonic(), listing)
         return listing
+
+    def capabilities(self, max_age: float = DISCOVERY_MAX_AGE_SECONDS) -> Capabilities:
+        """The server's version and every group/version (and group/version/Kind) it serves:
+        Helm's `.Capabilities`, as Argo CD passes them from the destination cluster."""
+        cached = self._capabilities
+        if cached is not None and time.monotonic() - cached[0] < max_age:
+            return cached[1]
+        version = self._request("get version", "GET", "/version").get("gitVersion") or DEFAULT_KUBE_VERSION
+        served: set[str] = set()
+        with self._lock:
+            for res in self.dynamic.resources.search():
+                if "/" in (res.name or "") or not res.kind or res.kind.endswith("List"):
+                    continue
+                served.add(res.group_version)
+                served.add(f"{res.group_version}/{res.kind}")
+        found = Capabilities(kube_version=str(version), api_versions=tuple(sorted(served)))
+        self._capabilities = (time.monotonic(), found)
+        return found
 
     def cluster_scoped_kinds(self) -> set[tuple[str, str]]:
         return {(t.group, t.kind) for t in self.listable_types() if not t.namespaced}

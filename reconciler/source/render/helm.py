@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reconciler.model import HelmSource
+from reconciler.source.render.capabilities import Capabilities
 from reconciler.source.render.errors import RenderError
+from reconciler.source.render.helm_dependencies import with_dependencies
 from reconciler.source.render.helm_values import merge_set, merge_values_file, set_expression
 from reconciler.source.render.manifests import Manifest, load_yaml_documents, parse_yaml_stream
 from reconciler.source.render.paths import relative_name, safe_join
@@ -22,16 +27,27 @@ from reconciler.source.render.paths import relative_name, safe_join
 if TYPE_CHECKING:
     import helm_python
 
-# Capabilities.KubeVersion seen by templates; Argo CD passes the cluster's version.
-KUBE_VERSION = "v1.31.0"
+    from reconciler.source.helm import ChartRepositories
+
+SCHEMA_FILE = "values.schema.json"
 HOOK_ANNOTATION = "helm.sh/hook"
 _TEMPLATE_POSITION = re.compile(r"(?P<path>[^\s():\"]+?\.(?:ya?ml|tpl|txt|json)):(?P<line>\d+)")
 
 
 def render_helm(
-    tree: Path, chart_dir: Path, options: HelmSource | None, *, release_name: str, namespace: str
+    tree: Path,
+    chart_dir: Path,
+    options: HelmSource | None,
+    *,
+    release_name: str,
+    namespace: str,
+    charts: ChartRepositories | None = None,
+    capabilities: Capabilities | None = None,
+    refs: Mapping[str, Path] | None = None,
 ) -> list[Manifest]:
-    """Objects of the chart at `chart_dir`, CRDs included and test hooks left out."""
+    """Objects of the chart at `chart_dir` (its dependencies fetched first), CRDs included
+    unless skipCrds, test hooks left out. `.Capabilities` are the spec's kubeVersion and
+    apiVersions, else `capabilities` (the destination cluster's)."""
     import helm_python
 
     options = options or HelmSource()
@@ -45,25 +61,64 @@ def render_helm(
             "set spec.source.helm.releaseName to at most 53 lowercase letters, digits and '-'",
             file=chart_file,
         ) from None
-    values = compose_values(tree, chart_dir, options)
-    try:
-        with helm_python.Chart.load(chart_dir) as chart:
-            rendered = _render_templates(chart, values, release, namespace)
-            crds = chart.crds
-    except helm_python.HelmChartLoadError as err:
-        raise RenderError(f"cannot load Helm chart: {err.detail}", file=f"{chart_file}/Chart.yaml") from None
-    except helm_python.HelmError as err:
-        raise _template_error(err, chart_file) from None
+    values = compose_values(tree, chart_dir, options, refs)
+    render_options = _render_options(release, options.namespace or namespace, options, capabilities or Capabilities())
+    with tempfile.TemporaryDirectory(prefix="reconciler-helm-") as scratch:
+        chart_path = with_dependencies(tree, chart_dir, charts, Path(scratch))
+        if options.skip_schema_validation:
+            chart_path = _without_schemas(chart_path, Path(scratch))
+        try:
+            with helm_python.Chart.load(chart_path) as chart:
+                rendered = _render_templates(chart, values, render_options)
+                crds = [] if options.skip_crds else chart.crds
+        except helm_python.HelmChartLoadError as err:
+            raise RenderError(f"cannot load Helm chart: {err.detail}", file=f"{chart_file}/Chart.yaml") from None
+        except helm_python.HelmError as err:
+            raise _template_error(err, chart_file) from None
     return _collect_objects(chart_file, rendered, crds)
 
 
-def compose_values(tree: Path, chart_dir: Path, options: HelmSource) -> dict[str, Any]:
+def _render_options(release: str, namespace: str, options: HelmSource, capabilities: Capabilities) -> dict[str, Any]:
+    kube_version = options.kube_version or capabilities.kube_version
+    return {
+        "name": release,
+        "namespace": namespace,
+        "revision": 1,
+        "is_install": True,
+        "kube_version": kube_version if kube_version.startswith("v") else f"v{kube_version}",
+        "api_versions": list(options.api_versions or capabilities.api_versions),
+    }
+
+
+def _without_schemas(chart_path: Path, scratch: Path) -> Path:
+    """skipSchemaValidation: a copy of the chart with every values.schema.json removed,
+    packaged subcharts expanded first so theirs go too (Helm's render always validates)."""
+    import helm_python
+
+    copy = scratch / "without-schemas" / chart_path.name
+    shutil.copytree(chart_path, copy, symlinks=False)
+    while archives := sorted(copy.rglob("charts/*.tgz")):
+        for archive in archives:
+            try:
+                helm_python.expand(archive.parent, archive)
+            except helm_python.HelmError as err:
+                raise RenderError(f"cannot expand the subchart {archive.name}: {err}") from None
+            archive.unlink()
+    for schema in copy.rglob(SCHEMA_FILE):
+        schema.unlink()
+    return copy
+
+
+def compose_values(
+    tree: Path, chart_dir: Path, options: HelmSource, refs: Mapping[str, Path] | None = None
+) -> dict[str, Any]:
     """User values in Argo CD's order: valueFiles, then values (or valuesObject, which
-    replaces it as in Argo CD), then parameters. Chart defaults are applied by Helm."""
+    replaces it as in Argo CD), then parameters. Chart defaults are applied by Helm.
+    `refs` are the trees of a multi-source app's `ref` sources, for `$name/...` value files."""
     values: dict[str, Any] = {}
     for index, entry in enumerate(options.value_files):
         field = f"spec.source.helm.valueFiles[{index}]"
-        loaded = _load_value_file(tree, chart_dir, entry, field, options.ignore_missing_value_files)
+        loaded = _load_value_file(tree, chart_dir, entry, field, options.ignore_missing_value_files, refs or {})
         if loaded is not None:
             values = merge_values_file(values, loaded)
     if options.values_object is not None:
@@ -72,24 +127,46 @@ def compose_values(tree: Path, chart_dir: Path, options: HelmSource) -> dict[str
         values = merge_values_file(values, _parse_values_text(options.values, "spec.source.helm.values"))
     for index, parameter in enumerate(options.parameters):
         values = merge_set(values, _parse_parameter(parameter.name, parameter.value, parameter.force_string, index))
+    for index, file_parameter in enumerate(options.file_parameters):
+        parsed = _parse_file_parameter(tree, chart_dir, file_parameter.name, file_parameter.path, index)
+        values = merge_set(values, parsed)
     return values
 
 
+def _parse_file_parameter(tree: Path, chart_dir: Path, name: str, path: str, index: int) -> dict[str, Any]:
+    """`--set-file name=path`: the file's content as the value; the file must be in the repository."""
+    import helm_python
+
+    field = f"spec.source.helm.fileParameters[{index}] ({name})"
+    resolved = safe_join(tree, path, field=field, base=chart_dir, allow_parent=True)
+    if not resolved.is_file():
+        raise RenderError(f"{field}: file not found; add it or fix the path", file=relative_name(tree, resolved))
+    try:
+        return helm_python.parse_set_file(set_expression(name, str(resolved)))
+    except helm_python.HelmError as err:
+        raise RenderError(f"{field}: cannot set the value from the file: {err.detail}") from None
+
+
 def _load_value_file(
-    tree: Path, chart_dir: Path, entry: str, field: str, ignore_missing: bool
+    tree: Path, chart_dir: Path, entry: str, field: str, ignore_missing: bool, refs: Mapping[str, Path]
 ) -> dict[str, Any] | None:
-    if entry.startswith("$"):
-        raise RenderError(
-            f"{field} {entry!r} refers to another source ($ref): multiple sources are not supported; "
-            "copy the file into the chart's repository and give a path relative to the chart"
-        )
     if "://" in entry:
         raise RenderError(
             f"{field} {entry!r} is a URL: remote value files are not supported; "
             "commit the file to the repository and give a path relative to the chart"
         )
-    path = safe_join(tree, entry, field=field, base=chart_dir, allow_parent=True)
-    file = relative_name(tree, path)
+    if entry.startswith("$"):
+        name, _, inside = entry[1:].partition("/")
+        if name not in refs:
+            raise RenderError(
+                f"{field} {entry!r} refers to ${name}, which no source of spec.sources names with ref: {name}"
+            )
+        # As in Argo CD: the path is relative to the root of the ref source's repository.
+        path = safe_join(refs[name], inside, field=field)
+        file = f"${name}/{relative_name(refs[name], path)}"
+    else:
+        path = safe_join(tree, entry, field=field, base=chart_dir, allow_parent=True)
+        file = relative_name(tree, path)
     if not path.is_file():
         if ignore_missing:
             return None
@@ -138,22 +215,12 @@ def _parse_parameter(name: str, value: str, force_string: bool, index: int) -> d
         raise RenderError(f"{field}: not a valid --set expression: {err.detail}") from None
 
 
-def _render_templates(chart: helm_python.Chart, values: dict[str, Any], release: str, namespace: str) -> dict[str, str]:
-    import helm_python
+def _render_templates(chart: helm_python.Chart, values: dict[str, Any], options: dict[str, Any]) -> dict[str, str]:
     from helm_python import _native
 
-    options = {"name": release, "namespace": namespace, "revision": 1, "is_install": True}
-    try:
-        # Chart.render() has no kube_version argument although the C call takes one;
-        # pass it so Capabilities.KubeVersion does not follow the SDK's build.
-        payload = _native.call_string(
-            "helm_render",
-            chart._raw(),
-            json.dumps(values),
-            json.dumps({**options, "kube_version": KUBE_VERSION}),
-        )
-    except (helm_python.HelmInvalidArgError, AttributeError, KeyError):
-        return chart.render(values, **options)
+    # Chart.render() has no kube_version or api_versions argument although the C call
+    # takes both; pass them so .Capabilities describe the destination, not the SDK's build.
+    payload = _native.call_string("helm_render", chart._raw(), json.dumps(values), json.dumps(options))
     rendered: dict[str, str] = json.loads(payload)
     return rendered
 

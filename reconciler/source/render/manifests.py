@@ -78,7 +78,7 @@ def parse_yaml_stream(text: str, file: str) -> list[Manifest]:
     """Every Kubernetes object in a (multi-document) YAML text, `*List` kinds flattened."""
     manifests: list[Manifest] = []
     for number, line, value in load_yaml_documents(text, file):
-        manifests.extend(_objects_of(value, file, number, line))
+        manifests.extend(objects_of(value, file, number, line))
     return manifests
 
 
@@ -88,10 +88,11 @@ def parse_json_document(text: str, file: str) -> list[Manifest]:
         value = json.loads(text)
     except json.JSONDecodeError as err:
         raise RenderError(f"malformed JSON: {err.msg}", file=file, line=err.lineno) from None
-    return _objects_of(value, file, 1, 1)
+    return objects_of(value, file, 1, 1)
 
 
-def _objects_of(value: Any, file: str, number: int, line: int) -> list[Manifest]:
+def objects_of(value: Any, file: str, number: int, line: int | None) -> list[Manifest]:
+    """The object in `value`, or the items of a `*List`, each checked to be a Kubernetes object."""
     if _is_list(value):
         # kubectl's `kind: List` (and any typed *List) is a container, not an object to apply.
         return [
@@ -111,7 +112,7 @@ def _is_null_list(obj: dict[str, Any]) -> bool:
     return "items" in obj and obj["items"] is None and "spec" not in obj and "status" not in obj
 
 
-def _require_object(value: Any, file: str, number: int, line: int, *, in_list: bool = False) -> dict[str, Any]:
+def _require_object(value: Any, file: str, number: int, line: int | None, *, in_list: bool = False) -> dict[str, Any]:
     where = f"document {number}" + (" (an item of its list)" if in_list else "")
     if not isinstance(value, dict):
         raise RenderError(
@@ -134,7 +135,7 @@ def _require_object(value: Any, file: str, number: int, line: int, *, in_list: b
     return _plain_json(value, file, line)
 
 
-def _plain_json(value: dict[str, Any], file: str, line: int) -> dict[str, Any]:
+def _plain_json(value: dict[str, Any], file: str, line: int | None) -> dict[str, Any]:
     # A JSON round trip gives every object its own copy (YAML anchors share them)
     # and rejects what the API cannot carry (binary, NaN, non-string keys made strings).
     try:
