@@ -171,7 +171,7 @@ def _child_statuses(services: Services, parent: str, manifests: list[dict[str, A
     for child, reason in problems:
         # Named with its reason, so the parent is not Synced while a child cannot be registered.
         wanted.add(child)
-        rows.append({**_child_row(child, "", ResourceSyncStatus.OUT_OF_SYNC.value), "error": reason})
+        rows.append({**_child_row(child, "", ResourceSyncStatus.OUT_OF_SYNC.value, None), "error": reason})
     for doc in parsed:
         if not isinstance(doc, Application):
             continue

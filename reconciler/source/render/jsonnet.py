@@ -36,8 +36,16 @@ def render_jsonnet_file(tree: Path, path: Path, options: JsonnetOptions | None) 
     root = tree.resolve()
     search = [_lib_folder(root, lib, index) for index, lib in enumerate(options.libs)]
 
+    refused: list[str] = []
+
     def import_callback(directory: str, name: str) -> tuple[str, bytes]:
-        return _read_import(root, search, Path(directory), name)
+        # A Python exception raised here reaches go-jsonnet's error text as freed memory (seen:
+        # undecodable bytes), so a refusal is recorded and the import evaluates to an error.
+        try:
+            return _read_import(root, search, Path(directory), name)
+        except RuntimeError as exc:
+            refused.append(str(exc))
+            return f"<refused import {len(refused)}>", b'error "import refused"'
 
     try:
         output = _gojsonnet.evaluate_file(
@@ -49,8 +57,12 @@ def render_jsonnet_file(tree: Path, path: Path, options: JsonnetOptions | None) 
             tla_codes={v.name: v.value for v in options.tlas if v.code},
             import_callback=import_callback,
         )
-    except RuntimeError as err:
+    except (RuntimeError, UnicodeDecodeError) as err:
+        if refused:
+            raise RenderError(refused[0], file=file) from None
         raise RenderError(f"jsonnet evaluation failed: {_short(str(err), root)}", file=file) from None
+    if refused:  # an importstr of a refused file evaluates; the refusal still fails the render
+        raise RenderError(refused[0], file=file)
     value = json.loads(output)
     items: list[Any] = value if isinstance(value, list) else [value]
     manifests: list[Manifest] = []
