@@ -62,6 +62,20 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     raise SettingsError(f"{name}={raw!r} is not a boolean; set it to true or false")
 
 
+def _paths(env: Mapping[str, str], name: str) -> tuple[Path, ...]:
+    """Colon-separated absolute paths (like PATH); empty entries are skipped."""
+    paths = []
+    for entry in env.get(name, "").split(":"):
+        entry = entry.strip()
+        if not entry:
+            continue
+        path = Path(entry).expanduser()
+        if not path.is_absolute():
+            raise SettingsError(f"{name} entry {entry!r} is not an absolute path; write it like /srv/git")
+        paths.append(path)
+    return tuple(paths)
+
+
 def _api_tokens(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     """(role, token) pairs from RECONCILER_API_TOKENS (`role:token,...`) and the file named by
     RECONCILER_API_TOKENS_FILE (one `role:token` a line, `#` comments; a mounted Secret)."""
@@ -127,6 +141,8 @@ class Settings:
     api_tokens: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     api_auth: str = "token"
     metrics_auth: bool = False  # true: GET /metrics needs any valid token
+    # Local paths / file:// repoURLs are read only under these roots (never the data dir).
+    local_repo_roots: tuple[Path, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -155,6 +171,7 @@ class Settings:
             api_tokens=api_tokens,
             api_auth=_api_auth(env, api_tokens),
             metrics_auth=_flag(env, "RECONCILER_METRICS_AUTH"),
+            local_repo_roots=_paths(env, "RECONCILER_LOCAL_REPO_ROOTS"),
         )
 
     @property

@@ -57,6 +57,7 @@ from reconciler.model.yaml_reader import (
     describe_value,
     record_node_lines,
 )
+from reconciler.source.git.urls import repo_url_problem, revision_problem
 
 
 def _check_header(r: FieldReader, doc: dict[str, Any], kind: str) -> None:
@@ -162,6 +163,8 @@ def _read_source(r: FieldReader, spec: dict[str, Any]) -> Source:
     repo_url = r.string(obj, "repoURL", "spec.source.repoURL")
     if not repo_url.strip():
         r.problem("spec.source.repoURL", "required: the Git repository URL, like https://github.com/org/repo")
+    elif problem := repo_url_problem(repo_url):
+        r.problem("spec.source.repoURL", problem)
     chart = r.string(obj, "chart", "spec.source.chart")
     path = r.string(obj, "path", "spec.source.path")
     if not path and not chart:
@@ -179,10 +182,13 @@ def _read_source(r: FieldReader, spec: dict[str, Any]) -> Source:
     helm = r.mapping(obj, "helm", "spec.source.helm")
     kustomize = r.mapping(obj, "kustomize", "spec.source.kustomize")
     directory = r.mapping(obj, "directory", "spec.source.directory")
+    target_revision = r.string(obj, "targetRevision", "spec.source.targetRevision") or "HEAD"
+    if problem := revision_problem(target_revision):
+        r.problem("spec.source.targetRevision", problem)
     return Source(
         repo_url=repo_url,
         path=path,
-        target_revision=r.string(obj, "targetRevision", "spec.source.targetRevision") or "HEAD",
+        target_revision=target_revision,
         chart=chart,
         helm=_read_helm(r, helm, "spec.source.helm") if helm is not None else None,
         kustomize=_read_kustomize(r, kustomize, "spec.source.kustomize") if kustomize is not None else None,
