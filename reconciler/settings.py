@@ -6,6 +6,7 @@ for configuration, so modules take a `Settings` rather than reaching for globals
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -76,6 +77,19 @@ def _paths(env: Mapping[str, str], name: str) -> tuple[Path, ...]:
     return tuple(paths)
 
 
+def _networks(env: Mapping[str, str], name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    networks = []
+    for entry in env.get(name, "").split(","):
+        entry = entry.strip()
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise SettingsError(f"{name} entry {entry!r} is not an address or CIDR; write it like 10.0.0.0/8") from None
+    return tuple(networks)
+
+
 def _api_tokens(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     """(role, token) pairs from RECONCILER_API_TOKENS (`role:token,...`) and the file named by
     RECONCILER_API_TOKENS_FILE (one `role:token` a line, `#` comments; a mounted Secret)."""
@@ -143,6 +157,9 @@ class Settings:
     metrics_auth: bool = False  # true: GET /metrics needs any valid token
     # Local paths / file:// repoURLs are read only under these roots (never the data dir).
     local_repo_roots: tuple[Path, ...] = ()
+    # Proxies whose X-Forwarded-For / -Proto the API believes (comma-separated CIDRs; none when unset).
+    flower_basic_auth: str = field(default="", repr=False)  # RECONCILER_FLOWER_BASIC_AUTH user:password
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -172,6 +189,8 @@ class Settings:
             api_auth=_api_auth(env, api_tokens),
             metrics_auth=_flag(env, "RECONCILER_METRICS_AUTH"),
             local_repo_roots=_paths(env, "RECONCILER_LOCAL_REPO_ROOTS"),
+            flower_basic_auth=env.get("RECONCILER_FLOWER_BASIC_AUTH", "").strip(),
+            trusted_proxies=_networks(env, "RECONCILER_TRUSTED_PROXIES"),
         )
 
     @property
