@@ -158,6 +158,7 @@ class Settings:
     # Local paths / file:// repoURLs are read only under these roots (never the data dir).
     local_repo_roots: tuple[Path, ...] = ()
     # Proxies whose X-Forwarded-For / -Proto the API believes (comma-separated CIDRs; none when unset).
+    encryption_key: str = field(default="", repr=False)  # RECONCILER_ENCRYPTION_KEY: seals Secrets in Redis
     flower_basic_auth: str = field(default="", repr=False)  # RECONCILER_FLOWER_BASIC_AUTH user:password
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
@@ -189,6 +190,7 @@ class Settings:
             api_auth=_api_auth(env, api_tokens),
             metrics_auth=_flag(env, "RECONCILER_METRICS_AUTH"),
             local_repo_roots=_paths(env, "RECONCILER_LOCAL_REPO_ROOTS"),
+            encryption_key=env.get("RECONCILER_ENCRYPTION_KEY", "").strip(),
             flower_basic_auth=env.get("RECONCILER_FLOWER_BASIC_AUTH", "").strip(),
             trusted_proxies=_networks(env, "RECONCILER_TRUSTED_PROXIES"),
         )

@@ -12,6 +12,7 @@ from reconciler.state.locks import LocksState
 from reconciler.state.operations import OperationsState
 from reconciler.state.registry import RegistryState
 from reconciler.state.schedule import ScheduleState
+from reconciler.state.sealing import Sealer
 from reconciler.state.status import StatusState
 from reconciler.state.webhooks import WebhooksState
 
@@ -29,8 +30,10 @@ class Store(
 ):
     """Typed access to the system's Redis state. Holds a client; owns no other resources."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, sealer: Sealer | None = None) -> None:
         self.r = client
+        # Seals Secrets in operation records and cached renders (reconciler/state/sealing.py).
+        self.sealer = sealer or Sealer.from_env()
         for cls in type(self).__mro__:
             if issubclass(cls, RedisState):
                 for attribute, script in cls.SCRIPTS.items():
