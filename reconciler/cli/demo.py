@@ -168,7 +168,7 @@ def api_image(kubesim_url: str) -> str:
 
 def run(headless: bool, port: int, workdir: Path) -> int:
     processes = Processes(workdir)
-    redis = RedisProcess(workdir / "redis", persistent=True)
+    redis = RedisProcess(workdir / "redis", persistent=True, password=secrets.token_hex(16))
     try:
         return _run(headless, port, workdir, processes, redis)
     except DemoFailed as exc:

@@ -12,6 +12,7 @@ from typing import Any
 
 from reconciler.cli.offline import CommandError
 from reconciler.settings import Settings, SettingsError
+from reconciler.source.git.urls import redact_url
 
 DEFAULT_QUEUES = "urgent,sync,poll"
 
@@ -100,7 +101,8 @@ def up(args: argparse.Namespace) -> int:
         from reconciler.state.embedded_redis import embedded_redis_url
 
         env["REDIS_URL"] = embedded_redis_url(settings)
-        print(f"redis:   {env['REDIS_URL']} (embedded, data in {settings.redis_data_dir})", flush=True)
+        shown = redact_url(env["REDIS_URL"])  # the URL holds the embedded Redis's password
+        print(f"redis:   {shown} (embedded, password in {settings.redis_data_dir}, data there too)", flush=True)
     if not settings.api_tokens:
         # A single-machine setup with no tokens configured: the API is open, so it listens
         # on this machine only unless the user chose another address on purpose.
