@@ -67,7 +67,7 @@ def refresh(
     previous = store.status(name) or {}
     fresh_refs = fresh_refs or bool(previous.get("refreshRefs"))
     try:
-        result, children = _compare(services, app, previous, revision, fresh_refs)
+        result, children, child_problems = _compare(services, app, previous, revision, fresh_refs)
     except AccessDenied as exc:
         return _failed(services, app, "InvalidSpecError", str(exc), observed, previous)
     except (GitError, RenderError, KubeError, SpecError) as exc:
@@ -78,6 +78,9 @@ def refresh(
     status = _status(app, result.comparison, children, observed)
     # Whether this poll reused a cached render: a no-op poll should (bench/poll_scale.py counts it).
     status["renderCacheHit"] = result.desired.cache_hit
+    for problem in child_problems:
+        # A child Application in Git that is not valid is not registered: said, never skipped silently.
+        status["conditions"].append({"type": "InvalidSpecError", "message": f"child not registered: {problem}"})
     project_problem = result.refused
     if project_problem:
         status["conditions"].append({"type": "InvalidSpecError", "message": project_problem})
@@ -127,7 +130,7 @@ def _rolling_out(services: Services, name: str) -> bool:
 
 def _compare(
     services: Services, app: Application, previous: dict[str, Any], revision: str | None, fresh_refs: bool
-) -> tuple[AppComparison, list[dict[str, Any]]]:
+) -> tuple[AppComparison, list[dict[str, Any]], list[str]]:
     store = services.store
     project, project_problem = project_for(store, app)
     result = compare_app(
@@ -142,13 +145,17 @@ def _compare(
         verified=previous.get("verified") or {},
         project_problem=project_problem,
     )
-    return result, _child_statuses(services, app.name, result.desired.child_apps)
+    rows, problems = _child_statuses(services, app.name, result.desired.child_apps)
+    return result, rows, problems
 
 
-def _child_statuses(services: Services, parent: str, manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each child app the parent renders, compared with what is registered."""
+def _child_statuses(
+    services: Services, parent: str, manifests: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Each child app the parent renders, compared with what is registered; and the problems of
+    the children that are not valid."""
     store = services.store
-    parsed, _problems = parse_children(parent, manifests)
+    parsed, problems = parse_children(parent, manifests)
     rows: list[dict[str, Any]] = []
     wanted = set()
     for doc in parsed:
@@ -166,7 +173,7 @@ def _child_statuses(services: Services, parent: str, manifests: list[dict[str, A
     for child in store.children_of(parent):
         if child not in wanted:
             rows.append(_child_row(child, "", ResourceSyncStatus.EXTRA.value))
-    return rows
+    return rows, problems
 
 
 def _child_row(name: str, namespace: str, state: str) -> dict[str, Any]:
