@@ -191,7 +191,8 @@ class Settings:
             metrics_auth=_flag(env, "RECONCILER_METRICS_AUTH"),
             local_repo_roots=_paths(env, "RECONCILER_LOCAL_REPO_ROOTS"),
             encryption_key=env.get("RECONCILER_ENCRYPTION_KEY", "").strip(),
-            flower_basic_auth=env.get("RECONCILER_FLOWER_BASIC_AUTH", "").strip(),
+            # Flower's own variable too (compose and the Helm chart set that one).
+            flower_basic_auth=(env.get("RECONCILER_FLOWER_BASIC_AUTH", "") or env.get("FLOWER_BASIC_AUTH", "")).strip(),
             trusted_proxies=_networks(env, "RECONCILER_TRUSTED_PROXIES"),
         )
 
