@@ -422,6 +422,11 @@ def _parse_project(r: FieldReader, doc: dict[str, Any]) -> AppProject:
     repos = r.strings(spec, "sourceRepos", "spec.sourceRepos")
     for index, repo in enumerate(repos):
         _check_glob(r, repo, f"spec.sourceRepos[{index}]")
+    # Rules this system does not enforce are refused, never kept and silently ignored: a project
+    # that believes it limits syncs to a window, or API access to a role, would not.
+    for field, what in (("syncWindows", "sync windows"), ("roles", "project roles")):
+        if spec.get(field):
+            r.problem(f"spec.{field}", f"{what} are not supported and would not be enforced; remove spec.{field}")
     project = AppProject(
         name=name,
         namespace=namespace,
@@ -441,8 +446,8 @@ def _parse_project(r: FieldReader, doc: dict[str, Any]) -> AppProject:
 def parse_project(doc: dict[str, Any], source_file: str = "<stdin>") -> AppProject:
     """An AppProject from one parsed manifest; raises SpecError listing every problem.
 
-    Fields beyond sourceRepos, destinations and the resource lists (roles, sync
-    windows, ...) are kept in `AppProject.manifest` and not enforced.
+    Fields beyond sourceRepos, destinations and the resource lists are kept in
+    `AppProject.manifest`; `syncWindows` and `roles` are refused (they would not be enforced).
     """
     r = FieldReader(source_file)
     if not isinstance(doc, dict):
