@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 DEFAULT_PORTS = {"http": 80, "https": 443, "ssh": 22, "git": 9418}
@@ -93,6 +94,18 @@ def split_credentials(url: str) -> tuple[str, str, str]:
 def redact_url(url: str) -> str:
     """The URL with any user info removed, for messages and logs."""
     return _USERINFO_IN_TEXT.sub(r"\g<scheme>", url)
+
+
+def redact_urls_in(value: Any) -> Any:
+    """`value` (JSON-like) with user info removed from every URL in its strings: what an API
+    answer passes through, so no credential ever leaves in a response."""
+    if isinstance(value, str):
+        return redact_url(value) if "@" in value and "://" in value else value
+    if isinstance(value, dict):
+        return {k: redact_urls_in(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact_urls_in(v) for v in value]
+    return value
 
 
 def redact_text(text: str, secrets: tuple[str, ...] = ()) -> str:
