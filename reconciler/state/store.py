@@ -40,8 +40,8 @@ class Store(
                     setattr(self, attribute, client.register_script(script))
 
     @classmethod
-    def from_url(cls, url: str) -> Store:
-        return cls(redis.Redis.from_url(url, decode_responses=True, health_check_interval=30))
+    def from_url(cls, url: str, sealer: Sealer | None = None) -> Store:
+        return cls(redis.Redis.from_url(url, decode_responses=True, health_check_interval=30), sealer)
 
     def ping(self) -> bool:
         try:
