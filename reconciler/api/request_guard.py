@@ -10,7 +10,10 @@ with their own content types):
   the CLI, curl and Git servers send none, so they are unaffected;
 - a write (POST, PUT, PATCH, DELETE) that carries a body must say it is JSON or YAML
   (`application/json`, `application/yaml`); anything else is refused with 415, so even a
-  browser that sent no Origin could not make a body the API reads.
+  browser that sent no Origin could not make a body the API reads;
+- with authentication off (`loopback_only`), a request must name a loopback host
+  (`127.0.0.1`, `localhost`, `[::1]`) in its Host header: a page on a domain an attacker
+  re-points at 127.0.0.1 (DNS rebinding) is same-origin by name, and is refused by this.
 """
 
 from __future__ import annotations
@@ -43,13 +46,33 @@ def _origin_is_own(origin: str, host: str | None) -> bool:
     return own == theirs
 
 
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
+
+
+def _host_name(host: str) -> str:
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[: host.find("]") + 1]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
 class RequestGuard:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, loopback_only: bool = False) -> None:
         self.app = app
+        self.loopback_only = loopback_only
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(EXEMPT_PATHS):
             await self.app(scope, receive, send)
+            return
+        host = _header(scope, b"host") or ""
+        if self.loopback_only and _host_name(host) not in LOOPBACK_NAMES:
+            response = error_response(
+                403,
+                f"Host {host!r} refused: with authentication off the API answers only requests addressed to "
+                "127.0.0.1, localhost or [::1]; set RECONCILER_API_TOKENS to serve other names",
+            )
+            await response(scope, receive, send)
             return
         origin = _header(scope, b"origin")
         if origin is not None and not _origin_is_own(origin, _header(scope, b"host")):

@@ -66,7 +66,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         lifespan=lifespan,
     )
     app.state.context = ctx
-    app.add_middleware(RequestGuard)
+    # Authentication off: answer only requests addressed to a loopback name (DNS rebinding).
+    app.add_middleware(RequestGuard, loopback_only=settings.api_auth == "none" and not settings.api_tokens)
     install_error_handlers(app)
 
     @app.exception_handler(UnknownApplication)

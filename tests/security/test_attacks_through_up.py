@@ -94,7 +94,11 @@ def test_4_cross_site_writes_are_refused_and_a_plain_local_client_still_works(up
         json_from_a_web_page = http.post("/api/v1/applications", content=manifest,
                                          headers={"Content-Type": "application/yaml", "Origin": "https://evil.example"})
         text_plain = http.post("/api/v1/applications", content=manifest, headers={"Content-Type": "text/plain"})
-        assert (from_a_web_page.status_code, json_from_a_web_page.status_code) == (403, 403)
+        # DNS rebinding: a page on a name re-pointed at 127.0.0.1 is "same-origin" by name.
+        rebound = up.url.replace("127.0.0.1", "rebound.example")
+        rebinding = http.post("/api/v1/applications", content=manifest, headers={
+            "Content-Type": "application/yaml", "Origin": rebound, "Host": rebound.split("//", 1)[1]})
+        assert (from_a_web_page.status_code, json_from_a_web_page.status_code, rebinding.status_code) == (403, 403, 403)
         assert text_plain.status_code == 415
         assert up.app("csrf") == {}
         own_origin = http.post("/api/v1/applications", content=manifest,
