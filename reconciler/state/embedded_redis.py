@@ -47,6 +47,26 @@ def _answers(port: int, password: str) -> bool:
         return False
 
 
+def _answers_without_password(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.3) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def _shut_down(port: int, password: str | None) -> None:
+    import redis
+
+    with contextlib.suppress(redis.ConnectionError):  # the server closes the connection as it exits
+        redis.Redis(host="127.0.0.1", port=port, password=password).shutdown(nosave=False)
+    for _ in range(250):
+        if not _answers_without_password(port) and not (password and _answers(port, password)):
+            return
+        time.sleep(0.02)
+
+
 def _private_file(path: Path, content: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as out:
@@ -86,6 +106,10 @@ def embedded_redis_url(settings: Settings, start: bool = True) -> str:
             return _url(port, password)
         if not start:
             raise RuntimeError(f"the embedded Redis of {data_dir} is not running; run `reconciler up`")
+        if port and _answers_without_password(port):
+            # Started by a version without a password: stop it (saving its data) before starting
+            # the protected one on the same directory; two servers must never share an AOF.
+            _shut_down(port, None)
         port = free_port()
         config = "\n".join([
             "bind 127.0.0.1",
@@ -121,8 +145,5 @@ def stop_embedded_redis(settings: Settings) -> bool:
         return False
     if not port or not _answers(port, password):
         return False
-    import redis
-
-    with contextlib.suppress(redis.ConnectionError):  # the server closes the connection as it exits
-        redis.Redis(host="127.0.0.1", port=port, password=password).shutdown(nosave=False)
+    _shut_down(port, password)
     return True
