@@ -44,6 +44,7 @@ def run_tool(
         try:
             completed = subprocess.run(
                 command, stdout=out, stderr=err, timeout=timeout, check=False,
+                # Runs in the forked child before exec; it only calls setrlimit (no lock a thread could hold).
                 preexec_fn=lambda: _limit_file_size(max_bytes),
             )  # fmt: skip
         except subprocess.TimeoutExpired:
