@@ -27,6 +27,7 @@ from reconciler.state.sealing import SEALED, Sealer, UnsealError
         ("git://host/repo", 'scheme "git"'),
         ("ssh://-oProxyCommand=x/repo", "no valid host"),
         ("git@-oProxyCommand=x:repo", "no valid host"),
+        ("ssh://-oProxyCommand=x@host/repo", "user name starting"),
         ("https://user:pw@host/repo", "RECONCILER_REPO_<N>_PASSWORD"),
         ("ssh://git:pw@host/repo", "password"),
     ],

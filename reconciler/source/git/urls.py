@@ -163,6 +163,8 @@ def repo_url_problem(url: str, *, allow_credentials: bool = False) -> str:
         return f'"{shown}" has an invalid host or port'
     if scheme != "file" and (not host or host.startswith("-")):
         return f'"{shown}" has no valid host name (it is empty or starts with "-")'
+    if (parts.username or "").startswith("-"):
+        return f'"{shown}" has a user name starting with "-", which ssh would read as an option'
     if allow_credentials:
         return ""
     if scheme in ("http", "https") and (parts.username or parts.password):
