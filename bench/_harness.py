@@ -30,6 +30,7 @@ from urllib.parse import urlparse
 from kubesim.kubeconfig import write_kubeconfig
 from reconciler.state import Keys, Store
 from reconciler.state.redis_server import RedisProcess
+from reconciler.state.sealing import KEY_FILE, Sealer
 
 ROOT = Path(__file__).resolve().parent.parent
 CELERY_QUEUES = ("urgent", "sync", "poll")
@@ -234,7 +235,8 @@ class BenchSystem:
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.redis = RedisProcess(self.workdir / "redis").start()
-        self.store = Store.from_url(self.redis.url)
+        # The workers' key (generated into their data dir): this process reads what they seal.
+        self.store = Store.from_url(self.redis.url, Sealer(key_file=self.workdir / "data" / KEY_FILE))
         self.kubesim = KubesimAdmin(self._start_kubesim())
         kubeconfig = write_kubeconfig(self.workdir / "kubeconfig", self.kubesim.url)
         self.env = {
@@ -242,6 +244,8 @@ class BenchSystem:
             "REDIS_URL": self.redis.url,
             "KUBECONFIG": str(kubeconfig),
             "RECONCILER_DATA_DIR": str(self.workdir / "data"),
+            # The bench's repositories are local ones in its workdir.
+            "RECONCILER_LOCAL_REPO_ROOTS": str(self.workdir.resolve()),
             "PYTHONUNBUFFERED": "1",
             **self.extra_env,
         }

@@ -12,6 +12,7 @@ from reconciler.engine.cluster import Clusters
 from reconciler.settings import Settings
 from reconciler.source.git.client import GitSource
 from reconciler.source.git.credentials import CredentialStore
+from reconciler.source.git.local_roots import LocalRepoPolicy
 from reconciler.source.helm import ChartRepositories
 from reconciler.state import Store
 
@@ -24,6 +25,7 @@ def git_source(settings: Settings, shared_refs: Store | None = None) -> GitSourc
         timeout_seconds=settings.git_timeout,
         ref_cache_ttl=settings.git_ref_cache_ttl,
         shared_refs=shared_refs,
+        local_repos=LocalRepoPolicy(roots=settings.local_repo_roots, forbidden=(settings.data_dir,)),
     )
 
 

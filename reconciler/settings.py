@@ -6,6 +6,7 @@ for configuration, so modules take a `Settings` rather than reaching for globals
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -60,6 +61,33 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     if raw in ("1", "true", "yes", "on"):
         return True
     raise SettingsError(f"{name}={raw!r} is not a boolean; set it to true or false")
+
+
+def _paths(env: Mapping[str, str], name: str) -> tuple[Path, ...]:
+    """Colon-separated absolute paths (like PATH); empty entries are skipped."""
+    paths = []
+    for entry in env.get(name, "").split(":"):
+        entry = entry.strip()
+        if not entry:
+            continue
+        path = Path(entry).expanduser()
+        if not path.is_absolute():
+            raise SettingsError(f"{name} entry {entry!r} is not an absolute path; write it like /srv/git")
+        paths.append(path)
+    return tuple(paths)
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    networks = []
+    for entry in env.get(name, "").split(","):
+        entry = entry.strip()
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise SettingsError(f"{name} entry {entry!r} is not an address or CIDR; write it like 10.0.0.0/8") from None
+    return tuple(networks)
 
 
 def _api_tokens(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
@@ -131,6 +159,12 @@ class Settings:
     # ConfigMap file, and a directory in Argo CD's resource_customizations layout.
     resource_customizations_file: str = ""
     resource_customizations_dir: str = ""
+    # Local paths / file:// repoURLs are read only under these roots (never the data dir).
+    local_repo_roots: tuple[Path, ...] = ()
+    # Proxies whose X-Forwarded-For / -Proto the API believes (comma-separated CIDRs; none when unset).
+    encryption_key: str = field(default="", repr=False)  # RECONCILER_ENCRYPTION_KEY: seals Secrets in Redis
+    flower_basic_auth: str = field(default="", repr=False)  # RECONCILER_FLOWER_BASIC_AUTH user:password
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -161,6 +195,11 @@ class Settings:
             metrics_auth=_flag(env, "RECONCILER_METRICS_AUTH"),
             resource_customizations_file=env.get("RECONCILER_RESOURCE_CUSTOMIZATIONS_FILE", "").strip(),
             resource_customizations_dir=env.get("RECONCILER_RESOURCE_CUSTOMIZATIONS_DIR", "").strip(),
+            local_repo_roots=_paths(env, "RECONCILER_LOCAL_REPO_ROOTS"),
+            encryption_key=env.get("RECONCILER_ENCRYPTION_KEY", "").strip(),
+            # Flower's own variable too (compose and the Helm chart set that one).
+            flower_basic_auth=(env.get("RECONCILER_FLOWER_BASIC_AUTH", "") or env.get("FLOWER_BASIC_AUTH", "")).strip(),
+            trusted_proxies=_networks(env, "RECONCILER_TRUSTED_PROXIES"),
         )
 
     @property

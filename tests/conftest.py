@@ -11,6 +11,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,6 +22,11 @@ import pytest
 
 from kubesim.kubeconfig import write_kubeconfig
 from reconciler.state.redis_server import RedisProcess, RedisUnavailable
+
+# Every test repository lives under the temp dir (pytest's tmp_path): local repoURLs are read
+# only under RECONCILER_LOCAL_REPO_ROOTS, so the tests allow it here, for this process and every
+# `reconciler` subprocess they start (they copy os.environ).
+os.environ.setdefault("RECONCILER_LOCAL_REPO_ROOTS", os.path.realpath(tempfile.gettempdir()))
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Test Author",

@@ -37,7 +37,7 @@ from reconciler.control.poll import refresh
 from reconciler.control.preview import PreviewError, preview_sync
 from reconciler.control.teardown import delete_application
 from reconciler.model import AppProject, SpecError, parse_manifests
-from reconciler.source.git.urls import same_repository
+from reconciler.source.git.urls import redact_urls_in, same_repository
 
 MAX_MANIFEST_BYTES = 5 * 1024 * 1024
 BODY_SOURCE = "request body"
@@ -50,8 +50,9 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "descri
 
 
 def _json(body: Any, status: int = 200) -> JSONResponse:
-    # Returned as is (not through the response model): the body is exactly the actions' dict.
-    return JSONResponse(body, status_code=status)
+    # Returned as is (not through the response model): the body is exactly the actions' dict,
+    # with URL user info removed (an app registered before credentials in repoURLs were refused).
+    return JSONResponse(redact_urls_in(body), status_code=status)
 
 
 def _manifest_text(raw: bytes) -> str:

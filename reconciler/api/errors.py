@@ -10,6 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from reconciler.source.git.urls import redact_urls_in
+
 
 class ApiError(Exception):
     """A request refused with `status`; `message` says what was wrong and what to do."""
@@ -31,7 +33,8 @@ class ApiError(Exception):
 def error_response(
     status: int, message: str, problems: Sequence[str] = (), headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
-    return JSONResponse({"error": message, "problems": list(problems)}, status_code=status, headers=headers)
+    body = redact_urls_in({"error": message, "problems": list(problems)})
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _location(loc: Sequence[object]) -> str:

@@ -18,6 +18,7 @@ which compares inline because a person is waiting for the answer).
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -36,6 +37,7 @@ from reconciler.api.dashboard import make_router as dashboard_router
 from reconciler.api.errors import error_response, install_error_handlers
 from reconciler.api.models import ErrorBody
 from reconciler.api.ops import ops_router
+from reconciler.api.request_guard import RequestGuard
 from reconciler.api.webhook.router import webhook_router
 from reconciler.control.catalog import UnknownApplication
 from reconciler.services import Services
@@ -64,6 +66,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         lifespan=lifespan,
     )
     app.state.context = ctx
+    # Authentication off: answer only requests addressed to a loopback name (DNS rebinding).
+    app.add_middleware(RequestGuard, loopback_only=settings.api_auth == "none" and not settings.api_tokens)
     install_error_handlers(app)
 
     @app.exception_handler(UnknownApplication)
@@ -116,17 +120,41 @@ def _document_invalid_requests_as_400(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def is_loopback(host: str) -> bool:
+    if host in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def open_api_problem(settings: Settings, host: str) -> str:
+    """Why the API may not listen on `host` as configured ("" when it may): with no token
+    (auth none) it serves only on a loopback address."""
+    if settings.api_auth == "none" and not settings.api_tokens and not is_loopback(host):
+        return (
+            f"refusing to serve the API without authentication on {host}, which other machines can reach: "
+            "set RECONCILER_API_TOKENS=admin:<token> (or RECONCILER_API_TOKENS_FILE), or listen on 127.0.0.1"
+        )
+    return ""
+
+
 def serve(port: int, host: str = "0.0.0.0", settings: Settings | None = None) -> None:
-    """Run the API with uvicorn until interrupted. X-Forwarded-For is trusted only from the
-    addresses in FORWARDED_ALLOW_IPS (uvicorn's default: 127.0.0.1)."""
+    """Run the API with uvicorn until interrupted. X-Forwarded-For / X-Forwarded-Proto are
+    trusted only from the addresses in RECONCILER_TRUSTED_PROXIES (none when unset): any other
+    client could set them to dodge the webhook rate limit or pose as another address."""
     import uvicorn
 
     settings = settings or Settings.from_env()
-    if settings.api_auth == "none" and host not in LOOPBACK_HOSTS:
-        log.warning(
-            "the REST API is open to anyone who can reach %s:%d (RECONCILER_API_AUTH=none); "
-            "set RECONCILER_API_TOKENS to require tokens", host, port
-        )
+    problem = open_api_problem(settings, host)
+    if problem:
+        raise SystemExit(f"reconciler api: {problem}")
     logs.configure("INFO", settings.log_format)
+    trusted = [str(network) for network in settings.trusted_proxies]
     # log_config=None: uvicorn's loggers go through reconciler.logs like every other process.
-    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=True, log_level="info", log_config=None)
+    # forwarded_allow_ips given explicitly: uvicorn would otherwise read FORWARDED_ALLOW_IPS or trust 127.0.0.1.
+    uvicorn.run(
+        create_app(settings), host=host, port=port, log_level="info", log_config=None,
+        proxy_headers=bool(trusted), forwarded_allow_ips=trusted or [],
+    )  # fmt: skip

@@ -168,7 +168,7 @@ def api_image(kubesim_url: str) -> str:
 
 def run(headless: bool, port: int, workdir: Path) -> int:
     processes = Processes(workdir)
-    redis = RedisProcess(workdir / "redis", persistent=True)
+    redis = RedisProcess(workdir / "redis", persistent=True, password=secrets.token_hex(16))
     try:
         return _run(headless, port, workdir, processes, redis)
     except DemoFailed as exc:
@@ -202,6 +202,9 @@ def _run(headless: bool, port: int, workdir: Path, processes: Processes, redis: 
         "RECONCILER_WEBHOOK_GITHUB_SECRET": webhook_secret,
         "RECONCILER_API_TOKENS": f"admin:{admin_token}",
         "RECONCILER_POLL_INTERVAL": "180",
+        # The demo's Git repository is a local one it creates in the workdir (its data dir there
+        # stays refused): local repositories are read only under this root.
+        "RECONCILER_LOCAL_REPO_ROOTS": str(workdir.resolve()),
     }
     env.pop("RECONCILER_SERVER", None)
     say(f"1. kubesim (emulated Kubernetes API, controllers on) at {kubesim_url}; Redis at {redis.url}")

@@ -12,6 +12,7 @@ from typing import Any
 
 from reconciler.cli.offline import CommandError
 from reconciler.settings import Settings, SettingsError
+from reconciler.source.git.urls import redact_url
 
 DEFAULT_QUEUES = "urgent,sync,poll"
 
@@ -59,9 +60,20 @@ def api(args: argparse.Namespace) -> int:
 
 
 def flower(args: argparse.Namespace) -> int:
+    from reconciler.api.server import is_loopback
     from workers.celery_app import app
 
+    settings = _settings()
     argv = ["celery", "flower", f"--port={args.port}", f"--address={args.host}"]
+    if settings.flower_basic_auth:
+        # Through Flower's own environment variable, not argv: a command line is visible in `ps`.
+        os.environ["FLOWER_BASIC_AUTH"] = settings.flower_basic_auth
+    elif not is_loopback(args.host):
+        # Flower shows task arguments and can revoke tasks and stop workers: never open to a network.
+        raise CommandError(
+            f"reconciler flower: refusing to listen on {args.host} without authentication: set "
+            "RECONCILER_FLOWER_BASIC_AUTH=user:password, or leave --host at 127.0.0.1"
+        )
     app.start(argv=argv[1:])
     return 0
 
@@ -74,16 +86,31 @@ def up(args: argparse.Namespace) -> int:
     """Everything on one machine: embedded Redis (unless REDIS_URL), a worker, beat, the API."""
     settings = _settings()
     env = dict(os.environ)
+    if not settings.api_tokens:
+        from reconciler.api.server import is_loopback
+
+        if not is_loopback(args.host):
+            # Refused rather than generating a token: a token printed to a terminal ends up in
+            # scrollback and CI logs, and an open API on a reachable address lets anyone deploy.
+            raise CommandError(
+                f"reconciler up: no API token is configured, so the API would be open to anyone who can reach "
+                f"{args.host}: set RECONCILER_API_TOKENS=admin:<token> (or RECONCILER_API_TOKENS_FILE), "
+                "or leave --host at 127.0.0.1"
+            )
     if not settings.redis_url:
         from reconciler.state.embedded_redis import embedded_redis_url
 
         env["REDIS_URL"] = embedded_redis_url(settings)
-        print(f"redis:   {env['REDIS_URL']} (embedded, data in {settings.redis_data_dir})", flush=True)
+        shown = redact_url(env["REDIS_URL"])  # the URL holds the embedded Redis's password
+        print(f"redis:   {shown} (embedded, password in {settings.redis_data_dir}, data there too)", flush=True)
     if not settings.api_tokens:
         # A single-machine setup with no tokens configured: the API is open, so it listens
         # on this machine only unless the user chose another address on purpose.
         env["RECONCILER_API_AUTH"] = "none"
-        print("api auth: none (set RECONCILER_API_TOKENS=admin:TOKEN to require tokens)", flush=True)
+        print("api auth: none, on a loopback address only (set RECONCILER_API_TOKENS=admin:TOKEN to require tokens)",
+              flush=True)
+    if not settings.local_repo_roots:
+        print("local repositories: refused (set RECONCILER_LOCAL_REPO_ROOTS=/path/to/repos to read some)", flush=True)
     children = {
         "worker": _spawn(["worker", "--loglevel", args.loglevel], env),
         "beat": _spawn(["beat", "--loglevel", args.loglevel], env),
@@ -146,7 +173,10 @@ def add_run_parsers(sub: Any) -> None:
     ):
         p = sub.add_parser(name, help=helptext)
         p.add_argument("--port", type=int, default=port)
-        p.add_argument("--host", default="0.0.0.0", help="address to listen on")
+        # The API defaults to every address (it is the webhook's endpoint; it needs tokens there),
+        # Flower to this machine only.
+        default_host = "0.0.0.0" if name == "api" else "127.0.0.1"
+        p.add_argument("--host", default=default_host, help=f"address to listen on (default {default_host})")
         p.set_defaults(handler=api if name == "api" else flower)
 
     p = sub.add_parser("up", help="run everything on this machine (embedded Redis unless REDIS_URL is set)")

@@ -62,6 +62,7 @@ from reconciler.model.yaml_reader import (
     describe_value,
     record_node_lines,
 )
+from reconciler.source.git.urls import repo_url_problem, revision_problem
 
 
 def _check_header(r: FieldReader, doc: dict[str, Any], kind: str) -> None:
@@ -342,6 +343,8 @@ def _read_source(r: FieldReader, obj: dict[str, Any], prefix: str) -> Source:
     repo_url = r.string(obj, "repoURL", f"{prefix}.repoURL")
     if not repo_url.strip():
         r.problem(f"{prefix}.repoURL", "required: the Git repository URL, like https://github.com/org/repo")
+    elif problem := repo_url_problem(_as_checked_url(repo_url)):
+        r.problem(f"{prefix}.repoURL", problem)
     chart = r.string(obj, "chart", f"{prefix}.chart")
     path = r.string(obj, "path", f"{prefix}.path")
     ref = r.string(obj, "ref", f"{prefix}.ref")
@@ -362,10 +365,13 @@ def _read_source(r: FieldReader, obj: dict[str, Any], prefix: str) -> Source:
     helm = r.mapping(obj, "helm", f"{prefix}.helm")
     kustomize = r.mapping(obj, "kustomize", f"{prefix}.kustomize")
     directory = r.mapping(obj, "directory", f"{prefix}.directory")
+    target_revision = r.string(obj, "targetRevision", f"{prefix}.targetRevision") or "HEAD"
+    if not chart and (problem := revision_problem(target_revision)):  # chart versions are checked above
+        r.problem(f"{prefix}.targetRevision", problem)
     return Source(
         repo_url=repo_url,
         path=path,
-        target_revision=r.string(obj, "targetRevision", f"{prefix}.targetRevision") or "HEAD",
+        target_revision=target_revision,
         chart=chart,
         helm=_read_helm(r, helm, f"{prefix}.helm") if helm is not None else None,
         kustomize=_read_kustomize(r, kustomize, f"{prefix}.kustomize") if kustomize is not None else None,
@@ -373,6 +379,12 @@ def _read_source(r: FieldReader, obj: dict[str, Any], prefix: str) -> Source:
         ref=ref,
         name=r.string(obj, "name", f"{prefix}.name"),
     )
+
+
+def _as_checked_url(repo_url: str) -> str:
+    """An oci:// registry is checked like an https:// URL (host, credentials, leading "-"); its
+    scheme itself is checked with the chart (`_check_chart_source`)."""
+    return "https://" + repo_url[len("oci://"):] if repo_url.startswith("oci://") else repo_url
 
 
 def _check_chart_source(r: FieldReader, obj: dict[str, Any], repo_url: str, prefix: str) -> None:
@@ -625,6 +637,11 @@ def _parse_project(r: FieldReader, doc: dict[str, Any]) -> AppProject:
     repos = r.strings(spec, "sourceRepos", "spec.sourceRepos")
     for index, repo in enumerate(repos):
         _check_glob(r, repo, f"spec.sourceRepos[{index}]")
+    # Rules this system does not enforce are refused, never kept and silently ignored: a project
+    # that believes it limits syncs to a window, or API access to a role, would not.
+    for field, what in (("syncWindows", "sync windows"), ("roles", "project roles")):
+        if spec.get(field):
+            r.problem(f"spec.{field}", f"{what} are not supported and would not be enforced; remove spec.{field}")
     project = AppProject(
         name=name,
         namespace=namespace,
@@ -644,8 +661,8 @@ def _parse_project(r: FieldReader, doc: dict[str, Any]) -> AppProject:
 def parse_project(doc: dict[str, Any], source_file: str = "<stdin>") -> AppProject:
     """An AppProject from one parsed manifest; raises SpecError listing every problem.
 
-    Fields beyond sourceRepos, destinations and the resource lists (roles, sync
-    windows, ...) are kept in `AppProject.manifest` and not enforced.
+    Fields beyond sourceRepos, destinations and the resource lists are kept in
+    `AppProject.manifest`; `syncWindows` and `roles` are refused (they would not be enforced).
     """
     r = FieldReader(source_file)
     if not isinstance(doc, dict):

@@ -6,6 +6,8 @@ from typing import ClassVar
 
 import redis
 
+from reconciler.state.sealing import Sealer
+
 
 class RedisState:
     """A concern's slice of the Store. SCRIPTS maps an attribute name to a Lua script that
@@ -14,3 +16,4 @@ class RedisState:
 
     SCRIPTS: ClassVar[dict[str, str]] = {}
     r: redis.Redis
+    sealer: Sealer

@@ -9,6 +9,7 @@ from typing import Any
 
 from reconciler.state.base import RedisState
 from reconciler.state.keys import RENDER_CACHE_TTL_SECONDS, Keys, dumps
+from reconciler.state.sealing import UnsealError
 
 
 class CachesState(RedisState):
@@ -16,12 +17,15 @@ class CachesState(RedisState):
         raw = self.r.get(Keys.render(cache_key))
         if raw is None:
             return None
-        return json.loads(zlib.decompress(base64.b64decode(raw)))
+        try:
+            return list(self.sealer.unseal(json.loads(zlib.decompress(base64.b64decode(raw)))))
+        except UnsealError:
+            return None  # sealed with another key: render again rather than fail
 
     def cache_render(self, cache_key: str, objects: list[dict[str, Any]]) -> None:
         # Compressed because a render is mostly repeated keys; base64 because the client
         # decodes responses as text.
-        packed = base64.b64encode(zlib.compress(dumps(objects).encode(), level=3)).decode()
+        packed = base64.b64encode(zlib.compress(dumps(self.sealer.seal(objects)).encode(), level=3)).decode()
         self.r.set(Keys.render(cache_key), packed, ex=RENDER_CACHE_TTL_SECONDS)
 
     def cached_refs(self, repo_key: str) -> tuple[str, float] | None:

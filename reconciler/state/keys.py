@@ -17,11 +17,11 @@ Layout (all keys start with `rc:`):
 | `rc:lock:{app}` | string | the sync lock: the token of the operation holding it |
 | `rc:pending:{app}` | string | a sync request that arrived while the app was locked |
 | `rc:queued:{app}` | string | set while a sync request waits in the queue (coalescing) |
-| `rc:op:{id}` | string | a sync operation's state machine (JSON) |
-| `rc:opstate:{app}` | string | the app's latest sync operation as users see it (JSON) |
+| `rc:op:{id}` | string | a sync operation's state machine (JSON; each Secret in it sealed, see sealing.py) |
+| `rc:opstate:{app}` | string | the app's latest sync operation as users see it (JSON; Secrets sealed) |
 | `rc:failed:{app}` | string | revision+source the automated path last failed on |
 | `rc:deferred` | sorted set | sync requests (JSON) scored by when they may run (retries) |
-| `rc:render:{key}` | string | cached render output (JSON), expires |
+| `rc:render:{key}` | string | cached render output (JSON, Secrets sealed, compressed), expires |
 | `rc:refs:{repo}` | string | a repository's `git ls-remote` output, shared by all workers, expires |
 | `rc:charts:{repo}/{chart}` | string | versions of a Helm chart (JSON version -> digest), shared like refs, expires |
 | `rc:selfheal:{app}` | hash | self-heal attempt count and time |

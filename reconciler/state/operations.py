@@ -23,22 +23,20 @@ class OperationsState(RedisState):
     SCRIPTS = {"_advance": _ADVANCE_OPERATION}
 
     def put_operation(self, op_id: str, state: dict[str, Any], ttl_seconds: float) -> None:
-        self.r.set(Keys.operation(op_id), dumps(state), ex=int(ttl_seconds))
+        self.r.set(Keys.operation(op_id), dumps(self.sealer.seal(state)), ex=int(ttl_seconds))
 
     def operation(self, op_id: str) -> dict[str, Any] | None:
-        raw = self.r.get(Keys.operation(op_id))
-        return json.loads(raw) if raw else None
+        return self._open(self.r.get(Keys.operation(op_id)))
 
     def advance_operation(self, op_id: str, from_step: int, state: dict[str, Any]) -> bool:
         """Write `state` only if the operation is still at `from_step`: one task advances it."""
-        return int(self._advance(keys=[Keys.operation(op_id)], args=[from_step, dumps(state)])) == 1
+        return int(self._advance(keys=[Keys.operation(op_id)], args=[from_step, dumps(self.sealer.seal(state))])) == 1
 
     def put_operation_state(self, name: str, state: dict[str, Any]) -> None:
-        self.r.set(Keys.operation_state(name), dumps(state))
+        self.r.set(Keys.operation_state(name), dumps(self.sealer.seal(state)))
 
     def operation_state(self, name: str) -> dict[str, Any] | None:
-        raw = self.r.get(Keys.operation_state(name))
-        return json.loads(raw) if raw else None
+        return self._open(self.r.get(Keys.operation_state(name)))
 
     def mark_failed(self, name: str, marker: str) -> None:
         self.r.set(Keys.failed(name), marker)
@@ -54,4 +52,7 @@ class OperationsState(RedisState):
         if not names:
             return {}
         raws = self.r.mget([Keys.operation_state(n) for n in names])
-        return {n: (json.loads(raw) if raw else None) for n, raw in zip(names, raws, strict=True)}
+        return {n: self._open(raw) for n, raw in zip(names, raws, strict=True)}
+
+    def _open(self, raw: str | None) -> dict[str, Any] | None:
+        return dict(self.sealer.unseal(json.loads(raw))) if raw else None

@@ -53,30 +53,39 @@ class RedisProcess:
     directory keeps every key (used by `reconciler up` and the restart test).
     """
 
-    def __init__(self, data_dir: Path, port: int = 0, persistent: bool = False) -> None:
+    def __init__(self, data_dir: Path, port: int = 0, persistent: bool = False, password: str = "") -> None:
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.persistent = persistent
+        self.password = password
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 10.0) -> RedisProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        # A password goes in through stdin ("-": config from stdin), never on the command line.
         args = [
             find_redis_binary(),
+            *(["-"] if self.password else []),
             "--bind", "127.0.0.1",
             "--port", str(self.port),
             "--dir", str(self.data_dir),
             "--save", "",
             "--appendonly", "yes" if self.persistent else "no",
-            "--protected-mode", "no",
+            "--protected-mode", "yes",
             "--loglevel", "warning",
             "--logfile", str(self.data_dir / "redis.log"),
         ]
-        self._proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self._proc = subprocess.Popen(
+            args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        if self._proc.stdin is not None:
+            self._proc.stdin.write(f"requirepass {self.password}\n".encode() if self.password else b"")
+            self._proc.stdin.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
@@ -91,6 +100,10 @@ class RedisProcess:
     def _ping(self) -> bool:
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
+                if self.password:
+                    sock.sendall(f"AUTH {self.password}\r\n".encode())
+                    if not sock.recv(16).startswith(b"+OK"):
+                        return False
                 sock.sendall(b"PING\r\n")
                 return sock.recv(16).startswith(b"+PONG")
         except OSError:

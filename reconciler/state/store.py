@@ -12,6 +12,7 @@ from reconciler.state.locks import LocksState
 from reconciler.state.operations import OperationsState
 from reconciler.state.registry import RegistryState
 from reconciler.state.schedule import ScheduleState
+from reconciler.state.sealing import Sealer
 from reconciler.state.status import StatusState
 from reconciler.state.webhooks import WebhooksState
 
@@ -29,16 +30,18 @@ class Store(
 ):
     """Typed access to the system's Redis state. Holds a client; owns no other resources."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, sealer: Sealer | None = None) -> None:
         self.r = client
+        # Seals Secrets in operation records and cached renders (reconciler/state/sealing.py).
+        self.sealer = sealer or Sealer.from_env()
         for cls in type(self).__mro__:
             if issubclass(cls, RedisState):
                 for attribute, script in cls.SCRIPTS.items():
                     setattr(self, attribute, client.register_script(script))
 
     @classmethod
-    def from_url(cls, url: str) -> Store:
-        return cls(redis.Redis.from_url(url, decode_responses=True, health_check_interval=30))
+    def from_url(cls, url: str, sealer: Sealer | None = None) -> Store:
+        return cls(redis.Redis.from_url(url, decode_responses=True, health_check_interval=30), sealer)
 
     def ping(self) -> bool:
         try:

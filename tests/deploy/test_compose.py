@@ -245,6 +245,9 @@ def test_dockerignore_keeps_secrets_and_the_virtualenv_out_of_the_build_context(
 # --- docker compose config (the real Compose, where installed) ----------------------------
 
 
+REQUIRED = "REDIS_PASSWORD=redis-pw-123\nRECONCILER_ENCRYPTION_KEY=" + "k" * 40 + "\n"
+
+
 @pytest.fixture
 def compose_cli(tmp_path: Path) -> Any:
     binary = compose_binary()
@@ -264,7 +267,7 @@ def compose_cli(tmp_path: Path) -> Any:
 
 
 def test_docker_compose_accepts_the_file_and_scales_the_worker(compose_cli: Any) -> None:
-    result = compose_cli("FLOWER_BASIC_AUTH=admin:secret\nRECONCILER_WEBHOOK_GITHUB_SECRET=s3cret\n")
+    result = compose_cli(REQUIRED + "FLOWER_BASIC_AUTH=admin:secret\nRECONCILER_WEBHOOK_GITHUB_SECRET=s3cret\n")
     assert result.returncode == 0, result.stderr
     model = json.loads(result.stdout)
     services = model["services"]
@@ -273,9 +276,23 @@ def test_docker_compose_accepts_the_file_and_scales_the_worker(compose_cli: Any)
     # A setting not given stays unset in the container rather than set to "".
     assert services["api"]["environment"].get("RECONCILER_API_TOKENS") is None
     assert services["flower"]["environment"]["FLOWER_BASIC_AUTH"] == "admin:secret"
+    # Redis needs the password; every reconciler container has it in its URL and shares one key.
+    assert "--requirepass" in services["redis"]["command"]
+    for name in ("worker", "beat", "api", "flower"):
+        assert services[name]["environment"]["REDIS_URL"] == "redis://:redis-pw-123@redis:6379/0"
+    for name in ("worker", "beat", "api"):
+        assert services[name]["environment"]["RECONCILER_ENCRYPTION_KEY"] == "k" * 40
+
+
+def test_docker_compose_refuses_to_start_without_a_redis_password_or_an_encryption_key(compose_cli: Any) -> None:
+    for missing in ("REDIS_PASSWORD", "RECONCILER_ENCRYPTION_KEY"):
+        lines = [line for line in REQUIRED.splitlines() if not line.startswith(missing)]
+        result = compose_cli("\n".join(lines) + "\nFLOWER_BASIC_AUTH=admin:secret\n")
+        assert result.returncode != 0
+        assert missing in result.stderr
 
 
 def test_docker_compose_refuses_to_start_flower_without_basic_auth(compose_cli: Any) -> None:
-    result = compose_cli("")
+    result = compose_cli(REQUIRED)
     assert result.returncode != 0
     assert "FLOWER_BASIC_AUTH" in result.stderr

@@ -311,9 +311,12 @@ def test_bundled_redis_is_one_statefulset_with_aof_noeviction_and_a_volume_claim
     assert command[command.index("--maxmemory-policy") + 1] == "noeviction"
     [claim] = redis["spec"]["volumeClaimTemplates"]
     assert claim["metadata"]["name"] == "data"
-    assert env_of(container(objects, f"{RELEASE}-reconciler-worker"))["REDIS_URL"]["value"] == (
-        f"redis://{RELEASE}-reconciler-redis:6379/0"
-    )
+    worker_env = env_of(container(objects, f"{RELEASE}-reconciler-worker"))
+    assert worker_env["REDIS_URL"]["value"] == f"redis://:$(REDIS_PASSWORD)@{RELEASE}-reconciler-redis:6379/0"
+    # A password always: with none given, the chart generates one into its own Secret.
+    assert command[command.index("--requirepass") + 1] == "$(REDIS_PASSWORD)"
+    ref = worker_env["REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"]
+    assert ref["key"] in one(objects, "Secret", ref["name"])["data"]
 
 
 def test_external_redis_url_replaces_the_bundled_redis() -> None:
@@ -360,7 +363,13 @@ def test_cluster_rbac_binds_the_service_account_to_a_cluster_role() -> None:
     account = one(objects, "ServiceAccount", f"{RELEASE}-reconciler")
     role = one(objects, "ClusterRole", f"{RELEASE}-reconciler")
     binding = one(objects, "ClusterRoleBinding", f"{RELEASE}-reconciler")
-    assert {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]} in role["rules"]
+    # Read everything, write only the listed kinds; no wildcard verbs, no wildcard URLs.
+    assert {"apiGroups": ["*"], "resources": ["*"], "verbs": ["get", "list", "watch"]} in role["rules"]
+    for rule in role["rules"]:
+        assert "*" not in rule["verbs"], rule
+        assert "*" not in rule.get("nonResourceURLs", []), rule
+        if "*" in rule.get("resources", []):
+            assert set(rule["verbs"]) <= {"get", "list", "watch"}, rule
     role_ref = {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role["metadata"]["name"]}
     subject = {"kind": "ServiceAccount", "name": account["metadata"]["name"], "namespace": NAMESPACE}
     assert binding["roleRef"] == role_ref
@@ -458,7 +467,8 @@ def test_webhook_secrets_and_api_tokens_reach_only_the_api_through_a_secret() ->
 
 def test_an_existing_secret_replaces_the_chart_secret() -> None:
     objects = rendered("existing-secrets")
-    assert find(objects, "Secret") == []
+    # Only the generated Redis password / encryption key Secret remains (none was named for them).
+    assert [s["metadata"]["name"] for s in find(objects, "Secret")] == [f"{RELEASE}-reconciler-generated"]
     assert container(objects, f"{RELEASE}-reconciler-api")["envFrom"] == [{"secretRef": {"name": "my-secrets"}}]
 
 
@@ -480,7 +490,7 @@ def test_flower_takes_its_basic_auth_from_a_secret_and_sees_only_the_broker() ->
     ref = env_of(flower)["FLOWER_BASIC_AUTH"]["valueFrom"]["secretKeyRef"]
     secret = one(objects, "Secret", ref["name"])
     assert ref["key"] in secret["data"]
-    assert set(env_of(flower)) == {"REDIS_URL", "FLOWER_BASIC_AUTH"}
+    assert set(env_of(flower)) == {"REDIS_PASSWORD", "REDIS_URL", "FLOWER_BASIC_AUTH"}
     assert "envFrom" not in flower
     policy = one(objects, "NetworkPolicy", f"{RELEASE}-reconciler-flower")
     assert policy["spec"]["ingress"][0]["ports"] == [{"port": "http", "protocol": "TCP"}]

@@ -393,10 +393,11 @@ def git_daemon(repo: Any) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
-def test_git_daemon_url_resolves_and_snapshots(source: GitSource, repo: Any, git_daemon: str) -> None:
-    sha = source.resolve(git_daemon, "main")
-    assert sha == repo.head()
-    assert (source.snapshot(git_daemon, sha) / "apps/web/deploy.yaml").is_file()
+def test_git_daemon_url_is_refused_before_git_connects(source: GitSource, git_daemon: str) -> None:
+    # git:// is neither authenticated nor encrypted: only https, http, ssh and file are used.
+    with pytest.raises(GitError, match='uses the scheme "git", which is refused'):
+        source.resolve(git_daemon, "main")
+    assert source.counters.total("ls-remote").calls == 0
 
 
 @pytest.fixture
@@ -413,7 +414,7 @@ def test_remote_that_never_answers_times_out_with_git_error(tmp_path: Path, sile
         GitSource(tmp_path / "cache", timeout_seconds=1) as git_source,
         pytest.raises(GitError, match="no answer within 1 s"),
     ):
-        git_source.resolve(f"git://127.0.0.1:{silent_server}/repo", "HEAD")
+        git_source.resolve(f"http://127.0.0.1:{silent_server}/repo", "HEAD")
 
 
 # -- HTTP with basic auth: credentials stay secret --------------------------------------

@@ -127,9 +127,7 @@ spec:
   namespaceResourceBlacklist:
     - group: ''
       kind: ResourceQuota
-  roles:
-    - name: read-only
-      policies: [p, proj:team-a:read-only, applications, get, team-a/*, allow]
+  description: Team A's applications
 """
 
 MINIMAL = {
@@ -739,7 +737,14 @@ def test_project_fields_are_parsed() -> None:
     assert project.cluster_resource_blacklist == (GroupKind("rbac.authorization.k8s.io", "*"),)
     assert project.namespace_resource_whitelist == (GroupKind("apps", "Deployment"),)
     assert project.namespace_resource_blacklist == (GroupKind("", "ResourceQuota"),)
-    assert project.manifest["spec"]["roles"][0]["name"] == "read-only"
+    assert project.manifest["spec"]["description"] == "Team A's applications"
+
+
+@pytest.mark.parametrize("field", ["roles", "syncWindows"])
+def test_project_roles_and_sync_windows_are_refused_not_silently_ignored(field: str) -> None:
+    doc = yaml.safe_load(TEAM_PROJECT)
+    doc["spec"][field] = [{"name": "x"}]
+    assert _paths(doc, parse_project) == [f"spec.{field}"]
 
 
 def test_project_round_trips_with_unknown_fields_kept() -> None:

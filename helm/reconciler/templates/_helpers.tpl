@@ -89,18 +89,13 @@ never written into a rendered manifest.
 {{- define "reconciler.redisEnv" -}}
 {{- include "reconciler.validateRedis" . }}
 {{- if .Values.redis.bundled.enabled }}
-{{- if .Values.redis.bundled.auth.existingSecret }}
 - name: REDIS_PASSWORD
   valueFrom:
     secretKeyRef:
-      name: {{ .Values.redis.bundled.auth.existingSecret }}
-      key: {{ .Values.redis.bundled.auth.existingSecretKey }}
+      name: {{ include "reconciler.redisAuthSecretName" . }}
+      key: {{ include "reconciler.redisAuthSecretKey" . }}
 - name: REDIS_URL
-  value: {{ printf "redis://:$(REDIS_PASSWORD)@%s:6379/0" (include "reconciler.redisHost" .) | quote }}
-{{- else }}
-- name: REDIS_URL
-  value: {{ printf "redis://%s:6379/0" (include "reconciler.redisHost" .) | quote }}
-{{- end }}
+  value: {{ printf "%s://:$(REDIS_PASSWORD)@%s:6379/0" (ternary "rediss" "redis" .Values.redis.bundled.tls.enabled) (include "reconciler.redisHost" .) | quote }}
 {{- else if .Values.redis.existingSecret }}
 - name: REDIS_URL
   valueFrom:
@@ -113,9 +108,31 @@ never written into a rendered manifest.
 {{- end }}
 {{- end }}
 
+{{/* The bundled Redis's password: the user's Secret, else one the chart generates. */}}
+{{- define "reconciler.redisAuthSecretName" -}}
+{{- default (include "reconciler.generatedSecretName" .) .Values.redis.bundled.auth.existingSecret }}
+{{- end }}
+{{- define "reconciler.redisAuthSecretKey" -}}
+{{- ternary .Values.redis.bundled.auth.existingSecretKey "redis-password" (not (empty .Values.redis.bundled.auth.existingSecret)) }}
+{{- end }}
+{{- define "reconciler.generatedSecretName" -}}
+{{- include "reconciler.componentName" (dict "root" . "component" "generated") }}
+{{- end }}
+{{- define "reconciler.encryptionSecretName" -}}
+{{- default (include "reconciler.generatedSecretName" .) .Values.encryption.existingSecret }}
+{{- end }}
+{{- define "reconciler.encryptionSecretKey" -}}
+{{- ternary .Values.encryption.existingSecretKey "encryption-key" (not (empty .Values.encryption.existingSecret)) }}
+{{- end }}
+
 {{/* Settings shared by worker, beat and api. */}}
 {{- define "reconciler.commonEnv" -}}
 {{ include "reconciler.redisEnv" . | trim }}
+- name: RECONCILER_ENCRYPTION_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "reconciler.encryptionSecretName" . }}
+      key: {{ include "reconciler.encryptionSecretKey" . }}
 - name: RECONCILER_DATA_DIR
   value: /var/lib/reconciler
 - name: RECONCILER_POLL_INTERVAL
@@ -243,4 +260,12 @@ the argocd-cm data mounted as a directory of keys, and an optional checks direct
 {{- with .Values.resourceCustomizations.extraVolumeMounts }}
 {{ toYaml . }}
 {{- end }}
+{{- end }}
+{{/* The bundled Redis's probe command (JSON list), over TLS when it is on. */}}
+{{- define "reconciler.redisPing" -}}
+{{- if .Values.redis.bundled.tls.enabled -}}
+["redis-cli", "--tls", "--cacert", "/tls/ca.crt", "ping"]
+{{- else -}}
+["redis-cli", "ping"]
+{{- end -}}
 {{- end }}

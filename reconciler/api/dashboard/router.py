@@ -36,6 +36,7 @@ from reconciler.control.catalog import UnknownApplication, load_application
 from reconciler.engine.cluster import KubeError
 from reconciler.model import SpecError
 from reconciler.services import Services
+from reconciler.source.git.urls import redact_urls_in
 
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
@@ -145,7 +146,7 @@ def make_router(services_provider: Callable[[], Services], auth_dependency: Call
 
     @router.get("/ui/api/apps")
     def apps(caller: Any = Depends(auth_dependency)) -> JSONResponse:  # noqa: B008
-        return JSONResponse(app_rows(services_provider()), headers={"Cache-Control": "no-store"})
+        return JSONResponse(redact_urls_in(app_rows(services_provider())), headers={"Cache-Control": "no-store"})
 
     @router.get("/ui/api/apps/{name}")
     def app(name: str, caller: Any = Depends(auth_dependency)) -> JSONResponse:  # noqa: B008
@@ -153,6 +154,6 @@ def make_router(services_provider: Callable[[], Services], auth_dependency: Call
             data = app_page_data(services_provider(), name)
         except UnknownApplication as exc:
             return JSONResponse({"error": str(exc), "problems": []}, status_code=404)
-        return JSONResponse(data, headers={"Cache-Control": "no-store"})
+        return JSONResponse(redact_urls_in(data), headers={"Cache-Control": "no-store"})
 
     return router

@@ -39,8 +39,16 @@ import git as gitpython
 from reconciler.source.git.cache import CacheLayout, make_read_only, remove_tree
 from reconciler.source.git.credentials import CredentialStore, GitAuth, RepoCredentials
 from reconciler.source.git.errors import GitError, PathEscapeError, PathNotFoundError, RevisionNotFound
+from reconciler.source.git.local_roots import LocalRepoPolicy
 from reconciler.source.git.refs import RefListing, is_full_sha, is_short_sha, parse_ls_remote, resolve_in_listing
-from reconciler.source.git.urls import normalize_repo_url, redact_text, redact_url, split_credentials
+from reconciler.source.git.urls import (
+    ALLOWED_SCHEMES,
+    normalize_repo_url,
+    redact_text,
+    redact_url,
+    repo_url_problem,
+    split_credentials,
+)
 
 __all__ = [
     "GitCounters",
@@ -66,7 +74,17 @@ FETCH = "fetch"
 _HEADS_AND_TAGS = ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
 # Settings for every git call: no credential helper may store or supply secrets, and
 # garbage collection never detaches into the background outside the mirror's lock.
-_GIT_CONFIG = ("-c", "credential.helper=", "-c", "gc.autoDetach=false", "-c", "protocol.version=2")
+# Transports: none but the ones `repo_url_problem` accepts, so an `ext::` URL that got past
+# the parser still cannot run a command (defence in depth; git's own default allows more).
+_GIT_CONFIG = (
+    "-c", "credential.helper=",
+    "-c", "gc.autoDetach=false",
+    "-c", "protocol.version=2",
+    "-c", "protocol.allow=never",
+    *(arg for scheme in ALLOWED_SCHEMES for arg in ("-c", f"protocol.{scheme}.allow=always")),
+)  # fmt: skip
+# The same for the transports git picks itself (submodules, redirects): its environment variable.
+_GIT_ENV = {"GIT_ALLOW_PROTOCOL": ":".join(ALLOWED_SCHEMES), "GIT_TERMINAL_PROMPT": "0"}
 
 
 @dataclass
@@ -148,12 +166,18 @@ def safe_path(snapshot_root: Path, rel_path: str, *, origin: str = "") -> Path:
     return candidate
 
 
-def _check_url(repo_url: str) -> None:
-    """Turn a malformed repository URL into a GitError, which callers report as app status."""
-    try:
-        normalize_repo_url(repo_url)
-    except ValueError as exc:
-        raise GitError(redact_text(str(exc))) from None
+def _check_url(repo_url: str, local: LocalRepoPolicy) -> None:
+    """Turn a refused or malformed repository URL into a GitError, which callers report as app
+    status: checked again here (not only by the parser) because this is where git is called."""
+    problem = repo_url_problem(repo_url, allow_credentials=True)
+    if not problem:
+        try:
+            normalize_repo_url(repo_url)
+        except ValueError as exc:
+            problem = str(exc)
+    if problem:
+        raise GitError(f"repository URL refused: {redact_text(problem)}")
+    local.check(repo_url)
 
 
 class SharedRefCache(Protocol):
@@ -180,8 +204,11 @@ class GitSource:
         max_snapshots: int = DEFAULT_MAX_SNAPSHOTS,
         eviction_grace_seconds: float = DEFAULT_EVICTION_GRACE_SECONDS,
         shared_refs: SharedRefCache | None = None,
+        local_repos: LocalRepoPolicy | None = None,
     ) -> None:
         self.layout = CacheLayout(Path(cache_dir))
+        # Which local paths / file:// URLs may be read (RECONCILER_LOCAL_REPO_ROOTS); never the cache.
+        self.local = (local_repos or LocalRepoPolicy.from_env()).forbidding(Path(cache_dir))
         self.credentials = credentials or CredentialStore()
         self.ref_cache_ttl = ref_cache_ttl
         self.timeout_seconds = timeout_seconds
@@ -219,7 +246,7 @@ class GitSource:
         tags give the commit), `refs/heads/x`, `refs/tags/x`, a full SHA and a short
         SHA of 7+ hex digits. `refresh=True` skips the cached ref listing.
         """
-        _check_url(repo_url)
+        _check_url(repo_url, self.local)
         revision = target_revision.strip() or "HEAD"
         if is_full_sha(revision):
             if self._find_commit(repo_url, revision) is None:
@@ -237,7 +264,7 @@ class GitSource:
     def list_refs(self, repo_url: str, *, refresh: bool = False) -> RefListing:
         """The remote's branches, tags and HEAD, from this process's cache or the shared one
         when fresh; `refresh` lists the remote now and shares the answer."""
-        _check_url(repo_url)
+        _check_url(repo_url, self.local)
         key = normalize_repo_url(repo_url)
         with self._refs_guard:
             repo_lock = self._repo_locks.setdefault(key, threading.Lock())
@@ -254,7 +281,7 @@ class GitSource:
                 return cached[1]
             remote = self._remote(repo_url)
             output = self._run_remote(
-                LS_REMOTE, remote, ["ls-remote", "--symref", remote.url, "HEAD", "refs/heads/*", "refs/tags/*"]
+                LS_REMOTE, remote, ["ls-remote", "--symref", "--", remote.url, "HEAD", "refs/heads/*", "refs/tags/*"]
             )
             try:
                 listing = parse_ls_remote(output)
@@ -276,7 +303,7 @@ class GitSource:
 
     def ensure_commit(self, repo_url: str, sha: str) -> None:
         """Make sure the mirror holds commit `sha`, fetching only if it does not."""
-        _check_url(repo_url)
+        _check_url(repo_url, self.local)
         if self._find_commit(repo_url, sha) is None:
             raise GitError(
                 f"commit {sha} not found in {redact_url(repo_url)}: it is on no branch or tag "
@@ -331,12 +358,13 @@ class GitSource:
                 self._create_mirror(mirror, remote)
             found = self._commit_in_mirror(mirror, revision, repo_url)
             if found is None:  # nobody fetched it while we waited for the lock
-                self._run_remote(FETCH, remote, ["fetch", "--prune", "--quiet", remote.url, *_HEADS_AND_TAGS], mirror)
+                fetch = ["fetch", "--prune", "--quiet", "--", remote.url, *_HEADS_AND_TAGS]
+                self._run_remote(FETCH, remote, fetch, mirror)
                 found = self._commit_in_mirror(mirror, revision, repo_url)
             if found is None and is_full_sha(revision):
                 # A commit on no branch or tag: servers that allow fetching by SHA give it.
                 try:
-                    self._run_remote(FETCH, remote, ["fetch", "--quiet", remote.url, revision], mirror)
+                    self._run_remote(FETCH, remote, ["fetch", "--quiet", "--", remote.url, revision], mirror)
                 except GitError as exc:
                     log.debug("fetch of commit %s by SHA failed: %s", revision, exc)
                 found = self._commit_in_mirror(mirror, revision, repo_url)
@@ -346,7 +374,8 @@ class GitSource:
     def _commit_in_mirror(self, mirror: Path, revision: str, repo_url: str) -> str | None:
         if not (mirror / "HEAD").exists():
             return None
-        status, out, err = self._run_local(mirror, ["rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"])
+        args = ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}^{{commit}}"]
+        status, out, err = self._run_local(mirror, args)
         if status == 0:
             return out.strip()
         if "ambiguous" in err:
@@ -374,11 +403,11 @@ class GitSource:
     def _extract(self, mirror: Path, sha: str, target: Path) -> None:
         tmp = self.layout.temp_dir_for(target)
         index = self.layout.locks / f"index-{os.getpid()}-{os.urandom(4).hex()}"
-        env = {"GIT_INDEX_FILE": str(index)}
+        env = {"GIT_INDEX_FILE": str(index), **_GIT_ENV}
         try:
             # A work tree given per command, with a private index: the mirror itself
             # stays bare, so extractions of different commits never share state.
-            for args in (["read-tree", sha], ["checkout-index", "--all", "--force"]):
+            for args in (["read-tree", "--end-of-options", sha], ["checkout-index", "--all", "--force"]):
                 status, _, err = self._run_local(mirror, [f"--work-tree={tmp}", *args], env=env)
                 if status != 0:
                     raise GitError(f"extracting commit {sha[:7]} failed: {err.strip()}")
@@ -397,7 +426,7 @@ class GitSource:
             ["git", f"--git-dir={git_dir}", *_GIT_CONFIG, *args],
             with_extended_output=True,
             with_exceptions=False,
-            env=env,
+            env={**_GIT_ENV, **(env or {})},
             strip_newline_in_stdout=False,
         )
         return int(status), str(out), str(err)
@@ -411,7 +440,7 @@ class GitSource:
             ["git", *prefix, *_GIT_CONFIG, *args],
             with_extended_output=True,
             with_exceptions=False,
-            env=self._auth.environment(remote.credentials),
+            env={**_GIT_ENV, **self._auth.environment(remote.credentials)},
             kill_after_timeout=self.timeout_seconds,
         )
         ok = status == 0

@@ -21,6 +21,7 @@ from reconciler.source.render.capabilities import Capabilities
 from reconciler.source.render.directory import render_directory
 from reconciler.source.render.errors import RenderError
 from reconciler.source.render.kustomize import find_kustomization, render_kustomize
+from reconciler.source.render.limits import check_objects_size
 from reconciler.source.render.manifests import Manifest
 from reconciler.source.render.paths import check_symlinks_inside, relative_name, safe_join
 from reconciler.source.render.tracking import default_namespace, mark_tracked
@@ -103,7 +104,9 @@ def _settle(
     extra = frozenset(cluster_scoped or ())
     settled = [dataclasses.replace(m, obj=default_namespace(m.obj, namespace, extra)) for m in manifests]
     _reject_duplicates(settled)
-    return [mark_tracked(m.obj, app.name) for m in settled]
+    objects = [mark_tracked(m.obj, app.name) for m in settled]
+    check_objects_size(objects)
+    return objects
 
 
 def detect_tool(app: Application, source_dir: Path) -> str:

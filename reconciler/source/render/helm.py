@@ -21,6 +21,7 @@ from reconciler.source.render.capabilities import Capabilities
 from reconciler.source.render.errors import RenderError
 from reconciler.source.render.helm_dependencies import with_dependencies
 from reconciler.source.render.helm_values import merge_set, merge_values_file, set_expression
+from reconciler.source.render.limits import check_text_size
 from reconciler.source.render.manifests import Manifest, load_yaml_documents, parse_yaml_stream
 from reconciler.source.render.paths import relative_name, safe_join
 
@@ -226,6 +227,8 @@ def _render_templates(chart: helm_python.Chart, values: dict[str, Any], options:
 
 
 def _collect_objects(chart_file: str, rendered: dict[str, str], crds: list[dict[str, str]]) -> list[Manifest]:
+    size = sum(len(text) for text in rendered.values()) + sum(len(crd.get("data", "")) for crd in crds)
+    check_text_size(size, tool="helm template", origin=chart_file)
     manifests: list[Manifest] = []
     for crd in sorted(crds, key=lambda entry: entry.get("name", "")):
         manifests.extend(parse_yaml_stream(crd.get("data", ""), _repo_path(chart_file, crd.get("name", ""))))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -18,12 +17,12 @@ import yaml
 
 from reconciler.model import KustomizeSource
 from reconciler.source.render.errors import RenderError
+from reconciler.source.render.limits import inside, run_tool
 from reconciler.source.render.manifests import Manifest, parse_yaml_stream
 from reconciler.source.render.paths import relative_name, safe_join
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 BUILD_TIMEOUT_SECONDS = 120
-_STDERR_LIMIT = 2000
 
 
 def find_kustomization(directory: Path) -> Path | None:
@@ -52,7 +51,7 @@ def render_kustomize(tree: Path, source_dir: Path, options: KustomizeSource | No
     origin = relative_name(tree, kustomization) if kustomization else directory
     settings = overlay_settings(options, tree, source_dir)
     if not settings:
-        output = _build(command, source_dir, origin)
+        output = _build(command, source_dir, origin, tree)
     else:
         with tempfile.TemporaryDirectory(prefix="reconciler-kustomize-") as scratch:
             # Kustomize refuses absolute resource paths: point at the source relatively.
@@ -65,7 +64,7 @@ def render_kustomize(tree: Path, source_dir: Path, options: KustomizeSource | No
                 ]
             overlay |= {"resources": [source], **settings}
             Path(scratch, "kustomization.yaml").write_text(yaml.safe_dump(overlay, sort_keys=False))
-            output = _build(command, Path(scratch), origin)
+            output = _build(command, Path(scratch), origin, tree)
     return parse_yaml_stream(output, origin)
 
 
@@ -151,20 +150,66 @@ def parse_image_override(image: str) -> dict[str, str]:
     return {"name": repository, **entry}
 
 
-def _build(command: list[str], directory: Path, origin: str) -> str:
+def _build(command: list[str], directory: Path, origin: str, tree: Path) -> str:
+    check_references(directory, tree)
+    # Files only from inside each kustomization's root; no exec plugins, no Helm, no remote
+    # bases (check_references), so a repository cannot read or run anything outside itself.
+    return run_tool([*command, "--load-restrictor", "LoadRestrictionsRootOnly", "--", str(directory)],
+                    origin=origin, tool="kustomize build", timeout=BUILD_TIMEOUT_SECONDS)
+
+
+# Fields of a kustomization that name other directories or files to load.
+_REFERENCE_FIELDS = ("resources", "bases", "components", "crds", "patchesStrategicMerge")
+_REMOTE_PREFIXES = ("git@", "github.com/", "gitlab.com/", "bitbucket.org/")
+# Fields that run code or fetch from elsewhere: refused outright.
+_REFUSED_FIELDS = ("helmCharts", "helmChartInflationGenerator", "generators", "transformers", "validators")
+
+
+def check_references(directory: Path, tree: Path, seen: set[Path] | None = None) -> None:
+    """Refuse remote bases, plugins and any directory outside the repository snapshot `tree`,
+    in `directory`'s kustomization and every local kustomization it reaches. Kustomize's load
+    restrictor keeps files inside each kustomization root, but lets a base be any directory."""
+    seen = seen if seen is not None else set()
+    directory = directory.resolve()
+    if directory in seen:
+        return
+    seen.add(directory)
+    kustomization = find_kustomization(directory)
+    if kustomization is None:
+        return
+    root = tree.resolve()
+    origin = relative_name(tree, kustomization) if inside(kustomization.resolve(), root) else "kustomization"
     try:
-        completed = subprocess.run(
-            [*command, str(directory)],
-            capture_output=True,
-            text=True,
-            timeout=BUILD_TIMEOUT_SECONDS,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise RenderError(f"kustomize build took longer than {BUILD_TIMEOUT_SECONDS} s", file=origin) from None
-    except OSError as err:
-        raise RenderError(f"cannot run {command[0]}: {err.strerror}", file=origin) from None
-    if completed.returncode != 0:
-        message = completed.stderr.strip()[-_STDERR_LIMIT:] or f"exit status {completed.returncode}"
-        raise RenderError(f"kustomize build failed: {message}", file=origin)
-    return completed.stdout
+        doc = yaml.safe_load(kustomization.read_text()) or {}
+    except (yaml.YAMLError, OSError, UnicodeDecodeError) as exc:
+        raise RenderError(f"cannot read the kustomization: {exc}", file=origin) from None
+    if not isinstance(doc, dict):
+        raise RenderError("a kustomization must be a mapping", file=origin)
+    for name in _REFUSED_FIELDS:
+        if doc.get(name):
+            raise RenderError(
+                f"{name} is refused: Kustomize plugins and Helm inflation run code or fetch charts; "
+                "render the chart with a Helm source instead",
+                file=origin,
+            )
+    for name in _REFERENCE_FIELDS:
+        entries = doc.get(name) or []
+        if not isinstance(entries, list):
+            continue
+        for entry in entries:
+            if not isinstance(entry, str):
+                continue
+            if "://" in entry or "?ref=" in entry or entry.startswith(_REMOTE_PREFIXES):
+                raise RenderError(
+                    f"{name} entry {entry!r} is a remote base, which is refused: vendor it into the repository",
+                    file=origin,
+                )
+            target = (directory / entry).resolve()
+            # (The one kustomization outside the tree is our own scratch overlay of the source.)
+            if not inside(target, root) and inside(directory, root):
+                raise RenderError(
+                    f"{name} entry {entry!r} points outside the repository; keep every base inside it",
+                    file=origin,
+                )
+            if target.is_dir():
+                check_references(target, tree, seen)

@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from reconciler.model.yaml_reader import MAX_DOCUMENT_NODES
 from reconciler.source.render.errors import RenderError
 
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -59,6 +60,7 @@ def load_yaml_documents(text: str, file: str) -> list[tuple[int, int, Any]]:
             number += 1
             if node is None:
                 continue
+            _check_node_budget(node, file, number)
             value = loader.construct_document(node)
             if value is not None:
                 documents.append((number, node.start_mark.line + 1, value))
@@ -72,6 +74,30 @@ def load_yaml_documents(text: str, file: str) -> list[tuple[int, int, Any]]:
     finally:
         loader.dispose()
     return documents
+
+
+def _check_node_budget(root: yaml.Node, file: str, number: int) -> None:
+    """Refuse a document of more than MAX_DOCUMENT_NODES nodes counting each alias as a copy of
+    what it names (what the document becomes as JSON): a few lines of nested anchors would
+    otherwise expand to billions of nodes. The same budget Application files get."""
+    budget = MAX_DOCUMENT_NODES
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        budget -= 1
+        if budget < 0:
+            raise RenderError(
+                f"document {number} expands to more than {MAX_DOCUMENT_NODES} YAML nodes (counting each alias "
+                "as a copy); refused: it looks like a YAML bomb of nested anchors, or split it into smaller files",
+                file=file,
+                line=root.start_mark.line + 1,
+            )
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.append(key)
+                stack.append(value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
 
 
 def parse_yaml_stream(text: str, file: str) -> list[Manifest]:
