@@ -127,6 +127,10 @@ class Settings:
     api_tokens: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     api_auth: str = "token"
     metrics_auth: bool = False  # true: GET /metrics needs any valid token
+    # Pause between sync waves once a wave is healthy (Argo CD waits 2 s), and how long a sync
+    # waits for a kind to be served (SkipDryRunOnMissingResource, a CRD installed elsewhere).
+    sync_wave_delay: float = 2.0
+    missing_kind_timeout: float = 300.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -155,6 +159,8 @@ class Settings:
             api_tokens=api_tokens,
             api_auth=_api_auth(env, api_tokens),
             metrics_auth=_flag(env, "RECONCILER_METRICS_AUTH"),
+            sync_wave_delay=_float(env, "RECONCILER_SYNC_WAVE_DELAY", 2.0),
+            missing_kind_timeout=_float(env, "RECONCILER_SYNC_MISSING_KIND_TIMEOUT", 300.0),
         )
 
     @property

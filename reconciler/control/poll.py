@@ -194,6 +194,7 @@ def _status(
             "health": {"status": r.health.status.value, "message": r.health.message} if r.health else None,
             "diff": r.diff.text,
             "error": r.error,
+            "message": r.message,
         }
         for r in comparison.resources
     ] + children

@@ -142,3 +142,27 @@ def _load(store: Store, name: str) -> Application:
 def _ensure_registered(store: Store, name: str) -> None:
     if store.app_manifest(name) is None:
         raise UnknownApplication(name)
+
+
+TERMINATE_TTL_SECONDS = 3600.0
+CONFIRM_PRUNE_TTL_SECONDS = 3600.0
+
+
+def terminate_operation(store: Store, name: str) -> dict[str, Any]:
+    """Ask the app's running sync to stop before its next step (Argo CD's terminate-op).
+    It ends Failed with "terminated by user" and releases the lock."""
+    _ensure_registered(store, name)
+    operation = store.operation_state(name) or {}
+    holder = store.lock_holder(name)
+    if operation.get("phase") != "Running" or not holder or holder != operation.get("id"):
+        phase = operation.get("phase") or "none yet"
+        raise ActionRefused(f"application {name!r} has no running operation to terminate (last operation: {phase})")
+    store.request_termination(holder, TERMINATE_TTL_SECONDS)
+    return {"application": name, "operation": holder, "message": "termination requested"}
+
+
+def confirm_prune(store: Store, name: str) -> dict[str, Any]:
+    """Let the app's sync delete its objects marked Prune=confirm (the sync waits for this)."""
+    _ensure_registered(store, name)
+    store.confirm_prune(name, CONFIRM_PRUNE_TTL_SECONDS)
+    return {"application": name, "message": "prune confirmed: objects marked Prune=confirm may be deleted"}

@@ -20,8 +20,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.engine.cluster import Cluster
+from reconciler.engine.cluster import Cluster, UnknownKindError
 from reconciler.engine.compare import Comparison, DesiredState, compare, compare_with_inventory, is_child_app
+from reconciler.engine.hooks import HookError, split_hooks
 from reconciler.engine.project_rules import check_application, check_resource
 from reconciler.model import Application, AppProject
 from reconciler.model.resources import ResourceKey
@@ -88,10 +89,14 @@ def desired(
         rendered = render(app, tree, cluster_scoped=set(cluster_scoped))
         if cache:
             cache[1](key, rendered)
-    objects = [obj for obj in rendered if not is_child_app(obj)]
     children = [obj for obj in rendered if is_child_app(obj)]
+    # Hooks come out before the name check: a generateName hook is named by the server.
+    try:
+        objects, hooks = split_hooks([obj for obj in rendered if not is_child_app(obj)])
+    except HookError as exc:
+        raise RenderError(str(exc)) from None
     _refuse_unnamed(objects)
-    return DesiredState(revision=sha, objects=objects, child_apps=children, cache_hit=hit)
+    return DesiredState(revision=sha, objects=objects, child_apps=children, cache_hit=hit, hooks=hooks)
 
 
 def _refuse_unnamed(objects: list[dict[str, Any]]) -> None:
@@ -154,7 +159,12 @@ def resource_problems(
     problems = []
     for obj in objects:
         key = ResourceKey.of(obj)
-        namespaced = cluster.is_namespaced(str(obj.get("apiVersion")), key.kind) if key.kind else True
+        try:
+            namespaced = cluster.is_namespaced(str(obj.get("apiVersion")), key.kind) if key.kind else True
+        except UnknownKindError:
+            # A kind not served yet (its CRD comes with the app or later): the render settled
+            # its namespace from the CRD's scope, or gave it the destination's.
+            namespaced = bool(key.namespace)
         found = check_resource(project, key, namespaced, destination=app.destination)
         if found:
             problems.append(found)

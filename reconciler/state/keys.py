@@ -18,6 +18,8 @@ Layout (all keys start with `rc:`):
 | `rc:pending:{app}` | string | a sync request that arrived while the app was locked |
 | `rc:queued:{app}` | string | set while a sync request waits in the queue (coalescing) |
 | `rc:op:{id}` | string | a sync operation's state machine (JSON) |
+| `rc:op-terminate:{id}` | string | set by `app terminate-op`: the operation ends before its next step, expires |
+| `rc:prune-confirmed:{app}` | string | set by `app confirm-prune`: Prune=confirm objects may go, expires |
 | `rc:opstate:{app}` | string | the app's latest sync operation as users see it (JSON) |
 | `rc:failed:{app}` | string | revision+source the automated path last failed on |
 | `rc:deferred` | sorted set | sync requests (JSON) scored by when they may run (retries) |
@@ -86,6 +88,14 @@ class Keys:
     deferred = f"{PREFIX}:deferred"
 
     @staticmethod
+    def operation_terminate(op_id: str) -> str:
+        return f"{PREFIX}:op-terminate:{op_id}"
+
+    @staticmethod
+    def prune_confirmed(app: str) -> str:
+        return f"{PREFIX}:prune-confirmed:{app}"
+
+    @staticmethod
     def operation_state(app: str) -> str:
         return f"{PREFIX}:opstate:{app}"
 
@@ -134,6 +144,7 @@ class Keys:
             cls.operation_state(app),
             cls.failed(app),
             cls.webhook_poll(app),
+            cls.prune_confirmed(app),
         ]
 
 

@@ -184,6 +184,42 @@ class Cluster:
             f"{verb} {describe_object(obj)}", "patch", self._path(rtype, namespace, meta.get("name")), **params
         )
 
+    def create(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """POST `obj` (a hook with metadata.generateName gets its name from the server);
+        returns the created object. A name already taken is a KubeError with status 409."""
+        api_version, kind = str(obj.get("apiVersion", "")), str(obj.get("kind", ""))
+        meta = obj.get("metadata") or {}
+        rtype = self.resource_type(api_version, kind)
+        namespace = meta.get("namespace") if rtype.namespaced else None
+        if rtype.namespaced and not namespace:
+            raise KubeError(f"{describe_object(obj)}: a namespaced object needs metadata.namespace")
+        what = f"create {kind} {namespace + '/' if namespace else ''}{meta.get('name') or meta.get('generateName', '')}"
+        created = self._request(
+            what, "post", self._path(rtype, namespace), body=obj, field_manager=self.field_manager
+        )
+        created.setdefault("apiVersion", api_version)
+        created.setdefault("kind", kind)
+        return created
+
+    def replace(self, obj: dict[str, Any], resource_version: str) -> dict[str, Any]:
+        """PUT `obj` over the live object at `resource_version` (sync option Replace=true)."""
+        api_version, kind = str(obj.get("apiVersion", "")), str(obj.get("kind", ""))
+        meta = obj.get("metadata") or {}
+        rtype = self.resource_type(api_version, kind)
+        namespace = meta.get("namespace") if rtype.namespaced else None
+        body = {**obj, "metadata": {**meta, "resourceVersion": resource_version}}
+        return self._request(
+            f"replace {describe_object(obj)}",
+            "put",
+            self._path(rtype, namespace, meta.get("name")),
+            body=body,
+            field_manager=self.field_manager,
+        )
+
+    def forget_kind(self, api_version: str, kind: str) -> None:
+        """Drop what discovery said about a kind, so the next lookup asks the server again."""
+        self._types.pop((api_version, kind), None)
+
     def get(self, api_version: str, kind: str, namespace: str | None, name: str) -> dict[str, Any] | None:
         rtype = self.resource_type(api_version, kind)
         try:

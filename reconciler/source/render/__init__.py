@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from reconciler.source.render.tracking import default_namespace, mark_tracked
 __all__ = ["RENDERER_VERSION", "RenderError", "detect_tool", "render", "source_fingerprint"]
 
 # Bump when a change here changes output for the same input, to invalidate caches.
-RENDERER_VERSION = 1
+RENDERER_VERSION = 2
 
 
 def render(
@@ -53,10 +53,26 @@ def render(
     check_symlinks_inside(tree, source_dir)
     manifests = _render_with_tool(detect_tool(app, source_dir), app, tree, source_dir)
     namespace = app.destination.namespace
-    extra = frozenset(cluster_scoped or ())
+    # Kinds of CRDs rendered here may not be served yet: their scope comes from the CRD itself.
+    extra = frozenset(cluster_scoped or ()) | _cluster_scoped_crd_kinds(m.obj for m in manifests)
     settled = [dataclasses.replace(m, obj=default_namespace(m.obj, namespace, extra)) for m in manifests]
     _reject_duplicates(settled)
     return [mark_tracked(m.obj, app.name) for m in settled]
+
+
+def _cluster_scoped_crd_kinds(objects: Iterable[dict[str, Any]]) -> frozenset[tuple[str, str]]:
+    found = set()
+    for obj in objects:
+        if obj.get("kind") != "CustomResourceDefinition" or not str(obj.get("apiVersion", "")).startswith(
+            "apiextensions.k8s.io/"
+        ):
+            continue
+        spec = obj.get("spec") or {}
+        if isinstance(spec, dict) and spec.get("scope") == "Cluster":
+            kind = (spec.get("names") or {}).get("kind")
+            if spec.get("group") and kind:
+                found.add((str(spec["group"]), str(kind)))
+    return frozenset(found)
 
 
 def detect_tool(app: Application, source_dir: Path) -> str:
