@@ -270,6 +270,8 @@ class Cluster:
         for api_version, kind in pairs:
             try:
                 found.extend(self.list(api_version, kind, label_selector=selector))
+            except UnknownKindError:  # before KubeError, its base class: a kind not served has no objects
+                continue
             except KubeError as exc:
                 if exc.status == 403:
                     found.extend(self._list_per_namespace(api_version, kind, selector, namespaces))
@@ -277,8 +279,6 @@ class Cluster:
                 if exc.status in (404, 405):
                     continue
                 raise
-            except UnknownKindError:
-                continue
         return found
 
     def _list_per_namespace(
