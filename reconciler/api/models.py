@@ -103,6 +103,12 @@ class SyncPlanBody(_Open):
     resources: list[dict[str, Any]] = Field(default_factory=list, description="out-of-sync resources and diffs")
 
 
+class ActionDone(_Open):
+    application: str
+    message: str
+    operation: str = Field(default="", description="the operation asked to stop (terminate-op)")
+
+
 class Deleted(_Open):
     deleted: str
     resources: list[str] = Field(default_factory=list, description="objects deleted from the cluster (cascade)")

@@ -17,6 +17,7 @@ from reconciler.control.catalog import UnknownApplication, load_application, pol
 from reconciler.control.children import parse_children
 from reconciler.control.requests import SyncRequest
 from reconciler.control.sync import fingerprint_marker, unexpected
+from reconciler.control.windows import sync_allowed
 from reconciler.engine.cluster import KubeError
 from reconciler.engine.compare import Comparison
 from reconciler.engine.diff.resource_diff import AppSyncStatus, ResourceSyncStatus
@@ -81,6 +82,10 @@ def refresh(
     project_problem = result.refused
     if project_problem:
         status["conditions"].append({"type": "InvalidSpecError", "message": project_problem})
+    permission = sync_allowed(store, app, manual=False)
+    status["syncWindows"] = list(permission.windows)
+    if not permission.allowed and app.sync_policy.automated is not None:
+        status["syncHeld"] = permission.reason
     store.write_status(name, status)
     if status["health"]["status"] == "Progressing" and _rolling_out(services, name):
         # Argo CD refreshes on every watched change; we look again soon while a rollout runs.
@@ -202,6 +207,7 @@ def _status(
     if sync_status == AppSyncStatus.SYNCED and any(c["status"] != ResourceSyncStatus.SYNCED.value for c in children):
         sync_status = AppSyncStatus.OUT_OF_SYNC
     conditions = [{"type": "SyncError", "message": e} for e in comparison.errors]
+    conditions += [{"type": "SharedResourceWarning", "message": m} for m in comparison.shared]
     return {
         **_identity(app),
         "sync": {"status": sync_status.value, "revision": comparison.revision},
@@ -268,6 +274,8 @@ def decide_auto_sync(services: Services, app: Application, status: dict[str, Any
         return None
     if store.lock_holder(app.name) is not None:
         return None  # an operation is running; the next poll looks again
+    if status.get("syncHeld"):
+        return None  # a sync window holds it (written by refresh); the next poll looks again
     revision = status["sync"]["revision"]
     if store.failed_marker(app.name) == fingerprint_marker(revision, app):
         return None  # this revision and source already failed: wait for a new commit

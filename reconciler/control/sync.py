@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from reconciler.control.apply_options import Written, write_object
 from reconciler.control.catalog import UnknownApplication, load_application, project_for
 from reconciler.control.hook_runner import (
     check_hooks,
@@ -33,6 +34,7 @@ from reconciler.control.hook_runner import (
     public_hook,
 )
 from reconciler.control.requests import Next, SyncRequest
+from reconciler.control.windows import sync_allowed
 from reconciler.engine.cluster import Cluster, KubeError, UnknownKindError
 from reconciler.engine.compare import Comparison, not_served_error, owned_by, skips_dry_run_on_missing
 from reconciler.engine.hooks import POST_SYNC, PRE_SYNC, SYNC, SYNC_FAIL, Hook
@@ -150,6 +152,9 @@ def _prepare(
 ) -> dict[str, Any]:
     app = _effective_app(app, request)
     store = services.store
+    permission = sync_allowed(store, app, manual=request.trigger in ("user", "rollback"))
+    if not permission.allowed:
+        raise SyncRefused(permission.reason)
     project, project_problem = project_for(store, app)
     try:
         result = compare_app(
@@ -221,7 +226,12 @@ def _steps(
     uids = {r.key: r.live_uid for r in comparison.resources}
     steps: list[dict[str, Any]] = []
     if plan.namespace_to_create:
-        namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": plan.namespace_to_create}}
+        metadata: dict[str, Any] = {"name": plan.namespace_to_create}
+        if app.sync_policy.namespace_labels:
+            metadata["labels"] = dict(app.sync_policy.namespace_labels)
+        if app.sync_policy.namespace_annotations:
+            metadata["annotations"] = dict(app.sync_policy.namespace_annotations)
+        namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}
         steps.append({"type": "apply", "wave": None, "objects": [namespace], "track": False})
     early = _namespaces_for_hooks(plan)
     if early:  # a hook cannot run in a namespace the Sync phase would create only after it
@@ -440,7 +450,11 @@ def _apply_step(
     for obj in step["objects"]:
         key = ResourceKey.of(obj)
         try:
-            cluster.apply(obj)
+            if step.get("track", True):
+                written = write_object(cluster, app, obj)
+            else:  # the namespace of CreateNamespace=true: not the app's, no options of its own
+                cluster.apply(obj)
+                written = Written("applied")
         except UnknownKindError:
             if skips_dry_run_on_missing(app, obj):
                 unserved.append(f"{key}: kind {key.kind} ({obj.get('apiVersion')}) to be served")
@@ -453,7 +467,10 @@ def _apply_step(
             errors.append(str(exc))
             outcome.results.append({"resource": str(key), "status": "SyncFailed", "message": str(exc)})
             continue
-        outcome.results.append({"resource": str(key), "status": "Synced", "message": "applied"})
+        if written.wait:
+            unserved.append(written.wait)
+            continue
+        outcome.results.append({"resource": str(key), "status": "Synced", "message": written.message})
         if step.get("track", True):
             tracked[key.inventory_id] = _ref(obj)
     services.store.add_to_inventory(app.name, tracked)
@@ -465,14 +482,15 @@ def _apply_step(
         since = step.get("since") or time.time()
         timeout = services.settings.missing_kind_timeout
         if time.time() - since > timeout:
-            outcome.failed = f"waited {timeout:.0f}s for {unserved[0]}; install its CustomResourceDefinition"
+            outcome.failed = f"waited {timeout:.0f}s for {unserved[0]}"
+            if "to be served" in unserved[0]:
+                outcome.failed += "; install its CustomResourceDefinition"
             return outcome
         attempts = int(step.get("attempts", 0)) + 1
-        return _Outcome(
-            wait=min(0.5 * attempts, 5.0),
-            step_update={"since": since, "attempts": attempts},
-            message=f"SkipDryRunOnMissingResource: waiting for {unserved[0]}",
-        )
+        first = unserved[0]
+        message = first if first.startswith("Force=true") else f"SkipDryRunOnMissingResource: waiting for {first}"
+        update = {"since": since, "attempts": attempts}
+        return _Outcome(wait=min(0.5 * attempts, 5.0), step_update=update, message=message)
     for hook_id in step.get("hooks") or []:
         record = op["hooks"][hook_id]
         if record["status"] != "Pending":
@@ -526,6 +544,16 @@ def _prune_step(
     services: Services, app: Application, cluster: Cluster, op: dict[str, Any], step: dict[str, Any]
 ) -> _Outcome:
     outcome = _Outcome()
+    confirm = set(op.get("confirmPrune") or [])
+    needing = [t for t in step["targets"] if _target_key(t).inventory_id in confirm]
+    if needing and not services.store.prune_confirmed(app.name):
+        names = ", ".join(str(_target_key(t)) for t in needing[:3])
+        attempts = int(step.get("attempts", 0)) + 1
+        return _Outcome(
+            wait=min(1.0 * attempts, 5.0),
+            step_update={"attempts": attempts},
+            message=f"waiting for `reconciler app confirm-prune {app.name}` to delete {names} (Prune=confirm)",
+        )
     inventory = services.store.inventory(app.name)
     propagation = _prune_propagation(app)
     errors: list[str] = []
@@ -571,6 +599,10 @@ def _prune_step(
     if errors:
         outcome.failed = "one or more objects failed to prune: " + "; ".join(errors)
     return outcome
+
+
+def _target_key(target: dict[str, Any]) -> ResourceKey:
+    return ResourceKey(target["group"], target["kind"], target["namespace"], target["name"])
 
 
 def foreign_instances(cluster: Cluster, app_name: str, crd: dict[str, Any]) -> list[str]:
@@ -690,6 +722,8 @@ def _end(
         elif app is not None and request.trigger in ("auto", "selfheal", "retry") and op.get("revision"):
             store.mark_failed(app_name, fingerprint_marker(op["revision"], app))
     _delete_finished_hooks(services, op)
+    if op.get("confirmPrune"):
+        store.clear_prune_confirmation(app_name)  # a confirmation is for one operation
     _write_state(services, op, **state)
     log.log(
         logging.INFO if phase == "Succeeded" else logging.WARNING,

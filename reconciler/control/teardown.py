@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from reconciler.control.catalog import UnknownApplication, load_application
 from reconciler.engine.cluster import KubeError
 from reconciler.engine.compare import owned_by
+from reconciler.engine.plan import keeps_on_delete
 from reconciler.model import SpecError
 from reconciler.model.resources import ResourceKey
 from reconciler.services import Services
@@ -62,6 +63,10 @@ def _delete_resources(services: Services, name: str, result: Teardown) -> None:
                 continue
             if not owned_by(live, name):
                 result.skipped.append(f"{key}: no longer carries this app's tracking")
+                continue
+            if keeps_on_delete(live):
+                services.store.remove_from_inventory(name, [entry_id])
+                result.skipped.append(f"{key}: kept (Delete=false or helm.sh/resource-policy: keep)")
                 continue
             uid = (live.get("metadata") or {}).get("uid")
             cluster.delete(entry["apiVersion"], key.kind, key.namespace or None, key.name, uid=uid)

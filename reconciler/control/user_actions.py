@@ -10,6 +10,7 @@ from typing import Any
 
 from reconciler.control.catalog import UnknownApplication, load_application, register
 from reconciler.control.requests import SyncRequest
+from reconciler.control.windows import sync_allowed
 from reconciler.model import Application, AppProject, SpecError
 from reconciler.model.resources import ResourceKey
 from reconciler.state import Store
@@ -84,6 +85,8 @@ def get_app(store: Store, name: str) -> dict[str, Any]:
             "history": store.history(name),
             "children": store.children_of(name),
             "observedAt": status.get("observedAt"),
+            "syncWindows": status.get("syncWindows") or [],
+            "syncHeld": status.get("syncHeld", ""),
         }
     )
     return detail
@@ -98,8 +101,13 @@ def sync(
     resources: list[str] | None = None,
     trigger: str = "user",
 ) -> SyncRequest:
-    """A user's sync. As in Argo CD, a manual sync prunes only when asked to."""
+    """A user's sync. As in Argo CD, a manual sync prunes only when asked to, and a sync
+    window may refuse it (manualSync)."""
     _ensure_registered(store, name)
+    app = _load(store, name)
+    permission = sync_allowed(store, app, manual=True)
+    if not permission.allowed:
+        raise ActionRefused(f"application {name!r}: {permission.reason}")
     for resource in resources or []:
         try:
             ResourceKey.from_inventory_id(resource)

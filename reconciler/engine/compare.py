@@ -8,6 +8,7 @@ the cluster here are dry-runs.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
@@ -61,6 +62,7 @@ class ResourceState:
     live_resource_version: str = ""
     error: str = ""  # a dry-run that failed: why this object cannot be applied as it is
     message: str = ""  # why the state is what it is, when that is not obvious (a kind not served yet)
+    shared_with: str = ""  # another app whose tracking the live object carries (SharedResourceWarning)
 
     @property
     def key(self) -> ResourceKey:
@@ -81,6 +83,10 @@ class Comparison:
     @property
     def diffs(self) -> list[ResourceDiff]:
         return [r.diff for r in self.resources]
+
+    @property
+    def shared(self) -> list[str]:
+        return [f"{r.key} is also tracked by application {r.shared_with!r}" for r in self.resources if r.shared_with]
 
     @property
     def errors(self) -> list[str]:
@@ -104,6 +110,15 @@ def compare_with_inventory(
         live_namespaces={str(e.get("namespace") or "") for e in inventory.values()},
         verified=verified,
     )
+
+
+def tracked_by_other_app(live: Mapping[str, Any] | None, app_name: str) -> str:
+    """The other app whose tracking annotation the live object carries, "" when none."""
+    annotations = ((live or {}).get("metadata") or {}).get("annotations") or {}
+    parsed = ResourceKey.from_tracking_id(str(annotations.get(TRACKING_ANNOTATION, "")))
+    if parsed is None or parsed[0] == app_name:
+        return ""
+    return parsed[0]
 
 
 def owned_by(obj: Mapping[str, Any], app_name: str) -> bool:
@@ -159,26 +174,31 @@ def compare(
         if live is None and not served(cluster, manifest):
             states.append(_not_served(key, manifest, app, crd_kinds))
             continue
+        shared_with = ""
         if live is None:
-            # Not labelled as ours, but it may exist (created by hand or by another tool).
+            # Not labelled as ours, but it may exist (created by hand, by another tool or app).
             meta = manifest.get("metadata") or {}
             live = _get_quietly(cluster, manifest, meta)
+            shared_with = tracked_by_other_app(live, app.name)
         fingerprint = ""
         if live is not None:
             live_version = (live.get("metadata") or {}).get("resourceVersion", "")
             fingerprint = f"{live_version}:{manifest_hash(manifest)}"
             if verified.get(str(key)) == fingerprint:
                 diff = diff_resource(key, manifest, live, app.ignore_differences, mode="subset")
-                if diff.status == ResourceSyncStatus.SYNCED:
+                if diff.status == ResourceSyncStatus.SYNCED and not shared_with:
                     new_verified[str(key)] = fingerprint
                     states.append(_state(diff, live))
                     continue
         dry_runs += 1
         dry, mode, error = _dry_run(cluster, manifest)
         diff = diff_resource(key, dry, live, app.ignore_differences, mode=mode)
-        if diff.status == ResourceSyncStatus.SYNCED and fingerprint:
+        if diff.status == ResourceSyncStatus.SYNCED and fingerprint and not shared_with:
             new_verified[str(key)] = fingerprint
-        states.append(_state(diff, live, error))
+        state = _state(diff, live, error)
+        if shared_with:
+            state = dataclasses.replace(state, shared_with=shared_with)
+        states.append(state)
     sync = app_sync_status(s.diff for s in states)
     app_health = worst(s.health for s in states if s.health is not None)
     return Comparison(

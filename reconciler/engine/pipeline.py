@@ -25,7 +25,8 @@ from reconciler.engine.compare import Comparison, DesiredState, compare, compare
 from reconciler.engine.hooks import HookError, split_hooks
 from reconciler.engine.project_rules import check_application, check_resource
 from reconciler.model import Application, AppProject
-from reconciler.model.resources import ResourceKey
+from reconciler.model.resources import SYNC_OPTIONS_ANNOTATION, ResourceKey
+from reconciler.model.sync_options import resource_option_problem
 from reconciler.source.git.client import GitSource
 from reconciler.source.git.urls import repo_location
 from reconciler.source.render import RenderError, render, source_fingerprint
@@ -96,7 +97,25 @@ def desired(
     except HookError as exc:
         raise RenderError(str(exc)) from None
     _refuse_unnamed(objects)
+    _refuse_unsupported_options(objects + [hook.obj for hook in hooks])
     return DesiredState(revision=sha, objects=objects, child_apps=children, cache_hit=hit, hooks=hooks)
+
+
+def _refuse_unsupported_options(objects: list[dict[str, Any]]) -> None:
+    """A sync option this system does not implement is refused by name, never ignored."""
+    problems = []
+    for obj in objects:
+        raw = ((obj.get("metadata") or {}).get("annotations") or {}).get(SYNC_OPTIONS_ANNOTATION)
+        if raw is None:
+            continue
+        for option in (part.strip() for part in str(raw).split(",")):
+            problem = resource_option_problem(option) if option else None
+            if problem:
+                meta = obj.get("metadata") or {}
+                name = meta.get("name") or meta.get("generateName", "")
+                problems.append(f"{obj.get('kind', '?')} {name}: annotation {SYNC_OPTIONS_ANNOTATION}: {problem}")
+    if problems:
+        raise RenderError("; ".join(problems))
 
 
 def _refuse_unnamed(objects: list[dict[str, Any]]) -> None:

@@ -91,6 +91,20 @@ SKIPPED_PRUNE_DISABLED = "pruning is disabled: sync with prune enabled to delete
 SKIPPED_PRUNE_FALSE = f"annotation {SYNC_OPTIONS_ANNOTATION} has Prune=false"
 
 
+SKIPPED_HELM_KEEP = "annotation helm.sh/resource-policy is keep (Helm keeps it when it leaves the chart)"
+
+
+def helm_keeps(obj: JsonObj | None) -> bool:
+    annotations = ((obj or {}).get("metadata") or {}).get("annotations") or {}
+    return str(annotations.get("helm.sh/resource-policy", "")).strip().lower() == "keep"
+
+
+def keeps_on_delete(obj: JsonObj | None) -> bool:
+    """Delete=false or helm.sh/resource-policy: keep: deleting the app leaves the object."""
+    delete = annotation_options(obj, SYNC_OPTIONS_ANNOTATION).get("Delete", "").lower()
+    return delete == "false" or helm_keeps(obj)
+
+
 class PlanError(ValueError):
     """The inputs cannot be planned; the message names the object at fault."""
 
@@ -270,6 +284,8 @@ def _split_prunable(
             skipped.append((diff.key, SKIPPED_PRUNE_DISABLED))
         elif prune_option == "false":
             skipped.append((diff.key, SKIPPED_PRUNE_FALSE))
+        elif helm_keeps(diff.live):
+            skipped.append((diff.key, SKIPPED_HELM_KEEP))
         else:
             prunable.append(diff)
     return prunable, skipped

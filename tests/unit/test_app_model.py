@@ -127,9 +127,7 @@ spec:
   namespaceResourceBlacklist:
     - group: ''
       kind: ResourceQuota
-  roles:
-    - name: read-only
-      policies: [p, proj:team-a:read-only, applications, get, team-a/*, allow]
+  description: kept as it is
 """
 
 MINIMAL = {
@@ -715,7 +713,35 @@ def test_project_fields_are_parsed() -> None:
     assert project.cluster_resource_blacklist == (GroupKind("rbac.authorization.k8s.io", "*"),)
     assert project.namespace_resource_whitelist == (GroupKind("apps", "Deployment"),)
     assert project.namespace_resource_blacklist == (GroupKind("", "ResourceQuota"),)
-    assert project.manifest["spec"]["roles"][0]["name"] == "read-only"
+    assert project.manifest["spec"]["description"] == "kept as it is"
+
+
+def test_project_roles_are_refused_naming_the_field() -> None:
+    text = TEAM_PROJECT + "  roles:\n    - name: read-only\n"
+    with pytest.raises(SpecError) as err:
+        parse_manifests(text, "projects/team-a.yaml")
+    assert "spec.roles" in str(err.value) and "RECONCILER_API_TOKENS" in str(err.value)
+
+
+def test_unsupported_sync_option_is_refused_at_create_naming_it() -> None:
+    doc = {**MINIMAL, "spec": {**MINIMAL["spec"], "syncPolicy": {"syncOptions": ["ServerSideApply=false", "Foo=1"]}}}
+    with pytest.raises(SpecError) as err:
+        parse_manifests(yaml.safe_dump(doc), "app.yaml")
+    message = str(err.value)
+    assert "spec.syncPolicy.syncOptions[0]" in message and "always uses server-side apply" in message
+    assert "spec.syncPolicy.syncOptions[1]" in message and '"Foo" is not supported' in message
+
+
+def test_sync_window_with_a_bad_schedule_zone_and_duration_names_each_field() -> None:
+    text = TEAM_PROJECT + (
+        "  syncWindows:\n"
+        "    - {kind: deny, schedule: 'every night', duration: forever, timeZone: Mars/Base, applications: ['*']}\n"
+    )
+    with pytest.raises(SpecError) as err:
+        parse_manifests(text, "projects/team-a.yaml")
+    message = str(err.value)
+    for field in ("spec.syncWindows[0].schedule", "spec.syncWindows[0].duration", "spec.syncWindows[0].timeZone"):
+        assert field in message
 
 
 def test_project_round_trips_with_unknown_fields_kept() -> None:
