@@ -170,6 +170,7 @@ def apps_router() -> APIRouter:
                 result.failed,
             )
         return _json({"deleted": name, "resources": result.deleted, "skipped": result.skipped,
+                      "postDeleteHooks": result.post_delete_hooks,
                       "children": result.children})
 
     @router.get(

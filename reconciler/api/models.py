@@ -114,6 +114,7 @@ class Deleted(_Open):
     resources: list[str] = Field(default_factory=list, description="objects deleted from the cluster (cascade)")
     skipped: list[str] = Field(default_factory=list)
     children: list[str] = Field(default_factory=list)
+    postDeleteHooks: list[str] = Field(default_factory=list, description="PostDelete hooks created (not awaited)")
 
 
 class WebhookAccepted(BaseModel):

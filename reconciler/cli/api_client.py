@@ -118,7 +118,8 @@ class LocalBackend:
             raise ClientError(
                 f"application {name!r} kept: some resources could not be deleted: " + "; ".join(result.failed)
             )
-        return {"deleted": name, "resources": result.deleted, "skipped": result.skipped, "children": result.children}
+        return {"deleted": name, "resources": result.deleted, "skipped": result.skipped, "children": result.children,
+                "postDeleteHooks": result.post_delete_hooks}
 
 
 class RemoteBackend:

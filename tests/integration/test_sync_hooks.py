@@ -209,3 +209,23 @@ def test_terminate_op_stops_a_running_operation_between_steps(
     assert op["phase"] == "Failed" and "terminated" in op["message"]
     assert system.store.lock_holder("shop") is None
     assert system.cluster.get("v1", "ConfigMap", "shop", "later") is None
+
+
+@pytest.mark.timeout(90)
+def test_post_delete_hook_is_created_after_the_apps_resources_are_deleted(
+    system: System, git_repo_factory: Callable[..., GitRepo]
+) -> None:
+    from reconciler.control.teardown import delete_application
+    from workers import tasks
+
+    system.cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
+    repo = git_repo_factory(files(cm=config_map("settings"), cleanup=job("cleanup", hook="PostDelete")))
+    register_app(system, app_manifest("shop", repo))
+    sync_now(system, "shop")
+    op = wait_operation_end(system, "shop")
+    assert op["phase"] == "Succeeded", op["message"]
+    assert not jobs(system)  # a PostDelete hook does not run at sync
+    result = delete_application(tasks.services(), "shop", cascade=True)
+    assert not result.failed and result.post_delete_hooks == ["Job cleanup"]
+    assert system.cluster.get("v1", "ConfigMap", "shop", "settings") is None
+    system.wait_for(lambda: job_done("cleanup")(system.cluster), what="the hook ran")
