@@ -98,6 +98,7 @@ class SyncPlanBody(_Open):
     refused: str | None = Field(None, description="set: a real sync would refuse to run, and why")
     namespaceToCreate: str | None = None
     waves: list[dict[str, Any]] = Field(description="per wave: resources to apply, then to prune, in order")
+    hooks: list[dict[str, Any]] = Field(default_factory=list, description="hooks a sync would run, by phase and wave")
     pruneSkipped: list[dict[str, Any]] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     resources: list[dict[str, Any]] = Field(default_factory=list, description="out-of-sync resources and diffs")
