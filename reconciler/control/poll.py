@@ -82,6 +82,7 @@ def refresh(
     project_problem = result.refused
     if project_problem:
         status["conditions"].append({"type": "InvalidSpecError", "message": project_problem})
+    _report_shared(services, app, result.comparison, status)
     permission = sync_allowed(store, app, manual=False)
     status["syncWindows"] = list(permission.windows)
     if not permission.allowed and app.sync_policy.automated is not None:
@@ -121,6 +122,23 @@ def _failed(
         interval = poll_interval_of(app) or services.settings.poll_interval
         services.store.poll_soon(app.name, time.time() + error_retry_wait(errors, interval))
     return RefreshResult(status, None)
+
+
+SHARED_NOTE_TTL_SECONDS = 900.0
+
+
+def _report_shared(services: Services, app: Application, comparison: Comparison, status: dict[str, Any]) -> None:
+    """SharedResourceWarning on both apps: this one found the other's tracking on an object it
+    wants (in its comparison), and leaves a note the other app's next poll reports."""
+    store = services.store
+    for resource in comparison.resources:
+        if resource.shared_with:
+            store.note_shared(resource.shared_with, str(resource.key), app.name, SHARED_NOTE_TTL_SECONDS)
+    for resource, other in sorted(store.shared_notes(app.name).items()):
+        if other != app.name:
+            status["conditions"].append(
+                {"type": "SharedResourceWarning", "message": f"{resource} is also wanted by application {other!r}"}
+            )
 
 
 def _rolling_out(services: Services, name: str) -> bool:

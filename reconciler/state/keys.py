@@ -25,6 +25,7 @@ Layout (all keys start with `rc:`):
 | `rc:deferred` | sorted set | sync requests (JSON) scored by when they may run (retries) |
 | `rc:render:{key}` | string | cached render output (JSON), expires |
 | `rc:refs:{repo}` | string | a repository's `git ls-remote` output, shared by all workers, expires |
+| `rc:shared:{app}` | hash | resource -> another app that wants this app's object (SharedResourceWarning), expires |
 | `rc:selfheal:{app}` | hash | self-heal attempt count and time |
 | `rc:webhook-poll:{app}` | string | when a webhook's fresh poll of the app was queued (coalescing), expires |
 | `rc:webhook-rate:{source}` | counter | webhook requests from one client address this minute, expires |
@@ -112,6 +113,10 @@ class Keys:
         return f"{PREFIX}:render:{cache_key}"
 
     @staticmethod
+    def shared(app: str) -> str:
+        return f"{PREFIX}:shared:{app}"
+
+    @staticmethod
     def self_heal(app: str) -> str:
         return f"{PREFIX}:selfheal:{app}"
 
@@ -145,6 +150,7 @@ class Keys:
             cls.failed(app),
             cls.webhook_poll(app),
             cls.prune_confirmed(app),
+            cls.shared(app),
         ]
 
 

@@ -176,6 +176,10 @@ def test_fail_on_shared_resource_refuses_an_object_another_app_tracks_and_both_r
     op = wait_operation_end(system, "second")
     assert op["phase"] == "Failed" and "tracked by application 'first'" in op["message"]
     assert "FailOnSharedResource=true" in op["message"]
+    system.next_poll("first")  # the owner reports it too
+    system.wait_for(lambda: any(c["type"] == "SharedResourceWarning" and "'second'" in c["message"]
+                                for c in system.status("first").get("conditions", [])),
+                    what="SharedResourceWarning on the first app")
 
 
 def test_an_unsupported_resource_sync_option_is_an_error_naming_it(
