@@ -57,6 +57,9 @@ class Cluster:
         # Cumulative (verb, HTTP code) counts for metrics; "error" when no answer came.
         self.request_counts: Counter[tuple[str, str]] = Counter()
         self._listable: tuple[float, list[ResourceType]] | None = None
+        # Kinds discovery did not list, and when: a compare asking about many objects of a kind
+        # whose CRD is not installed refreshes discovery once, not once per object.
+        self._missing: dict[tuple[str, str], float] = {}
 
     @classmethod
     def for_host(cls, host: str, **kwargs: Any) -> Cluster:
@@ -79,18 +82,23 @@ class Cluster:
         try:
             return self.dynamic.resources.get(api_version=api_version, kind=kind)
         except ResourceNotFoundError:
-            raise UnknownKindError(
-                f"the cluster at {self.server} serves no kind {kind!r} in apiVersion {api_version!r}: "
-                "check the apiVersion, or install the CustomResourceDefinition first"
-            ) from None
+            raise UnknownKindError(_unknown_kind_message(self.server, api_version, kind)) from None
 
     def resource_type(self, api_version: str, kind: str) -> ResourceType:
         key = (api_version, kind)
         cached = self._types.get(key)
         if cached is not None:
             return cached
+        missed = self._missing.get(key)
+        if missed is not None and time.monotonic() - missed < MISSING_KIND_RECHECK_SECONDS:
+            raise UnknownKindError(_unknown_kind_message(self.server, api_version, kind))
         with self._lock:
-            res = self._lookup(api_version, kind)
+            try:
+                res = self._lookup(api_version, kind)
+            except UnknownKindError:
+                self._missing[key] = time.monotonic()
+                raise
+        self._missing.pop(key, None)
         rtype = ResourceType(
             api_version=api_version,
             kind=kind,
@@ -219,6 +227,7 @@ class Cluster:
     def forget_kind(self, api_version: str, kind: str) -> None:
         """Drop what discovery said about a kind, so the next lookup asks the server again."""
         self._types.pop((api_version, kind), None)
+        self._missing.pop((api_version, kind), None)
 
     def get(self, api_version: str, kind: str, namespace: str | None, name: str) -> dict[str, Any] | None:
         rtype = self.resource_type(api_version, kind)
@@ -327,6 +336,16 @@ class Cluster:
                 return False
             raise
         return True
+
+
+MISSING_KIND_RECHECK_SECONDS = 2.0
+
+
+def _unknown_kind_message(server: str, api_version: str, kind: str) -> str:
+    return (
+        f"the cluster at {server} serves no kind {kind!r} in apiVersion {api_version!r}: "
+        "check the apiVersion, or install the CustomResourceDefinition first"
+    )
 
 
 def _is_loopback(url: str) -> bool:
