@@ -3,6 +3,10 @@ to completion; an image tagged `:broken` fails)."""
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -35,6 +39,15 @@ def kubesim() -> Iterator[object]:
 
     with KubeSim(controllers=True, ready_delay=0.3) as sim:
         yield sim
+
+
+def app_get_text(system: System, name: str) -> str:
+    env = dict(os.environ)  # REDIS_URL: the session's Redis (set by the celery_app fixture)
+    env.pop("RECONCILER_SERVER", None)
+    result = subprocess.run([sys.executable, "-m", "reconciler.cli", "app", "get", name], env=env,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
 
 
 def files(**docs: str) -> dict[str, str]:
@@ -70,6 +83,10 @@ def test_presync_job_completes_before_the_sync_phase_and_postsync_runs_after_hea
     # HookSucceeded: deleted once the operation ended; the default BeforeHookCreation keeps it.
     names = {j["metadata"]["name"] for j in jobs(system)}
     assert "smoke" not in names and "migrate" in names
+    # `reconciler app get` lists them with phase and outcome.
+    shown = app_get_text(system, "shop")
+    assert re.search(r"^PreSync\s+0\s+Job\s+shop\s+migrate\s+Succeeded", shown, re.MULTILINE), shown
+    assert re.search(r"^PostSync\s+0\s+Job\s+shop\s+smoke\s+Succeeded", shown, re.MULTILINE), shown
     # Hooks are not the app's resources: the app is Synced, the Jobs are not listed.
     system.next_poll("shop")
     status = system.wait_for(lambda: system.status("shop").get("sync", {}).get("status") == "Synced"
