@@ -419,7 +419,8 @@ def _fail(
     sync_fail = op.get("syncFailSteps") or []
     if op.get("failure") or not sync_fail or not run_sync_fail:
         if op.get("failure"):
-            message = f"{op['failure']}; then a SyncFail hook failed: {message}"
+            during = "then a SyncFail hook failed" if run_sync_fail else "while its SyncFail hooks ran"
+            message = f"{op['failure']}; {during}: {message}"
         return _end(services, op["app"], op_id, request, phase="Failed", message=message, retry=retry, op=op)
     op["failure"] = message
     op["syncFailSteps"] = []
