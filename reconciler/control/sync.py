@@ -9,9 +9,15 @@ Steps advance by compare-and-set on the step index, so a redelivered step (its w
 died) either runs again, which is safe (server-side apply is idempotent; prune re-checks
 ownership), or finds the operation already past it and does nothing.
 
-Steps: `apply` (a chunk of one wave), `health` (wait for a wave to be healthy before the
-next, only when the app has several waves; re-enqueued with a countdown, never a sleep),
-`prune` (one wave's deletions), `finish` (history, child apps, release).
+Steps: `apply` (a chunk of one wave, or a wave's hooks), `health` (wait until a wave's
+objects are healthy, its new CRDs Established and served, and its hooks completed, before
+anything after it; re-enqueued with a countdown, never a sleep), `prune` (one wave's
+deletions; waits for `app confirm-prune` when a target has Prune=confirm), `finish`
+(history, child apps, release). In phase order: PreSync hook waves, the Sync waves,
+PostSync hook waves (reconciler/engine/hooks.py, control/hook_runner.py). When a step
+fails, the operation's SyncFail hook steps replace what was left, then it ends Failed.
+Sync windows are checked when the operation starts (control/windows.py), and a
+termination asked for by `app terminate-op` ends it before its next step.
 """
 
 from __future__ import annotations
