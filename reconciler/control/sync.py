@@ -189,7 +189,7 @@ def _prepare(
     if plan.refused:
         raise SyncRefused(plan.refused)
     hooks: list[dict[str, Any]] = []
-    steps = _steps(app, plan, comparison, hooks)
+    steps = _steps(app, plan, comparison, hooks, desired.objects)
     sync_fail_steps = _hook_phase_steps(plan.hooks.sync_fail, SYNC_FAIL, hooks)
     prune_enabled = request.prune if request.prune is not None else bool(
         app.sync_policy.automated and app.sync_policy.automated.prune
@@ -224,7 +224,11 @@ def _wants_newest_commit(request: SyncRequest) -> bool:
 
 
 def _steps(
-    app: Application, plan: SyncPlan, comparison: Comparison, hooks: list[dict[str, Any]]
+    app: Application,
+    plan: SyncPlan,
+    comparison: Comparison,
+    hooks: list[dict[str, Any]],
+    desired: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """PreSync hook waves, the Sync waves (objects, Sync hooks, prunes), PostSync hook waves,
     finish. A wave is followed by a `health` step whenever something comes after it: the next
@@ -244,7 +248,6 @@ def _steps(
         steps.append({"type": "apply", "wave": None, "objects": early, "track": True, "hooks": []})
     steps.extend(_hook_phase_steps(plan.hooks.pre_sync, PRE_SYNC, hooks))
     sync_waves = [w for w in plan.waves if w.apply or w.hooks or w.prune]
-    later_work = bool(plan.hooks.post_sync)
     for index, wave in enumerate(sync_waves):
         hook_ids = [_hook_record(hooks, hook, SYNC) for hook in wave.hooks]
         segments = _crd_segments(wave.apply)
@@ -261,9 +264,16 @@ def _steps(
         if wave.prune:
             targets = [{**_key_dict(k), "uid": uids.get(k, "")} for k in wave.prune]
             steps.append({"type": "prune", "wave": wave.number, "targets": targets})
-        more = index < len(sync_waves) - 1 or later_work
+        more = index < len(sync_waves) - 1
         if hook_ids or (more and wave.apply):
             steps.append(_health(wave.number, SYNC, [_ref(obj) for obj in wave.apply], hook_ids))
+    if plan.hooks.post_sync:
+        # PostSync runs once every resource of the app is healthy, the ones this sync left alone too.
+        everything = [_ref(obj) for obj in (desired if desired is not None else [])]
+        applied = [_ref(obj) for wave in sync_waves for obj in wave.apply]
+        refs = everything or applied
+        last = sync_waves[-1].number if sync_waves else None
+        steps.append(_health(last, SYNC, refs, []))
     steps.extend(_hook_phase_steps(plan.hooks.post_sync, POST_SYNC, hooks))
     steps.append({"type": "finish"})
     return steps
