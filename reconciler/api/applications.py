@@ -206,6 +206,7 @@ def apps_router() -> APIRouter:
         responses={
             200: {"model": SyncPlanBody, "description": "dry run: the plan"},
             400: {"model": ErrorBody, "description": "invalid request (e.g. a resource id)"},
+            409: {"model": ErrorBody, "description": "a sync window of the project holds syncs now"},
             422: {"model": ErrorBody, "description": "dry run: the app cannot be planned (Git, render, cluster)"},
             **_ERRORS,
             **_NOT_FOUND,
@@ -226,6 +227,8 @@ def apps_router() -> APIRouter:
             sync_request = actions.sync(
                 ctx.services().store, name, revision=body.revision, prune=body.prune, resources=body.resources
             )
+        except actions.SyncHeld as exc:
+            raise ApiError(409, str(exc)) from None
         except actions.ActionRefused as exc:
             raise ApiError(400, str(exc)) from None
         ctx.enqueue_sync(sync_request)

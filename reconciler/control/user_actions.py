@@ -22,6 +22,10 @@ class ActionRefused(Exception):
     """The request is understood but not allowed; nothing was changed."""
 
 
+class SyncHeld(ActionRefused):
+    """A sync window of the app's project does not allow this sync now."""
+
+
 def create(store: Store, documents: list[Application | AppProject]) -> list[str]:
     """Register or update Applications and AppProjects; returns the application names."""
     return register(store, documents, first_poll_in=0)
@@ -107,7 +111,7 @@ def sync(
     app = _load(store, name)
     permission = sync_allowed(store, app, manual=True)
     if not permission.allowed:
-        raise ActionRefused(f"application {name!r}: {permission.reason}")
+        raise SyncHeld(f"application {name!r}: {permission.reason}")
     for resource in resources or []:
         try:
             ResourceKey.from_inventory_id(resource)
