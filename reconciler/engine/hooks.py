@@ -196,21 +196,3 @@ def split_hooks(objects: list[JsonObj]) -> tuple[list[JsonObj], list[Hook]]:
     if problems:
         raise HookError("; ".join(problems))
     return resources, hooks
-
-
-def hook_from_dict(data: dict[str, Any]) -> Hook:
-    return Hook(
-        obj=data["obj"],
-        phases=tuple(data["phases"]),
-        wave=int(data["wave"]),
-        delete_policies=tuple(data["deletePolicies"]),
-    )
-
-
-def hook_to_dict(hook: Hook) -> dict[str, Any]:
-    return {
-        "obj": hook.obj,
-        "phases": list(hook.phases),
-        "wave": hook.wave,
-        "deletePolicies": list(hook.delete_policies),
-    }
