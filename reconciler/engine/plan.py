@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.engine.diff.resource_diff import ResourceDiff, ResourceSyncStatus, annotation_options
-from reconciler.engine.hooks import POST_SYNC, PRE_SYNC, SYNC, SYNC_FAIL, Hook
+from reconciler.engine.hooks import HELM_RESOURCE_POLICY_ANNOTATION, POST_SYNC, PRE_SYNC, SYNC, SYNC_FAIL, Hook
 from reconciler.model import Application
 from reconciler.model.resources import SYNC_OPTIONS_ANNOTATION, SYNC_WAVE_ANNOTATION, ResourceKey
 
@@ -91,12 +91,12 @@ SKIPPED_PRUNE_DISABLED = "pruning is disabled: sync with prune enabled to delete
 SKIPPED_PRUNE_FALSE = f"annotation {SYNC_OPTIONS_ANNOTATION} has Prune=false"
 
 
-SKIPPED_HELM_KEEP = "annotation helm.sh/resource-policy is keep (Helm keeps it when it leaves the chart)"
+SKIPPED_HELM_KEEP = f"annotation {HELM_RESOURCE_POLICY_ANNOTATION} is keep (Helm keeps it when it leaves the chart)"
 
 
 def helm_keeps(obj: JsonObj | None) -> bool:
     annotations = ((obj or {}).get("metadata") or {}).get("annotations") or {}
-    return str(annotations.get("helm.sh/resource-policy", "")).strip().lower() == "keep"
+    return str(annotations.get(HELM_RESOURCE_POLICY_ANNOTATION, "")).strip().lower() == "keep"
 
 
 def keeps_on_delete(obj: JsonObj | None) -> bool:
