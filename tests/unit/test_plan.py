@@ -9,6 +9,7 @@ import pytest
 from reconciler.engine.diff.resource_diff import ResourceDiff, diff_resource
 from reconciler.engine.plan import (
     REFUSED_WIPE_OUT,
+    SKIPPED_HELM_KEEP,
     SKIPPED_PRUNE_DISABLED,
     SKIPPED_PRUNE_FALSE,
     PlanError,
@@ -302,6 +303,25 @@ def test_prune_false_annotation_keeps_the_object() -> None:
 
     assert pruned(plan) == [(0, "ConfigMap/old")]
     assert plan.prune_skipped == [(ResourceKey("", "ConfigMap", "demo", "keep"), SKIPPED_PRUNE_FALSE)]
+
+
+def test_prune_confirm_is_pruned_only_after_confirmation_and_listed_for_it() -> None:
+    ask = obj("ConfigMap", "ask", sync_options="Prune=confirm")
+
+    plan = build_plan(make_app(), [], extra(ask, obj("ConfigMap", "old")), prune=True)
+
+    assert pruned(plan) == [(0, "ConfigMap/old"), (0, "ConfigMap/ask")]  # the sync step waits before deleting
+    assert plan.confirm_prune == [ResourceKey("", "ConfigMap", "demo", "ask")]
+
+
+def test_helm_resource_policy_keep_is_never_pruned() -> None:
+    kept = obj("ConfigMap", "kept")
+    kept["metadata"]["annotations"] = {"helm.sh/resource-policy": "keep"}
+
+    plan = build_plan(make_app(), [], extra(kept), prune=True)
+
+    assert plan.waves == []
+    assert plan.prune_skipped == [(ResourceKey("", "ConfigMap", "demo", "kept"), SKIPPED_HELM_KEEP)]
 
 
 def test_prune_disabled_reports_extras_as_skipped() -> None:
