@@ -6,7 +6,8 @@ Order of applies (Argo CD's, plus Flux's rule for webhooks):
 1. sync wave, annotation `argocd.argoproj.io/sync-wave` (integer, default 0, may be
    negative). A value that is not an integer is a `PlanError`: Argo CD silently uses
    0, which runs an object the author meant to hold back; we refuse to guess.
-2. kind rank, Helm's install order (`KIND_ORDER`); kinds it does not list and custom
+2. kind rank, Helm's install order (`KIND_ORDER`) with CustomResourceDefinitions moved
+   right after Namespaces; kinds it does not list and custom
    resources come after, and Validating/MutatingWebhookConfigurations come last (as in
    Flux) so a webhook whose Service is not serving yet cannot reject the app's objects.
 3. namespace, then name.
@@ -49,6 +50,9 @@ JsonObj = dict[str, Any]
 # Helm's kind_sorter install order, as Argo CD's gitops-engine uses it.
 KIND_ORDER: tuple[str, ...] = (
     "Namespace",
+    # Moved up from Helm's place (after PersistentVolumeClaim): no built-in kind depends on
+    # a CRD, and applying CRDs first leaves the API server time to serve their kinds.
+    "CustomResourceDefinition",
     "NetworkPolicy",
     "ResourceQuota",
     "LimitRange",
@@ -60,7 +64,6 @@ KIND_ORDER: tuple[str, ...] = (
     "StorageClass",
     "PersistentVolume",
     "PersistentVolumeClaim",
-    "CustomResourceDefinition",
     "ClusterRole",
     "ClusterRoleBinding",
     "Role",

@@ -407,3 +407,11 @@ def test_duplicate_desired_object_is_an_error() -> None:
 
     with pytest.raises(PlanError, match="appears twice"):
         build_plan(make_app(), [cfg, dict(cfg)], missing([cfg]))
+
+
+def test_crds_come_right_after_namespaces() -> None:
+    desired = [obj("ConfigMap", "cfg"), obj("ServiceAccount", "sa"), crd("example.com", "Widget"), namespace("demo")]
+
+    assert [name for _, name in applied(plan_for(desired))] == [
+        "Namespace/demo", "CustomResourceDefinition/widgets.example.com", "ServiceAccount/sa", "ConfigMap/cfg",
+    ]
