@@ -237,3 +237,25 @@ def test_deny_window_with_manual_sync_lets_a_manual_sync_run(
     op = wait_operation_end(system, "shop")
     assert op["phase"] == "Succeeded", op["message"]
     assert system.cluster.get("v1", "ConfigMap", "shop", "cm") is not None
+
+
+@pytest.mark.timeout(90)
+def test_deny_window_holds_self_heal(system: System, git_repo_factory: Callable[..., GitRepo]) -> None:
+    open_project = json.loads(json.dumps(DENY_ALWAYS))
+    open_project["spec"]["syncWindows"] = []
+    repo = git_repo_factory(files(ns=NAMESPACE, cm=config_map("cm")))
+    register_app(system, json.dumps(open_project))
+    doc = json.loads(with_project(app_manifest("shop", repo, auto=True), "frozen"))
+    doc["spec"]["syncPolicy"]["automated"]["selfHeal"] = True
+    register_app(system, json.dumps(doc))
+    system.wait_for(lambda: system.status("shop").get("sync", {}).get("status") == "Synced", what="first auto-sync")
+    register_app(system, json.dumps(DENY_ALWAYS))  # the window closes
+    live = system.cluster.get("v1", "ConfigMap", "shop", "cm")
+    live["data"] = {"k": "drifted"}
+    live["metadata"].pop("managedFields", None)
+    system.cluster.replace(live, live["metadata"]["resourceVersion"])
+    system.next_poll("shop")
+    status = system.wait_for(lambda: system.status("shop").get("syncHeld") and system.status("shop"),
+                             what="self-heal held")
+    assert status["sync"]["status"] == "OutOfSync"
+    assert system.cluster.get("v1", "ConfigMap", "shop", "cm")["data"] == {"k": "drifted"}
