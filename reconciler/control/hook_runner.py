@@ -12,6 +12,7 @@ re-enqueued) until the old object is gone before creating the new one.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from reconciler.engine.cluster import Cluster, KubeError, UnknownKindError
@@ -20,6 +21,9 @@ from reconciler.health import HealthStatus, assess
 from reconciler.model.resources import TRACKING_LABEL
 
 Record = dict[str, Any]
+
+# On each hook object: "<operation id>/<hook id>", the sync that created it.
+HOOK_OPERATION_ANNOTATION = "reconciler.io/hook-operation"
 
 
 def hook_display(record: Record) -> str:
@@ -55,11 +59,22 @@ def _previous_instances(cluster: Cluster, app_name: str, record: Record) -> list
     ]
 
 
-def create_hook(cluster: Cluster, app_name: str, record: Record) -> str:
+def create_hook(cluster: Cluster, app_name: str, record: Record, op_id: str = "") -> str:
     """Create the hook of `record`; returns why to wait and try again ("" when done). A hook
-    the server refuses is marked Failed with the server's answer."""
+    the server refuses is marked Failed with the server's answer.
+
+    The object is marked with the operation and hook it belongs to, so a step redelivered
+    after its worker died between the create and saving the record adopts that object
+    instead of creating a second generateName hook."""
     generated = not record.get("name")
     namespace = record.get("namespace") or None
+    mark = f"{op_id}/{record['id']}"
+    if generated and op_id:
+        for live in _previous_instances(cluster, app_name, record):
+            meta = live.get("metadata") or {}
+            if (meta.get("annotations") or {}).get(HOOK_OPERATION_ANNOTATION) == mark:
+                record.update(status="Running", name=meta.get("name", ""), uid=meta.get("uid", ""), message="created")
+                return ""
     if BEFORE_HOOK_CREATION in record["deletePolicies"]:
         for live in _previous_instances(cluster, app_name, record):
             meta = live.get("metadata") or {}
@@ -70,8 +85,12 @@ def create_hook(cluster: Cluster, app_name: str, record: Record) -> str:
                 )
         if not generated and cluster.get(record["apiVersion"], record["kind"], namespace, record["name"]) is not None:
             return f"waiting for the previous {hook_display(record)} to be deleted (BeforeHookCreation)"
+    obj = copy.deepcopy(record["obj"])
+    if op_id:
+        meta = obj.setdefault("metadata", {})
+        meta["annotations"] = {**(meta.get("annotations") or {}), HOOK_OPERATION_ANNOTATION: mark}
     try:
-        live = cluster.create(record["obj"]) if generated else cluster.apply(record["obj"])
+        live = cluster.create(obj) if generated else cluster.apply(obj)
     except KubeError as exc:
         if exc.status == 409 and not generated:
             return f"waiting for the previous {hook_display(record)} to be deleted"

@@ -512,7 +512,7 @@ def _apply_step(
         record = op["hooks"][hook_id]
         if record["status"] != "Pending":
             continue  # created by an earlier run of this step
-        waiting = create_hook(cluster, app.name, record)
+        waiting = create_hook(cluster, app.name, record, op["id"])
         if waiting:
             attempts = int(step.get("attempts", 0)) + 1
             return _Outcome(wait=min(0.5 * attempts, 5.0), step_update={"attempts": attempts}, message=waiting)
