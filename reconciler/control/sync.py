@@ -43,6 +43,7 @@ from reconciler.control.requests import Next, SyncRequest
 from reconciler.control.windows import sync_allowed
 from reconciler.engine.cluster import Cluster, KubeError, UnknownKindError
 from reconciler.engine.compare import Comparison, not_served_error, owned_by, skips_dry_run_on_missing
+from reconciler.engine.crds import foreign_instances
 from reconciler.engine.hooks import POST_SYNC, PRE_SYNC, SYNC, SYNC_FAIL, Hook
 from reconciler.engine.pipeline import AccessDenied, compare_app
 from reconciler.engine.plan import PlanError, SyncPlan, Wave, build_plan
@@ -620,21 +621,6 @@ def _prune_step(
 
 def _target_key(target: dict[str, Any]) -> ResourceKey:
     return ResourceKey(target["group"], target["kind"], target["namespace"], target["name"])
-
-
-def foreign_instances(cluster: Cluster, app_name: str, crd: dict[str, Any]) -> list[str]:
-    """Objects of the CRD's kind that `app_name` does not own (the API server deletes every
-    instance with its CRD)."""
-    spec = crd.get("spec") or {}
-    group, kind = spec.get("group"), (spec.get("names") or {}).get("kind")
-    versions = [v.get("name") for v in spec.get("versions") or [] if isinstance(v, dict) and v.get("served", True)]
-    if not group or not kind or not versions:
-        return []
-    try:
-        items = cluster.list(f"{group}/{versions[0]}", kind)
-    except UnknownKindError:
-        return []
-    return [str(ResourceKey.of(item)) for item in items if not owned_by(item, app_name)]
 
 
 def _prune_propagation(app: Application) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from reconciler.control.catalog import UnknownApplication, load_application, project_for
 from reconciler.engine.cluster import KubeError
 from reconciler.engine.compare import owned_by
+from reconciler.engine.crds import foreign_instances
 from reconciler.engine.hooks import POST_DELETE, Hook
 from reconciler.engine.pipeline import AccessDenied, desired
 from reconciler.engine.plan import hook_sort_key, keeps_on_delete
@@ -72,6 +73,13 @@ def _delete_resources(services: Services, name: str, result: Teardown) -> None:
                 continue
             if not owned_by(live, name):
                 result.skipped.append(f"{key}: no longer carries this app's tracking")
+                continue
+            foreign = foreign_instances(cluster, name, live) if key.kind == "CustomResourceDefinition" else []
+            if foreign:
+                result.failed.append(
+                    f"{key}: not deleted: it would delete {len(foreign)} object(s) of its kind that application "
+                    f"{name!r} does not own ({', '.join(foreign[:3])}); delete or move them first"
+                )
                 continue
             if keeps_on_delete(live):
                 services.store.remove_from_inventory(name, [entry_id])
