@@ -4,6 +4,9 @@ repository of YAML files, waiting for an operation to end, and object timelines.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import textwrap
 from typing import Any
 
@@ -186,3 +189,12 @@ def job_exists(name: str, namespace: str = "shop") -> Any:
         )
 
     return check
+
+
+def app_get_text(system: System, name: str) -> str:
+    env = dict(os.environ)  # REDIS_URL: the session's Redis (set by the celery_app fixture)
+    env.pop("RECONCILER_SERVER", None)
+    result = subprocess.run([sys.executable, "-m", "reconciler.cli", "app", "get", name], env=env,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    return result.stdout

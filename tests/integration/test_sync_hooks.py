@@ -3,10 +3,7 @@ to completion; an image tagged `:broken` fails)."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,6 +14,7 @@ from tests.integration.conftest import System
 from tests.integration.sync_helpers import (
     NAMESPACE,
     Timeline,
+    app_get_text,
     app_manifest,
     config_map,
     deployment,
@@ -39,15 +37,6 @@ def kubesim() -> Iterator[object]:
 
     with KubeSim(controllers=True, ready_delay=0.3) as sim:
         yield sim
-
-
-def app_get_text(system: System, name: str) -> str:
-    env = dict(os.environ)  # REDIS_URL: the session's Redis (set by the celery_app fixture)
-    env.pop("RECONCILER_SERVER", None)
-    result = subprocess.run([sys.executable, "-m", "reconciler.cli", "app", "get", name], env=env,
-                            capture_output=True, text=True, timeout=60, check=False)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 def files(**docs: str) -> dict[str, str]:

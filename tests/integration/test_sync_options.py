@@ -14,6 +14,7 @@ from tests.conftest import GitRepo
 from tests.integration.conftest import System
 from tests.integration.sync_helpers import (
     NAMESPACE,
+    app_get_text,
     app_manifest,
     config_map,
     register_app,
@@ -222,6 +223,9 @@ def test_deny_window_holds_an_auto_sync_and_refuses_a_manual_one(
         actions.sync(system.store, "shop")
     detail = actions.get_app(system.store, "shop")
     assert detail["syncHeld"] == status["syncHeld"]
+    shown = app_get_text(system, "shop")
+    assert "Sync Window:    deny * * * * * for 1h (active)" in shown
+    assert "Sync Held:      automated syncs held: deny window" in shown
 
 
 @pytest.mark.timeout(90)
