@@ -165,6 +165,10 @@ class Settings:
     encryption_key: str = field(default="", repr=False)  # RECONCILER_ENCRYPTION_KEY: seals Secrets in Redis
     flower_basic_auth: str = field(default="", repr=False)  # RECONCILER_FLOWER_BASIC_AUTH user:password
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    # Pause between sync waves once a wave is healthy (Argo CD waits 2 s), and how long a sync
+    # waits for a kind to be served (SkipDryRunOnMissingResource, a CRD installed elsewhere).
+    sync_wave_delay: float = 2.0
+    missing_kind_timeout: float = 300.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -200,6 +204,8 @@ class Settings:
             # Flower's own variable too (compose and the Helm chart set that one).
             flower_basic_auth=(env.get("RECONCILER_FLOWER_BASIC_AUTH", "") or env.get("FLOWER_BASIC_AUTH", "")).strip(),
             trusted_proxies=_networks(env, "RECONCILER_TRUSTED_PROXIES"),
+            sync_wave_delay=_float(env, "RECONCILER_SYNC_WAVE_DELAY", 2.0),
+            missing_kind_timeout=_float(env, "RECONCILER_SYNC_MISSING_KIND_TIMEOUT", 300.0),
         )
 
     @property

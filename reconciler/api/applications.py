@@ -20,6 +20,7 @@ from reconciler.api.auth import context, rest_caller
 from reconciler.api.context import ApiContext
 from reconciler.api.errors import ApiError
 from reconciler.api.models import (
+    ActionDone,
     AppDetail,
     AppStatus,
     AppSummary,
@@ -170,6 +171,7 @@ def apps_router() -> APIRouter:
                 result.failed,
             )
         return _json({"deleted": name, "resources": result.deleted, "skipped": result.skipped,
+                      "postDeleteHooks": result.post_delete_hooks,
                       "children": result.children})
 
     @router.get(
@@ -205,6 +207,7 @@ def apps_router() -> APIRouter:
         responses={
             200: {"model": SyncPlanBody, "description": "dry run: the plan"},
             400: {"model": ErrorBody, "description": "invalid request (e.g. a resource id)"},
+            409: {"model": ErrorBody, "description": "a sync window of the project holds syncs now"},
             422: {"model": ErrorBody, "description": "dry run: the app cannot be planned (Git, render, cluster)"},
             **_ERRORS,
             **_NOT_FOUND,
@@ -225,6 +228,8 @@ def apps_router() -> APIRouter:
             sync_request = actions.sync(
                 ctx.services().store, name, revision=body.revision, prune=body.prune, resources=body.resources
             )
+        except actions.SyncHeld as exc:
+            raise ApiError(409, str(exc)) from None
         except actions.ActionRefused as exc:
             raise ApiError(400, str(exc)) from None
         ctx.enqueue_sync(sync_request)
@@ -245,5 +250,28 @@ def apps_router() -> APIRouter:
             raise ApiError(409, str(exc)) from None
         ctx.enqueue_sync(sync_request)
         return _json({"queued": True, "request": sync_request.to_dict()}, 202)
+
+    @router.post(
+        "/{name}/terminate-op",
+        summary="Stop the app's running sync before its next step (it ends Failed, 'terminated')",
+        status_code=202,
+        response_model=ActionDone,
+        responses={**_ERRORS, **_NOT_FOUND, 409: {"model": ErrorBody, "description": "no running operation"}},
+    )
+    def terminate_op(request: Request, name: str) -> JSONResponse:
+        try:
+            result = actions.terminate_operation(context(request).services().store, name)
+        except actions.ActionRefused as exc:
+            raise ApiError(409, str(exc)) from None
+        return _json(result, 202)
+
+    @router.post(
+        "/{name}/confirm-prune",
+        summary="Let the app's sync delete the objects marked Prune=confirm",
+        response_model=ActionDone,
+        responses={**_ERRORS, **_NOT_FOUND},
+    )
+    def confirm_prune(request: Request, name: str) -> JSONResponse:
+        return _json(actions.confirm_prune(context(request).services().store, name))
 
     return router

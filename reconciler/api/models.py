@@ -98,9 +98,16 @@ class SyncPlanBody(_Open):
     refused: str | None = Field(None, description="set: a real sync would refuse to run, and why")
     namespaceToCreate: str | None = None
     waves: list[dict[str, Any]] = Field(description="per wave: resources to apply, then to prune, in order")
+    hooks: list[dict[str, Any]] = Field(default_factory=list, description="hooks a sync would run, by phase and wave")
     pruneSkipped: list[dict[str, Any]] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     resources: list[dict[str, Any]] = Field(default_factory=list, description="out-of-sync resources and diffs")
+
+
+class ActionDone(_Open):
+    application: str
+    message: str
+    operation: str = Field(default="", description="the operation asked to stop (terminate-op)")
 
 
 class Deleted(_Open):
@@ -108,6 +115,7 @@ class Deleted(_Open):
     resources: list[str] = Field(default_factory=list, description="objects deleted from the cluster (cascade)")
     skipped: list[str] = Field(default_factory=list)
     children: list[str] = Field(default_factory=list)
+    postDeleteHooks: list[str] = Field(default_factory=list, description="PostDelete hooks created (not awaited)")
 
 
 class WebhookAccepted(BaseModel):

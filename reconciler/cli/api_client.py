@@ -23,6 +23,8 @@ class Backend(Protocol):
     def sync(self, name: str, revision: str, prune: bool, resources: list[str]) -> dict[str, Any]: ...
     def rollback(self, name: str, history_id: int, prune: bool) -> dict[str, Any]: ...
     def delete(self, name: str, cascade: bool) -> dict[str, Any]: ...
+    def terminate_op(self, name: str) -> dict[str, Any]: ...
+    def confirm_prune(self, name: str) -> dict[str, Any]: ...
 
 
 class LocalBackend:
@@ -89,6 +91,18 @@ class LocalBackend:
         request_sync(self.store, request)
         return {"queued": True, "request": request.to_dict()}
 
+    def terminate_op(self, name: str) -> dict[str, Any]:
+        try:
+            return actions.terminate_operation(self.store, name)
+        except (UnknownApplication, actions.ActionRefused) as exc:
+            raise ClientError(str(exc)) from None
+
+    def confirm_prune(self, name: str) -> dict[str, Any]:
+        try:
+            return actions.confirm_prune(self.store, name)
+        except UnknownApplication as exc:
+            raise ClientError(str(exc)) from None
+
     def delete(self, name: str, cascade: bool) -> dict[str, Any]:
         from reconciler.control.teardown import delete_application
         from reconciler.services import Services
@@ -104,7 +118,8 @@ class LocalBackend:
             raise ClientError(
                 f"application {name!r} kept: some resources could not be deleted: " + "; ".join(result.failed)
             )
-        return {"deleted": name, "resources": result.deleted, "skipped": result.skipped, "children": result.children}
+        return {"deleted": name, "resources": result.deleted, "skipped": result.skipped, "children": result.children,
+                "postDeleteHooks": result.post_delete_hooks}
 
 
 class RemoteBackend:
@@ -158,6 +173,12 @@ class RemoteBackend:
     def rollback(self, name: str, history_id: int, prune: bool) -> dict[str, Any]:
         payload = {"id": history_id, "prune": prune}
         return dict(self._call("POST", f"/api/v1/applications/{name}/rollback", json=payload))
+
+    def terminate_op(self, name: str) -> dict[str, Any]:
+        return dict(self._call("POST", f"/api/v1/applications/{name}/terminate-op"))
+
+    def confirm_prune(self, name: str) -> dict[str, Any]:
+        return dict(self._call("POST", f"/api/v1/applications/{name}/confirm-prune"))
 
     def delete(self, name: str, cascade: bool) -> dict[str, Any]:
         return dict(self._call("DELETE", f"/api/v1/applications/{name}", params={"cascade": str(cascade).lower()}))

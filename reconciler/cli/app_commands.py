@@ -109,6 +109,11 @@ def get_app(args: argparse.Namespace) -> int:
             lines.append(f"Next Retry:     {_when(operation['nextRetryAt'])}")
     for condition in app.get("conditions") or []:
         lines.append(f"Condition:      {condition.get('type')}: {condition.get('message')}")
+    for window in app.get("syncWindows") or []:
+        lines.append(f"Sync Window:    {window.get('kind')} {window.get('schedule')} for {window.get('duration')}"
+                     f"{' (active)' if window.get('active') else ''}")
+    if app.get("syncHeld"):
+        lines.append(f"Sync Held:      {app['syncHeld']}")
     if app.get("children"):
         lines.append(f"Children:       {', '.join(app['children'])}")
     print("\n".join(lines))
@@ -128,6 +133,15 @@ def get_app(args: argparse.Namespace) -> int:
                     res.get("error") or health.get("message", ""),
                 ]
             )
+        print()
+        print(_table(rows))
+    hooks = operation.get("hooks") or []
+    if hooks:
+        rows = [["PHASE", "WAVE", "KIND", "NAMESPACE", "NAME", "STATUS", "MESSAGE"]]
+        for hook in hooks:
+            name = hook.get("name") or f"{hook.get('generateName', '')}<not created>"
+            rows.append([hook.get("phase", ""), str(hook.get("wave", "")), hook.get("kind", ""),
+                         hook.get("namespace", ""), name, hook.get("status", ""), hook.get("message", "")])
         print()
         print(_table(rows))
     return 0
@@ -208,6 +222,18 @@ def delete(args: argparse.Namespace) -> int:
     return 0
 
 
+def terminate_op(args: argparse.Namespace) -> int:
+    result = _call(_backend().terminate_op, args.name)
+    print(f"{args.name}: {result.get('message', 'termination requested')} (operation {result.get('operation', '')})")
+    return 0
+
+
+def confirm_prune(args: argparse.Namespace) -> int:
+    result = _call(_backend().confirm_prune, args.name)
+    print(f"{args.name}: {result.get('message', 'prune confirmed')}")
+    return 0
+
+
 def add_app_parser(sub: Any) -> None:
     app = sub.add_parser("app", help="manage registered applications")
     cmds = app.add_subparsers(dest="app_command", metavar="SUBCOMMAND", required=True)
@@ -248,6 +274,14 @@ def add_app_parser(sub: Any) -> None:
     p.add_argument("name")
     p.add_argument("-o", "--output", choices=["text", "json"], default="text")
     p.set_defaults(handler=history)
+
+    p = cmds.add_parser("terminate-op", help="stop the running sync before its next step (it ends Failed)")
+    p.add_argument("name")
+    p.set_defaults(handler=terminate_op)
+
+    p = cmds.add_parser("confirm-prune", help="let the sync delete objects marked Prune=confirm")
+    p.add_argument("name")
+    p.set_defaults(handler=confirm_prune)
 
     p = cmds.add_parser("delete", help="deregister an application")
     p.add_argument("name")

@@ -130,6 +130,16 @@ def app_list(env: dict[str, str]) -> list[dict[str, Any]]:
     return json.loads(result.stdout) if result.returncode == 0 else []
 
 
+def sealed_secrets_line(env: dict[str, str]) -> str:
+    """The seed's Sealed Secrets flow: the CRD and a SealedSecret synced in one app."""
+    detail = json.loads(cli(env, "app", "get", "infrastructure", "-o", "json").stdout or "{}")
+    rows = {(r.get("kind"), r.get("name")): r.get("status") for r in detail.get("resources") or []}
+    crd = rows.get(("CustomResourceDefinition", "sealedsecrets.bitnami.com"))
+    sealed = rows.get(("SealedSecret", "registry-credentials"))
+    return (f"   infrastructure/sealed-secrets: CustomResourceDefinition sealedsecrets.bitnami.com {crd}, "
+            f"SealedSecret registry-credentials {sealed} (the CRD applied first, in the same sync)")
+
+
 def all_synced_and_healthy(env: dict[str, str], names: set[str]) -> list[dict[str, Any]] | None:
     apps = app_list(env)
     ready = {a["name"] for a in apps if a["sync"] == "Synced" and a["health"] == "Healthy"}
@@ -229,6 +239,7 @@ def _run(headless: bool, port: int, workdir: Path, processes: Processes, redis: 
                "every app to be Synced and Healthy", processes)
     say(f"   every app Synced and Healthy {time.monotonic() - started:.1f}s after start:")
     say(cli(env, "app", "list").stdout.rstrip())
+    say(sealed_secrets_line(env))
 
     before = git(clone, "rev-parse", "HEAD")
     tag = secrets.token_hex(4)

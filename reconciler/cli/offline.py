@@ -84,7 +84,8 @@ def render_command(args: argparse.Namespace) -> int:
             raise CommandError(f"application {app.name}: {exc}") from None
         finally:
             charts.close()
-    documents = desired.objects + desired.child_apps
+    # Hooks are rendered output too (a sync runs them in their phases); Skip hooks are not.
+    documents = desired.objects + [hook.obj for hook in desired.hooks] + desired.child_apps
     sys.stdout.write(yaml.safe_dump_all(documents, sort_keys=False, default_flow_style=False))
     return 0
 

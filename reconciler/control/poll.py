@@ -18,6 +18,7 @@ from reconciler.control.children import parse_children
 from reconciler.control.comparing import compare_registered
 from reconciler.control.requests import SyncRequest
 from reconciler.control.sync import fingerprint_marker, unexpected
+from reconciler.control.windows import sync_allowed
 from reconciler.engine.cluster import KubeError
 from reconciler.engine.compare import Comparison
 from reconciler.engine.diff.resource_diff import AppSyncStatus, ResourceSyncStatus
@@ -83,6 +84,11 @@ def refresh(
     project_problem = result.refused
     if project_problem:
         status["conditions"].append({"type": "InvalidSpecError", "message": project_problem})
+    _report_shared(services, app, result.comparison, status)
+    permission = sync_allowed(store, app, manual=False)
+    status["syncWindows"] = list(permission.windows)
+    if not permission.allowed and app.sync_policy.automated is not None:
+        status["syncHeld"] = permission.reason
     store.write_status(name, status)
     _tell_parent_of_health_change(services, name, previous, status)
     if status["health"]["status"] == "Progressing" and _rolling_out(services, name):
@@ -144,6 +150,21 @@ def _child_health(services: Services, name: str) -> dict[str, str]:
         "status": {"health": stored.get("health")},
     }
     return assess(application).as_dict()
+SHARED_NOTE_TTL_SECONDS = 900.0
+
+
+def _report_shared(services: Services, app: Application, comparison: Comparison, status: dict[str, Any]) -> None:
+    """SharedResourceWarning on both apps: this one found the other's tracking on an object it
+    wants (in its comparison), and leaves a note the other app's next poll reports."""
+    store = services.store
+    for resource in comparison.resources:
+        if resource.shared_with:
+            store.note_shared(resource.shared_with, str(resource.key), app.name, SHARED_NOTE_TTL_SECONDS)
+    for resource, other in sorted(store.shared_notes(app.name).items()):
+        if other != app.name:
+            status["conditions"].append(
+                {"type": "SharedResourceWarning", "message": f"{resource} is also wanted by application {other!r}"}
+            )
 
 
 def _rolling_out(services: Services, name: str) -> bool:
@@ -215,6 +236,7 @@ def _status(
             "health": {"status": r.health.status.value, "message": r.health.message} if r.health else None,
             "diff": r.diff.text,
             "error": r.error,
+            "message": r.message,
         }
         for r in comparison.resources
     ] + children
@@ -227,6 +249,7 @@ def _status(
         for c in children
         if c.get("error")
     ]
+    conditions += [{"type": "SharedResourceWarning", "message": m} for m in comparison.shared]
     return {
         **_identity(app),
         "sync": {"status": sync_status.value, "revision": comparison.revision, **_revisions(app, comparison.revision)},
@@ -314,6 +337,8 @@ def decide_auto_sync(services: Services, app: Application, status: dict[str, Any
         return None
     if store.lock_holder(app.name) is not None:
         return None  # an operation is running; the next poll looks again
+    if status.get("syncHeld"):
+        return None  # a sync window holds it (written by refresh); the next poll looks again
     revision = status["sync"]["revision"]
     if store.failed_marker(app.name) == fingerprint_marker(revision, app):
         return None  # this revision and source already failed: wait for a new commit

@@ -57,7 +57,9 @@ def preview_sync(
     try:
         result = compare_registered(services, app, revision=revision, fill_cache=False)
         desired, comparison, refused = result.desired, result.comparison, result.refused
-        plan = build_plan(app, desired.objects, comparison.diffs, prune=prune, resources=selected, dry_run=True)
+        plan = build_plan(
+            app, desired.objects, comparison.diffs, prune=prune, resources=selected, dry_run=True, hooks=desired.hooks
+        )
     except AccessDenied as exc:
         # Refused before any git call: nothing is known of the revision or the resources.
         return {
@@ -89,6 +91,17 @@ def _describe(
                 "prune": [key.inventory_id for key in wave.prune],
             }
             for wave in plan.waves
+        ],
+        "hooks": [] if blocked else [
+            {"phase": phase, "wave": wave.number, "hook": hook.describe()}
+            for phase, waves in (
+                ("PreSync", plan.hooks.pre_sync),
+                ("Sync", plan.waves),
+                ("PostSync", plan.hooks.post_sync),
+                ("SyncFail", plan.hooks.sync_fail),
+            )
+            for wave in waves
+            for hook in wave.hooks
         ],
         "pruneSkipped": [{"resource": key.inventory_id, "message": why} for key, why in plan.prune_skipped],
         "warnings": list(plan.warnings),

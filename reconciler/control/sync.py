@@ -9,9 +9,15 @@ Steps advance by compare-and-set on the step index, so a redelivered step (its w
 died) either runs again, which is safe (server-side apply is idempotent; prune re-checks
 ownership), or finds the operation already past it and does nothing.
 
-Steps: `apply` (a chunk of one wave), `health` (wait for a wave to be healthy before the
-next, only when the app has several waves; re-enqueued with a countdown, never a sleep),
-`prune` (one wave's deletions), `finish` (history, child apps, release).
+Steps: `apply` (a chunk of one wave, or a wave's hooks), `health` (wait until a wave's
+objects are healthy, its new CRDs Established and served, and its hooks completed, before
+anything after it; re-enqueued with a countdown, never a sleep), `prune` (one wave's
+deletions; waits for `app confirm-prune` when a target has Prune=confirm), `finish`
+(history, child apps, release). In phase order: PreSync hook waves, the Sync waves,
+PostSync hook waves (reconciler/engine/hooks.py, control/hook_runner.py). When a step
+fails, the operation's SyncFail hook steps replace what was left, then it ends Failed.
+Sync windows are checked when the operation starts (control/windows.py), and a
+termination asked for by `app terminate-op` ends it before its next step.
 """
 
 from __future__ import annotations
@@ -23,13 +29,25 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from reconciler.control.apply_options import Written, write_object
 from reconciler.control.catalog import UnknownApplication, load_application
 from reconciler.control.comparing import compare_registered
+from reconciler.control.hook_runner import (
+    check_hooks,
+    crd_kind_unserved,
+    create_hook,
+    delete_hook_by_policy,
+    hook_display,
+    public_hook,
+)
 from reconciler.control.requests import Next, SyncRequest
-from reconciler.engine.cluster import Cluster, KubeError
-from reconciler.engine.compare import Comparison, owned_by
+from reconciler.control.windows import sync_allowed
+from reconciler.engine.cluster import Cluster, KubeError, UnknownKindError
+from reconciler.engine.compare import Comparison, not_served_error, owned_by, skips_dry_run_on_missing
+from reconciler.engine.crds import foreign_instances
+from reconciler.engine.hooks import POST_SYNC, PRE_SYNC, SYNC, SYNC_FAIL, Hook
 from reconciler.engine.pipeline import AccessDenied, revisions_of
-from reconciler.engine.plan import PlanError, SyncPlan, build_plan
+from reconciler.engine.plan import PlanError, SyncPlan, Wave, build_plan
 from reconciler.health import HealthStatus, assess
 from reconciler.model import (
     Application,
@@ -141,6 +159,10 @@ def _prepare(
     services: Services, app: Application, request: SyncRequest, op_id: str, started: float
 ) -> dict[str, Any]:
     app = _effective_app(app, request)
+    store = services.store
+    permission = sync_allowed(store, app, manual=request.trigger in ("user", "rollback"))
+    if not permission.allowed:
+        raise SyncRefused(permission.reason)
     try:
         result = compare_registered(services, app, revision=request.revision, fresh_refs=_wants_newest_commit(request))
     except AccessDenied as exc:
@@ -152,10 +174,14 @@ def _prepare(
         selected = {ResourceKey.from_inventory_id(s) for s in request.resources} or None
     except ValueError as exc:
         raise SyncRefused(f"resources: {exc}") from None
-    plan = build_plan(app, desired.objects, comparison.diffs, prune=request.prune, resources=selected)
+    plan = build_plan(
+        app, desired.objects, comparison.diffs, prune=request.prune, resources=selected, hooks=desired.hooks
+    )
     if plan.refused:
         raise SyncRefused(plan.refused)
-    steps = _steps(app, plan, comparison)
+    hooks: list[dict[str, Any]] = []
+    steps = _steps(app, plan, comparison, hooks, desired.objects)
+    sync_fail_steps = _hook_phase_steps(plan.hooks.sync_fail, SYNC_FAIL, hooks)
     prune_enabled = request.prune if request.prune is not None else bool(
         app.sync_policy.automated and app.sync_policy.automated.prune
     )
@@ -172,7 +198,12 @@ def _prepare(
         "results": [],
         "children": desired.child_apps,
         "pruneChildren": prune_enabled,
-        "message": f"syncing {len(plan.apply_keys)} to apply, {len(plan.prune_keys)} to prune",
+        "message": f"syncing {len(plan.apply_keys)} to apply, {len(plan.prune_keys)} to prune"
+        + (f", {len(hooks)} hook(s)" if hooks else ""),
+        "hooks": hooks,
+        "syncFailSteps": sync_fail_steps,
+        "failure": "",
+        "confirmPrune": [k.inventory_id for k in plan.confirm_prune],
         "skipped": [{"resource": str(k), "message": why} for k, why in plan.prune_skipped],
     }
 
@@ -183,25 +214,129 @@ def _wants_newest_commit(request: SyncRequest) -> bool:
     return request.trigger in ("user", "rollback") and not request.revision
 
 
-def _steps(app: Application, plan: SyncPlan, comparison: Comparison) -> list[dict[str, Any]]:
+def _steps(
+    app: Application,
+    plan: SyncPlan,
+    comparison: Comparison,
+    hooks: list[dict[str, Any]],
+    desired: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """PreSync hook waves, the Sync waves (objects, Sync hooks, prunes), PostSync hook waves,
+    finish. A wave is followed by a `health` step whenever something comes after it: the next
+    wave starts only when everything of this one is healthy and every hook of it completed."""
     uids = {r.key: r.live_uid for r in comparison.resources}
     steps: list[dict[str, Any]] = []
     if plan.namespace_to_create:
-        namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": plan.namespace_to_create}}
+        metadata: dict[str, Any] = {"name": plan.namespace_to_create}
+        if app.sync_policy.namespace_labels:
+            metadata["labels"] = dict(app.sync_policy.namespace_labels)
+        if app.sync_policy.namespace_annotations:
+            metadata["annotations"] = dict(app.sync_policy.namespace_annotations)
+        namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}
         steps.append({"type": "apply", "wave": None, "objects": [namespace], "track": False})
-    several_waves = len([w for w in plan.waves if w.apply]) > 1
-    for index, wave in enumerate(plan.waves):
-        for start in range(0, len(wave.apply), APPLY_CHUNK):
-            chunk = wave.apply[start : start + APPLY_CHUNK]
-            steps.append({"type": "apply", "wave": wave.number, "objects": chunk, "track": True})
+    early = _namespaces_for_hooks(plan)
+    if early:  # a hook cannot run in a namespace the Sync phase would create only after it
+        steps.append({"type": "apply", "wave": None, "objects": early, "track": True, "hooks": []})
+    steps.extend(_hook_phase_steps(plan.hooks.pre_sync, PRE_SYNC, hooks))
+    sync_waves = [w for w in plan.waves if w.apply or w.hooks or w.prune]
+    for index, wave in enumerate(sync_waves):
+        hook_ids = [_hook_record(hooks, hook, SYNC) for hook in wave.hooks]
+        segments = _crd_segments(wave.apply)
+        for number, segment in enumerate(segments):
+            last = number == len(segments) - 1
+            for start in range(0, len(segment), APPLY_CHUNK):
+                chunk = segment[start : start + APPLY_CHUNK]
+                steps.append({"type": "apply", "wave": wave.number, "objects": chunk, "track": True, "hooks": []})
+            if not last:  # CRDs just applied: their kinds must be served before the rest of the wave
+                crds = [_ref(obj) for obj in segment if _is_crd(obj)]
+                steps.append(_health(wave.number, SYNC, crds, []))
+        if hook_ids:
+            steps.append({"type": "apply", "wave": wave.number, "objects": [], "track": True, "hooks": hook_ids})
         if wave.prune:
             targets = [{**_key_dict(k), "uid": uids.get(k, "")} for k in wave.prune]
             steps.append({"type": "prune", "wave": wave.number, "targets": targets})
-        if several_waves and wave.apply and index < len(plan.waves) - 1:
-            keys = [_ref(obj) for obj in wave.apply]
-            steps.append({"type": "health", "wave": wave.number, "refs": keys, "since": None})
+        more = index < len(sync_waves) - 1
+        if hook_ids or (more and wave.apply):
+            steps.append(_health(wave.number, SYNC, [_ref(obj) for obj in wave.apply], hook_ids))
+    if plan.hooks.post_sync:
+        # PostSync runs once every resource of the app is healthy, the ones this sync left alone too.
+        everything = [_ref(obj) for obj in (desired if desired is not None else [])]
+        applied = [_ref(obj) for wave in sync_waves for obj in wave.apply]
+        refs = everything or applied
+        last = sync_waves[-1].number if sync_waves else None
+        steps.append(_health(last, SYNC, refs, []))
+    steps.extend(_hook_phase_steps(plan.hooks.post_sync, POST_SYNC, hooks))
     steps.append({"type": "finish"})
     return steps
+
+
+def _namespaces_for_hooks(plan: SyncPlan) -> list[dict[str, Any]]:
+    """The app's own Namespaces that hooks live in, taken out of their waves (to go first)."""
+    phases = plan.hooks
+    every_hook = [h for wave in phases.pre_sync + phases.post_sync + phases.sync_fail + plan.waves for h in wave.hooks]
+    wanted = {str(h.meta.get("namespace") or "") for h in every_hook}
+    early: list[dict[str, Any]] = []
+    for wave in plan.waves:
+        keep = []
+        for obj in wave.apply:
+            key = ResourceKey.of(obj)
+            if key.group == "" and key.kind == "Namespace" and key.name in wanted:
+                early.append(obj)
+            else:
+                keep.append(obj)
+        wave.apply = keep
+    return early
+
+
+def _health(wave: int | None, phase: str, refs: list[dict[str, Any]], hook_ids: list[int]) -> dict[str, Any]:
+    return {"type": "health", "wave": wave, "phase": phase, "refs": refs, "hooks": hook_ids, "since": None}
+
+
+def _hook_phase_steps(waves: list[Wave], phase: str, hooks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    steps: list[dict[str, Any]] = []
+    for wave in waves:
+        ids = [_hook_record(hooks, hook, phase) for hook in wave.hooks]
+        steps.append({"type": "apply", "wave": wave.number, "phase": phase, "objects": [], "track": True, "hooks": ids})
+        steps.append(_health(wave.number, phase, [], ids))
+    return steps
+
+
+def _hook_record(hooks: list[dict[str, Any]], hook: Hook, phase: str) -> int:
+    """A hook's entry in the operation: what users see of it, and what the steps update."""
+    meta = hook.meta
+    hooks.append(
+        {
+            "id": len(hooks),
+            "phase": phase,
+            "wave": hook.wave,
+            "apiVersion": hook.obj.get("apiVersion", ""),
+            "kind": hook.obj.get("kind", ""),
+            "namespace": meta.get("namespace") or "",
+            "name": meta.get("name") or "",
+            "generateName": meta.get("generateName") or "",
+            "deletePolicies": list(hook.delete_policies),
+            "status": "Pending",
+            "message": "",
+            "obj": hook.obj,
+        }
+    )
+    return len(hooks) - 1
+
+
+def _is_crd(obj: dict[str, Any]) -> bool:
+    return obj.get("kind") == "CustomResourceDefinition" and str(obj.get("apiVersion", "")).startswith(
+        "apiextensions.k8s.io/"
+    )
+
+
+def _crd_segments(objects: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Split a wave's ordered objects after each run of CRDs that objects after it may need."""
+    segments: list[list[dict[str, Any]]] = [[]]
+    for obj in objects:
+        if segments[-1] and _is_crd(segments[-1][-1]) and not _is_crd(obj):
+            segments.append([])
+        segments[-1].append(obj)
+    return segments
 
 
 def _key_dict(key: ResourceKey) -> dict[str, str]:
@@ -238,6 +373,9 @@ def run_step(
         _write_state(services, op, phase="Error", message="the sync lost its lock (it ran longer than the lock TTL)")
         return []
     step = op["steps"][index]
+    if store.termination_requested(op_id) and not op.get("terminated"):
+        op["terminated"] = True
+        return _fail(services, op_id, index, op, request, "terminated by user", retry=False, run_sync_fail=False)
     try:
         app = _effective_app(load_application(store, app_name), request)
         cluster = services.clusters.for_destination(app.destination)
@@ -247,23 +385,57 @@ def run_step(
         store.release_lock(app_name, op_id)
         return []
     except (KubeError, GitError, RenderError, SpecError) as exc:
-        return _end(services, app_name, op_id, request, phase="Failed", message=str(exc), retry=True, op=op)
+        return _fail(services, op_id, index, op, request, str(exc), retry=True)
     except Exception as exc:  # a bug or an unhandled input: the operation ends, it never stays Running
         log.exception("sync step failed unexpectedly", extra={"app": app_name, "operation": op_id})
         return _end(services, app_name, op_id, request, phase="Error", message=unexpected(exc), retry=False, op=op)
     if outcome.failed:
-        return _end(services, app_name, op_id, request, phase="Failed", message=outcome.failed, retry=True, op=op)
+        return _fail(services, op_id, index, op, request, outcome.failed, retry=True)
     if outcome.wait is not None:
         step.update(outcome.step_update)
         store.advance_operation(op_id, index, op)
+        if outcome.message:
+            _write_state(services, op, phase="Running", message=outcome.message)
         return [Next("apply", (op_id, index), countdown=min(outcome.wait, max_countdown))]
     op["results"].extend(outcome.results)
     if step["type"] == "finish":
+        if op.get("failure"):  # the SyncFail hooks ran: the sync itself failed
+            return _end(services, app_name, op_id, request, phase="Failed", message=op["failure"], retry=True, op=op)
         return _end(services, app_name, op_id, request, phase="Succeeded", message=outcome.message, retry=False, op=op)
     op["step"] = index + 1
     if not store.advance_operation(op_id, index, op):
         return []
     _write_state(services, op, phase="Running", message=f"step {index + 1} of {len(op['steps'])} done")
+    # Argo CD pauses between waves (2 s there) so controllers see the previous wave's objects.
+    delay = services.settings.sync_wave_delay if step["type"] == "health" else 0.0
+    return [_next_for(op, index + 1, countdown=delay)]
+
+
+def _fail(
+    services: Services,
+    op_id: str,
+    index: int,
+    op: dict[str, Any],
+    request: SyncRequest,
+    message: str,
+    *,
+    retry: bool,
+    run_sync_fail: bool = True,
+) -> list[Next]:
+    """The sync failed at step `index`: run its SyncFail hooks first (once), then end Failed."""
+    sync_fail = op.get("syncFailSteps") or []
+    if op.get("failure") or not sync_fail or not run_sync_fail:
+        if op.get("failure"):
+            during = "then a SyncFail hook failed" if run_sync_fail else "while its SyncFail hooks ran"
+            message = f"{op['failure']}; {during}: {message}"
+        return _end(services, op["app"], op_id, request, phase="Failed", message=message, retry=retry, op=op)
+    op["failure"] = message
+    op["syncFailSteps"] = []
+    op["steps"] = op["steps"][: index + 1] + sync_fail + [{"type": "finish"}]
+    op["step"] = index + 1
+    if not services.store.advance_operation(op_id, index, op):
+        return []
+    _write_state(services, op, phase="Running", message=f"{message}; running SyncFail hooks")
     return [_next_for(op, index + 1)]
 
 
@@ -282,20 +454,62 @@ def _apply_step(
     outcome = _Outcome()
     errors: list[str] = []
     tracked: dict[str, dict[str, Any]] = {}
+    unserved: list[str] = []
     for obj in step["objects"]:
         key = ResourceKey.of(obj)
         try:
-            cluster.apply(obj)
+            if step.get("track", True):
+                written = write_object(cluster, app, obj)
+            else:  # the namespace of CreateNamespace=true: not the app's, no options of its own
+                cluster.apply(obj)
+                written = Written("applied")
+        except UnknownKindError:
+            if skips_dry_run_on_missing(app, obj):
+                unserved.append(f"{key}: kind {key.kind} ({obj.get('apiVersion')}) to be served")
+                continue
+            message = not_served_error(key, obj)
+            errors.append(f"{key}: {message}")
+            outcome.results.append({"resource": str(key), "status": "SyncFailed", "message": message})
+            continue
         except KubeError as exc:
             errors.append(str(exc))
             outcome.results.append({"resource": str(key), "status": "SyncFailed", "message": str(exc)})
             continue
-        outcome.results.append({"resource": str(key), "status": "Synced", "message": "applied"})
+        if written.wait:
+            unserved.append(written.wait)
+            continue
+        outcome.results.append({"resource": str(key), "status": "Synced", "message": written.message})
         if step.get("track", True):
             tracked[key.inventory_id] = _ref(obj)
     services.store.add_to_inventory(app.name, tracked)
     if errors:
         outcome.failed = "one or more objects failed to apply: " + "; ".join(errors)
+        return outcome
+    if unserved:
+        # SkipDryRunOnMissingResource: someone else installs the CRD; wait for it, within a limit.
+        since = step.get("since") or time.time()
+        timeout = services.settings.missing_kind_timeout
+        if time.time() - since > timeout:
+            outcome.failed = f"waited {timeout:.0f}s for {unserved[0]}"
+            if "to be served" in unserved[0]:
+                outcome.failed += "; install its CustomResourceDefinition"
+            return outcome
+        attempts = int(step.get("attempts", 0)) + 1
+        first = unserved[0]
+        message = first if first.startswith("Force=true") else f"SkipDryRunOnMissingResource: waiting for {first}"
+        update = {"since": since, "attempts": attempts}
+        return _Outcome(wait=min(0.5 * attempts, 5.0), step_update=update, message=message)
+    for hook_id in step.get("hooks") or []:
+        record = op["hooks"][hook_id]
+        if record["status"] != "Pending":
+            continue  # created by an earlier run of this step
+        waiting = create_hook(cluster, app.name, record, op["id"])
+        if waiting:
+            attempts = int(step.get("attempts", 0)) + 1
+            return _Outcome(wait=min(0.5 * attempts, 5.0), step_update={"attempts": attempts}, message=waiting)
+        if record["status"] == "Failed":
+            outcome.failed = f"{record['phase']} hook {hook_display(record)}: {record['message']}"
+            return outcome
     return outcome
 
 
@@ -315,18 +529,39 @@ def _health_step(
             return _Outcome(failed=f"wave {step['wave']}: {key} is Degraded: {health.message}")
         if health.status not in (HealthStatus.Healthy, HealthStatus.Suspended):
             waiting.append(f"{key} is {health.status.value}")
-    if not waiting:
+        elif ref["kind"] == "CustomResourceDefinition":
+            unserved = crd_kind_unserved(cluster, live)
+            if unserved:
+                waiting.append(unserved)
+    hooks_waiting, failed = check_hooks(cluster, op, step.get("hooks") or [])
+    if failed:
+        return _Outcome(failed=failed)
+    if not waiting and not hooks_waiting:
         return _Outcome()
-    if time.time() - since > HEALTH_WAIT_SECONDS:
-        return _Outcome(failed=f"wave {step['wave']} not healthy after {HEALTH_WAIT_SECONDS:.0f}s: {waiting[0]}")
     attempts = int(step.get("attempts", 0)) + 1
-    return _Outcome(wait=min(0.5 * attempts, 5.0), step_update={"since": since, "attempts": attempts})
+    update = {"since": since, "attempts": attempts}
+    if waiting and time.time() - since > HEALTH_WAIT_SECONDS:
+        return _Outcome(failed=f"wave {step['wave']} not healthy after {HEALTH_WAIT_SECONDS:.0f}s: {waiting[0]}")
+    first = (waiting + hooks_waiting)[0]
+    phase = step.get("phase") or SYNC
+    message = f"{phase} wave {step['wave']}: waiting for {first}"
+    return _Outcome(wait=min(0.5 * attempts, 5.0), step_update=update, message=message)
 
 
 def _prune_step(
     services: Services, app: Application, cluster: Cluster, op: dict[str, Any], step: dict[str, Any]
 ) -> _Outcome:
     outcome = _Outcome()
+    confirm = set(op.get("confirmPrune") or [])
+    needing = [t for t in step["targets"] if _target_key(t).inventory_id in confirm]
+    if needing and not services.store.prune_confirmed(app.name):
+        names = ", ".join(str(_target_key(t)) for t in needing[:3])
+        attempts = int(step.get("attempts", 0)) + 1
+        return _Outcome(
+            wait=min(1.0 * attempts, 5.0),
+            step_update={"attempts": attempts},
+            message=f"waiting for `reconciler app confirm-prune {app.name}` to delete {names} (Prune=confirm)",
+        )
     inventory = services.store.inventory(app.name)
     propagation = _prune_propagation(app)
     errors: list[str] = []
@@ -350,6 +585,15 @@ def _prune_step(
                 {"resource": str(key), "status": "PruneSkipped", "message": "no longer carries this app's tracking"}
             )
             continue
+        foreign = foreign_instances(cluster, app.name, live) if _is_crd(live) else []
+        if foreign:
+            message = (
+                f"not deleted: deleting this CustomResourceDefinition would delete {len(foreign)} object(s) of its "
+                f"kind that this app does not own ({', '.join(foreign[:3])}); delete or move them first"
+            )
+            errors.append(f"{key}: {message}")
+            outcome.results.append({"resource": str(key), "status": "PruneFailed", "message": message})
+            continue
         try:
             cluster.delete(
                 entry["apiVersion"], key.kind, key.namespace or None, key.name, propagation=propagation, uid=uid
@@ -365,6 +609,10 @@ def _prune_step(
     return outcome
 
 
+def _target_key(target: dict[str, Any]) -> ResourceKey:
+    return ResourceKey(target["group"], target["kind"], target["namespace"], target["name"])
+
+
 def _prune_propagation(app: Application) -> str:
     value = (app.sync_policy.option("PrunePropagationPolicy") or "foreground").lower()
     return {"background": "Background", "orphan": "Orphan"}.get(value, "Foreground")
@@ -375,6 +623,8 @@ def _finish_step(
 ) -> _Outcome:
     from reconciler.control.children import reconcile_children
 
+    if op.get("failure"):
+        return _Outcome(message=op["failure"])
     message = reconcile_children(services, app.name, op["children"], prune=bool(op.get("pruneChildren")))
     return _Outcome(message=message or "successfully synced")
 
@@ -401,6 +651,7 @@ def _write_state(services: Services, op: dict[str, Any], **changes: Any) -> None
             "id": op["id"],
             "revision": op.get("revision", ""),
             "resources": op.get("results", []) + op.get("skipped", []),
+            "hooks": [public_hook(record) for record in op.get("hooks", [])],
             **changes,
         }
     )
@@ -465,6 +716,9 @@ def _end(
             )
         elif app is not None and request.trigger in ("auto", "selfheal", "retry") and op.get("revision"):
             store.mark_failed(app_name, fingerprint_marker(op["revision"], app))
+    _delete_finished_hooks(services, op)
+    if op.get("confirmPrune"):
+        store.clear_prune_confirmation(app_name)  # a confirmation is for one operation
     _write_state(services, op, **state)
     log.log(
         logging.INFO if phase == "Succeeded" else logging.WARNING,
@@ -479,6 +733,22 @@ def _end(
     if pending:
         follow.append(Next("sync", (pending,), urgent=True))
     return follow
+
+
+def _delete_finished_hooks(services: Services, op: dict[str, Any]) -> None:
+    """HookSucceeded / HookFailed hooks go once the operation ends; a failure to delete one is
+    written on the hook, not raised (the sync's outcome stands)."""
+    if not any(r["status"] in ("Succeeded", "Failed") for r in op.get("hooks") or []):
+        return
+    app = _try_load(services, op["app"])
+    if app is None:
+        return
+    try:
+        cluster = services.clusters.for_destination(app.destination)
+    except KubeError:
+        return
+    for record in op.get("hooks") or []:
+        delete_hook_by_policy(cluster, record)
 
 
 def _try_load(services: Services, app_name: str) -> Application | None:

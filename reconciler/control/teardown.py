@@ -8,12 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from reconciler.control.catalog import UnknownApplication, load_application
+from reconciler.control.catalog import UnknownApplication, load_application, project_for
 from reconciler.engine.cluster import KubeError
 from reconciler.engine.compare import owned_by
+from reconciler.engine.crds import foreign_instances
+from reconciler.engine.hooks import POST_DELETE, Hook
+from reconciler.engine.pipeline import AccessDenied, desired
+from reconciler.engine.plan import hook_sort_key, keeps_on_delete
 from reconciler.model import SpecError
 from reconciler.model.resources import ResourceKey
 from reconciler.services import Services
+from reconciler.source.git.client import GitError
+from reconciler.source.render import RenderError
 
 
 @dataclass
@@ -22,6 +28,7 @@ class Teardown:
     skipped: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     children: list[str] = field(default_factory=list)
+    post_delete_hooks: list[str] = field(default_factory=list)  # created, not awaited
 
 
 def delete_application(services: Services, name: str, *, cascade: bool) -> Teardown:
@@ -39,7 +46,11 @@ def delete_application(services: Services, name: str, *, cascade: bool) -> Teard
             child_result = delete_application(services, child, cascade=True)
             result.children.append(child)
             result.failed.extend(child_result.failed)
+        hooks = _post_delete_hooks(services, name, result)
         _delete_resources(services, name, result)
+        if result.failed:
+            return result
+        _run_post_delete_hooks(services, name, hooks, result)
         if result.failed:
             return result
     store.delete_app(name)
@@ -63,6 +74,17 @@ def _delete_resources(services: Services, name: str, result: Teardown) -> None:
             if not owned_by(live, name):
                 result.skipped.append(f"{key}: no longer carries this app's tracking")
                 continue
+            foreign = foreign_instances(cluster, name, live) if key.kind == "CustomResourceDefinition" else []
+            if foreign:
+                result.failed.append(
+                    f"{key}: not deleted: it would delete {len(foreign)} object(s) of its kind that application "
+                    f"{name!r} does not own ({', '.join(foreign[:3])}); delete or move them first"
+                )
+                continue
+            if keeps_on_delete(live):
+                services.store.remove_from_inventory(name, [entry_id])
+                result.skipped.append(f"{key}: kept (Delete=false or helm.sh/resource-policy: keep)")
+                continue
             uid = (live.get("metadata") or {}).get("uid")
             cluster.delete(entry["apiVersion"], key.kind, key.namespace or None, key.name, uid=uid)
         except KubeError as exc:
@@ -70,3 +92,36 @@ def _delete_resources(services: Services, name: str, result: Teardown) -> None:
             continue
         services.store.remove_from_inventory(name, [entry_id])
         result.deleted.append(str(key))
+
+
+def _post_delete_hooks(services: Services, name: str, result: Teardown) -> list[Hook]:
+    """The app's PostDelete hooks, rendered before anything is deleted. A render that fails
+    does not keep the app (its repository may be gone): the result says the hooks did not run."""
+    try:
+        app = load_application(services.store, name)
+        project, problem = project_for(services.store, app)
+        cluster = services.clusters.for_destination(app.destination)
+        state = desired(
+            app, project, services.git, cluster_scoped=cluster.cluster_scoped_kinds(),
+            cache=(services.store.cached_render, services.store.cache_render), project_problem=problem,
+        )
+    except (UnknownApplication, SpecError, AccessDenied, GitError, RenderError, KubeError) as exc:
+        result.skipped.append(f"{name}: PostDelete hooks not run: cannot render the app: {exc}")
+        return []
+    return [hook for hook in state.hooks if POST_DELETE in hook.phases]
+
+
+def _run_post_delete_hooks(services: Services, name: str, hooks: list[Hook], result: Teardown) -> None:
+    """Create each PostDelete hook once the app's resources are gone. They run on their own;
+    deleting the app does not wait for them (nor delete them afterwards)."""
+    if not hooks:
+        return
+    app = load_application(services.store, name)
+    cluster = services.clusters.for_destination(app.destination)
+    for hook in sorted(hooks, key=hook_sort_key):
+        try:
+            live = cluster.create(hook.obj) if hook.generated else cluster.apply(hook.obj)
+        except KubeError as exc:
+            result.failed.append(f"PostDelete hook {hook.describe()}: {exc}")
+            return
+        result.post_delete_hooks.append(f"{hook.obj.get('kind')} {(live.get('metadata') or {}).get('name', '')}")

@@ -10,6 +10,7 @@ from typing import Any
 
 from reconciler.control.catalog import UnknownApplication, load_application, register
 from reconciler.control.requests import SyncRequest
+from reconciler.control.windows import sync_allowed
 from reconciler.model import Application, AppProject, SpecError
 from reconciler.model.resources import ResourceKey
 from reconciler.state import Store
@@ -19,6 +20,10 @@ ROLLBACK_REFUSED_AUTOSYNC = "rollback cannot be initiated when auto-sync is enab
 
 class ActionRefused(Exception):
     """The request is understood but not allowed; nothing was changed."""
+
+
+class SyncHeld(ActionRefused):
+    """A sync window of the app's project does not allow this sync now."""
 
 
 def create(store: Store, documents: list[Application | AppProject]) -> list[str]:
@@ -84,6 +89,8 @@ def get_app(store: Store, name: str) -> dict[str, Any]:
             "history": store.history(name),
             "children": store.children_of(name),
             "observedAt": status.get("observedAt"),
+            "syncWindows": status.get("syncWindows") or [],
+            "syncHeld": status.get("syncHeld", ""),
         }
     )
     return detail
@@ -98,8 +105,13 @@ def sync(
     resources: list[str] | None = None,
     trigger: str = "user",
 ) -> SyncRequest:
-    """A user's sync. As in Argo CD, a manual sync prunes only when asked to."""
+    """A user's sync. As in Argo CD, a manual sync prunes only when asked to, and a sync
+    window may refuse it (manualSync)."""
     _ensure_registered(store, name)
+    app = _load(store, name)
+    permission = sync_allowed(store, app, manual=True)
+    if not permission.allowed:
+        raise SyncHeld(f"application {name!r}: {permission.reason}")
     for resource in resources or []:
         try:
             ResourceKey.from_inventory_id(resource)
@@ -142,3 +154,27 @@ def _load(store: Store, name: str) -> Application:
 def _ensure_registered(store: Store, name: str) -> None:
     if store.app_manifest(name) is None:
         raise UnknownApplication(name)
+
+
+TERMINATE_TTL_SECONDS = 3600.0
+CONFIRM_PRUNE_TTL_SECONDS = 3600.0
+
+
+def terminate_operation(store: Store, name: str) -> dict[str, Any]:
+    """Ask the app's running sync to stop before its next step (Argo CD's terminate-op).
+    It ends Failed with "terminated by user" and releases the lock."""
+    _ensure_registered(store, name)
+    operation = store.operation_state(name) or {}
+    holder = store.lock_holder(name)
+    if operation.get("phase") != "Running" or not holder or holder != operation.get("id"):
+        phase = operation.get("phase") or "none yet"
+        raise ActionRefused(f"application {name!r} has no running operation to terminate (last operation: {phase})")
+    store.request_termination(holder, TERMINATE_TTL_SECONDS)
+    return {"application": name, "operation": holder, "message": "termination requested"}
+
+
+def confirm_prune(store: Store, name: str) -> dict[str, Any]:
+    """Let the app's sync delete its objects marked Prune=confirm (the sync waits for this)."""
+    _ensure_registered(store, name)
+    store.confirm_prune(name, CONFIRM_PRUNE_TTL_SECONDS)
+    return {"application": name, "message": "prune confirmed: objects marked Prune=confirm may be deleted"}

@@ -8,6 +8,7 @@ the cluster here are dry-runs.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
@@ -20,14 +21,18 @@ from reconciler.engine.diff.resource_diff import (
     CompareMode,
     ResourceDiff,
     ResourceSyncStatus,
+    annotation_options,
     app_sync_status,
     diff_resource,
 )
 from reconciler.engine.health.rules.configured import ignore_differences_for
+from reconciler.engine.hooks import Hook, is_hook
 from reconciler.health import Health, assess, missing, worst
 from reconciler.model import Application, ResourceIgnoreDifferences
-from reconciler.model.resources import TRACKING_ANNOTATION, ResourceKey, split_api_version
+from reconciler.model.resources import SYNC_OPTIONS_ANNOTATION, TRACKING_ANNOTATION, ResourceKey, split_api_version
 from reconciler.source.render.tracking import ARGO_GROUP, CHILD_APP_KINDS
+
+CRD_GROUP = "apiextensions.k8s.io"
 
 RenderCache = tuple[Callable[[str], list[dict[str, Any]] | None], Callable[[str, list[dict[str, Any]]], None]]
 
@@ -47,6 +52,7 @@ class DesiredState:
     objects: list[dict[str, Any]]  # resources to apply, in render order
     child_apps: list[dict[str, Any]] = field(default_factory=list)  # Application/AppProject manifests
     cache_hit: bool = False
+    hooks: list[Hook] = field(default_factory=list)  # run by a sync in their phases; never compared
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,8 @@ class ResourceState:
     live_uid: str = ""
     live_resource_version: str = ""
     error: str = ""  # a dry-run that failed: why this object cannot be applied as it is
+    message: str = ""  # why the state is what it is, when that is not obvious (a kind not served yet)
+    shared_with: str = ""  # another app whose tracking the live object carries (SharedResourceWarning)
 
     @property
     def key(self) -> ResourceKey:
@@ -76,6 +84,10 @@ class Comparison:
     @property
     def diffs(self) -> list[ResourceDiff]:
         return [r.diff for r in self.resources]
+
+    @property
+    def shared(self) -> list[str]:
+        return [f"{r.key} is also tracked by application {r.shared_with!r}" for r in self.resources if r.shared_with]
 
     @property
     def errors(self) -> list[str]:
@@ -99,6 +111,15 @@ def compare_with_inventory(
         live_namespaces={str(e.get("namespace") or "") for e in inventory.values()},
         verified=verified,
     )
+
+
+def tracked_by_other_app(live: Mapping[str, Any] | None, app_name: str) -> str:
+    """The other app whose tracking annotation the live object carries, "" when none."""
+    annotations = ((live or {}).get("metadata") or {}).get("annotations") or {}
+    parsed = ResourceKey.from_tracking_id(str(annotations.get(TRACKING_ANNOTATION, "")))
+    if parsed is None or parsed[0] == app_name:
+        return ""
+    return parsed[0]
 
 
 def owned_by(obj: Mapping[str, Any], app_name: str) -> bool:
@@ -137,11 +158,13 @@ def compare(
     if live_types is not None:
         types = {(str(o["apiVersion"]), str(o["kind"])) for o in desired.objects} | set(live_types)
     namespaces = {key.namespace for key in desired_by_key} | set(live_namespaces) | {app.destination.namespace}
+    # Live hooks carry the app's tracking too, but they are never part of its state.
     live_by_key = {
         ResourceKey.of(obj): obj
         for obj in cluster.list_tracked(app.name, types, namespaces=namespaces)
-        if owned_by(obj, app.name)
+        if owned_by(obj, app.name) and not is_hook(obj)
     }
+    crd_kinds = crd_kinds_of(desired.objects)
     states: list[ResourceState] = []
     new_verified: dict[str, str] = {}
     dry_runs = 0
@@ -151,26 +174,34 @@ def compare(
         if manifest is None:
             states.append(_extra(key, live, ignore))
             continue
+        if live is None and not served(cluster, manifest):
+            states.append(_not_served(key, manifest, app, crd_kinds))
+            continue
+        shared_with = ""
         if live is None:
-            # Not labelled as ours, but it may exist (created by hand or by another tool).
+            # Not labelled as ours, but it may exist (created by hand, by another tool or app).
             meta = manifest.get("metadata") or {}
             live = _get_quietly(cluster, manifest, meta)
+            shared_with = tracked_by_other_app(live, app.name)
         fingerprint = ""
         if live is not None:
             live_version = (live.get("metadata") or {}).get("resourceVersion", "")
             fingerprint = f"{live_version}:{manifest_hash(manifest)}"
             if verified.get(str(key)) == fingerprint:
                 diff = diff_resource(key, manifest, live, ignore, mode="subset")
-                if diff.status == ResourceSyncStatus.SYNCED:
+                if diff.status == ResourceSyncStatus.SYNCED and not shared_with:
                     new_verified[str(key)] = fingerprint
                     states.append(_state(diff, live))
                     continue
         dry_runs += 1
         dry, mode, error = _dry_run(cluster, manifest)
         diff = diff_resource(key, dry, live, ignore, mode=mode)
-        if diff.status == ResourceSyncStatus.SYNCED and fingerprint:
+        if diff.status == ResourceSyncStatus.SYNCED and fingerprint and not shared_with:
             new_verified[str(key)] = fingerprint
-        states.append(_state(diff, live, error))
+        state = _state(diff, live, error)
+        if shared_with:
+            state = dataclasses.replace(state, shared_with=shared_with)
+        states.append(state)
     sync = app_sync_status(s.diff for s in states)
     app_health = worst(s.health for s in states if s.health is not None)
     return Comparison(
@@ -181,6 +212,77 @@ def compare(
         verified=new_verified,
         dry_runs=dry_runs,
     )
+
+
+def crd_kinds_of(objects: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], str]:
+    """(group, kind) -> CRD name, for every CustomResourceDefinition among `objects`."""
+    found: dict[tuple[str, str], str] = {}
+    for obj in objects:
+        if obj.get("kind") != "CustomResourceDefinition" or not str(obj.get("apiVersion", "")).startswith(
+            f"{CRD_GROUP}/"
+        ):
+            continue
+        spec = obj.get("spec") or {}
+        kind = (spec.get("names") or {}).get("kind") if isinstance(spec, dict) else None
+        if kind and spec.get("group"):
+            found[(str(spec["group"]), str(kind))] = str((obj.get("metadata") or {}).get("name", ""))
+    return found
+
+
+def served(cluster: Cluster, manifest: Mapping[str, Any]) -> bool:
+    """The cluster serves the manifest's apiVersion and kind (discovery refreshed on a miss)."""
+    try:
+        cluster.resource_type(str(manifest.get("apiVersion", "")), str(manifest.get("kind", "")))
+    except UnknownKindError:
+        return False
+    return True
+
+
+def skips_dry_run_on_missing(app: Application, manifest: Mapping[str, Any]) -> bool:
+    """SkipDryRunOnMissingResource=true on the resource or the app."""
+    if app.sync_policy.option_enabled("SkipDryRunOnMissingResource"):
+        return True
+    options = annotation_options(dict(manifest), SYNC_OPTIONS_ANNOTATION)
+    return options.get("SkipDryRunOnMissingResource", "").lower() == "true"
+
+
+def crd_name_for(key: ResourceKey, manifest: Mapping[str, Any]) -> str:
+    """The CRD that would serve `key`'s kind, as Kubernetes names CRDs: <plural>.<group>
+    (the plural guessed as the lower-case kind + s, which the message says)."""
+    return f"{key.kind.lower()}s.{key.group}" if key.group else key.kind
+
+
+def not_served_error(key: ResourceKey, manifest: Mapping[str, Any]) -> str:
+    """What to do about a desired object whose kind no CRD (of the app or the cluster) serves."""
+    return (
+        f"the cluster serves no kind {key.kind} in apiVersion {manifest.get('apiVersion', '')}: install its "
+        f"CustomResourceDefinition (usually named {crd_name_for(key, manifest)}) or add it to this app; or set "
+        f"{SYNC_OPTIONS_ANNOTATION}: SkipDryRunOnMissingResource=true to let a sync wait for it"
+    )
+
+
+def _not_served(
+    key: ResourceKey, manifest: dict[str, Any], app: Application, crd_kinds: Mapping[tuple[str, str], str]
+) -> ResourceState:
+    """A desired object whose kind the cluster does not serve: Missing, with why and what to do."""
+    diff = diff_resource(key, manifest, None, ignore_differences_for(app.ignore_differences), mode="subset")
+    api_version = manifest.get("apiVersion", "")
+    crd = crd_kinds.get((key.group, key.kind))
+    if crd is not None:
+        message = (
+            f"kind {key.kind} ({api_version}) is not served yet: the sync applies its "
+            f"CustomResourceDefinition {crd} first, then this object"
+        )
+        return ResourceState(diff=diff, health=missing(), message=message)
+    wanted = crd_name_for(key, manifest)
+    if skips_dry_run_on_missing(app, manifest):
+        message = (
+            f"kind {key.kind} ({api_version}) is not served: SkipDryRunOnMissingResource=true, so a sync waits "
+            f"for its CustomResourceDefinition (usually {wanted}) to be installed"
+        )
+        return ResourceState(diff=diff, health=missing(), message=message)
+    error = not_served_error(key, manifest)
+    return ResourceState(diff=diff, health=missing(), error=error, message=error)
 
 
 def _state(diff: ResourceDiff, live: dict[str, Any] | None, error: str = "") -> ResourceState:

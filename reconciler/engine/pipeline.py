@@ -21,11 +21,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.engine.cluster import Cluster
+from reconciler.engine.cluster import Cluster, UnknownKindError
 from reconciler.engine.compare import Comparison, DesiredState, compare, compare_with_inventory, is_child_app
+from reconciler.engine.hooks import HookError, split_hooks
 from reconciler.engine.project_rules import check_application, check_resource
 from reconciler.model import Application, AppProject
-from reconciler.model.resources import ResourceKey
+from reconciler.model.resources import SYNC_OPTIONS_ANNOTATION, ResourceKey
+from reconciler.model.sync_options import resource_option_problem
 from reconciler.source.git.client import GitSource
 from reconciler.source.git.urls import repo_location
 from reconciler.source.helm import ChartRepositories
@@ -120,10 +122,38 @@ def desired(
         rendered = render(app, tree, cluster_scoped=set(cluster_scoped), charts=charts, capabilities=capabilities)
         if cache:
             cache[1](key, rendered)
-    objects = [obj for obj in rendered if not is_child_app(obj)]
+    return _desired_state(sha, rendered, hit)
+
+
+def _desired_state(revision: str, rendered: list[dict[str, Any]], cache_hit: bool) -> DesiredState:
+    """Rendered objects sorted into child apps, hooks and the app's own objects, with the checks
+    every source type shares."""
     children = [obj for obj in rendered if is_child_app(obj)]
+    # Hooks come out before the name check: a generateName hook is named by the server.
+    try:
+        objects, hooks = split_hooks([obj for obj in rendered if not is_child_app(obj)])
+    except HookError as exc:
+        raise RenderError(str(exc)) from None
     _refuse_unnamed(objects)
-    return DesiredState(revision=sha, objects=objects, child_apps=children, cache_hit=hit)
+    _refuse_unsupported_options(objects + [hook.obj for hook in hooks])
+    return DesiredState(revision=revision, objects=objects, child_apps=children, cache_hit=cache_hit, hooks=hooks)
+
+
+def _refuse_unsupported_options(objects: list[dict[str, Any]]) -> None:
+    """A sync option this system does not implement is refused by name, never ignored."""
+    problems = []
+    for obj in objects:
+        raw = ((obj.get("metadata") or {}).get("annotations") or {}).get(SYNC_OPTIONS_ANNOTATION)
+        if raw is None:
+            continue
+        for option in (part.strip() for part in str(raw).split(",")):
+            problem = resource_option_problem(option) if option else None
+            if problem:
+                meta = obj.get("metadata") or {}
+                name = meta.get("name") or meta.get("generateName", "")
+                problems.append(f"{obj.get('kind', '?')} {name}: annotation {SYNC_OPTIONS_ANNOTATION}: {problem}")
+    if problems:
+        raise RenderError("; ".join(problems))
 
 
 def _desired_from_sources(
@@ -182,10 +212,7 @@ def _desired_from_sources(
         rendered = render_sources(app, parts, cluster_scoped)
         if cache:
             cache[1](key, rendered)
-    objects = [obj for obj in rendered if not is_child_app(obj)]
-    children = [obj for obj in rendered if is_child_app(obj)]
-    _refuse_unnamed(objects)
-    return DesiredState(revision=combined, objects=objects, child_apps=children, cache_hit=hit)
+    return _desired_state(combined, rendered, hit)
 
 
 def revisions_of(revision: str) -> list[str]:
@@ -256,7 +283,12 @@ def resource_problems(
     problems = []
     for obj in objects:
         key = ResourceKey.of(obj)
-        namespaced = cluster.is_namespaced(str(obj.get("apiVersion")), key.kind) if key.kind else True
+        try:
+            namespaced = cluster.is_namespaced(str(obj.get("apiVersion")), key.kind) if key.kind else True
+        except UnknownKindError:
+            # A kind not served yet (its CRD comes with the app or later): the render settled
+            # its namespace from the CRD's scope, or gave it the destination's.
+            namespaced = bool(key.namespace)
         found = check_resource(project, key, namespaced, destination=app.destination)
         if found:
             problems.append(found)

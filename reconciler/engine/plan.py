@@ -6,7 +6,8 @@ Order of applies (Argo CD's, plus Flux's rule for webhooks):
 1. sync wave, annotation `argocd.argoproj.io/sync-wave` (integer, default 0, may be
    negative). A value that is not an integer is a `PlanError`: Argo CD silently uses
    0, which runs an object the author meant to hold back; we refuse to guess.
-2. kind rank, Helm's install order (`KIND_ORDER`); kinds it does not list and custom
+2. kind rank, Helm's install order (`KIND_ORDER`) with CustomResourceDefinitions moved
+   right after Namespaces; kinds it does not list and custom
    resources come after, and Validating/MutatingWebhookConfigurations come last (as in
    Flux) so a webhook whose Service is not serving yet cannot reject the app's objects.
 3. namespace, then name.
@@ -19,13 +20,17 @@ made the default; an app that sets `ApplyOutOfSyncOnly=false` explicitly gets ev
 desired object applied (e.g. to re-assert fields hidden by ignoreDifferences).
 
 Prunes: Extra resources (live, tracked, not in Git) when pruning is enabled, minus
-those whose live object has `argocd.argoproj.io/sync-options: Prune=false` (or
-`Prune=confirm`, which this system has no confirmation step for). Their waves come
+those whose live object has `argocd.argoproj.io/sync-options: Prune=false`; those with
+`Prune=confirm` are listed in `confirm_prune` (the sync waits for `app confirm-prune`). Their waves come
 from the live annotation, mirrored as in Argo CD (the object created in the last wave
 is deleted in the first prune wave) and, within a wave, in reverse kind order (the
 Deployment before its ConfigMap, the Namespace last). `PruneLast=true` (app sync
 option or the object's annotation) moves a prune to a wave after every other one.
 Within a wave the executor runs `apply` before `prune`.
+
+Hooks (reconciler/engine/hooks.py) run in phases around these waves: PreSync waves, then
+the Sync waves above (a Sync hook joins the wave of its annotation), then PostSync waves;
+SyncFail waves only when the sync fails. Within a phase: wave, kind order, then name.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.engine.diff.resource_diff import ResourceDiff, ResourceSyncStatus, annotation_options
+from reconciler.engine.hooks import HELM_RESOURCE_POLICY_ANNOTATION, POST_SYNC, PRE_SYNC, SYNC, SYNC_FAIL, Hook
 from reconciler.model import Application
 from reconciler.model.resources import SYNC_OPTIONS_ANNOTATION, SYNC_WAVE_ANNOTATION, ResourceKey
 
@@ -44,6 +50,9 @@ JsonObj = dict[str, Any]
 # Helm's kind_sorter install order, as Argo CD's gitops-engine uses it.
 KIND_ORDER: tuple[str, ...] = (
     "Namespace",
+    # Moved up from Helm's place (after PersistentVolumeClaim): no built-in kind depends on
+    # a CRD, and applying CRDs first leaves the API server time to serve their kinds.
+    "CustomResourceDefinition",
     "NetworkPolicy",
     "ResourceQuota",
     "LimitRange",
@@ -55,7 +64,6 @@ KIND_ORDER: tuple[str, ...] = (
     "StorageClass",
     "PersistentVolume",
     "PersistentVolumeClaim",
-    "CustomResourceDefinition",
     "ClusterRole",
     "ClusterRoleBinding",
     "Role",
@@ -84,7 +92,20 @@ _WAVE_PATTERN = re.compile(r"[+-]?\d+")
 REFUSED_WIPE_OUT = "auto-sync will wipe out all resources"
 SKIPPED_PRUNE_DISABLED = "pruning is disabled: sync with prune enabled to delete it"
 SKIPPED_PRUNE_FALSE = f"annotation {SYNC_OPTIONS_ANNOTATION} has Prune=false"
-SKIPPED_PRUNE_CONFIRM = f"annotation {SYNC_OPTIONS_ANNOTATION} has Prune=confirm; delete it by hand"
+
+
+SKIPPED_HELM_KEEP = f"annotation {HELM_RESOURCE_POLICY_ANNOTATION} is keep (Helm keeps it when it leaves the chart)"
+
+
+def helm_keeps(obj: JsonObj | None) -> bool:
+    annotations = ((obj or {}).get("metadata") or {}).get("annotations") or {}
+    return str(annotations.get(HELM_RESOURCE_POLICY_ANNOTATION, "")).strip().lower() == "keep"
+
+
+def keeps_on_delete(obj: JsonObj | None) -> bool:
+    """Delete=false or helm.sh/resource-policy: keep: deleting the app leaves the object."""
+    delete = annotation_options(obj, SYNC_OPTIONS_ANNOTATION).get("Delete", "").lower()
+    return delete == "false" or helm_keeps(obj)
 
 
 class PlanError(ValueError):
@@ -96,6 +117,16 @@ class Wave:
     number: int
     apply: list[JsonObj] = field(default_factory=list)  # desired manifests, in order
     prune: list[ResourceKey] = field(default_factory=list)  # run after `apply`, in order
+    hooks: list[Hook] = field(default_factory=list)  # created with `apply`, in order; waited for
+
+
+@dataclass
+class HookPhases:
+    """Hooks by phase; each phase's waves ascending, hooks in kind and name order within one."""
+
+    pre_sync: list[Wave] = field(default_factory=list)
+    post_sync: list[Wave] = field(default_factory=list)
+    sync_fail: list[Wave] = field(default_factory=list)
 
 
 @dataclass
@@ -106,6 +137,8 @@ class SyncPlan:
     namespace_to_create: str | None = None  # CreateNamespace=true: before the first wave
     dry_run: bool = False
     warnings: list[str] = field(default_factory=list)
+    hooks: HookPhases = field(default_factory=HookPhases)  # Sync-phase hooks are in `waves`
+    confirm_prune: list[ResourceKey] = field(default_factory=list)  # Prune=confirm: wait for `confirm-prune`
 
     @property
     def apply_keys(self) -> list[ResourceKey]:
@@ -164,12 +197,14 @@ def build_plan(
     prune: bool | None = None,
     resources: set[ResourceKey] | None = None,
     dry_run: bool = False,
+    hooks: Sequence[Hook] = (),
 ) -> SyncPlan:
     """Plan one sync of `app`.
 
     `prune=None` means an automated sync: pruning follows `syncPolicy.automated.prune`
     and the `allowEmpty` guard applies. A user-requested sync passes `prune` explicitly.
-    `resources` restricts applies and prunes to those keys (selective sync).
+    `resources` restricts applies and prunes to those keys (selective sync), and runs no
+    hooks (as in Argo CD). `hooks` are the app's resource hooks, placed in their phases.
     """
     desired_by_key = _index_desired(app, desired)
     diff_by_key = {diff.key: diff for diff in diffs}
@@ -181,6 +216,10 @@ def build_plan(
 
     extras = [d for d in diffs if d.status == ResourceSyncStatus.EXTRA]
     prunable, plan.prune_skipped = _split_prunable(extras, prune_enabled, resources)
+    plan.confirm_prune = [
+        d.key for d in prunable
+        if annotation_options(d.live, SYNC_OPTIONS_ANNOTATION).get("Prune", "").lower() == "confirm"
+    ]
 
     if prune is None and _would_wipe_out(app, desired_by_key, diffs, prunable):
         plan.refused = REFUSED_WIPE_OUT
@@ -191,6 +230,8 @@ def build_plan(
     last_apply_wave = max((step.wave for step in steps), default=0)
     prune_steps = _prune_steps(app, prunable, plan.warnings, last_apply_wave=last_apply_wave)
     plan.waves = _assemble(steps, prune_steps)
+    if resources is None:
+        _place_hooks(plan, hooks)
     plan.namespace_to_create = _namespace_to_create(app, desired_by_key)
     return plan
 
@@ -246,8 +287,8 @@ def _split_prunable(
             skipped.append((diff.key, SKIPPED_PRUNE_DISABLED))
         elif prune_option == "false":
             skipped.append((diff.key, SKIPPED_PRUNE_FALSE))
-        elif prune_option == "confirm":
-            skipped.append((diff.key, SKIPPED_PRUNE_CONFIRM))
+        elif helm_keeps(diff.live):
+            skipped.append((diff.key, SKIPPED_HELM_KEEP))
         else:
             prunable.append(diff)
     return prunable, skipped
@@ -374,6 +415,32 @@ def _assemble(apply_steps: list[_Step], prune_steps: list[_Step]) -> list[Wave]:
     for step in prune_steps:
         waves.setdefault(step.wave, Wave(step.wave)).prune.append(step.key)
     return [waves[number] for number in sorted(waves)]
+
+
+def hook_sort_key(hook: Hook) -> tuple[int, int, str, str]:
+    meta = hook.meta
+    name = str(meta.get("name") or meta.get("generateName") or "")
+    return (hook.wave, kind_rank(hook.key), str(meta.get("namespace") or ""), name)
+
+
+def _hook_waves(hooks: list[Hook]) -> list[Wave]:
+    waves: dict[int, Wave] = {}
+    for hook in sorted(hooks, key=hook_sort_key):
+        waves.setdefault(hook.wave, Wave(hook.wave)).hooks.append(hook)
+    return [waves[number] for number in sorted(waves)]
+
+
+def _place_hooks(plan: SyncPlan, hooks: Sequence[Hook]) -> None:
+    def of(phase: str) -> list[Hook]:
+        return [hook for hook in hooks if phase in hook.phases]
+
+    plan.hooks = HookPhases(
+        pre_sync=_hook_waves(of(PRE_SYNC)), post_sync=_hook_waves(of(POST_SYNC)), sync_fail=_hook_waves(of(SYNC_FAIL))
+    )
+    by_number = {wave.number: wave for wave in plan.waves}
+    for wave in _hook_waves(of(SYNC)):
+        by_number.setdefault(wave.number, Wave(wave.number)).hooks.extend(wave.hooks)
+    plan.waves = [by_number[number] for number in sorted(by_number)]
 
 
 def _namespace_to_create(app: Application, desired_by_key: dict[ResourceKey, JsonObj]) -> str | None:

@@ -23,6 +23,7 @@ import jq
 import yaml
 
 from reconciler.model.errors import Problem, SpecError
+from reconciler.model.sync_options import app_option_problem
 from reconciler.model.types import (
     _DNS_LABEL,
     _DNS_SUBDOMAIN,
@@ -54,6 +55,7 @@ from reconciler.model.types import (
     RetryPolicy,
     Source,
     SyncPolicy,
+    SyncWindow,
 )
 from reconciler.model.yaml_reader import (
     MAX_DOCUMENT_NODES,
@@ -475,13 +477,20 @@ def _read_sync_policy(r: FieldReader, spec: dict[str, Any]) -> SyncPolicy:
         )
     options = r.strings(obj, "syncOptions", f"{path}.syncOptions")
     for index, option in enumerate(options):
-        name, sep, _ = option.partition("=")
-        if not sep or not name.strip():
-            r.problem(f"{path}.syncOptions[{index}]", f'"{option}" must be Name=value, like CreateNamespace=true')
+        problem = app_option_problem(option)
+        if problem:
+            r.problem(f"{path}.syncOptions[{index}]", problem)
     retry_obj = r.mapping(obj, "retry", f"{path}.retry")
+    managed = r.mapping(obj, "managedNamespaceMetadata", f"{path}.managedNamespaceMetadata") or {}
+    mpath = f"{path}.managedNamespaceMetadata"
+    for key in managed:
+        if key not in ("labels", "annotations"):
+            r.problem(f"{mpath}.{key}", "is not supported; write labels and annotations only")
     return SyncPolicy(
         automated=automated,
         sync_options=options,
+        namespace_labels=tuple(sorted(r.string_map(managed, "labels", f"{mpath}.labels").items())),
+        namespace_annotations=tuple(sorted(r.string_map(managed, "annotations", f"{mpath}.annotations").items())),
         retry=_read_retry(r, retry_obj) if retry_obj is not None else None,
     )
 
@@ -630,18 +639,38 @@ def _read_project_destinations(r: FieldReader, spec: dict[str, Any]) -> tuple[Pr
     return tuple(result)
 
 
+# AppProject fields this system does not enforce: refused by name rather than ignored.
+_UNSUPPORTED_PROJECT_FIELDS = {
+    "roles": "project roles (JWT tokens scoped to the project) are not supported; remove spec.roles and "
+    "give people API tokens (RECONCILER_API_TOKENS, roles admin or readonly)",
+    "signatureKeys": "commit signature verification is not supported; remove spec.signatureKeys",
+    "orphanedResources": "orphaned-resource monitoring is not supported; remove spec.orphanedResources",
+    "sourceNamespaces": "Applications in any namespace are not supported; remove spec.sourceNamespaces",
+    "destinationServiceAccounts": "impersonation is not supported; remove spec.destinationServiceAccounts",
+}
+
+
+def _read_sync_windows(r: FieldReader, spec: dict[str, Any]) -> tuple[SyncWindow, ...]:
+    from reconciler.model.sync_windows import read_sync_window
+
+    windows = []
+    for index, item in enumerate(r.items(spec, "syncWindows", "spec.syncWindows")):
+        window = read_sync_window(r, item, f"spec.syncWindows[{index}]")
+        if window is not None:
+            windows.append(window)
+    return tuple(windows)
+
+
 def _parse_project(r: FieldReader, doc: dict[str, Any]) -> AppProject:
     _check_header(r, doc, PROJECT_KIND)
     _, name, namespace = _read_metadata(r, doc)
     spec = r.mapping(doc, "spec", "spec") or {}
+    for field_name, why in _UNSUPPORTED_PROJECT_FIELDS.items():
+        if spec.get(field_name):
+            r.problem(f"spec.{field_name}", why)
     repos = r.strings(spec, "sourceRepos", "spec.sourceRepos")
     for index, repo in enumerate(repos):
         _check_glob(r, repo, f"spec.sourceRepos[{index}]")
-    # Rules this system does not enforce are refused, never kept and silently ignored: a project
-    # that believes it limits syncs to a window, or API access to a role, would not.
-    for field, what in (("syncWindows", "sync windows"), ("roles", "project roles")):
-        if spec.get(field):
-            r.problem(f"spec.{field}", f"{what} are not supported and would not be enforced; remove spec.{field}")
     project = AppProject(
         name=name,
         namespace=namespace,
@@ -651,6 +680,7 @@ def _parse_project(r: FieldReader, doc: dict[str, Any]) -> AppProject:
         cluster_resource_blacklist=_read_group_kinds(r, spec, "clusterResourceBlacklist"),
         namespace_resource_whitelist=_read_group_kinds(r, spec, "namespaceResourceWhitelist"),
         namespace_resource_blacklist=_read_group_kinds(r, spec, "namespaceResourceBlacklist"),
+        sync_windows=_read_sync_windows(r, spec),
         manifest=copy.deepcopy(doc),
         source_file=r.file,
     )
@@ -661,8 +691,9 @@ def _parse_project(r: FieldReader, doc: dict[str, Any]) -> AppProject:
 def parse_project(doc: dict[str, Any], source_file: str = "<stdin>") -> AppProject:
     """An AppProject from one parsed manifest; raises SpecError listing every problem.
 
-    Fields beyond sourceRepos, destinations and the resource lists are kept in
-    `AppProject.manifest`; `syncWindows` and `roles` are refused (they would not be enforced).
+    Fields beyond sourceRepos, destinations, the resource lists and syncWindows that
+    change behaviour (roles, signatureKeys, ...) are refused by name; others
+    (description) are kept in `AppProject.manifest`.
     """
     r = FieldReader(source_file)
     if not isinstance(doc, dict):

@@ -153,6 +153,9 @@ class SyncPolicy:
     automated: AutomatedPolicy | None = None
     sync_options: tuple[str, ...] = ()
     retry: RetryPolicy | None = None
+    # syncPolicy.managedNamespaceMetadata: put on the namespace CreateNamespace=true creates
+    namespace_labels: tuple[tuple[str, str], ...] = ()
+    namespace_annotations: tuple[tuple[str, str], ...] = ()
 
     def option(self, name: str) -> str | None:
         """Value of a `Name=value` sync option, or None when absent."""
@@ -219,6 +222,21 @@ class GroupKind:
 
 
 @dataclass(frozen=True)
+class SyncWindow:
+    """AppProject spec.syncWindows[]: when automated (and, per manualSync, manual) syncs may run."""
+
+    kind: str  # allow | deny
+    schedule: str  # cron, five fields
+    duration: float  # seconds
+    time_zone: str = "UTC"
+    applications: tuple[str, ...] = ()  # globs
+    namespaces: tuple[str, ...] = ()
+    clusters: tuple[str, ...] = ()
+    manual_sync: bool = False
+    duration_text: str = ""
+
+
+@dataclass(frozen=True)
 class AppProject:
     name: str
     namespace: str
@@ -228,6 +246,7 @@ class AppProject:
     cluster_resource_blacklist: tuple[GroupKind, ...] = ()
     namespace_resource_whitelist: tuple[GroupKind, ...] = ()
     namespace_resource_blacklist: tuple[GroupKind, ...] = ()
+    sync_windows: tuple[SyncWindow, ...] = ()
     manifest: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     source_file: str = ""
 
@@ -280,4 +299,5 @@ __all__ = [
     "RetryPolicy",
     "Source",
     "SyncPolicy",
+    "SyncWindow",
 ]

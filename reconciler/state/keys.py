@@ -18,12 +18,15 @@ Layout (all keys start with `rc:`):
 | `rc:pending:{app}` | string | a sync request that arrived while the app was locked |
 | `rc:queued:{app}` | string | set while a sync request waits in the queue (coalescing) |
 | `rc:op:{id}` | string | a sync operation's state machine (JSON; each Secret in it sealed, see sealing.py) |
+| `rc:op-terminate:{id}` | string | set by `app terminate-op`: the operation ends before its next step, expires |
+| `rc:prune-confirmed:{app}` | string | set by `app confirm-prune`: Prune=confirm objects may go, expires |
 | `rc:opstate:{app}` | string | the app's latest sync operation as users see it (JSON; Secrets sealed) |
 | `rc:failed:{app}` | string | revision+source the automated path last failed on |
 | `rc:deferred` | sorted set | sync requests (JSON) scored by when they may run (retries) |
 | `rc:render:{key}` | string | cached render output (JSON, Secrets sealed, compressed), expires |
 | `rc:refs:{repo}` | string | a repository's `git ls-remote` output, shared by all workers, expires |
 | `rc:charts:{repo}/{chart}` | string | versions of a Helm chart (JSON version -> digest), shared like refs, expires |
+| `rc:shared:{app}` | hash | resource -> another app that wants this app's object (SharedResourceWarning), expires |
 | `rc:selfheal:{app}` | hash | self-heal attempt count and time |
 | `rc:webhook-poll:{app}` | string | when a webhook's fresh poll of the app was queued (coalescing), expires |
 | `rc:webhook-rate:{source}` | counter | webhook requests from one client address this minute, expires |
@@ -87,6 +90,14 @@ class Keys:
     deferred = f"{PREFIX}:deferred"
 
     @staticmethod
+    def operation_terminate(op_id: str) -> str:
+        return f"{PREFIX}:op-terminate:{op_id}"
+
+    @staticmethod
+    def prune_confirmed(app: str) -> str:
+        return f"{PREFIX}:prune-confirmed:{app}"
+
+    @staticmethod
     def operation_state(app: str) -> str:
         return f"{PREFIX}:opstate:{app}"
 
@@ -105,6 +116,10 @@ class Keys:
     @staticmethod
     def render(cache_key: str) -> str:
         return f"{PREFIX}:render:{cache_key}"
+
+    @staticmethod
+    def shared(app: str) -> str:
+        return f"{PREFIX}:shared:{app}"
 
     @staticmethod
     def self_heal(app: str) -> str:
@@ -139,6 +154,8 @@ class Keys:
             cls.operation_state(app),
             cls.failed(app),
             cls.webhook_poll(app),
+            cls.prune_confirmed(app),
+            cls.shared(app),
         ]
 
 

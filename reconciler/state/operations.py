@@ -32,6 +32,21 @@ class OperationsState(RedisState):
         """Write `state` only if the operation is still at `from_step`: one task advances it."""
         return int(self._advance(keys=[Keys.operation(op_id)], args=[from_step, dumps(self.sealer.seal(state))])) == 1
 
+    def request_termination(self, op_id: str, ttl_seconds: float) -> None:
+        self.r.set(Keys.operation_terminate(op_id), "1", ex=max(int(ttl_seconds), 1))
+
+    def termination_requested(self, op_id: str) -> bool:
+        return bool(self.r.exists(Keys.operation_terminate(op_id)))
+
+    def confirm_prune(self, name: str, ttl_seconds: float) -> None:
+        self.r.set(Keys.prune_confirmed(name), "1", ex=max(int(ttl_seconds), 1))
+
+    def prune_confirmed(self, name: str) -> bool:
+        return bool(self.r.exists(Keys.prune_confirmed(name)))
+
+    def clear_prune_confirmation(self, name: str) -> None:
+        self.r.delete(Keys.prune_confirmed(name))
+
     def put_operation_state(self, name: str, state: dict[str, Any]) -> None:
         self.r.set(Keys.operation_state(name), dumps(self.sealer.seal(state)))
 

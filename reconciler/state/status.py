@@ -55,3 +55,13 @@ class StatusState(RedisState):
 
     def reset_self_heal(self, name: str) -> None:
         self.r.delete(Keys.self_heal(name))
+
+    def note_shared(self, owner: str, resource: str, other: str, ttl_seconds: float) -> None:
+        """`other` app wants `resource`, which `owner` tracks: `owner`'s next poll reports it too."""
+        key = Keys.shared(owner)
+        self.r.hset(key, resource, other)
+        self.r.expire(key, max(int(ttl_seconds), 1))
+
+    def shared_notes(self, name: str) -> dict[str, str]:
+        """resource -> the other app that wants it (entries expire unless noted again)."""
+        return dict(self.r.hgetall(Keys.shared(name)) or {})

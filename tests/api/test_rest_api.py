@@ -313,3 +313,34 @@ def test_sync_diff_dry_run_rollback_and_delete_over_http(
                                                        "Deployment.apps production/worker"]
         assert http.get(f"{APPS}/worker").status_code == 404
     assert system.cluster.get("apps/v1", "Deployment", "production", "worker") is None
+
+
+def test_terminate_op_is_409_without_a_running_operation_and_202_with_one(
+    serve_api: Callable[..., Api], redis_client: Any
+) -> None:
+    from reconciler.state import Store
+
+    with serve_api().client() as http:
+        http.post(APPS, content=manifest("shop"))
+        idle = http.post(f"{APPS}/shop/terminate-op")
+        assert idle.status_code == 409 and "no running operation" in idle.json()["error"]
+        store = Store(redis_client)
+        assert store.acquire_lock("shop", "op-7", 60)
+        store.put_operation_state("shop", {"id": "op-7", "phase": "Running", "message": "applying"})
+        running = http.post(f"{APPS}/shop/terminate-op")
+    assert running.status_code == 202 and running.json()["operation"] == "op-7"
+    assert store.termination_requested("op-7")
+
+
+def test_confirm_prune_lets_the_apps_sync_delete_prune_confirm_objects(
+    serve_api: Callable[..., Api], redis_client: Any
+) -> None:
+    from reconciler.state import Store
+
+    with serve_api().client() as http:
+        http.post(APPS, content=manifest("shop"))
+        response = http.post(f"{APPS}/shop/confirm-prune")
+        missing = http.post(f"{APPS}/nope/confirm-prune")
+    assert response.status_code == 200 and "Prune=confirm" in response.json()["message"]
+    assert Store(redis_client).prune_confirmed("shop")
+    assert missing.status_code == 404

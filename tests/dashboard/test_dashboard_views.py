@@ -168,3 +168,16 @@ def test_role_is_read_from_what_the_auth_dependency_returns() -> None:
     assert role_of(Caller()) == "readonly"
     assert role_of({"role": "admin"}) == "admin"
     assert role_of(None) == "anonymous"
+
+
+def test_operation_lists_its_hooks_with_phase_and_outcome() -> None:
+    hook = {"id": 0, "phase": "PreSync", "wave": -1, "kind": "Job", "namespace": "shop", "name": "migrate-x7k2p",
+            "generateName": "migrate-", "status": "Failed", "message": "BackoffLimitExceeded", "obj": {"spec": {}}}
+    detail = {
+        **summary_of(automated=False), "manifest": {}, "resources": [], "conditions": [], "history": [],
+        "children": [], "operation": {"phase": "Failed", "message": "PreSync hook failed", "hooks": [hook]},
+    }
+    page = app_detail(detail, {}, {}, {})
+    [shown] = page["operation"]["hooks"]
+    assert (shown["phase"], shown["wave"], shown["name"], shown["status"]) == ("PreSync", -1, "migrate-x7k2p", "Failed")
+    assert "obj" not in shown

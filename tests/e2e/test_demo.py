@@ -28,6 +28,8 @@ def test_demo_flow_reaches_synced_healthy_and_applies_a_pushed_image_tag(tmp_pat
     table = out.split("every app Synced and Healthy", 1)[1].split("5. ", 1)[0]
     for app in ("api", "infrastructure", "root", "worker"):
         assert re.search(rf"^{app}\s+default\s+Synced\s+Healthy", table, re.MULTILINE), table
+    assert ("infrastructure/sealed-secrets: CustomResourceDefinition sealedsecrets.bitnami.com Synced, "
+            "SealedSecret registry-credentials Synced") in out
     assert re.search(r"webhook answered 202: .*\"queued\":\[\"api\"\]", out)
     assert re.search(r"6\. new revision applied to the cluster [0-9.]+s after the push", out)
     assert "7. rollout finished: api Synced and Healthy" in out

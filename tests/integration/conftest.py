@@ -29,6 +29,8 @@ def celery_app(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
     os.environ["RECONCILER_DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
     os.environ["RECONCILER_TASK_TIME_LIMIT"] = str(TEST_TASK_TIME_LIMIT)
     os.environ["RECONCILER_GIT_REF_CACHE_TTL"] = str(TEST_REF_CACHE_TTL)
+    os.environ["RECONCILER_SYNC_WAVE_DELAY"] = "0.05"
+    os.environ["RECONCILER_SYNC_MISSING_KIND_TIMEOUT"] = "20"
     from reconciler.settings import Settings
     from workers.celery_app import TaskTimings, app, configure
 

@@ -78,3 +78,13 @@ def test_app_delete_forgets_the_app(cli: Any, seed_repo: GitRepo) -> None:
     assert cli("app", "delete", "api").returncode == 0
     assert json.loads(cli("app", "list", "-o", "json").stdout) == []
     assert cli("app", "delete", "api").returncode == 1
+
+
+def test_terminate_op_without_a_running_sync_exits_1_and_confirm_prune_exits_0(
+    cli: Any, seed_repo: GitRepo
+) -> None:
+    assert cli("app", "create", "-f", str(seed_repo.path / "argocd" / "apps" / "api.yaml")).returncode == 0
+    result = cli("app", "terminate-op", "api")
+    assert result.returncode == 1 and "no running operation to terminate" in result.stderr
+    confirmed = cli("app", "confirm-prune", "api")
+    assert confirmed.returncode == 0 and "prune confirmed" in confirmed.stdout

@@ -740,11 +740,32 @@ def test_project_fields_are_parsed() -> None:
     assert project.manifest["spec"]["description"] == "Team A's applications"
 
 
-@pytest.mark.parametrize("field", ["roles", "syncWindows"])
-def test_project_roles_and_sync_windows_are_refused_not_silently_ignored(field: str) -> None:
-    doc = yaml.safe_load(TEAM_PROJECT)
-    doc["spec"][field] = [{"name": "x"}]
-    assert _paths(doc, parse_project) == [f"spec.{field}"]
+def test_project_roles_are_refused_naming_the_field() -> None:
+    text = TEAM_PROJECT + "  roles:\n    - name: read-only\n"
+    with pytest.raises(SpecError) as err:
+        parse_manifests(text, "projects/team-a.yaml")
+    assert "spec.roles" in str(err.value) and "RECONCILER_API_TOKENS" in str(err.value)
+
+
+def test_unsupported_sync_option_is_refused_at_create_naming_it() -> None:
+    doc = {**MINIMAL, "spec": {**MINIMAL["spec"], "syncPolicy": {"syncOptions": ["ServerSideApply=false", "Foo=1"]}}}
+    with pytest.raises(SpecError) as err:
+        parse_manifests(yaml.safe_dump(doc), "app.yaml")
+    message = str(err.value)
+    assert "spec.syncPolicy.syncOptions[0]" in message and "always uses server-side apply" in message
+    assert "spec.syncPolicy.syncOptions[1]" in message and '"Foo" is not supported' in message
+
+
+def test_sync_window_with_a_bad_schedule_zone_and_duration_names_each_field() -> None:
+    text = TEAM_PROJECT + (
+        "  syncWindows:\n"
+        "    - {kind: deny, schedule: 'every night', duration: forever, timeZone: Mars/Base, applications: ['*']}\n"
+    )
+    with pytest.raises(SpecError) as err:
+        parse_manifests(text, "projects/team-a.yaml")
+    message = str(err.value)
+    for field in ("spec.syncWindows[0].schedule", "spec.syncWindows[0].duration", "spec.syncWindows[0].timeZone"):
+        assert field in message
 
 
 def test_project_round_trips_with_unknown_fields_kept() -> None:

@@ -9,6 +9,7 @@ import pytest
 from reconciler.engine.diff.resource_diff import ResourceDiff, diff_resource
 from reconciler.engine.plan import (
     REFUSED_WIPE_OUT,
+    SKIPPED_HELM_KEEP,
     SKIPPED_PRUNE_DISABLED,
     SKIPPED_PRUNE_FALSE,
     PlanError,
@@ -304,6 +305,25 @@ def test_prune_false_annotation_keeps_the_object() -> None:
     assert plan.prune_skipped == [(ResourceKey("", "ConfigMap", "demo", "keep"), SKIPPED_PRUNE_FALSE)]
 
 
+def test_prune_confirm_is_pruned_only_after_confirmation_and_listed_for_it() -> None:
+    ask = obj("ConfigMap", "ask", sync_options="Prune=confirm")
+
+    plan = build_plan(make_app(), [], extra(ask, obj("ConfigMap", "old")), prune=True)
+
+    assert pruned(plan) == [(0, "ConfigMap/old"), (0, "ConfigMap/ask")]  # the sync step waits before deleting
+    assert plan.confirm_prune == [ResourceKey("", "ConfigMap", "demo", "ask")]
+
+
+def test_helm_resource_policy_keep_is_never_pruned() -> None:
+    kept = obj("ConfigMap", "kept")
+    kept["metadata"]["annotations"] = {"helm.sh/resource-policy": "keep"}
+
+    plan = build_plan(make_app(), [], extra(kept), prune=True)
+
+    assert plan.waves == []
+    assert plan.prune_skipped == [(ResourceKey("", "ConfigMap", "demo", "kept"), SKIPPED_HELM_KEEP)]
+
+
 def test_prune_disabled_reports_extras_as_skipped() -> None:
     plan = build_plan(make_app(), [], extra(obj("ConfigMap", "old")), prune=False)
 
@@ -387,3 +407,11 @@ def test_duplicate_desired_object_is_an_error() -> None:
 
     with pytest.raises(PlanError, match="appears twice"):
         build_plan(make_app(), [cfg, dict(cfg)], missing([cfg]))
+
+
+def test_crds_come_right_after_namespaces() -> None:
+    desired = [obj("ConfigMap", "cfg"), obj("ServiceAccount", "sa"), crd("example.com", "Widget"), namespace("demo")]
+
+    assert [name for _, name in applied(plan_for(desired))] == [
+        "Namespace/demo", "CustomResourceDefinition/widgets.example.com", "ServiceAccount/sa", "ConfigMap/cfg",
+    ]

@@ -143,6 +143,10 @@ never written into a rendered manifest.
   value: {{ .Values.config.gitTimeout | quote }}
 - name: RECONCILER_GIT_REF_CACHE_TTL
   value: {{ .Values.config.gitRefCacheTTL | quote }}
+- name: RECONCILER_SYNC_WAVE_DELAY
+  value: {{ .Values.config.syncWaveDelay | quote }}
+- name: RECONCILER_SYNC_MISSING_KIND_TIMEOUT
+  value: {{ .Values.config.syncMissingKindTimeout | quote }}
 {{- with .Values.config.extraEnv }}
 {{ toYaml . }}
 {{- end }}

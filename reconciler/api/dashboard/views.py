@@ -117,6 +117,19 @@ def operation_view(operation: dict[str, Any] | None) -> dict[str, Any] | None:
             }
             for r in operation.get("resources") or []
         ],
+        "hooks": [
+            {
+                "phase": str(h.get("phase", "")),
+                "wave": h.get("wave", 0),
+                "kind": str(h.get("kind", "")),
+                "namespace": str(h.get("namespace", "")),
+                "name": str(h.get("name", "")),
+                "generateName": str(h.get("generateName", "")),
+                "status": str(h.get("status", "")),
+                "message": redact_text(str(h.get("message") or "")),
+            }
+            for h in operation.get("hooks") or []
+        ],
     }
 
 

@@ -59,6 +59,9 @@ class Cluster:
         self.request_counts: Counter[tuple[str, str]] = Counter()
         self._listable: tuple[float, list[ResourceType]] | None = None
         self._capabilities: tuple[float, Capabilities] | None = None
+        # Kinds discovery did not list, and when: a compare asking about many objects of a kind
+        # whose CRD is not installed refreshes discovery once, not once per object.
+        self._missing: dict[tuple[str, str], float] = {}
 
     @classmethod
     def for_host(cls, host: str, **kwargs: Any) -> Cluster:
@@ -81,18 +84,23 @@ class Cluster:
         try:
             return self.dynamic.resources.get(api_version=api_version, kind=kind)
         except ResourceNotFoundError:
-            raise UnknownKindError(
-                f"the cluster at {self.server} serves no kind {kind!r} in apiVersion {api_version!r}: "
-                "check the apiVersion, or install the CustomResourceDefinition first"
-            ) from None
+            raise UnknownKindError(_unknown_kind_message(self.server, api_version, kind)) from None
 
     def resource_type(self, api_version: str, kind: str) -> ResourceType:
         key = (api_version, kind)
         cached = self._types.get(key)
         if cached is not None:
             return cached
+        missed = self._missing.get(key)
+        if missed is not None and time.monotonic() - missed < MISSING_KIND_RECHECK_SECONDS:
+            raise UnknownKindError(_unknown_kind_message(self.server, api_version, kind))
         with self._lock:
-            res = self._lookup(api_version, kind)
+            try:
+                res = self._lookup(api_version, kind)
+            except UnknownKindError:
+                self._missing[key] = time.monotonic()
+                raise
+        self._missing.pop(key, None)
         rtype = ResourceType(
             api_version=api_version,
             kind=kind,
@@ -204,6 +212,43 @@ class Cluster:
             f"{verb} {describe_object(obj)}", "patch", self._path(rtype, namespace, meta.get("name")), **params
         )
 
+    def create(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """POST `obj` (a hook with metadata.generateName gets its name from the server);
+        returns the created object. A name already taken is a KubeError with status 409."""
+        api_version, kind = str(obj.get("apiVersion", "")), str(obj.get("kind", ""))
+        meta = obj.get("metadata") or {}
+        rtype = self.resource_type(api_version, kind)
+        namespace = meta.get("namespace") if rtype.namespaced else None
+        if rtype.namespaced and not namespace:
+            raise KubeError(f"{describe_object(obj)}: a namespaced object needs metadata.namespace")
+        what = f"create {kind} {namespace + '/' if namespace else ''}{meta.get('name') or meta.get('generateName', '')}"
+        created = self._request(
+            what, "post", self._path(rtype, namespace), body=obj, field_manager=self.field_manager
+        )
+        created.setdefault("apiVersion", api_version)
+        created.setdefault("kind", kind)
+        return created
+
+    def replace(self, obj: dict[str, Any], resource_version: str) -> dict[str, Any]:
+        """PUT `obj` over the live object at `resource_version` (sync option Replace=true)."""
+        api_version, kind = str(obj.get("apiVersion", "")), str(obj.get("kind", ""))
+        meta = obj.get("metadata") or {}
+        rtype = self.resource_type(api_version, kind)
+        namespace = meta.get("namespace") if rtype.namespaced else None
+        body = {**obj, "metadata": {**meta, "resourceVersion": resource_version}}
+        return self._request(
+            f"replace {describe_object(obj)}",
+            "put",
+            self._path(rtype, namespace, meta.get("name")),
+            body=body,
+            field_manager=self.field_manager,
+        )
+
+    def forget_kind(self, api_version: str, kind: str) -> None:
+        """Drop what discovery said about a kind, so the next lookup asks the server again."""
+        self._types.pop((api_version, kind), None)
+        self._missing.pop((api_version, kind), None)
+
     def get(self, api_version: str, kind: str, namespace: str | None, name: str) -> dict[str, Any] | None:
         rtype = self.resource_type(api_version, kind)
         try:
@@ -254,6 +299,8 @@ class Cluster:
         for api_version, kind in pairs:
             try:
                 found.extend(self.list(api_version, kind, label_selector=selector))
+            except UnknownKindError:  # before KubeError, its base class: a kind not served has no objects
+                continue
             except KubeError as exc:
                 if exc.status == 403:
                     found.extend(self._list_per_namespace(api_version, kind, selector, namespaces))
@@ -261,8 +308,6 @@ class Cluster:
                 if exc.status in (404, 405):
                     continue
                 raise
-            except UnknownKindError:
-                continue
         return found
 
     def _list_per_namespace(
@@ -311,6 +356,16 @@ class Cluster:
                 return False
             raise
         return True
+
+
+MISSING_KIND_RECHECK_SECONDS = 2.0
+
+
+def _unknown_kind_message(server: str, api_version: str, kind: str) -> str:
+    return (
+        f"the cluster at {server} serves no kind {kind!r} in apiVersion {api_version!r}: "
+        "check the apiVersion, or install the CustomResourceDefinition first"
+    )
 
 
 def _is_loopback(url: str) -> bool:

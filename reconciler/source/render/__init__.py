@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -101,12 +101,28 @@ def _settle(
     app: Application, manifests: list[Manifest], cluster_scoped: Collection[tuple[str, str]] | None
 ) -> list[dict[str, Any]]:
     namespace = app.destination.namespace
-    extra = frozenset(cluster_scoped or ())
+    # Kinds of CRDs rendered here may not be served yet: their scope comes from the CRD itself.
+    extra = frozenset(cluster_scoped or ()) | _cluster_scoped_crd_kinds(m.obj for m in manifests)
     settled = [dataclasses.replace(m, obj=default_namespace(m.obj, namespace, extra)) for m in manifests]
     _reject_duplicates(settled)
     objects = [mark_tracked(m.obj, app.name) for m in settled]
     check_objects_size(objects)
     return objects
+
+
+def _cluster_scoped_crd_kinds(objects: Iterable[dict[str, Any]]) -> frozenset[tuple[str, str]]:
+    found = set()
+    for obj in objects:
+        if obj.get("kind") != "CustomResourceDefinition" or not str(obj.get("apiVersion", "")).startswith(
+            "apiextensions.k8s.io/"
+        ):
+            continue
+        spec = obj.get("spec") or {}
+        if isinstance(spec, dict) and spec.get("scope") == "Cluster":
+            kind = (spec.get("names") or {}).get("kind")
+            if spec.get("group") and kind:
+                found.add((str(spec["group"]), str(kind)))
+    return frozenset(found)
 
 
 def detect_tool(app: Application, source_dir: Path) -> str:

@@ -71,6 +71,16 @@
         el("table", { class: "results" }, el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Resource"),
           el("th", { scope: "col" }, "Result"), el("th", { scope: "col" }, "Message"))), el("tbody", {}, rows))));
     }
+    if (op.hooks && op.hooks.length) {
+      const rows = op.hooks.map((h) => el("tr", { "data-hook": h.name || h.generateName },
+        el("td", {}, h.phase), el("td", {}, String(h.wave)),
+        el("td", {}, el("code", {}, h.kind + " " + (h.namespace ? h.namespace + "/" : "") + (h.name || h.generateName + "…"))),
+        el("td", {}, badge(h.status)), el("td", {}, h.message)));
+      lines.push(el("table", { class: "results", id: "operation-hooks" }, el("caption", {}, "Hooks"),
+        el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Phase"), el("th", { scope: "col" }, "Wave"),
+          el("th", { scope: "col" }, "Hook"), el("th", { scope: "col" }, "Status"), el("th", { scope: "col" }, "Message"))),
+        el("tbody", {}, rows)));
+    }
     container.replaceChildren(...lines);
   }
 

@@ -1,0 +1,162 @@
+"""What a sync does with resource hooks and new CRDs: create, watch, delete (one call each).
+
+A hook's record in the operation (made by control/sync.py `_hook_record`) is what users see
+(`app get`, the API, the dashboard) and what these functions update:
+`status` Pending -> Running (created) -> Succeeded | Failed, `name` (the server's, for a
+generateName hook), `message`, `deleted`.
+
+Hooks are deleted in the background (their Pods go with them through garbage collection),
+and never block the operation: `BeforeHookCreation` of a named hook waits (the step is
+re-enqueued) until the old object is gone before creating the new one.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from reconciler.engine.cluster import Cluster, KubeError, UnknownKindError
+from reconciler.engine.hooks import BEFORE_HOOK_CREATION, HOOK_FAILED, HOOK_SUCCEEDED, is_hook
+from reconciler.health import HealthStatus, assess
+from reconciler.model.resources import TRACKING_LABEL
+
+Record = dict[str, Any]
+
+# On each hook object: "<operation id>/<hook id>", the sync that created it.
+HOOK_OPERATION_ANNOTATION = "reconciler.io/hook-operation"
+
+
+def hook_display(record: Record) -> str:
+    name = record.get("name") or f"{record.get('generateName', '')}<generated>"
+    namespace = record.get("namespace") or ""
+    return f"{record.get('kind')} {namespace + '/' if namespace else ''}{name}"
+
+
+def public_hook(record: Record) -> Record:
+    """The record without its manifest: what the operation's state shows."""
+    return {key: value for key, value in record.items() if key != "obj"}
+
+
+def _previous_instances(cluster: Cluster, app_name: str, record: Record) -> list[dict[str, Any]]:
+    """Live objects an earlier sync created for this hook: the same name, or for a generateName
+    hook every object of the kind and namespace with that generateName, tracked by this app."""
+    namespace = record.get("namespace") or None
+    if record.get("name"):
+        live = cluster.get(record["apiVersion"], record["kind"], namespace, record["name"])
+        candidates = [live] if live is not None else []
+    else:
+        candidates = [
+            item
+            for item in cluster.list(
+                record["apiVersion"], record["kind"], namespace=namespace, label_selector=f"{TRACKING_LABEL}={app_name}"
+            )
+            if (item.get("metadata") or {}).get("generateName") == record["generateName"]
+        ]
+    return [
+        item
+        for item in candidates
+        if is_hook(item) and ((item.get("metadata") or {}).get("labels") or {}).get(TRACKING_LABEL) == app_name
+    ]
+
+
+def create_hook(cluster: Cluster, app_name: str, record: Record, op_id: str = "") -> str:
+    """Create the hook of `record`; returns why to wait and try again ("" when done). A hook
+    the server refuses is marked Failed with the server's answer.
+
+    The object is marked with the operation and hook it belongs to, so a step redelivered
+    after its worker died between the create and saving the record adopts that object
+    instead of creating a second generateName hook."""
+    generated = not record.get("name")
+    namespace = record.get("namespace") or None
+    mark = f"{op_id}/{record['id']}"
+    if generated and op_id:
+        for live in _previous_instances(cluster, app_name, record):
+            meta = live.get("metadata") or {}
+            if (meta.get("annotations") or {}).get(HOOK_OPERATION_ANNOTATION) == mark:
+                record.update(status="Running", name=meta.get("name", ""), uid=meta.get("uid", ""), message="created")
+                return ""
+    if BEFORE_HOOK_CREATION in record["deletePolicies"]:
+        for live in _previous_instances(cluster, app_name, record):
+            meta = live.get("metadata") or {}
+            if not meta.get("deletionTimestamp"):
+                cluster.delete(
+                    record["apiVersion"], record["kind"], namespace, meta["name"], propagation="Background",
+                    uid=meta.get("uid"),
+                )
+        if not generated and cluster.get(record["apiVersion"], record["kind"], namespace, record["name"]) is not None:
+            return f"waiting for the previous {hook_display(record)} to be deleted (BeforeHookCreation)"
+    obj = copy.deepcopy(record["obj"])
+    if op_id:
+        meta = obj.setdefault("metadata", {})
+        meta["annotations"] = {**(meta.get("annotations") or {}), HOOK_OPERATION_ANNOTATION: mark}
+    try:
+        live = cluster.create(obj) if generated else cluster.apply(obj)
+    except KubeError as exc:
+        if exc.status == 409 and not generated:
+            return f"waiting for the previous {hook_display(record)} to be deleted"
+        record.update(status="Failed", message=f"could not be created: {exc}")
+        return ""
+    meta = live.get("metadata") or {}
+    record.update(status="Running", name=meta.get("name", ""), uid=meta.get("uid", ""), message="created")
+    return ""
+
+
+def check_hooks(cluster: Cluster, op: dict[str, Any], hook_ids: list[int]) -> tuple[list[str], str]:
+    """Update the hooks' status from their live objects: (what is still running, a failure)."""
+    waiting: list[str] = []
+    for hook_id in hook_ids:
+        record = op["hooks"][hook_id]
+        if record["status"] == "Succeeded":
+            continue
+        if record["status"] == "Failed":
+            return [], f"{record['phase']} hook {hook_display(record)} failed: {record['message']}"
+        live = cluster.get(record["apiVersion"], record["kind"], record.get("namespace") or None, record["name"])
+        if live is None:
+            waiting.append(f"{record['phase']} hook {hook_display(record)} (not found: deleted by someone?)")
+            continue
+        health = assess(live)
+        if health.status == HealthStatus.Healthy:
+            record.update(status="Succeeded", message=health.message or "completed")
+        elif health.status == HealthStatus.Degraded:
+            record.update(status="Failed", message=health.message or "failed")
+            return [], f"{record['phase']} hook {hook_display(record)} failed: {record['message']}"
+        else:
+            record["message"] = health.message or health.status.value
+            waiting.append(f"{record['phase']} hook {hook_display(record)} to complete ({health.status.value})")
+    return waiting, ""
+
+
+def delete_hook_by_policy(cluster: Cluster, record: Record) -> None:
+    policies = record.get("deletePolicies") or []
+    wanted = (record["status"] == "Succeeded" and HOOK_SUCCEEDED in policies) or (
+        record["status"] == "Failed" and HOOK_FAILED in policies
+    )
+    if not wanted or record.get("deleted") or not record.get("name"):
+        return
+    try:
+        cluster.delete(
+            record["apiVersion"], record["kind"], record.get("namespace") or None, record["name"],
+            propagation="Background", uid=record.get("uid") or None,
+        )
+    except KubeError as exc:
+        record["message"] = f"{record.get('message', '')}; could not delete it: {exc}"
+        return
+    record["deleted"] = True
+
+
+def crd_kind_unserved(cluster: Cluster, crd: dict[str, Any]) -> str:
+    """"" when the kind the (Established) CRD defines is in discovery, else what is awaited.
+    Discovery is asked again for that kind: a new CRD must not wait for a cache TTL."""
+    spec = crd.get("spec") or {}
+    group, kind = spec.get("group"), (spec.get("names") or {}).get("kind")
+    versions = [v for v in spec.get("versions") or [] if isinstance(v, dict) and v.get("served", True)]
+    if not group or not kind or not versions:
+        return ""
+    version = next((v for v in versions if v.get("storage")), versions[0]).get("name")
+    api_version = f"{group}/{version}"
+    cluster.forget_kind(api_version, kind)
+    try:
+        cluster.resource_type(api_version, kind)
+    except UnknownKindError:
+        return f"kind {kind} ({api_version}) to be served (its CRD is Established, discovery does not list it yet)"
+    return ""

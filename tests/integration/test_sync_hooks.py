@@ -1,0 +1,237 @@
+"""Resource hooks in a real sync (Celery workers, Redis, kubesim with its controllers: Jobs run
+to completion; an image tagged `:broken` fails)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import GitRepo
+from tests.integration.conftest import System
+from tests.integration.sync_helpers import (
+    NAMESPACE,
+    Timeline,
+    app_get_text,
+    app_manifest,
+    config_map,
+    deployment,
+    exists,
+    healthy_deployment,
+    job,
+    job_done,
+    job_exists,
+    jobs,
+    register_app,
+    sync_now,
+    wait_operation_end,
+)
+
+
+@pytest.fixture
+def kubesim() -> Iterator[object]:
+    """kubesim with its controllers: Deployments roll out and Jobs complete in ~0.3 s."""
+    from kubesim import KubeSim
+
+    with KubeSim(controllers=True, ready_delay=0.3) as sim:
+        yield sim
+
+
+def files(**docs: str) -> dict[str, str]:
+    return {f"app/{name}.yaml": text for name, text in docs.items()}
+
+
+@pytest.mark.timeout(90)
+def test_presync_job_completes_before_the_sync_phase_and_postsync_runs_after_health(
+    system: System, git_repo_factory: Callable[..., GitRepo]
+) -> None:
+    repo = git_repo_factory(files(
+        ns=NAMESPACE,
+        migrate=job("migrate", hook="PreSync"),
+        web=deployment("web"),
+        smoke=job("smoke", hook="PostSync", annotations={"argocd.argoproj.io/hook-delete-policy": "HookSucceeded"}),
+    ))
+    register_app(system, app_manifest("shop", repo))
+    with Timeline(system, {
+        "migrate done": job_done("migrate"),
+        "web created": exists("apps/v1", "Deployment", "shop", "web"),
+        "web healthy": healthy_deployment("web"),
+        "smoke created": job_exists("smoke"),
+    }) as timeline:
+        sync_now(system, "shop")
+        op = wait_operation_end(system, "shop")
+    assert op["phase"] == "Succeeded", op["message"]
+    first = timeline.first
+    assert first["migrate done"] < first["web created"]
+    assert first["web healthy"] < first["smoke created"]
+    hooks = {h["name"]: h for h in op["hooks"]}
+    assert hooks["migrate"]["phase"] == "PreSync" and hooks["migrate"]["status"] == "Succeeded"
+    assert hooks["smoke"]["phase"] == "PostSync" and hooks["smoke"]["status"] == "Succeeded"
+    # HookSucceeded: deleted once the operation ended; the default BeforeHookCreation keeps it.
+    names = {j["metadata"]["name"] for j in jobs(system)}
+    assert "smoke" not in names and "migrate" in names
+    # `reconciler app get` lists them with phase and outcome.
+    shown = app_get_text(system, "shop")
+    assert re.search(r"^PreSync\s+0\s+Job\s+shop\s+migrate\s+Succeeded", shown, re.MULTILINE), shown
+    assert re.search(r"^PostSync\s+0\s+Job\s+shop\s+smoke\s+Succeeded", shown, re.MULTILINE), shown
+    # Hooks are not the app's resources: the app is Synced, the Jobs are not listed.
+    system.next_poll("shop")
+    status = system.wait_for(lambda: system.status("shop").get("sync", {}).get("status") == "Synced"
+                             and system.status("shop"), what="shop Synced")
+    assert not [r for r in status["resources"] if r["kind"] == "Job"]
+
+
+@pytest.mark.timeout(90)
+def test_failing_presync_hook_fails_the_sync_applies_nothing_and_runs_syncfail(
+    system: System, git_repo_factory: Callable[..., GitRepo]
+) -> None:
+    repo = git_repo_factory(files(
+        ns=NAMESPACE,
+        migrate=job("migrate", hook="PreSync", image="busybox:broken"),
+        web=deployment("web"),
+        cleanup=job("cleanup", hook="SyncFail"),
+    ))
+    register_app(system, app_manifest("shop", repo))
+    sync_now(system, "shop")
+    op = wait_operation_end(system, "shop")
+    assert op["phase"] == "Failed"
+    assert "PreSync hook Job shop/migrate failed" in op["message"]
+    assert system.cluster.get("apps/v1", "Deployment", "shop", "web") is None
+    hooks = {h["name"]: h for h in op["hooks"]}
+    assert hooks["cleanup"]["phase"] == "SyncFail" and hooks["cleanup"]["status"] == "Succeeded"
+    assert system.store.lock_holder("shop") is None
+
+
+@pytest.mark.timeout(90)
+def test_generate_name_hook_twice_makes_two_jobs_and_before_hook_creation_deletes_the_old_one(
+    system: System, git_repo_factory: Callable[..., GitRepo]
+) -> None:
+    repo = git_repo_factory(files(ns=NAMESPACE, migrate=job("migrate", hook="PreSync", generate=True),
+                                  cm=config_map("settings")))
+    register_app(system, app_manifest("shop", repo))
+    sync_now(system, "shop")
+    first = wait_operation_end(system, "shop")
+    assert first["phase"] == "Succeeded", first["message"]
+    first_name = first["hooks"][0]["name"]
+    assert first_name.startswith("migrate-") and len(first_name) > len("migrate-")
+    sync_now(system, "shop")
+    second = wait_operation_end(system, "shop", after=first["id"])
+    assert second["phase"] == "Succeeded", second["message"]
+    second_name = second["hooks"][0]["name"]
+    assert second_name.startswith("migrate-") and second_name != first_name
+    system.wait_for(lambda: {j["metadata"]["name"] for j in jobs(system)} == {second_name},
+                    what="only the second hook Job left")
+
+
+@pytest.mark.timeout(90)
+def test_sync_hook_at_wave_one_runs_between_waves_zero_and_two(
+    system: System, git_repo_factory: Callable[..., GitRepo]
+) -> None:
+    repo = git_repo_factory(files(
+        ns=NAMESPACE,
+        first=config_map("first", annotations={"argocd.argoproj.io/sync-wave": "0"}),
+        between=job("between", hook="Sync", annotations={"argocd.argoproj.io/sync-wave": "1"}),
+        last=config_map("last", annotations={"argocd.argoproj.io/sync-wave": "2"}),
+    ))
+    register_app(system, app_manifest("shop", repo))
+    with Timeline(system, {
+        "first": exists("v1", "ConfigMap", "shop", "first"),
+        "between created": job_exists("between"),
+        "between done": job_done("between"),
+        "last": exists("v1", "ConfigMap", "shop", "last"),
+    }) as timeline:
+        sync_now(system, "shop")
+        op = wait_operation_end(system, "shop")
+    assert op["phase"] == "Succeeded", op["message"]
+    t = timeline.first
+    assert t["first"] < t["between created"] <= t["between done"] < t["last"]
+
+
+HELM_CHART = {
+    "chart/Chart.yaml": "apiVersion: v2\nname: shop\nversion: 0.1.0\n",
+    "chart/templates/deployment.yaml": deployment("web", namespace="{{ .Release.Namespace }}"),
+}
+
+
+def helm_job(name: str, event: str, weight: str) -> str:
+    return job(name, namespace="{{ .Release.Namespace }}", annotations={
+        "helm.sh/hook": event, "helm.sh/hook-weight": weight, "helm.sh/hook-delete-policy": "before-hook-creation",
+    })
+
+
+@pytest.mark.timeout(120)
+def test_helm_pre_install_hooks_run_by_weight_before_the_release_and_post_install_after(
+    system: System, git_repo_factory: Callable[..., GitRepo]
+) -> None:
+    repo = git_repo_factory({
+        **HELM_CHART,
+        "chart/templates/ns-hook.yaml": helm_job("second", "pre-install", "5"),
+        "chart/templates/first-hook.yaml": helm_job("first", "pre-install,pre-upgrade", "-5"),
+        "chart/templates/post.yaml": helm_job("notify", "post-install", "0"),
+        "chart/templates/test.yaml": helm_job("check", "test", "0"),
+    })
+    system.cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
+    register_app(system, app_manifest("shop", repo, path="chart"))
+    with Timeline(system, {
+        "first done": job_done("first"),
+        "second created": job_exists("second"),
+        "second done": job_done("second"),
+        "web created": exists("apps/v1", "Deployment", "shop", "web"),
+        "web healthy": healthy_deployment("web"),
+        "notify created": job_exists("notify"),
+    }) as timeline:
+        sync_now(system, "shop")
+        op = wait_operation_end(system, "shop", timeout=60)
+    assert op["phase"] == "Succeeded", op["message"]
+    t = timeline.first
+    assert t["first done"] < t["second created"] <= t["second done"] < t["web created"]
+    assert t["web healthy"] < t["notify created"]
+    phases = {h["name"]: h["phase"] for h in op["hooks"]}
+    assert phases == {"first": "PreSync", "second": "PreSync", "notify": "PostSync"}
+    assert "check" not in {j["metadata"]["name"] for j in jobs(system)}  # helm test hooks never run
+
+
+@pytest.mark.timeout(90)
+def test_terminate_op_stops_a_running_operation_between_steps(
+    system: System, git_repo_factory: Callable[..., GitRepo]
+) -> None:
+    from reconciler.control.user_actions import terminate_operation
+
+    repo = git_repo_factory(files(
+        ns=NAMESPACE,
+        # A Deployment whose image never pulls keeps wave 0 unhealthy, so wave 1 waits.
+        web=deployment("web").replace("nginx:1.27", "nginx:missing"),
+        later=config_map("later", annotations={"argocd.argoproj.io/sync-wave": "1"}),
+    ))
+    register_app(system, app_manifest("shop", repo))
+    sync_now(system, "shop")
+    system.wait_for(lambda: "waiting for" in system.operation("shop").get("message", ""), what="the health wait")
+    running: dict[str, Any] = system.operation("shop")
+    terminate_operation(system.store, "shop")
+    op = wait_operation_end(system, "shop")
+    assert op["id"] == running["id"]
+    assert op["phase"] == "Failed" and "terminated" in op["message"]
+    assert system.store.lock_holder("shop") is None
+    assert system.cluster.get("v1", "ConfigMap", "shop", "later") is None
+
+
+@pytest.mark.timeout(90)
+def test_post_delete_hook_is_created_after_the_apps_resources_are_deleted(
+    system: System, git_repo_factory: Callable[..., GitRepo]
+) -> None:
+    from reconciler.control.teardown import delete_application
+    from workers import tasks
+
+    system.cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
+    repo = git_repo_factory(files(cm=config_map("settings"), cleanup=job("cleanup", hook="PostDelete")))
+    register_app(system, app_manifest("shop", repo))
+    sync_now(system, "shop")
+    op = wait_operation_end(system, "shop")
+    assert op["phase"] == "Succeeded", op["message"]
+    assert not jobs(system)  # a PostDelete hook does not run at sync
+    result = delete_application(tasks.services(), "shop", cascade=True)
+    assert not result.failed and result.post_delete_hooks == ["Job cleanup"]
+    assert system.cluster.get("v1", "ConfigMap", "shop", "settings") is None
+    system.wait_for(lambda: job_done("cleanup")(system.cluster), what="the hook ran")
