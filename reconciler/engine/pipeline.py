@@ -19,13 +19,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from reconciler.engine.cluster import Cluster, UnknownKindError
 from reconciler.engine.compare import Comparison, DesiredState, compare, compare_with_inventory, is_child_app
 from reconciler.engine.hooks import HookError, split_hooks
 from reconciler.engine.project_rules import check_application, check_resource
-from reconciler.model import Application, AppProject
+from reconciler.model import Application, AppProject, Source
 from reconciler.model.resources import SYNC_OPTIONS_ANNOTATION, ResourceKey
 from reconciler.model.sync_options import resource_option_problem
 from reconciler.source.git.client import GitSource
@@ -100,29 +101,52 @@ def desired(
         return _desired_from_sources(
             app, git, charts, revision, fresh_refs or bool(commit), set(cluster_scoped), cache, capabilities
         )
-    if app.source.chart:
-        if charts is None:
-            raise RenderError("spec.source.chart: Helm repositories cannot be read here")
-        chart = charts.resolve(app.source.repo_url, app.source.chart, revision or app.source.target_revision)
-        sha = chart.version
-        # A version's archive may be replaced in a repository: the digest keeps the cache honest.
-        key = render_cache_key(app, f"{chart.version}@{chart.digest}", capabilities)
-    else:
-        repo = repo_location(app.source.repo_url)
-        sha = commit or git.resolve(repo, revision or app.source.target_revision, refresh=fresh_refs)
-        key = render_cache_key(app, sha, capabilities)
+    source = _resolve_source(
+        app.source, revision or app.source.target_revision, "spec.source", git, charts, commit, fresh_refs
+    )
+    key = render_cache_key(app, source.cache_part, capabilities)
     rendered = cache[0](key) if cache else None
     hit = rendered is not None
     if rendered is None:
-        if app.source.chart and charts:
-            pass_credentials = bool(app.source.helm and app.source.helm.pass_credentials)
-            tree = charts.expanded(chart, pass_credentials=pass_credentials)
-        else:
-            tree = git.snapshot(repo, sha)
+        tree = _tree(app.source, source, git, charts)
         rendered = render(app, tree, cluster_scoped=set(cluster_scoped), charts=charts, capabilities=capabilities)
         if cache:
             cache[1](key, rendered)
-    return _desired_state(sha, rendered, hit)
+    return _desired_state(source.revision, rendered, hit)
+
+
+@dataclass(frozen=True)
+class _ResolvedSource:
+    revision: str  # what status and history show: a commit SHA, or a chart version
+    cache_part: str  # what the render cache key holds: the SHA, or version@digest
+    origin: Any  # the repository location, or the resolved chart
+
+
+def _resolve_source(
+    source: Source,
+    wanted: str,
+    field: str,
+    git: GitSource,
+    charts: ChartRepositories | None,
+    commit: str = "",
+    fresh_refs: bool = False,
+) -> _ResolvedSource:
+    if source.chart:
+        if charts is None:
+            raise RenderError(f"{field}.chart: Helm repositories cannot be read here")
+        chart = charts.resolve(source.repo_url, source.chart, wanted, field=field)
+        # A version's archive may be replaced in a repository: the digest keeps the cache honest.
+        return _ResolvedSource(chart.version, f"{chart.version}@{chart.digest}", chart)
+    repo = repo_location(source.repo_url)
+    sha = commit or git.resolve(repo, wanted, refresh=fresh_refs)
+    return _ResolvedSource(sha, sha, repo)
+
+
+def _tree(source: Source, resolved: _ResolvedSource, git: GitSource, charts: ChartRepositories | None) -> Path:
+    """The files a source renders from: the chart unpacked, or the commit's snapshot."""
+    if source.chart and charts is not None:
+        return charts.expanded(resolved.origin, pass_credentials=bool(source.helm and source.helm.pass_credentials))
+    return git.snapshot(resolved.origin, resolved.revision)
 
 
 def _desired_state(revision: str, rendered: list[dict[str, Any]], cache_hit: bool) -> DesiredState:
@@ -175,30 +199,19 @@ def _desired_from_sources(
             f"revision {revision!r} gives {len(pinned)} revision(s) for {len(app.sources)} sources: "
             f"give one per source, in order, separated by {REVISION_SEPARATOR!r}"
         )
-    resolved: list[tuple[str, str, Any]] = []  # (revision, cache key part, chart or repository)
-    for index, source in enumerate(app.sources):
-        wanted = pinned[index] if pinned else source.target_revision
-        if source.chart:
-            if charts is None:
-                raise RenderError(f"spec.sources[{index}].chart: Helm repositories cannot be read here")
-            chart = charts.resolve(source.repo_url, source.chart, wanted, field=f"spec.sources[{index}]")
-            resolved.append((chart.version, f"{chart.version}@{chart.digest}", chart))
-        else:
-            repo = repo_location(source.repo_url)
-            sha = git.resolve(repo, wanted, refresh=fresh_refs)
-            resolved.append((sha, sha, repo))
-    combined = REVISION_SEPARATOR.join(entry[0] for entry in resolved)
-    key = render_cache_key(app, REVISION_SEPARATOR.join(entry[1] for entry in resolved), capabilities)
+    resolved = [
+        _resolve_source(
+            source, pinned[index] if pinned else source.target_revision, f"spec.sources[{index}]", git, charts,
+            fresh_refs=fresh_refs,
+        )
+        for index, source in enumerate(app.sources)
+    ]
+    combined = REVISION_SEPARATOR.join(entry.revision for entry in resolved)
+    key = render_cache_key(app, REVISION_SEPARATOR.join(entry.cache_part for entry in resolved), capabilities)
     rendered = cache[0](key) if cache else None
     hit = rendered is not None
     if rendered is None:
-        trees = []
-        for source, (sha, _, origin) in zip(app.sources, resolved, strict=True):
-            if source.chart and charts is not None:
-                pass_credentials = bool(source.helm and source.helm.pass_credentials)
-                trees.append(charts.expanded(origin, pass_credentials=pass_credentials))
-            else:
-                trees.append(git.snapshot(origin, sha))
+        trees = [_tree(source, entry, git, charts) for source, entry in zip(app.sources, resolved, strict=True)]
         refs = {source.ref: tree for source, tree in zip(app.sources, trees, strict=True) if source.ref}
         parts = []
         for index, (source, tree) in enumerate(zip(app.sources, trees, strict=True)):
