@@ -7,6 +7,7 @@ from typing import Any
 from kubesim.deletion import DeleteOptions, Deleter
 from kubesim.discovery import Discovery
 from kubesim.faults import FaultInjector
+from kubesim.openapi import OpenAPI
 from kubesim.operations import Cluster, Target, default_namespaces
 from kubesim.params import Params
 from kubesim.registry import Registry
@@ -24,6 +25,7 @@ class SimAPI:
         self.cluster = Cluster(self.registry, self.store)
         self.deleter = Deleter(self.cluster)
         self.discovery = Discovery(self.registry)
+        self.openapi = OpenAPI(self.registry, self.store)
         self.log = RequestLog()
         self.faults = FaultInjector()
         self._seed()

@@ -100,10 +100,10 @@ class ApiHandler(BaseHTTPRequestHandler):
         method, path, query, started = pending
         self.server.api.log.record(method, path, query, status, (time.perf_counter() - started) * 1000, self._verb)
 
-    def _send(self, status: int, body: bytes, extra_headers: str = "") -> None:
+    def _send(self, status: int, body: bytes, extra_headers: str = "", content_type: str = "application/json") -> None:
         self._record(status)
         head = (f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}\r\n"
-                f"Content-Type: application/json\r\nCache-Control: no-cache, private\r\n"
+                f"Content-Type: {content_type}\r\nCache-Control: no-cache, private\r\n"
                 f"Content-Length: {len(body)}\r\n{extra_headers}")
         if self.close_connection:
             head += "Connection: close\r\n"
@@ -179,7 +179,12 @@ class ApiHandler(BaseHTTPRequestHandler):
         api = self.server.api
         route = parse_resource_path(path)
         if route is None:
-            doc = api.discovery.version if path == "/version" else api.discovery.document(path.rstrip("/"))
+            content_type = "application/json"
+            if path.startswith("/openapi/"):
+                found = api.openapi.document(path, self.headers.get("Accept", ""))
+                doc, content_type = found if found else (None, content_type)
+            else:
+                doc = api.discovery.version if path == "/version" else api.discovery.document(path.rstrip("/"))
             self._verb = "discovery"
             if path in _HEALTH_PATHS:
                 self._record(200)
@@ -188,7 +193,7 @@ class ApiHandler(BaseHTTPRequestHandler):
             elif doc is None or method != "GET":
                 self._send(404, _encode(_NOT_FOUND.to_status()))
             else:
-                self._send(200, doc)
+                self._send(200, doc, content_type=content_type)
             return
         params = parse_params(query)
         verb = method_verb(method, route, params.watch, self.headers.get("Content-Type", ""))
