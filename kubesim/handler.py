@@ -20,6 +20,7 @@ from kubesim.api import SimAPI
 from kubesim.deletion import DeleteOptions
 from kubesim.errors import ApiError, InternalError, MethodNotAllowed, NotFound
 from kubesim.faults import FaultRule
+from kubesim.fieldvalidation import warning_header
 from kubesim.operations import Target, WriteContext, parse_body
 from kubesim.params import parse_params
 from kubesim.routes import ResourcePath, method_verb, parse_resource_path
@@ -198,6 +199,7 @@ class ApiHandler(BaseHTTPRequestHandler):
         params = parse_params(query)
         verb = method_verb(method, route, params.watch, self.headers.get("Content-Type", ""))
         self._verb = verb
+        self._warnings: list[str] = []
         try:
             status, payload = self._resource(method, route, params, verb, body)
         except ApiError as error:
@@ -207,7 +209,7 @@ class ApiHandler(BaseHTTPRequestHandler):
             error = InternalError(f"kubesim failed on {method} {path}: {type(exc).__name__}: {exc}")
             status, payload = error.code, _encode(error.to_status())
         if isinstance(payload, bytes):
-            self._send(status, payload)
+            self._send(status, payload, warning_header(self._warnings) if self._warnings else "")
         else:
             self._send_stream(payload)
 
@@ -230,6 +232,7 @@ class ApiHandler(BaseHTTPRequestHandler):
         if route.subresource == "scale" and verb != "get":
             raise MethodNotAllowed(verb, f"{rtype.plural}/scale", rtype.group)
         ctx = WriteContext(params, self.headers.get("User-Agent", ""))
+        self._warnings = ctx.warnings
         cluster = api.cluster
         if verb == "get":
             return 200, _encode(cluster.get(target))

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from kubesim import crds
+from kubesim import crds, fieldvalidation
 from kubesim.catalogue import DEFAULT_NAMESPACES, ResourceType
 from kubesim.errors import (
     AlreadyExists,
@@ -72,6 +72,7 @@ class Target:
 class WriteContext:
     params: Params
     user_agent: str = ""
+    warnings: list[str] = field(default_factory=list)  # sent back as Warning headers
 
     @property
     def manager(self) -> str:
@@ -121,6 +122,7 @@ class Cluster:
         self.registry = registry
         self.store = store
         self.deleter: Deleter | None = None  # set by the server once both exist
+        self.schemas = fieldvalidation.SchemaIndex(store)
 
     # ---------------------------------------------------------------- helpers
     def storage_of(self, rtype: ResourceType) -> ResourceType:
@@ -194,6 +196,7 @@ class Cluster:
     def create(self, target: Target, body: Any, ctx: WriteContext) -> Obj:
         validate_write_options(ctx.params, "create")
         obj = self._check_body(target, body)
+        self._drop_unknown(target, obj, ctx, "create", decoded=True)
         m = meta(obj)
         if not m.get("name") and m.get("generateName"):
             m["name"] = generated_name(str(m["generateName"]))
@@ -244,6 +247,7 @@ class Cluster:
     def update(self, target: Target, body: Any, ctx: WriteContext) -> Obj:
         validate_write_options(ctx.params, "update")
         new = self._check_body(target, body)
+        self._drop_unknown(target, new, ctx, "update", decoded=True)
         m = meta(new)
         if m.get("name") and m["name"] != target.name:
             raise BadRequest(f"the name of the object ({m['name']}) does not match the name on the URL "
@@ -348,6 +352,7 @@ class Cluster:
         rv = meta(new).get("resourceVersion")
         if rv and rv != old["metadata"].get("resourceVersion"):
             raise Conflict.stale(target.rtype.plural, target.name, target.rtype.group)
+        self._drop_unknown(target, new, ctx, "patch", decoded=False)
         return self._update(target, old, new, ctx, track=True), 200
 
     def apply(self, target: Target, raw: bytes, ctx: WriteContext) -> tuple[Obj, int]:
@@ -357,6 +362,9 @@ class Cluster:
         if not isinstance(applied, dict):
             raise BadRequest("the apply patch must be a YAML or JSON object")
         self._check_kind(target, applied)
+        fieldvalidation.directive(ctx.params.field_validation, "apply")
+        fieldvalidation.refuse_undeclared_in_apply(applied, target.rtype, self.schemas.shape(target.rtype),
+                                                   target.namespace, target.name)
         m = meta(applied)
         if m.get("name") and m["name"] != target.name:
             raise BadRequest(f"the name of the object ({m['name']}) does not match the name on the URL "
@@ -400,6 +408,13 @@ class Cluster:
             raise BadRequest("the namespace of the provided object does not match the namespace sent on the "
                              "request")
         return obj
+
+    def _drop_unknown(self, target: Target, obj: Obj, ctx: WriteContext, verb: str, *, decoded: bool) -> None:
+        mode = fieldvalidation.directive(ctx.params.field_validation, verb)
+        if target.subresource == "scale":
+            return
+        fieldvalidation.drop_unknown(obj, target.rtype, self.schemas.shape(target.rtype), mode, ctx.warnings,
+                                     decoded=decoded)
 
     def _hooks_update(self, old: Obj | None, new: Obj, target: Target, ctx: WriteContext) -> Obj:
         rtype = self.storage_of(target.rtype)
