@@ -24,6 +24,7 @@ from kubesim.fieldvalidation import warning_header
 from kubesim.operations import Target, WriteContext, parse_body
 from kubesim.params import parse_params
 from kubesim.routes import ResourcePath, method_verb, parse_resource_path
+from kubesim.scale import refuse_unknown_verb
 from kubesim.watch import watch_stream
 
 _REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
@@ -229,8 +230,8 @@ class ApiHandler(BaseHTTPRequestHandler):
             raise MethodNotAllowed(verb, rtype.plural, rtype.group)
         if verb in ("update", "patch", "apply") and not route.name:
             raise MethodNotAllowed(verb, rtype.plural, rtype.group)
-        if route.subresource == "scale" and verb != "get":
-            raise MethodNotAllowed(verb, f"{rtype.plural}/scale", rtype.group)
+        if route.subresource == "scale":
+            refuse_unknown_verb(verb, rtype.plural, rtype.group)
         ctx = WriteContext(params, self.headers.get("User-Agent", ""))
         self._warnings = ctx.warnings
         cluster = api.cluster

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from kubesim import crds, fieldvalidation
+from kubesim import crds, fieldvalidation, scale, structural
 from kubesim.catalogue import DEFAULT_NAMESPACES, ResourceType
 from kubesim.errors import (
     AlreadyExists,
@@ -159,7 +159,7 @@ class Cluster:
     def get(self, target: Target) -> Obj:
         obj = self.live(target)
         if target.subresource == "scale":
-            return self._scale_of(obj, target)
+            return scale.scale_of(obj, self._scale_paths(target))
         return self.serve(obj, target.rtype)
 
     def list(self, target: Target, params: Params) -> Obj:
@@ -246,6 +246,8 @@ class Cluster:
     # ----------------------------------------------------------------- update
     def update(self, target: Target, body: Any, ctx: WriteContext) -> Obj:
         validate_write_options(ctx.params, "update")
+        if target.subresource == "scale":
+            return self._write_scale(target, self.live(target), body, ctx)
         new = self._check_body(target, body)
         self._drop_unknown(target, new, ctx, "update", decoded=True)
         m = meta(new)
@@ -337,6 +339,10 @@ class Cluster:
         old = self.live(target)
         patches = _hooks("patches")
         current = clone(old)
+        if target.subresource == "scale":
+            # A Scale is patched as itself, then written like a PUT of the Scale.
+            current = scale.scale_of(old, self._scale_paths(target))
+            media = JSON_PATCH if media == JSON_PATCH else MERGE_PATCH
         if media == MERGE_PATCH:
             if not isinstance(body, dict):
                 raise BadRequest("a merge patch must be a JSON object")
@@ -349,6 +355,8 @@ class Cluster:
             if not isinstance(body, dict):
                 raise BadRequest("a strategic merge patch must be a JSON object")
             new = patches.strategic_merge_patch(current, body, target.rtype.kind, target.rtype.group)
+        if target.subresource == "scale":
+            return self._write_scale(target, old, new, ctx), 200
         rv = meta(new).get("resourceVersion")
         if rv and rv != old["metadata"].get("resourceVersion"):
             raise Conflict.stale(target.rtype.plural, target.name, target.rtype.group)
@@ -423,10 +431,14 @@ class Cluster:
                                 subresource=target.subresource if target.subresource == "status" else "",
                                 status_subresource=rtype.has_status)
 
-    @staticmethod
-    def _defaults_and_validate(rtype: ResourceType, obj: Obj, old: Obj | None) -> None:
+    def _defaults_and_validate(self, rtype: ResourceType, obj: Obj, old: Obj | None) -> None:
         if rtype.custom:
-            return  # no schema defaulting for custom resources in kubesim
+            crd = self.schemas.crd(rtype)
+            schema = fieldvalidation.crd_version_schema(crd, rtype.version) if crd else None
+            errors = structural.default_and_validate(obj, schema, old)
+            if errors:
+                raise Invalid(rtype.kind, obj["metadata"]["name"], errors, group=rtype.group)
+            return
         defaults = _hooks("defaults")
         if old is not None:
             # An update that leaves out an allocated clusterIP keeps it, as the real registry does.
@@ -455,17 +467,16 @@ class Cluster:
         if (rtype.group, rtype.plural) == (crds.CRD_GROUP, crds.CRD_PLURAL):
             self.registry.set_crd(stored["metadata"]["name"], crd_types(stored), crd_storage_version(stored))
 
-    def _scale_of(self, obj: Obj, target: Target) -> Obj:
-        spec, status, m = obj.get("spec") or {}, obj.get("status") or {}, obj["metadata"]
-        selector = (spec.get("selector") or {}).get("matchLabels") or {}
-        return {
-            "kind": "Scale", "apiVersion": "autoscaling/v1",
-            "metadata": {k: m[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
-                         if k in m},
-            "spec": {"replicas": spec.get("replicas", 1)},
-            "status": {"replicas": status.get("replicas", 0),
-                       "selector": ",".join(f"{k}={v}" for k, v in sorted(selector.items()))},
-        }
+    def _scale_paths(self, target: Target) -> tuple[str, str, str] | None:
+        if not target.rtype.custom:
+            return None
+        return scale.scale_paths(self.schemas.crd(target.rtype), target.rtype.version)
+
+    def _write_scale(self, target: Target, old: Obj, body: Any, ctx: WriteContext) -> Obj:
+        paths = self._scale_paths(target)
+        new = scale.with_replicas(old, body, paths, target.rtype.kind)
+        stored = self._update(Target(target.rtype, target.namespace, target.name), old, new, ctx, track=True)
+        return scale.scale_of(stored, paths)
 
     # ---------------------------------------------------------- direct access
     def put_object(self, obj: Obj) -> Obj:

@@ -1,0 +1,70 @@
+"""CRD validation rules (`x-kubernetes-validations`), evaluated with cel-python.
+
+Per https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/#validation-rules:
+`self` is the value the rule sits on, `oldSelf` its previous value; a rule that mentions
+`oldSelf` is a transition rule, checked only on updates where an old value exists. A failed
+rule is `<path>: Invalid value: "<type>": <message>` where message is `message`, else the
+result of `messageExpression`, else `failed rule: <rule>`; a rule on the root reports the
+path `<nil>`, as the apiserver prints an empty field path. `fieldPath` moves the error.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+import celpy
+
+from kubesim.errors import FieldError
+
+_OLD_SELF = re.compile(r"\boldSelf\b")
+_ENV = celpy.Environment()
+
+
+@cache
+def _program(expr: str) -> Any | None:
+    try:
+        return _ENV.program(_ENV.compile(expr))
+    except Exception:  # a rule the library cannot parse is skipped, not a crash of the request
+        return None
+
+
+def _evaluate(expr: str, activation: dict[str, Any]) -> Any:
+    program = _program(expr)
+    if program is None:
+        return None
+    try:
+        return program.evaluate(activation)
+    except Exception:
+        return None
+
+
+def check(schema: dict[str, Any], value: Any, old: Any, has_old: bool, path: str, type_name: str
+          ) -> list[FieldError]:
+    errors: list[FieldError] = []
+    activation: dict[str, Any] | None = None
+    for rule in schema.get("x-kubernetes-validations") or []:
+        expr = rule.get("rule") if isinstance(rule, dict) else None
+        if not expr:
+            continue
+        transition = bool(_OLD_SELF.search(expr))
+        if transition and not has_old:
+            continue
+        if activation is None:
+            activation = {"self": celpy.json_to_cel(value)}
+            if has_old:
+                activation["oldSelf"] = celpy.json_to_cel(old)
+        result = _evaluate(expr, activation)
+        if result is None or bool(result):
+            continue
+        message = rule.get("message")
+        if not message and rule.get("messageExpression"):
+            evaluated = _evaluate(rule["messageExpression"], activation)
+            message = str(evaluated) if evaluated is not None else ""
+        if not message:
+            message = f"failed rule: {expr}"
+        field_path = path + str(rule.get("fieldPath") or "")
+        errors.append(FieldError(field_path.lstrip(".") or "<nil>",
+                                 f'Invalid value: "{type_name}": {message}'))
+    return errors
