@@ -38,6 +38,7 @@ class Params:
     grace_period_seconds: int | None = None
     pretty: bool = False
     field_validation: str = ""
+    include_object: str = ""
 
     @property
     def is_dry_run(self) -> bool:
@@ -75,6 +76,7 @@ def parse_params(query: str) -> Params:
         params.dry_run = [v for v in raw["dryRun"] if v != ""] or None
     params.field_manager = first.get("fieldManager", "")
     params.field_validation = first.get("fieldValidation", "")
+    params.include_object = first.get("includeObject", "")
     if "force" in first:
         params.force = parse_bool(first["force"])
     params.propagation_policy = first.get("propagationPolicy", "")
