@@ -31,7 +31,7 @@ def directive(raw: str, verb: str) -> str:
         return WARN
     if raw not in _DIRECTIVES:
         raise Invalid(OPTIONS_KIND.get(verb, "CreateOptions"), "", [
-            FieldError.not_supported("fieldValidation", raw, ["", IGNORE, WARN, STRICT])], group="meta.k8s.io")
+            FieldError.not_supported("fieldValidation", raw, sorted(["", *_DIRECTIVES]))], group="meta.k8s.io")
     return raw
 
 
