@@ -89,6 +89,18 @@ def drop_unknown(obj: dict[str, Any], rtype: ResourceType, shape: shapes.Shape |
         warnings.extend(f'unknown field "{p}"' for p in found)
 
 
+class UntypedPatchError(ApiError):
+    """The error a plain Go error becomes in kube-apiserver: code 500 and a Status without a reason."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code=500, reason="")
+
+    def to_status(self) -> dict[str, Any]:
+        status = super().to_status()
+        status.pop("reason", None)
+        return status
+
+
 def refuse_undeclared_in_apply(applied: dict[str, Any], rtype: ResourceType, shape: shapes.Shape | None,
                                namespace: str, name: str) -> None:
     """Server-side apply: any field the schema does not declare fails the request."""
@@ -99,8 +111,7 @@ def refuse_undeclared_in_apply(applied: dict[str, Any], rtype: ResourceType, sha
     errors = [f".{p}: field not declared in schema" for p in found]
     detail = errors[0] if len(errors) == 1 else "errors:\n  " + "\n  ".join(errors)
     gvk = f"{rtype.api_version}, Kind={rtype.kind}" if rtype.group else f"/{rtype.version}, Kind={rtype.kind}"
-    raise ApiError(f"failed to create typed patch object ({namespace}/{name}; {gvk}): {detail}", code=500,
-                   reason="")
+    raise UntypedPatchError(f"failed to create typed patch object ({namespace}/{name}; {gvk}): {detail}")
 
 
 def warning_header(warnings: list[str]) -> str:

@@ -134,6 +134,11 @@ def _object_rules(value: dict[str, Any], schema: dict[str, Any], path: str, erro
     for name in schema.get("required") or []:
         if name not in value:
             errors.append(FieldError.required(f"{path}.{name}" if path else name))
+    if schema.get("x-kubernetes-embedded-resource"):
+        # An embedded object must say what it is (apiextensions ValidateEmbeddedResource).
+        for name in ("apiVersion", "kind"):
+            if not value.get(name):
+                errors.append(FieldError.required(f"{path}.{name}", "must not be empty"))
     props = schema.get("properties") or {}
     additional = schema.get("additionalProperties")
     for name, sub_value in value.items():

@@ -181,3 +181,9 @@ def test_status_is_validated_too(http: httpx.Client) -> None:
     response = http.put(f"{WIDGETS}/w/status", json=created)
     assert response.status_code == 422
     assert "status.ready in body must be of type boolean" in response.json()["message"]
+
+
+def test_an_embedded_resource_must_name_its_api_version_and_kind(http: httpx.Client) -> None:
+    message = refused(http, widget(template={"metadata": {"name": "x"}}))
+    assert "spec.template.apiVersion: Required value: must not be empty" in message
+    assert "spec.template.kind: Required value: must not be empty" in message
