@@ -1,12 +1,14 @@
 """Requests per second kubesim serves to one keep-alive client.
 
 Starts `python -m kubesim` as a subprocess (so the client's CPU time is not the
-server's), then times N GETs of one ConfigMap and M server-side applies of a
-ConfigMap whose data changes every time (each apply is a real write). Prints JSON:
-{"get_per_second", "apply_per_second", "p50_ms", "p95_ms", ...}; latencies are over
-all timed requests, with per-verb figures alongside.
+server's), then times N GETs of one ConfigMap, M server-side applies of a
+ConfigMap whose data changes every time (each apply is a real write), and K merge patches of a
+Deployment under `fieldValidation=Strict` (each walks the whole Deployment against its schema,
+then defaults and validates it). Prints JSON: {"get_per_second", "apply_per_second",
+"strict_patch_per_second", "p50_ms", "p95_ms", ...}; latencies are over all timed requests,
+with per-verb figures alongside.
 
-    .venv/bin/python bench/kubesim_requests.py [--gets 5000] [--applies 3000]
+    .venv/bin/python bench/kubesim_requests.py [--gets 5000] [--applies 3000] [--patches 2000]
 """
 
 from __future__ import annotations
@@ -23,6 +25,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 APPLY_PATH = "/api/v1/namespaces/default/configmaps/bench?fieldManager=bench&force=true"
 GET_PATH = "/api/v1/namespaces/default/configmaps/bench"
+DEPLOYMENT_PATH = "/apis/apps/v1/namespaces/default/deployments"
+PATCH_PATH = f"{DEPLOYMENT_PATH}/bench?fieldValidation=Strict"
+DEPLOYMENT = {
+    "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "bench", "labels": {"app": "bench"}},
+    "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "bench"}},
+             "template": {"metadata": {"labels": {"app": "bench"}},
+                          "spec": {"containers": [{"name": "web", "image": "nginx:1.25",
+                                                   "ports": [{"containerPort": 80}],
+                                                   "env": [{"name": "MODE", "value": "fast"}],
+                                                   "resources": {"limits": {"cpu": "100m"}}}]}}},
+}
 
 
 def start_server() -> tuple[subprocess.Popen[str], int]:
@@ -52,7 +65,7 @@ def percentile(samples: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] * 1000
 
 
-def run(gets: int, applies: int) -> dict[str, float]:
+def run(gets: int, applies: int, patches: int) -> dict[str, float]:
     proc, port = start_server()
     try:
         conn = http.client.HTTPConnection("127.0.0.1", port)
@@ -74,14 +87,25 @@ def run(gets: int, applies: int) -> dict[str, float]:
         apply_samples = [timed(conn, "PATCH", APPLY_PATH, apply_body(i), apply_headers, (200,))
                          for i in range(applies)]
         apply_wall = time.perf_counter() - started
+
+        json_headers = {"Content-Type": "application/json"}
+        patch_headers = {"Content-Type": "application/merge-patch+json"}
+        timed(conn, "POST", f"{DEPLOYMENT_PATH}?fieldValidation=Strict", json.dumps(DEPLOYMENT).encode(),
+              json_headers, (201,))
+        started = time.perf_counter()
+        patch_samples = [timed(conn, "PATCH", PATCH_PATH,
+                               json.dumps({"metadata": {"annotations": {"counter": str(i)}}}).encode(),
+                               patch_headers, (200,)) for i in range(patches)]
+        patch_wall = time.perf_counter() - started
         conn.close()
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-    everything = get_samples + apply_samples
+    everything = get_samples + apply_samples + patch_samples
     return {
         "get_per_second": round(gets / get_wall, 1),
         "apply_per_second": round(applies / apply_wall, 1),
+        "strict_patch_per_second": round(patches / patch_wall, 1),
         "p50_ms": round(percentile(everything, 0.50), 3),
         "p95_ms": round(percentile(everything, 0.95), 3),
         "get_p50_ms": round(percentile(get_samples, 0.50), 3),
@@ -89,8 +113,10 @@ def run(gets: int, applies: int) -> dict[str, float]:
         "apply_p50_ms": round(percentile(apply_samples, 0.50), 3),
         "apply_p95_ms": round(percentile(apply_samples, 0.95), 3),
         "apply_mean_ms": round(statistics.fmean(apply_samples) * 1000, 3),
+        "strict_patch_p50_ms": round(percentile(patch_samples, 0.50), 3),
         "gets": gets,
         "applies": applies,
+        "patches": patches,
     }
 
 
@@ -98,8 +124,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gets", type=int, default=5000)
     parser.add_argument("--applies", type=int, default=3000)
+    parser.add_argument("--patches", type=int, default=2000)
     args = parser.parse_args()
-    print(json.dumps(run(args.gets, args.applies)))
+    print(json.dumps(run(args.gets, args.applies, args.patches)))
 
 
 if __name__ == "__main__":
