@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -399,3 +399,23 @@ def render(cluster: Any, target: Any, params: Any, verb: str, table_version: str
     crd = cluster.schemas.crd(rtype) if rtype.custom else None
     return table(objects, rtype.group, rtype.kind, rtype.version, crd, list_meta, params.include_object,
                  table_version, rtype.api_version)
+
+
+def watch_tables(lines: Iterator[bytes], cluster: Any, target: Any, params: Any, table_version: str
+                 ) -> Iterator[bytes]:
+    """A watch whose event objects are one-row Tables; only the first carries the column definitions."""
+    rtype = target.rtype
+    crd = cluster.schemas.crd(rtype) if rtype.custom else None
+    first = True
+    for line in lines:
+        event = json.loads(line)
+        obj = event.get("object")
+        if event.get("type") in ("ADDED", "MODIFIED", "DELETED") and isinstance(obj, dict) and "metadata" in obj:
+            converted = table([obj], rtype.group, rtype.kind, rtype.version, crd,
+                              {"resourceVersion": obj["metadata"].get("resourceVersion", "")},
+                              params.include_object, table_version, rtype.api_version)
+            if not first:
+                converted["columnDefinitions"] = []
+            first = False
+            line = json.dumps({"type": event["type"], "object": converted}, separators=(",", ":")).encode() + b"\n"
+        yield line

@@ -8,6 +8,7 @@ https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resou
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -115,3 +116,17 @@ def test_kinds_without_printers_get_name_and_created_at(http: httpx.Client) -> N
     table = http.get("/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles", headers={"Accept": TABLE_V1})
     assert names(table.json()) == ["Name", "Created At"]
     assert table.json()["rows"][0]["cells"][0] == "r"
+
+
+def test_a_watch_as_table_sends_one_row_tables_with_headers_only_first(http: httpx.Client) -> None:
+    for name in ("a", "b"):
+        http.post("/api/v1/namespaces/default/configmaps", json={"metadata": {"name": name}})
+    response = http.get("/api/v1/namespaces/default/configmaps?watch=true&timeoutSeconds=1",
+                        headers={"Accept": TABLE_V1})
+    events = [json.loads(line) for line in response.text.splitlines() if line]
+    assert [e["type"] for e in events] == ["ADDED", "ADDED"]
+    first, second = (e["object"] for e in events)
+    assert first["kind"] == "Table"
+    assert names(first) == ["Name", "Data", "Age"]
+    assert second["columnDefinitions"] == []
+    assert [first["rows"][0]["cells"][0], second["rows"][0]["cells"][0]] == ["a", "b"]
