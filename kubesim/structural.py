@@ -17,7 +17,7 @@ import re
 from functools import cache
 from typing import Any
 
-from kubesim import cel_rules
+from kubesim import cel_rules, formats
 from kubesim.errors import FieldError
 
 _JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", dict: "object", list: "array"}
@@ -124,6 +124,9 @@ def _scalar_rules(value: Any, schema: dict[str, Any], path: str, errors: list[Fi
                                              f"{path} in body should be at least {schema['minLength']} chars long"))
         if schema.get("maxLength") is not None and len(value) > schema["maxLength"]:
             errors.append(FieldError(path, f"Too long: may not be longer than {schema['maxLength']}"))
+        fmt = schema.get("format")
+        if fmt and formats.violates(value, str(fmt)):
+            errors.append(FieldError.invalid(path, value, f'{path} in body must be of type {fmt}: "{value}"'))
         pattern = schema.get("pattern")
         if pattern and (compiled := _pattern(pattern)) is not None and not compiled.search(value):
             errors.append(FieldError.invalid(path, value, f"{path} in body should match '{pattern}'"))

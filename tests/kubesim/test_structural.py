@@ -37,6 +37,9 @@ SPEC_SCHEMA: dict[str, Any] = {
         "template": {"type": "object", "x-kubernetes-embedded-resource": True,
                      "x-kubernetes-preserve-unknown-fields": True},
         "level": {"type": "object", "properties": {"depth": {"type": "integer", "default": 1}}},
+        "since": {"type": "string", "format": "date-time"},
+        "ip": {"type": "string", "format": "ipv4"},
+        "flavour": {"type": "string", "format": "made-up"},
     },
 }
 WIDGET_CRD = {
@@ -187,3 +190,11 @@ def test_an_embedded_resource_must_name_its_api_version_and_kind(http: httpx.Cli
     message = refused(http, widget(template={"metadata": {"name": "x"}}))
     assert "spec.template.apiVersion: Required value: must not be empty" in message
     assert "spec.template.kind: Required value: must not be empty" in message
+
+
+def test_known_string_formats_are_checked_and_unknown_ones_ignored(http: httpx.Client) -> None:
+    assert refused(http, widget(since="yesterday")).endswith(
+        'spec.since: Invalid value: "yesterday": spec.since in body must be of type date-time: "yesterday"')
+    assert "spec.ip in body must be of type ipv4" in refused(http, widget(ip="10.0.0.300"))
+    ok = widget(since="2026-11-30T01:02:03Z", ip="10.0.0.3", flavour="anything")
+    assert http.post(WIDGETS, json=ok).status_code == 201
