@@ -12,6 +12,7 @@ declared in schema`; a 500 without a reason on 1.31, which is what it is here to
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from kubesim import builtin_schemas, shapes
@@ -33,6 +34,53 @@ def directive(raw: str, verb: str) -> str:
         raise Invalid(OPTIONS_KIND.get(verb, "CreateOptions"), "", [
             FieldError.not_supported("fieldValidation", raw, sorted(["", *_DIRECTIVES]))], group="meta.k8s.io")
     return raw
+
+
+class _WithDuplicates(dict[str, Any]):
+    """A decoded JSON object whose text named some keys more than once (the last value won)."""
+
+    duplicated: list[str]
+
+
+def parse_noting_duplicates(raw: bytes, what: str, duplicates: list[str]) -> Any:
+    """Decode a JSON body as parse_body does, appending the path of every duplicated field to `duplicates`.
+
+    Python keeps the last of duplicate keys, as the API server's decoder does; only Strict and
+    Warn need to know they were there."""
+    marked: list[int] = []
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(pairs)
+        if len(obj) == len(pairs):
+            return obj
+        seen: set[str] = set()
+        flagged = _WithDuplicates(obj)
+        flagged.duplicated = []
+        for key, _ in pairs:
+            if key in seen and key not in flagged.duplicated:
+                flagged.duplicated.append(key)
+            seen.add(key)
+        marked.append(1)
+        return flagged
+
+    try:
+        value = json.loads(raw, object_pairs_hook=hook) if raw else None
+    except ValueError as exc:
+        raise BadRequest(f"the {what} is not valid JSON: {exc}") from None
+    if marked:
+        _collect_duplicates(value, "", duplicates)
+    return value
+
+
+def _collect_duplicates(value: Any, path: str, out: list[str]) -> None:
+    if isinstance(value, dict):
+        if isinstance(value, _WithDuplicates):
+            out.extend(f"{path}.{key}" if path else key for key in value.duplicated)
+        for key, sub in value.items():
+            _collect_duplicates(sub, f"{path}.{key}" if path else key, out)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _collect_duplicates(item, f"{path}[{index}]", out)
 
 
 def crd_version_schema(crd: dict[str, Any], version: str) -> dict[str, Any] | None:
@@ -71,22 +119,23 @@ class SchemaIndex:
 
 
 def drop_unknown(obj: dict[str, Any], rtype: ResourceType, shape: shapes.Shape | None, mode: str,
-                 warnings: list[str], *, decoded: bool) -> None:
+                 warnings: list[str], *, decoded: bool, duplicates: list[str] | None = None) -> None:
     """Prune unknown fields from a written object; Strict refuses them, Warn reports each one.
 
     `decoded`: the body was decoded as the object (create, update) rather than produced by a
     patch; the real message then names the kind the body could not be handled as."""
     found: list[str] = []
     shapes.prune(obj, shape, "", found)
-    if not found:
+    problems = [f'unknown field "{p}"' for p in found] + [f'duplicate field "{p}"' for p in duplicates or ()]
+    if not problems:
         return
     if mode == STRICT:
-        detail = "strict decoding error: " + ", ".join(f'unknown field "{p}"' for p in found)
+        detail = "strict decoding error: " + ", ".join(problems)
         if decoded:
             detail = f'{rtype.kind} in version "{rtype.version}" cannot be handled as a {rtype.kind}: {detail}'
         raise BadRequest(detail)
     if mode == WARN:
-        warnings.extend(f'unknown field "{p}"' for p in found)
+        warnings.extend(problems)
 
 
 class UntypedPatchError(ApiError):

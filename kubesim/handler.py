@@ -20,7 +20,7 @@ from kubesim.api import SimAPI
 from kubesim.deletion import DeleteOptions
 from kubesim.errors import ApiError, InternalError, MethodNotAllowed, NotFound
 from kubesim.faults import FaultRule
-from kubesim.fieldvalidation import warning_header
+from kubesim.fieldvalidation import parse_noting_duplicates, warning_header
 from kubesim.operations import Target, WriteContext, parse_body
 from kubesim.params import parse_params
 from kubesim.routes import ResourcePath, method_verb, parse_resource_path
@@ -253,9 +253,11 @@ class ApiHandler(BaseHTTPRequestHandler):
         if verb == "create":
             if route.name:
                 raise MethodNotAllowed("create", f"{rtype.plural}/{route.subresource or route.name}", rtype.group)
-            return 201, _encode(cluster.create(target, parse_body(body), ctx))
+            return 201, _encode(cluster.create(target, parse_noting_duplicates(body, "request body", ctx.duplicates),
+                                               ctx))
         if verb == "update":
-            return 200, _encode(cluster.update(target, parse_body(body), ctx))
+            return 200, _encode(cluster.update(target, parse_noting_duplicates(body, "request body", ctx.duplicates),
+                                               ctx))
         if verb in ("patch", "apply"):
             obj, status = cluster.patch(target, body, self.headers.get("Content-Type", ""), ctx)
             return status, _encode(obj)

@@ -73,6 +73,7 @@ class WriteContext:
     params: Params
     user_agent: str = ""
     warnings: list[str] = field(default_factory=list)  # sent back as Warning headers
+    duplicates: list[str] = field(default_factory=list)  # fields the request body named twice
 
     @property
     def manager(self) -> str:
@@ -335,7 +336,7 @@ class Cluster:
             accepted = _CUSTOM_PATCH_TYPES if target.rtype.custom else _BUILTIN_PATCH_TYPES
             raise UnsupportedMediaType(f"the body of the request was in an unknown format - accepted media types "
                                        f"include: {accepted}")
-        body = parse_body(raw, "patch")
+        body = fieldvalidation.parse_noting_duplicates(raw, "patch", ctx.duplicates)
         old = self.live(target)
         patches = _hooks("patches")
         current = clone(old)
@@ -422,7 +423,7 @@ class Cluster:
         if target.subresource == "scale":
             return
         fieldvalidation.drop_unknown(obj, target.rtype, self.schemas.shape(target.rtype), mode, ctx.warnings,
-                                     decoded=decoded)
+                                     decoded=decoded, duplicates=ctx.duplicates)
 
     def _hooks_update(self, old: Obj | None, new: Obj, target: Target, ctx: WriteContext) -> Obj:
         rtype = self.storage_of(target.rtype)

@@ -133,3 +133,22 @@ def test_free_form_fields_are_not_unknown(http: httpx.Client) -> None:
             "data": {"whatever": "1"}}
     response = http.post("/api/v1/namespaces/default/configmaps?fieldValidation=Strict", json=body)
     assert response.status_code == 201, response.text
+
+
+def duplicated_replicas_body() -> str:
+    text = json.dumps(deployment())
+    return text.replace('"replicas": 2', '"replicas": 2, "replicas": 3', 1)
+
+
+def test_strict_refuses_a_duplicated_field(http: httpx.Client) -> None:
+    response = http.post(f"{DEPLOYMENTS}?fieldValidation=Strict", content=duplicated_replicas_body(),
+                         headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["message"].endswith('strict decoding error: duplicate field "spec.replicas"')
+
+
+def test_warn_keeps_the_last_duplicate_and_warns(http: httpx.Client) -> None:
+    response = http.post(DEPLOYMENTS, content=duplicated_replicas_body(), headers={"Content-Type": "application/json"})
+    assert response.status_code == 201
+    assert response.json()["spec"]["replicas"] == 3
+    assert response.headers.get_list("warning") == ['299 - "duplicate field \\"spec.replicas\\""']
