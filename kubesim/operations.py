@@ -475,7 +475,7 @@ class Cluster:
 
     def _write_scale(self, target: Target, old: Obj, body: Any, ctx: WriteContext) -> Obj:
         paths = self._scale_paths(target)
-        new = scale.with_replicas(old, body, paths, target.rtype.kind)
+        new = scale.with_replicas(old, body, paths)
         stored = self._update(Target(target.rtype, target.namespace, target.name), old, new, ctx, track=True)
         return scale.scale_of(stored, paths)
 

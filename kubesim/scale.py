@@ -80,7 +80,7 @@ def scale_of(obj: Obj, paths: tuple[str, str, str] | None) -> Obj:
     }
 
 
-def with_replicas(obj: Obj, scale: Any, paths: tuple[str, str, str] | None, kind: str) -> Obj:
+def with_replicas(obj: Obj, scale: Any, paths: tuple[str, str, str] | None) -> Obj:
     """A copy of the parent object carrying the replicas of a written Scale (validated like the real strategy)."""
     if not isinstance(scale, dict):
         raise BadRequest("the request body for scale must be a JSON object")

@@ -102,7 +102,7 @@ def _fill(shape: Shape, schema: dict[str, Any]) -> None:
 def custom_resource_shape(schema: dict[str, Any] | None) -> Shape | None:
     """The shape of a custom resource: its CRD schema plus apiVersion, kind and metadata (ObjectMeta)."""
     root = dict(schema or {})
-    if not root.get("properties") and not root.get("x-kubernetes-preserve-unknown-fields") and not schema:
+    if not schema:  # a version without a schema keeps whatever it is given
         root["x-kubernetes-preserve-unknown-fields"] = True
     props = dict(root.get("properties") or {})
     props.setdefault("apiVersion", {"type": "string"})

@@ -258,7 +258,7 @@ def _s(name: str, priority: int = 0, kind: str = "string") -> Column:
 
 _WORKLOAD_WIDE = [_s("Containers", 1), _s("Images", 1), _s("Selector", 1)]
 _PRINTERS: dict[tuple[str, str], tuple[list[Column], Callable[[Obj], list[Any]]]] = {
-    ("", "Pod"): ([_NAME, _s("Ready"), _s("Status"), _s("Restarts", 0, "string"), _AGE, _s("IP", 1),
+    ("", "Pod"): ([_NAME, _s("Ready"), _s("Status"), _s("Restarts", 0, "integer"), _AGE, _s("IP", 1),
                    _s("Node", 1), _s("Nominated Node", 1), _s("Readiness Gates", 1)], _pod_row),
     ("apps", "Deployment"): ([_NAME, _s("Ready"), _s("Up-to-date", 0, "integer"), _s("Available", 0, "integer"),
                               _AGE, *_WORKLOAD_WIDE], _deployment_row),
