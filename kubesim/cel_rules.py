@@ -5,7 +5,9 @@ Per https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-r
 `oldSelf` is a transition rule, checked only on updates where an old value exists. A failed
 rule is `<path>: Invalid value: "<type>": <message>` where message is `message`, else the
 result of `messageExpression`, else `failed rule: <rule>`; a rule on the root reports the
-path `<nil>`, as the apiserver prints an empty field path. `fieldPath` moves the error.
+path `<nil>`, as the apiserver prints an empty field path. `fieldPath` moves the error. A rule
+that fails to evaluate (a missing field, say) refuses the object too:
+`<err> evaluating rule: <rule>`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import celpy
 from kubesim.errors import FieldError
 
 _OLD_SELF = re.compile(r"\boldSelf\b")
+_NO_SUCH_MEMBER = re.compile(r"no such member in mapping: '([^']*)'")
 _ENV = celpy.Environment()
 
 
@@ -30,14 +33,27 @@ def _program(expr: str) -> Any | None:
         return None
 
 
+class RuleError(Exception):
+    """A rule that could not be evaluated, with the message cel-go would give."""
+
+
 def _evaluate(expr: str, activation: dict[str, Any]) -> Any:
     program = _program(expr)
     if program is None:
         return None
     try:
-        return program.evaluate(activation)
-    except Exception:
-        return None
+        result = program.evaluate(activation)
+    except Exception as exc:
+        raise RuleError(_error_text(exc)) from None
+    if isinstance(result, Exception):
+        raise RuleError(_error_text(result))
+    return result
+
+
+def _error_text(exc: BaseException) -> str:
+    text = str(exc.args[0]) if exc.args else str(exc)
+    missing = _NO_SUCH_MEMBER.search(text)
+    return f"no such key: {missing.group(1)}" if missing else text
 
 
 def check(schema: dict[str, Any], value: Any, old: Any, has_old: bool, path: str, type_name: str
@@ -55,16 +71,22 @@ def check(schema: dict[str, Any], value: Any, old: Any, has_old: bool, path: str
             activation = {"self": celpy.json_to_cel(value)}
             if has_old:
                 activation["oldSelf"] = celpy.json_to_cel(old)
-        result = _evaluate(expr, activation)
+        field_path = (path + str(rule.get("fieldPath") or "")).lstrip(".") or "<nil>"
+        try:
+            result = _evaluate(expr, activation)
+        except RuleError as exc:
+            errors.append(FieldError(field_path, f'Invalid value: "{type_name}": {exc} evaluating rule: {expr}'))
+            continue
         if result is None or bool(result):
             continue
         message = rule.get("message")
         if not message and rule.get("messageExpression"):
-            evaluated = _evaluate(rule["messageExpression"], activation)
+            try:
+                evaluated = _evaluate(rule["messageExpression"], activation)
+            except RuleError:
+                evaluated = None
             message = str(evaluated) if evaluated is not None else ""
         if not message:
             message = f"failed rule: {expr}"
-        field_path = path + str(rule.get("fieldPath") or "")
-        errors.append(FieldError(field_path.lstrip(".") or "<nil>",
-                                 f'Invalid value: "{type_name}": {message}'))
+        errors.append(FieldError(field_path, f'Invalid value: "{type_name}": {message}'))
     return errors

@@ -25,6 +25,8 @@ SPEC_SCHEMA: dict[str, Any] = {
         {"rule": "self.replicas <= 10 || self.size == 'large'",
          "message": "only large widgets may have more than 10 replicas"},
         {"rule": "self.size == oldSelf.size", "message": "size is immutable"},
+        {"rule": "!has(self.name) || self.name != 'taken'",
+         "messageExpression": "'name ' + self.name + ' is reserved'"},
     ],
     "properties": {
         "replicas": {"type": "integer", "minimum": 1, "maximum": 100, "default": 3},
@@ -198,3 +200,16 @@ def test_known_string_formats_are_checked_and_unknown_ones_ignored(http: httpx.C
     assert "spec.ip in body must be of type ipv4" in refused(http, widget(ip="10.0.0.300"))
     ok = widget(since="2026-11-30T01:02:03Z", ip="10.0.0.3", flavour="anything")
     assert http.post(WIDGETS, json=ok).status_code == 201
+
+
+def test_cel_message_expression_builds_the_message(http: httpx.Client) -> None:
+    assert refused(http, widget(name="taken")).endswith('spec: Invalid value: "object": name taken is reserved')
+
+
+def test_cel_rule_that_cannot_evaluate_refuses_the_object() -> None:
+    from kubesim.cel_rules import check
+
+    schema = {"x-kubernetes-validations": [{"rule": "self.replicas <= 10"}]}
+    errors = check(schema, {"size": "small"}, None, False, "spec", "object")
+    assert [str(e) for e in errors] == [
+        'spec: Invalid value: "object": no such key: replicas evaluating rule: self.replicas <= 10']
