@@ -7,7 +7,9 @@ rule is `<path>: Invalid value: "<type>": <message>` where message is `message`,
 result of `messageExpression`, else `failed rule: <rule>`; a rule on the root reports the
 path `<nil>`, as the apiserver prints an empty field path. `fieldPath` moves the error. A rule
 that fails to evaluate (a missing field, say) refuses the object too:
-`<err> evaluating rule: <rule>`.
+`<err> evaluating rule: <rule>`. cel-python lacks most Kubernetes CEL libraries; the common
+string functions are added here, and a rule calling a function neither provides is skipped
+(kubesim cannot judge it) rather than refusing a valid object.
 """
 
 from __future__ import annotations
@@ -23,12 +25,25 @@ from kubesim.errors import FieldError
 _OLD_SELF = re.compile(r"\boldSelf\b")
 _NO_SUCH_MEMBER = re.compile(r"no such member in mapping: '([^']*)'")
 _ENV = celpy.Environment()
+_UNSUPPORTED = "undeclared reference"
+
+# Kubernetes' CEL string library (k8s.io/apiserver/pkg/cel/library and cel-go ext.Strings).
+_STRING_FUNCTIONS: dict[str, Any] = {
+    "lowerAscii": lambda s: celpy.celtypes.StringType(str(s).lower()),
+    "upperAscii": lambda s: celpy.celtypes.StringType(str(s).upper()),
+    "trim": lambda s: celpy.celtypes.StringType(str(s).strip()),
+    "split": lambda s, sep: celpy.celtypes.ListType([celpy.celtypes.StringType(p) for p in str(s).split(str(sep))]),
+    "join": lambda items, sep="": celpy.celtypes.StringType(str(sep).join(str(i) for i in items)),
+    "replace": lambda s, old, new: celpy.celtypes.StringType(str(s).replace(str(old), str(new))),
+    "indexOf": lambda s, sub: celpy.celtypes.IntType(str(s).find(str(sub))),
+    "lastIndexOf": lambda s, sub: celpy.celtypes.IntType(str(s).rfind(str(sub))),
+}
 
 
 @cache
 def _program(expr: str) -> Any | None:
     try:
-        return _ENV.program(_ENV.compile(expr))
+        return _ENV.program(_ENV.compile(expr), functions=_STRING_FUNCTIONS)
     except Exception:  # a rule the library cannot parse is skipped, not a crash of the request
         return None
 
@@ -44,16 +59,18 @@ def _evaluate(expr: str, activation: dict[str, Any]) -> Any:
     try:
         result = program.evaluate(activation)
     except Exception as exc:
-        raise RuleError(_error_text(exc)) from None
+        return _failure(exc)
     if isinstance(result, Exception):
-        raise RuleError(_error_text(result))
+        return _failure(result)
     return result
 
 
-def _error_text(exc: BaseException) -> str:
+def _failure(exc: BaseException) -> None:
     text = str(exc.args[0]) if exc.args else str(exc)
+    if text.startswith(_UNSUPPORTED):
+        return None  # a function of a Kubernetes CEL library cel-python does not have
     missing = _NO_SUCH_MEMBER.search(text)
-    return f"no such key: {missing.group(1)}" if missing else text
+    raise RuleError(f"no such key: {missing.group(1)}" if missing else text.split(" (in activation", 1)[0])
 
 
 def check(schema: dict[str, Any], value: Any, old: Any, has_old: bool, path: str, type_name: str

@@ -213,3 +213,13 @@ def test_cel_rule_that_cannot_evaluate_refuses_the_object() -> None:
     errors = check(schema, {"size": "small"}, None, False, "spec", "object")
     assert [str(e) for e in errors] == [
         'spec: Invalid value: "object": no such key: replicas evaluating rule: self.replicas <= 10']
+
+
+def test_cel_kubernetes_string_functions_are_available() -> None:
+    from kubesim.cel_rules import check
+
+    schema = {"x-kubernetes-validations": [{"rule": "self.lowerAscii().split('-').size() == 2",
+                                            "message": "two parts"}]}
+    assert check(schema, "Web-App", None, False, "spec.name", "string") == []
+    assert [str(e) for e in check(schema, "web", None, False, "spec.name", "string")] == [
+        'spec.name: Invalid value: "string": two parts']
