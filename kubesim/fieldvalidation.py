@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from kubesim import builtin_schemas, shapes
+from kubesim import builtin_schemas, decoding, shapes
 from kubesim.catalogue import ResourceType
 from kubesim.crds import CRD_GROUP, CRD_PLURAL
 from kubesim.errors import ApiError, BadRequest, FieldError, Invalid
@@ -124,16 +124,17 @@ def drop_unknown(obj: dict[str, Any], rtype: ResourceType, shape: shapes.Shape |
 
     `decoded`: the body was decoded as the object (create, update) rather than produced by a
     patch; the real message then names the kind the body could not be handled as."""
+    prefix = f'{rtype.kind} in version "{rtype.version}" cannot be handled as a {rtype.kind}: ' if decoded else ""
+    type_error = decoding.type_error(obj, shape)
+    if type_error:
+        raise BadRequest(prefix + type_error)
     found: list[str] = []
     shapes.prune(obj, shape, "", found)
     problems = [f'unknown field "{p}"' for p in found] + [f'duplicate field "{p}"' for p in duplicates or ()]
     if not problems:
         return
     if mode == STRICT:
-        detail = "strict decoding error: " + ", ".join(problems)
-        if decoded:
-            detail = f'{rtype.kind} in version "{rtype.version}" cannot be handled as a {rtype.kind}: {detail}'
-        raise BadRequest(detail)
+        raise BadRequest(prefix + "strict decoding error: " + ", ".join(problems))
     if mode == WARN:
         warnings.extend(problems)
 

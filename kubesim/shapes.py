@@ -30,6 +30,12 @@ class Shape:
     list_keys: tuple[str, ...] = ()
     preserve: bool = False
     embedded: bool = False  # x-kubernetes-embedded-resource: apiVersion/kind/metadata allowed
+    # Go types of built-in kinds, for the decoder's type errors (decoding.py): the type of this
+    # value (`v1.DeploymentSpec`, `[]v1.Container`) and of its plain scalar fields, items or values.
+    go_type: str = ""
+    scalars: dict[str, str] | None = None
+    item_scalar: str = ""
+    value_scalar: str = ""
 
 
 _builtin_cache: dict[str, Shape | None] = {}
@@ -47,10 +53,27 @@ def builtin_shape(definition: str) -> Shape | None:
             and schema.get("type") != "array":
         _builtin_cache[definition] = None  # free-form (RawExtension, FieldsV1, JSON) or a scalar type
         return None
-    shape = Shape()
+    parts = definition.split(".")
+    shape = Shape(go_type=f"{parts[-2]}.{parts[-1]}")
     _builtin_cache[definition] = shape  # before filling it: recursive definitions refer back to it
     _fill(shape, schema)
     return shape
+
+
+def _go_scalar(schema: dict[str, Any] | None) -> str:
+    """The Go type a plain scalar schema decodes into ("" for anything else, or a custom unmarshaller)."""
+    if not schema or "$ref" in schema or schema.get("format") in ("int-or-string", "date-time", "byte"):
+        return ""
+    kind = schema.get("type")
+    if kind == "string":
+        return "string"
+    if kind == "integer":
+        return "int32" if schema.get("format") == "int32" else "int64"
+    if kind == "boolean":
+        return "bool"
+    if kind == "number":
+        return "float64"
+    return ""
 
 
 def compile_schema(schema: dict[str, Any] | None) -> Shape | None:
@@ -82,16 +105,24 @@ def _fill(shape: Shape, schema: dict[str, Any]) -> None:
         shape.is_list = True
         shape.item = compile_schema(schema.get("items"))
         shape.list_keys = tuple(schema.get("x-kubernetes-list-map-keys") or ())
+        shape.item_scalar = _go_scalar(schema.get("items"))
+        element = shape.item.go_type if shape.item is not None else shape.item_scalar
+        shape.go_type = shape.go_type or (f"[]{element}" if element else "")
         return
     additional = schema.get("additionalProperties")
     if isinstance(additional, dict) and not schema.get("properties"):
         shape.is_map = True
         shape.values = compile_schema(additional)
+        shape.value_scalar = _go_scalar(additional)
+        element = shape.values.go_type if shape.values is not None else shape.value_scalar
+        shape.go_type = shape.go_type or (f"map[string]{element}" if element else "")
         return
     shape.preserve = bool(schema.get("x-kubernetes-preserve-unknown-fields"))
     shape.embedded = bool(schema.get("x-kubernetes-embedded-resource"))
     fields: dict[str, Shape | None] = {name: compile_schema(sub) for name, sub in
                                        (schema.get("properties") or {}).items()}
+    scalars = {name: _go_scalar(sub) for name, sub in (schema.get("properties") or {}).items()}
+    shape.scalars = {name: go for name, go in scalars.items() if go} or None
     if shape.embedded:
         for name in _METADATA_FIELDS:
             fields.setdefault(name, builtin_shape("io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta")

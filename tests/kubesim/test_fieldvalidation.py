@@ -152,3 +152,37 @@ def test_warn_keeps_the_last_duplicate_and_warns(http: httpx.Client) -> None:
     assert response.status_code == 201
     assert response.json()["spec"]["replicas"] == 3
     assert response.headers.get_list("warning") == ['299 - "duplicate field \\"spec.replicas\\""']
+
+
+def test_a_value_of_the_wrong_type_is_refused_by_the_decoder_whatever_the_directive(http: httpx.Client) -> None:
+    """A built-in object is decoded into Go structs: `value: 1` for an env var fails the request."""
+    body = deployment()
+    body["spec"]["template"]["spec"]["containers"][0]["env"] = [{"name": "DEBUG", "value": 1}]
+    response = http.post(f"{DEPLOYMENTS}?fieldValidation=Ignore", json=body)
+    assert response.status_code == 400
+    assert response.json()["message"] == (
+        'Deployment in version "v1" cannot be handled as a Deployment: json: cannot unmarshal number into Go struct '
+        "field EnvVar.spec.template.spec.containers.env.value of type string")
+
+
+def test_a_list_item_of_the_wrong_type_names_the_item_type(http: httpx.Client) -> None:
+    body = deployment()
+    body["spec"]["template"]["spec"]["imagePullSecrets"] = ["registry"]
+    message = http.post(DEPLOYMENTS, json=body).json()["message"]
+    assert message.endswith("json: cannot unmarshal string into Go struct field PodSpec.spec.template.spec."
+                            "imagePullSecrets of type v1.LocalObjectReference")
+
+
+def test_a_quoted_number_in_an_integer_field_is_refused_on_patch_too(http: httpx.Client) -> None:
+    http.post(DEPLOYMENTS, json=deployment())
+    response = http.patch(f"{DEPLOYMENTS}/web", content=json.dumps({"spec": {"replicas": "3"}}),
+                          headers={"Content-Type": "application/merge-patch+json"})
+    assert response.status_code == 400
+    assert response.json()["message"] == ("json: cannot unmarshal string into Go struct field DeploymentSpec."
+                                          "spec.replicas of type int32")
+
+
+def test_quantities_and_int_or_string_take_numbers(http: httpx.Client) -> None:
+    body = deployment(strategy={"rollingUpdate": {"maxSurge": 1}})
+    body["spec"]["template"]["spec"]["containers"][0]["resources"] = {"limits": {"cpu": 1}}
+    assert http.post(f"{DEPLOYMENTS}?fieldValidation=Strict", json=body).status_code == 201
