@@ -18,7 +18,7 @@ from functools import cache
 from typing import Any
 
 from kubesim import cel_rules, formats
-from kubesim.errors import FieldError
+from kubesim.errors import FieldError, format_value
 
 _JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", dict: "object", list: "array"}
 
@@ -161,10 +161,36 @@ def _list_rules(value: list[Any], schema: dict[str, Any], path: str, errors: lis
                                          f"{path} in body should have at least {schema['minItems']} items"))
     if schema.get("maxItems") is not None and len(value) > schema["maxItems"]:
         errors.append(FieldError(path, f"Too many: {len(value)}: must have at most {schema['maxItems']} items"))
+    _list_type_rules(value, schema, path, errors)
     items = schema.get("items")
     if isinstance(items, dict):
         for index, item in enumerate(value):
             validate(item, items, f"{path}[{index}]", errors)
+
+
+def _list_type_rules(value: list[Any], schema: dict[str, Any], path: str, errors: list[FieldError]) -> None:
+    """`x-kubernetes-list-type: set` items and `map` keys must be unique (apiextensions listtype validation)."""
+    list_type = schema.get("x-kubernetes-list-type")
+    if list_type == "set":
+        seen: list[Any] = []
+        for index, item in enumerate(value):
+            if item in seen:
+                errors.append(FieldError(f"{path}[{index}]", f"Duplicate value: {format_value(item)}"))
+            else:
+                seen.append(item)
+    elif list_type == "map":
+        keys = schema.get("x-kubernetes-list-map-keys") or []
+        seen_keys: list[tuple[Any, ...]] = []
+        for index, item in enumerate(value):
+            if not isinstance(item, dict):
+                continue
+            key = tuple(item.get(k) for k in keys)
+            if key in seen_keys:
+                described = ", ".join(f'"{k}":{format_value(item.get(k))}' for k in keys if k in item)
+                errors.append(FieldError(f"{path}[{index}]",
+                                         f"Duplicate value: map[string]interface {{}}{{{described}}}"))
+            else:
+                seen_keys.append(key)
 
 
 def _num(value: float) -> str:

@@ -42,6 +42,10 @@ SPEC_SCHEMA: dict[str, Any] = {
         "since": {"type": "string", "format": "date-time"},
         "ip": {"type": "string", "format": "ipv4"},
         "flavour": {"type": "string", "format": "made-up"},
+        "owners": {"type": "array", "x-kubernetes-list-type": "set", "items": {"type": "string"}},
+        "ports": {"type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"],
+                  "items": {"type": "object", "required": ["name"],
+                            "properties": {"name": {"type": "string"}, "port": {"type": "integer"}}}},
     },
 }
 WIDGET_CRD = {
@@ -223,3 +227,9 @@ def test_cel_kubernetes_string_functions_are_available() -> None:
     assert check(schema, "Web-App", None, False, "spec.name", "string") == []
     assert [str(e) for e in check(schema, "web", None, False, "spec.name", "string")] == [
         'spec.name: Invalid value: "string": two parts']
+
+
+def test_set_and_map_lists_refuse_duplicates(http: httpx.Client) -> None:
+    assert 'spec.owners[2]: Duplicate value: "a"' in refused(http, widget(owners=["a", "b", "a"]))
+    message = refused(http, widget(ports=[{"name": "http", "port": 80}, {"name": "http", "port": 81}]))
+    assert 'spec.ports[1]: Duplicate value: map[string]interface {}{"name":"http"}' in message
