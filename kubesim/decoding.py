@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubesim.shapes import Shape
+from kubesim.shapes import Shape, item_path
 
 _INT_RANGE = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 
@@ -111,3 +111,87 @@ def _element(item: Any, shape: Shape | None, go_scalar: str, path: str, owner: s
     if _container_mismatch(item, shape):
         return _message(_json_kind(item), owner, path, shape.go_type)
     return _check(item, shape, path, owner)
+
+
+# ----------------------------------------------------------- server-side apply
+def _go_value_syntax(value: Any) -> str:
+    """A JSON scalar as Go's %#v prints the interface{} inside structured-merge-diff's value."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, dict):
+        return "map[string]interface {}{...}"
+    if isinstance(value, list):
+        return "[]interface {}{...}"
+    return str(value)
+
+
+def _go_type_name(value: Any) -> str:
+    """Go's %T of the unstructured form of a JSON value."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, int):
+        return "int64"
+    if isinstance(value, float):
+        return "float64"
+    if isinstance(value, list):
+        return "[]interface {}"
+    return "map[string]interface {}"
+
+
+def _smd_mismatch(value: Any, go_type: str) -> str | None:
+    """structured-merge-diff's validateScalar message for a value its schema types otherwise, or None."""
+    if value is None:
+        return None
+    if go_type in ("int32", "int64", "float64"):
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return None
+        return f"expected numeric (int or float), got {_go_type_name(value)}"
+    if go_type == "string":
+        return None if isinstance(value, str) else \
+            f"expected string, got &value.valueUnstructured{{Value:{_go_value_syntax(value)}}}"
+    if go_type == "bool":
+        return None if isinstance(value, bool) else f"expected boolean, got &{{{_go_value_syntax(value)}}}"
+    return None
+
+
+def apply_type_errors(applied: dict[str, Any], shape: Shape | None) -> list[str]:
+    """`.spec.replicas: expected numeric (int or float), got string` for each mistyped scalar of an applied object."""
+    errors: list[str] = []
+
+    def walk(value: Any, node: Shape | None, path: str) -> None:
+        if node is None:
+            return
+        if isinstance(value, dict) and node.fields is not None:
+            scalars = node.scalars or {}
+            for key, sub in value.items():
+                child_path = f"{path}.{key}"
+                if key in scalars:
+                    message = _smd_mismatch(sub, scalars[key])
+                    if message:
+                        errors.append(f"{child_path}: {message}")
+                else:
+                    walk(sub, node.fields.get(key), child_path)
+        elif isinstance(value, dict) and node.is_map:
+            for key, sub in value.items():
+                if node.value_scalar:
+                    message = _smd_mismatch(sub, node.value_scalar)
+                    if message:
+                        errors.append(f"{path}.{key}: {message}")
+                else:
+                    walk(sub, node.values, f"{path}.{key}")
+        elif isinstance(value, list) and node.is_list:
+            for index, item in enumerate(value):
+                where = item_path(path, index, item, node.list_keys)
+                if node.item_scalar:
+                    message = _smd_mismatch(item, node.item_scalar)
+                    if message:
+                        errors.append(f"{where}: {message}")
+                else:
+                    walk(item, node.item, where)
+
+    walk(applied, shape, "")
+    return errors

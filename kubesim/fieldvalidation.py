@@ -153,12 +153,13 @@ class UntypedPatchError(ApiError):
 
 def refuse_undeclared_in_apply(applied: dict[str, Any], rtype: ResourceType, shape: shapes.Shape | None,
                                namespace: str, name: str) -> None:
-    """Server-side apply: any field the schema does not declare fails the request."""
+    """Server-side apply: any field the schema does not declare, or any mistyped scalar, fails the request."""
+    errors = decoding.apply_type_errors(applied, shape) if shape is not None and shape.go_type else []
     found: list[str] = []
     shapes.prune(applied, shape, "", found, keyed_paths=True)
-    if not found:
+    errors += [f".{p}: field not declared in schema" for p in found]
+    if not errors:
         return
-    errors = [f".{p}: field not declared in schema" for p in found]
     detail = errors[0] if len(errors) == 1 else "errors:\n  " + "\n  ".join(errors)
     gvk = f"{rtype.api_version}, Kind={rtype.kind}" if rtype.group else f"/{rtype.version}, Kind={rtype.kind}"
     raise UntypedPatchError(f"failed to create typed patch object ({namespace}/{name}; {gvk}): {detail}")

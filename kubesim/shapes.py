@@ -146,7 +146,8 @@ def custom_resource_shape(schema: dict[str, Any] | None) -> Shape | None:
     return shape
 
 
-def _item_path(path: str, index: int, item: Any, keys: tuple[str, ...]) -> str:
+def item_path(path: str, index: int, item: Any, keys: tuple[str, ...]) -> str:
+    """A list item as server-side apply names it: `[name=\"web\"]` by its keys, else `[0]`."""
     if keys and isinstance(item, dict) and all(k in item for k in keys):
         if len(keys) == 1:
             return f"{path}[{keys[0]}={_go_quote(item[keys[0]])}]"
@@ -185,5 +186,5 @@ def prune(value: Any, shape: Shape | None, path: str, found: list[str], keyed_pa
                 del value[key]
     elif isinstance(value, list) and shape.is_list and shape.item is not None:
         for index, item in enumerate(value):
-            item_path = _item_path(path, index, item, shape.list_keys) if keyed_paths else f"{path}[{index}]"
-            prune(item, shape.item, item_path, found, keyed_paths)
+            where = item_path(path, index, item, shape.list_keys) if keyed_paths else f"{path}[{index}]"
+            prune(item, shape.item, where, found, keyed_paths)

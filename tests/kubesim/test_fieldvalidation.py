@@ -186,3 +186,14 @@ def test_quantities_and_int_or_string_take_numbers(http: httpx.Client) -> None:
     body = deployment(strategy={"rollingUpdate": {"maxSurge": 1}})
     body["spec"]["template"]["spec"]["containers"][0]["resources"] = {"limits": {"cpu": 1}}
     assert http.post(f"{DEPLOYMENTS}?fieldValidation=Strict", json=body).status_code == 201
+
+
+def test_server_side_apply_refuses_a_mistyped_value(http: httpx.Client) -> None:
+    body = deployment()
+    body["spec"]["replicas"] = "3"
+    response = http.patch(f"{DEPLOYMENTS}/web?fieldManager=argo", content=json.dumps(body),
+                          headers={"Content-Type": "application/apply-patch+yaml"})
+    assert response.status_code == 500
+    assert response.json()["message"] == ("failed to create typed patch object (default/web; apps/v1, "
+                                          "Kind=Deployment): .spec.replicas: expected numeric (int or float), "
+                                          "got string")
