@@ -25,8 +25,7 @@ from kubesim.operations import Target, WriteContext, parse_body
 from kubesim.params import parse_params
 from kubesim.routes import ResourcePath, method_verb, parse_resource_path
 from kubesim.scale import refuse_unknown_verb
-from kubesim.tables import render as render_table
-from kubesim.tables import wants_table, watch_tables
+from kubesim.tables import table_response
 from kubesim.watch import watch_stream
 
 _REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
@@ -237,13 +236,10 @@ class ApiHandler(BaseHTTPRequestHandler):
         ctx = WriteContext(params, self.headers.get("User-Agent", ""))
         self._warnings = ctx.warnings
         cluster = api.cluster
-        if verb in ("get", "list", "watch") and route.subresource != "scale" \
-                and "as=Table" in self.headers.get("Accept", ""):
-            table_version = wants_table(self.headers.get("Accept", ""))
-            if table_version and verb == "watch":
-                return 200, watch_tables(watch_stream(cluster, target, params), cluster, target, params, table_version)
-            if table_version:
-                return 200, _encode(render_table(cluster, target, params, verb, table_version))
+        if verb in ("get", "list", "watch") and "as=Table" in self.headers.get("Accept", ""):
+            table = table_response(cluster, target, params, verb, self.headers.get("Accept", ""))
+            if table is not None:
+                return 200, table
         if verb == "get":
             return 200, _encode(cluster.get(target))
         if verb == "list":

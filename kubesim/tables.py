@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kubesim.errors import BadRequest
+from kubesim.watch import watch_stream
 
 Obj = dict[str, Any]
 Column = tuple[str, str, int, str]  # name, type, priority, format
@@ -419,3 +420,13 @@ def watch_tables(lines: Iterator[bytes], cluster: Any, target: Any, params: Any,
             first = False
             line = json.dumps({"type": event["type"], "object": converted}, separators=(",", ":")).encode() + b"\n"
         yield line
+
+
+def table_response(cluster: Any, target: Any, params: Any, verb: str, accept: str) -> bytes | Iterator[bytes] | None:
+    """The body answering a get, list or watch that asks for a Table (None: it does not, or cannot have one)."""
+    table_version = wants_table(accept)
+    if not table_version or target.subresource:
+        return None
+    if verb == "watch":
+        return watch_tables(watch_stream(cluster, target, params), cluster, target, params, table_version)
+    return json.dumps(render(cluster, target, params, verb, table_version), separators=(",", ":")).encode()
