@@ -232,7 +232,7 @@ class Cluster:
         if rtype.has_status:
             obj.pop("status", None)
         self._type_rules(rtype, obj, None)
-        self._defaults_and_validate(rtype, obj, None)
+        self._defaults_and_validate(target.rtype, obj, None)  # the schema of the version asked
         if track:
             obj = self._hooks_update(None, obj, target, ctx)
         if ctx.params.is_dry_run:
@@ -300,7 +300,7 @@ class Cluster:
                     "metadata.finalizers", "no new finalizers can be added if the object is being deleted, "
                     "found new finalizers []string{" + ", ".join(f'"{f}"' for f in added) + "}")])
         self._type_rules(rtype, new, old)
-        self._defaults_and_validate(rtype, new, old)
+        self._defaults_and_validate(target.rtype, new, old)
         if track:
             new = self._hooks_update(old, new, target, ctx)
         if rtype.generation and spec_part(new) != spec_part(old):

@@ -233,3 +233,18 @@ def test_set_and_map_lists_refuse_duplicates(http: httpx.Client) -> None:
     assert 'spec.owners[2]: Duplicate value: "a"' in refused(http, widget(owners=["a", "b", "a"]))
     message = refused(http, widget(ports=[{"name": "http", "port": 80}, {"name": "http", "port": 81}]))
     assert 'spec.ports[1]: Duplicate value: map[string]interface {}{"name":"http"}' in message
+
+
+def test_each_version_is_validated_against_its_own_schema(kubesim: Any) -> None:
+    crd = json.loads(json.dumps(WIDGET_CRD))
+    v2 = json.loads(json.dumps(crd["spec"]["versions"][0]))
+    v2.update(name="v2", storage=False)
+    v2["schema"]["openAPIV3Schema"]["properties"]["spec"] = {"type": "object", "properties": {
+        "count": {"type": "integer", "maximum": 2}}}
+    crd["spec"]["versions"].append(v2)
+    with httpx.Client(base_url=kubesim.url) as client:
+        assert client.post(CRDS, json=crd).status_code == 201
+        body = {"apiVersion": "example.com/v2", "kind": "Widget", "metadata": {"name": "w"}, "spec": {"count": 3}}
+        response = client.post("/apis/example.com/v2/namespaces/default/widgets", json=body)
+        assert response.status_code == 422
+        assert "spec.count in body should be less than or equal to 2" in response.json()["message"]
