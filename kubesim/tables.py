@@ -292,7 +292,7 @@ _PRINTERS: dict[tuple[str, str], tuple[list[Column], Callable[[Obj], list[Any]]]
                                      _s("StorageClass"), _s("VolumeAttributesClass"), _AGE, _s("VolumeMode", 1)],
                                     _pvc_row),
 }
-_EVENT_KINDS = {("", "Event"), ("events.k8s.io", "Event")}
+_PRINTERS[("events.k8s.io", "Event")] = _PRINTERS[("", "Event")]  # same columns; regarding/note read too
 
 
 # ------------------------------------------------------------ JSONPath columns
