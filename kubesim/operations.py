@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from kubesim import crds, fieldvalidation, scale, structural
+from kubesim import crd_structural, crds, fieldvalidation, scale, structural
 from kubesim.catalogue import DEFAULT_NAMESPACES, ResourceType
 from kubesim.errors import (
     AlreadyExists,
@@ -458,6 +458,9 @@ class Cluster:
                 obj["status"] = {"phase": "Active"}
         elif key == (crds.CRD_GROUP, crds.CRD_PLURAL):
             crds.validate_crd(obj)
+            schema_errors = crd_structural.structural_errors(obj)
+            if schema_errors:
+                raise Invalid("CustomResourceDefinition", obj["metadata"]["name"], schema_errors, crds.CRD_GROUP)
             if old is not None and (obj.get("spec") or {}).get("group") != (old.get("spec") or {}).get("group"):
                 raise Invalid("CustomResourceDefinition", obj["metadata"]["name"], [
                     FieldError.immutable("spec.group", (obj.get("spec") or {}).get("group"))], crds.CRD_GROUP)

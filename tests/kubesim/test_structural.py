@@ -248,3 +248,18 @@ def test_each_version_is_validated_against_its_own_schema(kubesim: Any) -> None:
         response = client.post("/apis/example.com/v2/namespaces/default/widgets", json=body)
         assert response.status_code == 422
         assert "spec.count in body should be less than or equal to 2" in response.json()["message"]
+
+
+def test_a_crd_whose_schema_is_not_structural_is_refused(kubesim: Any) -> None:
+    crd = json.loads(json.dumps(WIDGET_CRD))
+    spec_props = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+    spec_props["untyped"] = {"description": "no type"}
+    spec_props["list"] = {"type": "array"}
+    with httpx.Client(base_url=kubesim.url) as client:
+        response = client.post(CRDS, json=crd)
+    assert response.status_code == 422
+    message = response.json()["message"]
+    assert message.startswith('CustomResourceDefinition.apiextensions.k8s.io "widgets.example.com" is invalid: ')
+    root = "spec.versions[0].schema.openAPIV3Schema.properties[spec]"
+    assert f"{root}.properties[untyped].type: Required value: must not be empty for specified object fields" in message
+    assert f"{root}.properties[list].items: Required value: must be specified" in message
