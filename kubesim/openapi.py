@@ -20,6 +20,7 @@ from typing import Any
 from kubesim import builtin_schemas, openapi_proto
 from kubesim.catalogue import ResourceType
 from kubesim.crds import CRD_GROUP, CRD_PLURAL
+from kubesim.fieldvalidation import crd_version_schema
 from kubesim.registry import Registry
 from kubesim.store import Store
 
@@ -48,13 +49,6 @@ def _reverse_group(group: str) -> str:
 def crd_definition_name(group: str, version: str, kind: str) -> str:
     """`widgets.example.com`/v1/Widget -> `com.example.v1.Widget`, the name the real builder gives it."""
     return f"{_reverse_group(group)}.{version}.{kind}"
-
-
-def _crd_version_schema(crd: dict[str, Any], version: str) -> dict[str, Any] | None:
-    for entry in (crd.get("spec") or {}).get("versions") or []:
-        if entry.get("name") == version:
-            return ((entry.get("schema") or {}).get("openAPIV3Schema")) or {}
-    return None
 
 
 def _custom_definition(rtype: ResourceType, schema: dict[str, Any]) -> dict[str, Any]:
@@ -219,7 +213,7 @@ class OpenAPI:
             key = (rtype.group, rtype.version, rtype.plural)
             if rtype.custom:
                 crd = crds.get((rtype.group, rtype.plural))
-                schema = _crd_version_schema(crd, rtype.version) if crd else None
+                schema = crd_version_schema(crd, rtype.version) if crd else None
                 name = crd_definition_name(rtype.group, rtype.version, rtype.kind)
                 list_name = crd_definition_name(rtype.group, rtype.version, rtype.list_kind_name)
                 added = {name: _custom_definition(rtype, schema or {"type": "object",
