@@ -20,7 +20,6 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY reconciler ./reconciler
 COPY workers ./workers
-COPY kubesim ./kubesim
 COPY beat_schedule.py ./
 RUN /opt/reconciler/bin/pip install . && /opt/reconciler/bin/python -c "import reconciler, workers.celery_app"
 

@@ -5,28 +5,41 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser demo test lint bench clean
+.PHONY: install test-tools demo test lint bench clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# kubesim (the emulated API server the tests and the demo run against) is its own distribution,
+# installed before the reconciler; the reconciler's wheel does not carry it.
+$(STAMP): pyproject.toml kubesim/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ./kubesim
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
 demo: install
-	$(PY) -m reconciler.demo
+	$(PY) -m reconciler.cli.demo
 
-# The dashboard's browser tests drive Debian's Chromium (never a downloaded browser); where it
-# cannot be installed they are skipped with the reason.
-browser:
-	@if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-		|| echo "chromium could not be installed: the browser tests will be skipped"; \
+# Programs some tests drive, from Debian's packages, installed in one apt run when make runs as
+# root with apt (a program already on PATH is kept, e.g. a newer kubectl): Chromium for the
+# dashboard's browser tests, kubectl (kubernetes-client) for the kubectl and Kustomize tests,
+# docker-registry (the CNCF distribution registry) for the Helm OCI tests. Where one cannot be
+# installed, its tests are skipped with the reason.
+test-tools:
+	@missing=""; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	command -v kubectl >/dev/null 2>&1 || missing="$$missing kubernetes-client"; \
+	command -v docker-registry >/dev/null 2>&1 || [ -x /usr/bin/docker-registry ] || missing="$$missing docker-registry"; \
+	if [ -n "$$missing" ] && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null 2>&1 || for p in $$missing; do \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$p >/dev/null 2>&1 \
+			|| echo "could not install $$p: the tests that need it will be skipped"; \
+		done; \
 	fi
 
-test: install browser
+test: install test-tools
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q -p no:cacheprovider
 

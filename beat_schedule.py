@@ -21,8 +21,9 @@ from typing import Any
 
 from celery.beat import Scheduler
 
+from reconciler.control.watchdog import end_stalled_operations
 from reconciler.settings import Settings
-from reconciler.store import Store
+from reconciler.state import Store
 
 log = logging.getLogger("reconciler.beat")
 
@@ -76,6 +77,8 @@ class AppPollScheduler(Scheduler):
             if time.monotonic() - self._last_sweep > ORPHAN_SWEEP_SECONDS:
                 self._last_sweep = time.monotonic()
                 sweep_orphaned_syncs(self.store, self.app.send_task)
+                for name in end_stalled_operations(self.store):
+                    self.app.send_task("reconciler.poll", args=(name,), queue="urgent")
         except Exception:  # Redis restarting: keep beat alive and try again next tick
             log.exception("beat tick failed; retrying in %ss", TICK_SECONDS)
         return TICK_SECONDS

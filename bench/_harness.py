@@ -28,8 +28,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 from kubesim.kubeconfig import write_kubeconfig
-from reconciler.redis_server import RedisProcess
-from reconciler.store import Keys, Store
+from reconciler.state import Keys, Store
+from reconciler.state.redis_server import RedisProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 CELERY_QUEUES = ("urgent", "sync", "poll")

@@ -8,7 +8,11 @@ then defaults and validates it). Prints JSON: {"get_per_second", "apply_per_seco
 "strict_patch_per_second", "p50_ms", "p95_ms", ...}; latencies are over all timed requests,
 with per-verb figures alongside.
 
-    .venv/bin/python bench/kubesim_requests.py [--gets 5000] [--applies 3000] [--patches 2000]
+    .venv/bin/python bench/kubesim_requests.py [--gets 5000] [--applies 3000] [--patches 2000] [--watches 0]
+
+--watches N first opens N watch streams on ConfigMaps (each a connection of its own, as N
+informers would), so the figures show whether open watches starve other requests; every
+timed apply is then delivered to all N of them ("watch_events_delivered").
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import socket
 import statistics
 import subprocess
 import sys
@@ -65,9 +70,41 @@ def percentile(samples: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] * 1000
 
 
-def run(gets: int, applies: int, patches: int) -> dict[str, float]:
+def open_watches(port: int, count: int, plural: str) -> list[socket.socket]:
+    """`count` raw watch connections, each past its response headers (so the stream is registered)."""
+    request = (f"GET /api/v1/namespaces/default/{plural}?watch=true&resourceVersion=1 HTTP/1.1\r\n"
+               f"Host: bench\r\n\r\n").encode()
+    watches = []
+    for _ in range(count):
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.sendall(request)
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += sock.recv(4096)
+        sock.setblocking(False)
+        watches.append(sock)
+    return watches
+
+
+def drain(watches: list[socket.socket]) -> int:
+    """Bytes the watch streams delivered (read so the server never blocks on a full socket buffer)."""
+    total = 0
+    for sock in watches:
+        try:
+            while chunk := sock.recv(65536):
+                total += len(chunk)
+        except BlockingIOError:
+            pass
+    return total
+
+
+def run(gets: int, applies: int, patches: int = 2000, watch_count: int = 0,
+        watch_plural: str = "configmaps") -> dict[str, float]:
     proc, port = start_server()
+    watches: list[socket.socket] = []
+    delivered = 0
     try:
+        watches = open_watches(port, watch_count, watch_plural)
         conn = http.client.HTTPConnection("127.0.0.1", port)
         apply_headers = {"Content-Type": "application/apply-patch+yaml"}
 
@@ -84,8 +121,11 @@ def run(gets: int, applies: int, patches: int) -> dict[str, float]:
         get_wall = time.perf_counter() - started
 
         started = time.perf_counter()
-        apply_samples = [timed(conn, "PATCH", APPLY_PATH, apply_body(i), apply_headers, (200,))
-                         for i in range(applies)]
+        apply_samples = []
+        for i in range(applies):
+            apply_samples.append(timed(conn, "PATCH", APPLY_PATH, apply_body(i), apply_headers, (200,)))
+            if watches and i % 50 == 0:
+                delivered += drain(watches)
         apply_wall = time.perf_counter() - started
 
         json_headers = {"Content-Type": "application/json"}
@@ -98,7 +138,11 @@ def run(gets: int, applies: int, patches: int) -> dict[str, float]:
                                patch_headers, (200,)) for i in range(patches)]
         patch_wall = time.perf_counter() - started
         conn.close()
+        time.sleep(0.5)
+        delivered += drain(watches)
     finally:
+        for sock in watches:
+            sock.close()
         proc.terminate()
         proc.wait(timeout=10)
     everything = get_samples + apply_samples + patch_samples
@@ -117,6 +161,9 @@ def run(gets: int, applies: int, patches: int) -> dict[str, float]:
         "gets": gets,
         "applies": applies,
         "patches": patches,
+        "watches": watch_count,
+        "watched": watch_plural,
+        "watch_bytes_delivered": delivered,
     }
 
 
@@ -125,8 +172,11 @@ def main() -> None:
     parser.add_argument("--gets", type=int, default=5000)
     parser.add_argument("--applies", type=int, default=3000)
     parser.add_argument("--patches", type=int, default=2000)
+    parser.add_argument("--watches", type=int, default=0, help="watch streams held open while timing")
+    parser.add_argument("--watch-plural", default="configmaps",
+                        help="what the watches watch: configmaps (every apply reaches them) or e.g. secrets (none)")
     args = parser.parse_args()
-    print(json.dumps(run(args.gets, args.applies, args.patches)))
+    print(json.dumps(run(args.gets, args.applies, args.patches, args.watches, args.watch_plural)))
 
 
 if __name__ == "__main__":

@@ -43,9 +43,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
 from bench._harness import BenchSystem, GitRepo, log, sigterm_as_interrupt
-from reconciler.app import parse_application
-from reconciler.registry import register
-from reconciler.store import Keys, Store
+from reconciler.control.catalog import register
+from reconciler.model import parse_application
+from reconciler.state import Keys, Store
 
 RESOURCES_PER_APP = 10
 POLL_INTERVAL_SECONDS = 3600  # beat sends only the polls this benchmark schedules

@@ -25,9 +25,9 @@ from urllib.parse import urlparse
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._harness import BenchSystem, log, sigterm_as_interrupt
-from reconciler import actions
-from reconciler.app import parse_manifests
-from reconciler.redis_server import free_port
+from reconciler.control import user_actions as actions
+from reconciler.model import parse_manifests
+from reconciler.state.redis_server import free_port
 
 SECRET = "bench-webhook-secret"
 

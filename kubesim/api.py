@@ -4,24 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
+from kubesim.access import Access
+from kubesim.auth import UserInfo
 from kubesim.deletion import DeleteOptions, Deleter
 from kubesim.discovery import Discovery
 from kubesim.faults import FaultInjector
 from kubesim.openapi import OpenAPI
-from kubesim.operations import Cluster, Target, default_namespaces
+from kubesim.operations import Cluster, Target
 from kubesim.params import Params
-from kubesim.registry import Registry
 from kubesim.requestlog import RequestLog
 from kubesim.selectors import parse_label_selector
-from kubesim.store import Obj, Store
+from kubesim.served_types import Registry
+from kubesim.store import HISTORY_SIZE, Obj, Store
+from kubesim.system_objects import bootstrap_objects
+from kubesim.watch import BOOKMARK_INTERVAL_SECONDS
 
 
 class SimAPI:
     """Everything one emulated API server holds, with direct access for tests and controllers."""
 
-    def __init__(self) -> None:
+    def __init__(self, history_size: int = HISTORY_SIZE, bookmark_interval: float = BOOKMARK_INTERVAL_SECONDS) -> None:
         self.registry = Registry()
-        self.store = Store()
+        self.store = Store(history_size)  # how far back a watch or an Exact/continued LIST may start
+        self.bookmark_interval = bookmark_interval
+        self.access = Access(self.store)  # open to everyone until enable_auth
         self.cluster = Cluster(self.registry, self.store)
         self.deleter = Deleter(self.cluster)
         self.discovery = Discovery(self.registry)
@@ -31,8 +37,12 @@ class SimAPI:
         self._seed()
 
     def _seed(self) -> None:
-        for ns in default_namespaces():
-            self.cluster.put_object(ns)
+        for obj in bootstrap_objects():
+            self.cluster.put_object(obj)
+
+    def enable_auth(self, tokens: dict[str, UserInfo]) -> None:
+        """Require one of these bearer tokens on every request and enforce RBAC (kubesim.access)."""
+        self.access.enable(tokens)
 
     # --------------------------------------------------------------- objects
     def _type(self, api_version: str, kind: str) -> Any:
@@ -89,7 +99,7 @@ class SimAPI:
         self.faults.clear()
 
     def reset(self) -> None:
-        """Back to a fresh cluster: default namespaces only, no CRDs, empty log, counters and faults.
+        """Back to a fresh cluster: system objects only, no CRDs, empty log, counters and faults.
 
         resourceVersions keep increasing, so watches opened before the reset expire."""
         with self.store.lock:

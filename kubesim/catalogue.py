@@ -126,6 +126,16 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
        "ValidatingWebhookConfiguration", False, generation=True),
     # apiregistration.k8s.io/v1
     _r("apiregistration.k8s.io", "v1", "apiservices", "APIService", False, sub=("status",)),
+    # events.k8s.io/v1: the core/v1 Events through the newer API (kubesim.events_v1_view)
+    _r("events.k8s.io", "v1", "events", "Event", short=("ev",)),
+    # authorization.k8s.io/v1 and authentication.k8s.io/v1: reviews answered by kubesim.access, never stored
+    _r("authorization.k8s.io", "v1", "localsubjectaccessreviews", "LocalSubjectAccessReview", verbs=("create",)),
+    _r("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", False,
+       verbs=("create",)),
+    _r("authorization.k8s.io", "v1", "selfsubjectrulesreviews", "SelfSubjectRulesReview", False, verbs=("create",)),
+    _r("authorization.k8s.io", "v1", "subjectaccessreviews", "SubjectAccessReview", False, verbs=("create",)),
+    _r("authentication.k8s.io", "v1", "selfsubjectreviews", "SelfSubjectReview", False, verbs=("create",)),
+    _r("authentication.k8s.io", "v1", "tokenreviews", "TokenReview", False, verbs=("create",)),
 )
 
 # Namespaces a fresh cluster has; they cannot be deleted.

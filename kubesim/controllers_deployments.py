@@ -15,6 +15,7 @@ from typing import Any
 
 from kubesim.controllers_conditions import drop, find, put
 from kubesim.controllers_context import ControllerContext, owner_reference
+from kubesim.controllers_kubelet import PODS
 from kubesim.controllers_replicasets import REPLICASETS
 from kubesim.controllers_templates import POD_TEMPLATE_HASH, template_hash, with_labels, without_label
 from kubesim.errors import AlreadyExists
@@ -26,6 +27,7 @@ REVISION = "deployment.kubernetes.io/revision"
 DESIRED_REPLICAS = "deployment.kubernetes.io/desired-replicas"
 MAX_REPLICAS = "deployment.kubernetes.io/max-replicas"
 _PROGRESS = "progress"  # memory mark: when the rollout last made progress (for the deadline)
+_TERMINATING_RECHECK = 0.1  # seconds between looks at terminating pods a Recreate rollout waits for
 
 
 def _resolve(value: Any, total: int, round_up: bool) -> int:
@@ -136,19 +138,23 @@ class _Rollout:
         changed["metadata"].setdefault("annotations", {})[REVISION] = str(revision)
         return self.ctx.update(REPLICASETS, changed)
 
-    def roll(self, new: Obj, old: list[Obj]) -> None:
+    def roll(self, new: Obj, old: list[Obj]) -> float | None:
+        """Move replicas towards the new ReplicaSet; seconds until a recheck when waiting on terminating pods."""
         recreate = (self.spec.get("strategy") or {}).get("type") == "Recreate"
         if recreate:
             for rs in old:
                 self.scale(rs, 0)
-            old_pods_left = any(_int_status(rs, "replicas") for rs in old)
+            # Recreate starts new pods only once the old ones are gone, terminating ones included
+            # (oldPodsRunning); their removal does not wake the Deployment, so look again soon.
+            terminating = any(self.ctx.owned(PODS, self.namespace, rs["metadata"]["uid"]) for rs in old)
+            old_pods_left = terminating or any(_int_status(rs, "replicas") for rs in old)
             self.scale(new, 0 if old_pods_left else self.desired)
-            return
+            return _TERMINATING_RECHECK if terminating else None
         replicas = {rs["metadata"]["uid"]: int((rs.get("spec") or {}).get("replicas", 1)) for rs in [new, *old]}
         new_uid = new["metadata"]["uid"]
         if not any(replicas[rs["metadata"]["uid"]] for rs in old):
             self.scale(new, self.desired)  # no rollout in flight: a plain scale
-            return
+            return None
         surge, unavailable = surge_and_unavailable(self.d)
         room = self.desired + surge - sum(replicas.values())
         if replicas[new_uid] < self.desired and room > 0:
@@ -163,6 +169,7 @@ class _Rollout:
             if shrink:
                 self.scale(rs, replicas[rs["metadata"]["uid"]] - shrink)
                 can_remove -= shrink
+        return None
 
     def clean_up(self, old: list[Obj]) -> None:
         limit = int(self.spec.get("revisionHistoryLimit", 10))
@@ -277,8 +284,9 @@ def reconcile_deployment(ctx: ControllerContext, deployment: Obj) -> float | Non
         newest_old = max([_revision(rs) for rs in old], default=0)
         if _revision(new) <= newest_old:  # a rollback to an older template makes it the newest revision
             new = rollout.set_revision(new, newest_old + 1)
+    recheck: float | None = None
     if new is not None and not paused:
-        rollout.roll(new, old)
+        recheck = rollout.roll(new, old)
         rollout.clean_up(old)
     deployment = rollout.d = rollout.annotate_revision(new)
     replica_sets = rollout.owned()
@@ -302,4 +310,4 @@ def reconcile_deployment(ctx: ControllerContext, deployment: Obj) -> float | Non
     if old_status.get("collisionCount"):
         status["collisionCount"] = old_status["collisionCount"]
     ctx.update_status(DEPLOYMENTS, deployment, status)
-    return wake
+    return min(w for w in (wake, recheck) if w is not None) if wake is not None or recheck is not None else None

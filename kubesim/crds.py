@@ -1,4 +1,4 @@
-"""CustomResourceDefinition rules: validation, and the status the apiextensions controllers set."""
+"""CustomResourceDefinition rules: validation, and the Terminating condition (naming/establishing: crd_lifecycle)."""
 
 from __future__ import annotations
 
@@ -36,33 +36,6 @@ def validate_crd(crd: dict[str, Any]) -> None:
                                          "must have exactly one version marked as storage version"))
     if errors:
         raise Invalid("CustomResourceDefinition", name, errors, group=CRD_GROUP)
-
-
-def established_status(crd: dict[str, Any], old_status: dict[str, Any] | None, now: str) -> dict[str, Any]:
-    """Status after the naming and establishing controllers ran: names accepted, Established=True."""
-    spec = crd.get("spec") or {}
-    names = dict(spec.get("names") or {})
-    names.setdefault("singular", names.get("kind", "").lower())
-    names.setdefault("listKind", f"{names.get('kind', '')}List")
-    previous = {c.get("type"): c for c in (old_status or {}).get("conditions") or []}
-
-    def condition(kind: str, reason: str, message: str) -> dict[str, Any]:
-        before = previous.get(kind)
-        since = before.get("lastTransitionTime") if before and before.get("status") == "True" else now
-        return {"type": kind, "status": "True", "lastTransitionTime": since, "reason": reason, "message": message}
-
-    stored = list((old_status or {}).get("storedVersions") or [])
-    storage = next((v.get("name") for v in spec.get("versions") or [] if v.get("storage")), None)
-    if storage and storage not in stored:
-        stored.append(storage)
-    return {
-        "conditions": [
-            condition("NamesAccepted", "NoConflicts", "no conflicts found"),
-            condition("Established", "InitialNamesAccepted", "the initial names have been accepted"),
-        ],
-        "acceptedNames": names,
-        "storedVersions": stored,
-    }
 
 
 def terminating_status(status: dict[str, Any], now: str) -> dict[str, Any]:

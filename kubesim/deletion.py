@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from kubesim import crds
+from kubesim import crds, namespace_conditions, pod_termination
 from kubesim.catalogue import RETURNS_DELETED_OBJECT, UNDELETABLE_NAMESPACES, ResourceType
 from kubesim.errors import BadRequest, Conflict, Forbidden
 from kubesim.objects import clone, now
@@ -30,6 +30,7 @@ class DeleteOptions:
     precondition_uid: str = ""
     precondition_rv: str = ""
     dry_run: bool = False
+    grace_period_seconds: int | None = None
 
     @classmethod
     def parse(cls, params: Params, body: Any, verb: str) -> DeleteOptions:
@@ -45,8 +46,9 @@ class DeleteOptions:
                         field_manager=params.field_manager)
         validate_write_options(merged, verb)
         pre = body.get("preconditions") or {}
+        grace = body.get("gracePeriodSeconds", params.grace_period_seconds)
         return cls(policy or "", str(pre.get("uid") or ""), str(pre.get("resourceVersion") or ""),
-                   merged.is_dry_run)
+                   merged.is_dry_run, None if grace is None else int(grace))
 
 
 def success_status(rtype: ResourceType, obj: Obj) -> Obj:
@@ -64,6 +66,8 @@ class Deleter:
         self.store = cluster.store
         self.registry = cluster.registry
         cluster.deleter = self
+        # With a simulated kubelet, Pods terminate gracefully (kubesim.pod_termination).
+        self.graceful_pods = False
 
     # ---------------------------------------------------------------- requests
     def delete(self, target: Target, options: DeleteOptions) -> Obj:
@@ -73,7 +77,10 @@ class Deleter:
             self._check_preconditions(target, obj, options)
             if (rtype.group, rtype.plural) == ("", "namespaces") and target.name in UNDELETABLE_NAMESPACES:
                 raise Forbidden("namespaces", target.name, "this namespace may not be deleted")
-            result = self._delete(rtype, obj, options.propagation_policy or "Background", options.dry_run)
+            if self.graceful_pods and (rtype.group, rtype.plural) == ("", "pods"):
+                result = self._delete_pod(rtype, obj, options)
+            else:
+                result = self._delete(rtype, obj, options.propagation_policy or "Background", options.dry_run)
         if result is None:
             if (rtype.group, rtype.plural) in RETURNS_DELETED_OBJECT:
                 return self.cluster.serve(obj, target.rtype)
@@ -108,6 +115,21 @@ class Deleter:
             raise Conflict(target.rtype.plural, target.name,
                            f"Precondition failed: ResourceVersion in precondition: {options.precondition_rv}, "
                            f"ResourceVersion in object meta: {m.get('resourceVersion')}", target.rtype.group)
+
+    def _delete_pod(self, rtype: ResourceType, pod: Obj, options: DeleteOptions) -> Obj | None:
+        grace = pod_termination.grace_period(pod, options.grace_period_seconds)
+        policy = options.propagation_policy or "Background"
+        if grace == 0 or options.dry_run:
+            if pod["metadata"].get("deletionTimestamp") and not options.dry_run:
+                if pod["metadata"].get("finalizers"):
+                    return pod  # removed once its finalizers are
+                self.finish(rtype, pod)
+                return None
+            return self._delete(rtype, pod, policy, options.dry_run)
+        if pod["metadata"].get("deletionTimestamp") and not pod_termination.shortens(pod, grace):
+            return pod
+        marked = pod_termination.marked_for_termination(pod, grace)
+        return self.store.commit(("", "pods"), marked, pod)
 
     # ------------------------------------------------------------------ engine
     def _delete(self, rtype: ResourceType, obj: Obj, policy: str, dry_run: bool) -> Obj | None:
@@ -263,10 +285,23 @@ class Deleter:
         if ns is None or not ns["metadata"].get("deletionTimestamp"):
             return
         if any(obj["metadata"].get("namespace") == name for _, obj in self.store.all_objects()):
+            self._report_namespace_content(ns)
             return
         rtype = self.registry.storage_type("", "namespaces")
         assert rtype is not None
         self.finish(rtype, ns)
+
+    def _report_namespace_content(self, ns: Obj) -> None:
+        """Write the namespace controller's conditions when what holds the namespace changed."""
+        status = ns.get("status") or {}
+        previous = status.get("conditions") or []
+        conditions = namespace_conditions.terminating_conditions(self.store, ns["metadata"]["name"], previous, now())
+        if [(c["type"], c["status"], c["message"]) for c in conditions] == [
+                (c.get("type"), c.get("status"), c.get("message")) for c in previous]:
+            return
+        new = clone(ns)  # stored dicts are never changed in place
+        new["status"] = {**status, "conditions": conditions}
+        self.store.commit(("", "namespaces"), new, ns)
 
     # ------------------------------------------------------------ CRD lifecycle
     def _terminate_crd(self, crd: Obj, dry_run: bool) -> Obj | None:

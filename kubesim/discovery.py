@@ -7,7 +7,7 @@ import threading
 from typing import Any
 
 from kubesim.catalogue import SUBRESOURCE_VERBS, ResourceType
-from kubesim.registry import Registry
+from kubesim.served_types import Registry
 
 VERSION_INFO = {
     "major": "1",

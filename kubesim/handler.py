@@ -16,13 +16,16 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from kubesim import events_v1_view
+from kubesim.access import REVIEW_RESOURCES
 from kubesim.api import SimAPI
 from kubesim.deletion import DeleteOptions
-from kubesim.errors import ApiError, InternalError, MethodNotAllowed, NotFound
+from kubesim.errors import ApiError, InternalError, MethodNotAllowed, NotFound, UnsupportedMediaType
 from kubesim.faults import FaultRule
 from kubesim.fieldvalidation import parse_noting_duplicates, warning_header
 from kubesim.operations import Target, WriteContext, parse_body
 from kubesim.params import parse_params
+from kubesim.review_protobuf import PROTOBUF, decode_review
 from kubesim.routes import ResourcePath, method_verb, parse_resource_path
 from kubesim.scale import refuse_unknown_verb
 from kubesim.tables import table_response
@@ -143,6 +146,11 @@ class ApiHandler(BaseHTTPRequestHandler):
                 self._verb = self._verb_for_log(method, path, query)
                 if self._inject(fault):
                     return
+            try:
+                self._user = api.access.admit(method, path, query, self.headers)
+            except ApiError as error:
+                self._send(error.code, _encode(error.to_status()))
+                return
             self._dispatch(method, path, query, body)
         finally:
             self._record(0)  # only when nothing was sent: a dropped connection or a crash
@@ -226,6 +234,17 @@ class ApiHandler(BaseHTTPRequestHandler):
         if route.subresource and (route.subresource not in rtype.subresources
                                   or route.subresource not in ("status", "scale")):
             raise _NOT_FOUND
+        if (route.group, route.plural) in REVIEW_RESOURCES and verb == "create":
+            protobuf = self.headers.get("Content-Type", "").startswith(PROTOBUF)
+            review = decode_review(body) if protobuf else parse_body(body)
+            return 201, _encode(api.access.review(route, review, self._user))
+        if body and self.headers.get("Content-Type", "").startswith(PROTOBUF):
+            # kubesim keeps no protobuf schemas: refuse as a real server refuses protobuf for custom resources
+            raise UnsupportedMediaType("the body of the request was in an unknown format - accepted media types "
+                                       "include: application/json, application/yaml")
+        if (route.group, route.plural) == (events_v1_view.GROUP, "events"):
+            return events_v1_view.serve(api, verb, route, params, body, self.headers.get("Content-Type", ""),
+                                        self.headers.get("User-Agent", ""))
         target = Target(rtype, route.namespace, route.name, route.subresource)
         if verb not in rtype.verbs and verb not in ("apply",):
             raise MethodNotAllowed(verb, rtype.plural, rtype.group)
@@ -245,7 +264,7 @@ class ApiHandler(BaseHTTPRequestHandler):
         if verb == "list":
             return 200, _encode(cluster.list(target, params))
         if verb == "watch":
-            return 200, watch_stream(cluster, target, params)
+            return 200, watch_stream(cluster, target, params, api.bookmark_interval)
         if verb == "create":
             if route.name:
                 raise MethodNotAllowed("create", f"{rtype.plural}/{route.subresource or route.name}", rtype.group)

@@ -21,7 +21,7 @@ from kubesim import builtin_schemas, openapi_proto
 from kubesim.catalogue import ResourceType
 from kubesim.crds import CRD_GROUP, CRD_PLURAL
 from kubesim.fieldvalidation import crd_version_schema
-from kubesim.registry import Registry
+from kubesim.served_types import Registry
 from kubesim.store import Store
 
 _OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"

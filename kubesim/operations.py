@@ -8,13 +8,12 @@ The SSA engineer's modules (patches, ssa, defaults) are imported lazily.
 
 from __future__ import annotations
 
-import base64
 import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from kubesim import crd_structural, crds, fieldvalidation, scale, structural
-from kubesim.catalogue import DEFAULT_NAMESPACES, ResourceType
+from kubesim import crd_lifecycle, crd_structural, crds, fieldvalidation, scale, structural
+from kubesim.catalogue import ResourceType
 from kubesim.errors import (
     AlreadyExists,
     ApiError,
@@ -27,6 +26,7 @@ from kubesim.errors import (
     NotFound,
     UnsupportedMediaType,
 )
+from kubesim.list_reads import encode_continue, read_for_list
 from kubesim.objects import (
     clone,
     generated_name,
@@ -39,8 +39,8 @@ from kubesim.objects import (
     without_volatile,
 )
 from kubesim.params import Params, validate_write_options
-from kubesim.registry import Registry, crd_storage_version, crd_types
 from kubesim.selectors import parse_field_selector, parse_label_selector
+from kubesim.served_types import Registry, crd_storage_version, crd_types
 from kubesim.store import Obj, Store
 
 if TYPE_CHECKING:
@@ -124,6 +124,8 @@ class Cluster:
         self.store = store
         self.deleter: Deleter | None = None  # set by the server once both exist
         self.schemas = fieldvalidation.SchemaIndex(store)
+        # With simulated controllers, a CRD is Established by them after a delay (kubesim.crd_lifecycle).
+        self.crds_established_by_controller = False
 
     # ---------------------------------------------------------------- helpers
     def storage_of(self, rtype: ResourceType) -> ResourceType:
@@ -168,21 +170,20 @@ class Cluster:
         labels = parse_label_selector(params.label_selector)
         fields = parse_field_selector(params.field_selector, rtype.kind)
         namespace = target.namespace if rtype.namespaced and target.namespace else None
-        with self.store.lock:
-            rv = self.store.rv
-            items = self.store.list(target.resource, namespace)
+        read = read_for_list(self.store, target.resource, namespace, params)
+        rv, items = read.rv, read.items
         if not labels.empty:
             items = [o for o in items if labels.matches((o.get("metadata") or {}).get("labels"))]
         if not fields.empty:
             items = [o for o in items if fields.matches(o)]
         items.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
         list_meta: dict[str, Any] = {"resourceVersion": str(rv)}
-        if params.continue_token:
-            after = _decode_continue(params.continue_token)
+        if read.after is not None:
+            after = read.after
             items = [o for o in items if (o["metadata"].get("namespace", ""), o["metadata"]["name"]) > after]
         if params.limit and len(items) > params.limit:
             last = items[params.limit - 1]["metadata"]
-            list_meta["continue"] = _encode_continue(last.get("namespace", ""), last["name"], rv)
+            list_meta["continue"] = encode_continue((last.get("namespace", ""), last["name"]), rv)
             list_meta["remainingItemCount"] = len(items) - params.limit
             items = items[: params.limit]
         # Typed lists of built-in kinds carry no kind/apiVersion per item; custom resources do.
@@ -465,10 +466,11 @@ class Cluster:
                 raise Invalid("CustomResourceDefinition", obj["metadata"]["name"], [
                     FieldError.immutable("spec.group", (obj.get("spec") or {}).get("group"))], crds.CRD_GROUP)
             if not obj["metadata"].get("deletionTimestamp"):
-                obj["status"] = crds.established_status(obj, (old or {}).get("status"), now())
+                obj["status"] = crd_lifecycle.status_on_write(obj, old, self.store,
+                                                              self.crds_established_by_controller, now())
 
     def _after_write(self, rtype: ResourceType, stored: Obj) -> None:
-        if (rtype.group, rtype.plural) == (crds.CRD_GROUP, crds.CRD_PLURAL):
+        if (rtype.group, rtype.plural) == (crds.CRD_GROUP, crds.CRD_PLURAL) and crd_lifecycle.is_served(stored):
             self.registry.set_crd(stored["metadata"]["name"], crd_types(stored), crd_storage_version(stored))
 
     def _scale_paths(self, target: Target) -> tuple[str, str, str] | None:
@@ -514,22 +516,4 @@ class Cluster:
         return stored
 
 
-def _encode_continue(namespace: str, name: str, rv: int) -> str:
-    raw = json.dumps({"v": "meta.k8s.io/v1", "rv": rv, "start": [namespace, name]}).encode()
-    return base64.urlsafe_b64encode(raw).decode()
-
-
-def _decode_continue(token: str) -> tuple[str, str]:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(token.encode()))
-        namespace, name = data["start"]
-        return str(namespace), str(name)
-    except (ValueError, KeyError, TypeError):
-        raise BadRequest(f'continue key is not valid: "{token}" is not a token this server issued') from None
-
-
-def default_namespaces() -> list[Obj]:
-    return [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}} for name in DEFAULT_NAMESPACES]
-
-
-__all__ = ["ApiError", "Cluster", "Target", "WriteContext", "default_namespaces"]
+__all__ = ["ApiError", "Cluster", "Target", "WriteContext"]

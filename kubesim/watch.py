@@ -11,21 +11,93 @@ as the apiserver's watch cache does.
 from __future__ import annotations
 
 import json
+import threading
 import time
+import weakref
 from collections.abc import Iterator
 
 from kubesim.errors import BadRequest, Expired
 from kubesim.operations import Cluster, Target
 from kubesim.params import Params
 from kubesim.selectors import parse_field_selector, parse_label_selector
-from kubesim.store import Event, Obj
+from kubesim.store import Event, GroupResource, Obj, Store
 
 DEFAULT_TIMEOUT_SECONDS = 1800.0  # the apiserver's --min-request-timeout
+# The watch cache sends a bookmark to each watcher that asked for them about once a minute
+# (cacher.go bookmarkFrequency); KubeSim(bookmark_interval=...) shortens it for tests.
+BOOKMARK_INTERVAL_SECONDS = 60.0
 POLL_SECONDS = 0.5  # how often a quiet stream re-checks for shutdown
 
 
 def _line(event_type: str, obj: Obj) -> bytes:
     return json.dumps({"type": event_type, "object": obj}, separators=(",", ":")).encode() + b"\n"
+
+
+class _EncodedEvents:
+    """Each change encoded once for all the watches that send it (the watch cache's cachingObject):
+    with hundreds of watches open, encoding per watcher made every write cost hundreds of dumps."""
+
+    LIMIT = 4096
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lines: dict[tuple[int, str, str], bytes] = {}
+
+    def line(self, event: Event, event_type: str, obj: Obj) -> bytes:
+        key = (event.rv, event_type, str(obj.get("apiVersion", "")))
+        encoded = self._lines.get(key)
+        if encoded is None:
+            encoded = _line(event_type, obj)
+            with self._lock:
+                if len(self._lines) >= self.LIMIT:
+                    self._lines.clear()
+                self._lines[key] = encoded
+        return encoded
+
+
+class _WatchHub:
+    """One per store: wakes only the watches of the resource that changed (a shared condition woke
+    every open watch on every write, so hundreds of idle watches slowed all writes), remembers each
+    resource's latest change, and encodes each change once."""
+
+    def __init__(self, store: Store) -> None:
+        self.waiters: dict[GroupResource, set[threading.Event]] = {}
+        self.latest: dict[GroupResource, int] = {}
+        self.lines = _EncodedEvents()
+        with store.lock:
+            store.listeners.append(self._on_change)
+            self.since = store.rv  # changes before the hub existed are not in `latest`: assume one here
+
+    def latest_change(self, resource: GroupResource) -> int:
+        return self.latest.get(resource, self.since)
+
+    def _on_change(self, event: Event) -> None:
+        """Store listener (runs under the store lock)."""
+        self.latest[event.resource] = event.rv
+        for waiter in self.waiters.get(event.resource, ()):
+            waiter.set()
+
+    def register(self, store: Store, resource: GroupResource) -> threading.Event:
+        waiter = threading.Event()
+        with store.lock:
+            self.waiters.setdefault(resource, set()).add(waiter)
+        return waiter
+
+    def unregister(self, store: Store, resource: GroupResource, waiter: threading.Event) -> None:
+        with store.lock:
+            self.waiters.get(resource, set()).discard(waiter)
+
+
+_HUBS: weakref.WeakKeyDictionary[Store, _WatchHub] = weakref.WeakKeyDictionary()
+_HUBS_LOCK = threading.Lock()
+
+
+def _hub(store: Store) -> _WatchHub:
+    with _HUBS_LOCK:
+        hub = _HUBS.get(store)
+        if hub is None:
+            hub = _HUBS[store] = _WatchHub(store)
+        return hub
 
 
 def _start_version(params: Params) -> int | None:
@@ -38,8 +110,12 @@ def _start_version(params: Params) -> int | None:
         raise BadRequest(f'resourceVersion: Invalid value: "{rv}": must be an unsigned integer') from None
 
 
-def watch_stream(cluster: Cluster, target: Target, params: Params) -> Iterator[bytes]:
-    """Validate the request now, then return the (lazy) stream of encoded events."""
+def watch_stream(cluster: Cluster, target: Target, params: Params,
+                 bookmark_interval: float = BOOKMARK_INTERVAL_SECONDS) -> Iterator[bytes]:
+    """Validate the request now, then return the (lazy) stream of encoded events.
+
+    With allowWatchBookmarks, a BOOKMARK carrying the resourceVersion the stream has reached
+    is sent every `bookmark_interval` seconds, so a client can resume from there cheaply."""
     rtype = target.rtype
     labels = parse_label_selector(params.label_selector)
     fields = parse_field_selector(params.field_selector, rtype.kind)
@@ -47,6 +123,7 @@ def watch_stream(cluster: Cluster, target: Target, params: Params) -> Iterator[b
     timeout = params.timeout_seconds if params.timeout_seconds is not None else DEFAULT_TIMEOUT_SECONDS
     namespace = target.namespace if rtype.namespaced and target.namespace else None
     store = cluster.store
+    hub = _hub(store)
 
     def selected(obj: Obj | None) -> bool:
         if obj is None:
@@ -86,23 +163,40 @@ def watch_stream(cluster: Cluster, target: Target, params: Params) -> Iterator[b
                     "resourceVersion": str(last), "annotations": {"k8s.io/initial-events-end": "true"}}})
         else:
             last = start
-        while not store.closed:
-            events = store.events_after(last)
-            if events is None:
-                oldest = store.history[0].rv if store.history else store.rv
-                gone = Expired(f"too old resource version: {last} ({oldest - 1})")
-                yield _line("ERROR", gone.to_status())
-                return
-            for event in events:
-                last = event.rv
-                out = translate(event)
-                if out is not None:
-                    yield _line(out[0], cluster.serve(out[1], rtype))
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return
-            with store.lock:
-                if store.rv <= last and not store.closed:
-                    store.changed.wait(min(remaining, POLL_SECONDS))
+        next_bookmark = time.monotonic() + bookmark_interval
+        waiter = hub.register(store, target.resource)
+        try:
+            while not store.closed:
+                waiter.clear()  # before reading the history: a change after this read sets it again
+                with store.lock:
+                    if hub.latest_change(target.resource) <= last:
+                        events: list[Event] | None = []  # nothing of ours changed: skip the others' changes
+                        last = store.rv
+                    else:
+                        events = store.events_after(last)
+                if events is None:
+                    oldest = store.history[0].rv if store.history else store.rv
+                    gone = Expired(f"too old resource version: {last} ({oldest - 1})")
+                    yield _line("ERROR", gone.to_status())
+                    return
+                for event in events:
+                    last = event.rv
+                    out = translate(event)
+                    if out is not None:
+                        yield hub.lines.line(event, out[0], cluster.serve(out[1], rtype))
+                moment = time.monotonic()
+                if params.allow_watch_bookmarks and moment >= next_bookmark:
+                    next_bookmark = moment + bookmark_interval
+                    yield _line("BOOKMARK", {"kind": rtype.kind, "apiVersion": rtype.api_version,
+                                             "metadata": {"resourceVersion": str(last)}})
+                remaining = deadline - moment
+                if remaining <= 0:
+                    return
+                wait = min(remaining, POLL_SECONDS)
+                if params.allow_watch_bookmarks:
+                    wait = max(min(wait, next_bookmark - moment), 0.0)
+                waiter.wait(wait)
+        finally:
+            hub.unregister(store, target.resource, waiter)
 
     return stream()

@@ -28,9 +28,9 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
-from reconciler.app import SpecError, parse_application
-from reconciler.giturls import redact_url
-from reconciler.store import Keys, Store
+from reconciler.model import SpecError, parse_application
+from reconciler.source.git.urls import redact_url
+from reconciler.state import Keys, Store
 from reconciler.telemetry import GIT_FIELDS, RECONCILE_BUCKETS, RECONCILE_SUM_FIELD, bucket_field
 
 # The Celery queues (workers/celery_app.py QUEUES; kept here because reconciler/ imports

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reconciler.git import GitSource
-from reconciler.gitcreds import CredentialStore
-from reconciler.kube import ClusterRegistry
+from reconciler.engine.cluster import Clusters
 from reconciler.settings import Settings
-from reconciler.store import Store
+from reconciler.source.git.client import GitSource
+from reconciler.source.git.credentials import CredentialStore
+from reconciler.source.helm import ChartRepositories
+from reconciler.state import Store
 
 
 def git_source(settings: Settings, shared_refs: Store | None = None) -> GitSource:
@@ -26,12 +27,24 @@ def git_source(settings: Settings, shared_refs: Store | None = None) -> GitSourc
     )
 
 
+def chart_repositories(settings: Settings, shared_versions: Store | None = None) -> ChartRepositories:
+    """Helm repositories and OCI registries: the same credentials (by URL prefix) and the same
+    shared caching window as Git's ref listings."""
+    return ChartRepositories(
+        settings.data_dir / "helm",
+        CredentialStore.from_env(),
+        versions_ttl=settings.git_ref_cache_ttl,
+        shared=shared_versions,
+    )
+
+
 @dataclass
 class Services:
     settings: Settings
     store: Store
     git: GitSource
-    clusters: ClusterRegistry
+    clusters: Clusters
+    charts: ChartRepositories
 
     @classmethod
     def create(cls, settings: Settings, redis_url: str) -> Services:
@@ -40,9 +53,11 @@ class Services:
             settings=settings,
             store=store,
             git=git_source(settings, shared_refs=store),
-            clusters=ClusterRegistry(settings.kubeconfig, settings.field_manager),
+            clusters=Clusters(settings.kubeconfig, settings.field_manager),
+            charts=chart_repositories(settings, shared_versions=store),
         )
 
     def close(self) -> None:
         self.git.close()
+        self.charts.close()
         self.store.r.close()

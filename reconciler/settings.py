@@ -127,6 +127,10 @@ class Settings:
     api_tokens: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     api_auth: str = "token"
     metrics_auth: bool = False  # true: GET /metrics needs any valid token
+    # Argo CD resource customizations (reconciler/engine/health/rules/configured.py): an argocd-cm
+    # ConfigMap file, and a directory in Argo CD's resource_customizations layout.
+    resource_customizations_file: str = ""
+    resource_customizations_dir: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -155,6 +159,8 @@ class Settings:
             api_tokens=api_tokens,
             api_auth=_api_auth(env, api_tokens),
             metrics_auth=_flag(env, "RECONCILER_METRICS_AUTH"),
+            resource_customizations_file=env.get("RECONCILER_RESOURCE_CUSTOMIZATIONS_FILE", "").strip(),
+            resource_customizations_dir=env.get("RECONCILER_RESOURCE_CUSTOMIZATIONS_DIR", "").strip(),
         )
 
     @property

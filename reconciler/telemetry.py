@@ -19,9 +19,9 @@ import weakref
 from collections.abc import Hashable, Iterable
 from typing import Any
 
-from reconciler.git import GitCounters
-from reconciler.kube import ClusterRegistry
-from reconciler.store import Keys, Store
+from reconciler.engine.cluster import Clusters
+from reconciler.source.git.client import GitCounters
+from reconciler.state import Keys, Store
 
 log = logging.getLogger("reconciler.telemetry")
 
@@ -133,7 +133,7 @@ def _as_increments(key: str, delta: dict[Hashable, float]) -> Iterable[Increment
         yield key, label_field(*labels), amount
 
 
-def flush_process_counters(store: Store, git: GitCounters, clusters: ClusterRegistry) -> None:
+def flush_process_counters(store: Store, git: GitCounters, clusters: Clusters) -> None:
     """Add this process's git and Kubernetes request counts since the last flush to Redis.
 
     `git.requests` holds cumulative (request_type, repo) -> RequestStats; each Cluster of

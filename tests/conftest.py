@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from kubesim.kubeconfig import write_kubeconfig
-from reconciler.redis_server import RedisProcess, RedisUnavailable
+from reconciler.state.redis_server import RedisProcess, RedisUnavailable
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Test Author",
@@ -175,7 +175,7 @@ def serve_app(app: Any) -> Iterator[str]:
     """Serve an ASGI app with uvicorn in a thread on a free loopback port; yields its base URL."""
     import uvicorn
 
-    from reconciler.redis_server import free_port
+    from reconciler.state.redis_server import free_port
 
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
@@ -196,7 +196,7 @@ def serve_app(app: Any) -> Iterator[str]:
 def hand_edit_image(cluster: Any, image: str, name: str = "api", namespace: str = "production") -> None:
     """Change a Deployment's image the way a person with kubectl would: another field manager,
     taking the field over (force)."""
-    from reconciler.kube import Cluster
+    from reconciler.engine.cluster import Cluster
 
     hand = Cluster(cluster.api_client, field_manager="kubectl-edit")
     labels = {"app.kubernetes.io/name": name}
@@ -212,3 +212,14 @@ def hand_edit_image(cluster: Any, image: str, name: str = "api", namespace: str 
         },
         force=True,
     )
+
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def fixture_files(folder: str, under: str = "") -> dict[str, str]:
+    """The text files of tests/fixtures/`folder` as {path: text}, placed under `under` in a repository."""
+    root = FIXTURES / folder
+    prefix = f"{under.rstrip('/')}/" if under else ""
+    files = sorted(file for file in root.rglob("*") if file.is_file())
+    return {prefix + file.relative_to(root).as_posix(): file.read_text() for file in files}

@@ -70,7 +70,7 @@ def broker_url(settings: Settings) -> str:
     """REDIS_URL, else the embedded Redis of the data dir (started on demand)."""
     if settings.redis_url:
         return settings.redis_url
-    from reconciler.embedded import embedded_redis_url
+    from reconciler.state.embedded_redis import embedded_redis_url
 
     return embedded_redis_url(settings)
 

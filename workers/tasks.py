@@ -13,12 +13,12 @@ from typing import Any
 from celery import Task
 
 from reconciler import telemetry
-from reconciler.operation import run_step, start_sync
-from reconciler.refresh import refresh
+from reconciler.control.poll import refresh
+from reconciler.control.requests import Next, SyncRequest
+from reconciler.control.sync import run_step, start_sync
 from reconciler.services import Services
 from reconciler.settings import Settings
-from reconciler.store import Store
-from reconciler.sync_request import Next, SyncRequest
+from reconciler.state import Store
 from workers.celery_app import TaskTimings, app, broker_url
 
 log = logging.getLogger("reconciler.tasks")

@@ -82,7 +82,7 @@ def serve_api(celery_app: Any, redis_url: str, redis_client: Any) -> Iterator[Ca
     Settings start from the Celery app's (the `system` fixture points them at its kubesim
     when the test uses it), with webhook secrets and an admin and a read-only token.
     """
-    from reconciler.api import create_app
+    from reconciler.api.server import create_app
     from reconciler.services import Services
 
     with contextlib.ExitStack() as stack:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.api_auth import role_of
+from reconciler.api.auth import role_of
 from reconciler.settings import Settings, SettingsError
 
 

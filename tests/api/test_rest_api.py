@@ -104,11 +104,11 @@ def test_probes_are_open_and_metrics_need_a_token_only_when_configured(serve_api
 def test_readyz_is_503_naming_redis_when_it_is_down(serve_api: Callable[..., Api], celery_app: Any) -> None:
     import uvicorn  # noqa: F401 (served the same way as the other tests)
 
-    from reconciler.redis_server import free_port
+    from reconciler.state.redis_server import free_port
 
     api = serve_api()
     dead = Services.create(api.settings, f"redis://127.0.0.1:{free_port()}/0")
-    from reconciler.api import create_app
+    from reconciler.api.server import create_app
     from tests.api.conftest import serve_app
 
     with serve_app(create_app(api.settings, dead)) as url, Api(url, api.settings, dead).client(None) as http:

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from reconciler.app import load_file, parse_manifests
-from reconciler.registry import register
-from reconciler.store import Keys, Store
-from reconciler.webhook import parse
+from reconciler.api.webhook import parse
+from reconciler.control.catalog import register
+from reconciler.model import load_file, parse_manifests
+from reconciler.state import Keys, Store
 from tests.api.conftest import BY_NAME, PROVIDERS, SECRET, WEBHOOKS, Api, Provider, hex_hmac, urgent_queue_length
 from tests.conftest import GitRepo
 from tests.integration.conftest import System

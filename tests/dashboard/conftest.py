@@ -44,7 +44,7 @@ class Dashboard:
 def dashboard(celery_app: Any, redis_url: str, redis_client: Any, kubeconfig: Path) -> Iterator[Dashboard]:  # noqa: F811
     """The API server on a free loopback port with an admin and a read-only token, over the
     test's Redis and kubesim (add the `system` fixture for workers that act on requests)."""
-    from reconciler.api import create_app
+    from reconciler.api.server import create_app
     from reconciler.services import Services
 
     settings = dataclasses.replace(

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from reconciler.app import load_file, parse_manifests
-from reconciler.kube import Cluster
-from reconciler.registry import register
+from reconciler.control.catalog import register
+from reconciler.engine.cluster import Cluster
+from reconciler.model import load_file, parse_manifests
 from tests.conftest import GitRepo
 from tests.dashboard.conftest import ADMIN_TOKEN, READONLY_TOKEN, SCREENSHOTS, Dashboard
 from tests.integration.conftest import System
@@ -92,7 +92,7 @@ def edit_image_by_hand(system: System, name: str, image: str) -> None:
 
 def sync_manually(system: System, name: str) -> str:
     """A user's sync through the same path the API takes, waited for until it is in history."""
-    from reconciler import actions
+    from reconciler.control import user_actions as actions
     from workers.tasks import request_sync
 
     before = len(system.store.history(name))

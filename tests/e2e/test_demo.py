@@ -9,14 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.redis_server import free_port
+from reconciler.state.redis_server import free_port
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_demo_flow_reaches_synced_healthy_and_applies_a_pushed_image_tag(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "reconciler.demo", "--headless", "--port", str(free_port()), "--workdir", str(tmp_path)],
+        [sys.executable, "-m", "reconciler.cli.demo", "--headless", "--port", str(free_port()),
+         "--workdir", str(tmp_path)],
         capture_output=True, text=True, timeout=280, check=False,
     )
     out = result.stdout

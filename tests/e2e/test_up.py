@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.embedded import stop_embedded_redis
-from reconciler.redis_server import free_port
 from reconciler.settings import Settings
+from reconciler.state.embedded_redis import stop_embedded_redis
+from reconciler.state.redis_server import free_port
 from tests.conftest import GitRepo
 
 

@@ -77,8 +77,8 @@ def system(
     from celery.contrib.testing.worker import start_worker
 
     from beat_schedule import run_tick
-    from reconciler.kube import Cluster
-    from reconciler.store import Store
+    from reconciler.engine.cluster import Cluster
+    from reconciler.state import Store
     from workers import tasks
 
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig))

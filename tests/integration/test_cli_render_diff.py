@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from reconciler.cli import main
-from reconciler.kube import Cluster
+from reconciler.cli.main import main
+from reconciler.engine.cluster import Cluster
 from tests.conftest import GitRepo, hand_edit_image
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from kubesim import KubeSim
-from reconciler.app import Destination
-from reconciler.kube import ClusterRegistry, KubeError
+from reconciler.engine.cluster import Clusters, KubeError
+from reconciler.model import Destination
 
 
 def two_cluster_kubeconfig(path: Path, current: str, other: str) -> Path:
@@ -27,36 +27,36 @@ def two_cluster_kubeconfig(path: Path, current: str, other: str) -> Path:
 
 
 @pytest.fixture
-def clusters(tmp_path: Path) -> tuple[KubeSim, KubeSim, ClusterRegistry]:
+def clusters(tmp_path: Path) -> tuple[KubeSim, KubeSim, Clusters]:
     with KubeSim() as home, KubeSim() as staging:
         config = two_cluster_kubeconfig(tmp_path / "kubeconfig", home.url, staging.url)
         home.api.put_object({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "only-at-home"}})
         staging.api.put_object({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "only-in-staging"}})
-        yield home, staging, ClusterRegistry(str(config))
+        yield home, staging, Clusters(str(config))
 
 
-def test_in_cluster_destination_uses_the_current_context(clusters: tuple[KubeSim, KubeSim, ClusterRegistry]) -> None:
+def test_in_cluster_destination_uses_the_current_context(clusters: tuple[KubeSim, KubeSim, Clusters]) -> None:
     _, _, registry = clusters
     cluster = registry.for_destination(Destination(server="https://kubernetes.default.svc"))
     assert cluster.get("v1", "Namespace", None, "only-at-home") is not None
 
 
 def test_other_server_is_found_by_its_kubeconfig_cluster_url(
-    clusters: tuple[KubeSim, KubeSim, ClusterRegistry],
+    clusters: tuple[KubeSim, KubeSim, Clusters],
 ) -> None:
     _, staging, registry = clusters
     cluster = registry.for_destination(Destination(server=staging.url + "/"))
     assert cluster.get("v1", "Namespace", None, "only-in-staging") is not None
 
 
-def test_destination_name_matches_a_context_or_cluster_name(clusters: tuple[KubeSim, KubeSim, ClusterRegistry]) -> None:
+def test_destination_name_matches_a_context_or_cluster_name(clusters: tuple[KubeSim, KubeSim, Clusters]) -> None:
     _, _, registry = clusters
     cluster = registry.for_destination(Destination(name="staging"))
     assert cluster.get("v1", "Namespace", None, "only-in-staging") is not None
 
 
 def test_unknown_destination_says_to_add_a_kubeconfig_context(
-    clusters: tuple[KubeSim, KubeSim, ClusterRegistry],
+    clusters: tuple[KubeSim, KubeSim, Clusters],
 ) -> None:
     _, _, registry = clusters
     with pytest.raises(KubeError, match=re.escape("no kubeconfig context for destination 'https://prod.example.com'")):

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from reconciler.git import GitError, GitSource, PathEscapeError, PathNotFoundError, RepoCredentials
-from reconciler.gitcreds import CredentialStore
+from reconciler.source.git.client import GitError, GitSource, PathEscapeError, PathNotFoundError, RepoCredentials
+from reconciler.source.git.credentials import CredentialStore
 
 HTTP_USER = "deploy"
 HTTP_TOKEN = "s3cr3t-t0ken-value"
@@ -508,7 +508,7 @@ def test_unknown_revision_message_strips_credentials(source: GitSource, http_rep
 def test_one_ls_remote_answers_every_process_sharing_the_redis_ref_cache(
     git_repo_factory: Any, redis_client: Any, tmp_path: Path
 ) -> None:
-    from reconciler.store import Store
+    from reconciler.state import Store
 
     repo = git_repo_factory({"a.txt": "1"})
     store = Store(redis_client)

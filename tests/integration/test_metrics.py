@@ -17,13 +17,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from reconciler import telemetry
-from reconciler.app import Destination, parse_manifests
-from reconciler.git import GitCounters, GitSource
-from reconciler.giturls import normalize_repo_url
-from reconciler.kube import ClusterRegistry
+from reconciler.control.catalog import register
+from reconciler.engine.cluster import Clusters
 from reconciler.metrics import CELERY_QUEUES, KOMBU_PRIORITY_SEPARATOR, KOMBU_PRIORITY_STEPS, render
-from reconciler.registry import register
-from reconciler.store import Store
+from reconciler.model import Destination, parse_manifests
+from reconciler.source.git.client import GitCounters, GitSource
+from reconciler.source.git.urls import normalize_repo_url
+from reconciler.state import Store
 from tests.conftest import GitRepo
 from tests.integration.conftest import System
 
@@ -166,10 +166,10 @@ def test_git_requests_are_added_once_however_often_they_are_flushed(
     repo = git_repo_factory(name="config")
     with GitSource(tmp_path / "cache", ref_cache_ttl=60.0) as git:
         git.resolve(repo.url, "HEAD")
-        telemetry.flush_process_counters(store, git.counters, ClusterRegistry())
-        telemetry.flush_process_counters(store, git.counters, ClusterRegistry())
+        telemetry.flush_process_counters(store, git.counters, Clusters())
+        telemetry.flush_process_counters(store, git.counters, Clusters())
         git.resolve(repo.url, "HEAD", refresh=True)
-        telemetry.flush_process_counters(store, git.counters, ClusterRegistry())
+        telemetry.flush_process_counters(store, git.counters, Clusters())
         expected = git.counters.total("ls-remote", repo.url)
     samples = scrape(store)
     labels = {"repo": normalize_repo_url(repo.url), "request_type": "ls-remote"}
@@ -188,14 +188,14 @@ def test_git_requests_of_separate_processes_add_up(
     for cache in ("a", "b"):
         with GitSource(tmp_path / cache, ref_cache_ttl=60.0) as git:
             git.resolve(repo.url, "HEAD")
-            telemetry.flush_process_counters(store, git.counters, ClusterRegistry())
+            telemetry.flush_process_counters(store, git.counters, Clusters())
     samples = scrape(store)
     assert value(samples, "reconciler_git_request_total", request_type="ls-remote") == 2
 
 
 def test_threads_flushing_at_once_add_each_request_exactly_once(store: Store) -> None:
     # A thread-pool worker: tasks on several threads record requests and flush together.
-    git, clusters = GitCounters(), ClusterRegistry()
+    git, clusters = GitCounters(), Clusters()
 
     def task() -> None:
         for _ in range(50):
@@ -213,7 +213,7 @@ def test_threads_flushing_at_once_add_each_request_exactly_once(store: Store) ->
 
 
 def test_kubernetes_requests_are_counted_by_verb_and_code(store: Store, kubeconfig: Path) -> None:
-    clusters = ClusterRegistry(str(kubeconfig))
+    clusters = Clusters(str(kubeconfig))
     cluster = clusters.for_destination(Destination(server="https://kubernetes.default.svc"))
     git = GitCounters()
     assert cluster.get("v1", "ConfigMap", "default", "absent") is None
@@ -235,8 +235,8 @@ def test_telemetry_never_raises_and_a_failed_flush_is_sent_with_the_next(
     repo = git_repo_factory(name="config")
     with GitSource(tmp_path / "cache", ref_cache_ttl=60.0) as git:
         git.resolve(repo.url, "HEAD")
-        telemetry.flush_process_counters(unreachable, git.counters, ClusterRegistry())
-        telemetry.flush_process_counters(store, git.counters, ClusterRegistry())
+        telemetry.flush_process_counters(unreachable, git.counters, Clusters())
+        telemetry.flush_process_counters(store, git.counters, Clusters())
     assert value(scrape(store), "reconciler_git_request_total", request_type="ls-remote") == 1
 
 
@@ -322,7 +322,7 @@ def test_alerts_doc_carries_the_shipped_rules_file_unchanged() -> None:
 
 @pytest.mark.timeout(120)
 def test_a_real_sync_is_counted_and_its_app_shown_synced(system: System, seed_repo: GitRepo) -> None:
-    from reconciler.app import load_file
+    from reconciler.model import load_file
 
     register(system.store, load_file(seed_repo.path / "argocd" / "root.yaml"), first_poll_in=0)
 

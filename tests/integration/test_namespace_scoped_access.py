@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.kube import Cluster
-from reconciler.resources import TRACKING_ANNOTATION, TRACKING_LABEL
+from reconciler.engine.cluster import Cluster
+from reconciler.model.resources import TRACKING_ANNOTATION, TRACKING_LABEL
 
 
 def tracked_configmap(name: str, namespace: str) -> dict[str, Any]:

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from reconciler.app import parse_manifests
-from reconciler.kube import Cluster
-from reconciler.registry import register
+from reconciler.control.catalog import register
+from reconciler.engine.cluster import Cluster
+from reconciler.model import parse_manifests
 from tests.conftest import GitRepo
 from tests.integration.conftest import System
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from reconciler.store import Store
+from reconciler.state import Store
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from reconciler.app import load_file
-from reconciler.registry import register
+from reconciler.control.catalog import register
+from reconciler.model import load_file
 from tests.conftest import GitRepo, hand_edit_image
 from tests.integration.conftest import System
 
@@ -47,6 +47,34 @@ def test_first_sync_of_the_seed_app_of_apps_deploys_every_child(system: System, 
     history = system.store.history("api")
     assert [h["revision"] for h in history] == [head]
     assert history[0]["initiatedBy"] == "auto"
+
+
+@pytest.mark.timeout(120)
+def test_root_app_health_includes_its_child_apps(system: System, seed_repo: GitRepo) -> None:
+    first_sync(system, seed_repo)
+    children = ("api", "infrastructure", "worker")
+    system.wait_for(lambda: all(system.status(n).get("health", {}).get("status") for n in children),
+                    what="children assessed")
+    assert set(rows_of(system)) == set(children)
+    # Each child row carries that child's own health, and the root is as healthy as its worst child
+    # (a child's health change polls the root again, so this settles without waiting a poll interval).
+    system.wait_for(
+        lambda: {n: (r["health"] or {}).get("status") for n, r in rows_of(system).items()}
+        == {n: system.status(n)["health"]["status"] for n in children},
+        what="child rows carry the children's health",
+    )
+    system.wait_for(
+        lambda: system.status("root")["health"]["status"]
+        == max((system.status(n)["health"]["status"] for n in children), key=SEVERITY_ORDER.index),
+        what="root health follows its children",
+    )
+
+
+SEVERITY_ORDER = ["Healthy", "Suspended", "Progressing", "Missing", "Degraded", "Unknown"]
+
+
+def rows_of(system: System) -> dict[str, dict[str, Any]]:
+    return {r["name"]: r for r in system.status("root")["resources"] if r["kind"] == "Application"}
 
 
 def first_sync(system: System, repo: GitRepo) -> str:
@@ -135,14 +163,14 @@ def configmap(name: str, value: str, wave: int | None = None) -> str:
 
 
 def create_app(system: System, manifest: str) -> None:
-    from reconciler import actions
-    from reconciler.app import parse_manifests
+    from reconciler.control import user_actions as actions
+    from reconciler.model import parse_manifests
 
     actions.create(system.store, parse_manifests(manifest, source_file="test.yaml"))
 
 
 def user_sync(system: System, name: str, **kwargs: Any) -> None:
-    from reconciler import actions
+    from reconciler.control import user_actions as actions
     from workers.tasks import request_sync
 
     request_sync(system.store, actions.sync(system.store, name, **kwargs))
@@ -199,7 +227,7 @@ def test_rollback_syncs_the_recorded_revision(system: System, git_repo_factory: 
     system.wait_for(lambda: len(system.store.history("manual")) == 2, what="second sync")
     assert system.cluster.get("v1", "ConfigMap", "default", "settings")["data"]["value"] == "two"
 
-    from reconciler import actions
+    from reconciler.control import user_actions as actions
     from workers.tasks import request_sync
 
     request_sync(system.store, actions.rollback(system.store, "manual", 1))
@@ -210,8 +238,7 @@ def test_rollback_syncs_the_recorded_revision(system: System, git_repo_factory: 
 
 
 def test_rollback_is_refused_while_auto_sync_is_on(system: System, git_repo_factory: Any) -> None:
-    from reconciler import actions
-
+    from reconciler.control import user_actions as actions
     repo = git_repo_factory({"app/cm.yaml": configmap("settings", "one")})
     create_app(system, manual_app(repo, "auto", "app", "  syncPolicy:\n    automated: {}\n"))
     with pytest.raises(actions.ActionRefused, match="rollback cannot be initiated when auto-sync is enabled"):
@@ -220,7 +247,7 @@ def test_rollback_is_refused_while_auto_sync_is_on(system: System, git_repo_fact
 
 @pytest.mark.timeout(120)
 def test_second_sync_of_a_locked_app_runs_after_the_first(system: System, git_repo_factory: Any) -> None:
-    from reconciler.store import Keys
+    from reconciler.state import Keys
 
     repo = git_repo_factory({"app/a.yaml": configmap("first", "1", wave=0), "app/b.yaml": configmap("second", "2")})
     create_app(system, manual_app(repo, "busy", "app"))

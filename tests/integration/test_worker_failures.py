@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from reconciler import actions
-from reconciler.app import parse_manifests
-from reconciler.kube import Cluster
-from reconciler.redis_server import RedisProcess, free_port
-from reconciler.store import Store
+from reconciler.control import user_actions as actions
+from reconciler.engine.cluster import Cluster
+from reconciler.model import parse_manifests
+from reconciler.state import Store
+from reconciler.state.redis_server import RedisProcess, free_port
 from tests.conftest import GitRepo
 
 TASK_TIME_LIMIT = "4"  # visibility timeout 9 s, lock TTL 13.5 s: redelivery within seconds

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from reconciler.app import (
+from reconciler.model import (
     Application,
     AppProject,
     AutomatedPolicy,
@@ -348,11 +348,28 @@ def test_path_that_leaves_the_repository_is_a_problem() -> None:
     assert _paths(_app(source=source)) == ["spec.source.path"]
 
 
-def test_multiple_sources_are_a_clear_problem() -> None:
-    sources = [{"repoURL": "https://github.com/o/r", "path": "a"}, {"repoURL": "https://github.com/o/s"}]
-    assert _problems(_app(source=None, sources=sources)) == [
-        ("spec.sources", "multiple sources are not supported yet; use spec.source")
+def test_multiple_sources_are_read_and_written_back_with_their_ref() -> None:
+    from reconciler.model import application_to_manifest, parse_application
+
+    sources = [
+        {"repoURL": "https://github.com/o/charts", "path": "chart", "helm": {"valueFiles": ["$values/prod.yaml"]}},
+        {"repoURL": "https://github.com/o/values", "targetRevision": "main", "ref": "values"},
     ]
+    app = parse_application(_app(source=None, sources=sources))
+    assert [s.repo_url for s in app.all_sources] == ["https://github.com/o/charts", "https://github.com/o/values"]
+    assert app.sources[1].ref == "values" and not app.sources[1].renders
+    assert application_to_manifest(app)["spec"]["sources"] == sources
+    assert "source" not in application_to_manifest(app)["spec"]
+
+
+def test_a_source_without_path_in_sources_is_a_problem_unless_it_is_a_ref() -> None:
+    sources = [{"repoURL": "https://github.com/o/r", "path": "a"}, {"repoURL": "https://github.com/o/s"}]
+    assert _paths(_app(source=None, sources=sources)) == ["spec.sources[1].path"]
+
+
+def test_a_value_file_naming_an_unknown_ref_is_a_problem() -> None:
+    sources = [{"repoURL": "https://github.com/o/r", "path": "a", "helm": {"valueFiles": ["$nope/v.yaml"]}}]
+    assert _paths(_app(source=None, sources=sources)) == ["spec.sources[0].helm.valueFiles[0]"]
 
 
 def test_missing_source_is_a_problem() -> None:
@@ -663,12 +680,19 @@ def test_retry_limit_stops_retries_once_reached() -> None:
 # --- unknown fields and round trips ----------------------------------------------------
 
 
-def test_unknown_fields_are_kept_not_fatal() -> None:
+def test_unknown_spec_fields_are_kept_not_fatal() -> None:
     doc = _app(info=[{"name": "docs", "value": "https://wiki"}])
-    doc["spec"]["source"]["plugin_like_future_field"] = {"x": 1}
     app = parse_application(doc)
     assert app.manifest["spec"]["info"] == [{"name": "docs", "value": "https://wiki"}]
-    assert application_to_manifest(app)["spec"]["source"]["plugin_like_future_field"] == {"x": 1}
+    assert application_to_manifest(app)["spec"]["info"] == [{"name": "docs", "value": "https://wiki"}]
+
+
+def test_a_source_field_nothing_applies_is_refused_by_name() -> None:
+    # A field of spec.source changes what is deployed: one that is not applied must not pass silently.
+    doc = _app()
+    doc["spec"]["source"]["plugin_like_future_field"] = {"x": 1}
+    doc["spec"]["source"]["helm"] = {"valueFile": ["typo.yaml"]}
+    assert sorted(_paths(doc)) == ["spec.source.helm.valueFile", "spec.source.plugin_like_future_field"]
 
 
 @pytest.mark.parametrize("text", [SEED_ROOT, SEED_API])
@@ -745,3 +769,30 @@ def test_project_pattern_that_cannot_be_read_is_a_problem() -> None:
 
 def test_project_parsed_as_application_is_a_kind_problem() -> None:
     assert "kind" in _paths(yaml.safe_load(TEAM_PROJECT))
+
+
+@pytest.mark.parametrize(
+    ("section", "value", "path"),
+    [
+        ("helm", {"version": "v2"}, "spec.source.helm.version"),
+        ("kustomize", {"version": "v5.4.0"}, "spec.source.kustomize.version"),
+        ("kustomize", {"commonAnnotationsEnvsubst": True}, "spec.source.kustomize.commonAnnotationsEnvsubst"),
+        ("helm", {"kubeVersion": "latest"}, "spec.source.helm.kubeVersion"),
+        ("directory", {"jsonnet": {"libs": ["/etc"]}}, "spec.source.directory.jsonnet.libs[0]"),
+    ],
+)
+def test_source_options_not_applied_here_are_refused_by_name(section: str, value: dict, path: str) -> None:
+    doc = _app()
+    doc["spec"]["source"][section] = value
+    assert _paths(doc) == [path]
+
+
+def test_source_and_sources_together_are_refused() -> None:
+    doc = _app(sources=[{"repoURL": "https://github.com/o/r", "path": "a"}])
+    assert _paths(doc) == ["spec.source"]
+
+
+def test_a_chart_source_needs_a_helm_repository_and_a_version_constraint() -> None:
+    doc = _app()
+    doc["spec"]["source"] = {"repoURL": "git@github.com:o/r.git", "chart": "redis", "targetRevision": "not a version"}
+    assert sorted(_paths(doc)) == ["spec.source.repoURL", "spec.source.targetRevision"]

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.diff import (
+from reconciler.engine.diff.resource_diff import (
     AppSyncStatus,
     ResourceSyncStatus,
     app_sync_status,
@@ -15,7 +15,7 @@ from reconciler.diff import (
     diff_resources,
     normalize,
 )
-from reconciler.resources import COMPARE_OPTIONS_ANNOTATION, ResourceKey
+from reconciler.model.resources import COMPARE_OPTIONS_ANNOTATION, ResourceKey
 
 
 def configmap(name: str = "cfg", namespace: str = "demo", **data: str) -> dict[str, Any]:

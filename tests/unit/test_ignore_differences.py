@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from reconciler.app import ResourceIgnoreDifferences
-from reconciler.diff import ResourceSyncStatus, diff_resource
-from reconciler.ignore import IgnoreRuleError, apply_ignore_differences, rule_matches
-from reconciler.resources import ResourceKey
+from reconciler.engine.diff.ignore import IgnoreRuleError, apply_ignore_differences, rule_matches
+from reconciler.engine.diff.resource_diff import ResourceSyncStatus, diff_resource
+from reconciler.model import ResourceIgnoreDifferences
+from reconciler.model.resources import ResourceKey
 
 DEPLOY_KEY = ResourceKey("apps", "Deployment", "demo", "web")
 CM_KEY = ResourceKey("", "ConfigMap", "demo", "cfg")

@@ -6,9 +6,8 @@ from typing import Any
 
 import pytest
 
-from reconciler.app import Application, AutomatedPolicy, Destination, Source, SyncPolicy
-from reconciler.diff import ResourceDiff, diff_resource
-from reconciler.plan import (
+from reconciler.engine.diff.resource_diff import ResourceDiff, diff_resource
+from reconciler.engine.plan import (
     REFUSED_WIPE_OUT,
     SKIPPED_PRUNE_DISABLED,
     SKIPPED_PRUNE_FALSE,
@@ -16,7 +15,8 @@ from reconciler.plan import (
     SyncPlan,
     build_plan,
 )
-from reconciler.resources import SYNC_OPTIONS_ANNOTATION, SYNC_WAVE_ANNOTATION, ResourceKey
+from reconciler.model import Application, AutomatedPolicy, Destination, Source, SyncPolicy
+from reconciler.model.resources import SYNC_OPTIONS_ANNOTATION, SYNC_WAVE_ANNOTATION, ResourceKey
 
 
 def make_app(

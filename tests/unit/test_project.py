@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.app import (
+from reconciler.engine.project_rules import check_application, check_resource, glob_match, normalize_repo_url
+from reconciler.model import (
     Application,
     AppProject,
     Destination,
@@ -15,8 +16,7 @@ from reconciler.app import (
     default_project,
     parse_application,
 )
-from reconciler.project import check_application, check_resource, glob_match, normalize_repo_url
-from reconciler.resources import ResourceKey
+from reconciler.model.resources import ResourceKey
 
 IN_CLUSTER = "https://kubernetes.default.svc"
 REPO = "https://github.com/your-org/k8s-config"

@@ -13,8 +13,8 @@ from pathlib import Path
 import helm_python
 import pytest
 
-from reconciler.app import Application, Destination, HelmParameter, HelmSource, Source
-from reconciler.render import RenderError, render
+from reconciler.model import Application, Destination, HelmParameter, HelmSource, Source
+from reconciler.source.render import RenderError, render
 
 CHART_YAML = "apiVersion: v2\nname: api\nversion: 0.1.0\nappVersion: '1.0'\n"
 VALUES_YAML = """\
@@ -259,8 +259,8 @@ def test_missing_value_file_is_skipped_with_ignore_missing_value_files(repo: Pat
     assert by_kind(render(app(helm), repo), "Deployment")["spec"]["replicas"] == 3
 
 
-def test_value_file_from_another_source_is_refused_with_a_clear_message(repo: Path) -> None:
-    with pytest.raises(RenderError, match=r"\$values/apps/api/values\.yaml.*not supported"):
+def test_value_file_naming_a_ref_no_source_has_is_refused_with_a_clear_message(repo: Path) -> None:
+    with pytest.raises(RenderError, match=r"\$values/apps/api/values\.yaml.*no source of spec\.sources names"):
         render(prod(value_files=("$values/apps/api/values.yaml",)), repo)
 
 
@@ -331,7 +331,14 @@ def test_rendering_twice_gives_identical_json(repo: Path) -> None:
     assert json.dumps(render(prod(), repo)) == json.dumps(render(prod(), repo))
 
 
-def test_chart_from_a_helm_repository_is_refused_with_a_clear_message(repo: Path) -> None:
-    remote = dataclasses.replace(prod(), source=Source(repo_url="https://charts.example", chart="redis"))
-    with pytest.raises(RenderError, match=r"spec\.source\.chart 'redis'.*vendor the chart"):
-        render(remote, repo)
+def test_helm_namespace_sets_release_namespace_while_objects_go_to_the_destination(tmp_path: Path) -> None:
+    chart = tmp_path / "chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: chart\nversion: 0.1.0\n")
+    (chart / "templates" / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ns}\ndata: {release: '{{ .Release.Namespace }}'}\n"
+    )
+    source = Source(repo_url="https://x.invalid/r.git", path="chart", helm=HelmSource(namespace="elsewhere"))
+    [cm] = render(dataclasses.replace(app(), source=source), tmp_path)
+    assert cm["data"]["release"] == "elsewhere"
+    assert cm["metadata"]["namespace"] == "production"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.app import Application, Destination, KustomizeSource, Source
-from reconciler.render import RenderError, render
-from reconciler.render.kustomize import kustomize_command, parse_image_override
+from reconciler.model import Application, Destination, KustomizeSource, Source
+from reconciler.source.render import RenderError, render
+from reconciler.source.render.kustomize import kustomize_command, parse_image_override
 
 needs_kustomize = pytest.mark.skipif(
     kustomize_command() is None, reason="neither kustomize nor kubectl is on PATH (no Debian/PyPI package ships one)"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from reconciler.diff import ResourceSyncStatus, diff_resource
-from reconciler.mask import LAST_APPLIED_ANNOTATION, mask_secret_pair
-from reconciler.resources import ResourceKey
+from reconciler.engine.diff.resource_diff import ResourceSyncStatus, diff_resource
+from reconciler.engine.diff.secret_mask import LAST_APPLIED_ANNOTATION, mask_secret_pair
+from reconciler.model.resources import ResourceKey
 
 SECRET_KEY = ResourceKey("", "Secret", "demo", "db")
 OLD_PASSWORD = "hunter2-old-password"

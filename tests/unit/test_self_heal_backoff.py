@@ -3,7 +3,7 @@ another controller over a field never loops hot."""
 
 from __future__ import annotations
 
-from reconciler.refresh import self_heal_wait
+from reconciler.control.poll import self_heal_wait
 
 
 def test_first_self_heal_is_immediate() -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import yaml
 
-from reconciler.app import Application, Destination, HelmSource, Source
-from reconciler.render import detect_tool, render, source_fingerprint
-from reconciler.resources import TRACKING_ANNOTATION, TRACKING_LABEL, ResourceKey
+from reconciler.model import Application, Destination, HelmSource, Source
+from reconciler.model.resources import TRACKING_ANNOTATION, TRACKING_LABEL, ResourceKey
+from reconciler.source.render import detect_tool, render, source_fingerprint
 
 
 def app(namespace: str = "web", path: str = "m") -> Application:

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from reconciler.webhook import (
+from reconciler.api.webhook import (
     MAX_PAYLOAD_BYTES,
     PushEvent,
     WebhookError,

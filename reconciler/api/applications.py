@@ -1,0 +1,248 @@
+"""The REST API over applications: `/api/v1/applications[/{name}[/diff|/sync|/rollback]]`.
+
+Each route is a thin shell over reconciler.control.user_actions (and refresh, preview, teardown); the
+bodies it returns are the dicts `reconciler app ... -o json` prints, so the CLI prints
+the same whether it talks to Redis or to this API (RECONCILER_SERVER).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import yaml
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from reconciler.api.auth import context, rest_caller
+from reconciler.api.context import ApiContext
+from reconciler.api.errors import ApiError
+from reconciler.api.models import (
+    AppDetail,
+    AppStatus,
+    AppSummary,
+    CreateResult,
+    Deleted,
+    ErrorBody,
+    Queued,
+    RollbackBody,
+    SyncBody,
+    SyncPlanBody,
+)
+from reconciler.control import user_actions as actions
+from reconciler.control.catalog import UnknownApplication
+from reconciler.control.poll import refresh
+from reconciler.control.preview import PreviewError, preview_sync
+from reconciler.control.teardown import delete_application
+from reconciler.model import AppProject, SpecError, parse_manifests
+from reconciler.source.git.urls import same_repository
+
+MAX_MANIFEST_BYTES = 5 * 1024 * 1024
+BODY_SOURCE = "request body"
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "no valid bearer token"},
+    403: {"model": ErrorBody, "description": "a read-only token on a route that changes the system"},
+}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "description": "no such application"}}
+
+
+def _json(body: Any, status: int = 200) -> JSONResponse:
+    # Returned as is (not through the response model): the body is exactly the actions' dict.
+    return JSONResponse(body, status_code=status)
+
+
+def _manifest_text(raw: bytes) -> str:
+    """YAML (one or many documents) or JSON (one manifest, or a list of them) as YAML text."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(400, "the request body is not UTF-8 text: send the manifests as YAML or JSON") from None
+    stripped = text.lstrip()
+    if stripped.startswith("["):
+        try:
+            documents = json.loads(stripped)
+        except ValueError as exc:
+            raise ApiError(400, f"the request body is not valid JSON: {exc}") from None
+        return yaml.safe_dump_all(documents, sort_keys=False)
+    return text  # YAML, and JSON objects, which are YAML
+
+
+def _create(ctx: ApiContext, raw: bytes) -> tuple[int, dict[str, Any]]:
+    try:
+        documents = parse_manifests(_manifest_text(raw), source_file=BODY_SOURCE)
+    except SpecError as exc:
+        raise ApiError(
+            400,
+            f"the manifests have {len(exc.problems)} problem(s); nothing was registered: fix each one listed",
+            [str(p) for p in exc.problems],
+        ) from None
+    if not documents:
+        raise ApiError(400, "the request body holds no Application or AppProject (kind: Application, AppProject)")
+    store = ctx.services().store
+    new = [d.name for d in documents if not isinstance(d, AppProject) and store.app_manifest(d.name) is None]
+    names = actions.create(store, documents)
+    projects = [d.name for d in documents if isinstance(d, AppProject)]
+    return (201 if new else 200), {"applications": names, "projects": projects, "created": new}
+
+
+def _matches_filters(
+    row: dict[str, Any], sync: str | None, health: str | None, project: str | None, repo: str | None, search: str | None
+) -> bool:
+    if sync and row["sync"].lower() != sync.lower():
+        return False
+    if health and row["health"].lower() != health.lower():
+        return False
+    if project and row["project"] != project:
+        return False
+    if repo and not (row["repoURL"] == repo or same_repository(row["repoURL"], repo)):
+        return False
+    return not search or search.lower() in row["name"].lower()
+
+
+def apps_router() -> APIRouter:
+    router = APIRouter(prefix="/api/v1/applications", tags=["applications"], dependencies=[Depends(rest_caller)])
+
+    @router.post(
+        "",
+        summary="Register or update Applications and AppProjects from YAML or JSON manifests",
+        response_model=CreateResult,
+        status_code=201,
+        responses={
+            200: {"model": CreateResult, "description": "every application existed already (updated)"},
+            400: {"model": ErrorBody, "description": "invalid manifests; every problem listed"},
+            413: {"model": ErrorBody, "description": "body too large"},
+            **_ERRORS,
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/yaml": {"schema": {"type": "string", "description": "one or more YAML documents"}},
+                    "application/json": {"schema": {"type": "object", "description": "a manifest, or a list"}},
+                },
+            }
+        },
+    )
+    async def create(request: Request) -> JSONResponse:
+        declared = request.headers.get("content-length", "").strip()
+        if declared.isdigit() and int(declared) > MAX_MANIFEST_BYTES:
+            raise ApiError(413, f"the manifests are larger than {MAX_MANIFEST_BYTES} bytes: send fewer at a time")
+        raw = await request.body()
+        if len(raw) > MAX_MANIFEST_BYTES:
+            raise ApiError(413, f"the manifests are larger than {MAX_MANIFEST_BYTES} bytes: send fewer at a time")
+        status, body = await run_in_threadpool(_create, context(request), raw)
+        return _json(body, status)
+
+    @router.get("", summary="List applications with sync, health and revision", response_model=list[AppSummary],
+                responses=_ERRORS)
+    def list_apps(
+        request: Request,
+        sync: str | None = Query(None, description="Synced | OutOfSync | Unknown"),
+        health: str | None = Query(None, description="Healthy | Progressing | Degraded | ..."),
+        project: str | None = Query(None),
+        repo: str | None = Query(None, description="repository URL, in any of its forms"),
+        search: str | None = Query(None, description="part of the application name"),
+    ) -> JSONResponse:
+        rows = actions.list_apps(context(request).services().store)
+        return _json([r for r in rows if _matches_filters(r, sync, health, project, repo, search)])
+
+    @router.get("/{name}", summary="One application: resources, conditions, operation, history",
+                response_model=AppDetail, responses={**_ERRORS, **_NOT_FOUND})
+    def get_app(request: Request, name: str) -> JSONResponse:
+        return _json(actions.get_app(context(request).services().store, name))
+
+    @router.delete(
+        "/{name}",
+        summary="Deregister an application; with cascade, delete what it deployed first",
+        response_model=Deleted,
+        responses={**_ERRORS, **_NOT_FOUND, 409: {"model": ErrorBody, "description": "cascade delete failed"}},
+    )
+    def delete_app(request: Request, name: str, cascade: bool = Query(False)) -> JSONResponse:
+        result = delete_application(context(request).services(), name, cascade=cascade)
+        if result.failed:
+            raise ApiError(
+                409,
+                f"application {name!r} kept: some resources could not be deleted; fix the cause and delete again",
+                result.failed,
+            )
+        return _json({"deleted": name, "resources": result.deleted, "skipped": result.skipped,
+                      "children": result.children})
+
+    @router.get(
+        "/{name}/diff",
+        summary="Differences between Git and the cluster, from the last poll (or a fresh one)",
+        response_model=AppStatus,
+        responses={**_ERRORS, **_NOT_FOUND, 409: {"model": ErrorBody, "description": "not polled yet"}},
+    )
+    def diff(request: Request, name: str, refresh_now: bool = Query(False, alias="refresh")) -> JSONResponse:
+        ctx = context(request)
+        store = ctx.services().store
+        if refresh_now:
+            result = refresh(ctx.services(), name, fresh_refs=True)
+            if result is None:
+                raise UnknownApplication(name)
+            if result.sync is not None:  # the poll decided an automated sync: hand it on, as a worker would
+                ctx.enqueue_sync(dataclasses.replace(result.sync, urgent=True))
+            return _json(result.status)
+        if store.app_manifest(name) is None:
+            raise UnknownApplication(name)
+        status = store.status(name)
+        if status is None:
+            raise ApiError(
+                409, f"application {name!r} has not been polled yet: retry in a moment, or add ?refresh=true"
+            )
+        return _json(status)
+
+    @router.post(
+        "/{name}/sync",
+        summary="Sync an application (202), or with dryRun answer the plan (200) and change nothing",
+        status_code=202,
+        response_model=Queued,
+        responses={
+            200: {"model": SyncPlanBody, "description": "dry run: the plan"},
+            400: {"model": ErrorBody, "description": "invalid request (e.g. a resource id)"},
+            422: {"model": ErrorBody, "description": "dry run: the app cannot be planned (Git, render, cluster)"},
+            **_ERRORS,
+            **_NOT_FOUND,
+        },
+    )
+    def sync(request: Request, name: str, body: SyncBody | None = None) -> JSONResponse:
+        ctx = context(request)
+        body = body or SyncBody()
+        if body.dryRun:
+            try:
+                plan = preview_sync(
+                    ctx.services(), name, revision=body.revision, prune=body.prune, resources=body.resources
+                )
+            except PreviewError as exc:
+                raise ApiError(422, str(exc)) from None
+            return _json(plan)
+        try:
+            sync_request = actions.sync(
+                ctx.services().store, name, revision=body.revision, prune=body.prune, resources=body.resources
+            )
+        except actions.ActionRefused as exc:
+            raise ApiError(400, str(exc)) from None
+        ctx.enqueue_sync(sync_request)
+        return _json({"queued": True, "request": sync_request.to_dict()}, 202)
+
+    @router.post(
+        "/{name}/rollback",
+        summary="Sync to the revision and source of a history entry",
+        status_code=202,
+        response_model=Queued,
+        responses={**_ERRORS, **_NOT_FOUND, 409: {"model": ErrorBody, "description": "refused (e.g. auto-sync on)"}},
+    )
+    def rollback(request: Request, name: str, body: RollbackBody) -> JSONResponse:
+        ctx = context(request)
+        try:
+            sync_request = actions.rollback(ctx.services().store, name, body.id, prune=body.prune)
+        except actions.ActionRefused as exc:
+            raise ApiError(409, str(exc)) from None
+        ctx.enqueue_sync(sync_request)
+        return _json({"queued": True, "request": sync_request.to_dict()}, 202)
+
+    return router

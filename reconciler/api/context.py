@@ -1,0 +1,67 @@
+"""What the HTTP handlers share: settings, the process's clients (made on first use), and
+the two ways the API hands work to workers (a fresh poll, a sync request).
+
+The Celery side (workers.*) is imported only when work is first enqueued or the broker is
+checked, so importing the API does not configure Celery or start an embedded Redis.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from reconciler.control.requests import SyncRequest
+from reconciler.services import Services
+from reconciler.settings import Settings
+from reconciler.source.git.urls import redact_url
+
+BROKER_CHECK_TIMEOUT_SECONDS = 2.0
+
+
+@dataclass
+class ApiContext:
+    settings: Settings
+    given_services: Services | None = None
+    _services: Services | None = field(default=None, init=False, repr=False)
+    _guard: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def services(self) -> Services:
+        """The clients of this API process: the ones passed to create_app, else built from
+        the settings (REDIS_URL, else the embedded Redis of the data dir, as workers do)."""
+        if self.given_services is not None:
+            return self.given_services
+        with self._guard:
+            if self._services is None:
+                from workers.celery_app import broker_url
+
+                self._services = Services.create(self.settings, broker_url(self.settings))
+            return self._services
+
+    def close(self) -> None:
+        with self._guard:
+            if self._services is not None:
+                self._services.close()
+                self._services = None
+
+    def enqueue_fresh_poll(self, name: str) -> None:
+        """A push webhook's refresh: list the remote's refs now, on the urgent queue."""
+        from workers.tasks import poll
+
+        poll.apply_async(args=(name,), kwargs={"fresh": True}, queue="urgent")
+
+    def enqueue_sync(self, request: SyncRequest) -> bool:
+        from workers.tasks import request_sync
+
+        return request_sync(self.services().store, request)
+
+    def broker_problem(self) -> str:
+        """"" when the Celery broker accepts a connection, else what is wrong (no credentials)."""
+        from workers.celery_app import app as celery_app
+
+        try:
+            with celery_app.connection_for_write() as conn:
+                conn.ensure_connection(max_retries=1, interval_start=0, timeout=BROKER_CHECK_TIMEOUT_SECONDS)
+        except Exception as exc:  # any transport error means "not reachable"; say which broker
+            url = redact_url(str(celery_app.conf.broker_url or ""))
+            return f"broker {url} is not reachable: {type(exc).__name__}"
+        return ""

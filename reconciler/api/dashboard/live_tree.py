@@ -1,0 +1,110 @@
+"""The live objects under an app's workloads: Deployment -> ReplicaSets -> Pods, and the
+Pods of StatefulSets and DaemonSets, found by their ownerReferences.
+
+Controllers create these objects, so they carry no tracking label and are not in Git or
+in the status; the page asks the cluster for them. One LIST of ReplicaSets and one of
+Pods per namespace that holds a workload, whatever the number of workloads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from reconciler.engine.cluster import Cluster, KubeError
+from reconciler.health import assess
+
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
+REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
+
+Node = dict[str, Any]
+OwnerKey = tuple[str, str, str]  # kind, namespace, name
+
+
+def _owners(obj: dict[str, Any]) -> list[tuple[str, str]]:
+    refs = (obj.get("metadata") or {}).get("ownerReferences") or []
+    return [(str(r.get("kind", "")), str(r.get("name", ""))) for r in refs if isinstance(r, dict)]
+
+
+def _node(obj: dict[str, Any], children: list[Node]) -> Node:
+    meta = obj.get("metadata") or {}
+    health = assess(obj)
+    detail = ""
+    if obj.get("kind") == "ReplicaSet":
+        spec_replicas = (obj.get("spec") or {}).get("replicas", 0)
+        ready = (obj.get("status") or {}).get("readyReplicas", 0) or 0
+        revision = (meta.get("annotations") or {}).get(REVISION_ANNOTATION)
+        detail = f"{ready}/{spec_replicas} ready" + (f", revision {revision}" if revision else "")
+    elif obj.get("kind") == "Pod":
+        detail = str((obj.get("status") or {}).get("phase") or "")
+    return {
+        "kind": obj.get("kind", ""),
+        "namespace": meta.get("namespace") or "",
+        "name": meta.get("name", ""),
+        "health": health.status.value,
+        "message": health.message or detail,
+        "detail": detail,
+        "children": children,
+    }
+
+
+def build_live_children(
+    workloads: Iterable[OwnerKey], replica_sets: list[dict[str, Any]], pods: list[dict[str, Any]]
+) -> dict[OwnerKey, list[Node]]:
+    """Pure: live children of each workload, from already-listed ReplicaSets and Pods."""
+    pods_by_owner: dict[OwnerKey, list[dict[str, Any]]] = {}
+    for pod in pods:
+        namespace = (pod.get("metadata") or {}).get("namespace") or ""
+        for kind, name in _owners(pod):
+            pods_by_owner.setdefault((kind, namespace, name), []).append(pod)
+    rs_by_owner: dict[OwnerKey, list[dict[str, Any]]] = {}
+    for rs in replica_sets:
+        namespace = (rs.get("metadata") or {}).get("namespace") or ""
+        for kind, name in _owners(rs):
+            rs_by_owner.setdefault((kind, namespace, name), []).append(rs)
+
+    def by_name(objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return sorted(objs, key=lambda o: str((o.get("metadata") or {}).get("name", "")))
+
+    result: dict[OwnerKey, list[Node]] = {}
+    for kind, namespace, name in workloads:
+        if kind == "Deployment":
+            nodes = []
+            for rs in by_name(rs_by_owner.get((kind, namespace, name), [])):
+                rs_name = str((rs.get("metadata") or {}).get("name", ""))
+                pod_nodes = [_node(p, []) for p in by_name(pods_by_owner.get(("ReplicaSet", namespace, rs_name), []))]
+                nodes.append(_node(rs, pod_nodes))
+        else:
+            nodes = [_node(p, []) for p in by_name(pods_by_owner.get((kind, namespace, name), []))]
+        if nodes:
+            result[(kind, namespace, name)] = nodes
+    return result
+
+
+def live_children(cluster: Cluster, resources: list[dict[str, Any]]) -> tuple[dict[OwnerKey, list[Node]], str]:
+    """Query the cluster for the ReplicaSets and Pods under the app's live workloads.
+
+    Returns the children and an error message ("" when every LIST answered); a cluster
+    that cannot be reached leaves the tree without live children rather than failing.
+    """
+    workloads = [
+        (str(r["kind"]), str(r.get("namespace") or ""), str(r["name"]))
+        for r in resources
+        if r.get("kind") in WORKLOAD_KINDS and r.get("status") not in ("Missing",)
+    ]
+    if not workloads:
+        return {}, ""
+    replica_sets: list[dict[str, Any]] = []
+    pods: list[dict[str, Any]] = []
+    errors: list[str] = []
+    for namespace in sorted({ns for _, ns, _ in workloads}):
+        if any(kind == "Deployment" for kind, ns, _ in workloads if ns == namespace):
+            try:
+                replica_sets.extend(cluster.list("apps/v1", "ReplicaSet", namespace=namespace))
+            except KubeError as exc:
+                errors.append(f"cannot list ReplicaSets in namespace {namespace!r}: {exc}")
+        try:
+            pods.extend(cluster.list("v1", "Pod", namespace=namespace))
+        except KubeError as exc:
+            errors.append(f"cannot list Pods in namespace {namespace!r}: {exc}")
+    return build_live_children(workloads, replica_sets, pods), "; ".join(errors)

@@ -1,0 +1,158 @@
+"""HTTP routes of the dashboard: two HTML pages, their static files, and the small JSON
+endpoints the pages poll.
+
+    GET /                          applications list (HTML shell; data from /ui/api/apps)
+    GET /ui/apps/{name}            one application (HTML shell; data from /ui/api/apps/{name})
+    GET /ui/static/{file}          CSS and JavaScript of the pages
+    GET /ui/api/whoami             the caller's role: the page shows write buttons to admins only
+    GET /ui/api/apps               list rows (actions.summary + links and sync-policy flags)
+    GET /ui/api/apps/{name}        the application page's data, with live ReplicaSets/Pods
+
+The HTML and static files hold no data, so they are served without a token (a browser
+cannot attach a bearer token to a page navigation); every /ui/api/ route takes the REST
+API's own authentication dependency, so the dashboard reads exactly what the caller's
+token may read. The buttons call the REST API (/api/v1/...) with the same token.
+
+Live updates are short polls of the JSON endpoints rather than server-sent events:
+EventSource cannot send an Authorization header, and a poll every two seconds of a few
+Redis reads is cheap next to what a reconcile costs.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from reconciler.api.dashboard import views
+from reconciler.api.dashboard.live_tree import live_children
+from reconciler.control import user_actions as actions
+from reconciler.control.catalog import UnknownApplication, load_application
+from reconciler.engine.cluster import KubeError
+from reconciler.model import SpecError
+from reconciler.services import Services
+
+HERE = Path(__file__).resolve().parent
+STATIC_DIR = HERE / "static"
+POLL_INTERVAL_MS = 2000
+WRITE_ROLES = frozenset({"admin", "anonymous"})  # anonymous: RECONCILER_API_AUTH=none, everything allowed
+
+# The pages load only their own scripts and styles: with no inline script allowed, text
+# that reaches the page from Git or the cluster can never run as code.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+_templates = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def role_of(caller: Any) -> str:
+    """The role in whatever the auth dependency returned: an object or dict with `role`, or a str."""
+    role = getattr(caller, "role", None)
+    if role is None and isinstance(caller, dict):
+        role = caller.get("role")
+    if role is None and isinstance(caller, str):
+        role = caller
+    role = getattr(role, "value", role)  # an Enum
+    return str(role or "anonymous")
+
+
+def _page(template: str, **context: Any) -> HTMLResponse:
+    html = _templates.get_template(template).render(poll_interval_ms=POLL_INTERVAL_MS, **context)
+    return HTMLResponse(html, headers=SECURITY_HEADERS)
+
+
+def _static_files() -> dict[str, Path]:
+    # A fixed set known at start: a request can only ever name one of these files.
+    return {p.name: p for p in STATIC_DIR.iterdir() if p.is_file()}
+
+
+def app_rows(services: Services) -> list[dict[str, Any]]:
+    return rows_for(services, None)
+
+
+def rows_for(services: Services, wanted: list[str] | None) -> list[dict[str, Any]]:
+    """List rows of every app (`wanted` None) or of the registered ones among `wanted`."""
+    store = services.store
+    manifests = store.app_manifests()
+    names = sorted(manifests) if wanted is None else [n for n in wanted if n in manifests]
+    statuses = store.statuses(names)
+    return [
+        views.list_row(actions.summary(store, name, statuses[name], manifests[name]), statuses[name], manifests[name])
+        for name in names
+    ]
+
+
+def app_page_data(services: Services, name: str) -> dict[str, Any]:
+    store = services.store
+    detail = actions.get_app(store, name)  # raises UnknownApplication
+    status = store.status(name) or {}
+    children, live_error = {}, ""
+    try:
+        app = load_application(store, name)
+        cluster = services.clusters.for_destination(app.destination)
+        children, live_error = live_children(cluster, detail.get("resources") or [])
+    except SpecError as exc:
+        live_error = f"live objects not shown: the application spec is invalid: {exc}"
+    except KubeError as exc:
+        live_error = f"live ReplicaSets and Pods not shown: {exc}"
+    child_rows = {row["name"]: row for row in rows_for(services, detail.get("children") or [])}
+    return views.app_detail(detail, status, children, child_rows, live_error)
+
+
+def make_router(services_provider: Callable[[], Services], auth_dependency: Callable[..., Any]) -> APIRouter:
+    """The dashboard's routes. `services_provider` gives the process's clients; `auth_dependency`
+    is the REST API's FastAPI dependency (its result carries the caller's `role`)."""
+    router = APIRouter(include_in_schema=False)
+    static_files = _static_files()
+
+    @router.get("/", response_class=HTMLResponse)
+    def list_page() -> HTMLResponse:
+        return _page("list.html", title="Applications")
+
+    @router.get("/ui/apps/{name}", response_class=HTMLResponse)
+    def app_page(name: str) -> HTMLResponse:
+        return _page("app.html", title=f"Application {name}", app_name=name)
+
+    @router.get("/ui/static/{filename}")
+    def static(filename: str) -> FileResponse:
+        path = static_files.get(filename)
+        if path is None:
+            raise HTTPException(404, f"GET /ui/static/{filename}: no such dashboard file")
+        media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return FileResponse(path, media_type=media_type, headers={"X-Content-Type-Options": "nosniff"})
+
+    @router.get("/ui/api/whoami")
+    def whoami(caller: Any = Depends(auth_dependency)) -> JSONResponse:  # noqa: B008 (FastAPI's idiom)
+        role = role_of(caller)
+        return JSONResponse({"role": role, "canWrite": role in WRITE_ROLES}, headers={"Cache-Control": "no-store"})
+
+    @router.get("/ui/api/apps")
+    def apps(caller: Any = Depends(auth_dependency)) -> JSONResponse:  # noqa: B008
+        return JSONResponse(app_rows(services_provider()), headers={"Cache-Control": "no-store"})
+
+    @router.get("/ui/api/apps/{name}")
+    def app(name: str, caller: Any = Depends(auth_dependency)) -> JSONResponse:  # noqa: B008
+        try:
+            data = app_page_data(services_provider(), name)
+        except UnknownApplication as exc:
+            return JSONResponse({"error": str(exc), "problems": []}, status_code=404)
+        return JSONResponse(data, headers={"Cache-Control": "no-store"})
+
+    return router

@@ -1,0 +1,120 @@
+"""Request and response shapes of the REST API, for validation and the OpenAPI document.
+
+Responses are the dicts of reconciler.control.user_actions (what `reconciler app ... -o json` prints);
+the models describe them and allow extra fields, so a field added there is not lost here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class ErrorBody(BaseModel):
+    error: str = Field(description="what was wrong and what to do")
+    problems: list[str] = Field(default_factory=list, description="each problem found, when there are several")
+
+
+class LastSync(_Open):
+    phase: str = ""
+    finishedAt: float | None = None
+    message: str = ""
+
+
+class AppSummary(_Open):
+    name: str
+    project: str = ""
+    repoURL: str = ""
+    path: str = ""
+    targetRevision: str = ""
+    sync: str = Field("Unknown", description="Synced | OutOfSync | Unknown")
+    revision: str = Field("", description="the commit the last poll compared against")
+    health: str = Field("Unknown", description="Healthy | Progressing | Degraded | Suspended | Missing | Unknown")
+    syncedRevision: str = ""
+    lastSync: LastSync | None = None
+    automated: bool = False
+    parent: str = ""
+
+
+class AppDetail(AppSummary):
+    manifest: dict[str, Any] = Field(default_factory=dict)
+    resources: list[dict[str, Any]] = Field(default_factory=list, description="each resource's sync, health, diff")
+    conditions: list[dict[str, Any]] = Field(default_factory=list)
+    operation: dict[str, Any] | None = None
+    history: list[dict[str, Any]] = Field(default_factory=list)
+    children: list[str] = Field(default_factory=list)
+    observedAt: float | None = None
+
+
+class CreateResult(_Open):
+    applications: list[str] = Field(description="applications written (new or updated)")
+    projects: list[str] = Field(default_factory=list, description="AppProjects written")
+    created: list[str] = Field(default_factory=list, description="applications that did not exist before")
+
+
+class AppStatus(_Open):
+    """The app's status as its last poll stored it (what `GET .../diff` returns)."""
+
+    name: str = ""
+    sync: dict[str, Any] = Field(default_factory=dict)
+    health: dict[str, Any] = Field(default_factory=dict)
+    resources: list[dict[str, Any]] = Field(default_factory=list, description="with `diff` per resource")
+    conditions: list[dict[str, Any]] = Field(default_factory=list)
+    observedAt: float | None = None
+
+
+class SyncBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    revision: str = Field("", description="commit, branch or tag; empty: spec.source.targetRevision")
+    prune: bool = Field(False, description="delete resources Git no longer holds")
+    dryRun: bool = Field(False, description="answer with the plan and change nothing")
+    resources: list[str] = Field(default_factory=list, description="selective sync: group/kind/namespace/name")
+
+
+class RollbackBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    id: int = Field(description="history entry id (see GET /api/v1/applications/{name})")
+    prune: bool = False
+
+
+class Queued(_Open):
+    queued: bool
+    request: dict[str, Any] = Field(description="the sync request handed to the workers")
+
+
+class SyncPlanBody(_Open):
+    name: str
+    dryRun: bool = True
+    revision: str
+    prune: bool
+    sync: str
+    refused: str | None = Field(None, description="set: a real sync would refuse to run, and why")
+    namespaceToCreate: str | None = None
+    waves: list[dict[str, Any]] = Field(description="per wave: resources to apply, then to prune, in order")
+    pruneSkipped: list[dict[str, Any]] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    resources: list[dict[str, Any]] = Field(default_factory=list, description="out-of-sync resources and diffs")
+
+
+class Deleted(_Open):
+    deleted: str
+    resources: list[str] = Field(default_factory=list, description="objects deleted from the cluster (cascade)")
+    skipped: list[str] = Field(default_factory=list)
+    children: list[str] = Field(default_factory=list)
+
+
+class WebhookAccepted(BaseModel):
+    queued: list[str] = Field(description="applications whose refresh was queued (or already waiting)")
+    ignored: int = Field(description="registered applications this push does not concern")
+
+
+class Ping(BaseModel):
+    ping: bool = True
+    provider: str

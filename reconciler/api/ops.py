@@ -1,0 +1,68 @@
+"""Operational endpoints: liveness, readiness, Prometheus metrics.
+
+`/healthz` touches nothing (a busy Redis must not get the API restarted); `/readyz` checks
+Redis and the Celery broker, so a load balancer stops sending webhooks that could not be
+queued; `/metrics` reads every counter from Redis, so any replica reports the whole system.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+
+from reconciler.api.auth import context, metrics_caller
+from reconciler.api.errors import ApiError, error_response
+from reconciler.api.models import ErrorBody
+from reconciler.source.git.urls import redact_url
+
+
+def ops_router() -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", summary="Liveness: the process answers")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get(
+        "/readyz",
+        summary="Readiness: Redis and the Celery broker are reachable",
+        responses={503: {"model": ErrorBody, "description": "what is down"}},
+    )
+    def readyz(request: Request) -> JSONResponse:
+        ctx = context(request)
+        problems = []
+        try:
+            store = ctx.services().store
+            if not store.ping():
+                problems.append(f"Redis {_redis_url(store)} does not answer PING: check REDIS_URL")
+        except Exception as exc:  # building the clients failed: report it, do not crash the probe
+            problems.append(f"Redis is not reachable: {type(exc).__name__}: check REDIS_URL")
+        broker = ctx.broker_problem()
+        if broker:
+            problems.append(broker + ": check REDIS_URL (the broker)")
+        if problems:
+            return error_response(503, "not ready: " + "; ".join(problems), problems)
+        return JSONResponse({"status": "ready", "redis": "ok", "broker": "ok"})
+
+    @router.get(
+        "/metrics",
+        summary="Prometheus metrics of the whole system",
+        dependencies=[Depends(metrics_caller)],
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {}}}, 503: {"model": ErrorBody}},
+    )
+    def metrics(request: Request) -> Response:
+        try:
+            from reconciler.metrics import render
+        except ImportError as exc:
+            raise ApiError(503, f"GET /metrics: the module reconciler.metrics cannot be imported: {exc}") from None
+        body, content_type = render(context(request).services().store)
+        return Response(content=body, media_type=content_type)
+
+    return router
+
+
+def _redis_url(store: object) -> str:
+    kwargs = getattr(getattr(getattr(store, "r", None), "connection_pool", None), "connection_kwargs", {})
+    host, port = kwargs.get("host", "?"), kwargs.get("port", "?")
+    return redact_url(f"redis://{host}:{port}/{kwargs.get('db', 0)}")

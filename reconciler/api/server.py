@@ -1,0 +1,132 @@
+"""The HTTP server: Git webhooks, the REST API, Prometheus metrics and health probes on one port.
+
+    create_app(settings=None, services=None) -> FastAPI   the ASGI application
+    serve(port, host="0.0.0.0")                           run it with uvicorn (`reconciler api`, `reconciler up`)
+
+Routes (OpenAPI document at /openapi.json, browsable at /docs):
+- `POST /api/webhook`                        reconciler/api_webhook.py (its own signatures)
+- `/api/v1/applications...`                  reconciler/api_apps.py (bearer tokens, reconciler/api_auth.py)
+- `GET /healthz`, `/readyz`, `/metrics`      reconciler/api_ops.py
+
+Configuration comes from Settings (the environment): RECONCILER_WEBHOOK_<PROVIDER>_SECRET,
+RECONCILER_WEBHOOK_ALLOW_UNSIGNED, RECONCILER_WEBHOOK_MAX_BYTES, RECONCILER_WEBHOOK_RATE_LIMIT,
+RECONCILER_API_TOKENS, RECONCILER_API_TOKENS_FILE, RECONCILER_API_AUTH, RECONCILER_METRICS_AUTH.
+Work is handed to the Celery workers of workers/celery_app.py, configured from the same
+environment; the API never syncs or polls in its own process (except `diff?refresh=true`,
+which compares inline because a person is waiting for the answer).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import redis
+from fastapi import FastAPI, Request
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+
+from reconciler import logs
+from reconciler.api.applications import apps_router
+from reconciler.api.auth import rest_caller
+from reconciler.api.context import ApiContext
+from reconciler.api.dashboard import make_router as dashboard_router
+from reconciler.api.errors import error_response, install_error_handlers
+from reconciler.api.models import ErrorBody
+from reconciler.api.ops import ops_router
+from reconciler.api.webhook.router import webhook_router
+from reconciler.control.catalog import UnknownApplication
+from reconciler.services import Services
+from reconciler.settings import Settings
+
+log = logging.getLogger("reconciler.api.server")
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    """The ASGI application. `services` (e.g. a test's) is used as given and not closed;
+    without it the clients are built from `settings` on the first request that needs them."""
+    settings = settings or (services.settings if services is not None else Settings.from_env())
+    ctx = ApiContext(settings, services)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        ctx.close()
+
+    app = FastAPI(
+        title="reconciler",
+        summary="GitOps reconciler for Kubernetes: Argo CD Application manifests on Celery and Redis",
+        version="1",
+        lifespan=lifespan,
+    )
+    app.state.context = ctx
+    install_error_handlers(app)
+
+    @app.exception_handler(UnknownApplication)
+    async def unknown_application(request: Request, exc: UnknownApplication) -> JSONResponse:
+        return error_response(404, str(exc))
+
+    @app.exception_handler(redis.RedisError)
+    async def redis_down(request: Request, exc: redis.RedisError) -> JSONResponse:
+        log.warning("redis error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        return error_response(
+            503, f"{request.method} {request.url.path}: the state store (Redis) failed: {type(exc).__name__}; "
+            "check REDIS_URL and that Redis is running"
+        )
+
+    app.include_router(webhook_router())
+    app.include_router(apps_router())
+    app.include_router(ops_router())
+    app.include_router(dashboard_router(ctx.services, rest_caller))
+    _document_invalid_requests_as_400(app)
+    return app
+
+
+def _document_invalid_requests_as_400(app: FastAPI) -> None:
+    """FastAPI documents request validation failures as 422; this API answers them 400 in its
+    own error shape (reconciler/api_errors.py), so the document says that instead."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, summary=app.summary, routes=app.routes
+            )
+            schema.setdefault("components", {}).setdefault("schemas", {})["ErrorBody"] = ErrorBody.model_json_schema()
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    responses = operation.get("responses", {})
+                    if responses.get("422", {}).get("description") == "Validation Error":
+                        del responses["422"]
+                        responses.setdefault(
+                            "400",
+                            {
+                                "description": "invalid request; each problem listed",
+                                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+                            },
+                        )
+            schema["components"]["schemas"].pop("HTTPValidationError", None)
+            schema["components"]["schemas"].pop("ValidationError", None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def serve(port: int, host: str = "0.0.0.0", settings: Settings | None = None) -> None:
+    """Run the API with uvicorn until interrupted. X-Forwarded-For is trusted only from the
+    addresses in FORWARDED_ALLOW_IPS (uvicorn's default: 127.0.0.1)."""
+    import uvicorn
+
+    settings = settings or Settings.from_env()
+    if settings.api_auth == "none" and host not in LOOPBACK_HOSTS:
+        log.warning(
+            "the REST API is open to anyone who can reach %s:%d (RECONCILER_API_AUTH=none); "
+            "set RECONCILER_API_TOKENS to require tokens", host, port
+        )
+    logs.configure("INFO", settings.log_format)
+    # log_config=None: uvicorn's loggers go through reconciler.logs like every other process.
+    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=True, log_level="info", log_config=None)

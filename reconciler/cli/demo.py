@@ -1,0 +1,295 @@
+"""`make demo`: the whole system on this machine, no cluster needed.
+
+Starts kubesim (simulated controllers on), a private Redis, a worker, beat, the API and
+Flower; creates a Git repository laid out as the seed's "Repository Structure"
+(examples/gitops-repo); registers the root app; shows every app reach Synced/Healthy;
+then does what the seed's CI step does (edit the image tag in values-prod.yaml, commit,
+push), posts the signed GitHub webhook, and shows the new revision applied and how long
+it took. Everything keeps running until Ctrl-C, which stops every process started here.
+
+`python -m reconciler.cli.demo --headless` stops after the push (used by the tests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from kubesim.kubeconfig import write_kubeconfig
+from reconciler.state.redis_server import RedisProcess, free_port
+
+EXAMPLE_REPO = Path(__file__).resolve().parents[2] / "examples" / "gitops-repo"
+SEED_REPO_URL = "https://github.com/your-org/k8s-config"
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "CI Bot",
+    "GIT_AUTHOR_EMAIL": "ci@example.com",
+    "GIT_COMMITTER_NAME": "CI Bot",
+    "GIT_COMMITTER_EMAIL": "ci@example.com",
+}
+
+
+class DemoFailed(RuntimeError):
+    pass
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def git(cwd: Path, *args: str) -> str:
+    env = {**os.environ, **GIT_IDENTITY}
+    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def make_repository(workdir: Path) -> tuple[Path, str]:
+    """A bare 'origin' plus a working clone holding the seed layout; returns (clone, origin URL)."""
+    origin = workdir / "k8s-config.git"
+    clone = workdir / "k8s-config"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
+    shutil.copytree(EXAMPLE_REPO, clone)
+    url = origin.as_uri()
+    for file in clone.rglob("*.yaml"):
+        text = file.read_text()
+        if SEED_REPO_URL in text:
+            file.write_text(text.replace(SEED_REPO_URL, url))
+    git(clone, "init", "-q", "-b", "main")
+    git(clone, "add", "-A")
+    git(clone, "commit", "-q", "-m", "Initial layout from the seed")
+    git(clone, "remote", "add", "origin", url)
+    git(clone, "push", "-q", "origin", "main")
+    return clone, url
+
+
+class Processes:
+    """Every child process of the demo, stopped together."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        log = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 - lives as long as the process
+        proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.procs[name] = proc
+        with open(self.log_dir / "pids", "a") as pids:  # lets a test check nothing is left behind
+            pids.write(f"{proc.pid}\n")
+        return proc
+
+    def check(self) -> None:
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                raise DemoFailed(f"{name} exited with status {proc.returncode}; see {self.log_dir / (name + '.log')}")
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def wait_until(check: Callable[[], Any], timeout: float, what: str, processes: Processes) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        processes.check()
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise DemoFailed(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "reconciler.cli", *args], env=env, capture_output=True, text=True, check=False
+    )
+
+
+def app_list(env: dict[str, str]) -> list[dict[str, Any]]:
+    result = cli(env, "app", "list", "-o", "json")
+    return json.loads(result.stdout) if result.returncode == 0 else []
+
+
+def all_synced_and_healthy(env: dict[str, str], names: set[str]) -> list[dict[str, Any]] | None:
+    apps = app_list(env)
+    ready = {a["name"] for a in apps if a["sync"] == "Synced" and a["health"] == "Healthy"}
+    return apps if names <= ready else None
+
+
+def push_payload(url: str, before: str, after: str, files: list[str]) -> bytes:
+    """A GitHub push event, as GitHub documents it (trimmed to the fields receivers read)."""
+    payload = {
+        "ref": "refs/heads/main",
+        "before": before,
+        "after": after,
+        "repository": {
+            "name": "k8s-config",
+            "full_name": "your-org/k8s-config",
+            "clone_url": url,
+            "html_url": url,
+            "default_branch": "main",
+        },
+        "pusher": {"name": "ci-bot"},
+        "commits": [{"id": after, "added": [], "removed": [], "modified": files}],
+        "head_commit": {"id": after, "added": [], "removed": [], "modified": files},
+    }
+    return json.dumps(payload).encode()
+
+
+def api_image(kubesim_url: str) -> str:
+    try:
+        resp = httpx.get(f"{kubesim_url}/apis/apps/v1/namespaces/production/deployments/api", timeout=5)
+    except httpx.HTTPError:
+        return ""
+    if resp.status_code != 200:
+        return ""
+    return str(resp.json()["spec"]["template"]["spec"]["containers"][0]["image"])
+
+
+def run(headless: bool, port: int, workdir: Path) -> int:
+    processes = Processes(workdir)
+    redis = RedisProcess(workdir / "redis", persistent=True)
+    try:
+        return _run(headless, port, workdir, processes, redis)
+    except DemoFailed as exc:
+        say(f"demo failed: {exc}")
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        say("stopping every process the demo started ...")
+        processes.stop()
+        redis.stop()
+
+
+def _run(headless: bool, port: int, workdir: Path, processes: Processes, redis: RedisProcess) -> int:
+    started = time.monotonic()
+    kube_port = free_port()
+    kubesim_url = f"http://127.0.0.1:{kube_port}"
+    processes.start(
+        "kubesim",
+        [sys.executable, "-m", "kubesim", "--port", str(kube_port), "--controllers", "--ready-delay", "1"],
+        dict(os.environ),
+    )
+    redis.start()
+    webhook_secret = secrets.token_hex(16)
+    admin_token = secrets.token_hex(16)
+    env = {
+        **os.environ,
+        "REDIS_URL": redis.url,
+        "KUBECONFIG": str(write_kubeconfig(workdir / "kubeconfig", kubesim_url)),
+        "RECONCILER_DATA_DIR": str(workdir / "data"),
+        "RECONCILER_WEBHOOK_GITHUB_SECRET": webhook_secret,
+        "RECONCILER_API_TOKENS": f"admin:{admin_token}",
+        "RECONCILER_POLL_INTERVAL": "180",
+    }
+    env.pop("RECONCILER_SERVER", None)
+    say(f"1. kubesim (emulated Kubernetes API, controllers on) at {kubesim_url}; Redis at {redis.url}")
+    processes.start("worker", [sys.executable, "-m", "reconciler.cli", "worker", "--loglevel", "WARNING"], env)
+    processes.start("beat", [sys.executable, "-m", "reconciler.cli", "beat", "--loglevel", "WARNING"], env)
+    processes.start("api", [sys.executable, "-m", "reconciler.cli", "api", "--port", str(port), "--host", "127.0.0.1"],
+                    env)
+    flower_port = free_port()
+    processes.start("flower", [sys.executable, "-m", "reconciler.cli", "flower", "--port", str(flower_port),
+                               "--host", "127.0.0.1"], env)
+    api_url = f"http://127.0.0.1:{port}"
+    wait_until(lambda: _ok(f"{api_url}/readyz"), 60, "the API to be ready", processes)
+    say(f"2. worker, beat, API ({api_url}) and Flower (http://127.0.0.1:{flower_port}) are up")
+
+    clone, origin_url = make_repository(workdir)
+    say(f"3. Git repository {origin_url} created with the seed's layout (argocd/, apps/, infrastructure/)")
+    result = cli(env, "app", "create", "-f", str(clone / "argocd" / "root.yaml"))
+    if result.returncode != 0:
+        raise DemoFailed(f"registering the root app failed: {result.stderr.strip()}")
+    say("4. root app registered: `reconciler app create -f argocd/root.yaml`")
+    wait_until(lambda: all_synced_and_healthy(env, {"root", "api", "worker", "infrastructure"}), 120,
+               "every app to be Synced and Healthy", processes)
+    say(f"   every app Synced and Healthy {time.monotonic() - started:.1f}s after start:")
+    say(cli(env, "app", "list").stdout.rstrip())
+
+    before = git(clone, "rev-parse", "HEAD")
+    tag = secrets.token_hex(4)
+    values = clone / "apps" / "api" / "values-prod.yaml"
+    values.write_text(values.read_text().replace("tag: abc123def", f"tag: {tag}"))
+    git(clone, "add", "apps/api/values-prod.yaml")
+    git(clone, "commit", "-q", "-m", f"chore: deploy api@{tag}")
+    git(clone, "push", "-q", "origin", "main")
+    after = git(clone, "rev-parse", "HEAD")
+    body = push_payload(origin_url, before, after, ["apps/api/values-prod.yaml"])
+    signature = "sha256=" + hmac.new(webhook_secret.encode(), body, hashlib.sha256).hexdigest()
+    pushed = time.monotonic()
+    resp = httpx.post(
+        f"{api_url}/api/webhook",
+        content=body,
+        headers={"X-GitHub-Event": "push", "X-Hub-Signature-256": signature, "Content-Type": "application/json"},
+        timeout=10,
+    )
+    say(f"5. CI pushed api@{tag} ({after[:7]}) and GitHub's signed webhook answered {resp.status_code}: {resp.text}")
+    wanted = f"registry.example.com/api:{tag}"
+    wait_until(lambda: api_image(kubesim_url) == wanted, 60, "the new image to be applied", processes)
+    say(f"6. new revision applied to the cluster {time.monotonic() - pushed:.2f}s after the push")
+    wait_until(lambda: _healthy_at(env, "api", after), 120, "the api rollout to finish", processes)
+    say(f"7. rollout finished: api Synced and Healthy at {after[:7]}, {time.monotonic() - pushed:.2f}s after the push")
+    say(cli(env, "app", "get", "api").stdout.rstrip())
+    if headless:
+        return 0
+    say("")
+    say(f"API and dashboard: {api_url}/   (token: {admin_token})")
+    say(f"Flower:            http://127.0.0.1:{flower_port}/")
+    say(f"kubesim:           {kubesim_url}   (kubeconfig: {workdir / 'kubeconfig'})")
+    say(f"Try: REDIS_URL={redis.url} KUBECONFIG={workdir / 'kubeconfig'} .venv/bin/reconciler app list")
+    say("Running until Ctrl-C.")
+    while True:
+        processes.check()
+        time.sleep(0.5)
+
+
+def _healthy_at(env: dict[str, str], name: str, revision: str) -> bool:
+    return any(
+        a["name"] == name and a["revision"] == revision and a["sync"] == "Synced" and a["health"] == "Healthy"
+        for a in app_list(env)
+    )
+
+
+def _ok(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m reconciler.cli.demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--headless", action="store_true", help="stop after the push is applied")
+    parser.add_argument("--port", type=int, default=8080, help="API port (default 8080)")
+    parser.add_argument("--workdir", type=Path, help="where to keep repos, logs and data (default: a temp dir)")
+    args = parser.parse_args(argv)
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="reconciler-demo-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    say(f"demo files and logs in {workdir}")
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    return run(args.headless, args.port, workdir)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

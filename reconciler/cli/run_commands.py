@@ -1,0 +1,156 @@
+"""`reconciler worker | beat | api | flower | up`: the processes of the system."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from reconciler.cli.offline import CommandError
+from reconciler.settings import Settings, SettingsError
+
+DEFAULT_QUEUES = "urgent,sync,poll"
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def worker(args: argparse.Namespace) -> int:
+    from workers.celery_app import app
+
+    argv = [
+        "worker",
+        "--queues", args.queues,
+        "--loglevel", args.loglevel,
+        # Unique per process so several workers on one host are told apart (Flower, remote control).
+        "--hostname", f"reconciler-{os.getpid()}@%h",
+        "--without-mingle",
+    ]
+    if args.concurrency:
+        argv += ["--concurrency", str(args.concurrency)]
+    if args.pool:
+        argv += ["--pool", args.pool]
+    app.worker_main(argv)
+    return 0
+
+
+def beat(args: argparse.Namespace) -> int:
+    from celery.apps.beat import Beat
+
+    from workers.celery_app import app
+
+    Beat(app=app, scheduler="beat_schedule:AppPollScheduler", loglevel=args.loglevel, max_interval=1.0).run()
+    return 0
+
+
+def api(args: argparse.Namespace) -> int:
+    from reconciler.api.server import serve
+
+    serve(port=args.port, host=args.host)
+    return 0
+
+
+def flower(args: argparse.Namespace) -> int:
+    from workers.celery_app import app
+
+    argv = ["celery", "flower", f"--port={args.port}", f"--address={args.host}"]
+    app.start(argv=argv[1:])
+    return 0
+
+
+def _spawn(role: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "reconciler.cli", *role], env=env)
+
+
+def up(args: argparse.Namespace) -> int:
+    """Everything on one machine: embedded Redis (unless REDIS_URL), a worker, beat, the API."""
+    settings = _settings()
+    env = dict(os.environ)
+    if not settings.redis_url:
+        from reconciler.state.embedded_redis import embedded_redis_url
+
+        env["REDIS_URL"] = embedded_redis_url(settings)
+        print(f"redis:   {env['REDIS_URL']} (embedded, data in {settings.redis_data_dir})", flush=True)
+    if not settings.api_tokens:
+        # A single-machine setup with no tokens configured: the API is open, so it listens
+        # on this machine only unless the user chose another address on purpose.
+        env["RECONCILER_API_AUTH"] = "none"
+        print("api auth: none (set RECONCILER_API_TOKENS=admin:TOKEN to require tokens)", flush=True)
+    children = {
+        "worker": _spawn(["worker", "--loglevel", args.loglevel], env),
+        "beat": _spawn(["beat", "--loglevel", args.loglevel], env),
+        "api": _spawn(["api", "--port", str(args.port), "--host", args.host], env),
+    }
+    print(f"api:     http://{args.host}:{args.port}/  (webhook: POST /api/webhook)", flush=True)
+    print("stop with Ctrl-C", flush=True)
+    return _supervise(children)
+
+
+def _supervise(children: dict[str, subprocess.Popen[bytes]]) -> int:
+    stopping: dict[str, Any] = {"signal": None}
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stopping["signal"] = signum
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    exit_code = 0
+    try:
+        while stopping["signal"] is None:
+            for name, proc in children.items():
+                code = proc.poll()
+                if code is not None:
+                    print(f"reconciler up: {name} exited with status {code}; stopping the others", file=sys.stderr)
+                    exit_code = 1
+                    stopping["signal"] = signal.SIGTERM
+                    break
+            time.sleep(0.2)
+    finally:
+        for proc in children.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        for proc in children.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return exit_code
+
+
+def add_run_parsers(sub: Any) -> None:
+    p = sub.add_parser("worker", help="run a Celery worker (scale by running more)")
+    p.add_argument("--queues", default=DEFAULT_QUEUES, help=f"queues to consume (default {DEFAULT_QUEUES})")
+    p.add_argument("--concurrency", type=int, default=0, help="worker processes (default: CPU count)")
+    p.add_argument("--pool", choices=["prefork", "threads", "solo"], help="Celery pool (default prefork)")
+    p.add_argument("--loglevel", default="INFO")
+    p.set_defaults(handler=worker)
+
+    p = sub.add_parser("beat", help="run the poll scheduler")
+    p.add_argument("--loglevel", default="INFO")
+    p.set_defaults(handler=beat)
+
+    for name, helptext, port in (
+        ("api", "serve the webhook, REST API, metrics and dashboard", 8080),
+        ("flower", "serve Flower, the Celery queue monitor", 5555),
+    ):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("--port", type=int, default=port)
+        p.add_argument("--host", default="0.0.0.0", help="address to listen on")
+        p.set_defaults(handler=api if name == "api" else flower)
+
+    p = sub.add_parser("up", help="run everything on this machine (embedded Redis unless REDIS_URL is set)")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--host", default="127.0.0.1", help="address the API listens on")
+    p.add_argument("--loglevel", default="WARNING")
+    p.set_defaults(handler=up)

@@ -1,0 +1,337 @@
+"""A poll: compare one application with Git and the cluster, store its status, and decide
+whether the automated path should sync it.
+
+A poll takes no lock and writes nothing to a cluster. When neither the Git revision nor
+the spec moved, it renders nothing (render cache) and asks the server for a dry-run only
+for objects whose resourceVersion moved since they were last verified.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.control.catalog import UnknownApplication, load_application, poll_interval_of
+from reconciler.control.children import parse_children
+from reconciler.control.comparing import compare_registered
+from reconciler.control.requests import SyncRequest
+from reconciler.control.sync import fingerprint_marker, unexpected
+from reconciler.engine.cluster import KubeError
+from reconciler.engine.compare import Comparison
+from reconciler.engine.diff.resource_diff import AppSyncStatus, ResourceSyncStatus
+from reconciler.engine.pipeline import AccessDenied, AppComparison, revisions_of
+from reconciler.health import Health, assess, missing, worst
+from reconciler.model import Application, SpecError, application_to_manifest
+from reconciler.services import Services
+from reconciler.source.git.client import GitError
+from reconciler.source.git.errors import RevisionNotFound
+from reconciler.source.render import RenderError
+
+log = logging.getLogger("reconciler.poll")
+
+PROGRESSING_POLL_SECONDS = 2.0
+ERROR_RETRY_BASE_SECONDS = 5.0
+ROLLOUT_WATCH_SECONDS = 600.0
+SELF_HEAL_BASE_SECONDS = 2.0
+SELF_HEAL_FACTOR = 3.0
+SELF_HEAL_MAX_SECONDS = 300.0
+
+
+def self_heal_wait(attempts: int) -> float:
+    """Argo CD's self-heal backoff: 0, 2, 6, 18, 54, 162, then 300 s between attempts."""
+    if attempts <= 0:
+        return 0.0
+    return min(SELF_HEAL_BASE_SECONDS * SELF_HEAL_FACTOR ** (attempts - 1), SELF_HEAL_MAX_SECONDS)
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    status: dict[str, Any]
+    sync: SyncRequest | None
+
+
+def refresh(
+    services: Services, name: str, *, revision: str | None = None, fresh_refs: bool = False
+) -> RefreshResult | None:
+    """Poll one app. None when it is not registered (deleted since the poll was queued)."""
+    store = services.store
+    observed = time.time()
+    try:
+        app = load_application(store, name)
+    except UnknownApplication:
+        return None
+    except SpecError as exc:
+        status = _error_status(name, None, "InvalidSpecError", str(exc), observed, store.status(name))
+        store.write_status(name, status)
+        return RefreshResult(status, None)
+    previous = store.status(name) or {}
+    fresh_refs = fresh_refs or bool(previous.get("refreshRefs"))
+    try:
+        result, children = _compare(services, app, previous, revision, fresh_refs)
+    except AccessDenied as exc:
+        return _failed(services, app, "InvalidSpecError", str(exc), observed, previous)
+    except (GitError, RenderError, KubeError, SpecError) as exc:
+        return _failed(services, app, "ComparisonError", str(exc), observed, previous, exc)
+    except Exception as exc:  # a bug, or an input nothing here handles: a condition, never a silent Unknown
+        log.exception("poll failed unexpectedly", extra={"app": name})
+        return _failed(services, app, "ComparisonError", unexpected(exc), observed, previous, exc)
+    status = _status(app, result.comparison, children, observed)
+    # Whether this poll reused a cached render: a no-op poll should (bench/poll_scale.py counts it).
+    status["renderCacheHit"] = result.desired.cache_hit
+    project_problem = result.refused
+    if project_problem:
+        status["conditions"].append({"type": "InvalidSpecError", "message": project_problem})
+    store.write_status(name, status)
+    _tell_parent_of_health_change(services, name, previous, status)
+    if status["health"]["status"] == "Progressing" and _rolling_out(services, name):
+        # Argo CD refreshes on every watched change; we look again soon while a rollout runs.
+        store.poll_soon(name, time.time() + PROGRESSING_POLL_SECONDS)
+    sync = None if project_problem else decide_auto_sync(services, app, status)
+    return RefreshResult(status, sync)
+
+
+def error_retry_wait(errors: int, interval: float) -> float:
+    """Seconds until an app whose last `errors` polls failed is polled again: 5, 10, 20, ...
+    up to its normal interval, so a transient failure (a branch pushed a moment ago, an API
+    server restarting) clears in seconds rather than standing for a whole interval."""
+    return min(ERROR_RETRY_BASE_SECONDS * 2 ** max(errors - 1, 0), interval)
+
+
+def _failed(
+    services: Services,
+    app: Application,
+    condition: str,
+    message: str,
+    observed: float,
+    previous: dict[str, Any],
+    exc: BaseException | None = None,
+) -> RefreshResult:
+    """Store a poll that ended in an error, and poll again soon with backoff."""
+    status = _error_status(app.name, app, condition, message, observed, previous)
+    errors = int(previous.get("errorCount") or 0) + 1  # a successful poll's status has none
+    status["errorCount"] = errors
+    # The revision may have been pushed after the shared ref listing was taken: list again.
+    status["refreshRefs"] = isinstance(exc, RevisionNotFound)
+    services.store.write_status(app.name, status)
+    if condition != "InvalidSpecError":  # a project rule does not change by waiting
+        interval = poll_interval_of(app) or services.settings.poll_interval
+        services.store.poll_soon(app.name, time.time() + error_retry_wait(errors, interval))
+    return RefreshResult(status, None)
+
+
+def _tell_parent_of_health_change(
+    services: Services, name: str, previous: dict[str, Any], status: dict[str, Any]
+) -> None:
+    """A child's health is part of its parent's (app of apps): poll the parent at once when it
+    changes, as Argo CD refreshes a parent when its child Application object changes."""
+    if (previous.get("health") or {}).get("status") == status["health"]["status"]:
+        return
+    parent = services.store.parent_of(name)
+    if parent:
+        services.store.poll_soon(parent, time.time())
+
+
+def _child_health(services: Services, name: str) -> dict[str, str]:
+    """The child's health as a resource of its parent: the built-in (or configured) check of
+    argoproj.io/Application applied to the child's stored status."""
+    stored = services.store.status(name) or {}
+    application = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": name},
+        "status": {"health": stored.get("health")},
+    }
+    return assess(application).as_dict()
+
+
+def _rolling_out(services: Services, name: str) -> bool:
+    """A sync finished recently: an app Progressing long after it (a LoadBalancer that never
+    gets an address) goes back to its normal poll interval instead of a poll every 2 s."""
+    finished = (services.store.operation_state(name) or {}).get("finishedAt")
+    return bool(finished) and time.time() - float(finished) < ROLLOUT_WATCH_SECONDS
+
+
+def _compare(
+    services: Services, app: Application, previous: dict[str, Any], revision: str | None, fresh_refs: bool
+) -> tuple[AppComparison, list[dict[str, Any]]]:
+    result = compare_registered(
+        services, app, commit=revision or "", fresh_refs=fresh_refs, verified=previous.get("verified") or {}
+    )
+    return result, _child_statuses(services, app.name, result.desired.child_apps)
+
+
+def _child_statuses(services: Services, parent: str, manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each child app the parent renders, compared with what is registered."""
+    store = services.store
+    parsed, problems = parse_children(parent, manifests)
+    rows: list[dict[str, Any]] = []
+    wanted = set()
+    for child, reason in problems:
+        # Named with its reason, so the parent is not Synced while a child cannot be registered.
+        wanted.add(child)
+        rows.append({**_child_row(child, "", ResourceSyncStatus.OUT_OF_SYNC.value), "error": reason})
+    for doc in parsed:
+        if not isinstance(doc, Application):
+            continue
+        wanted.add(doc.name)
+        registered = store.app_manifest(doc.name)
+        if registered is None:
+            state, health = ResourceSyncStatus.MISSING.value, missing().as_dict()
+        else:
+            same = registered == application_to_manifest(doc)
+            state = (ResourceSyncStatus.SYNCED if same else ResourceSyncStatus.OUT_OF_SYNC).value
+            health = _child_health(services, doc.name)
+        rows.append(_child_row(doc.name, doc.namespace, state, health))
+    for child in store.children_of(parent):
+        if child not in wanted:
+            rows.append(_child_row(child, "", ResourceSyncStatus.EXTRA.value, None))
+    return rows
+
+
+def _child_row(name: str, namespace: str, state: str, health: dict[str, str] | None) -> dict[str, Any]:
+    return {
+        "group": "argoproj.io",
+        "kind": "Application",
+        "namespace": namespace,
+        "name": name,
+        "status": state,
+        "health": health,  # None for an Extra child: not part of the parent's health
+        "diff": "",
+    }
+
+
+def _status(
+    app: Application, comparison: Comparison, children: list[dict[str, Any]], observed: float
+) -> dict[str, Any]:
+    resources = [
+        {
+            "group": r.key.group,
+            "kind": r.key.kind,
+            "namespace": r.key.namespace,
+            "name": r.key.name,
+            "status": r.diff.status.value,
+            "health": {"status": r.health.status.value, "message": r.health.message} if r.health else None,
+            "diff": r.diff.text,
+            "error": r.error,
+        }
+        for r in comparison.resources
+    ] + children
+    sync_status = comparison.sync_status
+    if sync_status == AppSyncStatus.SYNCED and any(c["status"] != ResourceSyncStatus.SYNCED.value for c in children):
+        sync_status = AppSyncStatus.OUT_OF_SYNC
+    conditions = [{"type": "SyncError", "message": e} for e in comparison.errors]
+    conditions += [
+        {"type": "ComparisonError", "message": f"child application {c['name']} cannot be registered: {c['error']}"}
+        for c in children
+        if c.get("error")
+    ]
+    return {
+        **_identity(app),
+        "sync": {"status": sync_status.value, "revision": comparison.revision, **_revisions(app, comparison.revision)},
+        "health": _app_health(comparison, children).as_dict(),
+        "resources": resources,
+        "conditions": conditions,
+        "observedAt": observed,
+        "reconciledAt": time.time(),
+        "verified": comparison.verified,
+        "dryRuns": comparison.dry_runs,
+    }
+
+
+def _app_health(comparison: Comparison, children: list[dict[str, Any]]) -> Health:
+    """The worst of the app's resources and its child apps (app of apps)."""
+    return worst([comparison.health] + [Health.from_dict(c["health"]) for c in children if c["health"]])
+
+
+def _revisions(app: Application, revision: str) -> dict[str, Any]:
+    """A multi-source app's revision of each source, in spec.sources order."""
+    return {"revisions": revisions_of(revision)} if app.sources else {}
+
+
+def _identity(app: Application | None) -> dict[str, Any]:
+    if app is None:
+        return {}
+    return {
+        "name": app.name,
+        "project": app.project,
+        "repoURL": app.source.repo_url,
+        "path": app.source.path,
+        "targetRevision": app.source.target_revision,
+        "destination": {
+            "server": app.destination.server,
+            "name": app.destination.name,
+            "namespace": app.destination.namespace,
+        },
+        **(
+            {
+                "sources": [
+                    {"repoURL": s.repo_url, "path": s.path, "chart": s.chart, "targetRevision": s.target_revision,
+                     "ref": s.ref, "name": s.name}
+                    for s in app.sources
+                ]
+            }
+            if app.sources
+            else {}
+        ),
+        "automated": app.sync_policy.automated is not None,
+        "prune": bool(app.sync_policy.automated and app.sync_policy.automated.prune),
+        "selfHeal": bool(app.sync_policy.automated and app.sync_policy.automated.self_heal),
+    }
+
+
+def _error_status(
+    name: str,
+    app: Application | None,
+    condition: str,
+    message: str,
+    observed: float,
+    previous: dict[str, Any] | None,
+) -> dict[str, Any]:
+    previous = previous or {}
+    return {
+        **previous,
+        **_identity(app),
+        "name": name,
+        "sync": {"status": AppSyncStatus.UNKNOWN.value, "revision": (previous.get("sync") or {}).get("revision", "")},
+        "health": previous.get("health") or {"status": "Unknown", "message": ""},
+        "conditions": [{"type": condition, "message": message}],
+        "observedAt": observed,
+        "reconciledAt": time.time(),
+    }
+
+
+def decide_auto_sync(services: Services, app: Application, status: dict[str, Any]) -> SyncRequest | None:
+    """Argo CD's automated-sync rules, on the status just computed."""
+    store = services.store
+    automated = app.sync_policy.automated
+    if automated is None:
+        return None
+    if status["sync"]["status"] != AppSyncStatus.OUT_OF_SYNC.value:
+        if status["sync"]["status"] == AppSyncStatus.SYNCED.value:
+            store.reset_self_heal(app.name)
+        return None
+    if store.lock_holder(app.name) is not None:
+        return None  # an operation is running; the next poll looks again
+    revision = status["sync"]["revision"]
+    if store.failed_marker(app.name) == fingerprint_marker(revision, app):
+        return None  # this revision and source already failed: wait for a new commit
+    operation = store.operation_state(app.name) or {}
+    if operation.get("nextRetryAt") and operation.get("phase") == "Running":
+        return None  # a retry is scheduled and owns this revision
+    last_synced = _last_synced_revision(services, app.name)
+    if revision != last_synced:
+        return SyncRequest(app=app.name, revision=revision, trigger="auto")
+    if not automated.self_heal or operation.get("phase") not in ("Succeeded", None):
+        return None
+    attempts, last_at = store.self_heal_state(app.name)
+    if time.time() - last_at < self_heal_wait(attempts):
+        return None
+    store.record_self_heal(app.name, time.time())
+    return SyncRequest(app=app.name, revision=revision, trigger="selfheal")
+
+
+def _last_synced_revision(services: Services, name: str) -> str:
+    history = services.store.history(name)
+    return history[-1]["revision"] if history else ""

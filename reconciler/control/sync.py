@@ -1,0 +1,489 @@
+"""Sync operations: a small state machine in Redis that each finishing task advances.
+
+    start_sync(services, request) -> [Next]     take the app's lock, plan, store the steps
+    run_step(services, op_id, index) -> [Next]  run one step, advance, say what runs next
+
+An operation's id is its lock token. Every step first renews the lock with that token
+(the fencing check): a step whose operation lost the lock writes nothing to a cluster.
+Steps advance by compare-and-set on the step index, so a redelivered step (its worker
+died) either runs again, which is safe (server-side apply is idempotent; prune re-checks
+ownership), or finds the operation already past it and does nothing.
+
+Steps: `apply` (a chunk of one wave), `health` (wait for a wave to be healthy before the
+next, only when the app has several waves; re-enqueued with a countdown, never a sleep),
+`prune` (one wave's deletions), `finish` (history, child apps, release).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from reconciler.control.catalog import UnknownApplication, load_application
+from reconciler.control.comparing import compare_registered
+from reconciler.control.requests import Next, SyncRequest
+from reconciler.engine.cluster import Cluster, KubeError
+from reconciler.engine.compare import Comparison, owned_by
+from reconciler.engine.pipeline import AccessDenied, revisions_of
+from reconciler.engine.plan import PlanError, SyncPlan, build_plan
+from reconciler.health import HealthStatus, assess
+from reconciler.model import (
+    Application,
+    SpecError,
+    effective_retry,
+    recorded_source,
+    retry_delay,
+    should_retry,
+    with_source,
+)
+from reconciler.model.resources import ResourceKey
+from reconciler.services import Services
+from reconciler.source.git.client import GitError
+from reconciler.source.render import RenderError, source_fingerprint
+from reconciler.telemetry import record_sync
+
+log = logging.getLogger("reconciler.sync")
+
+APPLY_CHUNK = 40  # objects per apply step: keeps every step well inside the task time limit
+HEALTH_WAIT_SECONDS = 300.0  # a wave that is not healthy by then fails the sync
+OPERATION_TTL_SECONDS = 24 * 3600
+
+
+class SyncRefused(Exception):
+    """The sync must not run at all (policy, access control, invalid input); nothing is applied."""
+
+
+def _ref(obj: dict[str, Any]) -> dict[str, Any]:
+    meta = obj.get("metadata") or {}
+    return {
+        "apiVersion": obj.get("apiVersion", ""),
+        "kind": obj.get("kind", ""),
+        "namespace": meta.get("namespace") or "",
+        "name": meta.get("name", ""),
+    }
+
+
+def unexpected(exc: BaseException) -> str:
+    """One line for users about an exception nothing here expected; the traceback goes to the log."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return f"unexpected {type(exc).__name__} (see the worker log): {text[:300]}"
+
+
+def fingerprint_marker(revision: str, app: Application) -> str:
+    return f"{revision}:{source_fingerprint(app)}"
+
+
+# --------------------------------------------------------------------------------------
+# start
+# --------------------------------------------------------------------------------------
+
+
+def start_sync(services: Services, request: SyncRequest, lock_ttl: float, op_id: str = "") -> list[Next]:
+    """Begin a sync operation, or remember the request when another sync holds the app.
+
+    `op_id` should be stable across redeliveries of the same request (the task id): a worker
+    that dies while preparing leaves the lock to that id, and the redelivered request
+    resumes under it instead of waiting behind its own dead operation.
+    """
+    store = services.store
+    store.clear_queued(request.app)
+    try:
+        app = load_application(store, request.app)
+    except (UnknownApplication, SpecError):
+        return []
+    if request.trigger == "retry":
+        current = store.operation_state(app.name) or {}
+        if current.get("id") != request.retry_of:
+            return []  # another sync ran since the failure: this retry is stale
+    op_id = op_id or uuid.uuid4().hex
+    resumed = store.lock_holder(app.name) == op_id and store.renew_lock(app.name, op_id, lock_ttl)
+    if not resumed and not store.acquire_lock(app.name, op_id, lock_ttl):
+        store.remember_pending_sync(app.name, request.to_dict())
+        log.info("sync remembered: another sync holds the app", extra={"app": app.name, "trigger": request.trigger})
+        return []
+    log.info("sync started", extra={"app": app.name, "operation": op_id, "trigger": request.trigger})
+    started = time.time()
+    base_state = {
+        "id": op_id,
+        "phase": "Running",
+        "message": "sync started",
+        "trigger": request.trigger,
+        "startedAt": started,
+        "revision": request.revision,
+        "retryCount": request.retry_count,
+        "resources": [],
+    }
+    store.put_operation_state(app.name, base_state)
+    try:
+        op = _prepare(services, app, request, op_id, started)
+    except SyncRefused as exc:
+        return _end(services, app.name, op_id, request, phase="Failed", message=str(exc), retry=False)
+    except (GitError, RenderError, KubeError, PlanError, SpecError) as exc:
+        return _end(services, app.name, op_id, request, phase="Failed", message=str(exc), retry=True)
+    except Exception as exc:  # a bug or an unhandled input: the operation ends, it never stays Running
+        log.exception("sync preparation failed unexpectedly", extra={"app": app.name, "operation": op_id})
+        return _end(services, app.name, op_id, request, phase="Error", message=unexpected(exc), retry=False)
+    store.put_operation(op_id, op, OPERATION_TTL_SECONDS)
+    store.put_operation_state(app.name, {**base_state, "revision": op["revision"], "message": op["message"]})
+    return [_next_for(op, 0)]
+
+
+def _effective_app(app: Application, request: SyncRequest) -> Application:
+    """The app as this sync should see it: a rollback syncs the source recorded in history."""
+    return app if request.source is None else with_source(app, request.source)
+
+
+def _prepare(
+    services: Services, app: Application, request: SyncRequest, op_id: str, started: float
+) -> dict[str, Any]:
+    app = _effective_app(app, request)
+    try:
+        result = compare_registered(services, app, revision=request.revision, fresh_refs=_wants_newest_commit(request))
+    except AccessDenied as exc:
+        raise SyncRefused(str(exc)) from None
+    if result.refused:
+        raise SyncRefused(result.refused)
+    desired, comparison = result.desired, result.comparison
+    try:
+        selected = {ResourceKey.from_inventory_id(s) for s in request.resources} or None
+    except ValueError as exc:
+        raise SyncRefused(f"resources: {exc}") from None
+    plan = build_plan(app, desired.objects, comparison.diffs, prune=request.prune, resources=selected)
+    if plan.refused:
+        raise SyncRefused(plan.refused)
+    steps = _steps(app, plan, comparison)
+    prune_enabled = request.prune if request.prune is not None else bool(
+        app.sync_policy.automated and app.sync_policy.automated.prune
+    )
+    return {
+        "id": op_id,
+        "app": app.name,
+        "request": request.to_dict(),
+        "revision": desired.revision,
+        "source": recorded_source(app),
+        "marker": fingerprint_marker(desired.revision, app),
+        "steps": steps,
+        "step": 0,
+        "startedAt": started,
+        "results": [],
+        "children": desired.child_apps,
+        "pruneChildren": prune_enabled,
+        "message": f"syncing {len(plan.apply_keys)} to apply, {len(plan.prune_keys)} to prune",
+        "skipped": [{"resource": str(k), "message": why} for k, why in plan.prune_skipped],
+    }
+
+
+def _wants_newest_commit(request: SyncRequest) -> bool:
+    # A person asking for a sync expects the newest commit, not one the shared ref listing
+    # cached a few seconds ago; automated syncs already carry the revision their poll saw.
+    return request.trigger in ("user", "rollback") and not request.revision
+
+
+def _steps(app: Application, plan: SyncPlan, comparison: Comparison) -> list[dict[str, Any]]:
+    uids = {r.key: r.live_uid for r in comparison.resources}
+    steps: list[dict[str, Any]] = []
+    if plan.namespace_to_create:
+        namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": plan.namespace_to_create}}
+        steps.append({"type": "apply", "wave": None, "objects": [namespace], "track": False})
+    several_waves = len([w for w in plan.waves if w.apply]) > 1
+    for index, wave in enumerate(plan.waves):
+        for start in range(0, len(wave.apply), APPLY_CHUNK):
+            chunk = wave.apply[start : start + APPLY_CHUNK]
+            steps.append({"type": "apply", "wave": wave.number, "objects": chunk, "track": True})
+        if wave.prune:
+            targets = [{**_key_dict(k), "uid": uids.get(k, "")} for k in wave.prune]
+            steps.append({"type": "prune", "wave": wave.number, "targets": targets})
+        if several_waves and wave.apply and index < len(plan.waves) - 1:
+            keys = [_ref(obj) for obj in wave.apply]
+            steps.append({"type": "health", "wave": wave.number, "refs": keys, "since": None})
+    steps.append({"type": "finish"})
+    return steps
+
+
+def _key_dict(key: ResourceKey) -> dict[str, str]:
+    return {"group": key.group, "kind": key.kind, "namespace": key.namespace, "name": key.name}
+
+
+def _next_for(op: dict[str, Any], index: int, countdown: float = 0.0) -> Next:
+    task = "prune" if op["steps"][index]["type"] == "prune" else "apply"
+    return Next(task=task, args=(op["id"], index), countdown=countdown)
+
+
+# --------------------------------------------------------------------------------------
+# steps
+# --------------------------------------------------------------------------------------
+
+
+def run_step(
+    services: Services, op_id: str, index: int, lock_ttl: float, max_countdown: float, redelivered: bool = False
+) -> list[Next]:
+    store = services.store
+    op = store.operation(op_id)
+    if op is None:
+        return []  # finished
+    if op.get("step") != index:
+        # A copy of a step that already ran. When redelivered (its worker died) right after
+        # advancing but perhaps before enqueueing the next step, enqueue that step again: a
+        # duplicate of it only repeats idempotent work and cannot advance the operation twice.
+        if redelivered and op.get("step") == index + 1 and index + 1 < len(op["steps"]):
+            return [_next_for(op, index + 1)]
+        return []
+    app_name = op["app"]
+    request = SyncRequest.from_dict(op["request"])
+    if not store.renew_lock(app_name, op_id, lock_ttl):
+        _write_state(services, op, phase="Error", message="the sync lost its lock (it ran longer than the lock TTL)")
+        return []
+    step = op["steps"][index]
+    try:
+        app = _effective_app(load_application(store, app_name), request)
+        cluster = services.clusters.for_destination(app.destination)
+        runner = _RUNNERS[step["type"]]
+        outcome = runner(services, app, cluster, op, step)
+    except UnknownApplication:
+        store.release_lock(app_name, op_id)
+        return []
+    except (KubeError, GitError, RenderError, SpecError) as exc:
+        return _end(services, app_name, op_id, request, phase="Failed", message=str(exc), retry=True, op=op)
+    except Exception as exc:  # a bug or an unhandled input: the operation ends, it never stays Running
+        log.exception("sync step failed unexpectedly", extra={"app": app_name, "operation": op_id})
+        return _end(services, app_name, op_id, request, phase="Error", message=unexpected(exc), retry=False, op=op)
+    if outcome.failed:
+        return _end(services, app_name, op_id, request, phase="Failed", message=outcome.failed, retry=True, op=op)
+    if outcome.wait is not None:
+        step.update(outcome.step_update)
+        store.advance_operation(op_id, index, op)
+        return [Next("apply", (op_id, index), countdown=min(outcome.wait, max_countdown))]
+    op["results"].extend(outcome.results)
+    if step["type"] == "finish":
+        return _end(services, app_name, op_id, request, phase="Succeeded", message=outcome.message, retry=False, op=op)
+    op["step"] = index + 1
+    if not store.advance_operation(op_id, index, op):
+        return []
+    _write_state(services, op, phase="Running", message=f"step {index + 1} of {len(op['steps'])} done")
+    return [_next_for(op, index + 1)]
+
+
+@dataclasses.dataclass
+class _Outcome:
+    results: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    failed: str = ""
+    wait: float | None = None  # run this step again after this many seconds
+    step_update: dict[str, Any] = dataclasses.field(default_factory=dict)
+    message: str = ""
+
+
+def _apply_step(
+    services: Services, app: Application, cluster: Cluster, op: dict[str, Any], step: dict[str, Any]
+) -> _Outcome:
+    outcome = _Outcome()
+    errors: list[str] = []
+    tracked: dict[str, dict[str, Any]] = {}
+    for obj in step["objects"]:
+        key = ResourceKey.of(obj)
+        try:
+            cluster.apply(obj)
+        except KubeError as exc:
+            errors.append(str(exc))
+            outcome.results.append({"resource": str(key), "status": "SyncFailed", "message": str(exc)})
+            continue
+        outcome.results.append({"resource": str(key), "status": "Synced", "message": "applied"})
+        if step.get("track", True):
+            tracked[key.inventory_id] = _ref(obj)
+    services.store.add_to_inventory(app.name, tracked)
+    if errors:
+        outcome.failed = "one or more objects failed to apply: " + "; ".join(errors)
+    return outcome
+
+
+def _health_step(
+    services: Services, app: Application, cluster: Cluster, op: dict[str, Any], step: dict[str, Any]
+) -> _Outcome:
+    since = step.get("since") or time.time()
+    waiting: list[str] = []
+    for ref in step["refs"]:
+        live = cluster.get(ref["apiVersion"], ref["kind"], ref["namespace"] or None, ref["name"])
+        key = ResourceKey.of(live) if live else None
+        if live is None:
+            waiting.append(f"{ref['kind']} {ref['name']} is missing")
+            continue
+        health = assess(live)
+        if health.status == HealthStatus.Degraded:
+            return _Outcome(failed=f"wave {step['wave']}: {key} is Degraded: {health.message}")
+        if health.status not in (HealthStatus.Healthy, HealthStatus.Suspended):
+            waiting.append(f"{key} is {health.status.value}")
+    if not waiting:
+        return _Outcome()
+    if time.time() - since > HEALTH_WAIT_SECONDS:
+        return _Outcome(failed=f"wave {step['wave']} not healthy after {HEALTH_WAIT_SECONDS:.0f}s: {waiting[0]}")
+    attempts = int(step.get("attempts", 0)) + 1
+    return _Outcome(wait=min(0.5 * attempts, 5.0), step_update={"since": since, "attempts": attempts})
+
+
+def _prune_step(
+    services: Services, app: Application, cluster: Cluster, op: dict[str, Any], step: dict[str, Any]
+) -> _Outcome:
+    outcome = _Outcome()
+    inventory = services.store.inventory(app.name)
+    propagation = _prune_propagation(app)
+    errors: list[str] = []
+    for target in step["targets"]:
+        key = ResourceKey(target["group"], target["kind"], target["namespace"], target["name"])
+        entry = inventory.get(key.inventory_id)
+        if entry is None:
+            outcome.results.append(
+                {"resource": str(key), "status": "PruneSkipped", "message": "not in the app's inventory"}
+            )
+            continue
+        live = cluster.get(entry["apiVersion"], key.kind, key.namespace or None, key.name)
+        if live is None:
+            services.store.remove_from_inventory(app.name, [key.inventory_id])
+            outcome.results.append({"resource": str(key), "status": "Pruned", "message": "already gone"})
+            continue
+        # Re-check ownership right before the delete: tracking, and the very object we planned on.
+        uid = (live.get("metadata") or {}).get("uid", "")
+        if not owned_by(live, app.name) or (target.get("uid") and target["uid"] != uid):
+            outcome.results.append(
+                {"resource": str(key), "status": "PruneSkipped", "message": "no longer carries this app's tracking"}
+            )
+            continue
+        try:
+            cluster.delete(
+                entry["apiVersion"], key.kind, key.namespace or None, key.name, propagation=propagation, uid=uid
+            )
+        except KubeError as exc:
+            errors.append(str(exc))  # stays in the inventory: pruned again next time
+            outcome.results.append({"resource": str(key), "status": "PruneFailed", "message": str(exc)})
+            continue
+        services.store.remove_from_inventory(app.name, [key.inventory_id])
+        outcome.results.append({"resource": str(key), "status": "Pruned", "message": "pruned"})
+    if errors:
+        outcome.failed = "one or more objects failed to prune: " + "; ".join(errors)
+    return outcome
+
+
+def _prune_propagation(app: Application) -> str:
+    value = (app.sync_policy.option("PrunePropagationPolicy") or "foreground").lower()
+    return {"background": "Background", "orphan": "Orphan"}.get(value, "Foreground")
+
+
+def _finish_step(
+    services: Services, app: Application, cluster: Cluster, op: dict[str, Any], step: dict[str, Any]
+) -> _Outcome:
+    from reconciler.control.children import reconcile_children
+
+    message = reconcile_children(services, app.name, op["children"], prune=bool(op.get("pruneChildren")))
+    return _Outcome(message=message or "successfully synced")
+
+
+_RUNNERS: dict[str, Callable[[Services, Application, Cluster, dict[str, Any], dict[str, Any]], _Outcome]] = {
+    "apply": _apply_step,
+    "health": _health_step,
+    "prune": _prune_step,
+    "finish": _finish_step,
+}
+
+
+# --------------------------------------------------------------------------------------
+# end
+# --------------------------------------------------------------------------------------
+
+
+def _write_state(services: Services, op: dict[str, Any], **changes: Any) -> None:
+    state = services.store.operation_state(op["app"]) or {}
+    if state.get("id") not in (None, op["id"]):
+        return  # a newer operation owns the visible state
+    state.update(
+        {
+            "id": op["id"],
+            "revision": op.get("revision", ""),
+            "resources": op.get("results", []) + op.get("skipped", []),
+            **changes,
+        }
+    )
+    services.store.put_operation_state(op["app"], state)
+
+
+def _end(
+    services: Services,
+    app_name: str,
+    op_id: str,
+    request: SyncRequest,
+    *,
+    phase: str,
+    message: str,
+    retry: bool,
+    op: dict[str, Any] | None = None,
+) -> list[Next]:
+    """Record how the operation ended, schedule a retry if the policy allows, release the
+    lock, and hand back what must run next (a remembered sync, a fresh poll)."""
+    store = services.store
+    now = time.time()
+    op = op or {"id": op_id, "app": app_name, "revision": request.revision, "results": [], "skipped": []}
+    state: dict[str, Any] = {"phase": phase, "message": message, "finishedAt": now, "retryCount": request.retry_count}
+    if phase == "Succeeded":
+        app = load_application(store, app_name)
+        store.append_history(
+            app_name,
+            {
+                "revision": op["revision"],
+                "deployedAt": now,
+                "deployStartedAt": op.get("startedAt", now),
+                "source": op.get("source", {}),
+                # A multi-source app's composite revision, one per source (a one-element list otherwise).
+                "revisions": revisions_of(op["revision"]),
+                "initiatedBy": request.trigger,
+            },
+            limit=app.revision_history_limit,
+        )
+        store.clear_failed(app_name)
+    elif retry:
+        app = _try_load(services, app_name)
+        policy = effective_retry(app) if app else None
+        if app is not None and should_retry(policy, request.retry_count):
+            assert policy is not None
+            delay = retry_delay(policy, request.retry_count)
+            retry_request = dataclasses.replace(
+                request,
+                trigger="retry",
+                retry_count=request.retry_count + 1,
+                retry_of=op_id,
+                revision=op.get("revision") or request.revision,
+                requested_at=now,
+            )
+            store.defer(retry_request.to_dict(), at=now + delay)
+            state.update(
+                {
+                    "phase": "Running",
+                    "retryCount": request.retry_count + 1,
+                    "nextRetryAt": now + delay,
+                    "message": f"{message} (retrying attempt #{request.retry_count + 1} in {delay:.0f}s)",
+                }
+            )
+        elif app is not None and request.trigger in ("auto", "selfheal", "retry") and op.get("revision"):
+            store.mark_failed(app_name, fingerprint_marker(op["revision"], app))
+    _write_state(services, op, **state)
+    log.log(
+        logging.INFO if phase == "Succeeded" else logging.WARNING,
+        "sync %s: %s", state["phase"] if not state.get("nextRetryAt") else "will retry", state["message"],
+        extra={"app": app_name, "operation": op_id, "revision": op.get("revision"), "phase": state["phase"]},
+    )
+    if state["phase"] != "Running":
+        record_sync(store, app_name, state["phase"])
+    store.release_lock(app_name, op_id)
+    follow: list[Next] = [Next("poll", (app_name,), urgent=True)]
+    pending = store.take_pending_sync(app_name)
+    if pending:
+        follow.append(Next("sync", (pending,), urgent=True))
+    return follow
+
+
+def _try_load(services: Services, app_name: str) -> Application | None:
+    try:
+        return load_application(services.store, app_name)
+    except (UnknownApplication, SpecError):
+        return None
+

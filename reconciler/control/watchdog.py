@@ -1,0 +1,46 @@
+"""Operations whose steps stopped advancing are ended, so no sync stays Running forever.
+
+A running operation always holds its app's lock (taken before its state says Running,
+released after its state says how it ended), and every step renews it. So an operation
+whose state says Running while the lock is gone, or held by another token, lost its last
+task for good: its worker died and the broker will not redeliver (or the task was purged).
+Celery redelivers a lost task within the visibility timeout, which is shorter than the lock
+TTL, so when the lock has expired there is nothing left to wait for.
+
+A failed sync waiting for its retry is Running without a lock on purpose (`nextRetryAt`):
+the deferred retry owns it, so it is left alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from reconciler.state import Store
+from reconciler.telemetry import record_sync
+
+log = logging.getLogger("reconciler.watchdog")
+
+STARTUP_GRACE_SECONDS = 30.0  # an operation this young may still be taking its lock
+
+
+def end_stalled_operations(store: Store, now: float | None = None) -> list[str]:
+    """End (phase Error) every operation that can no longer advance; returns their app names."""
+    now = time.time() if now is None else now
+    ended = []
+    for app, state in store.operation_states(store.app_names()).items():
+        if not state or state.get("phase") != "Running" or state.get("nextRetryAt"):
+            continue
+        if now - float(state.get("startedAt") or now) < STARTUP_GRACE_SECONDS:
+            continue
+        if store.lock_holder(app) == state.get("id"):
+            continue
+        message = (
+            "the operation stopped advancing: its lock expired with no step running (a worker was lost "
+            "and its task not redelivered); sync again"
+        )
+        store.put_operation_state(app, {**state, "phase": "Error", "message": message, "finishedAt": now})
+        record_sync(store, app, "Error")
+        log.warning("operation ended by the watchdog: %s", message, extra={"app": app, "operation": state.get("id")})
+        ended.append(app)
+    return ended

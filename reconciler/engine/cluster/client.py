@@ -1,0 +1,320 @@
+"""One Kubernetes API server: discovery, server-side apply (and its dry-run), list, delete.
+
+Built on the official `kubernetes` client's DynamicClient. Responses are read as plain
+dicts (no ResourceInstance wrapping) because the core passes plain data around.
+Every error becomes a `KubeError` whose message names the object and says what the
+API server answered.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlparse
+
+from kubernetes import client as k8s_client
+from kubernetes.dynamic import DynamicClient
+from kubernetes.dynamic.exceptions import DynamicApiError, ResourceNotFoundError
+
+from reconciler.engine.cluster.errors import KubeError, UnknownKindError, describe_object, server_message
+from reconciler.engine.cluster.resource_types import (
+    DEFAULT_FIELD_MANAGER,
+    DISCOVERY_MAX_AGE_SECONDS,
+    UNTRACKED_KINDS,
+    ResourceType,
+)
+from reconciler.model.resources import TRACKING_LABEL, split_api_version
+from reconciler.source.render.capabilities import DEFAULT_KUBE_VERSION, Capabilities
+
+
+class Cluster:
+    """One Kubernetes API server, reached through a DynamicClient."""
+
+    def __init__(
+        self,
+        api_client: k8s_client.ApiClient,
+        *,
+        field_manager: str = DEFAULT_FIELD_MANAGER,
+        discovery_cache_file: str | None = None,
+    ) -> None:
+        self.api_client = api_client
+        self.field_manager = field_manager
+        self.server = api_client.configuration.host
+        cache_file = discovery_cache_file or os.path.join(
+            tempfile.gettempdir(), f"reconciler-discovery-{os.getpid()}-{id(self)}.json"
+        )
+        self._lock = threading.Lock()
+        try:
+            self.dynamic = DynamicClient(api_client, cache_file=cache_file)
+        except Exception as exc:  # the client raises urllib3/ApiException types here
+            raise KubeError(f"cannot reach the Kubernetes API at {self.server}: {exc}") from None
+        self._types: dict[tuple[str, str], ResourceType] = {}
+        # Cumulative (verb, HTTP code) counts for metrics; "error" when no answer came.
+        self.request_counts: Counter[tuple[str, str]] = Counter()
+        self._listable: tuple[float, list[ResourceType]] | None = None
+        self._capabilities: tuple[float, Capabilities] | None = None
+
+    @classmethod
+    def for_host(cls, host: str, **kwargs: Any) -> Cluster:
+        """A cluster at a plain URL with no credentials (kubesim, `kubectl proxy`)."""
+        configuration = k8s_client.Configuration(host=host.rstrip("/"))
+        if _is_loopback(host):
+            configuration.proxy = None
+        return cls(k8s_client.ApiClient(configuration), **kwargs)
+
+    # discovery -----------------------------------------------------------------------
+
+    def _lookup(self, api_version: str, kind: str) -> Any:
+        try:
+            return self.dynamic.resources.get(api_version=api_version, kind=kind)
+        except ResourceNotFoundError:
+            pass
+        # A CRD created since discovery was cached: refresh once before giving up.
+        self.dynamic.resources.invalidate_cache()
+        self._listable = None
+        try:
+            return self.dynamic.resources.get(api_version=api_version, kind=kind)
+        except ResourceNotFoundError:
+            raise UnknownKindError(
+                f"the cluster at {self.server} serves no kind {kind!r} in apiVersion {api_version!r}: "
+                "check the apiVersion, or install the CustomResourceDefinition first"
+            ) from None
+
+    def resource_type(self, api_version: str, kind: str) -> ResourceType:
+        key = (api_version, kind)
+        cached = self._types.get(key)
+        if cached is not None:
+            return cached
+        with self._lock:
+            res = self._lookup(api_version, kind)
+        rtype = ResourceType(
+            api_version=api_version,
+            kind=kind,
+            plural=res.name,
+            namespaced=bool(res.namespaced),
+            verbs=tuple(res.verbs or ()),
+        )
+        self._types[key] = rtype
+        return rtype
+
+    def is_namespaced(self, api_version: str, kind: str) -> bool:
+        return self.resource_type(api_version, kind).namespaced
+
+    def listable_types(self, max_age: float = DISCOVERY_MAX_AGE_SECONDS) -> list[ResourceType]:
+        """Every top-level kind the server lets us list, preferred versions only.
+
+        Re-read from the server when older than `max_age` seconds, so CRDs installed
+        since show up without asking for discovery on every poll.
+        """
+        cached = self._listable
+        if cached is not None and time.monotonic() - cached[0] < max_age:
+            return cached[1]
+        found: dict[tuple[str, str], ResourceType] = {}
+        with self._lock:
+            self.dynamic.resources.invalidate_cache()
+            for res in self.dynamic.resources.search():
+                if "/" in (res.name or "") or "list" not in (res.verbs or ()):
+                    continue
+                group = res.group or ""
+                if (group, res.kind) in UNTRACKED_KINDS or res.kind.endswith("List"):
+                    continue
+                if not getattr(res, "preferred", True):
+                    continue
+                rtype = ResourceType(
+                    res.group_version, res.kind, res.name, bool(res.namespaced), tuple(res.verbs)
+                )
+                found.setdefault((group, res.kind), rtype)
+        listing = sorted(found.values(), key=lambda t: (t.group, t.kind))
+        self._listable = (time.monotonic(), listing)
+        return listing
+
+    def capabilities(self, max_age: float = DISCOVERY_MAX_AGE_SECONDS) -> Capabilities:
+        """The server's version and every group/version (and group/version/Kind) it serves:
+        Helm's `.Capabilities`, as Argo CD passes them from the destination cluster."""
+        cached = self._capabilities
+        if cached is not None and time.monotonic() - cached[0] < max_age:
+            return cached[1]
+        version = self._request("get version", "GET", "/version").get("gitVersion") or DEFAULT_KUBE_VERSION
+        served: set[str] = set()
+        with self._lock:
+            for res in self.dynamic.resources.search():
+                if "/" in (res.name or "") or not res.kind or res.kind.endswith("List"):
+                    continue
+                served.add(res.group_version)
+                served.add(f"{res.group_version}/{res.kind}")
+        found = Capabilities(kube_version=str(version), api_versions=tuple(sorted(served)))
+        self._capabilities = (time.monotonic(), found)
+        return found
+
+    def cluster_scoped_kinds(self) -> set[tuple[str, str]]:
+        return {(t.group, t.kind) for t in self.listable_types() if not t.namespaced}
+
+    # requests ------------------------------------------------------------------------
+
+    def _request(self, what: str, method: str, path: str, **params: Any) -> dict[str, Any]:
+        verb = what.split(" ", 1)[0] if not what.startswith("dry-run") else "dry-run"
+        try:
+            resp = self.dynamic.request(method, path, serialize=False, **params)
+        except DynamicApiError as exc:
+            message, status, reason = server_message(exc)
+            self.request_counts[(verb, str(status))] += 1
+            raise KubeError(f"{what}: {message}", status=status, reason=reason) from None
+        except Exception as exc:  # connection refused, timeouts, TLS
+            self.request_counts[(verb, "error")] += 1
+            raise KubeError(f"{what}: cannot reach the Kubernetes API at {self.server}: {exc}") from None
+        self.request_counts[(verb, str(getattr(resp, "status", 200)))] += 1
+        data = resp.data if hasattr(resp, "data") else resp
+        return json.loads(data) if data else {}
+
+    def _path(self, obj_type: ResourceType, namespace: str | None, name: str | None = None) -> str:
+        group, version = split_api_version(obj_type.api_version)
+        base = f"/apis/{group}/{version}" if group else f"/api/{version}"
+        if obj_type.namespaced and namespace:
+            base += f"/namespaces/{namespace}"
+        base += f"/{obj_type.plural}"
+        if name:
+            base += f"/{name}"
+        return base
+
+    def apply(self, obj: dict[str, Any], *, dry_run: bool = False, force: bool = True) -> dict[str, Any]:
+        """Server-side apply `obj` as this system's field manager; returns what the server stored
+        (or, with `dry_run`, what it would store)."""
+        api_version, kind = str(obj.get("apiVersion", "")), str(obj.get("kind", ""))
+        meta = obj.get("metadata") or {}
+        rtype = self.resource_type(api_version, kind)
+        namespace = meta.get("namespace") if rtype.namespaced else None
+        if rtype.namespaced and not namespace:
+            raise KubeError(f"{describe_object(obj)}: a namespaced object needs metadata.namespace")
+        params: dict[str, Any] = {
+            "body": json.dumps(obj),
+            "content_type": "application/apply-patch+yaml",
+            "field_manager": self.field_manager,
+            "force_conflicts": "true" if force else None,
+        }
+        if dry_run:
+            params["dry_run"] = "All"
+        verb = "dry-run apply" if dry_run else "apply"
+        return self._request(
+            f"{verb} {describe_object(obj)}", "patch", self._path(rtype, namespace, meta.get("name")), **params
+        )
+
+    def get(self, api_version: str, kind: str, namespace: str | None, name: str) -> dict[str, Any] | None:
+        rtype = self.resource_type(api_version, kind)
+        try:
+            path = self._path(rtype, namespace if rtype.namespaced else None, name)
+            obj = self._request(f"get {kind} {namespace}/{name}", "get", path)
+        except KubeError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        obj.setdefault("apiVersion", api_version)
+        obj.setdefault("kind", kind)
+        return obj
+
+    def list(
+        self, api_version: str, kind: str, *, namespace: str | None = None, label_selector: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Objects of one kind, each with apiVersion and kind filled in (lists omit them)."""
+        rtype = self.resource_type(api_version, kind)
+        result = self._request(
+            f"list {kind}",
+            "get",
+            self._path(rtype, namespace if rtype.namespaced else None),
+            label_selector=label_selector,
+        )
+        items = result.get("items") or []
+        for item in items:
+            item.setdefault("apiVersion", api_version)
+            item.setdefault("kind", kind)
+        return items
+
+    def list_tracked(
+        self,
+        app_name: str,
+        types: Iterable[tuple[str, str]] | None = None,
+        namespaces: Iterable[str] = (),
+    ) -> list[dict[str, Any]]:
+        """Live objects labelled as the app's: one LIST per kind with a label selector.
+
+        `types` are (apiVersion, kind) pairs to look at; None looks at every listable kind.
+        Kinds the server does not serve (a CRD gone) are skipped, not fatal. Where RBAC forbids
+        a cluster-wide LIST (a namespace-scoped install), namespaced kinds are listed in each of
+        `namespaces` instead, and forbidden cluster-scoped kinds are skipped: this system could
+        not have created them.
+        """
+        selector = f"{TRACKING_LABEL}={app_name}"
+        pairs = [(t.api_version, t.kind) for t in self.listable_types()] if types is None else sorted(set(types))
+        found: list[dict[str, Any]] = []
+        for api_version, kind in pairs:
+            try:
+                found.extend(self.list(api_version, kind, label_selector=selector))
+            except KubeError as exc:
+                if exc.status == 403:
+                    found.extend(self._list_per_namespace(api_version, kind, selector, namespaces))
+                    continue
+                if exc.status in (404, 405):
+                    continue
+                raise
+            except UnknownKindError:
+                continue
+        return found
+
+    def _list_per_namespace(
+        self, api_version: str, kind: str, selector: str, namespaces: Iterable[str]
+    ) -> list[dict[str, Any]]:
+        if not self.is_namespaced(api_version, kind):
+            return []
+        found: list[dict[str, Any]] = []
+        for namespace in sorted({ns for ns in namespaces if ns}):
+            try:
+                found.extend(self.list(api_version, kind, namespace=namespace, label_selector=selector))
+            except KubeError as exc:
+                if exc.status not in (403, 404):
+                    raise
+        return found
+
+    def delete(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None,
+        name: str,
+        *,
+        propagation: str = "Foreground",
+        uid: str | None = None,
+        dry_run: bool = False,
+    ) -> bool:
+        """Delete one object; False when it was already gone. `uid` makes the delete conditional
+        on the object still being the one we checked (a precondition), so a recreated object of
+        the same name is never removed by mistake."""
+        rtype = self.resource_type(api_version, kind)
+        body: dict[str, Any] = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": propagation}
+        if uid:
+            body["preconditions"] = {"uid": uid}
+        if dry_run:
+            body["dryRun"] = ["All"]
+        try:
+            self._request(
+                f"delete {kind} {namespace or ''}/{name}".replace(" /", " "),
+                "delete",
+                self._path(rtype, namespace if rtype.namespaced else None, name),
+                body=body,
+            )
+        except KubeError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlparse(url).hostname or ""
+    return host in ("localhost", "127.0.0.1", "::1") or host.startswith("127.")
+
+

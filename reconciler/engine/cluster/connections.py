@@ -1,0 +1,101 @@
+"""Which cluster an Application destination means: kubeconfig contexts by server URL or name,
+or the in-cluster service account; one client per cluster, made once and reused."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from kubernetes import client as k8s_client
+from kubernetes import config as k8s_config
+
+from reconciler.engine.cluster.client import Cluster
+from reconciler.engine.cluster.errors import KubeError
+from reconciler.engine.cluster.resource_types import DEFAULT_FIELD_MANAGER
+from reconciler.model import IN_CLUSTER_SERVER, Destination
+
+
+def _normalise_server(url: str) -> str:
+    return url.strip().rstrip("/").lower()
+
+
+class Clusters:
+    """Clients per Application destination, made once and reused.
+
+    `https://kubernetes.default.svc` (or the name `in-cluster`) is the cluster this system
+    runs in: the pod's service account in a pod, else the current kubeconfig context. Other
+    servers and names are looked up among the kubeconfig's contexts.
+    """
+
+    def __init__(self, kubeconfig: str = "", field_manager: str = DEFAULT_FIELD_MANAGER) -> None:
+        self.kubeconfig = kubeconfig or os.environ.get("KUBECONFIG", "")
+        self.field_manager = field_manager
+        self._clusters: dict[str, Cluster] = {}
+        self._lock = threading.Lock()
+
+    def clusters(self) -> list[Cluster]:
+        with self._lock:
+            return list(self._clusters.values())
+
+    def for_destination(self, destination: Destination) -> Cluster:
+        key = destination.name or _normalise_server(destination.server or IN_CLUSTER_SERVER)
+        with self._lock:
+            cluster = self._clusters.get(key)
+            if cluster is None:
+                cluster = Cluster(self._api_client(destination), field_manager=self.field_manager)
+                self._clusters[key] = cluster
+            return cluster
+
+    def _api_client(self, destination: Destination) -> k8s_client.ApiClient:
+        in_cluster = destination.name == "in-cluster" or (
+            not destination.name and _normalise_server(destination.server or IN_CLUSTER_SERVER)
+            == _normalise_server(IN_CLUSTER_SERVER)
+        )
+        if in_cluster and os.environ.get("KUBERNETES_SERVICE_HOST") and not self.kubeconfig:
+            configuration = k8s_client.Configuration()
+            k8s_config.load_incluster_config(client_configuration=configuration)
+            return k8s_client.ApiClient(configuration)
+        context = None if in_cluster else self._context_for(destination)
+        try:
+            return k8s_config.new_client_from_config(config_file=self.kubeconfig or None, context=context)
+        except (k8s_config.ConfigException, OSError) as exc:
+            where = self.kubeconfig or "~/.kube/config"
+            raise KubeError(
+                f"cannot load kubeconfig {where} for destination "
+                f"{destination.name or destination.server or IN_CLUSTER_SERVER}: {exc}; set KUBECONFIG"
+            ) from None
+
+    def _context_for(self, destination: Destination) -> str:
+        try:
+            contexts, _ = k8s_config.list_kube_config_contexts(config_file=self.kubeconfig or None)
+        except (k8s_config.ConfigException, OSError) as exc:
+            raise KubeError(f"cannot read kubeconfig {self.kubeconfig or '~/.kube/config'}: {exc}") from None
+        clusters = _kubeconfig_clusters(self.kubeconfig)
+        for ctx in contexts:
+            cluster_name = (ctx.get("context") or {}).get("cluster", "")
+            if destination.name and destination.name in (ctx.get("name"), cluster_name):
+                return str(ctx["name"])
+            server = clusters.get(cluster_name, "")
+            if destination.server and _normalise_server(server) == _normalise_server(destination.server):
+                return str(ctx["name"])
+        wanted = destination.name or destination.server
+        raise KubeError(
+            f"no kubeconfig context for destination {wanted!r}: add a context whose cluster "
+            "server (or name) matches it to KUBECONFIG"
+        )
+
+
+def _kubeconfig_clusters(path: str) -> dict[str, str]:
+    import yaml
+
+    files = [p for p in (path or os.path.expanduser("~/.kube/config")).split(os.pathsep) if p]
+    servers: dict[str, str] = {}
+    for file in files:
+        try:
+            with open(file) as fh:
+                doc = yaml.safe_load(fh) or {}
+        except OSError:
+            continue
+        for entry in doc.get("clusters") or []:
+            servers.setdefault(entry.get("name", ""), (entry.get("cluster") or {}).get("server", ""))
+    return servers

@@ -1,0 +1,41 @@
+"""Errors of cluster access: each names the object and says what the API server answered."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from kubernetes.dynamic.exceptions import DynamicApiError
+
+from reconciler.model.resources import ResourceKey
+
+
+class KubeError(Exception):
+    """A request to the cluster failed; `status`/`reason` are the API server's when it answered."""
+
+    def __init__(self, message: str, *, status: int | None = None, reason: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+
+
+class UnknownKindError(KubeError):
+    """The cluster serves no such apiVersion/kind (a typo, or a CRD not installed yet)."""
+
+
+def server_message(exc: DynamicApiError) -> tuple[str, int | None, str]:
+    status = getattr(exc, "status", None)
+    body = getattr(exc, "body", None)
+    try:
+        parsed = json.loads(body) if body else {}
+    except (TypeError, ValueError):
+        parsed = {}
+    message = str(parsed.get("message") or getattr(exc, "reason", "") or exc)
+    return message, status, str(parsed.get("reason") or "")
+
+
+def describe_object(obj_or_key: dict[str, Any] | ResourceKey) -> str:
+    key = obj_or_key if isinstance(obj_or_key, ResourceKey) else ResourceKey.of(obj_or_key)
+    return str(key)
+
+

@@ -1,0 +1,385 @@
+"""The sync plan: which objects to apply and prune, in which waves and order.
+
+A pure function of the Application, the desired manifests and their diffs.
+
+Order of applies (Argo CD's, plus Flux's rule for webhooks):
+1. sync wave, annotation `argocd.argoproj.io/sync-wave` (integer, default 0, may be
+   negative). A value that is not an integer is a `PlanError`: Argo CD silently uses
+   0, which runs an object the author meant to hold back; we refuse to guess.
+2. kind rank, Helm's install order (`KIND_ORDER`); kinds it does not list and custom
+   resources come after, and Validating/MutatingWebhookConfigurations come last (as in
+   Flux) so a webhook whose Service is not serving yet cannot reject the app's objects.
+3. namespace, then name.
+Then a Namespace moves just ahead of the first object placed in it, and a CRD ahead of
+its first custom resource, taking that object's wave if it is earlier.
+
+Applies skip resources already Synced: server-side apply of an equal object is a
+no-op, so this only saves requests. This is Argo CD's `ApplyOutOfSyncOnly=true`
+made the default; an app that sets `ApplyOutOfSyncOnly=false` explicitly gets every
+desired object applied (e.g. to re-assert fields hidden by ignoreDifferences).
+
+Prunes: Extra resources (live, tracked, not in Git) when pruning is enabled, minus
+those whose live object has `argocd.argoproj.io/sync-options: Prune=false` (or
+`Prune=confirm`, which this system has no confirmation step for). Their waves come
+from the live annotation, mirrored as in Argo CD (the object created in the last wave
+is deleted in the first prune wave) and, within a wave, in reverse kind order (the
+Deployment before its ConfigMap, the Namespace last). `PruneLast=true` (app sync
+option or the object's annotation) moves a prune to a wave after every other one.
+Within a wave the executor runs `apply` before `prune`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.engine.diff.resource_diff import ResourceDiff, ResourceSyncStatus, annotation_options
+from reconciler.model import Application
+from reconciler.model.resources import SYNC_OPTIONS_ANNOTATION, SYNC_WAVE_ANNOTATION, ResourceKey
+
+JsonObj = dict[str, Any]
+
+# Helm's kind_sorter install order, as Argo CD's gitops-engine uses it.
+KIND_ORDER: tuple[str, ...] = (
+    "Namespace",
+    "NetworkPolicy",
+    "ResourceQuota",
+    "LimitRange",
+    "PodSecurityPolicy",
+    "PodDisruptionBudget",
+    "ServiceAccount",
+    "Secret",
+    "ConfigMap",
+    "StorageClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "Role",
+    "RoleBinding",
+    "Service",
+    "DaemonSet",
+    "Pod",
+    "ReplicationController",
+    "ReplicaSet",
+    "Deployment",
+    "HorizontalPodAutoscaler",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+    "IngressClass",
+    "Ingress",
+    "APIService",
+)
+_RANK = {kind: rank for rank, kind in enumerate(KIND_ORDER)}
+_UNKNOWN_RANK = len(KIND_ORDER)
+_WEBHOOK_RANK = len(KIND_ORDER) + 1
+_WEBHOOK_KINDS = frozenset({"ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"})
+_CRD_GROUP = "apiextensions.k8s.io"
+_WAVE_PATTERN = re.compile(r"[+-]?\d+")
+
+REFUSED_WIPE_OUT = "auto-sync will wipe out all resources"
+SKIPPED_PRUNE_DISABLED = "pruning is disabled: sync with prune enabled to delete it"
+SKIPPED_PRUNE_FALSE = f"annotation {SYNC_OPTIONS_ANNOTATION} has Prune=false"
+SKIPPED_PRUNE_CONFIRM = f"annotation {SYNC_OPTIONS_ANNOTATION} has Prune=confirm; delete it by hand"
+
+
+class PlanError(ValueError):
+    """The inputs cannot be planned; the message names the object at fault."""
+
+
+@dataclass
+class Wave:
+    number: int
+    apply: list[JsonObj] = field(default_factory=list)  # desired manifests, in order
+    prune: list[ResourceKey] = field(default_factory=list)  # run after `apply`, in order
+
+
+@dataclass
+class SyncPlan:
+    waves: list[Wave] = field(default_factory=list)  # ascending wave number
+    prune_skipped: list[tuple[ResourceKey, str]] = field(default_factory=list)
+    refused: str | None = None  # set: do nothing at all, report this
+    namespace_to_create: str | None = None  # CreateNamespace=true: before the first wave
+    dry_run: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def apply_keys(self) -> list[ResourceKey]:
+        return [ResourceKey.of(obj) for wave in self.waves for obj in wave.apply]
+
+    @property
+    def prune_keys(self) -> list[ResourceKey]:
+        return [key for wave in self.waves for key in wave.prune]
+
+
+def kind_rank(key: ResourceKey) -> int:
+    """Position of a kind in apply order; custom resources rank after every built-in."""
+    if key.kind in _WEBHOOK_KINDS and key.group == "admissionregistration.k8s.io":
+        return _WEBHOOK_RANK
+    if _is_builtin_group(key.group) and key.kind in _RANK:
+        return _RANK[key.kind]
+    return _UNKNOWN_RANK
+
+
+def _is_builtin_group(group: str) -> bool:
+    # Built-in groups are "", single words (apps, batch, policy) or *.k8s.io; a custom
+    # resource group always has a dot, so a CR kind named "Service" is not ranked as one.
+    return "." not in group or group.endswith(".k8s.io")
+
+
+def sync_wave(obj: JsonObj, *, where: str) -> int:
+    """The object's sync wave; `PlanError` naming `where` when it is not an integer."""
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    raw = annotations.get(SYNC_WAVE_ANNOTATION)
+    if raw is None:
+        return 0
+    text = str(raw).strip()
+    if not _WAVE_PATTERN.fullmatch(text):
+        raise PlanError(
+            f"{where}: annotation {SYNC_WAVE_ANNOTATION}={raw!r} is not an integer; "
+            'write a whole number such as "0", "5" or "-1"'
+        )
+    return int(text)
+
+
+@dataclass
+class _Step:
+    key: ResourceKey
+    obj: JsonObj
+    wave: int
+
+    def sort_key(self) -> tuple[int, int, str, str]:
+        return (self.wave, kind_rank(self.key), self.key.namespace, self.key.name)
+
+
+def build_plan(
+    app: Application,
+    desired: Sequence[JsonObj],
+    diffs: Sequence[ResourceDiff],
+    *,
+    prune: bool | None = None,
+    resources: set[ResourceKey] | None = None,
+    dry_run: bool = False,
+) -> SyncPlan:
+    """Plan one sync of `app`.
+
+    `prune=None` means an automated sync: pruning follows `syncPolicy.automated.prune`
+    and the `allowEmpty` guard applies. A user-requested sync passes `prune` explicitly.
+    `resources` restricts applies and prunes to those keys (selective sync).
+    """
+    desired_by_key = _index_desired(app, desired)
+    diff_by_key = {diff.key: diff for diff in diffs}
+    _check_consistent(app, desired_by_key, diff_by_key, resources)
+
+    automated = app.sync_policy.automated
+    prune_enabled = prune if prune is not None else bool(automated and automated.prune)
+    plan = SyncPlan(dry_run=dry_run)
+
+    extras = [d for d in diffs if d.status == ResourceSyncStatus.EXTRA]
+    prunable, plan.prune_skipped = _split_prunable(extras, prune_enabled, resources)
+
+    if prune is None and _would_wipe_out(app, desired_by_key, diffs, prunable):
+        plan.refused = REFUSED_WIPE_OUT
+        plan.prune_skipped = []
+        return plan
+
+    steps = _apply_steps(app, desired_by_key, diff_by_key, resources)
+    last_apply_wave = max((step.wave for step in steps), default=0)
+    prune_steps = _prune_steps(app, prunable, plan.warnings, last_apply_wave=last_apply_wave)
+    plan.waves = _assemble(steps, prune_steps)
+    plan.namespace_to_create = _namespace_to_create(app, desired_by_key)
+    return plan
+
+
+def _index_desired(app: Application, desired: Sequence[JsonObj]) -> dict[ResourceKey, JsonObj]:
+    by_key: dict[ResourceKey, JsonObj] = {}
+    for obj in desired:
+        key = ResourceKey.of(obj)
+        if key in by_key:
+            raise PlanError(
+                f"application {app.name!r}: {key} appears twice in the desired manifests; "
+                "each object may be defined once"
+            )
+        by_key[key] = obj
+    return by_key
+
+
+def _check_consistent(
+    app: Application,
+    desired_by_key: dict[ResourceKey, JsonObj],
+    diff_by_key: dict[ResourceKey, ResourceDiff],
+    resources: set[ResourceKey] | None,
+) -> None:
+    for key, diff in diff_by_key.items():
+        in_git = key in desired_by_key
+        if diff.status == ResourceSyncStatus.EXTRA and in_git:
+            raise PlanError(
+                f"application {app.name!r}: {key} is Extra in the diff but present in the desired "
+                "manifests; diff and render must come from the same revision"
+            )
+        if diff.status != ResourceSyncStatus.EXTRA and not in_git:
+            raise PlanError(
+                f"application {app.name!r}: {key} is {diff.status.value} in the diff but absent from "
+                "the desired manifests; diff and render must come from the same revision"
+            )
+    if resources is not None:
+        unknown = sorted(k for k in resources if k not in desired_by_key and k not in diff_by_key)
+        if unknown:
+            names = ", ".join(str(k) for k in unknown)
+            raise PlanError(f"application {app.name!r} has no resource {names}; pick resources it manages")
+
+
+def _split_prunable(
+    extras: list[ResourceDiff], prune_enabled: bool, resources: set[ResourceKey] | None
+) -> tuple[list[ResourceDiff], list[tuple[ResourceKey, str]]]:
+    prunable: list[ResourceDiff] = []
+    skipped: list[tuple[ResourceKey, str]] = []
+    for diff in extras:
+        if resources is not None and diff.key not in resources:
+            continue
+        prune_option = annotation_options(diff.live, SYNC_OPTIONS_ANNOTATION).get("Prune", "").lower()
+        if not prune_enabled:
+            skipped.append((diff.key, SKIPPED_PRUNE_DISABLED))
+        elif prune_option == "false":
+            skipped.append((diff.key, SKIPPED_PRUNE_FALSE))
+        elif prune_option == "confirm":
+            skipped.append((diff.key, SKIPPED_PRUNE_CONFIRM))
+        else:
+            prunable.append(diff)
+    return prunable, skipped
+
+
+def _would_wipe_out(
+    app: Application,
+    desired_by_key: dict[ResourceKey, JsonObj],
+    diffs: Sequence[ResourceDiff],
+    prunable: list[ResourceDiff],
+) -> bool:
+    policy = app.sync_policy.automated
+    if policy is None or policy.allow_empty or desired_by_key or not prunable:
+        return False
+    live_keys = {d.key for d in diffs if d.live is not None}
+    return live_keys == {d.key for d in prunable}
+
+
+def _apply_steps(
+    app: Application,
+    desired_by_key: dict[ResourceKey, JsonObj],
+    diff_by_key: dict[ResourceKey, ResourceDiff],
+    resources: set[ResourceKey] | None,
+) -> list[_Step]:
+    apply_all = (app.sync_policy.option("ApplyOutOfSyncOnly") or "").lower() == "false"
+    steps: list[_Step] = []
+    for key, obj in desired_by_key.items():
+        if resources is not None and key not in resources:
+            continue
+        diff = diff_by_key.get(key)
+        # No diff means its state is unknown: applying is the safe, idempotent choice.
+        if diff is not None and diff.status == ResourceSyncStatus.SYNCED and not apply_all:
+            continue
+        wave = sync_wave(obj, where=f"application {app.name!r}, {key}")
+        steps.append(_Step(key, obj, wave))
+    steps.sort(key=_Step.sort_key)
+    _hoist(steps, _namespace_provided, _namespace_used)
+    _hoist(steps, _crd_provided, _crd_used)
+    return steps
+
+
+def _namespace_provided(step: _Step) -> str | None:
+    return step.key.name if step.key.group == "" and step.key.kind == "Namespace" else None
+
+
+def _namespace_used(step: _Step) -> str | None:
+    return step.key.namespace or None
+
+
+def _crd_provided(step: _Step) -> str | None:
+    if step.key.group != _CRD_GROUP or step.key.kind != "CustomResourceDefinition":
+        return None
+    spec = step.obj.get("spec") or {}
+    group, kind = spec.get("group"), (spec.get("names") or {}).get("kind")
+    return f"{group}/{kind}" if group and kind else None
+
+
+def _crd_used(step: _Step) -> str | None:
+    return f"{step.key.group}/{step.key.kind}"
+
+
+def _hoist(
+    steps: list[_Step],
+    provided: Callable[[_Step], str | None],
+    used: Callable[[_Step], str | None],
+) -> None:
+    """Move each provider just ahead of the first step that uses it, into that step's wave."""
+    first_use: dict[str, int] = {}
+    index = 0
+    while index < len(steps):
+        step = steps[index]
+        dep = provided(step)
+        if dep is not None:
+            target = first_use.get(dep)
+            if target is not None:
+                steps.insert(target, steps.pop(index))
+                step.wave = steps[target + 1].wave
+                for name, position in first_use.items():
+                    if position >= target:
+                        first_use[name] = position + 1
+        else:
+            dep = used(step)
+            if dep is not None:
+                first_use.setdefault(dep, index)
+        index += 1
+
+
+def _prune_steps(
+    app: Application, prunable: list[ResourceDiff], warnings: list[str], *, last_apply_wave: int
+) -> list[_Step]:
+    steps: list[_Step] = []
+    for diff in prunable:
+        live = diff.live or {}
+        try:
+            wave = sync_wave(live, where=f"live {diff.key}")
+        except PlanError as err:
+            # The object is no longer in Git, so the user cannot fix it there; pruning
+            # it in wave 0 is better than never pruning it.
+            warnings.append(f"{err}; pruning it in wave 0")
+            wave = 0
+        steps.append(_Step(diff.key, live, wave))
+
+    # Mirror prune waves: the first prune wave takes the objects of the last one.
+    unique = sorted({s.wave for s in steps})
+    mirrored = dict(zip(unique, reversed(unique), strict=True))
+    for step in steps:
+        step.wave = mirrored[step.wave]
+
+    prune_last_app = app.sync_policy.option_enabled("PruneLast")
+    final_wave = max([last_apply_wave, 0, *(s.wave for s in steps)]) + 1
+    for step in steps:
+        options = annotation_options(step.obj, SYNC_OPTIONS_ANNOTATION)
+        if prune_last_app or options.get("PruneLast", "").lower() == "true":
+            step.wave = final_wave
+    steps.sort(key=_Step.sort_key, reverse=True)
+    steps.sort(key=lambda s: s.wave)  # stable: waves ascending, reverse kind order within
+    return steps
+
+
+def _assemble(apply_steps: list[_Step], prune_steps: list[_Step]) -> list[Wave]:
+    waves: dict[int, Wave] = {}
+    for step in apply_steps:
+        waves.setdefault(step.wave, Wave(step.wave)).apply.append(step.obj)
+    for step in prune_steps:
+        waves.setdefault(step.wave, Wave(step.wave)).prune.append(step.key)
+    return [waves[number] for number in sorted(waves)]
+
+
+def _namespace_to_create(app: Application, desired_by_key: dict[ResourceKey, JsonObj]) -> str | None:
+    namespace = app.destination.namespace
+    if not namespace or not app.sync_policy.option_enabled("CreateNamespace"):
+        return None
+    if ResourceKey("", "Namespace", "", namespace) in desired_by_key:
+        return None
+    return namespace

@@ -1,0 +1,737 @@
+"""Argo CD `Application` and `AppProject` models (argoproj.io/v1alpha1).
+
+Parsing and validation of Application and AppProject manifests (`parse_manifests`, `load_file`).
+
+Choices where Argo CD leaves room (each checked against its source):
+- `spec.project` may be omitted: Argo CD reads an empty project as `default`.
+- `spec.source.path` is required unless `chart` is set; "." is the repository root.
+- A `retry` block replaces Argo CD's automated default (limit 5) as a whole, so a
+  block without `limit` means no retries; `automated:` with no value is off.
+- Application names are at most 63 characters: the name is a label value on every
+  resource the app owns (Argo CD allows 253 with annotation tracking).
+- `spec.source.plugin` is refused with a problem; `spec.source` and `spec.sources` together too.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from typing import Any
+
+import jq
+import yaml
+
+from reconciler.model.errors import Problem, SpecError
+from reconciler.model.types import (
+    _DNS_LABEL,
+    _DNS_SUBDOMAIN,
+    API_VERSION,
+    APPLICATION_KIND,
+    DEFAULT_APP_NAMESPACE,
+    DEFAULT_PROJECT,
+    DEFAULT_REVISION_HISTORY_LIMIT,
+    IN_CLUSTER_SERVER,
+    MAX_DNS_SUBDOMAIN,
+    MAX_TRACKED_APP_NAME,
+    PROJECT_KIND,
+    Application,
+    AppProject,
+    AutomatedPolicy,
+    Backoff,
+    Destination,
+    DirectorySource,
+    GroupKind,
+    HelmFileParameter,
+    HelmParameter,
+    HelmSource,
+    JsonnetOptions,
+    JsonnetVar,
+    KustomizeReplica,
+    KustomizeSource,
+    ProjectDestination,
+    ResourceIgnoreDifferences,
+    RetryPolicy,
+    Source,
+    SyncPolicy,
+)
+from reconciler.model.yaml_reader import (
+    MAX_DOCUMENT_NODES,
+    FieldReader,
+    TooManyNodes,
+    describe_value,
+    record_node_lines,
+)
+
+
+def _check_header(r: FieldReader, doc: dict[str, Any], kind: str) -> None:
+    if doc.get("apiVersion") != API_VERSION:
+        found = doc.get("apiVersion")
+        shown = f'"{found}"' if isinstance(found, str) else "nothing"
+        r.problem("apiVersion", f"must be {API_VERSION} for kind {kind}, found {shown}")
+    if doc.get("kind") != kind:
+        r.problem("kind", f'must be "{kind}"')
+
+
+def _read_metadata(r: FieldReader, doc: dict[str, Any]) -> tuple[dict[str, Any], str, str]:
+    """metadata, its name and its namespace (defaulted to `argocd`)."""
+    meta = r.mapping(doc, "metadata", "metadata")
+    if meta is None:
+        r.problem("metadata.name", "required: give the object a name")
+        return {}, "", DEFAULT_APP_NAMESPACE
+    name = r.string(meta, "name", "metadata.name")
+    if not name:
+        r.problem("metadata.name", "required: give the object a name")
+    elif len(name) > MAX_DNS_SUBDOMAIN or not _DNS_SUBDOMAIN.fullmatch(name):
+        r.problem(
+            "metadata.name",
+            f'"{name}" is not a valid name: use at most {MAX_DNS_SUBDOMAIN} lower-case letters, digits, '
+            "'-' and '.', starting and ending with a letter or digit",
+        )
+    namespace = r.string(meta, "namespace", "metadata.namespace")
+    if namespace and not _DNS_LABEL.fullmatch(namespace):
+        r.problem("metadata.namespace", f'"{namespace}" is not a valid namespace name (a DNS-1123 label)')
+    return meta, name, namespace or DEFAULT_APP_NAMESPACE
+
+
+def _read_jsonnet_vars(r: FieldReader, obj: dict[str, Any], key: str, path: str) -> tuple[JsonnetVar, ...]:
+    result = []
+    for index, item in enumerate(r.items(obj, key, f"{path}.{key}")):
+        item_path = f"{path}.{key}[{index}]"
+        if not isinstance(item, dict):
+            r.problem(item_path, f"must be a mapping with name and value, found {describe_value(item)}")
+            continue
+        name = r.string(item, "name", f"{item_path}.name")
+        if not name:
+            r.problem(f"{item_path}.name", "required: the variable's name")
+        result.append(
+            JsonnetVar(
+                name=name,
+                value=r.string(item, "value", f"{item_path}.value"),
+                code=r.boolean(item, "code", f"{item_path}.code"),
+            )
+        )
+    return tuple(result)
+
+
+def _read_jsonnet(r: FieldReader, obj: dict[str, Any], path: str) -> JsonnetOptions:
+    _refuse_unknown(r, obj, _JSONNET_FIELDS, path, "Jsonnet")
+    libs = r.strings(obj, "libs", f"{path}.libs")
+    for index, lib in enumerate(libs):
+        if lib.startswith("/") or _path_escapes_repo(lib):
+            r.problem(f"{path}.libs[{index}]", f'"{lib}" must be a folder inside the repository, relative to its root')
+    return JsonnetOptions(
+        ext_vars=_read_jsonnet_vars(r, obj, "extVars", path),
+        tlas=_read_jsonnet_vars(r, obj, "tlas", path),
+        libs=libs,
+    )
+
+
+def _read_directory(r: FieldReader, obj: dict[str, Any], path: str) -> DirectorySource:
+    _refuse_unknown(r, obj, _DIRECTORY_FIELDS, path, "directory sources")
+    jsonnet = r.mapping(obj, "jsonnet", f"{path}.jsonnet")
+    return DirectorySource(
+        recurse=r.boolean(obj, "recurse", f"{path}.recurse"),
+        include=r.string(obj, "include", f"{path}.include"),
+        exclude=r.string(obj, "exclude", f"{path}.exclude"),
+        jsonnet=_read_jsonnet(r, jsonnet, f"{path}.jsonnet") if jsonnet is not None else None,
+    )
+
+
+def _read_helm(r: FieldReader, obj: dict[str, Any], path: str) -> HelmSource:
+    _refuse_unknown(r, obj, _HELM_FIELDS, path, "Helm sources")
+    values = obj.get("values")
+    if isinstance(values, dict):
+        r.problem(f"{path}.values", "must be a YAML string (write `values: |`), or move the mapping to valuesObject")
+        values = None
+    parameters = []
+    for index, item in enumerate(r.items(obj, "parameters", f"{path}.parameters")):
+        item_path = f"{path}.parameters[{index}]"
+        if not isinstance(item, dict):
+            r.problem(item_path, f"must be a mapping with name and value, found {describe_value(item)}")
+            continue
+        name = r.string(item, "name", f"{item_path}.name")
+        if not name:
+            r.problem(f"{item_path}.name", "required: the Helm value to set, like image.tag")
+        parameters.append(
+            HelmParameter(
+                name=name,
+                value=r.string(item, "value", f"{item_path}.value"),
+                force_string=r.boolean(item, "forceString", f"{item_path}.forceString"),
+            )
+        )
+    values_object = r.mapping(obj, "valuesObject", f"{path}.valuesObject")
+    file_parameters = []
+    for index, item in enumerate(r.items(obj, "fileParameters", f"{path}.fileParameters")):
+        item_path = f"{path}.fileParameters[{index}]"
+        if not isinstance(item, dict):
+            r.problem(item_path, f"must be a mapping with name and path, found {describe_value(item)}")
+            continue
+        name, file = r.string(item, "name", f"{item_path}.name"), r.string(item, "path", f"{item_path}.path")
+        if not name or not file:
+            r.problem(item_path, "needs name (the Helm value to set) and path (a file in the repository)")
+        file_parameters.append(HelmFileParameter(name=name, path=file))
+    version = r.string(obj, "version", f"{path}.version")
+    if version not in ("", "v3"):
+        r.problem(f"{path}.version", f'"{version}" is not supported: only Helm 3 (v3) renders charts here')
+    kube_version = r.string(obj, "kubeVersion", f"{path}.kubeVersion")
+    if kube_version and not re.fullmatch(r"v?\d+\.\d+(\.\d+)?([-+][0-9A-Za-z.-]+)?", kube_version):
+        r.problem(f"{path}.kubeVersion", f'"{kube_version}" is not a Kubernetes version like 1.29.0 or v1.29.0')
+    return HelmSource(
+        value_files=r.strings(obj, "valueFiles", f"{path}.valueFiles"),
+        values=r.string({"values": values}, "values", f"{path}.values"),
+        values_object=copy.deepcopy(values_object) if values_object is not None else None,
+        parameters=tuple(parameters),
+        release_name=r.string(obj, "releaseName", f"{path}.releaseName"),
+        ignore_missing_value_files=r.boolean(obj, "ignoreMissingValueFiles", f"{path}.ignoreMissingValueFiles"),
+        file_parameters=tuple(file_parameters),
+        version=version,
+        skip_crds=r.boolean(obj, "skipCrds", f"{path}.skipCrds"),
+        skip_schema_validation=r.boolean(obj, "skipSchemaValidation", f"{path}.skipSchemaValidation"),
+        pass_credentials=r.boolean(obj, "passCredentials", f"{path}.passCredentials"),
+        kube_version=kube_version,
+        api_versions=r.strings(obj, "apiVersions", f"{path}.apiVersions"),
+        namespace=r.string(obj, "namespace", f"{path}.namespace"),
+        skip_tests=r.boolean(obj, "skipTests", f"{path}.skipTests"),
+    )
+
+
+# Argo CD kustomize fields this system does not apply: refused by name, never ignored.
+_KUSTOMIZE_REFUSED = {
+    "version": "one kustomize engine renders here (kustomize or kubectl kustomize on PATH); remove version",
+    "commonAnnotationsEnvsubst": "environment substitution in annotations is not supported; write the values",
+    "kubeVersion": "Helm charts inflated by kustomize are not given a kubeVersion here; remove it",
+    "apiVersions": "Helm charts inflated by kustomize are not given apiVersions here; remove it",
+    "ignoreMissingComponents": "a missing component is always an error here; remove it or the component",
+    "labelIncludeTemplates": "not supported; remove it",
+}
+
+
+def _read_kustomize(r: FieldReader, obj: dict[str, Any], path: str) -> KustomizeSource:
+    _refuse_unknown(r, obj, _KUSTOMIZE_FIELDS | set(_KUSTOMIZE_REFUSED), path, "Kustomize sources")
+    for key, reason in _KUSTOMIZE_REFUSED.items():
+        if obj.get(key) not in (None, "", False, []):
+            r.problem(f"{path}.{key}", reason)
+    replicas = []
+    for index, item in enumerate(r.items(obj, "replicas", f"{path}.replicas")):
+        item_path = f"{path}.replicas[{index}]"
+        if not isinstance(item, dict):
+            r.problem(item_path, f"must be a mapping with name and count, found {describe_value(item)}")
+            continue
+        name = r.string(item, "name", f"{item_path}.name")
+        count = item.get("count")
+        if isinstance(count, str) and count.isdigit():
+            count = int(count)
+        if not name or isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            r.problem(item_path, "needs name (a Deployment or StatefulSet) and count (a whole number, 0 or more)")
+            continue
+        replicas.append(KustomizeReplica(name=name, count=count))
+    patches = []
+    for index, item in enumerate(r.items(obj, "patches", f"{path}.patches")):
+        item_path = f"{path}.patches[{index}]"
+        if not isinstance(item, dict) or not (isinstance(item.get("patch"), str) or isinstance(item.get("path"), str)):
+            r.problem(item_path, "must be a mapping with patch (inline) or path (a file), and optionally target")
+            continue
+        file = item.get("path")
+        if isinstance(file, str) and file.startswith("/"):
+            r.problem(f"{item_path}.path", f'"{file}" is absolute: give a file relative to the source path')
+        patches.append(copy.deepcopy(item))
+    components = r.strings(obj, "components", f"{path}.components")
+    for index, component in enumerate(components):
+        if component.startswith("/"):
+            r.problem(f"{path}.components[{index}]", f'"{component}" is absolute: give a folder relative to the path')
+    return KustomizeSource(
+        name_prefix=r.string(obj, "namePrefix", f"{path}.namePrefix"),
+        name_suffix=r.string(obj, "nameSuffix", f"{path}.nameSuffix"),
+        images=r.strings(obj, "images", f"{path}.images"),
+        common_labels=r.string_map(obj, "commonLabels", f"{path}.commonLabels"),
+        namespace=r.string(obj, "namespace", f"{path}.namespace"),
+        common_annotations=r.string_map(obj, "commonAnnotations", f"{path}.commonAnnotations"),
+        force_common_labels=r.boolean(obj, "forceCommonLabels", f"{path}.forceCommonLabels"),
+        force_common_annotations=r.boolean(obj, "forceCommonAnnotations", f"{path}.forceCommonAnnotations"),
+        label_without_selector=r.boolean(obj, "labelWithoutSelector", f"{path}.labelWithoutSelector"),
+        replicas=tuple(replicas),
+        patches=tuple(patches),
+        components=components,
+    )
+
+
+def _path_escapes_repo(path: str) -> bool:
+    depth = 0
+    for part in path.replace("\\", "/").split("/"):
+        if part == "..":
+            depth -= 1
+            if depth < 0:
+                return True
+        elif part not in ("", "."):
+            depth += 1
+    return False
+
+
+_REF_NAME = re.compile(r"[A-Za-z0-9_-]+")
+# Every field a source (and its tool sections) may hold: anything else is refused by name at
+# `app create`, so a field Argo CD would honour is never silently ignored here.
+_SOURCE_FIELDS = {
+    "repoURL", "path", "targetRevision", "chart", "helm", "kustomize", "directory", "plugin", "ref", "name",
+}  # fmt: skip
+_HELM_FIELDS = {
+    "valueFiles", "values", "valuesObject", "parameters", "fileParameters", "releaseName",
+    "ignoreMissingValueFiles", "version", "skipCrds", "skipSchemaValidation", "passCredentials",
+    "kubeVersion", "apiVersions", "namespace", "skipTests",
+}  # fmt: skip
+_KUSTOMIZE_FIELDS = {
+    "namePrefix", "nameSuffix", "images", "replicas", "commonLabels", "commonAnnotations", "forceCommonLabels",
+    "forceCommonAnnotations", "labelWithoutSelector", "namespace", "patches", "components",
+}  # fmt: skip
+_DIRECTORY_FIELDS = {"recurse", "include", "exclude", "jsonnet"}
+_JSONNET_FIELDS = {"extVars", "tlas", "libs"}
+
+
+def _refuse_unknown(r: FieldReader, obj: dict[str, Any], known: set[str], path: str, what: str) -> None:
+    for key in sorted(set(obj) - known):
+        known_list = ", ".join(sorted(known))
+        r.problem(f"{path}.{key}", f"is not a field this system applies to {what}; remove it (known: {known_list})")
+
+
+def _read_sources(r: FieldReader, spec: dict[str, Any]) -> tuple[Source, tuple[Source, ...]]:
+    """(spec.source, ()) or, for a multi-source app, (its first source, all of spec.sources)."""
+    if spec.get("sources") is None:
+        obj = r.mapping(spec, "source", "spec.source")
+        if obj is None:
+            r.problem("spec.source", "required: give repoURL, path and targetRevision of the manifests")
+            return Source(repo_url=""), ()
+        source = _read_source(r, obj, "spec.source")
+        if source.ref:
+            r.problem("spec.source.ref", "only a source of spec.sources can be a ref; remove it")
+        return source, ()
+    if spec.get("source") is not None:
+        r.problem("spec.source", "set spec.source or spec.sources, not both (Argo CD would ignore spec.source)")
+    items = r.items(spec, "sources", "spec.sources")
+    if not items:
+        r.problem("spec.sources", "give at least one source")
+        return Source(repo_url=""), ()
+    sources = []
+    for index, item in enumerate(items):
+        prefix = f"spec.sources[{index}]"
+        if not isinstance(item, dict):
+            r.problem(prefix, f"must be a mapping with repoURL, path and targetRevision, found {describe_value(item)}")
+            continue
+        sources.append(_read_source(r, item, prefix))
+    refs = [source.ref for source in sources if source.ref]
+    for index, source in enumerate(sources):
+        if source.ref and not _REF_NAME.fullmatch(source.ref):
+            r.problem(f"spec.sources[{index}].ref", f'"{source.ref}" must be letters, digits, "-" and "_"')
+        if source.ref and refs.count(source.ref) > 1:
+            r.problem(f"spec.sources[{index}].ref", f'"{source.ref}" names two sources; give each a distinct name')
+        if source.ref and source.chart:
+            r.problem(f"spec.sources[{index}].ref", "a chart source cannot be a ref: refs supply files from Git")
+        for v_index, value_file in enumerate(source.helm.value_files if source.helm else ()):
+            name = value_file[1:].split("/", 1)[0] if value_file.startswith("$") else ""
+            if value_file.startswith("$") and name not in refs:
+                r.problem(
+                    f"spec.sources[{index}].helm.valueFiles[{v_index}]",
+                    f'"{value_file}" refers to ${name}, but no source has ref: {name}',
+                )
+    if not any(source.renders for source in sources):
+        r.problem("spec.sources", "every source is a ref only: add a source with a path or chart to render")
+    return (sources[0] if sources else Source(repo_url="")), tuple(sources)
+
+
+def _read_source(r: FieldReader, obj: dict[str, Any], prefix: str) -> Source:
+    _refuse_unknown(r, obj, _SOURCE_FIELDS | {"plugin"}, prefix, "a source")
+    repo_url = r.string(obj, "repoURL", f"{prefix}.repoURL")
+    if not repo_url.strip():
+        r.problem(f"{prefix}.repoURL", "required: the Git repository URL, like https://github.com/org/repo")
+    chart = r.string(obj, "chart", f"{prefix}.chart")
+    path = r.string(obj, "path", f"{prefix}.path")
+    ref = r.string(obj, "ref", f"{prefix}.ref")
+    if not path and not chart and not ref:
+        r.problem(f"{prefix}.path", 'required: a directory in the repository; use "." for the repository root')
+    elif path and _path_escapes_repo(path):
+        r.problem(f"{prefix}.path", f'"{path}" leaves the repository; give a directory inside it')
+    if "plugin" in obj:
+        r.problem(
+            f"{prefix}.plugin",
+            "config management plugins are not supported; use helm, kustomize or directory",
+        )
+    if chart:
+        _check_chart_source(r, obj, repo_url, prefix)
+    tools = [name for name in ("helm", "kustomize", "directory") if obj.get(name) is not None]
+    if len(tools) > 1:
+        r.problem(prefix, f"set at most one of helm, kustomize, directory (found {', '.join(tools)})")
+    helm = r.mapping(obj, "helm", f"{prefix}.helm")
+    kustomize = r.mapping(obj, "kustomize", f"{prefix}.kustomize")
+    directory = r.mapping(obj, "directory", f"{prefix}.directory")
+    return Source(
+        repo_url=repo_url,
+        path=path,
+        target_revision=r.string(obj, "targetRevision", f"{prefix}.targetRevision") or "HEAD",
+        chart=chart,
+        helm=_read_helm(r, helm, f"{prefix}.helm") if helm is not None else None,
+        kustomize=_read_kustomize(r, kustomize, f"{prefix}.kustomize") if kustomize is not None else None,
+        directory=_read_directory(r, directory, f"{prefix}.directory") if directory is not None else None,
+        ref=ref,
+        name=r.string(obj, "name", f"{prefix}.name"),
+    )
+
+
+def _check_chart_source(r: FieldReader, obj: dict[str, Any], repo_url: str, prefix: str) -> None:
+    """A chart from a Helm repository: an HTTP(S) repository or an oci:// registry, a version
+    constraint Helm understands, and only Helm options."""
+    from reconciler.source.helm.versions import is_valid_constraint
+
+    if repo_url and not repo_url.startswith(("http://", "https://", "oci://")):
+        r.problem(
+            f"{prefix}.repoURL",
+            f'"{repo_url}" is not a Helm repository: with chart, give an https:// chart repository '
+            "or an oci:// registry (like oci://registry.example.com/charts)",
+        )
+    revision = r.string(obj, "targetRevision", f"{prefix}.targetRevision")
+    if revision and not is_valid_constraint(revision):
+        r.problem(
+            f"{prefix}.targetRevision",
+            f'"{revision}" is not a chart version or version constraint (like 1.2.3, 1.2.*, >=1.0 <2.0)',
+        )
+    for other in ("kustomize", "directory"):
+        if obj.get(other) is not None:
+            r.problem(f"{prefix}.{other}", "a chart from a Helm repository is rendered with Helm: use helm options")
+
+
+def _read_destination(r: FieldReader, spec: dict[str, Any]) -> Destination:
+    obj = r.mapping(spec, "destination", "spec.destination")
+    if obj is None:
+        r.problem("spec.destination", f"required: give server (like {IN_CLUSTER_SERVER}) or name, and namespace")
+        return Destination()
+    dest = Destination(
+        server=r.string(obj, "server", "spec.destination.server"),
+        name=r.string(obj, "name", "spec.destination.name"),
+        namespace=r.string(obj, "namespace", "spec.destination.namespace"),
+    )
+    if dest.server and dest.name:
+        r.problem("spec.destination", "set server or name, not both: they name the same cluster")
+    elif not dest.server and not dest.name:
+        r.problem("spec.destination", f"set server (like {IN_CLUSTER_SERVER}) or name (like in-cluster)")
+    if dest.namespace and not _DNS_LABEL.fullmatch(dest.namespace):
+        r.problem(
+            "spec.destination.namespace",
+            f'"{dest.namespace}" is not a valid namespace name (a DNS-1123 label)',
+        )
+    return dest
+
+
+def _read_retry(r: FieldReader, obj: dict[str, Any]) -> RetryPolicy:
+    path = "spec.syncPolicy.retry"
+    # Argo CD replaces the whole default policy with the block, so a missing limit is 0.
+    limit = r.integer(obj, "limit", f"{path}.limit", 0)
+    backoff_obj = r.mapping(obj, "backoff", f"{path}.backoff") or {}
+    defaults = Backoff()
+    factor: float = defaults.factor
+    raw_factor = backoff_obj.get("factor")
+    if raw_factor is not None:
+        if isinstance(raw_factor, bool) or not isinstance(raw_factor, int):
+            r.problem(
+                f"{path}.backoff.factor",
+                f"must be a whole number of at least 1, found {describe_value(raw_factor)}",
+            )
+        elif raw_factor < 1:
+            r.problem(f"{path}.backoff.factor", f"must be at least 1 (found {raw_factor}); 2 doubles each wait")
+        else:
+            factor = float(raw_factor)
+    backoff = Backoff(
+        duration_seconds=r.duration(backoff_obj, "duration", f"{path}.backoff.duration", defaults.duration_seconds),
+        factor=factor,
+        max_duration_seconds=r.duration(
+            backoff_obj, "maxDuration", f"{path}.backoff.maxDuration", defaults.max_duration_seconds
+        ),
+    )
+    return RetryPolicy(limit=limit, backoff=backoff)
+
+
+def _read_sync_policy(r: FieldReader, spec: dict[str, Any]) -> SyncPolicy:
+    obj = r.mapping(spec, "syncPolicy", "spec.syncPolicy")
+    if obj is None:
+        return SyncPolicy()
+    path = "spec.syncPolicy"
+    automated = None
+    # As in Argo CD, `automated:` with no value (null) leaves automated sync off; `{}` turns it on.
+    auto_obj = r.mapping(obj, "automated", f"{path}.automated")
+    if auto_obj is not None and r.boolean(auto_obj, "enabled", f"{path}.automated.enabled", True):
+        automated = AutomatedPolicy(
+            prune=r.boolean(auto_obj, "prune", f"{path}.automated.prune"),
+            self_heal=r.boolean(auto_obj, "selfHeal", f"{path}.automated.selfHeal"),
+            allow_empty=r.boolean(auto_obj, "allowEmpty", f"{path}.automated.allowEmpty"),
+        )
+    options = r.strings(obj, "syncOptions", f"{path}.syncOptions")
+    for index, option in enumerate(options):
+        name, sep, _ = option.partition("=")
+        if not sep or not name.strip():
+            r.problem(f"{path}.syncOptions[{index}]", f'"{option}" must be Name=value, like CreateNamespace=true')
+    retry_obj = r.mapping(obj, "retry", f"{path}.retry")
+    return SyncPolicy(
+        automated=automated,
+        sync_options=options,
+        retry=_read_retry(r, retry_obj) if retry_obj is not None else None,
+    )
+
+
+def _read_ignore_differences(r: FieldReader, spec: dict[str, Any]) -> tuple[ResourceIgnoreDifferences, ...]:
+    result = []
+    for index, item in enumerate(r.items(spec, "ignoreDifferences", "spec.ignoreDifferences")):
+        path = f"spec.ignoreDifferences[{index}]"
+        if not isinstance(item, dict):
+            r.problem(path, f"must be a mapping with group, kind and jsonPointers, found {describe_value(item)}")
+            continue
+        kind = r.string(item, "kind", f"{path}.kind")
+        if not kind:
+            r.problem(f"{path}.kind", 'required: the kind to ignore fields of, like Deployment (or "*")')
+        pointers = r.strings(item, "jsonPointers", f"{path}.jsonPointers")
+        for p_index, pointer in enumerate(pointers):
+            if not pointer.startswith("/"):
+                r.problem(f"{path}.jsonPointers[{p_index}]", f'"{pointer}" must start with "/", like /spec/replicas')
+        expressions = r.strings(item, "jqPathExpressions", f"{path}.jqPathExpressions")
+        for e_index, expression in enumerate(expressions):
+            try:
+                jq.compile(expression)
+            except ValueError:
+                r.problem(
+                    f"{path}.jqPathExpressions[{e_index}]",
+                    f'"{expression}" is not a valid jq path, like .spec.template.spec.containers[].image',
+                )
+        managers = r.strings(item, "managedFieldsManagers", f"{path}.managedFieldsManagers")
+        if not (pointers or expressions or managers):
+            r.problem(path, "ignores nothing: add jsonPointers, jqPathExpressions or managedFieldsManagers")
+        result.append(
+            ResourceIgnoreDifferences(
+                group=r.string(item, "group", f"{path}.group"),
+                kind=kind,
+                name=r.string(item, "name", f"{path}.name"),
+                namespace=r.string(item, "namespace", f"{path}.namespace"),
+                json_pointers=pointers,
+                jq_path_expressions=expressions,
+                managed_fields_managers=managers,
+            )
+        )
+    return tuple(result)
+
+
+def _parse_application(r: FieldReader, doc: dict[str, Any]) -> Application:
+    _check_header(r, doc, APPLICATION_KIND)
+    meta, name, namespace = _read_metadata(r, doc)
+    if len(name) > MAX_TRACKED_APP_NAME:
+        r.problem(
+            "metadata.name",
+            f"at most {MAX_TRACKED_APP_NAME} characters for an Application (found {len(name)}): "
+            "the name is written to the app.kubernetes.io/instance label of every resource",
+        )
+    spec = r.mapping(doc, "spec", "spec")
+    if spec is None:
+        r.problem("spec", "required: give source, destination and project")
+        spec = {}
+    history = r.integer(spec, "revisionHistoryLimit", "spec.revisionHistoryLimit", DEFAULT_REVISION_HISTORY_LIMIT)
+    if history < 0:
+        r.problem("spec.revisionHistoryLimit", f"must be 0 or more (found {history})")
+    source, sources = _read_sources(r, spec)
+    app = Application(
+        name=name,
+        namespace=namespace,
+        project=r.string(spec, "project", "spec.project") or DEFAULT_PROJECT,
+        source=source,
+        sources=sources,
+        destination=_read_destination(r, spec),
+        sync_policy=_read_sync_policy(r, spec),
+        ignore_differences=_read_ignore_differences(r, spec),
+        revision_history_limit=history,
+        finalizers=r.strings(meta, "finalizers", "metadata.finalizers"),
+        labels=r.string_map(meta, "labels", "metadata.labels"),
+        annotations=r.string_map(meta, "annotations", "metadata.annotations"),
+        manifest=copy.deepcopy(doc),
+        source_file=r.file,
+    )
+    r.raise_if_any()
+    return app
+
+
+def parse_application(doc: dict[str, Any], source_file: str = "<stdin>") -> Application:
+    """An Application from one parsed manifest; raises SpecError listing every problem.
+
+    `spec.project` may be left out or empty: Argo CD reads that as the `default`
+    project, and so does this. `metadata.namespace` defaults to `argocd`. Fields this
+    system does not know are kept in `Application.manifest`, never an error.
+    """
+    r = FieldReader(source_file)
+    if not isinstance(doc, dict):
+        r.problem("", f"an Application must be a mapping of fields, found {describe_value(doc)}")
+        r.raise_if_any()
+    return _parse_application(r, doc)
+
+
+# --------------------------------------------------------------------------------------
+# AppProject
+# --------------------------------------------------------------------------------------
+
+
+def _check_glob(r: FieldReader, pattern: str, path: str) -> None:
+    # Imported here: project.py imports this module for the dataclasses.
+    from reconciler.engine.project_rules import glob_error
+
+    error = glob_error(pattern.removeprefix("!"))
+    if error:
+        r.problem(path, f'"{pattern}" is not a valid pattern: {error}')
+
+
+def _read_group_kinds(r: FieldReader, spec: dict[str, Any], key: str) -> tuple[GroupKind, ...]:
+    result = []
+    for index, item in enumerate(r.items(spec, key, f"spec.{key}")):
+        path = f"spec.{key}[{index}]"
+        if not isinstance(item, dict):
+            r.problem(path, f'must be a mapping like {{group: "apps", kind: Deployment}}, found {describe_value(item)}')
+            continue
+        kind = r.string(item, "kind", f"{path}.kind")
+        if not kind:
+            r.problem(f"{path}.kind", 'required: a kind like Deployment, or "*" for every kind')
+        group = r.string(item, "group", f"{path}.group")
+        _check_glob(r, group, f"{path}.group")
+        _check_glob(r, kind, f"{path}.kind")
+        result.append(GroupKind(group=group, kind=kind))
+    return tuple(result)
+
+
+def _read_project_destinations(r: FieldReader, spec: dict[str, Any]) -> tuple[ProjectDestination, ...]:
+    result = []
+    for index, item in enumerate(r.items(spec, "destinations", "spec.destinations")):
+        path = f"spec.destinations[{index}]"
+        if not isinstance(item, dict):
+            r.problem(path, f'must be a mapping like {{server: "*", namespace: "*"}}, found {describe_value(item)}')
+            continue
+        dest = ProjectDestination(
+            server=r.string(item, "server", f"{path}.server"),
+            name=r.string(item, "name", f"{path}.name"),
+            namespace=r.string(item, "namespace", f"{path}.namespace"),
+        )
+        if not dest.server and not dest.name:
+            r.problem(path, 'set server or name (a pattern; "*" allows every cluster)')
+        if dest.namespace == "!*":
+            r.problem(f"{path}.namespace", '"!*" denies every namespace; remove the entry instead')
+        for key in ("server", "name", "namespace"):
+            _check_glob(r, getattr(dest, key), f"{path}.{key}")
+        result.append(dest)
+    return tuple(result)
+
+
+def _parse_project(r: FieldReader, doc: dict[str, Any]) -> AppProject:
+    _check_header(r, doc, PROJECT_KIND)
+    _, name, namespace = _read_metadata(r, doc)
+    spec = r.mapping(doc, "spec", "spec") or {}
+    repos = r.strings(spec, "sourceRepos", "spec.sourceRepos")
+    for index, repo in enumerate(repos):
+        _check_glob(r, repo, f"spec.sourceRepos[{index}]")
+    project = AppProject(
+        name=name,
+        namespace=namespace,
+        source_repos=repos,
+        destinations=_read_project_destinations(r, spec),
+        cluster_resource_whitelist=_read_group_kinds(r, spec, "clusterResourceWhitelist"),
+        cluster_resource_blacklist=_read_group_kinds(r, spec, "clusterResourceBlacklist"),
+        namespace_resource_whitelist=_read_group_kinds(r, spec, "namespaceResourceWhitelist"),
+        namespace_resource_blacklist=_read_group_kinds(r, spec, "namespaceResourceBlacklist"),
+        manifest=copy.deepcopy(doc),
+        source_file=r.file,
+    )
+    r.raise_if_any()
+    return project
+
+
+def parse_project(doc: dict[str, Any], source_file: str = "<stdin>") -> AppProject:
+    """An AppProject from one parsed manifest; raises SpecError listing every problem.
+
+    Fields beyond sourceRepos, destinations and the resource lists (roles, sync
+    windows, ...) are kept in `AppProject.manifest` and not enforced.
+    """
+    r = FieldReader(source_file)
+    if not isinstance(doc, dict):
+        r.problem("", f"an AppProject must be a mapping of fields, found {describe_value(doc)}")
+        r.raise_if_any()
+    return _parse_project(r, doc)
+
+
+# --------------------------------------------------------------------------------------
+# Files
+# --------------------------------------------------------------------------------------
+
+_PARSERS = {APPLICATION_KIND: _parse_application, PROJECT_KIND: _parse_project}
+
+
+def parse_manifests(text: str, source_file: str = "<stdin>") -> list[Application | AppProject]:
+    """Every Application and AppProject in a multi-document YAML text, in file order.
+
+    Empty documents are skipped. Problems in all documents are collected and raised
+    together as one SpecError; each names the file and, where known, the line.
+    """
+    loader = yaml.SafeLoader(text)
+    results: list[Application | AppProject] = []
+    problems: list[Problem] = []
+    index = 0
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            index += 1
+            if node is None:
+                continue
+            lines: dict[str, int] = {"": node.start_mark.line + 1}
+            try:
+                record_node_lines(node, "", lines, [MAX_DOCUMENT_NODES])
+            except TooManyNodes:
+                problems.append(
+                    Problem(
+                        source_file,
+                        "",
+                        f"document {index} expands to more than {MAX_DOCUMENT_NODES} values "
+                        "(nested YAML aliases); write it out without anchors",
+                        lines[""],
+                    )
+                )
+                continue
+            doc = loader.construct_document(node)
+            if doc is None:
+                continue
+            r = FieldReader(source_file, lines)
+            if not isinstance(doc, dict):
+                r.problem("", f"document {index} must be a mapping of fields, found {describe_value(doc)}")
+                problems.extend(r.problems)
+                continue
+            parse = _PARSERS.get(doc.get("kind"))  # type: ignore[arg-type]
+            if parse is None:
+                kind = doc.get("kind")
+                shown = f'"{kind}"' if isinstance(kind, str) else "missing"
+                r.problem(
+                    "kind",
+                    f"document {index} has kind {shown}; only {APPLICATION_KIND} and {PROJECT_KIND} "
+                    f"({API_VERSION}) belong here",
+                )
+                problems.extend(r.problems)
+                continue
+            try:
+                results.append(parse(r, doc))
+            except SpecError as exc:
+                problems.extend(exc.problems)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        reason = getattr(exc, "problem", None) or str(exc)
+        problems.append(
+            Problem(source_file, "", f"not valid YAML: {reason}", mark.line + 1 if mark is not None else None)
+        )
+    finally:
+        loader.dispose()
+    if problems:
+        raise SpecError(problems)
+    return results
+
+
+def load_file(path: str | Path) -> list[Application | AppProject]:
+    """`parse_manifests` on a file; an unreadable file is a SpecError naming it."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise SpecError([Problem(str(path), "", f"cannot read the file: {reason}")]) from exc
+    return parse_manifests(text, str(path))

@@ -1,0 +1,373 @@
+"""ChartRepositories: chart versions, archives and expanded charts from Helm repositories.
+
+- HTTP(S) repositories: the versions of a chart come from its `index.yaml`
+  (`helm_python.repo_index`), the archive from `helm_python.pull` of the exact version,
+  checked against the index's digest.
+- OCI registries (`oci://host/path`): versions are the registry's tags of `path/chart`
+  (`RegistryClient.tags`), the digest is the manifest's (`RegistryClient.resolve`).
+  Registries on a loopback address are spoken to over plain HTTP, as Docker and
+  containerd do; every other registry over HTTPS.
+
+Versions are cached for `versions_ttl` seconds in memory and, when `shared` is given, in
+Redis for every worker: the same window as the shared `git ls-remote` listing, so a burst
+of polls asks a repository once. Archives are immutable per digest and cached on disk by
+it; a chart expanded once is read by every render of that digest.
+
+Credentials come from the same RECONCILER_REPO_<N>_* groups as Git's, by URL prefix. They
+go to the Helm engine as call arguments (never argv, a URL, a log line or an error) and
+OCI logins are kept in a private file removed by `close()`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+from urllib.parse import urljoin, urlsplit
+
+from reconciler.source.git.credentials import CredentialStore, RepoCredentials
+from reconciler.source.git.urls import normalize_repo_url
+from reconciler.source.helm.versions import constraint_of, newest_first, pick_version
+from reconciler.source.render.errors import RenderError
+
+if TYPE_CHECKING:
+    import helm_python
+
+DEFAULT_VERSIONS_TTL = 10.0
+_LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
+_SHOWN_VERSIONS = 10
+
+
+class ChartFetchError(RenderError):
+    """A chart or its repository could not be read; the message names both."""
+
+
+class SharedChartVersions(Protocol):
+    """The Redis cache every worker shares (reconciler.state.Store)."""
+
+    def cached_chart_versions(self, chart_key: str) -> str | None: ...
+
+    def cache_chart_versions(self, chart_key: str, text: str, ttl_seconds: float) -> None: ...
+
+
+@dataclass(frozen=True)
+class ResolvedChart:
+    repo_url: str
+    name: str
+    version: str  # exact
+    digest: str  # hex sha256: the archive's (HTTP index) or the OCI manifest's; "" when the index has none
+    url: str = ""  # the archive's URL in an HTTP index (absolute, or relative to the repository)
+
+    @property
+    def is_oci(self) -> bool:
+        return is_oci(self.repo_url)
+
+
+def is_oci(repo_url: str) -> bool:
+    return repo_url.startswith("oci://")
+
+
+def is_chart_repository_url(repo_url: str) -> bool:
+    return repo_url.startswith(("oci://", "http://", "https://"))
+
+
+class ChartRepositories:
+    def __init__(
+        self,
+        cache_dir: Path,
+        credentials: CredentialStore | None = None,
+        *,
+        versions_ttl: float = DEFAULT_VERSIONS_TTL,
+        shared: SharedChartVersions | None = None,
+    ) -> None:
+        self.cache_dir = Path(cache_dir)
+        self.credentials = credentials or CredentialStore()
+        self.versions_ttl = versions_ttl
+        self.shared = shared
+        self._versions: dict[str, tuple[float, dict[str, list[str]]]] = {}
+        self._clients: dict[str, helm_python.RegistryClient] = {}
+        self._guard = threading.Lock()
+        self._private: Path | None = None
+
+    # -- versions ---------------------------------------------------------------------
+
+    def resolve(self, repo_url: str, chart: str, constraint: str, *, field: str = "spec.source") -> ResolvedChart:
+        """The highest version of `chart` in `repo_url` that satisfies `constraint`."""
+        versions = self.versions(repo_url, chart, field=field)
+        version = pick_version(versions, constraint)
+        if version is None:
+            newest = newest_first(versions)[:_SHOWN_VERSIONS]
+            raise ChartFetchError(
+                f"{field}: chart {chart!r} has no version matching {constraint_of(constraint)!r} in "
+                f"{_shown(repo_url)} (it has {', '.join(newest) or 'none'}): fix the version constraint"
+            )
+        digest, url = versions[version]
+        if not digest and is_oci(repo_url):
+            digest = self._oci_digest(repo_url, chart, version, field)
+        return ResolvedChart(repo_url=repo_url, name=chart, version=version, digest=digest, url=url)
+
+    def versions(self, repo_url: str, chart: str, *, field: str = "spec.source") -> dict[str, list[str]]:
+        """{version: [digest, archive URL]} of `chart` (OCI: digest "" until resolved, no URL),
+        cached for versions_ttl."""
+        key = f"{normalize_repo_url(repo_url)}/{chart}"
+        now = time.monotonic()
+        with self._guard:
+            cached = self._versions.get(key)
+        if cached is not None and now - cached[0] < self.versions_ttl:
+            return cached[1]
+        found: dict[str, list[str]] | None = None
+        if self.shared is not None:
+            text = self.shared.cached_chart_versions(key)
+            found = json.loads(text) if text else None
+        if found is None:
+            found = self._oci_tags(repo_url, chart, field) if is_oci(repo_url) else self._index(repo_url, chart, field)
+            if self.shared is not None:
+                self.shared.cache_chart_versions(key, json.dumps(found), self.versions_ttl)
+        with self._guard:
+            self._versions[key] = (now, found)
+        return found
+
+    def _index(self, repo_url: str, chart: str, field: str) -> dict[str, list[str]]:
+        import helm_python
+
+        creds = self._credentials(repo_url)
+        try:
+            index = helm_python.repo_index(
+                repo_url.rstrip("/"), username=creds.username or None, password=creds.password or None
+            )
+        except helm_python.HelmError as err:
+            raise ChartFetchError(
+                f"{field}: cannot read the Helm repository {_shown(repo_url)}: {self._scrub(err, creds)}; "
+                "check the URL and its credentials (RECONCILER_REPO_<N>_URL/USERNAME/PASSWORD)"
+            ) from None
+        entries = (index.get("entries") or {}).get(chart)
+        if not entries:
+            names = sorted(index.get("entries") or {})[:_SHOWN_VERSIONS]
+            raise ChartFetchError(
+                f"{field}: chart {chart!r} is not in the Helm repository {_shown(repo_url)} "
+                f"(it has {', '.join(names) or 'no charts'}): fix the chart name or the repository URL"
+            )
+        return {
+            str(entry.get("version")): [str(entry.get("digest") or ""), str((entry.get("urls") or [""])[0])]
+            for entry in entries
+            if entry.get("version")
+        }
+
+    def _oci_tags(self, repo_url: str, chart: str, field: str) -> dict[str, list[str]]:
+        import helm_python
+
+        reference = _oci_reference(repo_url, chart)
+        try:
+            tags = self._registry(repo_url).tags(reference)
+        except helm_python.HelmError as err:
+            raise ChartFetchError(
+                f"{field}: cannot list the versions of {_shown(reference)}: "
+                f"{self._scrub(err, self._credentials(repo_url))}; check the registry URL, the chart name "
+                "and the registry's credentials (RECONCILER_REPO_<N>_URL/USERNAME/PASSWORD)"
+            ) from None
+        return {tag: ["", ""] for tag in tags}
+
+    def _oci_digest(self, repo_url: str, chart: str, version: str, field: str) -> str:
+        import helm_python
+
+        reference = f"{_oci_reference(repo_url, chart)}:{version.replace('+', '_')}"
+        try:
+            descriptor = self._registry(repo_url).resolve(reference)
+        except helm_python.HelmError as err:
+            raise ChartFetchError(
+                f"{field}: cannot resolve {_shown(reference)}: {self._scrub(err, self._credentials(repo_url))}"
+            ) from None
+        digest = str(descriptor.get("digest", "")).removeprefix("sha256:")
+        key = f"{normalize_repo_url(repo_url)}/{chart}"
+        with self._guard:  # tags of released charts do not move: keep the digest with the listing
+            cached = self._versions.get(key)
+            if cached is not None:
+                cached[1][version] = [digest, ""]
+        return digest
+
+    # -- archives ---------------------------------------------------------------------
+
+    def archive(self, ref: ResolvedChart, *, field: str = "spec.source", pass_credentials: bool = False) -> Path:
+        """The chart's .tgz, from the cache when its digest was fetched before. `pass_credentials`
+        (helm.passCredentials) sends the repository's credentials to a chart URL on another host."""
+        if ref.digest:
+            cached = self.cache_dir / "archives" / f"{ref.digest}.tgz"
+            if cached.is_file():
+                return cached
+        import helm_python
+
+        creds = self._credentials(ref.repo_url)
+        scratch = Path(tempfile.mkdtemp(prefix="pull-", dir=self._ensure(self.cache_dir / "tmp")))
+        try:
+            try:
+                if ref.is_oci:
+                    helm_python.pull(
+                        _oci_reference(ref.repo_url, ref.name),
+                        client=self._registry(ref.repo_url),
+                        version=ref.version,
+                        destination=scratch,
+                        plain_http=_is_loopback(ref.repo_url),
+                    )
+                else:
+                    _pull_http(ref, scratch, creds, pass_credentials)
+            except helm_python.HelmError as err:
+                raise ChartFetchError(
+                    f"{field}: cannot download chart {ref.name!r} {ref.version} from {_shown(ref.repo_url)}: "
+                    f"{self._scrub(err, creds)}"
+                ) from None
+            pulled = sorted(scratch.glob("*.tgz"))
+            if len(pulled) != 1:
+                raise ChartFetchError(f"{field}: downloading chart {ref.name!r} {ref.version} gave no archive")
+            content_digest = _sha256(pulled[0])
+            if ref.digest and not ref.is_oci and content_digest != ref.digest:
+                raise ChartFetchError(
+                    f"{field}: chart {ref.name!r} {ref.version} from {_shown(ref.repo_url)} does not match the "
+                    f"digest in the repository's index (sha256:{ref.digest}): the repository is inconsistent"
+                )
+            target = self._ensure(self.cache_dir / "archives") / f"{ref.digest or content_digest}.tgz"
+            os.replace(pulled[0], target)
+            return target
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    def expanded(self, ref: ResolvedChart, *, field: str = "spec.source", pass_credentials: bool = False) -> Path:
+        """A folder holding the chart expanded as `<folder>/<chart name>/`; shared by digest."""
+        archive = self.archive(ref, field=field, pass_credentials=pass_credentials)
+        target = self.cache_dir / "expanded" / archive.stem
+        if target.is_dir():
+            return target
+        import helm_python
+
+        scratch = Path(tempfile.mkdtemp(prefix="expand-", dir=self._ensure(self.cache_dir / "tmp")))
+        try:
+            helm_python.expand(scratch, archive)
+        except helm_python.HelmError as err:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise ChartFetchError(
+                f"{field}: chart {ref.name!r} {ref.version} is not a valid chart archive: {err}"
+            ) from None
+        self._ensure(target.parent)
+        try:
+            os.replace(scratch, target)
+        except OSError:  # another worker expanded it first
+            shutil.rmtree(scratch, ignore_errors=True)
+        return target
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    def _credentials(self, repo_url: str) -> RepoCredentials:
+        return self.credentials.lookup(repo_url) or RepoCredentials()
+
+    def _registry(self, repo_url: str) -> helm_python.RegistryClient:
+        """One logged-in client per registry host, its logins in a private file."""
+        import helm_python
+
+        host = urlsplit(repo_url).netloc
+        with self._guard:
+            client = self._clients.get(host)
+            if client is not None:
+                return client
+            if self._private is None:
+                self._private = Path(tempfile.mkdtemp(prefix="reconciler-helm-registry-"))  # mode 0700
+            plain_http = _is_loopback(repo_url)
+            logins = self._private / f"{hashlib.sha256(host.encode()).hexdigest()[:16]}.json"
+            client = helm_python.RegistryClient(plain_http=plain_http, credentials_file=logins)
+            creds = self._credentials(repo_url)
+            if creds.username or creds.password:
+                try:
+                    client.login(host, creds.username, creds.password, plain_http=plain_http)
+                except helm_python.HelmError as err:
+                    client.close()
+                    raise ChartFetchError(
+                        f"cannot log in to the registry {host}: {self._scrub(err, creds)}; "
+                        "check RECONCILER_REPO_<N>_USERNAME/PASSWORD for it"
+                    ) from None
+            self._clients[host] = client
+            return client
+
+    @staticmethod
+    def _scrub(err: Exception, creds: RepoCredentials) -> str:
+        detail = str(getattr(err, "detail", "") or err)
+        for secret in creds.secrets:
+            detail = detail.replace(secret, "***")
+        return detail.strip()[:1000]
+
+    @staticmethod
+    def _ensure(path: Path) -> Path:
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def close(self) -> None:
+        with self._guard:
+            for client in self._clients.values():
+                client.close()
+            self._clients.clear()
+            if self._private is not None:
+                shutil.rmtree(self._private, ignore_errors=True)
+                self._private = None
+
+
+def _pull_http(ref: ResolvedChart, destination: Path, creds: RepoCredentials, pass_credentials: bool) -> None:
+    import helm_python
+    from helm_python import _native
+
+    archive_url = urljoin(ref.repo_url.rstrip("/") + "/", ref.url) if ref.url else ""
+    if archive_url and urlsplit(archive_url).netloc != urlsplit(ref.repo_url).netloc and not pass_credentials:
+        # The index sends the archive to another host: as Helm and Argo CD, the repository's
+        # credentials go there only with passCredentials, so download it without them.
+        helm_python.pull(archive_url, destination=destination)
+        return
+    options = {
+        "dest_dir": str(destination),
+        "version": ref.version,
+        "repo_url": ref.repo_url.rstrip("/"),
+        "username": creds.username or None,
+        "password": creds.password or None,
+        # Our host check above decides; tell the engine to send what it is given.
+        # (helm_python.pull() does not expose this option; the C call takes it.)
+        "pass_credentials_all": True,
+    }
+    payload = json.dumps({key: value for key, value in options.items() if value is not None})
+    try:
+        _native.call_string("helm_pull", _native.HANDLE(0), ref.name, payload)
+    except (AttributeError, KeyError):  # an SDK without the raw call: the public one, without the option
+        helm_python.pull(
+            ref.name,
+            repo_url=options["repo_url"],
+            version=ref.version,
+            destination=destination,
+            username=creds.username or None,
+            password=creds.password or None,
+        )
+
+
+def _oci_reference(repo_url: str, chart: str) -> str:
+    return f"{repo_url.rstrip('/')}/{chart}"
+
+
+def _is_loopback(repo_url: str) -> bool:
+    host = urlsplit(repo_url).hostname or ""
+    return host in _LOOPBACK_HOSTS or host.endswith(".localhost")
+
+
+def _shown(url: str) -> str:
+    """A URL without any user:password written into it."""
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        return parts._replace(netloc=(parts.hostname or "") + (f":{parts.port}" if parts.port else "")).geturl()
+    return url
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,145 @@
+"""Turning YAML/JSON text into Kubernetes objects, each remembering where it came from.
+
+Shared by every renderer: files in a directory, Helm's rendered templates and
+Kustomize's output all go through `parse_yaml_stream` / `parse_json_document`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from reconciler.source.render.errors import RenderError
+
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _ManifestLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """Safe loader that keeps timestamps as strings.
+
+    Kubernetes decodes `2024-01-01` in a manifest to a string; PyYAML would make a
+    datetime, which neither JSON nor the API server can carry.
+    """
+
+
+_ManifestLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
+}
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """One object and its origin: repository-relative file, 1-based document number and line."""
+
+    file: str
+    document: int
+    line: int | None
+    obj: dict[str, Any]
+
+    def where(self) -> str:
+        return f"{self.file} (document {self.document})"
+
+
+def load_yaml_documents(text: str, file: str) -> list[tuple[int, int, Any]]:
+    """(document number, first line, value) for every non-empty document in `text`.
+
+    Empty and comment-only documents are dropped. Malformed YAML raises a
+    RenderError with the file and the line of the fault.
+    """
+    loader = _ManifestLoader(text)
+    documents: list[tuple[int, int, Any]] = []
+    number = 0
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            number += 1
+            if node is None:
+                continue
+            value = loader.construct_document(node)
+            if value is not None:
+                documents.append((number, node.start_mark.line + 1, value))
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = err.problem or err.context or "invalid YAML"
+        raise RenderError(f"malformed YAML: {problem}", file=file, line=line) from None
+    except yaml.YAMLError as err:
+        raise RenderError(f"malformed YAML: {err}", file=file) from None
+    finally:
+        loader.dispose()
+    return documents
+
+
+def parse_yaml_stream(text: str, file: str) -> list[Manifest]:
+    """Every Kubernetes object in a (multi-document) YAML text, `*List` kinds flattened."""
+    manifests: list[Manifest] = []
+    for number, line, value in load_yaml_documents(text, file):
+        manifests.extend(objects_of(value, file, number, line))
+    return manifests
+
+
+def parse_json_document(text: str, file: str) -> list[Manifest]:
+    """The object (or flattened List) held in a JSON file."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise RenderError(f"malformed JSON: {err.msg}", file=file, line=err.lineno) from None
+    return objects_of(value, file, 1, 1)
+
+
+def objects_of(value: Any, file: str, number: int, line: int | None) -> list[Manifest]:
+    """The object in `value`, or the items of a `*List`, each checked to be a Kubernetes object."""
+    if _is_list(value):
+        # kubectl's `kind: List` (and any typed *List) is a container, not an object to apply.
+        return [
+            Manifest(file, number, line, _require_object(item, file, number, line, in_list=True))
+            for item in value.get("items") or []
+        ]
+    return [Manifest(file, number, line, _require_object(value, file, number, line))]
+
+
+def _is_list(value: Any) -> bool:
+    if not isinstance(value, dict) or not str(value.get("kind", "")).endswith("List"):
+        return False
+    return isinstance(value.get("items"), list) or _is_null_list(value)
+
+
+def _is_null_list(obj: dict[str, Any]) -> bool:
+    return "items" in obj and obj["items"] is None and "spec" not in obj and "status" not in obj
+
+
+def _require_object(value: Any, file: str, number: int, line: int | None, *, in_list: bool = False) -> dict[str, Any]:
+    where = f"document {number}" + (" (an item of its list)" if in_list else "")
+    if not isinstance(value, dict):
+        raise RenderError(
+            f"{where} is not a Kubernetes object (a {type(value).__name__}, not a mapping): "
+            "remove it or exclude the file",
+            file=file,
+            line=line,
+        )
+    missing = [key for key in ("apiVersion", "kind") if not isinstance(value.get(key), str) or not value[key]]
+    if missing:
+        raise RenderError(
+            f"{where} is not a Kubernetes object: missing {' and '.join(missing)}; "
+            "remove it, move it out of the source path, or exclude the file",
+            file=file,
+            line=line,
+        )
+    metadata = value.get("metadata")
+    if not isinstance(metadata, dict) or not (metadata.get("name") or metadata.get("generateName")):
+        raise RenderError(f"{where} ({value['kind']}) has no metadata.name: give it a name", file=file, line=line)
+    return _plain_json(value, file, line)
+
+
+def _plain_json(value: dict[str, Any], file: str, line: int | None) -> dict[str, Any]:
+    # A JSON round trip gives every object its own copy (YAML anchors share them)
+    # and rejects what the API cannot carry (binary, NaN, non-string keys made strings).
+    try:
+        copied: dict[str, Any] = json.loads(json.dumps(value, allow_nan=False))
+    except (TypeError, ValueError) as err:
+        raise RenderError(f"object cannot be expressed as JSON: {err}", file=file, line=line) from None
+    return copied

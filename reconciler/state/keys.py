@@ -1,0 +1,146 @@
+"""Every Redis key of the system, in one place (the methods that read and write them are split by
+concern across the modules of this package).
+
+Layout (all keys start with `rc:`):
+
+| key | type | holds |
+| --- | --- | --- |
+| `rc:apps` | hash | app name -> Application manifest (JSON) |
+| `rc:projects` | hash | project name -> AppProject manifest (JSON) |
+| `rc:app-parent` | hash | child app name -> parent app name (app-of-apps) |
+| `rc:schedule` | sorted set | app name scored by its next poll time (unix seconds) |
+| `rc:poll-interval` | hash | app name -> its own poll interval, when it has one |
+| `rc:status:{app}` | string | status JSON; written only forwards (by `observedAt`) |
+| `rc:history:{app}` | list | history entries (JSON), oldest first, capped |
+| `rc:history-seq:{app}` | counter | last history id given out |
+| `rc:inventory:{app}` | hash | resource key -> object reference (JSON) |
+| `rc:lock:{app}` | string | the sync lock: the token of the operation holding it |
+| `rc:pending:{app}` | string | a sync request that arrived while the app was locked |
+| `rc:queued:{app}` | string | set while a sync request waits in the queue (coalescing) |
+| `rc:op:{id}` | string | a sync operation's state machine (JSON) |
+| `rc:opstate:{app}` | string | the app's latest sync operation as users see it (JSON) |
+| `rc:failed:{app}` | string | revision+source the automated path last failed on |
+| `rc:deferred` | sorted set | sync requests (JSON) scored by when they may run (retries) |
+| `rc:render:{key}` | string | cached render output (JSON), expires |
+| `rc:refs:{repo}` | string | a repository's `git ls-remote` output, shared by all workers, expires |
+| `rc:charts:{repo}/{chart}` | string | versions of a Helm chart (JSON version -> digest), shared like refs, expires |
+| `rc:selfheal:{app}` | hash | self-heal attempt count and time |
+| `rc:webhook-poll:{app}` | string | when a webhook's fresh poll of the app was queued (coalescing), expires |
+| `rc:webhook-rate:{source}` | counter | webhook requests from one client address this minute, expires |
+| `rc:metrics:syncs` | hash | JSON `[app, phase]` -> finished sync operations (counter) |
+| `rc:metrics:reconcile` | hash | `le:{bound}` -> polls that took up to that bound (not cumulative); `sum` -> seconds |
+| `rc:metrics:git` | hash | JSON `[request type, repo, calls/failures/seconds]` -> running total |
+| `rc:metrics:webhooks` | hash | JSON `[provider, result]` -> webhook requests (counter) |
+| `rc:metrics:k8s` | hash | JSON `[verb, HTTP code]` -> Kubernetes API requests (counter) |
+
+Values are JSON so any process (worker, beat, API) reads what another wrote.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+PREFIX = "rc"
+RENDER_CACHE_TTL_SECONDS = 24 * 3600
+
+
+class Keys:
+    apps = f"{PREFIX}:apps"
+    projects = f"{PREFIX}:projects"
+    parents = f"{PREFIX}:app-parent"
+    schedule = f"{PREFIX}:schedule"
+    poll_interval = f"{PREFIX}:poll-interval"
+
+    @staticmethod
+    def status(app: str) -> str:
+        return f"{PREFIX}:status:{app}"
+
+    @staticmethod
+    def history(app: str) -> str:
+        return f"{PREFIX}:history:{app}"
+
+    @staticmethod
+    def history_seq(app: str) -> str:
+        return f"{PREFIX}:history-seq:{app}"
+
+    @staticmethod
+    def inventory(app: str) -> str:
+        return f"{PREFIX}:inventory:{app}"
+
+    @staticmethod
+    def lock(app: str) -> str:
+        return f"{PREFIX}:lock:{app}"
+
+    @staticmethod
+    def pending(app: str) -> str:
+        return f"{PREFIX}:pending:{app}"
+
+    @staticmethod
+    def queued(app: str) -> str:
+        return f"{PREFIX}:queued:{app}"
+
+    @staticmethod
+    def operation(op_id: str) -> str:
+        return f"{PREFIX}:op:{op_id}"
+
+    deferred = f"{PREFIX}:deferred"
+
+    @staticmethod
+    def operation_state(app: str) -> str:
+        return f"{PREFIX}:opstate:{app}"
+
+    @staticmethod
+    def failed(app: str) -> str:
+        return f"{PREFIX}:failed:{app}"
+
+    @staticmethod
+    def refs(repo_key: str) -> str:
+        return f"{PREFIX}:refs:{repo_key}"
+
+    @staticmethod
+    def chart_versions(chart_key: str) -> str:
+        return f"{PREFIX}:charts:{chart_key}"
+
+    @staticmethod
+    def render(cache_key: str) -> str:
+        return f"{PREFIX}:render:{cache_key}"
+
+    @staticmethod
+    def self_heal(app: str) -> str:
+        return f"{PREFIX}:selfheal:{app}"
+
+    # Telemetry (reconciler/telemetry.py writes, reconciler/metrics.py reads). Not per app:
+    # a deleted app's counters stay, and /metrics shows only registered apps' series.
+    metrics_syncs = f"{PREFIX}:metrics:syncs"
+    metrics_reconcile = f"{PREFIX}:metrics:reconcile"
+    metrics_git = f"{PREFIX}:metrics:git"
+    metrics_webhooks = f"{PREFIX}:metrics:webhooks"
+    metrics_k8s = f"{PREFIX}:metrics:k8s"
+
+    @staticmethod
+    def webhook_poll(app: str) -> str:
+        return f"{PREFIX}:webhook-poll:{app}"
+
+    @staticmethod
+    def webhook_rate(source: str) -> str:
+        return f"{PREFIX}:webhook-rate:{source}"
+
+    @classmethod
+    def per_app(cls, app: str) -> list[str]:
+        return [
+            cls.status(app),
+            cls.history(app),
+            cls.history_seq(app),
+            cls.inventory(app),
+            cls.pending(app),
+            cls.queued(app),
+            cls.self_heal(app),
+            cls.operation_state(app),
+            cls.failed(app),
+            cls.webhook_poll(app),
+        ]
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))

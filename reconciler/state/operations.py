@@ -1,0 +1,57 @@
+"""Sync operations: the state machine of one operation, the state users see, failed revisions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from reconciler.state.base import RedisState
+from reconciler.state.keys import Keys, dumps
+
+# Advance an operation's state machine from one step to the next, once.
+_ADVANCE_OPERATION = """
+local current = redis.call('GET', KEYS[1])
+if not current then return -1 end
+local state = cjson.decode(current)
+if tonumber(state['step']) ~= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+return 1
+"""
+
+
+class OperationsState(RedisState):
+    SCRIPTS = {"_advance": _ADVANCE_OPERATION}
+
+    def put_operation(self, op_id: str, state: dict[str, Any], ttl_seconds: float) -> None:
+        self.r.set(Keys.operation(op_id), dumps(state), ex=int(ttl_seconds))
+
+    def operation(self, op_id: str) -> dict[str, Any] | None:
+        raw = self.r.get(Keys.operation(op_id))
+        return json.loads(raw) if raw else None
+
+    def advance_operation(self, op_id: str, from_step: int, state: dict[str, Any]) -> bool:
+        """Write `state` only if the operation is still at `from_step`: one task advances it."""
+        return int(self._advance(keys=[Keys.operation(op_id)], args=[from_step, dumps(state)])) == 1
+
+    def put_operation_state(self, name: str, state: dict[str, Any]) -> None:
+        self.r.set(Keys.operation_state(name), dumps(state))
+
+    def operation_state(self, name: str) -> dict[str, Any] | None:
+        raw = self.r.get(Keys.operation_state(name))
+        return json.loads(raw) if raw else None
+
+    def mark_failed(self, name: str, marker: str) -> None:
+        self.r.set(Keys.failed(name), marker)
+
+    def failed_marker(self, name: str) -> str | None:
+        return self.r.get(Keys.failed(name))
+
+    def clear_failed(self, name: str) -> None:
+        self.r.delete(Keys.failed(name))
+
+    def operation_states(self, names: list[str]) -> dict[str, dict[str, Any] | None]:
+        """The latest operation of each app, in one round trip (metrics, the watchdog)."""
+        if not names:
+            return {}
+        raws = self.r.mget([Keys.operation_state(n) for n in names])
+        return {n: (json.loads(raw) if raw else None) for n, raw in zip(names, raws, strict=True)}

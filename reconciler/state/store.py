@@ -1,0 +1,47 @@
+"""Typed access to the system's Redis state: one class composed of one slice per concern."""
+
+from __future__ import annotations
+
+import redis
+
+from reconciler.state.base import RedisState
+from reconciler.state.caches import CachesState
+from reconciler.state.counters import CountersState
+from reconciler.state.history import HistoryState
+from reconciler.state.locks import LocksState
+from reconciler.state.operations import OperationsState
+from reconciler.state.registry import RegistryState
+from reconciler.state.schedule import ScheduleState
+from reconciler.state.status import StatusState
+from reconciler.state.webhooks import WebhooksState
+
+
+class Store(
+    RegistryState,
+    ScheduleState,
+    StatusState,
+    HistoryState,
+    LocksState,
+    OperationsState,
+    CachesState,
+    CountersState,
+    WebhooksState,
+):
+    """Typed access to the system's Redis state. Holds a client; owns no other resources."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.r = client
+        for cls in type(self).__mro__:
+            if issubclass(cls, RedisState):
+                for attribute, script in cls.SCRIPTS.items():
+                    setattr(self, attribute, client.register_script(script))
+
+    @classmethod
+    def from_url(cls, url: str) -> Store:
+        return cls(redis.Redis.from_url(url, decode_responses=True, health_check_interval=30))
+
+    def ping(self) -> bool:
+        try:
+            return bool(self.r.ping())
+        except redis.RedisError:
+            return False

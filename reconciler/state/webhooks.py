@@ -1,0 +1,49 @@
+"""Webhook bookkeeping: coalesced fresh polls and the per-source rate limit."""
+
+from __future__ import annotations
+
+from reconciler.state.base import RedisState
+from reconciler.state.keys import Keys
+
+# A webhook's fresh poll is queued unless one is already waiting: the marker holds when
+# the waiting poll was queued, and a status observed since then (the poll started after
+# it) means that poll ran, so a later push needs a poll of its own.
+_CLAIM_WEBHOOK_POLL = """
+local queued = redis.call('GET', KEYS[1])
+if queued then
+  local status = redis.call('GET', KEYS[2])
+  local observed = 0
+  if status then
+    local ok, decoded = pcall(cjson.decode, status)
+    if ok and decoded['observedAt'] then observed = tonumber(decoded['observedAt']) or 0 end
+  end
+  if observed < tonumber(queued) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+
+
+class WebhooksState(RedisState):
+    SCRIPTS = {"_claim_webhook_poll": _CLAIM_WEBHOOK_POLL}
+
+    def claim_webhook_poll(self, name: str, now: float, ttl_seconds: float) -> bool:
+        """True when the caller should queue a fresh poll of `name`; False when one queued
+        earlier has not run yet and will see this push too (a burst coalesces into it)."""
+        args = [f"{now:.6f}", int(ttl_seconds * 1000)]
+        return bool(self._claim_webhook_poll(keys=[Keys.webhook_poll(name), Keys.status(name)], args=args))
+
+    def clear_webhook_poll(self, name: str) -> None:
+        """The queued fresh poll has started: a push from now on needs another one."""
+        self.r.delete(Keys.webhook_poll(name))
+
+    def count_webhook_request(self, source: str, window_seconds: int = 60) -> tuple[int, float]:
+        """Count one webhook request from `source` in the current fixed window; returns
+        (requests in the window so far, seconds until the window ends)."""
+        key = Keys.webhook_rate(source)
+        with self.r.pipeline() as pipe:  # MULTI: the window always gets its expiry
+            pipe.set(key, 0, ex=window_seconds, nx=True)
+            pipe.incr(key)
+            pipe.pttl(key)
+            _, count, ttl_ms = pipe.execute()
+        return int(count), max(float(ttl_ms), 0.0) / 1000
