@@ -1,12 +1,14 @@
 """Requests per second kubesim serves to one keep-alive client.
 
 Starts `python -m kubesim` as a subprocess (so the client's CPU time is not the
-server's), then times N GETs of one ConfigMap and M server-side applies of a
-ConfigMap whose data changes every time (each apply is a real write). Prints JSON:
-{"get_per_second", "apply_per_second", "p50_ms", "p95_ms", ...}; latencies are over
-all timed requests, with per-verb figures alongside.
+server's), then times N GETs of one ConfigMap, M server-side applies of a
+ConfigMap whose data changes every time (each apply is a real write), and K merge patches of a
+Deployment under `fieldValidation=Strict` (each walks the whole Deployment against its schema,
+then defaults and validates it). Prints JSON: {"get_per_second", "apply_per_second",
+"strict_patch_per_second", "p50_ms", "p95_ms", ...}; latencies are over all timed requests,
+with per-verb figures alongside.
 
-    .venv/bin/python bench/kubesim_requests.py [--gets 5000] [--applies 3000] [--watches 0]
+    .venv/bin/python bench/kubesim_requests.py [--gets 5000] [--applies 3000] [--patches 2000] [--watches 0]
 
 --watches N first opens N watch streams on ConfigMaps (each a connection of its own, as N
 informers would), so the figures show whether open watches starve other requests; every
@@ -28,6 +30,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 APPLY_PATH = "/api/v1/namespaces/default/configmaps/bench?fieldManager=bench&force=true"
 GET_PATH = "/api/v1/namespaces/default/configmaps/bench"
+DEPLOYMENT_PATH = "/apis/apps/v1/namespaces/default/deployments"
+PATCH_PATH = f"{DEPLOYMENT_PATH}/bench?fieldValidation=Strict"
+DEPLOYMENT = {
+    "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "bench", "labels": {"app": "bench"}},
+    "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "bench"}},
+             "template": {"metadata": {"labels": {"app": "bench"}},
+                          "spec": {"containers": [{"name": "web", "image": "nginx:1.25",
+                                                   "ports": [{"containerPort": 80}],
+                                                   "env": [{"name": "MODE", "value": "fast"}],
+                                                   "resources": {"limits": {"cpu": "100m"}}}]}}},
+}
 
 
 def start_server() -> tuple[subprocess.Popen[str], int]:
@@ -85,7 +98,8 @@ def drain(watches: list[socket.socket]) -> int:
     return total
 
 
-def run(gets: int, applies: int, watch_count: int = 0, watch_plural: str = "configmaps") -> dict[str, float]:
+def run(gets: int, applies: int, patches: int = 2000, watch_count: int = 0,
+        watch_plural: str = "configmaps") -> dict[str, float]:
     proc, port = start_server()
     watches: list[socket.socket] = []
     delivered = 0
@@ -113,6 +127,16 @@ def run(gets: int, applies: int, watch_count: int = 0, watch_plural: str = "conf
             if watches and i % 50 == 0:
                 delivered += drain(watches)
         apply_wall = time.perf_counter() - started
+
+        json_headers = {"Content-Type": "application/json"}
+        patch_headers = {"Content-Type": "application/merge-patch+json"}
+        timed(conn, "POST", f"{DEPLOYMENT_PATH}?fieldValidation=Strict", json.dumps(DEPLOYMENT).encode(),
+              json_headers, (201,))
+        started = time.perf_counter()
+        patch_samples = [timed(conn, "PATCH", PATCH_PATH,
+                               json.dumps({"metadata": {"annotations": {"counter": str(i)}}}).encode(),
+                               patch_headers, (200,)) for i in range(patches)]
+        patch_wall = time.perf_counter() - started
         conn.close()
         time.sleep(0.5)
         delivered += drain(watches)
@@ -121,10 +145,11 @@ def run(gets: int, applies: int, watch_count: int = 0, watch_plural: str = "conf
             sock.close()
         proc.terminate()
         proc.wait(timeout=10)
-    everything = get_samples + apply_samples
+    everything = get_samples + apply_samples + patch_samples
     return {
         "get_per_second": round(gets / get_wall, 1),
         "apply_per_second": round(applies / apply_wall, 1),
+        "strict_patch_per_second": round(patches / patch_wall, 1),
         "p50_ms": round(percentile(everything, 0.50), 3),
         "p95_ms": round(percentile(everything, 0.95), 3),
         "get_p50_ms": round(percentile(get_samples, 0.50), 3),
@@ -132,8 +157,10 @@ def run(gets: int, applies: int, watch_count: int = 0, watch_plural: str = "conf
         "apply_p50_ms": round(percentile(apply_samples, 0.50), 3),
         "apply_p95_ms": round(percentile(apply_samples, 0.95), 3),
         "apply_mean_ms": round(statistics.fmean(apply_samples) * 1000, 3),
+        "strict_patch_p50_ms": round(percentile(patch_samples, 0.50), 3),
         "gets": gets,
         "applies": applies,
+        "patches": patches,
         "watches": watch_count,
         "watched": watch_plural,
         "watch_bytes_delivered": delivered,
@@ -144,11 +171,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gets", type=int, default=5000)
     parser.add_argument("--applies", type=int, default=3000)
+    parser.add_argument("--patches", type=int, default=2000)
     parser.add_argument("--watches", type=int, default=0, help="watch streams held open while timing")
     parser.add_argument("--watch-plural", default="configmaps",
                         help="what the watches watch: configmaps (every apply reaches them) or e.g. secrets (none)")
     args = parser.parse_args()
-    print(json.dumps(run(args.gets, args.applies, args.watches, args.watch_plural)))
+    print(json.dumps(run(args.gets, args.applies, args.patches, args.watches, args.watch_plural)))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from kubesim.auth import UserInfo
 from kubesim.deletion import DeleteOptions, Deleter
 from kubesim.discovery import Discovery
 from kubesim.faults import FaultInjector
+from kubesim.openapi import OpenAPI
 from kubesim.operations import Cluster, Target
 from kubesim.params import Params
 from kubesim.requestlog import RequestLog
@@ -30,6 +31,7 @@ class SimAPI:
         self.cluster = Cluster(self.registry, self.store)
         self.deleter = Deleter(self.cluster)
         self.discovery = Discovery(self.registry)
+        self.openapi = OpenAPI(self.registry, self.store)
         self.log = RequestLog()
         self.faults = FaultInjector()
         self._seed()

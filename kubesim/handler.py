@@ -22,10 +22,13 @@ from kubesim.api import SimAPI
 from kubesim.deletion import DeleteOptions
 from kubesim.errors import ApiError, InternalError, MethodNotAllowed, NotFound, UnsupportedMediaType
 from kubesim.faults import FaultRule
+from kubesim.fieldvalidation import parse_noting_duplicates, warning_header
 from kubesim.operations import Target, WriteContext, parse_body
 from kubesim.params import parse_params
 from kubesim.review_protobuf import PROTOBUF, decode_review
 from kubesim.routes import ResourcePath, method_verb, parse_resource_path
+from kubesim.scale import refuse_unknown_verb
+from kubesim.tables import table_response
 from kubesim.watch import watch_stream
 
 _REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
@@ -103,10 +106,10 @@ class ApiHandler(BaseHTTPRequestHandler):
         method, path, query, started = pending
         self.server.api.log.record(method, path, query, status, (time.perf_counter() - started) * 1000, self._verb)
 
-    def _send(self, status: int, body: bytes, extra_headers: str = "") -> None:
+    def _send(self, status: int, body: bytes, extra_headers: str = "", content_type: str = "application/json") -> None:
         self._record(status)
         head = (f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}\r\n"
-                f"Content-Type: application/json\r\nCache-Control: no-cache, private\r\n"
+                f"Content-Type: {content_type}\r\nCache-Control: no-cache, private\r\n"
                 f"Content-Length: {len(body)}\r\n{extra_headers}")
         if self.close_connection:
             head += "Connection: close\r\n"
@@ -187,7 +190,12 @@ class ApiHandler(BaseHTTPRequestHandler):
         api = self.server.api
         route = parse_resource_path(path)
         if route is None:
-            doc = api.discovery.version if path == "/version" else api.discovery.document(path.rstrip("/"))
+            content_type = "application/json"
+            if path.startswith("/openapi/"):
+                found = api.openapi.document(path, self.headers.get("Accept", ""))
+                doc, content_type = found if found else (None, content_type)
+            else:
+                doc = api.discovery.version if path == "/version" else api.discovery.document(path.rstrip("/"))
             self._verb = "discovery"
             if path in _HEALTH_PATHS:
                 self._record(200)
@@ -196,11 +204,12 @@ class ApiHandler(BaseHTTPRequestHandler):
             elif doc is None or method != "GET":
                 self._send(404, _encode(_NOT_FOUND.to_status()))
             else:
-                self._send(200, doc)
+                self._send(200, doc, content_type=content_type)
             return
         params = parse_params(query)
         verb = method_verb(method, route, params.watch, self.headers.get("Content-Type", ""))
         self._verb = verb
+        self._warnings: list[str] = []
         try:
             status, payload = self._resource(method, route, params, verb, body)
         except ApiError as error:
@@ -210,7 +219,7 @@ class ApiHandler(BaseHTTPRequestHandler):
             error = InternalError(f"kubesim failed on {method} {path}: {type(exc).__name__}: {exc}")
             status, payload = error.code, _encode(error.to_status())
         if isinstance(payload, bytes):
-            self._send(status, payload)
+            self._send(status, payload, warning_header(self._warnings) if self._warnings else "")
         else:
             self._send_stream(payload)
 
@@ -241,10 +250,15 @@ class ApiHandler(BaseHTTPRequestHandler):
             raise MethodNotAllowed(verb, rtype.plural, rtype.group)
         if verb in ("update", "patch", "apply") and not route.name:
             raise MethodNotAllowed(verb, rtype.plural, rtype.group)
-        if route.subresource == "scale" and verb != "get":
-            raise MethodNotAllowed(verb, f"{rtype.plural}/scale", rtype.group)
+        if route.subresource == "scale":
+            refuse_unknown_verb(verb, rtype.plural, rtype.group)
         ctx = WriteContext(params, self.headers.get("User-Agent", ""))
+        self._warnings = ctx.warnings
         cluster = api.cluster
+        if verb in ("get", "list", "watch") and "as=Table" in self.headers.get("Accept", ""):
+            table = table_response(cluster, target, params, verb, self.headers.get("Accept", ""))
+            if table is not None:
+                return 200, table
         if verb == "get":
             return 200, _encode(cluster.get(target))
         if verb == "list":
@@ -254,9 +268,11 @@ class ApiHandler(BaseHTTPRequestHandler):
         if verb == "create":
             if route.name:
                 raise MethodNotAllowed("create", f"{rtype.plural}/{route.subresource or route.name}", rtype.group)
-            return 201, _encode(cluster.create(target, parse_body(body), ctx))
+            return 201, _encode(cluster.create(target, parse_noting_duplicates(body, "request body", ctx.duplicates),
+                                               ctx))
         if verb == "update":
-            return 200, _encode(cluster.update(target, parse_body(body), ctx))
+            return 200, _encode(cluster.update(target, parse_noting_duplicates(body, "request body", ctx.duplicates),
+                                               ctx))
         if verb in ("patch", "apply"):
             obj, status = cluster.patch(target, body, self.headers.get("Content-Type", ""), ctx)
             return status, _encode(obj)

@@ -9,10 +9,10 @@ The SSA engineer's modules (patches, ssa, defaults) are imported lazily.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from kubesim import crd_lifecycle, crds
+from kubesim import crd_lifecycle, crd_structural, crds, fieldvalidation, scale, structural
 from kubesim.catalogue import ResourceType
 from kubesim.errors import (
     AlreadyExists,
@@ -72,6 +72,8 @@ class Target:
 class WriteContext:
     params: Params
     user_agent: str = ""
+    warnings: list[str] = field(default_factory=list)  # sent back as Warning headers
+    duplicates: list[str] = field(default_factory=list)  # fields the request body named twice
 
     @property
     def manager(self) -> str:
@@ -121,6 +123,7 @@ class Cluster:
         self.registry = registry
         self.store = store
         self.deleter: Deleter | None = None  # set by the server once both exist
+        self.schemas = fieldvalidation.SchemaIndex(store)
         # With simulated controllers, a CRD is Established by them after a delay (kubesim.crd_lifecycle).
         self.crds_established_by_controller = False
 
@@ -159,7 +162,7 @@ class Cluster:
     def get(self, target: Target) -> Obj:
         obj = self.live(target)
         if target.subresource == "scale":
-            return self._scale_of(obj, target)
+            return scale.scale_of(obj, self._scale_paths(target))
         return self.serve(obj, target.rtype)
 
     def list(self, target: Target, params: Params) -> Obj:
@@ -195,6 +198,7 @@ class Cluster:
     def create(self, target: Target, body: Any, ctx: WriteContext) -> Obj:
         validate_write_options(ctx.params, "create")
         obj = self._check_body(target, body)
+        self._drop_unknown(target, obj, ctx, "create", decoded=True)
         m = meta(obj)
         if not m.get("name") and m.get("generateName"):
             m["name"] = generated_name(str(m["generateName"]))
@@ -229,7 +233,7 @@ class Cluster:
         if rtype.has_status:
             obj.pop("status", None)
         self._type_rules(rtype, obj, None)
-        self._defaults_and_validate(rtype, obj, None)
+        self._defaults_and_validate(target.rtype, obj, None)  # the schema of the version asked
         if track:
             obj = self._hooks_update(None, obj, target, ctx)
         if ctx.params.is_dry_run:
@@ -244,7 +248,10 @@ class Cluster:
     # ----------------------------------------------------------------- update
     def update(self, target: Target, body: Any, ctx: WriteContext) -> Obj:
         validate_write_options(ctx.params, "update")
+        if target.subresource == "scale":
+            return self._write_scale(target, self.live(target), body, ctx)
         new = self._check_body(target, body)
+        self._drop_unknown(target, new, ctx, "update", decoded=True)
         m = meta(new)
         if m.get("name") and m["name"] != target.name:
             raise BadRequest(f"the name of the object ({m['name']}) does not match the name on the URL "
@@ -294,7 +301,7 @@ class Cluster:
                     "metadata.finalizers", "no new finalizers can be added if the object is being deleted, "
                     "found new finalizers []string{" + ", ".join(f'"{f}"' for f in added) + "}")])
         self._type_rules(rtype, new, old)
-        self._defaults_and_validate(rtype, new, old)
+        self._defaults_and_validate(target.rtype, new, old)
         if track:
             new = self._hooks_update(old, new, target, ctx)
         if rtype.generation and spec_part(new) != spec_part(old):
@@ -330,10 +337,14 @@ class Cluster:
             accepted = _CUSTOM_PATCH_TYPES if target.rtype.custom else _BUILTIN_PATCH_TYPES
             raise UnsupportedMediaType(f"the body of the request was in an unknown format - accepted media types "
                                        f"include: {accepted}")
-        body = parse_body(raw, "patch")
+        body = fieldvalidation.parse_noting_duplicates(raw, "patch", ctx.duplicates)
         old = self.live(target)
         patches = _hooks("patches")
         current = clone(old)
+        if target.subresource == "scale":
+            # A Scale is patched as itself, then written like a PUT of the Scale.
+            current = scale.scale_of(old, self._scale_paths(target))
+            media = JSON_PATCH if media == JSON_PATCH else MERGE_PATCH
         if media == MERGE_PATCH:
             if not isinstance(body, dict):
                 raise BadRequest("a merge patch must be a JSON object")
@@ -346,9 +357,12 @@ class Cluster:
             if not isinstance(body, dict):
                 raise BadRequest("a strategic merge patch must be a JSON object")
             new = patches.strategic_merge_patch(current, body, target.rtype.kind, target.rtype.group)
+        if target.subresource == "scale":
+            return self._write_scale(target, old, new, ctx), 200
         rv = meta(new).get("resourceVersion")
         if rv and rv != old["metadata"].get("resourceVersion"):
             raise Conflict.stale(target.rtype.plural, target.name, target.rtype.group)
+        self._drop_unknown(target, new, ctx, "patch", decoded=False)
         return self._update(target, old, new, ctx, track=True), 200
 
     def apply(self, target: Target, raw: bytes, ctx: WriteContext) -> tuple[Obj, int]:
@@ -358,6 +372,9 @@ class Cluster:
         if not isinstance(applied, dict):
             raise BadRequest("the apply patch must be a YAML or JSON object")
         self._check_kind(target, applied)
+        fieldvalidation.directive(ctx.params.field_validation, "apply")
+        fieldvalidation.refuse_undeclared_in_apply(applied, target.rtype, self.schemas.shape(target.rtype),
+                                                   target.namespace, target.name)
         m = meta(applied)
         if m.get("name") and m["name"] != target.name:
             raise BadRequest(f"the name of the object ({m['name']}) does not match the name on the URL "
@@ -402,6 +419,13 @@ class Cluster:
                              "request")
         return obj
 
+    def _drop_unknown(self, target: Target, obj: Obj, ctx: WriteContext, verb: str, *, decoded: bool) -> None:
+        mode = fieldvalidation.directive(ctx.params.field_validation, verb)
+        if target.subresource == "scale":
+            return
+        fieldvalidation.drop_unknown(obj, target.rtype, self.schemas.shape(target.rtype), mode, ctx.warnings,
+                                     decoded=decoded, duplicates=ctx.duplicates)
+
     def _hooks_update(self, old: Obj | None, new: Obj, target: Target, ctx: WriteContext) -> Obj:
         rtype = self.storage_of(target.rtype)
         ssa = _hooks("ssa")
@@ -409,10 +433,14 @@ class Cluster:
                                 subresource=target.subresource if target.subresource == "status" else "",
                                 status_subresource=rtype.has_status)
 
-    @staticmethod
-    def _defaults_and_validate(rtype: ResourceType, obj: Obj, old: Obj | None) -> None:
+    def _defaults_and_validate(self, rtype: ResourceType, obj: Obj, old: Obj | None) -> None:
         if rtype.custom:
-            return  # no schema defaulting for custom resources in kubesim
+            crd = self.schemas.crd(rtype)
+            schema = fieldvalidation.crd_version_schema(crd, rtype.version) if crd else None
+            errors = structural.default_and_validate(obj, schema, old)
+            if errors:
+                raise Invalid(rtype.kind, obj["metadata"]["name"], errors, group=rtype.group)
+            return
         defaults = _hooks("defaults")
         if old is not None:
             # An update that leaves out an allocated clusterIP keeps it, as the real registry does.
@@ -431,6 +459,9 @@ class Cluster:
                 obj["status"] = {"phase": "Active"}
         elif key == (crds.CRD_GROUP, crds.CRD_PLURAL):
             crds.validate_crd(obj)
+            schema_errors = crd_structural.structural_errors(obj)
+            if schema_errors:
+                raise Invalid("CustomResourceDefinition", obj["metadata"]["name"], schema_errors, crds.CRD_GROUP)
             if old is not None and (obj.get("spec") or {}).get("group") != (old.get("spec") or {}).get("group"):
                 raise Invalid("CustomResourceDefinition", obj["metadata"]["name"], [
                     FieldError.immutable("spec.group", (obj.get("spec") or {}).get("group"))], crds.CRD_GROUP)
@@ -442,17 +473,16 @@ class Cluster:
         if (rtype.group, rtype.plural) == (crds.CRD_GROUP, crds.CRD_PLURAL) and crd_lifecycle.is_served(stored):
             self.registry.set_crd(stored["metadata"]["name"], crd_types(stored), crd_storage_version(stored))
 
-    def _scale_of(self, obj: Obj, target: Target) -> Obj:
-        spec, status, m = obj.get("spec") or {}, obj.get("status") or {}, obj["metadata"]
-        selector = (spec.get("selector") or {}).get("matchLabels") or {}
-        return {
-            "kind": "Scale", "apiVersion": "autoscaling/v1",
-            "metadata": {k: m[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
-                         if k in m},
-            "spec": {"replicas": spec.get("replicas", 1)},
-            "status": {"replicas": status.get("replicas", 0),
-                       "selector": ",".join(f"{k}={v}" for k, v in sorted(selector.items()))},
-        }
+    def _scale_paths(self, target: Target) -> tuple[str, str, str] | None:
+        if not target.rtype.custom:
+            return None
+        return scale.scale_paths(self.schemas.crd(target.rtype), target.rtype.version)
+
+    def _write_scale(self, target: Target, old: Obj, body: Any, ctx: WriteContext) -> Obj:
+        paths = self._scale_paths(target)
+        new = scale.with_replicas(old, body, paths)
+        stored = self._update(Target(target.rtype, target.namespace, target.name), old, new, ctx, track=True)
+        return scale.scale_of(stored, paths)
 
     # ---------------------------------------------------------- direct access
     def put_object(self, obj: Obj) -> Obj:

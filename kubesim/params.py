@@ -37,6 +37,8 @@ class Params:
     propagation_policy: str = ""
     grace_period_seconds: int | None = None
     pretty: bool = False
+    field_validation: str = ""
+    include_object: str = ""
 
     @property
     def is_dry_run(self) -> bool:
@@ -73,6 +75,8 @@ def parse_params(query: str) -> Params:
     if "dryRun" in raw:
         params.dry_run = [v for v in raw["dryRun"] if v != ""] or None
     params.field_manager = first.get("fieldManager", "")
+    params.field_validation = first.get("fieldValidation", "")
+    params.include_object = first.get("includeObject", "")
     if "force" in first:
         params.force = parse_bool(first["force"])
     params.propagation_policy = first.get("propagationPolicy", "")
