@@ -62,6 +62,25 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     raise SettingsError(f"{name}={raw!r} is not a boolean; set it to true or false")
 
 
+def _resource_exclusions(env: Mapping[str, str]) -> tuple[str, ...]:
+    """RECONCILER_RESOURCE_EXCLUSIONS: `group/Kind` patterns (shell wildcards, `/Kind` for the
+    core group), comma-separated, that the watcher does not watch, besides the built-in noisy
+    kinds (Events, Leases, EndpointSlices, ...). Like Argo CD's `resource.exclusions`."""
+    patterns: list[str] = []
+    for item in env.get("RECONCILER_RESOURCE_EXCLUSIONS", "").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        _group, sep, kind = item.partition("/")
+        if not sep or not kind or "/" in kind:
+            raise SettingsError(
+                f"RECONCILER_RESOURCE_EXCLUSIONS entry {item!r} must be GROUP/KIND, e.g. "
+                "metrics.k8s.io/* or /ConfigMap for the core group"
+            )
+        patterns.append(item)
+    return tuple(patterns)
+
+
 def _api_tokens(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     """(role, token) pairs from RECONCILER_API_TOKENS (`role:token,...`) and the file named by
     RECONCILER_API_TOKENS_FILE (one `role:token` a line, `#` comments; a mounted Secret)."""
@@ -127,6 +146,12 @@ class Settings:
     api_tokens: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     api_auth: str = "token"
     metrics_auth: bool = False  # true: GET /metrics needs any valid token
+    # The watcher (reconciler/live): kinds it does not watch, how long its hold on a cluster
+    # lasts without renewal (another watcher takes over after it), and the least time
+    # between two polls it queues for one app (a rollout's Pod events make a few polls).
+    resource_exclusions: tuple[str, ...] = ()
+    watch_lease_ttl: float = 15.0
+    watch_debounce: float = 1.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -155,6 +180,9 @@ class Settings:
             api_tokens=api_tokens,
             api_auth=_api_auth(env, api_tokens),
             metrics_auth=_flag(env, "RECONCILER_METRICS_AUTH"),
+            resource_exclusions=_resource_exclusions(env),
+            watch_lease_ttl=_float(env, "RECONCILER_WATCH_LEASE_TTL", 15.0),
+            watch_debounce=_float(env, "RECONCILER_WATCH_DEBOUNCE", 1.0),
         )
 
     @property

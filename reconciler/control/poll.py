@@ -3,7 +3,10 @@ whether the automated path should sync it.
 
 A poll takes no lock and writes nothing to a cluster. When neither the Git revision nor
 the spec moved, it renders nothing (render cache) and asks the server for a dry-run only
-for objects whose resourceVersion moved since they were last verified.
+for objects that changed since they were last verified. With the watcher running
+(reconciler/live) the app's live objects come from its index, so a poll where nothing changed
+makes no Kubernetes API request at all; without it (or while its data is stale) the poll
+LISTs the cluster by label, and the status's `liveState` says which it was and why.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from reconciler.engine.cluster import KubeError
 from reconciler.engine.compare import Comparison
 from reconciler.engine.diff.resource_diff import AppSyncStatus, ResourceSyncStatus
 from reconciler.engine.pipeline import AccessDenied, AppComparison, compare_app
+from reconciler.live.reader import LiveStateReader
 from reconciler.model import Application, SpecError, application_to_manifest
 from reconciler.services import Services
 from reconciler.source.git.client import GitError
@@ -130,17 +134,20 @@ def _compare(
 ) -> tuple[AppComparison, list[dict[str, Any]]]:
     store = services.store
     project, project_problem = project_for(store, app)
+    cluster = services.clusters.for_destination(app.destination)
     result = compare_app(
         app,
         project,
         services.git,
-        services.clusters.for_destination(app.destination),
+        cluster,
         commit=revision or "",
         fresh_refs=fresh_refs,
         cache=(store.cached_render, store.cache_render),
         inventory=store.inventory(app.name),
         verified=previous.get("verified") or {},
         project_problem=project_problem,
+        # The watcher's index (reconciler/live): a no-op poll then asks the cluster nothing.
+        live=LiveStateReader(store, cluster.server),
     )
     return result, _child_statuses(services, app.name, result.desired.child_apps)
 
@@ -211,6 +218,8 @@ def _status(
         "reconciledAt": time.time(),
         "verified": comparison.verified,
         "dryRuns": comparison.dry_runs,
+        # "watch", or "list: <why the watcher's index could not answer>"
+        "liveState": comparison.live_source,
     }
 
 
@@ -280,6 +289,9 @@ def decide_auto_sync(services: Services, app: Application, status: dict[str, Any
         return None
     attempts, last_at = store.self_heal_state(app.name)
     if time.time() - last_at < self_heal_wait(attempts):
+        # Argo CD requeues the app for when the backoff ends: with polls an hour apart and the
+        # watcher's refresh already spent, nothing else would look at this drift again.
+        store.poll_soon(app.name, last_at + self_heal_wait(attempts))
         return None
     store.record_self_heal(app.name, time.time())
     return SyncRequest(app=app.name, revision=revision, trigger="selfheal")

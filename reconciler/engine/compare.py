@@ -23,6 +23,7 @@ from reconciler.engine.diff.resource_diff import (
     app_sync_status,
     diff_resource,
 )
+from reconciler.engine.live_view import LiveRecord, LiveView, live_fingerprint
 from reconciler.health import Health, assess, missing, worst
 from reconciler.model import Application
 from reconciler.model.resources import TRACKING_ANNOTATION, ResourceKey, split_api_version
@@ -67,10 +68,13 @@ class Comparison:
     resources: list[ResourceState]
     sync_status: AppSyncStatus
     health: Health
-    # key -> "resourceVersion:manifestHash" of objects found Synced: a later compare may
+    # key -> "liveFingerprint:manifestHash" of objects found Synced: a later compare may
     # call them Synced again without a dry-run while both stay the same.
     verified: dict[str, str]
     dry_runs: int = 0
+    # Where the live state came from: "watch" (the watcher's index, no LIST) or
+    # "list: <why the watcher's index could not answer>".
+    live_source: str = "list"
 
     @property
     def diffs(self) -> list[ResourceDiff]:
@@ -87,6 +91,7 @@ def compare_with_inventory(
     desired: DesiredState,
     inventory: Mapping[str, Mapping[str, Any]],
     verified: Mapping[str, str] | None = None,
+    live_view: LiveView | None = None,
 ) -> Comparison:
     """`compare`, looking for prune candidates among the kinds and namespaces the app's
     inventory (what it applied before) names."""
@@ -97,6 +102,7 @@ def compare_with_inventory(
         live_types={(str(e.get("apiVersion", "")), str(e.get("kind", ""))) for e in inventory.values()},
         live_namespaces={str(e.get("namespace") or "") for e in inventory.values()},
         verified=verified,
+        live_view=live_view,
     )
 
 
@@ -118,6 +124,7 @@ def compare(
     live_types: Iterable[tuple[str, str]] | None = (),
     live_namespaces: Iterable[str] = (),
     verified: Mapping[str, str] | None = None,
+    live_view: LiveView | None = None,
 ) -> Comparison:
     """Diff the desired objects against the cluster and assess health.
 
@@ -127,6 +134,9 @@ def compare(
     inventory's), for clusters whose RBAC allows no cluster-wide LIST.
     `verified`: from the last Comparison; objects whose resourceVersion and manifest are
     unchanged are Synced without asking the server for a dry-run.
+    `live_view`: the watcher's index; when it vouches for every kind and namespace involved, the
+    app's objects come from it (no LIST) and an object it shows unchanged since verified
+    costs no request at all. Otherwise the cluster is LISTed by label as before.
     """
     verified = verified or {}
     desired_by_key = {ResourceKey.of(obj): obj for obj in desired.objects}
@@ -134,6 +144,10 @@ def compare(
     if live_types is not None:
         types = {(str(o["apiVersion"]), str(o["kind"])) for o in desired.objects} | set(live_types)
     namespaces = {key.namespace for key in desired_by_key} | set(live_namespaces) | {app.destination.namespace}
+    if live_view is not None and types is not None:
+        records = live_view.tracked(app.name, {(split_api_version(v)[0], k) for v, k in types}, namespaces)
+        if records is not None:
+            return _compare_from_index(cluster, app, desired, desired_by_key, records, verified)
     live_by_key = {
         ResourceKey.of(obj): obj
         for obj in cluster.list_tracked(app.name, types, namespaces=namespaces)
@@ -154,8 +168,7 @@ def compare(
             live = _get_quietly(cluster, manifest, meta)
         fingerprint = ""
         if live is not None:
-            live_version = (live.get("metadata") or {}).get("resourceVersion", "")
-            fingerprint = f"{live_version}:{manifest_hash(manifest)}"
+            fingerprint = f"{live_fingerprint(live)}:{manifest_hash(manifest)}"
             if verified.get(str(key)) == fingerprint:
                 diff = diff_resource(key, manifest, live, app.ignore_differences, mode="subset")
                 if diff.status == ResourceSyncStatus.SYNCED:
@@ -177,7 +190,70 @@ def compare(
         health=app_health,
         verified=new_verified,
         dry_runs=dry_runs,
+        live_source=f"list: {live_view.source}" if live_view is not None else "list",
     )
+
+
+def _compare_from_index(
+    cluster: Cluster,
+    app: Application,
+    desired: DesiredState,
+    desired_by_key: Mapping[ResourceKey, dict[str, Any]],
+    records: Mapping[ResourceKey, LiveRecord],
+    verified: Mapping[str, str],
+) -> Comparison:
+    """`compare` on the watcher's index. An object unchanged since it was verified Synced is
+    Synced again with no request; anything else is fetched (GET) and dry-run as on the LIST
+    path, so a verdict other than "unchanged" always comes from the server."""
+    states: list[ResourceState] = []
+    new_verified: dict[str, str] = {}
+    dry_runs = 0
+    for key in sorted(set(desired_by_key) | set(records)):
+        manifest = desired_by_key.get(key)
+        record = records.get(key)
+        if manifest is None:
+            assert record is not None
+            live = _get_quietly(cluster, {"apiVersion": record.api_version, "kind": key.kind},
+                                {"namespace": key.namespace or None, "name": key.name})
+            if live is not None and owned_by(live, app.name):  # gone or disowned since the watch saw it
+                states.append(_extra(key, live, app))
+            continue
+        fingerprint = f"{record.fingerprint}:{manifest_hash(manifest)}" if record else ""
+        if record is not None and verified.get(str(key)) == fingerprint:
+            new_verified[str(key)] = fingerprint
+            states.append(ResourceState(
+                # Unchanged since the dry-run that found it Synced: nothing new to show.
+                diff=ResourceDiff(key, ResourceSyncStatus.SYNCED, desired=None, live=_stub(record), text=""),
+                health=record.health,
+                live_uid=record.uid,
+                live_resource_version=record.resource_version,
+            ))
+            continue
+        meta = manifest.get("metadata") or {}
+        live = _get_quietly(cluster, manifest, meta)
+        dry_runs += 1
+        dry, mode, error = _dry_run(cluster, manifest)
+        diff = diff_resource(key, dry, live, app.ignore_differences, mode=mode)
+        if diff.status == ResourceSyncStatus.SYNCED and live is not None:
+            new_verified[str(key)] = f"{live_fingerprint(live)}:{manifest_hash(manifest)}"
+        states.append(_state(diff, live, error))
+    return Comparison(
+        revision=desired.revision,
+        resources=states,
+        sync_status=app_sync_status(s.diff for s in states),
+        health=worst(s.health for s in states if s.health is not None),
+        verified=new_verified,
+        dry_runs=dry_runs,
+        live_source="watch",
+    )
+
+
+def _stub(record: LiveRecord) -> dict[str, Any]:
+    key = record.key
+    meta = {"name": key.name, "uid": record.uid, "resourceVersion": record.resource_version}
+    if key.namespace:
+        meta["namespace"] = key.namespace
+    return {"apiVersion": record.api_version, "kind": key.kind, "metadata": meta}
 
 
 def _state(diff: ResourceDiff, live: dict[str, Any] | None, error: str = "") -> ResourceState:

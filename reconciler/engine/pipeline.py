@@ -22,6 +22,7 @@ from typing import Any
 
 from reconciler.engine.cluster import Cluster
 from reconciler.engine.compare import Comparison, DesiredState, compare, compare_with_inventory, is_child_app
+from reconciler.engine.live_view import LiveView
 from reconciler.engine.project_rules import check_application, check_resource
 from reconciler.model import Application, AppProject
 from reconciler.model.resources import ResourceKey
@@ -123,10 +124,12 @@ def compare_app(
     inventory: Mapping[str, Mapping[str, Any]] | None = None,
     verified: Mapping[str, str] | None = None,
     project_problem: str = "",
+    live: LiveView | None = None,
 ) -> AppComparison:
     """The whole pipeline. `inventory` (what the app applied before) says where to look for
     prune candidates; None looks at every kind the cluster serves (`reconciler diff -f`).
-    `verified` comes from the previous comparison (objects unchanged since need no dry-run)."""
+    `verified` comes from the previous comparison (objects unchanged since need no dry-run).
+    `live`: the watcher's live state (a poll passes it; a sync asks the server itself)."""
     state = desired(
         app,
         project,
@@ -143,7 +146,7 @@ def compare_app(
     if inventory is None:
         comparison = compare(cluster, app, state, live_types=None, verified=verified)
     else:
-        comparison = compare_with_inventory(cluster, app, state, inventory, verified=verified)
+        comparison = compare_with_inventory(cluster, app, state, inventory, verified=verified, live_view=live)
     return AppComparison(desired=state, comparison=comparison, refused=refused)
 
 
