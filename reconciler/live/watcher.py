@@ -48,6 +48,8 @@ WATCH_TIMEOUT_RANGE = (240, 360)  # a watch is re-opened every few minutes, at j
 BACKOFF_BASE_SECONDS = 0.5
 BACKOFF_MAX_SECONDS = 30.0
 MAX_OPS_PER_WRITE = 2000
+QUICK_END_SECONDS = 1.0
+WATCH_POOL_SIZE = 512
 CRD_KEY = "apiextensions.k8s.io/CustomResourceDefinition"
 
 
@@ -94,7 +96,9 @@ class _Scope(threading.Thread):
                     owner.report(("listed", self, items, listed_before))
                     need_list, listed_before = False, True
                 timeout = random.randint(*WATCH_TIMEOUT_RANGE)
+                opened, delivered = time.monotonic(), 0
                 for event_type, obj in cluster.watch(self.rtype, self.namespace, rv, timeout):
+                    delivered += 1
                     if self.stopped.is_set() or owner.stopped.is_set():
                         return
                     if event_type == "ERROR":
@@ -107,6 +111,12 @@ class _Scope(threading.Thread):
                     rv = str((obj.get("metadata") or {}).get("resourceVersion") or rv)
                     if event_type != "BOOKMARK":
                         owner.report(("event", self, event_type, obj))
+                if not need_list and not delivered and time.monotonic() - opened < QUICK_END_SECONDS:
+                    # A server closing streams as soon as they open (shutting down, overloaded):
+                    # come back after a backoff rather than spin.
+                    failures += 1
+                    self.stopped.wait(backoff(failures))
+                    continue
                 failures = 0
             except KubeError as exc:
                 if exc.status == 403:
@@ -152,6 +162,8 @@ class ClusterWatcher:
         self._full_compare_due = False
         self._initial_done = False
         self._processor = threading.Thread(target=self._process, daemon=True, name=f"watch-processor-{self.cid}")
+        # One pooled connection per open watch, besides the LISTs and the GETs of polls.
+        cluster.widen_connection_pool(WATCH_POOL_SIZE)
 
     # lifecycle -------------------------------------------------------------------------
 
@@ -331,6 +343,8 @@ class ClusterWatcher:
         for start in range(0, len(ops), MAX_OPS_PER_WRITE):
             self._write(ops[start:start + MAX_OPS_PER_WRITE])
         now = time.monotonic()
+        if not self._initial_done:
+            dirty = set()  # the poll of every app after the first full LIST covers these
         for app in dirty:
             self._pending.setdefault(app, now)
         if self._full_compare_due and self._initial_done:

@@ -215,6 +215,13 @@ class Cluster:
             item.setdefault("kind", kind)
         return items
 
+    def widen_connection_pool(self, size: int) -> None:
+        """Keep up to `size` connections to the server (a watcher holds one per open watch)."""
+        manager = getattr(self.api_client.rest_client, "pool_manager", None)
+        if manager is not None and manager.connection_pool_kw.get("maxsize", 0) < size:
+            manager.connection_pool_kw["maxsize"] = size
+            manager.clear()  # pools made from now on take the new size
+
     def list_all(
         self, rtype: ResourceType, namespace: str | None = None, page_size: int = 500
     ) -> tuple[list[dict[str, Any]], str]:

@@ -1,0 +1,165 @@
+"""One cluster's watcher (reconciler/live/watcher.py) against kubesim and real Redis, with
+the polls it queues recorded: what queues a poll and what does not, a burst of Pod events,
+namespace-scoped RBAC, and a 410 Gone after a gap longer than the server's event history."""
+
+from __future__ import annotations
+
+import collections
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from reconciler.engine.cluster import Cluster
+from reconciler.live.records import cluster_id
+from reconciler.live.watcher import ClusterWatcher
+from reconciler.model.resources import TRACKING_ANNOTATION, TRACKING_LABEL
+from reconciler.state import Keys, Store
+
+APP = "shop"
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def tracked(kind: str, name: str, namespace: str = "shop", api_version: str = "v1", **body: Any) -> dict[str, Any]:
+    group = api_version.rpartition("/")[0]
+    return {
+        "apiVersion": api_version, "kind": kind, **body,
+        "metadata": {
+            "name": name, "namespace": namespace, "labels": {TRACKING_LABEL: APP},
+            "annotations": {TRACKING_ANNOTATION: f"{APP}:{group}/{kind}:{namespace}/{name}"},
+        },
+    }
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.queued: list[str] = []
+
+    def __call__(self, app: str) -> None:
+        self.queued.append(app)
+
+
+@pytest.fixture
+def cluster(kubesim: Any) -> Cluster:
+    cluster = Cluster.for_host(kubesim.url)
+    cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
+    return cluster
+
+
+def started(cluster: Cluster, store: Store, recorder: Recorder, debounce: float = 0.3) -> ClusterWatcher:
+    token = store.acquire_watch_lease(cluster_id(cluster.server), "test", 30)
+    assert token
+    watcher = ClusterWatcher(cluster, store, token, recorder, debounce=debounce,
+                             apps_on_cluster=lambda: {APP}, namespaces=lambda: {"shop"}).start()
+    wait_for(lambda: watcher.stats.full_compares >= 1, what="the first full LIST")
+    return watcher
+
+
+@pytest.fixture
+def running(cluster: Cluster, redis_client: Any) -> Iterator[tuple[ClusterWatcher, Recorder, Store]]:
+    store, recorder = Store(redis_client), Recorder()
+    cluster.apply(tracked("ConfigMap", "settings", data={"mode": "blue"}))
+    watcher = started(cluster, store, recorder)
+    wait_for(lambda: APP in recorder.queued, what="the poll of every app after the first LIST")
+    recorder.queued.clear()
+    yield watcher, recorder, store
+    watcher.stop()
+    watcher.join()
+
+
+def test_change_to_an_object_no_app_tracks_queues_nothing(
+    cluster: Cluster, running: tuple[ClusterWatcher, Recorder, Store]
+) -> None:
+    watcher, recorder, _ = running
+    seen = watcher.stats.events
+    cluster.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "stray", "namespace": "shop"},
+                   "data": {"a": "1"}})
+    cluster.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "stray", "namespace": "shop"},
+                   "data": {"a": "2"}})
+    wait_for(lambda: watcher.stats.events >= seen + 2, what="the watch events of the untracked ConfigMap")
+    time.sleep(0.5)  # more than a flush and the debounce
+    assert recorder.queued == []
+
+    cluster.apply(tracked("ConfigMap", "settings", data={"mode": "green"}))
+    wait_for(lambda: recorder.queued == [APP], what="the tracked ConfigMap's change queueing its app")
+
+
+def test_burst_of_500_pod_events_makes_a_few_polls(
+    kubesim: Any, cluster: Cluster, redis_client: Any
+) -> None:
+    store, recorder = Store(redis_client), Recorder()
+    replica_set = cluster.apply(tracked("ReplicaSet", "web", api_version="apps/v1", spec={
+        "replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+        "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "x"}]}},
+    }))
+    owner = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web",
+             "uid": replica_set["metadata"]["uid"], "controller": True}
+    watcher = started(cluster, store, recorder, debounce=1.0)
+    try:
+        wait_for(lambda: APP in recorder.queued, what="the poll after the first LIST")
+        recorder.queued.clear()
+        seen = watcher.stats.events
+        for i in range(500):
+            kubesim.api.put_object({
+                "apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": f"web-{i % 50}", "namespace": "shop", "ownerReferences": [owner]},
+                "spec": {"containers": [{"name": "c", "image": "x"}]},
+                "status": {"phase": ("Pending", "Running")[i // 50 % 2], "seq": i},
+            })
+        wait_for(lambda: watcher.stats.events >= seen + 500, what="500 Pod events")
+        time.sleep(1.5)  # the debounce's trailing poll
+        assert 1 <= recorder.queued.count(APP) <= 3, recorder.queued
+        tree = store.live_tree(cluster_id(cluster.server), APP)[2]
+        assert len(tree) == 50  # the Pods under the app's ReplicaSet, found by ownerReferences
+    finally:
+        watcher.stop()
+        watcher.join()
+
+
+def test_namespace_scoped_rbac_watches_per_namespace(kubesim: Any, cluster: Cluster, redis_client: Any) -> None:
+    kubesim.api.add_faults([{"path_regex": "^/api/v1/configmaps$", "methods": ["GET"], "status": 403}])
+    store, recorder = Store(redis_client), Recorder()
+    cluster.apply(tracked("ConfigMap", "settings", data={"mode": "blue"}))
+    watcher = started(cluster, store, recorder)
+    try:
+        assert watcher.coverage["/ConfigMap"] == ["shop"]
+        recorder.queued.clear()
+        cluster.apply(tracked("ConfigMap", "settings", data={"mode": "green"}))
+        wait_for(lambda: APP in recorder.queued, what="the change seen by the per-namespace watch")
+        watches = {e["path"] for e in kubesim.api.requests() if e["verb"] == "watch" and "configmaps" in e["path"]}
+        assert watches == {"/api/v1/namespaces/shop/configmaps"}
+    finally:
+        watcher.stop()
+        watcher.join()
+
+
+def test_410_gone_after_a_gap_relists_and_misses_nothing(
+    kubesim: Any, cluster: Cluster, running: tuple[ClusterWatcher, Recorder, Store]
+) -> None:
+    watcher, recorder, store = running
+    sim_store = kubesim.api.store
+    sim_store.history = collections.deque(sim_store.history, maxlen=3)
+    sim_store.close()  # every watch stream ends; watches opened now end at once
+    time.sleep(0.5)
+    cluster.apply(tracked("ConfigMap", "settings", data={"mode": "changed-in-the-gap"}))
+    for i in range(5):  # push the change out of the 3-event history
+        cluster.apply({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": f"s{i}", "namespace": "shop"}})
+    record_before = store.live_objects(cluster_id(cluster.server), APP)[1]["/ConfigMap/shop/settings"]
+    with sim_store.lock:
+        sim_store.closed = False
+
+    wait_for(lambda: watcher.stats.gone >= 1 and watcher.stats.relists >= 1, what="410 Gone and a relist")
+    wait_for(lambda: store.live_objects(cluster_id(cluster.server), APP)[1]["/ConfigMap/shop/settings"]
+             != record_before, what="the change made in the gap in the index")
+    wait_for(lambda: APP in recorder.queued, what="the app polled after the gap")
+    assert store.watch_lease_holder(cluster_id(cluster.server)) == watcher.token
+    assert Keys.live_app(cluster_id(cluster.server), APP)
