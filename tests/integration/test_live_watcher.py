@@ -163,3 +163,45 @@ def test_410_gone_after_a_gap_relists_and_misses_nothing(
     wait_for(lambda: APP in recorder.queued, what="the app polled after the gap")
     assert store.watch_lease_holder(cluster_id(cluster.server)) == watcher.token
     assert Keys.live_app(cluster_id(cluster.server), APP)
+
+
+def test_dashboard_tree_comes_from_the_index_without_asking_the_cluster(
+    kubesim: Any, cluster: Cluster, running: tuple[ClusterWatcher, Recorder, Store]
+) -> None:
+    from reconciler.api.dashboard.live_tree import live_children_from_index
+    from reconciler.live.reader import LiveStateReader
+
+    _, _, store = running
+    deployment = cluster.apply(tracked("Deployment", "web", api_version="apps/v1", spec={
+        "replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+        "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "x"}]}},
+    }))
+
+    def owned(kind: str, api_version: str, name: str, uid: str) -> list[dict[str, Any]]:
+        return [{"apiVersion": api_version, "kind": kind, "name": name, "uid": uid, "controller": True}]
+
+    replica_set = kubesim.api.put_object({
+        "apiVersion": "apps/v1", "kind": "ReplicaSet",
+        "metadata": {"name": "web-1", "namespace": "shop",
+                     "ownerReferences": owned("Deployment", "apps/v1", "web", deployment["metadata"]["uid"])},
+        "spec": {"replicas": 1}, "status": {"readyReplicas": 1, "replicas": 1},
+    })
+    kubesim.api.put_object({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "web-1-a", "namespace": "shop",
+                     "ownerReferences": owned("ReplicaSet", "apps/v1", "web-1", replica_set["metadata"]["uid"])},
+        "spec": {"containers": [{"name": "c", "image": "x"}]}, "status": {"phase": "Running"},
+    })
+    reader = LiveStateReader(store, cluster.server)
+    resources = [{"kind": "Deployment", "namespace": "shop", "name": "web", "status": "Synced"}]
+    wait_for(lambda: (live_children_from_index(reader, APP, resources) or {}).get(("Deployment", "shop", "web")),
+             what="the ReplicaSet and Pod under the Deployment in the index")
+    kubesim.api.clear_log()
+
+    tree = live_children_from_index(reader, APP, resources)
+
+    assert tree is not None
+    [rs_node] = tree[("Deployment", "shop", "web")]
+    assert (rs_node["kind"], rs_node["name"], rs_node["detail"]) == ("ReplicaSet", "web-1", "1/1 ready")
+    assert [(p["kind"], p["name"], p["detail"]) for p in rs_node["children"]] == [("Pod", "web-1-a", "Running")]
+    assert kubesim.api.requests() == []
