@@ -130,6 +130,23 @@ def group_rss_mb(leader_pids: list[int]) -> float:
     return round(total_kb / 1024, 1)
 
 
+def group_cpu_seconds(leader_pids: list[int]) -> float:
+    """User + system CPU seconds used so far by every process in these groups (living ones)."""
+    groups = set(leader_pids)
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) in groups:
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, ValueError, IndexError):
+            continue
+    return total / ticks
+
+
 class KubesimAdmin:
     """kubesim's `/_kubesim/` endpoints over plain HTTP (no proxy settings apply to loopback)."""
 
@@ -192,7 +209,8 @@ class BenchSystem:
     """The whole system as separate processes: redis-server, kubesim, workers and beat.
 
     `workers` worker processes, each a Celery prefork pool of `concurrency` children;
-    `env` adds or overrides RECONCILER_* settings for workers and beat.
+    `env` adds or overrides RECONCILER_* settings for workers and beat; `watchers`
+    `reconciler watch` processes (reconciler/live) run beside them.
     """
 
     def __init__(
@@ -204,8 +222,10 @@ class BenchSystem:
         kubesim_controllers: bool = True,
         ready_delay: float = 0.2,
         env: dict[str, str] | None = None,
+        watchers: int = 0,
     ) -> None:
         self.workdir = workdir
+        self.watcher_count = watchers
         self.worker_count = workers
         self.concurrency = concurrency
         self.kubesim_controllers = kubesim_controllers
@@ -251,6 +271,9 @@ class BenchSystem:
                 "--concurrency", str(self.concurrency), "--loglevel", "WARNING",
             ], self.env)
         self.procs.start("beat", [sys.executable, "-m", "reconciler.cli", "beat", "--loglevel", "WARNING"], self.env)
+        for i in range(self.watcher_count):
+            self.procs.start(f"watch{i}", [sys.executable, "-m", "reconciler.cli", "watch", "--loglevel", "WARNING"],
+                             self.env)
 
     def _start_kubesim(self) -> str:
         argv = [sys.executable, "-m", "kubesim", "--port", "0"]
@@ -285,6 +308,24 @@ class BenchSystem:
 
     def worker_rss_mb(self) -> float:
         return group_rss_mb(self.worker_pids())
+
+    def worker_cpu_seconds(self) -> float:
+        return group_cpu_seconds(self.worker_pids())
+
+    def watcher_pids(self) -> list[int]:
+        return [p.pid for name, p in self.procs.procs.items() if name.startswith("watch")]
+
+    def watcher_rss_mb(self) -> float:
+        return group_rss_mb(self.watcher_pids())
+
+    def watcher_live(self) -> bool:
+        """A watcher holds the cluster and has listed every kind it watches."""
+        assert self.store is not None
+        for key in self.store.r.scan_iter(match=Keys.live_meta("*"), count=100):
+            meta = self.store.r.hgetall(key)
+            if meta.get("heartbeat") and time.time() - float(meta["heartbeat"]) < 10 and meta.get("listed") == "1":
+                return True
+        return False
 
     def redis_used_memory_mb(self) -> float:
         assert self.store is not None

@@ -367,6 +367,8 @@ class ClusterWatcher:
             ("hset", Keys.live_meta(self.cid), "holder", self.token),
             ("hset", Keys.live_meta(self.cid), "server", self.cluster.server),
             ("hset", Keys.live_meta(self.cid), "coverage", json.dumps(self._coverage, sort_keys=True)),
+            ("hset", Keys.live_meta(self.cid), "listed", "1" if self._initial_done else "0"),
+            ("hset", Keys.live_meta(self.cid), "objects", str(len(self.graph.nodes))),
         ])
 
     def _write(self, ops: list[tuple[str, ...]]) -> None:
