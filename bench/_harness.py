@@ -67,6 +67,7 @@ class ProcessGroup:
     def __init__(self, log_dir: Path) -> None:
         self.log_dir = log_dir
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.ended: set[str] = set()  # ended on purpose (a profiler stopped): not a failure
 
     def start(self, name: str, argv: list[str], env: dict[str, str],
               stdout: int | None = None) -> subprocess.Popen[bytes]:
@@ -85,7 +86,7 @@ class ProcessGroup:
 
     def check_alive(self) -> None:
         for name, proc in self.procs.items():
-            if proc.poll() is not None:
+            if name not in self.ended and proc.poll() is not None:
                 raise RuntimeError(
                     f"{name} exited with status {proc.returncode}; see {self.log_dir / (name + '.log')}"
                 )
@@ -223,9 +224,11 @@ class BenchSystem:
         ready_delay: float = 0.2,
         env: dict[str, str] | None = None,
         watchers: int = 0,
+        profile_workers: bool = False,
     ) -> None:
         self.workdir = workdir
         self.watcher_count = watchers
+        self.profile_workers = profile_workers
         self.worker_count = workers
         self.concurrency = concurrency
         self.kubesim_controllers = kubesim_controllers
@@ -266,10 +269,13 @@ class BenchSystem:
             **self.extra_env,
         }
         for i in range(self.worker_count):
-            self.procs.start(f"worker{i}", [
-                sys.executable, "-m", "reconciler.cli", "worker", "--pool", "prefork",
-                "--concurrency", str(self.concurrency), "--loglevel", "WARNING",
-            ], self.env)
+            argv = [sys.executable, "-m", "reconciler.cli", "worker", "--pool", "prefork",
+                    "--concurrency", str(self.concurrency), "--loglevel", "WARNING"]
+            if self.profile_workers:
+                # py-spy can only sample its own children here (no ptrace of other processes).
+                argv = [str(Path(sys.executable).with_name("py-spy")), "record", "--subprocesses", "--rate", "50",
+                        "--format", "raw", "-o", str(self.workdir / f"worker{i}.spy"), "--", *argv]
+            self.procs.start(f"worker{i}", argv, self.env)
         self.procs.start("beat", [sys.executable, "-m", "reconciler.cli", "beat", "--loglevel", "WARNING"], self.env)
         for i in range(self.watcher_count):
             self.procs.start(f"watch{i}", [sys.executable, "-m", "reconciler.cli", "watch", "--loglevel", "WARNING"],
@@ -308,6 +314,19 @@ class BenchSystem:
 
     def worker_rss_mb(self) -> float:
         return group_rss_mb(self.worker_pids())
+
+    def stop_profiling(self) -> list[Path]:
+        """Stop the workers' py-spy (SIGINT: it writes its samples; the worker under it ends)."""
+        files = []
+        for name, proc in list(self.procs.procs.items()):
+            if name.startswith("worker"):
+                self.procs.ended.add(name)
+                with suppress(ProcessLookupError):
+                    os.kill(proc.pid, signal.SIGINT)
+                with suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=60)
+                files.append(self.workdir / f"{name}.spy")
+        return [f for f in files if f.exists()]
 
     def worker_cpu_seconds(self) -> float:
         return group_cpu_seconds(self.worker_pids())

@@ -34,6 +34,10 @@ Figures (per no-op poll = divided by N):
 - load_average_1m_after_round: the machine's load, since other work on it slows every figure.
 
 The watcher (`reconciler watch`) runs unless --no-watch (then polls LIST as before it existed).
+
+--profile: the workers run under py-spy during the first sync, whose samples are summarised
+by part of the system (render, Kubernetes API client, Redis, Celery task hops, ...) in
+`first_sync_profile`; the run ends after the first sync (stopping py-spy ends the workers).
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
 from bench._harness import BenchSystem, GitRepo, log, sigterm_as_interrupt
+from bench._profile import summarise
 from reconciler.control.catalog import register
 from reconciler.model import parse_application
 from reconciler.state import Keys, Store
@@ -262,11 +267,18 @@ def run(count: int, args: argparse.Namespace) -> dict[str, Any]:
     ok = False
     try:
         with BenchSystem(workdir, workers=args.workers, concurrency=args.concurrency, env=env,
-                         watchers=0 if args.no_watch else 1) as system:
+                         watchers=0 if args.no_watch else 1, profile_workers=args.profile) as system:
             log(f"{count} apps: system up in {workdir}; creating repos and registering apps")
             names = create_apps(system, count, args.repos)
             first_sync, first_healthy = wait_first_sync(system, names, args.timeout)
             log(f"{count} apps: all Synced after {first_sync:.1f}s, Healthy after {first_healthy:.1f}s")
+            if args.profile:
+                profile = summarise(system.stop_profiling())
+                ok = True
+                return {"apps": count, "resources_per_app": RESOURCES_PER_APP, "workers": args.workers,
+                        "worker_concurrency": args.concurrency, "cpu_cores": os.cpu_count(),
+                        "first_sync_seconds": round(first_sync, 1), "first_healthy_seconds": round(first_healthy, 1),
+                        "first_sync_profile": profile, "profiled_with": "py-spy --rate 50 (sampling slows workers)"}
             if not args.no_watch:
                 system.wait_for(system.watcher_live, 300, "the watcher to list the cluster")
             system.wait_for(lambda: quiet(system), 600, "the system to go quiet after the first sync")
@@ -307,6 +319,8 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=1200, help="seconds allowed for the first sync")
     parser.add_argument("--keep", action="store_true", help="keep the working directory (logs, repos)")
     parser.add_argument("--no-watch", action="store_true", help="run no watcher: polls LIST the cluster")
+    parser.add_argument("--profile", action="store_true",
+                        help="profile the first sync with py-spy (pip install py-spy) and stop after it")
     args = parser.parse_args()
     if any(n < 1 for n in args.apps or []) or args.repos < 1:
         parser.error("--apps and --repos must be at least 1")

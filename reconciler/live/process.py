@@ -33,10 +33,12 @@ MAX_TICK_SECONDS = 5.0
 
 def celery_enqueue(store: Store, send_task: Callable[..., Any]) -> Callable[[str], None]:
     """Queue an app's poll on the urgent queue, unless one the watcher queued still waits
-    (the poll task clears the mark when it starts)."""
+    (the poll task clears the mark when it starts), or a sync of the app is running: the
+    changes are then mostly its own, and the poll every sync queues when it ends sees any
+    other. (Polls on the urgent queue would otherwise crowd out the sync's own steps.)"""
 
     def enqueue(app: str) -> None:
-        if store.mark_live_poll(app):
+        if store.lock_holder(app) is None and store.mark_live_poll(app):
             send_task("reconciler.poll", args=(app,), queue="urgent")
 
     return enqueue
