@@ -131,6 +131,23 @@ def group_rss_mb(leader_pids: list[int]) -> float:
     return round(total_kb / 1024, 1)
 
 
+def largest_process_rss_mb(leader_pids: list[int]) -> float:
+    """The VmRSS of the largest single process in these groups, in MiB (a per-process budget)."""
+    groups, largest = set(leader_pids), 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[2]) not in groups:
+                continue
+            for line in (entry / "status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    largest = max(largest, int(line.split()[1]))
+        except (OSError, ValueError, IndexError):
+            continue
+    return round(largest / 1024, 1)
+
+
 def group_cpu_seconds(leader_pids: list[int]) -> float:
     """User + system CPU seconds used so far by every process in these groups (living ones)."""
     groups = set(leader_pids)
@@ -327,6 +344,9 @@ class BenchSystem:
                     proc.wait(timeout=60)
                 files.append(self.workdir / f"{name}.spy")
         return [f for f in files if f.exists()]
+
+    def worker_rss_mb_largest_process(self) -> float:
+        return largest_process_rss_mb(self.worker_pids())
 
     def worker_cpu_seconds(self) -> float:
         return group_cpu_seconds(self.worker_pids())

@@ -13,6 +13,7 @@ after a real poll interval); then makes every app due at once in beat's schedule
 Prints one JSON object per N on its own line (JSON Lines); progress goes to stderr.
 
     .venv/bin/python bench/poll_scale.py [--apps 100] [--workers 2] [--concurrency 2]
+    .venv/bin/python bench/poll_scale.py --apps 10000 --timeout 14400   # the issue-14 scale run
 
 Figures (per no-op poll = divided by N):
 - api_requests_per_noop_poll, api_requests_by_verb: kubesim's counters over the round.
@@ -24,7 +25,8 @@ Figures (per no-op poll = divided by N):
   1 s tick and queueing.
 - poll_p50_seconds, poll_p95_seconds: reconciledAt - observedAt of each app's status
   (the poll's own work, without time in the queue).
-- worker_rss_mb: VmRSS summed over the worker processes and their pool children.
+- worker_rss_mb: VmRSS summed over the worker processes and their pool children;
+  worker_rss_mb_largest_process: the largest one of them.
 - worker_cpu_ms_per_noop_poll: the workers' CPU time (user+system, all processes) over the
   round divided by N: the poll itself plus Celery's share of receiving and acking its task.
 - noop_polls_from_watch: polls whose status says the live state came from the watcher's
@@ -296,6 +298,7 @@ def run(count: int, args: argparse.Namespace) -> dict[str, Any]:
                 "first_healthy_seconds": round(first_healthy, 1),
                 **figures,
                 "worker_rss_mb": system.worker_rss_mb(),
+                "worker_rss_mb_largest_process": system.worker_rss_mb_largest_process(),
                 "watcher_rss_mb": system.watcher_rss_mb() if not args.no_watch else None,
                 "redis_used_memory_mb": system.redis_used_memory_mb(),
                 "git_ref_cache_ttl_seconds": ttl,
