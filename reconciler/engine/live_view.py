@@ -56,6 +56,11 @@ class LiveView(Protocol):
         (no watcher, stale, a kind or namespace not watched yet)."""
         ...
 
+    def cluster_scoped_kinds(self) -> set[tuple[str, str]] | None:
+        """(group, kind) of every cluster-scoped kind the server serves, as the watcher's last
+        discovery saw it; None when it cannot say (the cluster is asked instead)."""
+        ...
+
 
 def health_of(raw: Any) -> Health:
     """A Health from its stored [status, message] pair."""

@@ -137,7 +137,8 @@ def compare_app(
         revision=revision,
         commit=commit,
         fresh_refs=fresh_refs,
-        cluster_scoped=cluster.cluster_scoped_kinds(),
+        # Discovery as the watcher last saw it, so a poll need not ask the server.
+        cluster_scoped=(live.cluster_scoped_kinds() if live else None) or cluster.cluster_scoped_kinds(),
         cache=cache,
         project_problem=project_problem,
     )

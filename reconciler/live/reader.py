@@ -63,6 +63,12 @@ class LiveStateReader:
         records = (decode_tracked(key, value) for key, value in raw.items())
         return {r.key: r for r in records if (r.key.group, r.key.kind) in kinds}
 
+    def cluster_scoped_kinds(self) -> set[tuple[str, str]] | None:
+        meta = self.store.live_meta(self.cluster)
+        if unusable(meta, (), ()) or "clusterScoped" not in meta:
+            return None
+        return {(group, kind) for group, kind in json.loads(meta["clusterScoped"])}
+
     def tree(self, app_name: str) -> tuple[dict[str, LiveRecord], list[TreeRecord]] | None:
         """(tracked records by uid, the records under them), or None when no live watcher."""
         meta, raw, tree = self.store.live_tree(self.cluster, app_name)

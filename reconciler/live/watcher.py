@@ -155,6 +155,7 @@ class ClusterWatcher:
         self._inbox: queue.Queue[tuple[Any, ...]] = queue.Queue()
         self._scopes: dict[tuple[str, str | None], _Scope] = {}
         self._types: dict[str, ResourceType] = {}
+        self._cluster_scoped: list[list[str]] = []  # every served cluster-scoped kind, excluded or not
         self._coverage: dict[str, Any] = {}  # kind key -> "*" | "-" | [namespaces listed]
         self._per_namespace: set[str] = set()  # kinds whose cluster-wide LIST is forbidden
         self._pending: dict[str, float] = {}
@@ -306,9 +307,11 @@ class ClusterWatcher:
             log.info("watching %d kinds on %s", len(self._types), self.cluster.server)
 
     def _discover(self) -> None:
+        served = self.cluster.listable_types(max_age=0 if self._types else 60)
+        self._cluster_scoped = sorted([t.group, t.kind] for t in served if not t.namespaced)
         types = {
             type_key(t.api_version, t.kind): t
-            for t in self.cluster.listable_types(max_age=0 if self._types else 60)
+            for t in served
             if "watch" in t.verbs and not excluded(type_key(t.api_version, t.kind), self.exclusions)
         }
         for kind_key, rtype in types.items():
@@ -369,6 +372,7 @@ class ClusterWatcher:
             ("hset", Keys.live_meta(self.cid), "coverage", json.dumps(self._coverage, sort_keys=True)),
             ("hset", Keys.live_meta(self.cid), "listed", "1" if self._initial_done else "0"),
             ("hset", Keys.live_meta(self.cid), "objects", str(len(self.graph.nodes))),
+            ("hset", Keys.live_meta(self.cid), "clusterScoped", json.dumps(self._cluster_scoped)),
         ])
 
     def _write(self, ops: list[tuple[str, ...]]) -> None:
