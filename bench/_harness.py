@@ -290,8 +290,9 @@ class BenchSystem:
                     "--concurrency", str(self.concurrency), "--loglevel", "WARNING"]
             if self.profile_workers:
                 # py-spy can only sample its own children here (no ptrace of other processes).
-                argv = [str(Path(sys.executable).with_name("py-spy")), "record", "--subprocesses", "--rate", "50",
-                        "--format", "raw", "-o", str(self.workdir / f"worker{i}.spy"), "--", *argv]
+                # --gil: samples of the thread holding the GIL, i.e. Python CPU, not I/O waits.
+                argv = [str(Path(sys.executable).with_name("py-spy")), "record", "--subprocesses", "--gil",
+                        "--rate", "50", "--format", "raw", "-o", str(self.workdir / f"worker{i}.spy"), "--", *argv]
             self.procs.start(f"worker{i}", argv, self.env)
         self.procs.start("beat", [sys.executable, "-m", "reconciler.cli", "beat", "--loglevel", "WARNING"], self.env)
         for i in range(self.watcher_count):

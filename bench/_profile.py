@@ -42,7 +42,10 @@ def summarise(files: list[Path], top: int = 12) -> dict[str, object]:
             total += count
             frames = stack.split(";")
             by_function[frames[-1]] += count
-            category = "other (interpreter start-up, imports, threads)"
+            category = "other (interpreter, threads)"
+            if any("importlib._bootstrap" in frame for frame in frames):
+                by_category["imports (process start-up)"] += count
+                continue
             for frame in reversed(frames):
                 match = next((name for name, needle in CATEGORIES if needle in frame), None)
                 if match:

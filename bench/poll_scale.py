@@ -280,7 +280,7 @@ def run(count: int, args: argparse.Namespace) -> dict[str, Any]:
                 return {"apps": count, "resources_per_app": RESOURCES_PER_APP, "workers": args.workers,
                         "worker_concurrency": args.concurrency, "cpu_cores": os.cpu_count(),
                         "first_sync_seconds": round(first_sync, 1), "first_healthy_seconds": round(first_healthy, 1),
-                        "first_sync_profile": profile, "profiled_with": "py-spy --rate 50 (sampling slows workers)"}
+                        "first_sync_profile": profile, "profiled_with": "py-spy --gil --rate 50 (Python CPU only)"}
             if not args.no_watch:
                 system.wait_for(system.watcher_live, 300, "the watcher to list the cluster")
             system.wait_for(lambda: quiet(system), 600, "the system to go quiet after the first sync")
