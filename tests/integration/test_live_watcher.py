@@ -205,3 +205,22 @@ def test_dashboard_tree_comes_from_the_index_without_asking_the_cluster(
     assert (rs_node["kind"], rs_node["name"], rs_node["detail"]) == ("ReplicaSet", "web-1", "1/1 ready")
     assert [(p["kind"], p["name"], p["detail"]) for p in rs_node["children"]] == [("Pod", "web-1-a", "Running")]
     assert kubesim.api.requests() == []
+
+
+def test_kind_of_a_crd_created_later_is_watched_once_the_crd_appears(
+    cluster: Cluster, running: tuple[ClusterWatcher, Recorder, Store]
+) -> None:
+    watcher, recorder, _ = running
+    assert "example.com/Widget" not in watcher.coverage
+    cluster.apply({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {"group": "example.com", "scope": "Namespaced",
+                 "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+                 "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
+                     "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]},
+    })
+    wait_for(lambda: watcher.coverage.get("example.com/Widget") == "*", what="the new kind listed and watched")
+
+    cluster.apply(tracked("Widget", "blue", api_version="example.com/v1", spec={"size": 1}))
+    wait_for(lambda: APP in recorder.queued, what="the app polled for its new custom resource")
