@@ -89,15 +89,20 @@ class _Scope(threading.Thread):
     def run(self) -> None:
         owner, cluster = self.owner, self.owner.cluster
         rv, need_list, listed_before, failures = "", True, False, 0
+        down = False  # reported interrupted: polls LIST this kind until it is watched again
         while not self.stopped.is_set() and not owner.stopped.is_set():
             try:
                 if need_list:
                     items, rv = cluster.list_all(self.rtype, self.namespace)
                     owner.report(("listed", self, items, listed_before))
-                    need_list, listed_before = False, True
+                    need_list, listed_before, down = False, True, False
                 timeout = random.randint(*WATCH_TIMEOUT_RANGE)
                 opened, delivered = time.monotonic(), 0
-                for event_type, obj in cluster.watch(self.rtype, self.namespace, rv, timeout):
+                events = cluster.watch(self.rtype, self.namespace, rv, timeout)
+                if down and not need_list:  # watching again from where it stopped: nothing missed
+                    owner.report(("resumed", self))
+                    down = False
+                for event_type, obj in events:
                     delivered += 1
                     if self.stopped.is_set() or owner.stopped.is_set():
                         return
@@ -105,6 +110,9 @@ class _Scope(threading.Thread):
                         if obj.get("code") == 410:
                             owner.stats.gone += 1
                             need_list = True
+                            if not down:
+                                owner.report(("interrupted", self))  # until the relist is in
+                                down = True
                             break
                         raise KubeError(f"watch {self.rtype.kind}: {obj.get('message', obj)}",
                                         status=int(obj.get("code") or 0))
@@ -114,6 +122,9 @@ class _Scope(threading.Thread):
                 if not need_list and not delivered and time.monotonic() - opened < QUICK_END_SECONDS:
                     # A server closing streams as soon as they open (shutting down, overloaded):
                     # come back after a backoff rather than spin.
+                    if not down:
+                        owner.report(("interrupted", self))
+                        down = True
                     failures += 1
                     self.stopped.wait(backoff(failures))
                     continue
@@ -124,6 +135,9 @@ class _Scope(threading.Thread):
                     return
                 if exc.status == 410:
                     need_list = True
+                if not down:
+                    owner.report(("interrupted", self))  # the index may miss changes until resumed
+                    down = True
                 failures += 1
                 owner.stats.watch_errors += 1
                 owner.stats.last_error = str(exc)
@@ -255,19 +269,34 @@ class ClusterWatcher:
             self.stats.lists += 1
             items, relist = item[2], item[3]
             self.graph.replace(kind_key, scope.namespace, items)
-            if scope.namespace is None:
-                self._coverage[kind_key] = "*"
-            else:
-                covered = self._coverage.get(kind_key)
-                covered = covered if isinstance(covered, list) else []
-                self._coverage[kind_key] = sorted({*covered, scope.namespace})
+            self._cover(scope)
             if relist:
                 self.stats.relists += 1
                 self._full_compare_due = True
             self._check_initial()
+        elif what == "interrupted":
+            self._uncover(scope)
+        elif what == "resumed":
+            self._cover(scope)
         elif what == "forbidden":
             self._forbidden(scope)
             self._check_initial()
+
+    def _cover(self, scope: _Scope) -> None:
+        """The index is complete for this kind (in this namespace): polls may rely on it."""
+        if scope.namespace is None:
+            self._coverage[scope.kind_key] = "*"
+        else:
+            covered = self._coverage.get(scope.kind_key)
+            self._coverage[scope.kind_key] = sorted({*(covered if isinstance(covered, list) else []), scope.namespace})
+
+    def _uncover(self, scope: _Scope) -> None:
+        """Its watch broke: until it resumes, polls of apps holding this kind LIST it."""
+        if scope.namespace is None:
+            self._coverage.pop(scope.kind_key, None)
+        elif isinstance(covered := self._coverage.get(scope.kind_key), list):
+            self._coverage[scope.kind_key] = [ns for ns in covered if ns != scope.namespace]
+        self._heartbeat()  # publish now, not at the next beat
 
     def _forbidden(self, scope: _Scope) -> None:
         kind_key = scope.kind_key

@@ -149,7 +149,7 @@ def test_410_gone_after_a_gap_relists_and_misses_nothing(
     sim_store = kubesim.api.store
     sim_store.history = collections.deque(sim_store.history, maxlen=3)
     sim_store.close()  # every watch stream ends; watches opened now end at once
-    time.sleep(0.5)
+    wait_for(lambda: "/ConfigMap" not in watcher.coverage, what="ConfigMaps no longer vouched for")
     cluster.apply(tracked("ConfigMap", "settings", data={"mode": "changed-in-the-gap"}))
     for i in range(5):  # push the change out of the 3-event history
         cluster.apply({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": f"s{i}", "namespace": "shop"}})
@@ -161,6 +161,7 @@ def test_410_gone_after_a_gap_relists_and_misses_nothing(
     wait_for(lambda: store.live_objects(cluster_id(cluster.server), APP)[1]["/ConfigMap/shop/settings"]
              != record_before, what="the change made in the gap in the index")
     wait_for(lambda: APP in recorder.queued, what="the app polled after the gap")
+    wait_for(lambda: watcher.coverage.get("/ConfigMap") == "*", what="ConfigMaps vouched for again")
     assert store.watch_lease_holder(cluster_id(cluster.server)) == watcher.token
     assert Keys.live_app(cluster_id(cluster.server), APP)
 

@@ -246,7 +246,8 @@ class Cluster:
     ) -> Iterator[tuple[str, dict[str, Any]]]:
         """(type, object) events of one kind after `resource_version`, with bookmarks, until the
         server ends the stream (about `timeout_seconds`). An ERROR event (410 Gone: the version
-        left the server's history) is yielded as it is: the caller relists."""
+        left the server's history) is yielded as it is: the caller relists. The request is made
+        here (a refusal raises KubeError now); the events are read as they are iterated."""
         path = self._path(rtype, namespace if rtype.namespaced else None)
         try:
             resp = self.dynamic.request(
@@ -262,6 +263,9 @@ class Cluster:
             self.request_counts[("watch", "error")] += 1
             raise KubeError(f"watch {rtype.kind}: cannot reach the Kubernetes API at {self.server}: {exc}") from None
         self.request_counts[("watch", "200")] += 1
+        return self._watch_events(rtype, resp)
+
+    def _watch_events(self, rtype: ResourceType, resp: Any) -> Iterator[tuple[str, dict[str, Any]]]:
         try:
             for line in iter_resp_lines(resp):
                 event = json.loads(line)
