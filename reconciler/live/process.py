@@ -15,6 +15,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -29,6 +30,9 @@ from reconciler.state import Store
 log = logging.getLogger("reconciler.watch")
 
 MAX_TICK_SECONDS = 5.0
+# How often the registry is read for the clusters apps deploy to (every app manifest: not on
+# every lease renewal). A new cluster waits this long for its watcher; its polls LIST meanwhile.
+TARGETS_SECONDS = 30.0
 
 
 def celery_enqueue(store: Store, send_task: Callable[..., Any]) -> Callable[[str], None]:
@@ -67,6 +71,9 @@ class WatcherProcess:
         self.watchers: dict[str, ClusterWatcher] = {}
         self._apps: dict[str, set[str]] = {}
         self._namespaces: dict[str, set[str]] = {}
+        self._targets_cache: dict[str, Any] = {}
+        self._targets_at = -TARGETS_SECONDS
+        self._registered = -1
 
     def run(self, stop: threading.Event) -> None:
         log.info("watcher %s started", self.holder)
@@ -81,7 +88,13 @@ class WatcherProcess:
             self.shutdown()
 
     def tick(self) -> None:
-        targets = self._targets()
+        registered = self.store.app_count()  # O(1): an app added or removed reads the registry now
+        if registered != self._registered or time.monotonic() - self._targets_at >= TARGETS_SECONDS or any(
+            not w.alive for w in self.watchers.values()
+        ):
+            self._targets_cache, self._targets_at = self._targets(), time.monotonic()
+            self._registered = registered
+        targets = self._targets_cache
         for cid, cluster in targets.items():
             watcher = self.watchers.get(cid)
             if watcher is not None and not (
