@@ -152,6 +152,10 @@ class Settings:
     resource_exclusions: tuple[str, ...] = ()
     watch_lease_ttl: float = 15.0
     watch_debounce: float = 1.0
+    # Argo CD resource customizations (reconciler/engine/health/rules/configured.py): an argocd-cm
+    # ConfigMap file, and a directory in Argo CD's resource_customizations layout.
+    resource_customizations_file: str = ""
+    resource_customizations_dir: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -183,6 +187,8 @@ class Settings:
             resource_exclusions=_resource_exclusions(env),
             watch_lease_ttl=_float(env, "RECONCILER_WATCH_LEASE_TTL", 15.0),
             watch_debounce=_float(env, "RECONCILER_WATCH_DEBOUNCE", 1.0),
+            resource_customizations_file=env.get("RECONCILER_RESOURCE_CUSTOMIZATIONS_FILE", "").strip(),
+            resource_customizations_dir=env.get("RECONCILER_RESOURCE_CUSTOMIZATIONS_DIR", "").strip(),
         )
 
     @property

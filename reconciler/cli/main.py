@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 
 from reconciler.cli import offline as commands
 from reconciler.cli.app_commands import add_app_parser
+from reconciler.cli.health_command import add_health_parser
 from reconciler.cli.run_commands import add_run_parsers
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--revision", help="compare this revision instead of spec.source.targetRevision")
     diff.set_defaults(handler=commands.diff_command)
 
+    add_health_parser(sub)
     add_app_parser(sub)
     add_run_parsers(sub)
     return parser

@@ -16,14 +16,16 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.control.catalog import UnknownApplication, load_application, poll_interval_of, project_for
+from reconciler.control.catalog import UnknownApplication, load_application, poll_interval_of
 from reconciler.control.children import parse_children
+from reconciler.control.comparing import compare_registered
 from reconciler.control.requests import SyncRequest
 from reconciler.control.sync import fingerprint_marker, unexpected
 from reconciler.engine.cluster import KubeError
 from reconciler.engine.compare import Comparison
 from reconciler.engine.diff.resource_diff import AppSyncStatus, ResourceSyncStatus
-from reconciler.engine.pipeline import AccessDenied, AppComparison, compare_app
+from reconciler.engine.pipeline import AccessDenied, AppComparison
+from reconciler.health import Health, assess, missing, worst
 from reconciler.live.reader import LiveStateReader
 from reconciler.model import Application, SpecError, application_to_manifest
 from reconciler.services import Services
@@ -86,6 +88,7 @@ def refresh(
     if project_problem:
         status["conditions"].append({"type": "InvalidSpecError", "message": project_problem})
     store.write_status(name, status)
+    _tell_parent_of_health_change(services, name, previous, status)
     if status["health"]["status"] == "Progressing" and _rolling_out(services, name):
         # Argo CD refreshes on every watched change; we look again soon while a rollout runs.
         store.poll_soon(name, time.time() + PROGRESSING_POLL_SECONDS)
@@ -122,6 +125,31 @@ def _failed(
     return RefreshResult(status, None)
 
 
+def _tell_parent_of_health_change(
+    services: Services, name: str, previous: dict[str, Any], status: dict[str, Any]
+) -> None:
+    """A child's health is part of its parent's (app of apps): poll the parent at once when it
+    changes, as Argo CD refreshes a parent when its child Application object changes."""
+    if (previous.get("health") or {}).get("status") == status["health"]["status"]:
+        return
+    parent = services.store.parent_of(name)
+    if parent:
+        services.store.poll_soon(parent, time.time())
+
+
+def _child_health(services: Services, name: str) -> dict[str, str]:
+    """The child's health as a resource of its parent: the built-in (or configured) check of
+    argoproj.io/Application applied to the child's stored status."""
+    stored = services.store.status(name) or {}
+    application = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": name},
+        "status": {"health": stored.get("health")},
+    }
+    return assess(application).as_dict()
+
+
 def _rolling_out(services: Services, name: str) -> bool:
     """A sync finished recently: an app Progressing long after it (a LoadBalancer that never
     gets an address) goes back to its normal poll interval instead of a poll every 2 s."""
@@ -132,22 +160,15 @@ def _rolling_out(services: Services, name: str) -> bool:
 def _compare(
     services: Services, app: Application, previous: dict[str, Any], revision: str | None, fresh_refs: bool
 ) -> tuple[AppComparison, list[dict[str, Any]]]:
-    store = services.store
-    project, project_problem = project_for(store, app)
     cluster = services.clusters.for_destination(app.destination)
-    result = compare_app(
+    result = compare_registered(
+        services,
         app,
-        project,
-        services.git,
-        cluster,
         commit=revision or "",
         fresh_refs=fresh_refs,
-        cache=(store.cached_render, store.cache_render),
-        inventory=store.inventory(app.name),
         verified=previous.get("verified") or {},
-        project_problem=project_problem,
         # The watcher's index (reconciler/live): a no-op poll then asks the cluster nothing.
-        live=LiveStateReader(store, cluster.server),
+        live=LiveStateReader(services.store, cluster.server),
     )
     return result, _child_statuses(services, app.name, result.desired.child_apps)
 
@@ -164,26 +185,26 @@ def _child_statuses(services: Services, parent: str, manifests: list[dict[str, A
         wanted.add(doc.name)
         registered = store.app_manifest(doc.name)
         if registered is None:
-            state = ResourceSyncStatus.MISSING.value
-        elif registered != application_to_manifest(doc):
-            state = ResourceSyncStatus.OUT_OF_SYNC.value
+            state, health = ResourceSyncStatus.MISSING.value, missing().as_dict()
         else:
-            state = ResourceSyncStatus.SYNCED.value
-        rows.append(_child_row(doc.name, doc.namespace, state))
+            same = registered == application_to_manifest(doc)
+            state = (ResourceSyncStatus.SYNCED if same else ResourceSyncStatus.OUT_OF_SYNC).value
+            health = _child_health(services, doc.name)
+        rows.append(_child_row(doc.name, doc.namespace, state, health))
     for child in store.children_of(parent):
         if child not in wanted:
-            rows.append(_child_row(child, "", ResourceSyncStatus.EXTRA.value))
+            rows.append(_child_row(child, "", ResourceSyncStatus.EXTRA.value, None))
     return rows
 
 
-def _child_row(name: str, namespace: str, state: str) -> dict[str, Any]:
+def _child_row(name: str, namespace: str, state: str, health: dict[str, str] | None) -> dict[str, Any]:
     return {
         "group": "argoproj.io",
         "kind": "Application",
         "namespace": namespace,
         "name": name,
         "status": state,
-        "health": None,
+        "health": health,  # None for an Extra child: not part of the parent's health
         "diff": "",
     }
 
@@ -211,7 +232,7 @@ def _status(
     return {
         **_identity(app),
         "sync": {"status": sync_status.value, "revision": comparison.revision},
-        "health": {"status": comparison.health.status.value, "message": comparison.health.message},
+        "health": _app_health(comparison, children).as_dict(),
         "resources": resources,
         "conditions": conditions,
         "observedAt": observed,
@@ -221,6 +242,11 @@ def _status(
         # "watch", or "list: <why the watcher's index could not answer>"
         "liveState": comparison.live_source,
     }
+
+
+def _app_health(comparison: Comparison, children: list[dict[str, Any]]) -> Health:
+    """The worst of the app's resources and its child apps (app of apps)."""
+    return worst([comparison.health] + [Health.from_dict(c["health"]) for c in children if c["health"]])
 
 
 def _identity(app: Application | None) -> dict[str, Any]:

@@ -12,11 +12,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from reconciler.control.catalog import load_application, project_for
+from reconciler.control.catalog import load_application
+from reconciler.control.comparing import compare_registered
 from reconciler.engine.cluster import KubeError
 from reconciler.engine.compare import Comparison
 from reconciler.engine.diff.resource_diff import ResourceSyncStatus
-from reconciler.engine.pipeline import AccessDenied, compare_app
+from reconciler.engine.pipeline import AccessDenied
 from reconciler.engine.plan import PlanError, SyncPlan, build_plan
 from reconciler.model import SpecError, with_source
 from reconciler.model.resources import ResourceKey
@@ -53,18 +54,8 @@ def preview_sync(
         selected = {ResourceKey.from_inventory_id(r) for r in resources or []} or None
     except ValueError as exc:
         raise PreviewError(f"resources: {exc}") from None
-    project, project_problem = project_for(services.store, app)
     try:
-        result = compare_app(
-            app,
-            project,
-            services.git,
-            services.clusters.for_destination(app.destination),
-            revision=revision,
-            cache=(services.store.cached_render, lambda _key, _objects: None),
-            inventory=services.store.inventory(name),
-            project_problem=project_problem,
-        )
+        result = compare_registered(services, app, revision=revision, fill_cache=False)
         desired, comparison, refused = result.desired, result.comparison, result.refused
         plan = build_plan(app, desired.objects, comparison.diffs, prune=prune, resources=selected, dry_run=True)
     except AccessDenied as exc:

@@ -23,11 +23,12 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from reconciler.control.catalog import UnknownApplication, load_application, project_for
+from reconciler.control.catalog import UnknownApplication, load_application
+from reconciler.control.comparing import compare_registered
 from reconciler.control.requests import Next, SyncRequest
 from reconciler.engine.cluster import Cluster, KubeError
 from reconciler.engine.compare import Comparison, owned_by
-from reconciler.engine.pipeline import AccessDenied, compare_app
+from reconciler.engine.pipeline import AccessDenied
 from reconciler.engine.plan import PlanError, SyncPlan, build_plan
 from reconciler.health import HealthStatus, assess
 from reconciler.model import (
@@ -140,20 +141,8 @@ def _prepare(
     services: Services, app: Application, request: SyncRequest, op_id: str, started: float
 ) -> dict[str, Any]:
     app = _effective_app(app, request)
-    store = services.store
-    project, project_problem = project_for(store, app)
     try:
-        result = compare_app(
-            app,
-            project,
-            services.git,
-            services.clusters.for_destination(app.destination),
-            revision=request.revision,
-            fresh_refs=_wants_newest_commit(request),
-            cache=(store.cached_render, store.cache_render),
-            inventory=store.inventory(app.name),
-            project_problem=project_problem,
-        )
+        result = compare_registered(services, app, revision=request.revision, fresh_refs=_wants_newest_commit(request))
     except AccessDenied as exc:
         raise SyncRefused(str(exc)) from None
     if result.refused:

@@ -23,9 +23,10 @@ from reconciler.engine.diff.resource_diff import (
     app_sync_status,
     diff_resource,
 )
+from reconciler.engine.health.rules.configured import ignore_differences_for
 from reconciler.engine.live_view import LiveRecord, LiveView, live_fingerprint
 from reconciler.health import Health, assess, missing, worst
-from reconciler.model import Application
+from reconciler.model import Application, ResourceIgnoreDifferences
 from reconciler.model.resources import TRACKING_ANNOTATION, ResourceKey, split_api_version
 from reconciler.source.render.tracking import ARGO_GROUP, CHILD_APP_KINDS
 
@@ -139,6 +140,8 @@ def compare(
     costs no request at all. Otherwise the cluster is LISTed by label as before.
     """
     verified = verified or {}
+    # System-level resource.customizations.ignoreDifferences first, then the app's own.
+    ignore = ignore_differences_for(app.ignore_differences)
     desired_by_key = {ResourceKey.of(obj): obj for obj in desired.objects}
     types: set[tuple[str, str]] | None = None
     if live_types is not None:
@@ -147,7 +150,7 @@ def compare(
     if live_view is not None and types is not None:
         records = live_view.tracked(app.name, {(split_api_version(v)[0], k) for v, k in types}, namespaces)
         if records is not None:
-            return _compare_from_index(cluster, app, desired, desired_by_key, records, verified)
+            return _compare_from_index(cluster, app, desired, desired_by_key, records, verified, ignore)
     live_by_key = {
         ResourceKey.of(obj): obj
         for obj in cluster.list_tracked(app.name, types, namespaces=namespaces)
@@ -160,7 +163,7 @@ def compare(
         manifest = desired_by_key.get(key)
         live = live_by_key.get(key)
         if manifest is None:
-            states.append(_extra(key, live, app))
+            states.append(_extra(key, live, ignore))
             continue
         if live is None:
             # Not labelled as ours, but it may exist (created by hand or by another tool).
@@ -170,14 +173,14 @@ def compare(
         if live is not None:
             fingerprint = f"{live_fingerprint(live)}:{manifest_hash(manifest)}"
             if verified.get(str(key)) == fingerprint:
-                diff = diff_resource(key, manifest, live, app.ignore_differences, mode="subset")
+                diff = diff_resource(key, manifest, live, ignore, mode="subset")
                 if diff.status == ResourceSyncStatus.SYNCED:
                     new_verified[str(key)] = fingerprint
                     states.append(_state(diff, live))
                     continue
         dry_runs += 1
         dry, mode, error = _dry_run(cluster, manifest)
-        diff = diff_resource(key, dry, live, app.ignore_differences, mode=mode)
+        diff = diff_resource(key, dry, live, ignore, mode=mode)
         if diff.status == ResourceSyncStatus.SYNCED and fingerprint:
             new_verified[str(key)] = fingerprint
         states.append(_state(diff, live, error))
@@ -201,6 +204,7 @@ def _compare_from_index(
     desired_by_key: Mapping[ResourceKey, dict[str, Any]],
     records: Mapping[ResourceKey, LiveRecord],
     verified: Mapping[str, str],
+    ignore: tuple[ResourceIgnoreDifferences, ...],
 ) -> Comparison:
     """`compare` on the watcher's index. An object unchanged since it was verified Synced is
     Synced again with no request; anything else is fetched (GET) and dry-run as on the LIST
@@ -216,7 +220,7 @@ def _compare_from_index(
             live = _get_quietly(cluster, {"apiVersion": record.api_version, "kind": key.kind},
                                 {"namespace": key.namespace or None, "name": key.name})
             if live is not None and owned_by(live, app.name):  # gone or disowned since the watch saw it
-                states.append(_extra(key, live, app))
+                states.append(_extra(key, live, ignore))
             continue
         fingerprint = f"{record.fingerprint}:{manifest_hash(manifest)}" if record else ""
         if record is not None and verified.get(str(key)) == fingerprint:
@@ -233,7 +237,7 @@ def _compare_from_index(
         live = _get_quietly(cluster, manifest, meta)
         dry_runs += 1
         dry, mode, error = _dry_run(cluster, manifest)
-        diff = diff_resource(key, dry, live, app.ignore_differences, mode=mode)
+        diff = diff_resource(key, dry, live, ignore, mode=mode)
         if diff.status == ResourceSyncStatus.SYNCED and live is not None:
             new_verified[str(key)] = f"{live_fingerprint(live)}:{manifest_hash(manifest)}"
         states.append(_state(diff, live, error))
@@ -268,8 +272,10 @@ def _state(diff: ResourceDiff, live: dict[str, Any] | None, error: str = "") -> 
     )
 
 
-def _extra(key: ResourceKey, live: dict[str, Any] | None, app: Application) -> ResourceState:
-    diff = diff_resource(key, None, live, app.ignore_differences)
+def _extra(
+    key: ResourceKey, live: dict[str, Any] | None, ignore: tuple[ResourceIgnoreDifferences, ...]
+) -> ResourceState:
+    diff = diff_resource(key, None, live, ignore)
     meta = (live or {}).get("metadata") or {}
     return ResourceState(
         diff=diff,

@@ -57,6 +57,18 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
         "secrets": {"webhook": {"github": "gh-hook-secret", "gitlab": "gl-hook-secret"}, "apiTokens": "admin:tok-1"}
     },
     "existing-secrets": {"secrets": {"existingSecret": "my-secrets"}},
+    "resource-customizations": {
+        "resourceCustomizations": {
+            "data": {
+                "resource.customizations.health.cert-manager.io_Certificate": 'return {status = "Healthy"}\n',
+                "resource.customizations.ignoreDifferences.apps_Deployment": "jsonPointers:\n- /spec/replicas\n",
+            },
+            "dir": "/opt/health-checks",
+            "extraVolumes": [{"name": "health-checks", "emptyDir": {}}],
+            "extraVolumeMounts": [{"name": "health-checks", "mountPath": "/opt/health-checks", "readOnly": True}],
+        }
+    },
+    "resource-customizations-existing": {"resourceCustomizations": {"existingConfigMap": "argocd-cm"}},
 }
 
 MINIMAL_CRDS = (
@@ -534,3 +546,36 @@ def test_self_managed_application_parses_and_renders_the_chart_from_this_tree(cl
 def test_a_single_worker_gets_no_disruption_budget_that_would_block_node_drains() -> None:
     objects = render_values({"worker": {"autoscaling": {"enabled": False}, "replicas": 1}})
     assert find(objects, "PodDisruptionBudget", f"{RELEASE}-reconciler-worker") == []
+
+
+# --- resource customizations ---------------------------------------------------------------
+
+
+def test_resource_customizations_are_mounted_where_health_is_assessed() -> None:
+    objects = rendered("resource-customizations")
+    configmap = one(objects, "ConfigMap", f"{RELEASE}-reconciler-resource-customizations")
+    ignore_key = "resource.customizations.ignoreDifferences.apps_Deployment"
+    assert configmap["data"][ignore_key] == "jsonPointers:\n- /spec/replicas\n"
+    for deployment in (f"{RELEASE}-reconciler-worker", f"{RELEASE}-reconciler-api"):
+        spec = one(objects, "Deployment", deployment)["spec"]["template"]["spec"]
+        env = env_of(spec["containers"][0])
+        assert env["RECONCILER_RESOURCE_CUSTOMIZATIONS_FILE"]["value"] == "/etc/reconciler/resource-customizations"
+        assert env["RECONCILER_RESOURCE_CUSTOMIZATIONS_DIR"]["value"] == "/opt/health-checks"
+        mounts = {m["name"]: m for m in spec["containers"][0]["volumeMounts"]}
+        assert mounts["resource-customizations"]["mountPath"] == "/etc/reconciler/resource-customizations"
+        assert mounts["health-checks"]["mountPath"] == "/opt/health-checks"
+        volumes = {v["name"]: v for v in spec["volumes"]}
+        assert volumes["resource-customizations"]["configMap"]["name"] == configmap["metadata"]["name"]
+
+
+def test_an_existing_configmap_is_mounted_as_it_is() -> None:
+    objects = rendered("resource-customizations-existing")
+    assert not [o for o in find(objects, "ConfigMap") if "resource-customizations" in o["metadata"]["name"]]
+    spec = one(objects, "Deployment", f"{RELEASE}-reconciler-worker")["spec"]["template"]["spec"]
+    assert {v["name"]: v for v in spec["volumes"]}["resource-customizations"]["configMap"]["name"] == "argocd-cm"
+
+
+def test_without_customizations_nothing_is_mounted() -> None:
+    spec = one(rendered("defaults"), "Deployment", f"{RELEASE}-reconciler-worker")["spec"]["template"]["spec"]
+    assert "RECONCILER_RESOURCE_CUSTOMIZATIONS_FILE" not in env_of(spec["containers"][0])
+    assert "resource-customizations" not in {v["name"] for v in spec["volumes"]}

@@ -47,7 +47,7 @@ def test_manual_sync_of_a_generate_name_manifest_fails_and_applies_nothing(
         what="the sync to end",
     )
     assert "generateName" in final["message"]
-    assert system.store.lock_holder("generated") is None
+    system.wait_for(lambda: system.store.lock_holder("generated") is None, what="the lock to be released")
     assert system.cluster.get("v1", "ConfigMap", "default", "named") is None
 
 
@@ -89,7 +89,7 @@ def test_a_sync_step_that_raises_unexpectedly_ends_the_operation_with_error_and_
     )
     assert final["phase"] == "Error"
     assert "unexpected KeyError" in final["message"]
-    assert system.store.lock_holder("stepcrash") is None
+    system.wait_for(lambda: system.store.lock_holder("stepcrash") is None, what="the lock to be released")
 
 
 @pytest.mark.timeout(90)

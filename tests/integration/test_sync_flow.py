@@ -49,6 +49,34 @@ def test_first_sync_of_the_seed_app_of_apps_deploys_every_child(system: System, 
     assert history[0]["initiatedBy"] == "auto"
 
 
+@pytest.mark.timeout(120)
+def test_root_app_health_includes_its_child_apps(system: System, seed_repo: GitRepo) -> None:
+    first_sync(system, seed_repo)
+    children = ("api", "infrastructure", "worker")
+    system.wait_for(lambda: all(system.status(n).get("health", {}).get("status") for n in children),
+                    what="children assessed")
+    assert set(rows_of(system)) == set(children)
+    # Each child row carries that child's own health, and the root is as healthy as its worst child
+    # (a child's health change polls the root again, so this settles without waiting a poll interval).
+    system.wait_for(
+        lambda: {n: (r["health"] or {}).get("status") for n, r in rows_of(system).items()}
+        == {n: system.status(n)["health"]["status"] for n in children},
+        what="child rows carry the children's health",
+    )
+    system.wait_for(
+        lambda: system.status("root")["health"]["status"]
+        == max((system.status(n)["health"]["status"] for n in children), key=SEVERITY_ORDER.index),
+        what="root health follows its children",
+    )
+
+
+SEVERITY_ORDER = ["Healthy", "Suspended", "Progressing", "Missing", "Degraded", "Unknown"]
+
+
+def rows_of(system: System) -> dict[str, dict[str, Any]]:
+    return {r["name"]: r for r in system.status("root")["resources"] if r["kind"] == "Application"}
+
+
 def first_sync(system: System, repo: GitRepo) -> str:
     register_root(system, repo)
     head = repo.head()

@@ -199,3 +199,48 @@ affinity:
 {{- "basic-auth" }}
 {{- end }}
 {{- end }}
+
+{{/*
+Argo CD resource customizations for the pods that assess health and compare (worker, api):
+the argocd-cm data mounted as a directory of keys, and an optional checks directory.
+*/}}
+{{- define "reconciler.customizationsConfigMap" -}}
+{{- if .Values.resourceCustomizations.existingConfigMap -}}
+{{ .Values.resourceCustomizations.existingConfigMap }}
+{{- else if .Values.resourceCustomizations.data -}}
+{{ include "reconciler.fullname" . }}-resource-customizations
+{{- end -}}
+{{- end }}
+
+{{- define "reconciler.customizationsEnv" -}}
+{{- if include "reconciler.customizationsConfigMap" . }}
+- name: RECONCILER_RESOURCE_CUSTOMIZATIONS_FILE
+  value: /etc/reconciler/resource-customizations
+{{- end }}
+{{- with .Values.resourceCustomizations.dir }}
+- name: RECONCILER_RESOURCE_CUSTOMIZATIONS_DIR
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
+
+{{- define "reconciler.customizationsVolumes" -}}
+{{- with include "reconciler.customizationsConfigMap" . }}
+- name: resource-customizations
+  configMap:
+    name: {{ . }}
+{{- end }}
+{{- with .Values.resourceCustomizations.extraVolumes }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{- define "reconciler.customizationsMounts" -}}
+{{- if include "reconciler.customizationsConfigMap" . }}
+- name: resource-customizations
+  mountPath: /etc/reconciler/resource-customizations
+  readOnly: true
+{{- end }}
+{{- with .Values.resourceCustomizations.extraVolumeMounts }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}

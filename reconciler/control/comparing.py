@@ -1,0 +1,45 @@
+"""The compare pipeline fed by the running system: the app's registered project, the process's
+Git source and clusters, and the render cache and inventory kept in Redis. Polls, syncs and
+previews call this; the pipeline itself (engine/pipeline.py) touches no Redis."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from reconciler.control.catalog import project_for
+from reconciler.engine.live_view import LiveView
+from reconciler.engine.pipeline import AppComparison, compare_app
+from reconciler.model import Application
+from reconciler.services import Services
+
+
+def compare_registered(
+    services: Services,
+    app: Application,
+    *,
+    revision: str = "",
+    commit: str = "",
+    fresh_refs: bool = False,
+    fill_cache: bool = True,
+    verified: Mapping[str, str] | None = None,
+    live: LiveView | None = None,
+) -> AppComparison:
+    """`compare_app` for a registered app. `fill_cache=False` reads the render cache without
+    writing it (a preview changes nothing). `live`: the watcher's index (a poll passes it; a
+    sync and a preview ask the cluster). Raises what the pipeline raises."""
+    store = services.store
+    project, project_problem = project_for(store, app)
+    return compare_app(
+        app,
+        project,
+        services.git,
+        services.clusters.for_destination(app.destination),
+        revision=revision,
+        commit=commit,
+        fresh_refs=fresh_refs,
+        cache=(store.cached_render, store.cache_render if fill_cache else lambda _key, _objects: None),
+        inventory=store.inventory(app.name),
+        verified=verified,
+        project_problem=project_problem,
+        live=live,
+    )

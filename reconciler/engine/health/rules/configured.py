@@ -1,0 +1,101 @@
+"""The resource customizations this process is configured with, loaded once and cached.
+
+Settings name a ConfigMap file (RECONCILER_RESOURCE_CUSTOMIZATIONS_FILE) and a directory
+(RECONCILER_RESOURCE_CUSTOMIZATIONS_DIR). A health check is looked up in that order:
+
+    1. the file's resource.customizations.health.<group>_<kind> (exact key, then wildcards)
+    2. the directory's <group>/<kind>/health.lua (exact, then `_` wildcards)
+    3. none: the caller falls back to the built-in rules
+
+The cache is process-wide and keyed by the settings' values and the file's modification
+time, so a worker picks a changed file up at the next assessment, and a test that
+changes the environment gets what it set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from reconciler.engine.health.rules.customizations import ConfigOverrides, CustomizationsFileError, load_config_file
+from reconciler.engine.health.rules.lua_directory import CustomizationsDirError, LuaDirectory
+from reconciler.engine.health.rules.lua_runtime import LuaScript
+from reconciler.model import ResourceIgnoreDifferences
+from reconciler.settings import Settings, SettingsError
+
+CustomizationsError = (CustomizationsFileError, CustomizationsDirError, SettingsError)
+
+
+@dataclass(frozen=True)
+class Customizations:
+    config: ConfigOverrides = field(default_factory=ConfigOverrides)
+    directory: LuaDirectory | None = None
+
+    def health_script(self, group: str, kind: str) -> LuaScript | None:
+        script = self.config.health_script(group, kind)
+        if script is None and self.directory is not None:
+            script = self.directory.find(group, kind)
+        return script
+
+
+NONE = Customizations()
+
+
+def customizations_for(settings: Settings) -> Customizations:
+    """Raises CustomizationsFileError / CustomizationsDirError naming what cannot be used."""
+    file, directory = settings.resource_customizations_file, settings.resource_customizations_dir
+    if not file and not directory:
+        return NONE
+    mtime = 0
+    if file:
+        try:
+            mtime = Path(file).expanduser().stat().st_mtime_ns
+        except OSError as error:
+            variable = "RECONCILER_RESOURCE_CUSTOMIZATIONS_FILE"
+            raise CustomizationsFileError(f"{variable}={file!r}: {error.strerror}") from None
+    return _load(file, mtime, directory)
+
+
+@lru_cache(maxsize=8)
+def _load(file: str, mtime_ns: int, directory: str) -> Customizations:
+    config = load_config_file(Path(file).expanduser()) if file else ConfigOverrides()
+    try:
+        lua_dir = LuaDirectory.scan(Path(directory).expanduser()) if directory else None
+    except CustomizationsDirError as error:
+        raise CustomizationsDirError(f"RECONCILER_RESOURCE_CUSTOMIZATIONS_DIR: {error}") from None
+    return Customizations(config=config, directory=lua_dir)
+
+
+def current_customizations() -> Customizations:
+    """The customizations of this process's environment (workers, API, CLI alike)."""
+    return customizations_for(Settings.from_env())
+
+
+def with_system_ignore_differences(
+    app_rules: tuple[ResourceIgnoreDifferences, ...], customizations: Customizations | None = None
+) -> tuple[ResourceIgnoreDifferences, ...]:
+    """The system-level `resource.customizations.ignoreDifferences` rules, then the app's own.
+
+    Both apply (Argo CD merges them the same way); raises what `customizations_for` raises.
+    """
+    customizations = customizations if customizations is not None else current_customizations()
+    return customizations.config.ignore_differences() + tuple(app_rules)
+
+
+def ignore_differences_for(app_rules: tuple[ResourceIgnoreDifferences, ...]) -> tuple[ResourceIgnoreDifferences, ...]:
+    """`with_system_ignore_differences` for the compare path, which must not fail on configuration:
+    when the customizations cannot be loaded only the app's rules apply, and the error is not
+    lost: `assess` reports it as every object's Unknown health in the same comparison."""
+    try:
+        return with_system_ignore_differences(app_rules)
+    except CustomizationsError:
+        return tuple(app_rules)
+
+
+def system_ignore_resource_updates(
+    customizations: Customizations | None = None,
+) -> tuple[ResourceIgnoreDifferences, ...]:
+    """`resource.customizations.ignoreResourceUpdates` rules, for a watcher deciding whether a change matters."""
+    customizations = customizations if customizations is not None else current_customizations()
+    return customizations.config.ignore_resource_updates()
