@@ -556,8 +556,9 @@ def test_resource_customizations_are_mounted_where_health_is_assessed() -> None:
     configmap = one(objects, "ConfigMap", f"{RELEASE}-reconciler-resource-customizations")
     ignore_key = "resource.customizations.ignoreDifferences.apps_Deployment"
     assert configmap["data"][ignore_key] == "jsonPointers:\n- /spec/replicas\n"
-    for deployment in (f"{RELEASE}-reconciler-worker", f"{RELEASE}-reconciler-api"):
-        spec = one(objects, "Deployment", deployment)["spec"]["template"]["spec"]
+    # The watcher too: polls trust the health it stores for objects that did not change.
+    for component in ("worker", "api", "watch"):
+        spec = one(objects, "Deployment", f"{RELEASE}-reconciler-{component}")["spec"]["template"]["spec"]
         env = env_of(spec["containers"][0])
         assert env["RECONCILER_RESOURCE_CUSTOMIZATIONS_FILE"]["value"] == "/etc/reconciler/resource-customizations"
         assert env["RECONCILER_RESOURCE_CUSTOMIZATIONS_DIR"]["value"] == "/opt/health-checks"
