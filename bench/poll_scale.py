@@ -28,7 +28,8 @@ Figures (per no-op poll = divided by N):
 - worker_rss_mb: VmRSS summed over the worker processes and their pool children;
   worker_rss_mb_largest_process: the largest one of them.
 - worker_cpu_ms_per_noop_poll: the workers' CPU time (user+system, all processes) over the
-  round divided by N: the poll itself plus Celery's share of receiving and acking its task.
+  round divided by N: the poll itself plus Celery's share of receiving and acking its task;
+  poll_cpu_ms_p50/p95: the poll's own CPU (thread time up to writing its status, `pollCpuMs`).
 - noop_polls_from_watch: polls whose status says the live state came from the watcher's
   index (liveState "watch") rather than a LIST; round_fits_poll_interval: the whole round
   (every app due at once) ended within the default 180 s poll interval.
@@ -234,11 +235,14 @@ def noop_round(system: BenchSystem, names: list[str], timeout: float) -> dict[st
         return round((git_after.get(request_type, 0) - (git_before or {}).get(request_type, 0)) / n, 4)
 
     from_watch = sum(1 for s in statuses.values() if (s or {}).get("liveState") == "watch")
+    poll_cpu = [float(s["pollCpuMs"]) for s in statuses.values() if s and "pollCpuMs" in s]
     return {
         "noop_round_seconds": round(finished - scheduled, 2),
         "round_fits_poll_interval": finished - scheduled <= DEFAULT_POLL_INTERVAL,
         "noop_polls_from_watch": from_watch,
         "worker_cpu_ms_per_noop_poll": round((cpu_after - cpu_before) * 1000 / n, 2),
+        "poll_cpu_ms_p50": round(percentile(poll_cpu, 0.5), 2) if poll_cpu else None,
+        "poll_cpu_ms_p95": round(percentile(poll_cpu, 0.95), 2) if poll_cpu else None,
         "noop_polls_per_second": round(n / (finished - scheduled), 1),
         "api_requests_per_noop_poll": round((stats_after["total"] - stats_before["total"]) / n, 3),
         "api_requests_by_verb": {verb: v for verb, v in by_verb.items() if v},

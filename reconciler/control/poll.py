@@ -62,6 +62,7 @@ def refresh(
     """Poll one app. None when it is not registered (deleted since the poll was queued)."""
     store = services.store
     observed = time.time()
+    cpu_started = time.thread_time()
     try:
         app = load_application(store, name)
     except UnknownApplication:
@@ -84,6 +85,9 @@ def refresh(
     status = _status(app, result.comparison, children, observed)
     # Whether this poll reused a cached render: a no-op poll should (bench/poll_scale.py counts it).
     status["renderCacheHit"] = result.desired.cache_hit
+    # This thread's CPU for the poll so far (bench/poll_scale.py reads it: the poll's own cost
+    # apart from the task queue's).
+    status["pollCpuMs"] = round((time.thread_time() - cpu_started) * 1000, 2)
     project_problem = result.refused
     if project_problem:
         status["conditions"].append({"type": "InvalidSpecError", "message": project_problem})
