@@ -84,6 +84,8 @@ def get_app(store: Store, name: str) -> dict[str, Any]:
             "history": store.history(name),
             "children": store.children_of(name),
             "observedAt": status.get("observedAt"),
+            # "watch" (the watcher's index), or "list: <why the watcher could not answer>"
+            "liveState": status.get("liveState"),
         }
     )
     return detail

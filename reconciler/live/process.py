@@ -20,11 +20,13 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from reconciler import telemetry
 from reconciler.engine.cluster import Clusters, KubeError
 from reconciler.live.records import cluster_id
 from reconciler.live.watcher import ClusterWatcher
 from reconciler.model import Destination
 from reconciler.settings import Settings
+from reconciler.source.git.client import GitCounters
 from reconciler.state import Store
 
 log = logging.getLogger("reconciler.watch")
@@ -74,6 +76,7 @@ class WatcherProcess:
         self._targets_cache: dict[str, Any] = {}
         self._targets_at = -TARGETS_SECONDS
         self._registered = -1
+        self._no_git = GitCounters()  # the watcher makes no git request; telemetry wants the counters
 
     def run(self, stop: threading.Event) -> None:
         log.info("watcher %s started", self.holder)
@@ -117,6 +120,8 @@ class WatcherProcess:
                     ).start()
         for cid in [c for c in self.watchers if c not in targets]:
             self._let_go(cid)
+        # The watcher's LISTs and WATCHes in reconciler_k8s_request_total, like the workers' requests.
+        telemetry.flush_process_counters(self.store, self._no_git, self.clusters)
 
     def shutdown(self) -> None:
         for cid in list(self.watchers):
