@@ -117,7 +117,9 @@ def test_burst_of_500_pod_events_makes_a_few_polls(
             })
         wait_for(lambda: watcher.stats.events >= seen + 500, what="500 Pod events")
         time.sleep(1.5)  # the debounce's trailing poll
-        assert 1 <= recorder.queued.count(APP) <= 3, recorder.queued
+        # At most one poll a second while events keep coming (however long a loaded machine
+        # takes to deliver them), against 500 without the debounce.
+        assert 1 <= recorder.queued.count(APP) <= 5, recorder.queued
         tree = store.live_tree(cluster_id(cluster.server), APP)[2]
         assert len(tree) == 50  # the Pods under the app's ReplicaSet, found by ownerReferences
     finally:
