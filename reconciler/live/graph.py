@@ -73,13 +73,17 @@ class Graph:
     def replace(self, kind_key: str, namespace: str | None, items: Iterable[dict[str, Any]]) -> None:
         """A (re)list of one kind, cluster-wide or in one namespace: what it lacks is gone."""
         items = list(items)
-        listed = {str((o.get("metadata") or {}).get("uid", "")) for o in items}
+        for obj in items:
+            self.upsert(obj, kind_key)
+        self.keep_only(kind_key, namespace, {str((o.get("metadata") or {}).get("uid", "")) for o in items})
+
+    def keep_only(self, kind_key: str, namespace: str | None, listed: set[str]) -> None:
+        """The end of a (re)list whose pages were upserted: objects of the kind (in that
+        namespace) it did not list are gone."""
         for uid in list(self.by_type.get(kind_key, ())):
             node = self.nodes.get(uid)
             if node is not None and uid not in listed and (namespace is None or node.namespace == namespace):
                 self._remove(node)
-        for obj in items:
-            self.upsert(obj, kind_key)
 
     def drop_kind(self, kind_key: str) -> None:
         """The kind is no longer watched (its CRD went, or it was excluded)."""

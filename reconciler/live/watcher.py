@@ -49,6 +49,7 @@ BACKOFF_BASE_SECONDS = 0.5
 BACKOFF_MAX_SECONDS = 30.0
 MAX_OPS_PER_WRITE = 2000
 QUICK_END_SECONDS = 1.0
+INBOX_SIZE = 2000  # events or LIST pages (of 500 objects) waiting for the processor
 WATCH_POOL_SIZE = 512
 CRD_KEY = "apiextensions.k8s.io/CustomResourceDefinition"
 
@@ -93,8 +94,12 @@ class _Scope(threading.Thread):
         while not self.stopped.is_set() and not owner.stopped.is_set():
             try:
                 if need_list:
-                    items, rv = cluster.list_all(self.rtype, self.namespace)
-                    owner.report(("listed", self, items, listed_before))
+                    uids: set[str] = set()
+                    for items, list_rv in cluster.list_pages(self.rtype, self.namespace):
+                        uids.update(str((o.get("metadata") or {}).get("uid", "")) for o in items)
+                        owner.report(("page", self, items))
+                        rv = list_rv or rv  # the last page carries the version to watch from
+                    owner.report(("listed", self, uids, listed_before))
                     need_list, listed_before, down = False, True, False
                 timeout = random.randint(*WATCH_TIMEOUT_RANGE)
                 opened, delivered = time.monotonic(), 0
@@ -166,7 +171,9 @@ class ClusterWatcher:
         self.stats = Stats()
         self.stopped = threading.Event()
         self.lost = False  # the lease went to another watcher
-        self._inbox: queue.Queue[tuple[Any, ...]] = queue.Queue()
+        # Bounded: kind threads wait when the processor is behind (a first LIST of a big cluster)
+        # rather than pile pages up in memory.
+        self._inbox: queue.Queue[tuple[Any, ...]] = queue.Queue(maxsize=INBOX_SIZE)
         self._scopes: dict[tuple[str, str | None], _Scope] = {}
         self._types: dict[str, ResourceType] = {}
         self._cluster_scoped: list[list[str]] = []  # every served cluster-scoped kind, excluded or not
@@ -265,10 +272,13 @@ class ClusterWatcher:
                 self.graph.upsert(obj, kind_key)
             if kind_key == CRD_KEY:
                 self._rediscover_soon()
+        elif what == "page":
+            for obj in item[2]:
+                self.graph.upsert(obj, kind_key)
         elif what == "listed":
             self.stats.lists += 1
-            items, relist = item[2], item[3]
-            self.graph.replace(kind_key, scope.namespace, items)
+            uids, relist = item[2], item[3]
+            self.graph.keep_only(kind_key, scope.namespace, uids)
             self._cover(scope)
             if relist:
                 self.stats.relists += 1

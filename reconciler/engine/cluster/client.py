@@ -222,24 +222,25 @@ class Cluster:
             manager.connection_pool_kw["maxsize"] = size
             manager.clear()  # pools made from now on take the new size
 
-    def list_all(
+    def list_pages(
         self, rtype: ResourceType, namespace: str | None = None, page_size: int = 500
-    ) -> tuple[list[dict[str, Any]], str]:
-        """Every object of one kind (in `namespace`, or cluster-wide), read in pages of
-        `page_size` (limit/continue), and the list's resourceVersion to watch from."""
+    ) -> Iterator[tuple[list[dict[str, Any]], str]]:
+        """Every object of one kind (in `namespace`, or cluster-wide), page by page (limit and
+        continue), so a caller never holds more than a page it has not consumed. Each page comes
+        with the list's resourceVersion to watch from ("" until the last page)."""
         path = self._path(rtype, namespace if rtype.namespaced else None)
-        items: list[dict[str, Any]] = []
         token: str | None = None
         while True:
             page = self._request(f"list {rtype.kind}", "get", path, limit=page_size, _continue=token)
-            for item in page.get("items") or []:
+            items = page.get("items") or []
+            for item in items:
                 item.setdefault("apiVersion", rtype.api_version)
                 item.setdefault("kind", rtype.kind)
-                items.append(item)
             meta = page.get("metadata") or {}
             token = meta.get("continue") or None
+            yield items, "" if token else str(meta.get("resourceVersion") or "")
             if not token:
-                return items, str(meta.get("resourceVersion") or "")
+                return
 
     def watch(
         self, rtype: ResourceType, namespace: str | None, resource_version: str, timeout_seconds: int
