@@ -95,10 +95,12 @@ class _Scope(threading.Thread):
             try:
                 if need_list:
                     uids: set[str] = set()
+                    first_rv = ""
                     for items, list_rv in cluster.list_pages(self.rtype, self.namespace):
+                        first_rv = first_rv or list_rv  # the list's snapshot: watch from there
                         uids.update(str((o.get("metadata") or {}).get("uid", "")) for o in items)
                         owner.report(("page", self, items))
-                        rv = list_rv or rv  # the last page carries the version to watch from
+                    rv = first_rv or rv
                     owner.report(("listed", self, uids, listed_before))
                     need_list, listed_before, down = False, True, False
                 timeout = random.randint(*WATCH_TIMEOUT_RANGE)

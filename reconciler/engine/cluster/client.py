@@ -227,7 +227,8 @@ class Cluster:
     ) -> Iterator[tuple[list[dict[str, Any]], str]]:
         """Every object of one kind (in `namespace`, or cluster-wide), page by page (limit and
         continue), so a caller never holds more than a page it has not consumed. Each page comes
-        with the list's resourceVersion to watch from ("" until the last page)."""
+        with its resourceVersion: watch from the first page's (the list's snapshot; a server
+        that served later pages fresher, replays a few changes to the watch, which is harmless)."""
         path = self._path(rtype, namespace if rtype.namespaced else None)
         token: str | None = None
         while True:
@@ -238,7 +239,7 @@ class Cluster:
                 item.setdefault("kind", rtype.kind)
             meta = page.get("metadata") or {}
             token = meta.get("continue") or None
-            yield items, "" if token else str(meta.get("resourceVersion") or "")
+            yield items, str(meta.get("resourceVersion") or "")
             if not token:
                 return
 
