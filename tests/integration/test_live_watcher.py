@@ -227,3 +227,20 @@ def test_kind_of_a_crd_created_later_is_watched_once_the_crd_appears(
 
     cluster.apply(tracked("Widget", "blue", api_version="example.com/v1", spec={"size": 1}))
     wait_for(lambda: APP in recorder.queued, what="the app polled for its new custom resource")
+
+
+def test_a_kind_listed_in_several_pages_is_indexed_whole(kubesim: Any, cluster: Cluster, redis_client: Any) -> None:
+    for i in range(1100):  # three pages of 500
+        kubesim.api.put_object({"apiVersion": "v1", "kind": "ConfigMap",
+                                "metadata": {"name": f"filler-{i:04d}", "namespace": "shop"}})
+    cluster.apply(tracked("ConfigMap", "zz-last", data={"on": "the last page"}))
+    store, recorder = Store(redis_client), Recorder()
+    watcher = started(cluster, store, recorder)
+    try:
+        index = store.live_objects(cluster_id(cluster.server), APP)[1]
+        assert "/ConfigMap/shop/zz-last" in index
+        list_requests = [e for e in kubesim.api.requests() if e["verb"] == "list" and e["path"] == "/api/v1/configmaps"]
+        assert len(list_requests) == 3
+    finally:
+        watcher.stop()
+        watcher.join()
