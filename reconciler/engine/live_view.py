@@ -28,9 +28,15 @@ _VOLATILE_METADATA = ("resourceVersion", "managedFields", "generation")
 
 
 def live_fingerprint(obj: Mapping[str, Any]) -> str:
-    """Hash of the object as a diff sees it (the same on a watch event, a LIST item and a GET)."""
+    """Hash of the object as a diff sees it (the same on a watch event, a LIST item and a GET).
+
+    A Secret's values never go into it (not even hashed, since the hash lands in Redis):
+    its resourceVersion stands for them, as a Secret has no status that could move it."""
     meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in _VOLATILE_METADATA}
     body = {k: v for k, v in obj.items() if k not in ("status", "metadata", "apiVersion")}
+    if obj.get("kind") == "Secret" and str(obj.get("apiVersion", "")) == "v1":
+        body = {k: v for k, v in body.items() if k not in ("data", "stringData")}
+        meta["resourceVersion"] = (obj.get("metadata") or {}).get("resourceVersion", "")
     body["metadata"] = meta
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
 

@@ -85,3 +85,14 @@ def test_exclusion_patterns_match_group_and_kind() -> None:
 def test_exclusion_without_a_group_separator_is_refused_naming_it() -> None:
     with pytest.raises(SettingsError, match="'Event' must be GROUP/KIND"):
         Settings.from_env({"RECONCILER_RESOURCE_EXCLUSIONS": "metrics.k8s.io/*, Event"})
+
+
+def test_secret_values_never_reach_the_fingerprint_but_their_changes_do() -> None:
+    from reconciler.engine.live_view import live_fingerprint
+
+    secret = obj("Secret", "creds", "s1", app="shop", data={"password": "aHVudGVyMg=="})
+    same_version_other_value = obj("Secret", "creds", "s1", app="shop", data={"password": "c2VjcmV0"})
+    assert live_fingerprint(secret) == live_fingerprint(same_version_other_value)  # values not hashed
+    rewritten = obj("Secret", "creds", "s1", app="shop", data={"password": "c2VjcmV0"})
+    rewritten["metadata"]["resourceVersion"] = "2"
+    assert live_fingerprint(rewritten) != live_fingerprint(secret)  # a write is still a change
