@@ -67,16 +67,15 @@ def flower(args: argparse.Namespace) -> int:
 
 
 def watch(args: argparse.Namespace) -> int:
-    import logging
     import threading
 
+    from reconciler import logs
     from reconciler.live.process import WatcherProcess, celery_enqueue
     from reconciler.state import Store
     from workers.celery_app import app, broker_url
 
     settings = _settings()
-    logging.basicConfig(level=args.loglevel.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)  # one pooled connection per watch
+    logs.configure(args.loglevel.upper(), settings.log_format)
     store = Store.from_url(broker_url(settings))
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
