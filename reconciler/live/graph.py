@@ -60,10 +60,21 @@ class Graph:
             self._unindex(old)
         if moved or not new.same_record(old):  # type: ignore[arg-type]
             self._index(new)
-        if old is None or moved or old.fingerprint != new.fingerprint or old.health != new.health:
+        if self._matters(old, new, moved):
             self._touch(old.app if old else None, new.app)
         if old is None or old.app != new.app:
             self._reresolve_children(uid, {uid})
+
+    @staticmethod
+    def _matters(old: Node | None, new: Node, moved: bool) -> bool:
+        """Whether the change calls for a poll of the app. Any change to a tracked object
+        does; of the objects under them (ReplicaSets, Pods) only a change of health: a
+        rollout's Pods coming and going show in their Deployment's own status already."""
+        if new.tracked_app:
+            return old is None or moved or old.fingerprint != new.fingerprint or old.health != new.health
+        if old is None:
+            return new.health[0] not in ("Healthy", "Progressing")  # born failing: worth a look
+        return moved or old.health != new.health
 
     def delete(self, obj: dict[str, Any]) -> None:
         node = self.nodes.get(str((obj.get("metadata") or {}).get("uid", "")))
@@ -100,7 +111,8 @@ class Graph:
         self.nodes.pop(node.uid, None)
         self.by_type.get(node.type_key, set()).discard(node.uid)
         self._unindex(node)
-        self._touch(node.app)
+        if node.tracked_app:  # a Pod replaced in a rollout is not news; a tracked object gone is
+            self._touch(node.app)
         self._reresolve_children(node.uid, {node.uid})
 
     def _unlink(self, node: Node) -> None:

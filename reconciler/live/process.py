@@ -149,6 +149,10 @@ class WatcherProcess:
             targets[cid] = cluster
             apps.setdefault(cid, set()).add(name)
             namespaces.setdefault(cid, set()).add(destination.namespace)
+        # The poll of every app after a full LIST leaves out apps never polled: registering
+        # them queued their first poll already, and two first polls would render twice.
+        for cid, names in apps.items():
+            apps[cid] = self.store.apps_with_status(names)
         if any(w._per_namespace for w in self.watchers.values()):
             for cid, names in apps.items():
                 for name in names:  # where the app's objects went before (its inventory)

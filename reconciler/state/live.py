@@ -104,6 +104,14 @@ class LiveState(RedisState):
     def live_apps(self, cluster: str) -> set[str]:
         return set(self.r.smembers(Keys.live_apps(cluster)))
 
+    def apps_with_status(self, names: set[str]) -> set[str]:
+        """Those of `names` that have been polled at least once."""
+        ordered = sorted(names)
+        pipe = self.r.pipeline(transaction=False)
+        for name in ordered:
+            pipe.exists(Keys.status(name))
+        return {name for name, found in zip(ordered, pipe.execute(), strict=True) if found}
+
     def mark_live_poll(self, app: str) -> bool:
         """True when no poll the watcher queued for `app` waits still: queue one."""
         return bool(self.r.set(Keys.live_poll(app), "1", nx=True, px=int(LIVE_POLL_MARK_SECONDS * 1000)))

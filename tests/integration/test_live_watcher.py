@@ -113,7 +113,9 @@ def test_burst_of_500_pod_events_makes_a_few_polls(
                 "apiVersion": "v1", "kind": "Pod",
                 "metadata": {"name": f"web-{i % 50}", "namespace": "shop", "ownerReferences": [owner]},
                 "spec": {"containers": [{"name": "c", "image": "x"}]},
-                "status": {"phase": ("Pending", "Running")[i // 50 % 2], "seq": i},
+                # Each round of 50 flips every Pod between ready and failed: 500 health changes.
+                "status": [{"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]},
+                           {"phase": "Failed"}][i // 50 % 2],
             })
         wait_for(lambda: watcher.stats.events >= seen + 500, what="500 Pod events")
         time.sleep(1.5)  # the debounce's trailing poll

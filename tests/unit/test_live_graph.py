@@ -96,3 +96,16 @@ def test_secret_values_never_reach_the_fingerprint_but_their_changes_do() -> Non
     rewritten = obj("Secret", "creds", "s1", app="shop", data={"password": "c2VjcmV0"})
     rewritten["metadata"]["resourceVersion"] = "2"
     assert live_fingerprint(rewritten) != live_fingerprint(secret)  # a write is still a change
+
+
+def test_pods_coming_and_going_are_not_news_but_a_pod_turning_unhealthy_is() -> None:
+    graph = Graph("c1")
+    graph.upsert(obj("ReplicaSet", "web-1", "rs", app="shop"), "apps/ReplicaSet")
+    graph.take()
+    ready = {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}
+    graph.upsert(obj("Pod", "web-1-a", "pod", owner="rs", status=ready), "/Pod")
+    graph.delete(obj("Pod", "web-1-old", "old-pod", owner="rs"))
+    assert graph.take()[1] == set()
+
+    graph.upsert(obj("Pod", "web-1-a", "pod", owner="rs", status={"phase": "Failed"}), "/Pod")
+    assert graph.take()[1] == {"shop"}
