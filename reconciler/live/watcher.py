@@ -14,9 +14,9 @@ kind threads report, writes the index to Redis fenced by the lease token, and qu
 - after the first full LIST and after any relist (a gap: the takeover of a dead watcher, a
   410), every app on the cluster is queued once, so no change made in the gap is missed.
 
-Kinds come from discovery (preferred versions, listable, not excluded), looked at again every
-DISCOVERY_SECONDS and soon after any CustomResourceDefinition changes, so CRDs are watched as
-they appear and dropped as they go.
+Kinds come from discovery (preferred versions, listable, not excluded), looked at again soon
+after any CustomResourceDefinition changes (so CRDs are watched as they appear and dropped as
+they go) and every DISCOVERY_SECONDS besides.
 """
 
 from __future__ import annotations
@@ -42,7 +42,10 @@ log = logging.getLogger("reconciler.watch")
 
 FLUSH_SECONDS = 0.05
 HEARTBEAT_SECONDS = 2.0
-DISCOVERY_SECONDS = 30.0
+# Discovery again as a safety net (an aggregated API appearing); CRDs are picked up from
+# their own watch within CRD_SETTLE_SECONDS.
+DISCOVERY_SECONDS = 300.0
+NAMESPACES_SECONDS = 30.0  # per-namespace watches follow the namespaces apps use
 CRD_SETTLE_SECONDS = 1.0
 WATCH_TIMEOUT_RANGE = (240, 360)  # a watch is re-opened every few minutes, at jittered times
 BACKOFF_BASE_SECONDS = 0.5
@@ -229,6 +232,7 @@ class ClusterWatcher:
             self._discover()
             next_flush = next_beat = 0.0
             next_discovery = time.monotonic() + DISCOVERY_SECONDS
+            next_namespaces = time.monotonic() + NAMESPACES_SECONDS
             while not self.stopped.is_set():
                 try:
                     item = self._inbox.get(timeout=FLUSH_SECONDS)
@@ -246,8 +250,10 @@ class ClusterWatcher:
                     next_beat = now + HEARTBEAT_SECONDS
                 if now >= next_discovery:
                     self._discover()
-                    self._cover_namespaces()
                     next_discovery = now + DISCOVERY_SECONDS
+                if now >= next_namespaces:
+                    self._cover_namespaces()
+                    next_namespaces = now + NAMESPACES_SECONDS
         except _LeaseLost:
             self.lost = True
             log.warning("lost the watch lease on %s: another watcher holds it now", self.cluster.server)
