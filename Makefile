@@ -50,6 +50,8 @@ bench: install
 	$(PY) bench/kubesim_requests.py
 	$(PY) bench/poll_scale.py --apps 100
 	$(PY) bench/push_latency.py
+	$(PY) bench/drift_heal.py
+	$(PY) bench/live_memory.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -68,6 +68,7 @@ class ProcessGroup:
     def __init__(self, log_dir: Path) -> None:
         self.log_dir = log_dir
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.ended: set[str] = set()  # ended on purpose (a profiler stopped): not a failure
 
     def start(self, name: str, argv: list[str], env: dict[str, str],
               stdout: int | None = None) -> subprocess.Popen[bytes]:
@@ -86,7 +87,7 @@ class ProcessGroup:
 
     def check_alive(self) -> None:
         for name, proc in self.procs.items():
-            if proc.poll() is not None:
+            if name not in self.ended and proc.poll() is not None:
                 raise RuntimeError(
                     f"{name} exited with status {proc.returncode}; see {self.log_dir / (name + '.log')}"
                 )
@@ -129,6 +130,40 @@ def group_rss_mb(leader_pids: list[int]) -> float:
         except (OSError, ValueError, IndexError):
             continue  # the process ended while we looked
     return round(total_kb / 1024, 1)
+
+
+def largest_process_rss_mb(leader_pids: list[int]) -> float:
+    """The VmRSS of the largest single process in these groups, in MiB (a per-process budget)."""
+    groups, largest = set(leader_pids), 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[2]) not in groups:
+                continue
+            for line in (entry / "status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    largest = max(largest, int(line.split()[1]))
+        except (OSError, ValueError, IndexError):
+            continue
+    return round(largest / 1024, 1)
+
+
+def group_cpu_seconds(leader_pids: list[int]) -> float:
+    """User + system CPU seconds used so far by every process in these groups (living ones)."""
+    groups = set(leader_pids)
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) in groups:
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, ValueError, IndexError):
+            continue
+    return total / ticks
 
 
 class KubesimAdmin:
@@ -193,7 +228,8 @@ class BenchSystem:
     """The whole system as separate processes: redis-server, kubesim, workers and beat.
 
     `workers` worker processes, each a Celery prefork pool of `concurrency` children;
-    `env` adds or overrides RECONCILER_* settings for workers and beat.
+    `env` adds or overrides RECONCILER_* settings for workers and beat; `watchers`
+    `reconciler watch` processes (reconciler/live) run beside them.
     """
 
     def __init__(
@@ -205,8 +241,12 @@ class BenchSystem:
         kubesim_controllers: bool = True,
         ready_delay: float = 0.2,
         env: dict[str, str] | None = None,
+        watchers: int = 0,
+        profile_workers: bool = False,
     ) -> None:
         self.workdir = workdir
+        self.watcher_count = watchers
+        self.profile_workers = profile_workers
         self.worker_count = workers
         self.concurrency = concurrency
         self.kubesim_controllers = kubesim_controllers
@@ -250,11 +290,18 @@ class BenchSystem:
             **self.extra_env,
         }
         for i in range(self.worker_count):
-            self.procs.start(f"worker{i}", [
-                sys.executable, "-m", "reconciler.cli", "worker", "--pool", "prefork",
-                "--concurrency", str(self.concurrency), "--loglevel", "WARNING",
-            ], self.env)
+            argv = [sys.executable, "-m", "reconciler.cli", "worker", "--pool", "prefork",
+                    "--concurrency", str(self.concurrency), "--loglevel", "WARNING"]
+            if self.profile_workers:
+                # py-spy can only sample its own children here (no ptrace of other processes).
+                # --gil: samples of the thread holding the GIL, i.e. Python CPU, not I/O waits.
+                argv = [str(Path(sys.executable).with_name("py-spy")), "record", "--subprocesses", "--gil",
+                        "--rate", "50", "--format", "raw", "-o", str(self.workdir / f"worker{i}.spy"), "--", *argv]
+            self.procs.start(f"worker{i}", argv, self.env)
         self.procs.start("beat", [sys.executable, "-m", "reconciler.cli", "beat", "--loglevel", "WARNING"], self.env)
+        for i in range(self.watcher_count):
+            self.procs.start(f"watch{i}", [sys.executable, "-m", "reconciler.cli", "watch", "--loglevel", "WARNING"],
+                             self.env)
 
     def _start_kubesim(self) -> str:
         argv = [sys.executable, "-m", "kubesim", "--port", "0"]
@@ -289,6 +336,40 @@ class BenchSystem:
 
     def worker_rss_mb(self) -> float:
         return group_rss_mb(self.worker_pids())
+
+    def stop_profiling(self) -> list[Path]:
+        """Stop the workers' py-spy (SIGINT: it writes its samples; the worker under it ends)."""
+        files = []
+        for name, proc in list(self.procs.procs.items()):
+            if name.startswith("worker"):
+                self.procs.ended.add(name)
+                with suppress(ProcessLookupError):
+                    os.kill(proc.pid, signal.SIGINT)
+                with suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=60)
+                files.append(self.workdir / f"{name}.spy")
+        return [f for f in files if f.exists()]
+
+    def worker_rss_mb_largest_process(self) -> float:
+        return largest_process_rss_mb(self.worker_pids())
+
+    def worker_cpu_seconds(self) -> float:
+        return group_cpu_seconds(self.worker_pids())
+
+    def watcher_pids(self) -> list[int]:
+        return [p.pid for name, p in self.procs.procs.items() if name.startswith("watch")]
+
+    def watcher_rss_mb(self) -> float:
+        return group_rss_mb(self.watcher_pids())
+
+    def watcher_live(self) -> bool:
+        """A watcher holds the cluster and has listed every kind it watches."""
+        assert self.store is not None
+        for key in self.store.r.scan_iter(match=Keys.live_meta("*"), count=100):
+            meta = self.store.r.hgetall(key)
+            if meta.get("heartbeat") and time.time() - float(meta["heartbeat"]) < 10 and meta.get("listed") == "1":
+                return True
+        return False
 
     def redis_used_memory_mb(self) -> float:
         assert self.store is not None

@@ -13,6 +13,7 @@ after a real poll interval); then makes every app due at once in beat's schedule
 Prints one JSON object per N on its own line (JSON Lines); progress goes to stderr.
 
     .venv/bin/python bench/poll_scale.py [--apps 100] [--workers 2] [--concurrency 2]
+    .venv/bin/python bench/poll_scale.py --apps 10000 --timeout 14400   # the issue-14 scale run
 
 Figures (per no-op poll = divided by N):
 - api_requests_per_noop_poll, api_requests_by_verb: kubesim's counters over the round.
@@ -24,8 +25,22 @@ Figures (per no-op poll = divided by N):
   1 s tick and queueing.
 - poll_p50_seconds, poll_p95_seconds: reconciledAt - observedAt of each app's status
   (the poll's own work, without time in the queue).
-- worker_rss_mb: VmRSS summed over the worker processes and their pool children.
+- worker_rss_mb: VmRSS summed over the worker processes and their pool children;
+  worker_rss_mb_largest_process: the largest one of them.
+- worker_cpu_ms_per_noop_poll: the workers' CPU time (user+system, all processes) over the
+  round divided by N: the poll itself plus Celery's share of receiving and acking its task;
+  poll_cpu_ms_p50/p95: the poll's own CPU (thread time up to writing its status, `pollCpuMs`).
+- noop_polls_from_watch: polls whose status says the live state came from the watcher's
+  index (liveState "watch") rather than a LIST; round_fits_poll_interval: the whole round
+  (every app due at once) ended within the default 180 s poll interval.
+- watcher_rss_mb, redis_used_memory_mb: memory of the `reconciler watch` process and Redis.
 - load_average_1m_after_round: the machine's load, since other work on it slows every figure.
+
+The watcher (`reconciler watch`) runs unless --no-watch (then polls LIST as before it existed).
+
+--profile: the workers run under py-spy during the first sync, whose samples are summarised
+by part of the system (render, Kubernetes API client, Redis, Celery task hops, ...) in
+`first_sync_profile`; the run ends after the first sync (stopping py-spy ends the workers).
 """
 
 from __future__ import annotations
@@ -43,12 +58,14 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
 from bench._harness import BenchSystem, GitRepo, log, sigterm_as_interrupt
+from bench._profile import summarise
 from reconciler.control.catalog import register
 from reconciler.model import parse_application
 from reconciler.state import Keys, Store
 
 RESOURCES_PER_APP = 10
 POLL_INTERVAL_SECONDS = 3600  # beat sends only the polls this benchmark schedules
+DEFAULT_POLL_INTERVAL = 180.0  # what a round of every app must fit in
 DEFAULT_REF_CACHE_TTL = 10.0
 
 
@@ -185,6 +202,7 @@ def noop_round(system: BenchSystem, names: list[str], timeout: float) -> dict[st
     history_before = history_total(store, names)
     system.kubesim.clear_log()
     stats_before = system.kubesim.stats()
+    cpu_before = system.worker_cpu_seconds()
 
     scheduled = time.time()
     for name in names:
@@ -197,6 +215,7 @@ def noop_round(system: BenchSystem, names: list[str], timeout: float) -> dict[st
     system.wait_for(polled, timeout, "every app polled once more", every=0.2)
     system.wait_for(lambda: system.queues_idle(), 120, "the queues to drain after the round")
     statuses = store.statuses(names)
+    cpu_after = system.worker_cpu_seconds()
     stats_after = system.kubesim.stats()
     requests = system.kubesim.requests()
     git_after = system.git_request_counts()
@@ -215,8 +234,15 @@ def noop_round(system: BenchSystem, names: list[str], timeout: float) -> dict[st
             return None
         return round((git_after.get(request_type, 0) - (git_before or {}).get(request_type, 0)) / n, 4)
 
+    from_watch = sum(1 for s in statuses.values() if (s or {}).get("liveState") == "watch")
+    poll_cpu = [float(s["pollCpuMs"]) for s in statuses.values() if s and "pollCpuMs" in s]
     return {
         "noop_round_seconds": round(finished - scheduled, 2),
+        "round_fits_poll_interval": finished - scheduled <= DEFAULT_POLL_INTERVAL,
+        "noop_polls_from_watch": from_watch,
+        "worker_cpu_ms_per_noop_poll": round((cpu_after - cpu_before) * 1000 / n, 2),
+        "poll_cpu_ms_p50": round(percentile(poll_cpu, 0.5), 2) if poll_cpu else None,
+        "poll_cpu_ms_p95": round(percentile(poll_cpu, 0.95), 2) if poll_cpu else None,
         "noop_polls_per_second": round(n / (finished - scheduled), 1),
         "api_requests_per_noop_poll": round((stats_after["total"] - stats_before["total"]) / n, 3),
         "api_requests_by_verb": {verb: v for verb, v in by_verb.items() if v},
@@ -246,12 +272,22 @@ def run(count: int, args: argparse.Namespace) -> dict[str, Any]:
     env = {"RECONCILER_POLL_INTERVAL": str(POLL_INTERVAL_SECONDS)}
     ok = False
     try:
-        with BenchSystem(workdir, workers=args.workers, concurrency=args.concurrency, env=env) as system:
+        with BenchSystem(workdir, workers=args.workers, concurrency=args.concurrency, env=env,
+                         watchers=0 if args.no_watch else 1, profile_workers=args.profile) as system:
             log(f"{count} apps: system up in {workdir}; creating repos and registering apps")
             names = create_apps(system, count, args.repos)
             first_sync, first_healthy = wait_first_sync(system, names, args.timeout)
             log(f"{count} apps: all Synced after {first_sync:.1f}s, Healthy after {first_healthy:.1f}s")
-            system.wait_for(lambda: quiet(system), 300, "the system to go quiet after the first sync")
+            if args.profile:
+                profile = summarise(system.stop_profiling())
+                ok = True
+                return {"apps": count, "resources_per_app": RESOURCES_PER_APP, "workers": args.workers,
+                        "worker_concurrency": args.concurrency, "cpu_cores": os.cpu_count(),
+                        "first_sync_seconds": round(first_sync, 1), "first_healthy_seconds": round(first_healthy, 1),
+                        "first_sync_profile": profile, "profiled_with": "py-spy --gil --rate 50 (Python CPU only)"}
+            if not args.no_watch:
+                system.wait_for(system.watcher_live, 300, "the watcher to list the cluster")
+            system.wait_for(lambda: quiet(system), 600, "the system to go quiet after the first sync")
             time.sleep(ttl + 0.5)  # as after a real poll interval: every cached ref listing has expired
             log(f"{count} apps: no-op round")
             figures = noop_round(system, names, args.timeout)
@@ -266,6 +302,8 @@ def run(count: int, args: argparse.Namespace) -> dict[str, Any]:
                 "first_healthy_seconds": round(first_healthy, 1),
                 **figures,
                 "worker_rss_mb": system.worker_rss_mb(),
+                "worker_rss_mb_largest_process": system.worker_rss_mb_largest_process(),
+                "watcher_rss_mb": system.watcher_rss_mb() if not args.no_watch else None,
                 "redis_used_memory_mb": system.redis_used_memory_mb(),
                 "git_ref_cache_ttl_seconds": ttl,
             }
@@ -287,6 +325,9 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=2, help="prefork children per worker")
     parser.add_argument("--timeout", type=float, default=1200, help="seconds allowed for the first sync")
     parser.add_argument("--keep", action="store_true", help="keep the working directory (logs, repos)")
+    parser.add_argument("--no-watch", action="store_true", help="run no watcher: polls LIST the cluster")
+    parser.add_argument("--profile", action="store_true",
+                        help="profile the first sync with py-spy (pip install py-spy) and stop after it")
     args = parser.parse_args()
     if any(n < 1 for n in args.apps or []) or args.repos < 1:
         parser.error("--apps and --repos must be at least 1")

@@ -88,6 +88,23 @@ def _networks(env: Mapping[str, str], name: str) -> tuple[ipaddress.IPv4Network 
         except ValueError:
             raise SettingsError(f"{name} entry {entry!r} is not an address or CIDR; write it like 10.0.0.0/8") from None
     return tuple(networks)
+def _resource_exclusions(env: Mapping[str, str]) -> tuple[str, ...]:
+    """RECONCILER_RESOURCE_EXCLUSIONS: `group/Kind` patterns (shell wildcards, `/Kind` for the
+    core group), comma-separated, that the watcher does not watch, besides the built-in noisy
+    kinds (Events, Leases, EndpointSlices, ...). Like Argo CD's `resource.exclusions`."""
+    patterns: list[str] = []
+    for item in env.get("RECONCILER_RESOURCE_EXCLUSIONS", "").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        _group, sep, kind = item.partition("/")
+        if not sep or not kind or "/" in kind:
+            raise SettingsError(
+                f"RECONCILER_RESOURCE_EXCLUSIONS entry {item!r} must be GROUP/KIND, e.g. "
+                "metrics.k8s.io/* or /ConfigMap for the core group"
+            )
+        patterns.append(item)
+    return tuple(patterns)
 
 
 def _api_tokens(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
@@ -155,6 +172,12 @@ class Settings:
     api_tokens: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     api_auth: str = "token"
     metrics_auth: bool = False  # true: GET /metrics needs any valid token
+    # The watcher (reconciler/live): kinds it does not watch, how long its hold on a cluster
+    # lasts without renewal (another watcher takes over after it), and the least time
+    # between two polls it queues for one app (a rollout's Pod events make a few polls).
+    resource_exclusions: tuple[str, ...] = ()
+    watch_lease_ttl: float = 15.0
+    watch_debounce: float = 1.0
     # Argo CD resource customizations (reconciler/engine/health/rules/configured.py): an argocd-cm
     # ConfigMap file, and a directory in Argo CD's resource_customizations layout.
     resource_customizations_file: str = ""
@@ -197,6 +220,9 @@ class Settings:
             api_tokens=api_tokens,
             api_auth=_api_auth(env, api_tokens),
             metrics_auth=_flag(env, "RECONCILER_METRICS_AUTH"),
+            resource_exclusions=_resource_exclusions(env),
+            watch_lease_ttl=_float(env, "RECONCILER_WATCH_LEASE_TTL", 15.0),
+            watch_debounce=_float(env, "RECONCILER_WATCH_DEBOUNCE", 1.0),
             resource_customizations_file=env.get("RECONCILER_RESOURCE_CUSTOMIZATIONS_FILE", "").strip(),
             resource_customizations_dir=env.get("RECONCILER_RESOURCE_CUSTOMIZATIONS_DIR", "").strip(),
             local_repo_roots=_paths(env, "RECONCILER_LOCAL_REPO_ROOTS"),

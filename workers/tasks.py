@@ -85,6 +85,7 @@ def poll(self: Task, app_name: str, revision: str | None = None, fresh: bool = F
     """Refresh one app. `fresh` (a push webhook): list the remote's refs now rather than
     from the shared cache, and sync on the urgent queue."""
     svc = services()
+    svc.store.clear_live_poll(app_name)  # a change the watcher sees from now on queues another poll
     if fresh:
         # A push that arrives from here on must queue its own poll: this one may have
         # listed the remote's refs before that push landed.

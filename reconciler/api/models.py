@@ -49,6 +49,9 @@ class AppDetail(AppSummary):
     history: list[dict[str, Any]] = Field(default_factory=list)
     children: list[str] = Field(default_factory=list)
     observedAt: float | None = None
+    liveState: str | None = Field(
+        None, description='where the last poll read live objects: "watch", or "list: <why not the watch>"'
+    )
 
 
 class CreateResult(_Open):

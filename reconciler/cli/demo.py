@@ -1,6 +1,6 @@
 """`make demo`: the whole system on this machine, no cluster needed.
 
-Starts kubesim (simulated controllers on), a private Redis, a worker, beat, the API and
+Starts kubesim (simulated controllers on), a private Redis, a worker, beat, the watcher, the API and
 Flower; creates a Git repository laid out as the seed's "Repository Structure"
 (examples/gitops-repo); registers the root app; shows every app reach Synced/Healthy;
 then does what the seed's CI step does (edit the image tag in values-prod.yaml, commit,
@@ -220,6 +220,7 @@ def _run(headless: bool, port: int, workdir: Path, processes: Processes, redis: 
     say(f"1. kubesim (emulated Kubernetes API, controllers on) at {kubesim_url}; Redis at {redis.url}")
     processes.start("worker", [sys.executable, "-m", "reconciler.cli", "worker", "--loglevel", "WARNING"], env)
     processes.start("beat", [sys.executable, "-m", "reconciler.cli", "beat", "--loglevel", "WARNING"], env)
+    processes.start("watch", [sys.executable, "-m", "reconciler.cli", "watch", "--loglevel", "WARNING"], env)
     processes.start("api", [sys.executable, "-m", "reconciler.cli", "api", "--port", str(port), "--host", "127.0.0.1"],
                     env)
     flower_port = free_port()
@@ -227,7 +228,7 @@ def _run(headless: bool, port: int, workdir: Path, processes: Processes, redis: 
                                "--host", "127.0.0.1"], env)
     api_url = f"http://127.0.0.1:{port}"
     wait_until(lambda: _ok(f"{api_url}/readyz"), 60, "the API to be ready", processes)
-    say(f"2. worker, beat, API ({api_url}) and Flower (http://127.0.0.1:{flower_port}) are up")
+    say(f"2. worker, beat, watcher, API ({api_url}) and Flower (http://127.0.0.1:{flower_port}) are up")
 
     clone, origin_url = make_repository(workdir)
     say(f"3. Git repository {origin_url} created with the seed's layout (argocd/, apps/, infrastructure/)")

@@ -1,4 +1,4 @@
-"""`reconciler worker | beat | api | flower | up`: the processes of the system."""
+"""`reconciler worker | beat | watch | api | flower | up`: the processes of the system."""
 
 from __future__ import annotations
 
@@ -78,6 +78,24 @@ def flower(args: argparse.Namespace) -> int:
     return 0
 
 
+def watch(args: argparse.Namespace) -> int:
+    import threading
+
+    from reconciler import logs
+    from reconciler.live.process import WatcherProcess, celery_enqueue
+    from reconciler.state import Store
+    from workers.celery_app import app, broker_url
+
+    settings = _settings()
+    logs.configure(args.loglevel.upper(), settings.log_format)
+    store = Store.from_url(broker_url(settings))
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda _s, _f: stop.set())
+    WatcherProcess(settings, store, celery_enqueue(store, app.send_task)).run(stop)
+    return 0
+
+
 def _spawn(role: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "reconciler.cli", *role], env=env)
 
@@ -114,6 +132,7 @@ def up(args: argparse.Namespace) -> int:
     children = {
         "worker": _spawn(["worker", "--loglevel", args.loglevel], env),
         "beat": _spawn(["beat", "--loglevel", args.loglevel], env),
+        "watch": _spawn(["watch", "--loglevel", args.loglevel], env),
         "api": _spawn(["api", "--port", str(args.port), "--host", args.host], env),
     }
     print(f"api:     http://{args.host}:{args.port}/  (webhook: POST /api/webhook)", flush=True)
@@ -162,6 +181,10 @@ def add_run_parsers(sub: Any) -> None:
     p.add_argument("--pool", choices=["prefork", "threads", "solo"], help="Celery pool (default prefork)")
     p.add_argument("--loglevel", default="INFO")
     p.set_defaults(handler=worker)
+
+    p = sub.add_parser("watch", help="watch the clusters apps deploy to: live state for polls, drift healed in seconds")
+    p.add_argument("--loglevel", default="INFO")
+    p.set_defaults(handler=watch)
 
     p = sub.add_parser("beat", help="run the poll scheduler")
     p.add_argument("--loglevel", default="INFO")

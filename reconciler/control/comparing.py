@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from reconciler.control.catalog import project_for
+from reconciler.engine.live_view import LiveView
 from reconciler.engine.pipeline import AppComparison, compare_app
 from reconciler.model import Application
 from reconciler.services import Services
@@ -21,9 +22,11 @@ def compare_registered(
     fresh_refs: bool = False,
     fill_cache: bool = True,
     verified: Mapping[str, str] | None = None,
+    live: LiveView | None = None,
 ) -> AppComparison:
     """`compare_app` for a registered app. `fill_cache=False` reads the render cache without
-    writing it (a preview changes nothing). Raises what the pipeline raises."""
+    writing it (a preview changes nothing). `live`: the watcher's index (a poll passes it; a
+    sync and a preview ask the cluster). Raises what the pipeline raises."""
     store = services.store
     project, project_problem = project_for(store, app)
     return compare_app(
@@ -39,4 +42,5 @@ def compare_registered(
         verified=verified,
         project_problem=project_problem,
         charts=services.charts,
+        live=live,
     )

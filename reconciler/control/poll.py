@@ -3,7 +3,10 @@ whether the automated path should sync it.
 
 A poll takes no lock and writes nothing to a cluster. When neither the Git revision nor
 the spec moved, it renders nothing (render cache) and asks the server for a dry-run only
-for objects whose resourceVersion moved since they were last verified.
+for objects that changed since they were last verified. With the watcher running
+(reconciler/live) the app's live objects come from its index, so a poll where nothing changed
+makes no Kubernetes API request at all; without it (or while its data is stale) the poll
+LISTs the cluster by label, and the status's `liveState` says which it was and why.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from reconciler.engine.compare import Comparison
 from reconciler.engine.diff.resource_diff import AppSyncStatus, ResourceSyncStatus
 from reconciler.engine.pipeline import AccessDenied, AppComparison, revisions_of
 from reconciler.health import Health, assess, missing, worst
+from reconciler.live.reader import LiveStateReader
 from reconciler.model import Application, SpecError, application_to_manifest
 from reconciler.services import Services
 from reconciler.source.git.client import GitError
@@ -59,6 +63,7 @@ def refresh(
     """Poll one app. None when it is not registered (deleted since the poll was queued)."""
     store = services.store
     observed = time.time()
+    cpu_started = time.thread_time()
     try:
         app = load_application(store, name)
     except UnknownApplication:
@@ -81,6 +86,9 @@ def refresh(
     status = _status(app, result.comparison, children, observed)
     # Whether this poll reused a cached render: a no-op poll should (bench/poll_scale.py counts it).
     status["renderCacheHit"] = result.desired.cache_hit
+    # This thread's CPU for the poll so far (bench/poll_scale.py reads it: the poll's own cost
+    # apart from the task queue's).
+    status["pollCpuMs"] = round((time.thread_time() - cpu_started) * 1000, 2)
     project_problem = result.refused
     if project_problem:
         status["conditions"].append({"type": "InvalidSpecError", "message": project_problem})
@@ -177,8 +185,15 @@ def _rolling_out(services: Services, name: str) -> bool:
 def _compare(
     services: Services, app: Application, previous: dict[str, Any], revision: str | None, fresh_refs: bool
 ) -> tuple[AppComparison, list[dict[str, Any]]]:
+    cluster = services.clusters.for_destination(app.destination)
     result = compare_registered(
-        services, app, commit=revision or "", fresh_refs=fresh_refs, verified=previous.get("verified") or {}
+        services,
+        app,
+        commit=revision or "",
+        fresh_refs=fresh_refs,
+        verified=previous.get("verified") or {},
+        # The watcher's index (reconciler/live): a no-op poll then asks the cluster nothing.
+        live=LiveStateReader(services.store, cluster.server),
     )
     return result, _child_statuses(services, app.name, result.desired.child_apps)
 
@@ -260,6 +275,8 @@ def _status(
         "reconciledAt": time.time(),
         "verified": comparison.verified,
         "dryRuns": comparison.dry_runs,
+        # "watch", or "list: <why the watcher's index could not answer>"
+        "liveState": comparison.live_source,
     }
 
 
@@ -352,6 +369,9 @@ def decide_auto_sync(services: Services, app: Application, status: dict[str, Any
         return None
     attempts, last_at = store.self_heal_state(app.name)
     if time.time() - last_at < self_heal_wait(attempts):
+        # Argo CD requeues the app for when the backoff ends: with polls an hour apart and the
+        # watcher's refresh already spent, nothing else would look at this drift again.
+        store.poll_soon(app.name, last_at + self_heal_wait(attempts))
         return None
     store.record_self_heal(app.name, time.time())
     return SyncRequest(app=app.name, revision=revision, trigger="selfheal")

@@ -91,6 +91,8 @@ def get_app(store: Store, name: str) -> dict[str, Any]:
             "observedAt": status.get("observedAt"),
             "syncWindows": status.get("syncWindows") or [],
             "syncHeld": status.get("syncHeld", ""),
+            # "watch" (the watcher's index), or "list: <why the watcher could not answer>"
+            "liveState": status.get("liveState"),
         }
     )
     return detail

@@ -27,6 +27,7 @@ from reconciler.engine.diff.resource_diff import (
 )
 from reconciler.engine.health.rules.configured import ignore_differences_for
 from reconciler.engine.hooks import Hook, is_hook
+from reconciler.engine.live_view import LiveRecord, LiveView, live_fingerprint
 from reconciler.health import Health, assess, missing, worst
 from reconciler.model import Application, ResourceIgnoreDifferences
 from reconciler.model.resources import SYNC_OPTIONS_ANNOTATION, TRACKING_ANNOTATION, ResourceKey, split_api_version
@@ -76,10 +77,13 @@ class Comparison:
     resources: list[ResourceState]
     sync_status: AppSyncStatus
     health: Health
-    # key -> "resourceVersion:manifestHash" of objects found Synced: a later compare may
+    # key -> "liveFingerprint:manifestHash" of objects found Synced: a later compare may
     # call them Synced again without a dry-run while both stay the same.
     verified: dict[str, str]
     dry_runs: int = 0
+    # Where the live state came from: "watch" (the watcher's index, no LIST) or
+    # "list: <why the watcher's index could not answer>".
+    live_source: str = "list"
 
     @property
     def diffs(self) -> list[ResourceDiff]:
@@ -100,6 +104,7 @@ def compare_with_inventory(
     desired: DesiredState,
     inventory: Mapping[str, Mapping[str, Any]],
     verified: Mapping[str, str] | None = None,
+    live_view: LiveView | None = None,
 ) -> Comparison:
     """`compare`, looking for prune candidates among the kinds and namespaces the app's
     inventory (what it applied before) names."""
@@ -110,6 +115,7 @@ def compare_with_inventory(
         live_types={(str(e.get("apiVersion", "")), str(e.get("kind", ""))) for e in inventory.values()},
         live_namespaces={str(e.get("namespace") or "") for e in inventory.values()},
         verified=verified,
+        live_view=live_view,
     )
 
 
@@ -140,6 +146,7 @@ def compare(
     live_types: Iterable[tuple[str, str]] | None = (),
     live_namespaces: Iterable[str] = (),
     verified: Mapping[str, str] | None = None,
+    live_view: LiveView | None = None,
 ) -> Comparison:
     """Diff the desired objects against the cluster and assess health.
 
@@ -147,8 +154,12 @@ def compare(
     kinds (the app's inventory); None looks at every kind the cluster serves.
     `live_namespaces`: where the app's objects may be besides the desired ones' namespaces (the
     inventory's), for clusters whose RBAC allows no cluster-wide LIST.
-    `verified`: from the last Comparison; objects whose resourceVersion and manifest are
+    `verified`: from the last Comparison; objects whose live fingerprint and manifest are
     unchanged are Synced without asking the server for a dry-run.
+    `live_view`: the watcher's index; when it vouches for every kind and namespace involved, the
+    app's objects come from it (no LIST) and an object it shows unchanged since verified
+    costs no request at all. Otherwise the cluster is LISTed by label. Either way, a verdict
+    other than "unchanged since verified" comes from the server (GET and dry-run).
     """
     verified = verified or {}
     # System-level resource.customizations.ignoreDifferences first, then the app's own.
@@ -158,35 +169,51 @@ def compare(
     if live_types is not None:
         types = {(str(o["apiVersion"]), str(o["kind"])) for o in desired.objects} | set(live_types)
     namespaces = {key.namespace for key in desired_by_key} | set(live_namespaces) | {app.destination.namespace}
-    # Live hooks carry the app's tracking too, but they are never part of its state.
-    live_by_key = {
-        ResourceKey.of(obj): obj
-        for obj in cluster.list_tracked(app.name, types, namespaces=namespaces)
-        if owned_by(obj, app.name) and not is_hook(obj)
-    }
+    records: Mapping[ResourceKey, LiveRecord] | None = None
+    if live_view is not None and types is not None:
+        records = live_view.tracked(app.name, {(split_api_version(v)[0], k) for v, k in types}, namespaces)
+    listed: dict[ResourceKey, dict[str, Any]] = {}
+    source = "watch"
+    if records is None:
+        source = f"list: {live_view.source}" if live_view is not None else "list"
+        # Live hooks carry the app's tracking too, but they are never part of its state.
+        listed = {
+            ResourceKey.of(obj): obj
+            for obj in cluster.list_tracked(app.name, types, namespaces=namespaces)
+            if owned_by(obj, app.name) and not is_hook(obj)
+        }
     crd_kinds = crd_kinds_of(desired.objects)
     states: list[ResourceState] = []
     new_verified: dict[str, str] = {}
     dry_runs = 0
-    for key in sorted(set(desired_by_key) | set(live_by_key)):
+    for key in sorted(set(desired_by_key) | set(records if records is not None else listed)):
         manifest = desired_by_key.get(key)
-        live = live_by_key.get(key)
+        live = listed.get(key)
+        record = records.get(key) if records is not None else None
         if manifest is None:
-            states.append(_extra(key, live, ignore))
+            if record is not None:  # the index saw it: make sure it is still there and ours
+                live = _get_quietly(cluster, {"apiVersion": record.api_version, "kind": key.kind},
+                                    {"namespace": key.namespace or None, "name": key.name})
+            if live is not None and owned_by(live, app.name) and not is_hook(live):
+                states.append(_extra(key, live, ignore))
+            continue
+        if record is not None and verified.get(str(key)) == f"{record.fingerprint}:{manifest_hash(manifest)}":
+            new_verified[str(key)] = verified[str(key)]
+            states.append(_unchanged(key, record))
             continue
         if live is None and not served(cluster, manifest):
             states.append(_not_served(key, manifest, app, crd_kinds))
             continue
         shared_with = ""
         if live is None:
-            # Not labelled as ours, but it may exist (created by hand, by another tool or app).
+            # Not listed as ours (or not read yet from the index): it may exist, created by hand,
+            # by another tool or by another app.
             meta = manifest.get("metadata") or {}
             live = _get_quietly(cluster, manifest, meta)
             shared_with = tracked_by_other_app(live, app.name)
         fingerprint = ""
         if live is not None:
-            live_version = (live.get("metadata") or {}).get("resourceVersion", "")
-            fingerprint = f"{live_version}:{manifest_hash(manifest)}"
+            fingerprint = f"{live_fingerprint(live)}:{manifest_hash(manifest)}"
             if verified.get(str(key)) == fingerprint:
                 diff = diff_resource(key, manifest, live, ignore, mode="subset")
                 if diff.status == ResourceSyncStatus.SYNCED and not shared_with:
@@ -202,15 +229,28 @@ def compare(
         if shared_with:
             state = dataclasses.replace(state, shared_with=shared_with)
         states.append(state)
-    sync = app_sync_status(s.diff for s in states)
-    app_health = worst(s.health for s in states if s.health is not None)
     return Comparison(
         revision=desired.revision,
         resources=states,
-        sync_status=sync,
-        health=app_health,
+        sync_status=app_sync_status(s.diff for s in states),
+        health=worst(s.health for s in states if s.health is not None),
         verified=new_verified,
         dry_runs=dry_runs,
+        live_source=source,
+    )
+
+
+def _unchanged(key: ResourceKey, record: LiveRecord) -> ResourceState:
+    """An object the watcher shows unchanged since the dry-run that found it Synced."""
+    meta = {"name": key.name, "uid": record.uid, "resourceVersion": record.resource_version}
+    if key.namespace:
+        meta["namespace"] = key.namespace
+    stub = {"apiVersion": record.api_version, "kind": key.kind, "metadata": meta}
+    return ResourceState(
+        diff=ResourceDiff(key, ResourceSyncStatus.SYNCED, desired=None, live=stub, text=""),
+        health=record.health,
+        live_uid=record.uid,
+        live_resource_version=record.resource_version,
     )
 
 

@@ -25,6 +25,7 @@ from typing import Any
 from reconciler.engine.cluster import Cluster, UnknownKindError
 from reconciler.engine.compare import Comparison, DesiredState, compare, compare_with_inventory, is_child_app
 from reconciler.engine.hooks import HookError, split_hooks
+from reconciler.engine.live_view import LiveView
 from reconciler.engine.project_rules import check_application, check_resource
 from reconciler.model import Application, AppProject, Source
 from reconciler.model.resources import SYNC_OPTIONS_ANNOTATION, ResourceKey
@@ -263,10 +264,12 @@ def compare_app(
     verified: Mapping[str, str] | None = None,
     project_problem: str = "",
     charts: ChartRepositories | None = None,
+    live: LiveView | None = None,
 ) -> AppComparison:
     """The whole pipeline. `inventory` (what the app applied before) says where to look for
     prune candidates; None looks at every kind the cluster serves (`reconciler diff -f`).
-    `verified` comes from the previous comparison (objects unchanged since need no dry-run)."""
+    `verified` comes from the previous comparison (objects unchanged since need no dry-run).
+    `live`: the watcher's live state (a poll passes it; a sync asks the server itself)."""
     state = desired(
         app,
         project,
@@ -274,7 +277,8 @@ def compare_app(
         revision=revision,
         commit=commit,
         fresh_refs=fresh_refs,
-        cluster_scoped=cluster.cluster_scoped_kinds(),
+        # Discovery as the watcher last saw it, so a poll need not ask the server.
+        cluster_scoped=(live.cluster_scoped_kinds() if live else None) or cluster.cluster_scoped_kinds(),
         cache=cache,
         project_problem=project_problem,
         charts=charts,
@@ -285,7 +289,7 @@ def compare_app(
     if inventory is None:
         comparison = compare(cluster, app, state, live_types=None, verified=verified)
     else:
-        comparison = compare_with_inventory(cluster, app, state, inventory, verified=verified)
+        comparison = compare_with_inventory(cluster, app, state, inventory, verified=verified, live_view=live)
     return AppComparison(desired=state, comparison=comparison, refused=refused)
 
 

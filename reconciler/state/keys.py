@@ -35,6 +35,15 @@ Layout (all keys start with `rc:`):
 | `rc:metrics:git` | hash | JSON `[request type, repo, calls/failures/seconds]` -> running total |
 | `rc:metrics:webhooks` | hash | JSON `[provider, result]` -> webhook requests (counter) |
 | `rc:metrics:k8s` | hash | JSON `[verb, HTTP code]` -> Kubernetes API requests (counter) |
+| `rc:live:{cluster}:app:{app}` | hash | the watcher's index: `group/kind/ns/name` -> tracked object record (JSON) |
+| `rc:live:{cluster}:tree:{app}` | hash | uid -> record of an object under the app's objects (ownerReferences) |
+| `rc:live:{cluster}:apps` | set | apps with entries in the two hashes above (for a resync's clean-up) |
+| `rc:live:{cluster}:meta` | hash | watcher heartbeat, holder, coverage (which kinds/namespaces are watched) |
+| `rc:live-lease:{cluster}` | string | the watcher holding the cluster: its fencing token, expires |
+| `rc:live-fence` | counter | last fencing token given out |
+| `rc:live-poll:{app}` | string | set while a poll the watcher queued waits in the queue (coalescing), expires |
+
+`{cluster}` is a short hash of the API server URL (reconciler/live/keys: `cluster_id`).
 
 Values are JSON so any process (worker, beat, API) reads what another wrote.
 """
@@ -141,6 +150,32 @@ class Keys:
     def webhook_rate(source: str) -> str:
         return f"{PREFIX}:webhook-rate:{source}"
 
+    @staticmethod
+    def live_app(cluster: str, app: str) -> str:
+        return f"{PREFIX}:live:{cluster}:app:{app}"
+
+    @staticmethod
+    def live_tree(cluster: str, app: str) -> str:
+        return f"{PREFIX}:live:{cluster}:tree:{app}"
+
+    @staticmethod
+    def live_apps(cluster: str) -> str:
+        return f"{PREFIX}:live:{cluster}:apps"
+
+    @staticmethod
+    def live_meta(cluster: str) -> str:
+        return f"{PREFIX}:live:{cluster}:meta"
+
+    @staticmethod
+    def live_lease(cluster: str) -> str:
+        return f"{PREFIX}:live-lease:{cluster}"
+
+    live_fence = f"{PREFIX}:live-fence"
+
+    @staticmethod
+    def live_poll(app: str) -> str:
+        return f"{PREFIX}:live-poll:{app}"
+
     @classmethod
     def per_app(cls, app: str) -> list[str]:
         return [
@@ -156,6 +191,7 @@ class Keys:
             cls.webhook_poll(app),
             cls.prune_confirmed(app),
             cls.shared(app),
+            cls.live_poll(app),
         ]
 
 

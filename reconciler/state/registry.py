@@ -26,6 +26,9 @@ class RegistryState(RedisState):
     def app_manifests(self) -> dict[str, dict[str, Any]]:
         return {name: json.loads(raw) for name, raw in self.r.hgetall(Keys.apps).items()}
 
+    def app_count(self) -> int:
+        return int(self.r.hlen(Keys.apps))
+
     def app_names(self) -> list[str]:
         return sorted(self.r.hkeys(Keys.apps))
 

@@ -8,6 +8,7 @@ from reconciler.state.base import RedisState
 from reconciler.state.caches import CachesState
 from reconciler.state.counters import CountersState
 from reconciler.state.history import HistoryState
+from reconciler.state.live import LiveState
 from reconciler.state.locks import LocksState
 from reconciler.state.operations import OperationsState
 from reconciler.state.registry import RegistryState
@@ -27,6 +28,7 @@ class Store(
     CachesState,
     CountersState,
     WebhooksState,
+    LiveState,
 ):
     """Typed access to the system's Redis state. Holds a client; owns no other resources."""
 

@@ -25,7 +25,7 @@ COMPOSE_FILE = ROOT / "compose.yaml"
 ENV_EXAMPLE = ROOT / ".env.example"
 DOCKERFILE = ROOT / "Dockerfile"
 SCHEMA_FILE = Path(__file__).parent / "schemas" / "compose-spec.json"
-RECONCILER_SERVICES = ("worker", "beat", "api", "flower")
+RECONCILER_SERVICES = ("worker", "beat", "watch", "api", "flower")
 
 
 @cache
@@ -117,7 +117,7 @@ def test_reconciler_services_wait_for_a_healthy_redis() -> None:
 
 
 def test_kubeconfig_is_mounted_read_only_where_the_cluster_is_reached() -> None:
-    for name in ("worker", "api"):
+    for name in ("worker", "watch", "api"):
         mounts = [v for v in service(name)["volumes"] if v.rsplit(":", 2)[1] == environment_of(name)["KUBECONFIG"]]
         assert len(mounts) == 1 and mounts[0].endswith(":ro"), name
     assert "volumes" not in service("flower") and "volumes" not in service("beat")
@@ -271,7 +271,7 @@ def test_docker_compose_accepts_the_file_and_scales_the_worker(compose_cli: Any)
     assert result.returncode == 0, result.stderr
     model = json.loads(result.stdout)
     services = model["services"]
-    assert set(services) == {"redis", "worker", "beat", "api", "flower"}
+    assert set(services) == {"redis", "worker", "beat", "watch", "api", "flower"}
     assert services["api"]["environment"]["RECONCILER_WEBHOOK_GITHUB_SECRET"] == "s3cret"
     # A setting not given stays unset in the container rather than set to "".
     assert services["api"]["environment"].get("RECONCILER_API_TOKENS") is None

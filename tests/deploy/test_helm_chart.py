@@ -228,9 +228,9 @@ def test_every_pod_runs_non_root_with_a_read_only_root_and_no_privileges(name: s
 
 
 @pytest.mark.parametrize("name", sorted(VALUE_SETS))
-def test_only_worker_and_api_pods_mount_a_service_account_token(name: str) -> None:
+def test_only_worker_watch_and_api_pods_mount_a_service_account_token(name: str) -> None:
     for where, spec in pod_specs(rendered(name)):
-        expected = where in {f"Deployment/{RELEASE}-reconciler-worker", f"Deployment/{RELEASE}-reconciler-api"}
+        expected = where in {f"Deployment/{RELEASE}-reconciler-{c}" for c in ("worker", "watch", "api")}
         assert spec.get("automountServiceAccountToken") is expected, where
 
 
@@ -293,6 +293,16 @@ def test_disruption_budgets_select_the_worker_and_api_pods() -> None:
         assert pdb["spec"]["selector"]["matchLabels"].items() <= labels.items(), component
 
 
+def test_watchers_run_with_a_standby_and_the_service_account_token() -> None:
+    objects = rendered("defaults")
+    watch = one(objects, "Deployment", f"{RELEASE}-reconciler-watch")
+    assert watch["spec"]["replicas"] == 2  # one holds each cluster's lease, the other takes over
+    assert watch["spec"]["template"]["spec"]["automountServiceAccountToken"] is True
+    box = container(objects, f"{RELEASE}-reconciler-watch")
+    assert box["command"] == ["reconciler", "watch"]
+    assert env_of(box)["RECONCILER_WATCH_LEASE_TTL"]["value"] == "15"
+
+
 def test_beat_runs_one_pod_recreated_never_rolled() -> None:
     beat = one(rendered("defaults"), "Deployment", f"{RELEASE}-reconciler-beat")
     assert beat["spec"]["replicas"] == 1
@@ -323,7 +333,7 @@ def test_external_redis_url_replaces_the_bundled_redis() -> None:
     objects = rendered("external-redis-url")
     assert find(objects, "StatefulSet") == []
     assert find(objects, "NetworkPolicy", f"{RELEASE}-reconciler-redis") == []
-    for deployment in ("worker", "beat", "api"):
+    for deployment in ("worker", "beat", "watch", "api"):
         url = env_of(container(objects, f"{RELEASE}-reconciler-{deployment}"))["REDIS_URL"]["value"]
         assert url == "redis://redis.example.internal:6379/0"
 
@@ -409,16 +419,16 @@ def test_only_the_release_pods_may_reach_redis() -> None:
     [peer] = rule["from"]
     assert peer["podSelector"]["matchLabels"]["app.kubernetes.io/instance"] == RELEASE
     [expression] = peer["podSelector"]["matchExpressions"]
-    assert sorted(expression["values"]) == ["api", "beat", "flower", "worker"]
+    assert sorted(expression["values"]) == ["api", "beat", "flower", "watch", "worker"]
     assert "namespaceSelector" not in peer
 
 
-def test_workers_and_beat_accept_no_ingress() -> None:
+def test_workers_beat_and_watchers_accept_no_ingress() -> None:
     policy = one(rendered("defaults"), "NetworkPolicy", f"{RELEASE}-reconciler-no-ingress")
     assert policy["spec"]["policyTypes"] == ["Ingress"]
     assert not policy["spec"].get("ingress")
     [expression] = policy["spec"]["podSelector"]["matchExpressions"]
-    assert sorted(expression["values"]) == ["beat", "worker"]
+    assert sorted(expression["values"]) == ["beat", "watch", "worker"]
 
 
 def test_the_api_accepts_traffic_on_its_port_only() -> None:
@@ -461,7 +471,7 @@ def test_webhook_secrets_and_api_tokens_reach_only_the_api_through_a_secret() ->
     }
     api = container(objects, f"{RELEASE}-reconciler-api")
     assert api["envFrom"] == [{"secretRef": {"name": secret["metadata"]["name"]}}]
-    for deployment in ("worker", "beat"):
+    for deployment in ("worker", "beat", "watch"):
         assert "envFrom" not in container(objects, f"{RELEASE}-reconciler-{deployment}")
 
 
@@ -556,8 +566,9 @@ def test_resource_customizations_are_mounted_where_health_is_assessed() -> None:
     configmap = one(objects, "ConfigMap", f"{RELEASE}-reconciler-resource-customizations")
     ignore_key = "resource.customizations.ignoreDifferences.apps_Deployment"
     assert configmap["data"][ignore_key] == "jsonPointers:\n- /spec/replicas\n"
-    for deployment in (f"{RELEASE}-reconciler-worker", f"{RELEASE}-reconciler-api"):
-        spec = one(objects, "Deployment", deployment)["spec"]["template"]["spec"]
+    # The watcher too: polls trust the health it stores for objects that did not change.
+    for component in ("worker", "api", "watch"):
+        spec = one(objects, "Deployment", f"{RELEASE}-reconciler-{component}")["spec"]["template"]["spec"]
         env = env_of(spec["containers"][0])
         assert env["RECONCILER_RESOURCE_CUSTOMIZATIONS_FILE"]["value"] == "/etc/reconciler/resource-customizations"
         assert env["RECONCILER_RESOURCE_CUSTOMIZATIONS_DIR"]["value"] == "/opt/health-checks"

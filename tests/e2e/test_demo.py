@@ -22,7 +22,7 @@ def test_demo_flow_reaches_synced_healthy_and_applies_a_pushed_image_tag(tmp_pat
     )
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
-    assert "2. worker, beat, API" in out and "and Flower" in out
+    assert "2. worker, beat, watcher, API" in out and "and Flower" in out
     assert "3. Git repository" in out and "seed's layout" in out
     assert "4. root app registered" in out
     table = out.split("every app Synced and Healthy", 1)[1].split("5. ", 1)[0]
@@ -36,5 +36,5 @@ def test_demo_flow_reaches_synced_healthy_and_applies_a_pushed_image_tag(tmp_pat
     assert "stopping every process the demo started" in out
     # Nothing the demo started is left running.
     pids = [int(line) for line in (tmp_path / "pids").read_text().split()]
-    assert len(pids) == 5  # kubesim, worker, beat, api, flower
+    assert len(pids) == 6  # kubesim, worker, beat, watch, api, flower
     assert [pid for pid in pids if Path(f"/proc/{pid}").exists()] == []

@@ -110,3 +110,14 @@ def system(
         beat_thread.join()
     celery_app.conf.reconciler_settings = settings
     tasks.reset_services()
+
+
+@pytest.fixture
+def watcher(system: System) -> Iterator[Any]:
+    """`reconciler watch` in a thread beside the workers (tests/integration/live_fixtures.py)."""
+    from tests.integration.live_fixtures import start_watcher
+
+    running = start_watcher(system)
+    yield running
+    running.stop.set()
+    running.thread.join(10)

@@ -2,8 +2,10 @@
 Pods of StatefulSets and DaemonSets, found by their ownerReferences.
 
 Controllers create these objects, so they carry no tracking label and are not in Git or
-in the status; the page asks the cluster for them. One LIST of ReplicaSets and one of
-Pods per namespace that holds a workload, whatever the number of workloads.
+in the status. With the watcher running they come from its index (reconciler/live keeps,
+per app, the objects under its tracked ones): no request to the cluster. Without it the
+page asks the cluster: one LIST of ReplicaSets and one of Pods per namespace that holds a
+workload, whatever the number of workloads.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from typing import Any
 
 from reconciler.engine.cluster import Cluster, KubeError
 from reconciler.health import assess
+from reconciler.live.reader import LiveStateReader
+from reconciler.live.records import TreeRecord
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
@@ -108,3 +112,45 @@ def live_children(cluster: Cluster, resources: list[dict[str, Any]]) -> tuple[di
         except KubeError as exc:
             errors.append(f"cannot list Pods in namespace {namespace!r}: {exc}")
     return build_live_children(workloads, replica_sets, pods), "; ".join(errors)
+
+
+def _index_node(record: TreeRecord, children: list[Node]) -> Node:
+    return {
+        "kind": record.kind,
+        "namespace": record.namespace,
+        "name": record.name,
+        "health": record.health,
+        "message": record.message or record.detail,
+        "detail": record.detail,
+        "children": children,
+    }
+
+
+def live_children_from_index(
+    reader: LiveStateReader, app_name: str, resources: list[dict[str, Any]]
+) -> dict[OwnerKey, list[Node]] | None:
+    """The same tree from the watcher's index; None when no live watcher holds the cluster."""
+    found = reader.tree(app_name)
+    if found is None:
+        return None
+    tracked, records = found
+    by_owner: dict[str, list[TreeRecord]] = {}
+    for record in records:
+        for owner in record.owners:
+            by_owner.setdefault(owner, []).append(record)
+    uid_of = {(r.key.kind, r.key.namespace, r.key.name): uid for uid, r in tracked.items()}
+
+    def nodes_under(uid: str, depth: int) -> list[Node]:
+        kids = sorted(by_owner.get(uid, []), key=lambda r: (r.kind, r.name))
+        return [_index_node(k, nodes_under(k.uid, depth - 1) if depth > 1 else []) for k in kids]
+
+    result: dict[OwnerKey, list[Node]] = {}
+    for r in resources:
+        if r.get("kind") not in WORKLOAD_KINDS or r.get("status") == "Missing":
+            continue
+        key = (str(r["kind"]), str(r.get("namespace") or ""), str(r["name"]))
+        uid = uid_of.get(key)
+        nodes = nodes_under(uid, 2) if uid else []
+        if nodes:
+            result[key] = nodes
+    return result

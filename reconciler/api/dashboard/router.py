@@ -30,10 +30,11 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from reconciler.api.dashboard import views
-from reconciler.api.dashboard.live_tree import live_children
+from reconciler.api.dashboard.live_tree import live_children, live_children_from_index
 from reconciler.control import user_actions as actions
 from reconciler.control.catalog import UnknownApplication, load_application
 from reconciler.engine.cluster import KubeError
+from reconciler.live.reader import LiveStateReader
 from reconciler.model import SpecError
 from reconciler.services import Services
 from reconciler.source.git.urls import redact_urls_in
@@ -108,7 +109,11 @@ def app_page_data(services: Services, name: str) -> dict[str, Any]:
     try:
         app = load_application(store, name)
         cluster = services.clusters.for_destination(app.destination)
-        children, live_error = live_children(cluster, detail.get("resources") or [])
+        indexed = live_children_from_index(LiveStateReader(store, cluster.server), name, detail.get("resources") or [])
+        if indexed is not None:
+            children = indexed
+        else:  # no watcher holds the cluster: ask it
+            children, live_error = live_children(cluster, detail.get("resources") or [])
     except SpecError as exc:
         live_error = f"live objects not shown: the application spec is invalid: {exc}"
     except KubeError as exc:

@@ -14,13 +14,14 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import urlparse
 
 from kubernetes import client as k8s_client
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import DynamicApiError, ResourceNotFoundError
+from kubernetes.watch.watch import iter_resp_lines
 
 from reconciler.engine.cluster.errors import KubeError, UnknownKindError, describe_object, server_message
 from reconciler.engine.cluster.resource_types import (
@@ -278,6 +279,72 @@ class Cluster:
             item.setdefault("apiVersion", api_version)
             item.setdefault("kind", kind)
         return items
+
+    def widen_connection_pool(self, size: int) -> None:
+        """Keep up to `size` connections to the server (a watcher holds one per open watch)."""
+        manager = getattr(self.api_client.rest_client, "pool_manager", None)
+        if manager is not None and manager.connection_pool_kw.get("maxsize", 0) < size:
+            manager.connection_pool_kw["maxsize"] = size
+            manager.clear()  # pools made from now on take the new size
+
+    def list_pages(
+        self, rtype: ResourceType, namespace: str | None = None, page_size: int = 500
+    ) -> Iterator[tuple[list[dict[str, Any]], str]]:
+        """Every object of one kind (in `namespace`, or cluster-wide), page by page (limit and
+        continue), so a caller never holds more than a page it has not consumed. Each page comes
+        with its resourceVersion: watch from the first page's (the list's snapshot; a server
+        that served later pages fresher, replays a few changes to the watch, which is harmless)."""
+        path = self._path(rtype, namespace if rtype.namespaced else None)
+        token: str | None = None
+        while True:
+            page = self._request(f"list {rtype.kind}", "get", path, limit=page_size, _continue=token)
+            items = page.get("items") or []
+            for item in items:
+                item.setdefault("apiVersion", rtype.api_version)
+                item.setdefault("kind", rtype.kind)
+            meta = page.get("metadata") or {}
+            token = meta.get("continue") or None
+            yield items, str(meta.get("resourceVersion") or "")
+            if not token:
+                return
+
+    def watch(
+        self, rtype: ResourceType, namespace: str | None, resource_version: str, timeout_seconds: int
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(type, object) events of one kind after `resource_version`, with bookmarks, until the
+        server ends the stream (about `timeout_seconds`). An ERROR event (410 Gone: the version
+        left the server's history) is yielded as it is: the caller relists. The request is made
+        here (a refusal raises KubeError now); the events are read as they are iterated."""
+        path = self._path(rtype, namespace if rtype.namespaced else None)
+        try:
+            resp = self.dynamic.request(
+                "get", path, serialize=False, watch="true", resource_version=resource_version,
+                allow_watch_bookmarks="true", timeout_seconds=timeout_seconds,
+                _request_timeout=(10, timeout_seconds + 30),
+            )
+        except DynamicApiError as exc:
+            message, status, reason = server_message(exc)
+            self.request_counts[("watch", str(status))] += 1
+            raise KubeError(f"watch {rtype.kind}: {message}", status=status, reason=reason) from None
+        except Exception as exc:
+            self.request_counts[("watch", "error")] += 1
+            raise KubeError(f"watch {rtype.kind}: cannot reach the Kubernetes API at {self.server}: {exc}") from None
+        self.request_counts[("watch", "200")] += 1
+        return self._watch_events(rtype, resp)
+
+    def _watch_events(self, rtype: ResourceType, resp: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+        try:
+            for line in iter_resp_lines(resp):
+                event = json.loads(line)
+                obj = event.get("object") or {}
+                if event.get("type") != "ERROR":
+                    obj.setdefault("apiVersion", rtype.api_version)
+                    obj.setdefault("kind", rtype.kind)
+                yield str(event.get("type", "")), obj
+        except Exception as exc:  # the connection dropped mid-stream
+            raise KubeError(f"watch {rtype.kind}: the stream from {self.server} broke: {exc}") from None
+        finally:
+            resp.release_conn()
 
     def list_tracked(
         self,

@@ -1,0 +1,77 @@
+"""What the compare pipeline needs to know about live objects without asking the API server.
+
+    LiveRecord        one tracked object as a watch last saw it (uid, resourceVersion,
+                      content fingerprint, health)
+    LiveView          who answers "the app's live objects" (reconciler/live/reader.py reads
+                      the watcher's index in Redis); None from `tracked()` means "cannot say"
+                      and the compare LISTs the cluster as before
+    live_fingerprint  what tells "unchanged since last verified": a hash of the object
+                      without the fields a diff ignores (status, resourceVersion,
+                      managedFields, generation), so a controller writing status does not
+                      make the next poll ask for a dry-run again
+
+The engine stays free of Redis: a poll builds the reader and passes it in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from reconciler.health import Health, HealthStatus
+from reconciler.model.resources import ResourceKey
+
+_VOLATILE_METADATA = ("resourceVersion", "managedFields", "generation")
+
+
+def live_fingerprint(obj: Mapping[str, Any]) -> str:
+    """Hash of the object as a diff sees it (the same on a watch event, a LIST item and a GET).
+
+    A Secret's values never go into it (not even hashed, since the hash lands in Redis):
+    its resourceVersion stands for them, as a Secret has no status that could move it."""
+    meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in _VOLATILE_METADATA}
+    body = {k: v for k, v in obj.items() if k not in ("status", "metadata", "apiVersion")}
+    if obj.get("kind") == "Secret" and str(obj.get("apiVersion", "")) == "v1":
+        body = {k: v for k, v in body.items() if k not in ("data", "stringData")}
+        meta["resourceVersion"] = (obj.get("metadata") or {}).get("resourceVersion", "")
+    body["metadata"] = meta
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class LiveRecord:
+    key: ResourceKey
+    api_version: str
+    uid: str
+    resource_version: str
+    fingerprint: str
+    health: Health
+
+
+class LiveView(Protocol):
+    source: str  # what answered the last `tracked()`: "watch", or why the LIST path was taken
+
+    def tracked(
+        self, app_name: str, kinds: Iterable[tuple[str, str]], namespaces: Iterable[str]
+    ) -> dict[ResourceKey, LiveRecord] | None:
+        """The app's tracked objects among (group, kind) `kinds` in `namespaces` (for
+        namespace-scoped watches), or None when the view cannot vouch for all of them
+        (no watcher, stale, a kind or namespace not watched yet)."""
+        ...
+
+    def cluster_scoped_kinds(self) -> set[tuple[str, str]] | None:
+        """(group, kind) of every cluster-scoped kind the server serves, as the watcher's last
+        discovery saw it; None when it cannot say (the cluster is asked instead)."""
+        ...
+
+
+def health_of(raw: Any) -> Health:
+    """A Health from its stored [status, message] pair."""
+    status, message = ([*list(raw), "", ""])[:2] if isinstance(raw, list | tuple) else ("Unknown", "")
+    try:
+        return Health(HealthStatus(status), str(message or ""))
+    except ValueError:
+        return Health(HealthStatus.Unknown, f"unknown health {status!r} in the live index")

@@ -1,0 +1,137 @@
+"""What the watcher keeps of one live object, and how it is written to and read from Redis.
+
+Only two sorts of objects are kept: those an app tracks (label + tracking-id annotation, as
+compare.py's `owned_by` reads them) and those with ownerReferences (they may sit under a
+tracked object: a Deployment's ReplicaSets and Pods). A root object nobody tracks cannot
+have tracked descendants, so nothing of it is kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.engine.live_view import LiveRecord, health_of, live_fingerprint
+from reconciler.health import assess
+from reconciler.model.resources import TRACKING_ANNOTATION, TRACKING_LABEL, ResourceKey, split_api_version
+
+REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
+
+
+def cluster_id(server: str) -> str:
+    """The short name of a cluster in Redis keys: a hash of its API server URL."""
+    return hashlib.sha256(server.strip().rstrip("/").lower().encode()).hexdigest()[:12]
+
+
+def type_key(api_version: str, kind: str) -> str:
+    """`group/Kind` (`/ConfigMap` for the core group): how coverage and exclusions name a kind."""
+    return f"{split_api_version(api_version)[0]}/{kind}"
+
+
+def tracking_app(obj: dict[str, Any]) -> str | None:
+    """The app that tracks this very object (label and annotation agree), or None."""
+    meta = obj.get("metadata") or {}
+    parsed = ResourceKey.from_tracking_id(str((meta.get("annotations") or {}).get(TRACKING_ANNOTATION, "")))
+    if parsed is None:
+        return None
+    app, key = parsed
+    if key != ResourceKey.of(obj) or (meta.get("labels") or {}).get(TRACKING_LABEL) != app:
+        return None
+    return app
+
+
+def detail_of(obj: dict[str, Any]) -> str:
+    """A line for the dashboard's tree: a ReplicaSet's ready count and revision, a Pod's phase."""
+    kind = obj.get("kind")
+    if kind == "ReplicaSet":
+        replicas = (obj.get("spec") or {}).get("replicas", 0)
+        ready = (obj.get("status") or {}).get("readyReplicas", 0) or 0
+        revision = ((obj.get("metadata") or {}).get("annotations") or {}).get(REVISION_ANNOTATION)
+        return f"{ready}/{replicas} ready" + (f", revision {revision}" if revision else "")
+    if kind == "Pod":
+        return str((obj.get("status") or {}).get("phase") or "")
+    return ""
+
+
+@dataclass(slots=True)
+class Node:
+    uid: str
+    type_key: str
+    api_version: str
+    kind: str
+    namespace: str
+    name: str
+    owners: tuple[str, ...]
+    tracked_app: str | None
+    resource_version: str
+    fingerprint: str  # of tracked objects only: what a poll compares with its verified one
+    health: tuple[str, str]
+    detail: str
+    app: str | None = None  # the app it belongs to: tracked_app, or its owners' app
+
+    @property
+    def key(self) -> ResourceKey:
+        return ResourceKey(split_api_version(self.api_version)[0], self.kind, self.namespace, self.name)
+
+    def same_record(self, other: Node) -> bool:
+        return (self.resource_version, self.fingerprint, self.health, self.detail, self.owners) == (
+            other.resource_version, other.fingerprint, other.health, other.detail, other.owners)
+
+    def tracked_record(self) -> str:
+        return json.dumps([self.api_version, self.uid, self.resource_version, self.fingerprint, *self.health],
+                          separators=(",", ":"))
+
+    def tree_record(self) -> str:
+        return json.dumps([self.api_version, self.kind, self.namespace, self.name, list(self.owners),
+                           *self.health, self.resource_version, self.detail], separators=(",", ":"))
+
+
+def node_of(obj: dict[str, Any], kind_key: str) -> Node | None:
+    """The Node to keep for `obj`, or None when it is neither tracked nor owned by anything."""
+    meta = obj.get("metadata") or {}
+    owners = tuple(str(r["uid"]) for r in meta.get("ownerReferences") or () if isinstance(r, dict) and r.get("uid"))
+    app = tracking_app(obj)
+    if app is None and not owners:
+        return None
+    health = assess(obj)
+    return Node(
+        uid=str(meta.get("uid", "")),
+        type_key=kind_key,
+        api_version=str(obj.get("apiVersion", "")),
+        kind=str(obj.get("kind", "")),
+        namespace=str(meta.get("namespace") or ""),
+        name=str(meta.get("name", "")),
+        owners=owners,
+        tracked_app=app,
+        resource_version=str(meta.get("resourceVersion", "")),
+        fingerprint=live_fingerprint(obj) if app else "",
+        health=(health.status.value, health.message),
+        detail=detail_of(obj),
+    )
+
+
+def decode_tracked(field: str, raw: str) -> LiveRecord:
+    api_version, uid, rv, fingerprint, status, message = json.loads(raw)
+    return LiveRecord(ResourceKey.from_inventory_id(field), api_version, uid, rv, fingerprint,
+                      health_of([status, message]))
+
+
+@dataclass(frozen=True)
+class TreeRecord:
+    uid: str
+    api_version: str
+    kind: str
+    namespace: str
+    name: str
+    owners: tuple[str, ...]
+    health: str
+    message: str
+    resource_version: str
+    detail: str
+
+
+def decode_tree(uid: str, raw: str) -> TreeRecord:
+    api_version, kind, namespace, name, owners, status, message, rv, detail = json.loads(raw)
+    return TreeRecord(uid, api_version, kind, namespace, name, tuple(owners), status, message, rv, detail)
