@@ -137,6 +137,14 @@ def _api_tokens(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple(tokens)
 
 
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of `choices` (the first when unset)."""
+    value = env.get(name, "").strip().lower() or choices[0]
+    if value not in choices:
+        raise SettingsError(f"{name}={value!r} is not one of {', '.join(choices)}")
+    return value
+
+
 def _api_auth(env: Mapping[str, str], tokens: tuple[tuple[str, str], ...]) -> str:
     mode = env.get("RECONCILER_API_AUTH", "").strip().lower() or "token"
     if mode not in API_AUTH_MODES:
@@ -172,6 +180,9 @@ class Settings:
     api_tokens: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     api_auth: str = "token"
     metrics_auth: bool = False  # true: GET /metrics needs any valid token
+    # "direct": the API calls clusters itself (diff?refresh, dry-run sync, cascade delete, the
+    # dashboard's live tree); "workers": it asks a worker, so it needs no cluster credentials.
+    api_cluster_access: str = "direct"
     # The watcher (reconciler/live): kinds it does not watch, how long its hold on a cluster
     # lasts without renewal (another watcher takes over after it), and the least time
     # between two polls it queues for one app (a rollout's Pod events make a few polls).
@@ -220,6 +231,7 @@ class Settings:
             api_tokens=api_tokens,
             api_auth=_api_auth(env, api_tokens),
             metrics_auth=_flag(env, "RECONCILER_METRICS_AUTH"),
+            api_cluster_access=_choice(env, "RECONCILER_API_CLUSTER_ACCESS", ("direct", "workers")),
             resource_exclusions=_resource_exclusions(env),
             watch_lease_ttl=_float(env, "RECONCILER_WATCH_LEASE_TTL", 15.0),
             watch_debounce=_float(env, "RECONCILER_WATCH_DEBOUNCE", 1.0),

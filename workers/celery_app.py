@@ -97,6 +97,7 @@ def configure(app: Celery, settings: Settings | None = None, timings: TaskTiming
             "reconciler.sync": {"queue": "sync"},
             "reconciler.apply": {"queue": "sync"},
             "reconciler.prune": {"queue": "sync"},
+            "reconciler.cluster_request": {"queue": "urgent"},
         },
         task_acks_late=True,
         task_reject_on_worker_lost=True,

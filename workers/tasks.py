@@ -13,6 +13,7 @@ from typing import Any
 from celery import Task
 
 from reconciler import telemetry
+from reconciler.control.cluster_requests import answer
 from reconciler.control.poll import refresh
 from reconciler.control.requests import Next, SyncRequest
 from reconciler.control.sync import run_step, start_sync
@@ -130,3 +131,22 @@ def apply(self: Task, op_id: str, step: int) -> None:
 def prune(self: Task, op_id: str, step: int) -> None:
     """Delete one wave's prune set, re-checking ownership before each delete."""
     _run_step(self, op_id, step)
+
+
+REPLY_TTL_SECONDS = 300.0
+
+
+@app.task(name="reconciler.cluster_request", bind=True, ignore_result=True)
+def cluster_request(self: Task, request_id: str, kind: str, params: dict[str, Any]) -> None:
+    """Cluster work for an API process without cluster credentials; the answer goes back
+    through Redis to the API request waiting for it."""
+    svc = services()
+    try:
+        reply, syncs = answer(svc, kind, params)
+    except Exception as exc:  # the API says so, instead of waiting out its timeout
+        log.exception("cluster request failed", extra={"app": params.get("name"), "kind": kind})
+        reply, syncs = {"failed": f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"}, []
+    svc.store.put_reply(request_id, reply, REPLY_TTL_SECONDS)
+    for request in syncs:
+        request_sync(svc.store, request)
+    telemetry.flush_process_counters(svc.store, svc.git.counters, svc.clusters)

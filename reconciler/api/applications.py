@@ -36,7 +36,7 @@ from reconciler.control import user_actions as actions
 from reconciler.control.catalog import UnknownApplication
 from reconciler.control.poll import refresh
 from reconciler.control.preview import PreviewError, preview_sync
-from reconciler.control.teardown import delete_application
+from reconciler.control.teardown import Teardown, delete_application
 from reconciler.model import AppProject, SpecError, parse_manifests
 from reconciler.source.git.urls import redact_urls_in, same_repository
 
@@ -163,7 +163,14 @@ def apps_router() -> APIRouter:
         responses={**_ERRORS, **_NOT_FOUND, 409: {"model": ErrorBody, "description": "cascade delete failed"}},
     )
     def delete_app(request: Request, name: str, cascade: bool = Query(False)) -> JSONResponse:
-        result = delete_application(context(request).services(), name, cascade=cascade)
+        ctx = context(request)
+        if ctx.settings.api_cluster_access == "workers":
+            reply = ctx.ask_workers("delete", {"name": name, "cascade": cascade})
+            if not reply["found"]:
+                raise UnknownApplication(name)
+            result = Teardown(**reply["teardown"])
+        else:
+            result = delete_application(ctx.services(), name, cascade=cascade)
         if result.failed:
             raise ApiError(
                 409,
@@ -183,6 +190,11 @@ def apps_router() -> APIRouter:
     def diff(request: Request, name: str, refresh_now: bool = Query(False, alias="refresh")) -> JSONResponse:
         ctx = context(request)
         store = ctx.services().store
+        if refresh_now and ctx.settings.api_cluster_access == "workers":
+            reply = ctx.ask_workers("refresh", {"name": name})  # the worker hands on any sync it decides
+            if not reply["found"]:
+                raise UnknownApplication(name)
+            return _json(reply["status"])
         if refresh_now:
             result = refresh(ctx.services(), name, fresh_refs=True)
             if result is None:
@@ -217,6 +229,14 @@ def apps_router() -> APIRouter:
         ctx = context(request)
         body = body or SyncBody()
         if body.dryRun:
+            if ctx.settings.api_cluster_access == "workers":
+                params = {"name": name, "revision": body.revision, "prune": body.prune, "resources": body.resources}
+                reply = ctx.ask_workers("preview", params)
+                if not reply["found"]:
+                    raise UnknownApplication(name)
+                if "error" in reply:
+                    raise ApiError(422, reply["error"])
+                return _json(reply["plan"])
             try:
                 plan = preview_sync(
                     ctx.services(), name, revision=body.revision, prune=body.prune, resources=body.resources

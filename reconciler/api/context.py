@@ -8,14 +8,19 @@ checked, so importing the API does not configure Celery or start an embedded Red
 from __future__ import annotations
 
 import threading
+import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
+from reconciler.api.errors import ApiError
+from reconciler.control.catalog import UnknownApplication
 from reconciler.control.requests import SyncRequest
 from reconciler.services import Services
 from reconciler.settings import Settings
 from reconciler.source.git.urls import redact_url
 
 BROKER_CHECK_TIMEOUT_SECONDS = 2.0
+WORKER_ANSWER_TIMEOUT_SECONDS = 60.0
 
 
 @dataclass
@@ -53,6 +58,35 @@ class ApiContext:
         from workers.tasks import request_sync
 
         return request_sync(self.services().store, request)
+
+    def ask_workers(self, kind: str, params: dict[str, Any]) -> dict[str, Any]:
+        """A worker's answer to a cluster request (reconciler/control/cluster_requests.py), for
+        an API that has no cluster credentials. Raises ApiError 504 when none answers in time."""
+        from workers.tasks import cluster_request
+
+        request_id = uuid.uuid4().hex
+        cluster_request.apply_async(args=(request_id, kind, params), queue="urgent")
+        reply = self.services().store.wait_reply(request_id, WORKER_ANSWER_TIMEOUT_SECONDS)
+        if reply is None:
+            raise ApiError(
+                504,
+                f"no worker answered the {kind} request within {WORKER_ANSWER_TIMEOUT_SECONDS:.0f}s: "
+                "check that workers run (`reconciler worker`) and their queues are not backed up",
+            )
+        if reply.get("failed"):
+            raise ApiError(500, f"the worker could not answer the {kind} request: {reply['failed']}")
+        return reply
+
+    def live_tree_from_workers(
+        self, name: str, resources: list[dict[str, Any]]
+    ) -> tuple[dict[tuple[str, str, str], list[dict[str, Any]]], str]:
+        """The dashboard's live tree of an app, read by a worker."""
+        from reconciler.api.dashboard.live_tree import tree_from_json
+
+        reply = self.ask_workers("tree", {"name": name, "resources": resources})
+        if not reply["found"]:
+            raise UnknownApplication(name)
+        return tree_from_json(reply["children"]), str(reply["error"])
 
     def broker_problem(self) -> str:
         """"" when the Celery broker accepts a connection, else what is wrong (no credentials)."""

@@ -85,7 +85,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(webhook_router())
     app.include_router(apps_router())
     app.include_router(ops_router())
-    app.include_router(dashboard_router(ctx.services, rest_caller))
+    tree = ctx.live_tree_from_workers if ctx.settings.api_cluster_access == "workers" else None
+    app.include_router(dashboard_router(ctx.services, rest_caller, tree))
     _document_invalid_requests_as_400(app)
     return app
 

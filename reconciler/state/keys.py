@@ -29,6 +29,7 @@ Layout (all keys start with `rc:`):
 | `rc:shared:{app}` | hash | resource -> another app that wants this app's object (SharedResourceWarning), expires |
 | `rc:selfheal:{app}` | hash | self-heal attempt count and time |
 | `rc:webhook-poll:{app}` | string | when a webhook's fresh poll of the app was queued (coalescing), expires |
+| `rc:reply:{id}` | list | a worker's answer to an API process's cluster request (JSON), expires |
 | `rc:webhook-rate:{source}` | counter | webhook requests from one client address this minute, expires |
 | `rc:metrics:syncs` | hash | JSON `[app, phase]` -> finished sync operations (counter) |
 | `rc:metrics:reconcile` | hash | `le:{bound}` -> polls that took up to that bound (not cumulative); `sum` -> seconds |
@@ -145,6 +146,10 @@ class Keys:
     @staticmethod
     def webhook_poll(app: str) -> str:
         return f"{PREFIX}:webhook-poll:{app}"
+
+    @staticmethod
+    def reply(request_id: str) -> str:
+        return f"{PREFIX}:reply:{request_id}"
 
     @staticmethod
     def webhook_rate(source: str) -> str:

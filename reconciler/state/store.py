@@ -12,6 +12,7 @@ from reconciler.state.live import LiveState
 from reconciler.state.locks import LocksState
 from reconciler.state.operations import OperationsState
 from reconciler.state.registry import RegistryState
+from reconciler.state.replies import RepliesState
 from reconciler.state.schedule import ScheduleState
 from reconciler.state.sealing import Sealer
 from reconciler.state.status import StatusState
@@ -29,6 +30,7 @@ class Store(
     CountersState,
     WebhooksState,
     LiveState,
+    RepliesState,
 ):
     """Typed access to the system's Redis state. Holds a client; owns no other resources."""
 

@@ -228,10 +228,15 @@ def test_every_pod_runs_non_root_with_a_read_only_root_and_no_privileges(name: s
 
 
 @pytest.mark.parametrize("name", sorted(VALUE_SETS))
-def test_only_worker_watch_and_api_pods_mount_a_service_account_token(name: str) -> None:
+def test_only_worker_and_watch_pods_mount_a_service_account_token(name: str) -> None:
     for where, spec in pod_specs(rendered(name)):
-        expected = where in {f"Deployment/{RELEASE}-reconciler-{c}" for c in ("worker", "watch", "api")}
+        expected = where in {f"Deployment/{RELEASE}-reconciler-{c}" for c in ("worker", "watch")}
         assert spec.get("automountServiceAccountToken") is expected, where
+
+
+def test_the_api_has_workers_do_its_cluster_work() -> None:
+    env = env_of(container(rendered("defaults"), f"{RELEASE}-reconciler-api"))
+    assert env["RECONCILER_API_CLUSTER_ACCESS"]["value"] == "workers"
 
 
 @pytest.mark.parametrize("name", sorted(VALUE_SETS))

@@ -5,13 +5,17 @@ finding; it failed on the code before the fix."""
 from __future__ import annotations
 
 import base64
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
 import pytest
 import redis
 
-from tests.security.conftest import Up, application, said, text_of, wait_for
+from reconciler.state.redis_server import free_port
+from tests.security.conftest import Up, answers, application, said, text_of, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -179,3 +183,44 @@ def test_9_the_embedded_redis_needs_its_generated_password(up: Up) -> None:
     assert up.redis().ping()
     # A request to the API never shows it either.
     assert password not in httpx.get(f"{up.url}/metrics", timeout=10).text
+
+
+def test_9_an_api_without_cluster_credentials_has_workers_do_its_cluster_work(up: Up, tmp_path: Path) -> None:
+    # As the Helm chart runs it: RECONCILER_API_CLUSTER_ACCESS=workers and no kubeconfig or
+    # token at all, so a compromised API process cannot reach a cluster.
+    port = int((up.data_dir / "redis" / "redis.port").read_text())
+    password = (up.data_dir / "redis" / "password").read_text().strip()
+    env = {**up.env, "REDIS_URL": f"redis://:{password}@127.0.0.1:{port}/0",
+           "KUBECONFIG": str(tmp_path / "no-such-kubeconfig"), "RECONCILER_API_CLUSTER_ACCESS": "workers",
+           "RECONCILER_API_AUTH": "none"}
+    api_port = free_port()
+    api = subprocess.Popen(
+        [sys.executable, "-m", "reconciler.cli", "api", "--port", str(api_port), "--host", "127.0.0.1"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    url = f"http://127.0.0.1:{api_port}"
+    try:
+        wait_for(lambda: api.poll() is not None or answers(f"{url}/healthz"), 60, "`reconciler api`")
+        assert api.poll() is None, api.communicate()[0]
+        repo = up.repo("tokenless", {"cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n"
+                                                "data: {a: b}\n"})
+        with httpx.Client(base_url=url, timeout=90, trust_env=False) as http:
+            created = http.post("/api/v1/applications", headers={"Content-Type": "application/yaml"},
+                                content=application("tokenless", str(repo.path), automated=False))
+            assert created.status_code in (200, 201), created.text
+            diff = http.get("/api/v1/applications/tokenless/diff", params={"refresh": "true"})
+            assert diff.status_code == 200, diff.text
+            assert diff.json()["sync"]["status"] == "OutOfSync"
+            plan = http.post("/api/v1/applications/tokenless/sync", json={"dryRun": True})
+            assert plan.status_code == 200, plan.text
+            assert any("/ConfigMap/tokenless/settings" in a for wave in plan.json()["waves"] for a in wave["apply"])
+            deleted = http.delete("/api/v1/applications/tokenless", params={"cascade": "true"})
+            assert deleted.status_code == 200, deleted.text
+    finally:
+        api.send_signal(signal.SIGINT)
+        try:
+            output = api.communicate(timeout=30)[0]
+        except subprocess.TimeoutExpired:
+            api.kill()
+            output = api.communicate()[0]
+    assert "no-such-kubeconfig" not in output  # the API never tried to load cluster credentials

@@ -13,10 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from reconciler.control.catalog import load_application
 from reconciler.engine.cluster import Cluster, KubeError
 from reconciler.health import assess
 from reconciler.live.reader import LiveStateReader
 from reconciler.live.records import TreeRecord
+from reconciler.model import SpecError
+from reconciler.services import Services
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
@@ -154,3 +157,30 @@ def live_children_from_index(
         if nodes:
             result[key] = nodes
     return result
+
+
+def live_children_of(
+    services: Services, name: str, resources: list[dict[str, Any]]
+) -> tuple[dict[OwnerKey, list[Node]], str]:
+    """The ReplicaSets and Pods under app `name`'s workloads: from the watcher's index when a
+    watcher holds its cluster, else by asking the cluster; and why they are not shown."""
+    try:
+        app = load_application(services.store, name)
+        cluster = services.clusters.for_destination(app.destination)
+        indexed = live_children_from_index(LiveStateReader(services.store, cluster.server), name, resources)
+        if indexed is not None:
+            return indexed, ""
+        return live_children(cluster, resources)  # no watcher holds the cluster: ask it
+    except SpecError as exc:
+        return {}, f"live objects not shown: the application spec is invalid: {exc}"
+    except KubeError as exc:
+        return {}, f"live ReplicaSets and Pods not shown: {exc}"
+
+
+def tree_to_json(children: dict[OwnerKey, list[Node]]) -> list[list[Any]]:
+    """The children map as JSON can carry it (tuple keys become lists)."""
+    return [[list(owner), nodes] for owner, nodes in children.items()]
+
+
+def tree_from_json(rows: list[list[Any]]) -> dict[OwnerKey, list[Node]]:
+    return {(str(owner[0]), str(owner[1]), str(owner[2])): nodes for owner, nodes in rows}

@@ -30,12 +30,9 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from reconciler.api.dashboard import views
-from reconciler.api.dashboard.live_tree import live_children, live_children_from_index
+from reconciler.api.dashboard.live_tree import Node, OwnerKey, live_children_of
 from reconciler.control import user_actions as actions
-from reconciler.control.catalog import UnknownApplication, load_application
-from reconciler.engine.cluster import KubeError
-from reconciler.live.reader import LiveStateReader
-from reconciler.model import SpecError
+from reconciler.control.catalog import UnknownApplication
 from reconciler.services import Services
 from reconciler.source.git.urls import redact_urls_in
 
@@ -101,29 +98,30 @@ def rows_for(services: Services, wanted: list[str] | None) -> list[dict[str, Any
     ]
 
 
-def app_page_data(services: Services, name: str) -> dict[str, Any]:
+# (app name, its resource rows) -> the live children of its workloads, and why not shown
+TreeProvider = Callable[[str, list[dict[str, Any]]], tuple[dict[OwnerKey, list[Node]], str]]
+
+
+def app_page_data(services: Services, name: str, tree: TreeProvider | None = None) -> dict[str, Any]:
     store = services.store
     detail = actions.get_app(store, name)  # raises UnknownApplication
     status = store.status(name) or {}
-    children, live_error = {}, ""
-    try:
-        app = load_application(store, name)
-        cluster = services.clusters.for_destination(app.destination)
-        indexed = live_children_from_index(LiveStateReader(store, cluster.server), name, detail.get("resources") or [])
-        if indexed is not None:
-            children = indexed
-        else:  # no watcher holds the cluster: ask it
-            children, live_error = live_children(cluster, detail.get("resources") or [])
-    except SpecError as exc:
-        live_error = f"live objects not shown: the application spec is invalid: {exc}"
-    except KubeError as exc:
-        live_error = f"live ReplicaSets and Pods not shown: {exc}"
+    resources = detail.get("resources") or []
+    if tree is not None:  # an API without cluster credentials asks a worker
+        children, live_error = tree(name, resources)
+    else:
+        children, live_error = live_children_of(services, name, resources)
     child_rows = {row["name"]: row for row in rows_for(services, detail.get("children") or [])}
     return views.app_detail(detail, status, children, child_rows, live_error)
 
 
-def make_router(services_provider: Callable[[], Services], auth_dependency: Callable[..., Any]) -> APIRouter:
-    """The dashboard's routes. `services_provider` gives the process's clients; `auth_dependency`
+def make_router(
+    services_provider: Callable[[], Services],
+    auth_dependency: Callable[..., Any],
+    tree: TreeProvider | None = None,
+) -> APIRouter:
+    """The dashboard's routes. `services_provider` gives the process's clients; `tree`, when
+    given, reads live trees (from workers) instead of the cluster; `auth_dependency`
     is the REST API's FastAPI dependency (its result carries the caller's `role`)."""
     router = APIRouter(include_in_schema=False)
     static_files = _static_files()
@@ -156,7 +154,7 @@ def make_router(services_provider: Callable[[], Services], auth_dependency: Call
     @router.get("/ui/api/apps/{name}")
     def app(name: str, caller: Any = Depends(auth_dependency)) -> JSONResponse:  # noqa: B008
         try:
-            data = app_page_data(services_provider(), name)
+            data = app_page_data(services_provider(), name, tree)
         except UnknownApplication as exc:
             return JSONResponse({"error": str(exc), "problems": []}, status_code=404)
         return JSONResponse(redact_urls_in(data), headers={"Cache-Control": "no-store"})

@@ -1,0 +1,61 @@
+"""Cluster work an API process hands to a worker when it has no cluster credentials itself
+(RECONCILER_API_CLUSTER_ACCESS=workers, as the Helm chart runs it: the API pod mounts no
+Kubernetes token). Each request is plain data in, a JSON-safe answer out; workers/tasks.py
+runs it and hands the answer back through Redis (state/replies.py).
+
+    refresh  a fresh poll of one app            -> {"status": ..., "found": bool}
+    preview  a dry-run sync plan                -> {"plan": ...} or {"error": ...}
+    delete   deregister, with cascade            -> {"teardown": ...}
+    tree     live ReplicaSets and Pods of an app -> {"children": ..., "error": ...}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from reconciler.control.catalog import UnknownApplication
+from reconciler.control.poll import refresh
+from reconciler.control.preview import PreviewError, preview_sync
+from reconciler.control.requests import SyncRequest
+from reconciler.control.teardown import delete_application
+from reconciler.services import Services
+
+KINDS = ("refresh", "preview", "delete", "tree")
+
+
+class UnknownRequest(ValueError):
+    pass
+
+
+def answer(services: Services, kind: str, params: dict[str, Any]) -> tuple[dict[str, Any], list[SyncRequest]]:
+    """The answer to one request, and the syncs it decided (a fresh poll may start one)."""
+    name = str(params["name"])
+    try:
+        if kind == "refresh":
+            result = refresh(services, name, fresh_refs=True)
+            if result is None:
+                return {"found": False}, []
+            syncs = [dataclasses.replace(result.sync, urgent=True)] if result.sync is not None else []
+            return {"found": True, "status": result.status}, syncs
+        if kind == "preview":
+            try:
+                plan = preview_sync(
+                    services, name, revision=str(params.get("revision") or ""), prune=bool(params.get("prune")),
+                    resources=list(params.get("resources") or []), source=params.get("source"),
+                )
+            except PreviewError as exc:
+                return {"found": True, "error": str(exc)}, []
+            return {"found": True, "plan": plan}, []
+        if kind == "delete":
+            teardown = delete_application(services, name, cascade=bool(params.get("cascade")))
+            return {"found": True, "teardown": dataclasses.asdict(teardown)}, []
+        if kind == "tree":
+            from reconciler.api.dashboard.live_tree import live_children_of, tree_to_json
+
+            children, error = live_children_of(services, name, list(params.get("resources") or []))
+            return {"found": True, "children": tree_to_json(children), "error": error}, []
+    except UnknownApplication:
+        return {"found": False}, []
+    raise UnknownRequest(f"no cluster request of kind {kind!r}; known: {', '.join(KINDS)}")
+
