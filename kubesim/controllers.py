@@ -30,6 +30,7 @@ from kubesim.controllers_jobs import JOBS, reconcile_job
 from kubesim.controllers_kubelet import PODS, reconcile_pod
 from kubesim.controllers_provisioning import CLAIMS, SERVICES, reconcile_claim, reconcile_service
 from kubesim.controllers_replicasets import REPLICASETS, reconcile_replicaset
+from kubesim.controllers_sealedsecrets import SEALED_SECRETS, reconcile_sealedsecret
 from kubesim.controllers_statefulsets import STATEFULSETS, reconcile_statefulset
 from kubesim.errors import AlreadyExists, ApiError, Conflict, NotFound
 from kubesim.store import Event, Obj
@@ -53,6 +54,7 @@ RECONCILERS: dict[tuple[str, str], Reconcile] = {
     JOBS: reconcile_job,
     CLAIMS: reconcile_claim,
     SERVICES: reconcile_service,
+    SEALED_SECRETS: reconcile_sealedsecret,
 }
 _RETRY_STALE = 0.02  # a write lost a race with another writer: read again almost at once
 _RETRY_ERROR = 1.0  # anything else: do not spin

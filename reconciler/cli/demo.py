@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 
 from kubesim.kubeconfig import write_kubeconfig
+from reconciler.source.git.urls import redact_url
 from reconciler.state.redis_server import RedisProcess, free_port
 
 EXAMPLE_REPO = Path(__file__).resolve().parents[2] / "examples" / "gitops-repo"
@@ -217,7 +218,7 @@ def _run(headless: bool, port: int, workdir: Path, processes: Processes, redis: 
         "RECONCILER_LOCAL_REPO_ROOTS": str(workdir.resolve()),
     }
     env.pop("RECONCILER_SERVER", None)
-    say(f"1. kubesim (emulated Kubernetes API, controllers on) at {kubesim_url}; Redis at {redis.url}")
+    say(f"1. kubesim (emulated Kubernetes API, controllers on) at {kubesim_url}; Redis at {redact_url(redis.url)}")
     processes.start("worker", [sys.executable, "-m", "reconciler.cli", "worker", "--loglevel", "WARNING"], env)
     processes.start("beat", [sys.executable, "-m", "reconciler.cli", "beat", "--loglevel", "WARNING"], env)
     processes.start("watch", [sys.executable, "-m", "reconciler.cli", "watch", "--loglevel", "WARNING"], env)
@@ -272,7 +273,11 @@ def _run(headless: bool, port: int, workdir: Path, processes: Processes, redis: 
     say(f"API and dashboard: {api_url}/   (token: {admin_token})")
     say(f"Flower:            http://127.0.0.1:{flower_port}/")
     say(f"kubesim:           {kubesim_url}   (kubeconfig: {workdir / 'kubeconfig'})")
-    say(f"Try: REDIS_URL={redis.url} KUBECONFIG={workdir / 'kubeconfig'} .venv/bin/reconciler app list")
+    # The Redis password goes to a file only its owner reads, not to the terminal's scroll-back.
+    url_file = workdir / "redis-url"
+    url_file.touch(mode=0o600)
+    url_file.write_text(redis.url)
+    say(f"Try: REDIS_URL=$(cat {url_file}) KUBECONFIG={workdir / 'kubeconfig'} .venv/bin/reconciler app list")
     say("Running until Ctrl-C.")
     while True:
         processes.check()
