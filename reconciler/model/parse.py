@@ -1,16 +1,7 @@
-"""Argo CD `Application` and `AppProject` models (argoproj.io/v1alpha1).
-
-Parsing and validation of Application and AppProject manifests (`parse_manifests`, `load_file`).
-
-Choices where Argo CD leaves room (each checked against its source):
-- `spec.project` may be omitted: Argo CD reads an empty project as `default`.
-- `spec.source.path` is required unless `chart` is set; "." is the repository root.
-- A `retry` block replaces Argo CD's automated default (limit 5) as a whole, so a
-  block without `limit` means no retries; `automated:` with no value is off.
-- Application names are at most 63 characters: the name is a label value on every
-  resource the app owns (Argo CD allows 253 with annotation tracking).
-- `spec.source.plugin` is refused with a problem; `spec.source` and `spec.sources` together too.
-"""
+"""Parsing and validation of Application and AppProject manifests (`parse_manifests`,
+`load_file`): every wrong field becomes a Problem naming the file, the field path and the
+line, and all of them are reported together. The choices made where Argo CD leaves room are
+listed in the package docstring (reconciler/model/__init__.py)."""
 
 from __future__ import annotations
 

@@ -191,15 +191,20 @@ class Cluster:
             base += f"/{name}"
         return base
 
-    def apply(self, obj: dict[str, Any], *, dry_run: bool = False, force: bool = True) -> dict[str, Any]:
-        """Server-side apply `obj` as this system's field manager; returns what the server stored
-        (or, with `dry_run`, what it would store)."""
-        api_version, kind = str(obj.get("apiVersion", "")), str(obj.get("kind", ""))
+    def _target_of(self, obj: dict[str, Any]) -> tuple[ResourceType, str | None, dict[str, Any]]:
+        """The served type of `obj`, the namespace it is written to (None when cluster-scoped),
+        and its metadata; a namespaced object without a namespace is refused here."""
         meta = obj.get("metadata") or {}
-        rtype = self.resource_type(api_version, kind)
+        rtype = self.resource_type(str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
         namespace = meta.get("namespace") if rtype.namespaced else None
         if rtype.namespaced and not namespace:
             raise KubeError(f"{describe_object(obj)}: a namespaced object needs metadata.namespace")
+        return rtype, namespace, meta
+
+    def apply(self, obj: dict[str, Any], *, dry_run: bool = False, force: bool = True) -> dict[str, Any]:
+        """Server-side apply `obj` as this system's field manager; returns what the server stored
+        (or, with `dry_run`, what it would store)."""
+        rtype, namespace, meta = self._target_of(obj)
         params: dict[str, Any] = {
             "body": json.dumps(obj),
             "content_type": "application/apply-patch+yaml",
@@ -216,18 +221,14 @@ class Cluster:
     def create(self, obj: dict[str, Any]) -> dict[str, Any]:
         """POST `obj` (a hook with metadata.generateName gets its name from the server);
         returns the created object. A name already taken is a KubeError with status 409."""
-        api_version, kind = str(obj.get("apiVersion", "")), str(obj.get("kind", ""))
-        meta = obj.get("metadata") or {}
-        rtype = self.resource_type(api_version, kind)
-        namespace = meta.get("namespace") if rtype.namespaced else None
-        if rtype.namespaced and not namespace:
-            raise KubeError(f"{describe_object(obj)}: a namespaced object needs metadata.namespace")
-        what = f"create {kind} {namespace + '/' if namespace else ''}{meta.get('name') or meta.get('generateName', '')}"
+        rtype, namespace, meta = self._target_of(obj)
+        what = f"create {rtype.kind} {namespace + '/' if namespace else ''}"
+        what += str(meta.get("name") or meta.get("generateName", ""))
         created = self._request(
             what, "post", self._path(rtype, namespace), body=obj, field_manager=self.field_manager
         )
-        created.setdefault("apiVersion", api_version)
-        created.setdefault("kind", kind)
+        created.setdefault("apiVersion", str(obj.get("apiVersion", "")))
+        created.setdefault("kind", rtype.kind)
         return created
 
     def replace(self, obj: dict[str, Any], resource_version: str) -> dict[str, Any]:
