@@ -2,6 +2,7 @@
 
     types            the frozen dataclasses the rest of the core reads (never raw YAML)
     parse            parsing and validation: parse_manifests, load_file, parse_application, parse_project
+    parse_source     spec.source / spec.sources and their tool options (every field works or is refused)
     yaml_reader      the line-tracking YAML reader parse builds on
     serialize        back to manifests: application_to_manifest, project_to_manifest, with_source
     durations, retry Go durations and the retry arithmetic of failed syncs
