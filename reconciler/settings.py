@@ -204,9 +204,20 @@ class Settings:
     sync_wave_delay: float = 2.0
     missing_kind_timeout: float = 300.0
 
+    @staticmethod
+    def resource_customizations_from_env(env: Mapping[str, str] | None = None) -> tuple[str, str]:
+        """(RECONCILER_RESOURCE_CUSTOMIZATIONS_FILE, ..._DIR) alone: health assessment reads them
+        for every object it judges, where parsing every setting would cost more than judging."""
+        env = os.environ if env is None else env
+        return (
+            env.get("RECONCILER_RESOURCE_CUSTOMIZATIONS_FILE", "").strip(),
+            env.get("RECONCILER_RESOURCE_CUSTOMIZATIONS_DIR", "").strip(),
+        )
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
+        customizations = cls.resource_customizations_from_env(env)
         data_dir = env.get("RECONCILER_DATA_DIR", "").strip()
         secrets = {
             provider.lower(): env[f"RECONCILER_WEBHOOK_{provider}_SECRET"]
@@ -235,8 +246,8 @@ class Settings:
             resource_exclusions=_resource_exclusions(env),
             watch_lease_ttl=_float(env, "RECONCILER_WATCH_LEASE_TTL", 15.0),
             watch_debounce=_float(env, "RECONCILER_WATCH_DEBOUNCE", 1.0),
-            resource_customizations_file=env.get("RECONCILER_RESOURCE_CUSTOMIZATIONS_FILE", "").strip(),
-            resource_customizations_dir=env.get("RECONCILER_RESOURCE_CUSTOMIZATIONS_DIR", "").strip(),
+            resource_customizations_file=customizations[0],
+            resource_customizations_dir=customizations[1],
             local_repo_roots=_paths(env, "RECONCILER_LOCAL_REPO_ROOTS"),
             encryption_key=env.get("RECONCILER_ENCRYPTION_KEY", "").strip(),
             # Flower's own variable too (compose and the Helm chart set that one).

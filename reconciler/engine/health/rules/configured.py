@@ -44,7 +44,10 @@ NONE = Customizations()
 
 def customizations_for(settings: Settings) -> Customizations:
     """Raises CustomizationsFileError / CustomizationsDirError naming what cannot be used."""
-    file, directory = settings.resource_customizations_file, settings.resource_customizations_dir
+    return _customizations_at(settings.resource_customizations_file, settings.resource_customizations_dir)
+
+
+def _customizations_at(file: str, directory: str) -> Customizations:
     if not file and not directory:
         return NONE
     mtime = 0
@@ -69,7 +72,7 @@ def _load(file: str, mtime_ns: int, directory: str) -> Customizations:
 
 def current_customizations() -> Customizations:
     """The customizations of this process's environment (workers, API, CLI alike)."""
-    return customizations_for(Settings.from_env())
+    return _customizations_at(*Settings.resource_customizations_from_env())
 
 
 def with_system_ignore_differences(
