@@ -19,11 +19,18 @@ from typing import Any
 from urllib.parse import urlparse
 
 from kubernetes import client as k8s_client
+from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import DynamicApiError, ResourceNotFoundError
 from kubernetes.watch.watch import iter_resp_lines
 
-from reconciler.engine.cluster.errors import KubeError, UnknownKindError, describe_object, server_message
+from reconciler.engine.cluster.errors import (
+    KubeError,
+    UnknownKindError,
+    describe_object,
+    server_message,
+    status_message,
+)
 from reconciler.engine.cluster.resource_types import (
     DEFAULT_FIELD_MANAGER,
     DISCOVERY_MAX_AGE_SECONDS,
@@ -167,18 +174,35 @@ class Cluster:
     # requests ------------------------------------------------------------------------
 
     def _request(self, what: str, method: str, path: str, **params: Any) -> dict[str, Any]:
+        """One request, its JSON answer parsed; a non-2xx answer is a KubeError naming `what`.
+
+        Sent through the ApiClient (its auth, TLS and proxy settings) but not through
+        DynamicClient.request, whose error path formats a traceback for every 404: a compare
+        asks about many objects that do not exist yet.
+        """
         verb = what.split(" ", 1)[0] if not what.startswith("dry-run") else "dry-run"
+        headers = {"Accept": "application/json", "Content-Type": params.pop("content_type", None) or "application/json"}
+        query = [(_QUERY_NAMES[name], value) for name, value in params.items()
+                 if value is not None and name in _QUERY_NAMES]
+        body = params.get("body")
         try:
-            resp = self.dynamic.request(method, path, serialize=False, **params)
-        except DynamicApiError as exc:
+            request = self.api_client.param_serialize(
+                method.upper(), path, query_params=query, header_params=headers, body=body,
+                auth_settings=["BearerToken"],
+            )
+            resp = self.api_client.call_api(*request)
+            data = resp.read()
+        except ApiException as exc:  # the REST client's own refusals (429 with Retry-After, status 0)
             message, status, reason = server_message(exc)
             self.request_counts[(verb, str(status))] += 1
             raise KubeError(f"{what}: {message}", status=status, reason=reason) from None
         except Exception as exc:  # connection refused, timeouts, TLS
             self.request_counts[(verb, "error")] += 1
             raise KubeError(f"{what}: cannot reach the Kubernetes API at {self.server}: {exc}") from None
-        self.request_counts[(verb, str(getattr(resp, "status", 200)))] += 1
-        data = resp.data if hasattr(resp, "data") else resp
+        self.request_counts[(verb, str(resp.status))] += 1
+        if not 200 <= resp.status <= 299:
+            message, reason = status_message(data, resp.reason)
+            raise KubeError(f"{what}: {message}", status=resp.status, reason=reason)
         return json.loads(data) if data else {}
 
     def _path(self, obj_type: ResourceType, namespace: str | None, name: str | None = None) -> str:
@@ -427,6 +451,19 @@ class Cluster:
 
 
 MISSING_KIND_RECHECK_SECONDS = 2.0
+
+# Keyword arguments of Cluster._request -> the API server's query parameters.
+_QUERY_NAMES = {
+    "field_manager": "fieldManager",
+    "force_conflicts": "force",
+    "dry_run": "dryRun",
+    "label_selector": "labelSelector",
+    "limit": "limit",
+    "_continue": "continue",
+    "resource_version": "resourceVersion",
+    "propagation_policy": "propagationPolicy",
+    "field_validation": "fieldValidation",
+}
 
 
 def _unknown_kind_message(server: str, api_version: str, kind: str) -> str:

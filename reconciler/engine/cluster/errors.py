@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic.exceptions import DynamicApiError
 
 from reconciler.model.resources import ResourceKey
@@ -23,15 +24,21 @@ class UnknownKindError(KubeError):
     """The cluster serves no such apiVersion/kind (a typo, or a CRD not installed yet)."""
 
 
-def server_message(exc: DynamicApiError) -> tuple[str, int | None, str]:
+def server_message(exc: DynamicApiError | ApiException) -> tuple[str, int | None, str]:
     status = getattr(exc, "status", None)
-    body = getattr(exc, "body", None)
+    message, reason = status_message(getattr(exc, "body", None), str(getattr(exc, "reason", "") or exc))
+    return message, status, reason
+
+
+def status_message(body: bytes | str | None, fallback: str) -> tuple[str, str]:
+    """The message and reason of the Status object an API server answers an error with."""
     try:
         parsed = json.loads(body) if body else {}
     except (TypeError, ValueError):
         parsed = {}
-    message = str(parsed.get("message") or getattr(exc, "reason", "") or exc)
-    return message, status, str(parsed.get("reason") or "")
+    if not isinstance(parsed, dict):
+        parsed = {}
+    return str(parsed.get("message") or fallback), str(parsed.get("reason") or "")
 
 
 def describe_object(obj_or_key: dict[str, Any] | ResourceKey) -> str:

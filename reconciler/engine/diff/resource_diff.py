@@ -171,10 +171,16 @@ def _project(live: Any, desired: Any) -> Any:
     return live
 
 
+# libyaml's emitter when PyYAML was built with it: the same text, four times faster than the
+# pure-Python one (every Missing or OutOfSync resource of every compare is dumped).
+_Dumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
 def _yaml(obj: JsonObj | None) -> list[str]:
     if obj is None:
         return []
-    return yaml.safe_dump(obj, sort_keys=True, default_flow_style=False).splitlines(keepends=True)
+    text = yaml.dump(obj, Dumper=_Dumper, sort_keys=True, default_flow_style=False)
+    return text.splitlines(keepends=True)
 
 
 def _diff_text(key: ResourceKey, live: JsonObj | None, desired: JsonObj | None) -> str:
