@@ -33,6 +33,9 @@ JsonObj = dict[str, Any]
 class Written:
     message: str = "applied"
     wait: str = ""  # non-empty: nothing final happened yet, run the step again later
+    # The server's answer to a plain server-side apply of the manifest as it is (what a dry-run
+    # would answer right after); None for the other ways of writing.
+    applied: JsonObj | None = None
 
 
 def option(app: Application, obj: JsonObj, name: str) -> str:
@@ -71,8 +74,8 @@ def write_object(cluster: Cluster, app: Application, obj: JsonObj) -> Written:
                 return Written("created (Replace=true)")
             cluster.replace(obj, str((live.get("metadata") or {}).get("resourceVersion", "")))
             return Written("replaced (Replace=true)")
-        cluster.apply(obj)
-        return Written("applied")
+        stored = cluster.apply(obj)
+        return Written("applied", applied=None if respect else stored)
     except KubeError as exc:
         if not force or exc.status != 422:
             raise

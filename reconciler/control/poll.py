@@ -191,7 +191,8 @@ def _compare(
         app,
         commit=revision or "",
         fresh_refs=fresh_refs,
-        verified=previous.get("verified") or {},
+        # What the last poll verified, and what a sync applied since (its answers need no dry-run).
+        verified={**(previous.get("verified") or {}), **services.store.take_applied(app.name)},
         # The watcher's index (reconciler/live): a no-op poll then asks the cluster nothing.
         live=LiveStateReader(services.store, cluster.server),
     )

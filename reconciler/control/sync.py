@@ -43,9 +43,16 @@ from reconciler.control.hook_runner import (
 from reconciler.control.requests import Next, SyncRequest
 from reconciler.control.windows import sync_allowed
 from reconciler.engine.cluster import Cluster, KubeError, UnknownKindError
-from reconciler.engine.compare import Comparison, not_served_error, owned_by, skips_dry_run_on_missing
+from reconciler.engine.compare import (
+    Comparison,
+    manifest_hash,
+    not_served_error,
+    owned_by,
+    skips_dry_run_on_missing,
+)
 from reconciler.engine.crds import foreign_instances
 from reconciler.engine.hooks import POST_SYNC, PRE_SYNC, SYNC, SYNC_FAIL, Hook
+from reconciler.engine.live_view import live_fingerprint
 from reconciler.engine.pipeline import AccessDenied, revisions_of
 from reconciler.engine.plan import PlanError, SyncPlan, Wave, build_plan
 from reconciler.health import HealthStatus, assess
@@ -164,7 +171,14 @@ def _prepare(
     if not permission.allowed:
         raise SyncRefused(permission.reason)
     try:
-        result = compare_registered(services, app, revision=request.revision, fresh_refs=_wants_newest_commit(request))
+        result = compare_registered(
+            services,
+            app,
+            revision=request.revision,
+            fresh_refs=_wants_newest_commit(request),
+            # What the last poll verified: unchanged objects, and missing ones it just dry-ran.
+            verified=(store.status(app.name) or {}).get("verified") or {},
+        )
     except AccessDenied as exc:
         raise SyncRefused(str(exc)) from None
     if result.refused:
@@ -454,6 +468,7 @@ def _apply_step(
     outcome = _Outcome()
     errors: list[str] = []
     tracked: dict[str, dict[str, Any]] = {}
+    verified: dict[str, str] = {}
     unserved: list[str] = []
     for obj in step["objects"]:
         key = ResourceKey.of(obj)
@@ -481,7 +496,10 @@ def _apply_step(
         outcome.results.append({"resource": str(key), "status": "Synced", "message": written.message})
         if step.get("track", True):
             tracked[key.inventory_id] = _ref(obj)
+        if written.applied is not None:
+            verified[str(key)] = f"{live_fingerprint(written.applied)}:{manifest_hash(obj)}"
     services.store.add_to_inventory(app.name, tracked)
+    services.store.note_applied(app.name, verified)
     if errors:
         outcome.failed = "one or more objects failed to apply: " + "; ".join(errors)
         return outcome

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,13 @@ from reconciler.model.resources import SYNC_OPTIONS_ANNOTATION, TRACKING_ANNOTAT
 from reconciler.source.render.tracking import ARGO_GROUP, CHILD_APP_KINDS
 
 CRD_GROUP = "apiextensions.k8s.io"
+
+# A `verified` entry "absent:<manifest hash>:<unix time>": the object did not exist and a dry-run
+# accepted the manifest. A compare within ABSENT_TRUST_SECONDS takes it as Missing without a GET
+# and a second dry-run (the apply that follows is the server's final word anyway); later, the
+# server is asked again, so a long-missing object is re-validated on every poll as before.
+ABSENT = "absent"
+ABSENT_TRUST_SECONDS = 60.0
 
 RenderCache = tuple[Callable[[str], list[dict[str, Any]] | None], Callable[[str, list[dict[str, Any]]], None]]
 
@@ -204,6 +212,9 @@ def compare(
         if live is None and not served(cluster, manifest):
             states.append(_not_served(key, manifest, app, crd_kinds))
             continue
+        if live is None and _recently_found_absent(verified.get(str(key)), manifest):
+            states.append(_state(diff_resource(key, manifest, None, ignore, mode="subset"), None))
+            continue
         shared_with = ""
         if live is None:
             # Not listed as ours (or not read yet from the index): it may exist, created by hand,
@@ -225,6 +236,8 @@ def compare(
         diff = diff_resource(key, dry, live, ignore, mode=mode)
         if diff.status == ResourceSyncStatus.SYNCED and fingerprint and not shared_with:
             new_verified[str(key)] = fingerprint
+        elif live is None and mode == "exact" and not error:
+            new_verified[str(key)] = f"{ABSENT}:{manifest_hash(manifest)}:{time.time():.3f}"
         state = _state(diff, live, error)
         if shared_with:
             state = dataclasses.replace(state, shared_with=shared_with)
@@ -238,6 +251,19 @@ def compare(
         dry_runs=dry_runs,
         live_source=source,
     )
+
+
+def _recently_found_absent(entry: str | None, manifest: Mapping[str, Any]) -> bool:
+    """The object was not there, and the server accepted this very manifest in a dry-run, less
+    than ABSENT_TRUST_SECONDS ago (an auto-sync right after the poll that found it missing)."""
+    if not entry or not entry.startswith(f"{ABSENT}:"):
+        return False
+    _, hashed, at = entry.split(":", 2)
+    try:
+        age = time.time() - float(at)
+    except ValueError:
+        return False
+    return hashed == manifest_hash(manifest) and 0 <= age < ABSENT_TRUST_SECONDS
 
 
 def _unchanged(key: ResourceKey, record: LiveRecord) -> ResourceState:

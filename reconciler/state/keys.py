@@ -11,6 +11,7 @@ Layout (all keys start with `rc:`):
 | `rc:schedule` | sorted set | app name scored by its next poll time (unix seconds) |
 | `rc:poll-interval` | hash | app name -> its own poll interval, when it has one |
 | `rc:status:{app}` | string | status JSON; written only forwards (by `observedAt`) |
+| `rc:applied:{app}` | hash | key -> `fingerprint:manifestHash` a sync applied; the next poll's verified, expires |
 | `rc:history:{app}` | list | history entries (JSON), oldest first, capped |
 | `rc:history-seq:{app}` | counter | last history id given out |
 | `rc:inventory:{app}` | hash | resource key -> object reference (JSON) |
@@ -68,6 +69,10 @@ class Keys:
     @staticmethod
     def status(app: str) -> str:
         return f"{PREFIX}:status:{app}"
+
+    @staticmethod
+    def applied(app: str) -> str:
+        return f"{PREFIX}:applied:{app}"
 
     @staticmethod
     def history(app: str) -> str:
@@ -185,6 +190,7 @@ class Keys:
     def per_app(cls, app: str) -> list[str]:
         return [
             cls.status(app),
+            cls.applied(app),
             cls.history(app),
             cls.history_seq(app),
             cls.inventory(app),

@@ -24,8 +24,31 @@ return 1
 """
 
 
+# How long what a sync applied stays usable as "verified" for the poll after it.
+APPLIED_TTL_SECONDS = 3600
+
+
 class StatusState(RedisState):
     SCRIPTS = {"_write_status": _WRITE_STATUS_IF_NEWER}
+
+    def note_applied(self, name: str, verified: dict[str, str]) -> None:
+        """What a sync's apply step stored, as `liveFingerprint:manifestHash` per resource key:
+        the server's answer to applying the manifest is what a dry-run would answer right after,
+        so the next poll need not ask for one while the object stays as the apply left it."""
+        if not verified:
+            return
+        with self.r.pipeline(transaction=False) as pipe:
+            pipe.hset(Keys.applied(name), mapping=verified)
+            pipe.expire(Keys.applied(name), APPLIED_TTL_SECONDS)
+            pipe.execute()
+
+    def take_applied(self, name: str) -> dict[str, str]:
+        """The entries `note_applied` left for `name`, removed as they are read."""
+        with self.r.pipeline(transaction=True) as pipe:
+            pipe.hgetall(Keys.applied(name))
+            pipe.delete(Keys.applied(name))
+            found, _ = pipe.execute()
+        return dict(found or {})
 
     def write_status(self, name: str, status: dict[str, Any]) -> bool:
         """Store an app's status unless a newer one is there (compared by `observedAt`)."""
