@@ -110,15 +110,39 @@ def poll(self: Task, app_name: str, revision: str | None = None, fresh: bool = F
     return {"sync": status.get("sync"), "health": status.get("health")}
 
 
+# Steps due at once (no countdown) run in the task that finished the step before them, for up
+# to this long: a task hop costs more than a small step (Celery events, acks, a Redis round
+# trip each). Longer operations go on in new tasks, well inside the time limit.
+INLINE_STEPS_SECONDS = 10.0
+
+
+def _run_due_steps(nexts: list[Next], chain_from: int, started: float) -> list[Next]:
+    """Run the operation's next steps here while each is due at once; what remains is enqueued."""
+    t = timings()
+    while (
+        len(nexts) == 1
+        and nexts[0].task in ("apply", "prune")
+        and not nexts[0].countdown
+        and time.monotonic() - started < INLINE_STEPS_SECONDS
+    ):
+        op_id, index = nexts[0].args
+        nexts = run_step(services(), op_id, index, t.lock_ttl, t.max_countdown, chain_from=chain_from)
+    return nexts
+
+
 @app.task(name="reconciler.sync", bind=True, ignore_result=True)
 def sync(self: Task, request: dict[str, Any]) -> None:
-    dispatch(start_sync(services(), SyncRequest.from_dict(request), timings().lock_ttl, op_id=self.request.id or ""))
+    started = time.monotonic()
+    nexts = start_sync(services(), SyncRequest.from_dict(request), timings().lock_ttl, op_id=self.request.id or "")
+    dispatch(_run_due_steps(nexts, -1, started))
 
 
 def _run_step(task: Task, op_id: str, step: int) -> None:
     t = timings()
+    started = time.monotonic()
     redelivered = bool((task.request.delivery_info or {}).get("redelivered"))
-    dispatch(run_step(services(), op_id, step, t.lock_ttl, t.max_countdown, redelivered=redelivered))
+    nexts = run_step(services(), op_id, step, t.lock_ttl, t.max_countdown, redelivered=redelivered)
+    dispatch(_run_due_steps(nexts, step, started))
 
 
 @app.task(name="reconciler.apply", bind=True, ignore_result=True)

@@ -126,6 +126,11 @@ def start_sync(services: Services, request: SyncRequest, lock_ttl: float, op_id:
             return []  # another sync ran since the failure: this retry is stale
     op_id = op_id or uuid.uuid4().hex
     resumed = store.lock_holder(app.name) == op_id and store.renew_lock(app.name, op_id, lock_ttl)
+    if resumed:
+        prepared = store.operation(op_id)
+        if prepared is not None:  # the worker died after preparing: carry on, do not plan again
+            resume = resume_point(prepared, -1)
+            return [] if resume is None else [_next_for(prepared, resume)]
     if not resumed and not store.acquire_lock(app.name, op_id, lock_ttl):
         store.remember_pending_sync(app.name, request.to_dict())
         log.info("sync remembered: another sync holds the app", extra={"app": app.name, "trigger": request.trigger})
@@ -357,6 +362,19 @@ def _key_dict(key: ResourceKey) -> dict[str, str]:
     return {"group": key.group, "kind": key.kind, "namespace": key.namespace, "name": key.name}
 
 
+def resume_point(op: dict[str, Any], index: int) -> int | None:
+    """The step a redelivered copy of the task for step `index` (-1: the task that started the
+    operation) must enqueue again: the operation's current step when the task's worker may
+    have died before handing it on (the very next step, or any step that task ran itself);
+    None for a stale copy whose work another task carries on."""
+    current = op.get("step")
+    if not isinstance(current, int) or not index < current < len(op.get("steps") or []):
+        return None
+    if current == index + 1 or op.get("chainFrom") == index:
+        return current
+    return None
+
+
 def _next_for(op: dict[str, Any], index: int, countdown: float = 0.0) -> Next:
     task = "prune" if op["steps"][index]["type"] == "prune" else "apply"
     return Next(task=task, args=(op["id"], index), countdown=countdown)
@@ -368,19 +386,29 @@ def _next_for(op: dict[str, Any], index: int, countdown: float = 0.0) -> Next:
 
 
 def run_step(
-    services: Services, op_id: str, index: int, lock_ttl: float, max_countdown: float, redelivered: bool = False
+    services: Services,
+    op_id: str,
+    index: int,
+    lock_ttl: float,
+    max_countdown: float,
+    redelivered: bool = False,
+    chain_from: int | None = None,
 ) -> list[Next]:
+    """Run step `index`. `chain_from`: the step whose task runs this one in the same task
+    (workers run steps due at once back to back, saving a task hop each); -1 for the task
+    that started the operation. Recorded with the advance, so a redelivered copy of that
+    task knows the steps after it were its own and resumes them (`resume_point`)."""
     store = services.store
     op = store.operation(op_id)
     if op is None:
         return []  # finished
     if op.get("step") != index:
-        # A copy of a step that already ran. When redelivered (its worker died) right after
-        # advancing but perhaps before enqueueing the next step, enqueue that step again: a
+        # A copy of a step that already ran. When redelivered (its worker died) after advancing
+        # but perhaps before enqueueing or running the next step, enqueue that step again: a
         # duplicate of it only repeats idempotent work and cannot advance the operation twice.
-        if redelivered and op.get("step") == index + 1 and index + 1 < len(op["steps"]):
-            return [_next_for(op, index + 1)]
-        return []
+        resume = resume_point(op, index) if redelivered else None
+        return [] if resume is None else [_next_for(op, resume)]
+    op["chainFrom"] = index if chain_from is None else chain_from
     app_name = op["app"]
     request = SyncRequest.from_dict(op["request"])
     if not store.renew_lock(app_name, op_id, lock_ttl):

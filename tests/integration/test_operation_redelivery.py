@@ -63,3 +63,13 @@ def test_redelivered_sync_request_resumes_under_its_own_lock(services: Services)
     start_sync(services, SyncRequest(app="shop"), lock_ttl=30, op_id="task-1")
     assert services.store.take_pending_sync("shop") is None  # not parked behind itself
     assert services.store.operation_state("shop")["id"] == "task-1"
+
+
+def test_redelivered_task_resumes_the_steps_it_ran_itself(services: Services) -> None:
+    """Steps due at once run in the task that finished the one before (workers/tasks.py); its
+    worker dying mid-chain must not leave the operation without a task for its current step."""
+    advanced_operation(services)
+    services.store.advance_operation("op-1", 1, {**services.store.operation("op-1"), "step": 2, "chainFrom": 0})
+    nexts = run_step(services, "op-1", 0, lock_ttl=30, max_countdown=5, redelivered=True)
+    assert [(n.task, n.args) for n in nexts] == [("apply", ("op-1", 2))]
+
