@@ -38,7 +38,7 @@ def public_hook(record: Record) -> Record:
     return {key: value for key, value in record.items() if key != "obj"}
 
 
-def _previous_instances(cluster: Cluster, app_name: str, record: Record) -> list[dict[str, Any]]:
+def previous_instances(cluster: Cluster, app_name: str, record: Record) -> list[dict[str, Any]]:
     """Live objects an earlier sync created for this hook: the same name, or for a generateName
     hook every object of the kind and namespace with that generateName, tracked by this app."""
     namespace = record.get("namespace") or None
@@ -75,13 +75,13 @@ def create_hook(
     namespace = record.get("namespace") or None
     mark = f"{op_id}/{record['id']}"
     if generated and op_id:
-        for live in _previous_instances(cluster, app_name, record):
+        for live in previous_instances(cluster, app_name, record):
             meta = live.get("metadata") or {}
             if (meta.get("annotations") or {}).get(HOOK_OPERATION_ANNOTATION) == mark:
                 record.update(status="Running", name=meta.get("name", ""), uid=meta.get("uid", ""), message="created")
                 return ""
     if BEFORE_HOOK_CREATION in record["deletePolicies"]:
-        for live in _previous_instances(cluster, app_name, record):
+        for live in previous_instances(cluster, app_name, record):
             meta = live.get("metadata") or {}
             if not meta.get("deletionTimestamp"):
                 cluster.delete(

@@ -1,4 +1,5 @@
-"""One Kubernetes API server: discovery, server-side apply (and its dry-run), list, delete.
+"""One Kubernetes API server: discovery, server-side and client-side apply (and their dry-runs),
+patch, create, replace, list, delete.
 
 Built on the official `kubernetes` client's DynamicClient. Responses are read as plain
 dicts (no ResourceInstance wrapping) because the core passes plain data around.
