@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.engine.cluster import Cluster
+from reconciler.engine.cluster import Cluster, KubeError
 from reconciler.engine.cluster.client import IGNORE, STRICT
 from reconciler.engine.cluster.csa_migration import KUBECTL_CSA_MANAGER, migration_patch
 from reconciler.engine.diff.resource_diff import annotation_options
@@ -67,8 +67,25 @@ def apply_object(cluster: Cluster, obj: JsonObj, mode: ApplyMode, *, dry_run: bo
         return stored
     # Checked on the answer rather than by a GET first (kubectl does the same): one request
     # when there is nothing to migrate, which is nearly always.
-    patch = migration_patch(stored, (KUBECTL_CSA_MANAGER, cluster.field_manager), cluster.field_manager)
-    if patch is None:
-        return stored
-    cluster.patch(obj, patch, "application/json-patch+json", field_validation=mode.field_validation)
+    managers = (KUBECTL_CSA_MANAGER, cluster.field_manager)
+    for attempt in range(MIGRATION_ATTEMPTS):
+        patch = migration_patch(stored, managers, cluster.field_manager)
+        if patch is None:
+            return stored
+        try:
+            cluster.patch(obj, patch, "application/json-patch+json", field_validation=mode.field_validation)
+            break
+        except KubeError as exc:
+            # 409: someone wrote the object since our apply; recompute from a fresh copy, as kubectl does.
+            if exc.status != 409 or attempt == MIGRATION_ATTEMPTS - 1:
+                raise
+            meta = obj.get("metadata") or {}
+            fresh = cluster.get(str(obj["apiVersion"]), str(obj["kind"]), meta.get("namespace"), meta["name"])
+            if fresh is None:
+                raise
+            stored = fresh
+    # Applied again: the fields we now own alone and no longer apply are removed.
     return cluster.apply(obj, field_validation=mode.field_validation)
+
+
+MIGRATION_ATTEMPTS = 3
