@@ -3,7 +3,10 @@ to completion; an image tagged `:broken` fails)."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -272,6 +275,9 @@ def test_a_failing_post_delete_hook_keeps_the_app_with_a_condition_naming_it(
     assert result.failed and "PostDelete hook Job shop/cleanup failed" in result.failed[0]
     assert result.post_delete_hooks and "Failed" in result.post_delete_hooks[0]
     assert system.store.app_manifest("shop") is not None  # kept, as Argo CD's finalizer keeps it
+    # The CLI says so too, naming the hook, and exits 1.
+    again = cli_delete(system, "shop")
+    assert again.returncode == 1 and "PostDelete hook Job shop/cleanup failed" in again.stderr
     system.next_poll("shop")
     status = system.wait_for(
         lambda: next((c for c in system.status("shop").get("conditions", []) if c["type"] == "DeletionError"), None),
@@ -284,10 +290,19 @@ def test_a_failing_post_delete_hook_keeps_the_app_with_a_condition_naming_it(
     # Fixed in git, deleting again runs the hook again (BeforeHookCreation replaces the failed one).
     repo.commit(files(cleanup=job("cleanup", hook="PostDelete")), message="fix the hook")
     time.sleep(TEST_REF_CACHE_TTL * 2)  # the shared `git ls-remote` answer expires
-    retry = delete_application(tasks.services(), "shop", cascade=True)
-    assert not retry.failed, retry.failed
-    assert retry.post_delete_hooks[0].startswith("PostDelete hook Job shop/cleanup: Succeeded")
+    retry = cli_delete(system, "shop")
+    assert retry.returncode == 0, retry.stderr
+    assert "application 'shop' deleted" in retry.stdout
+    assert "PostDelete hook Job shop/cleanup: Succeeded" in retry.stdout
     assert system.store.app_manifest("shop") is None
+
+
+def cli_delete(system: System, name: str) -> subprocess.CompletedProcess[str]:
+    """`reconciler app delete NAME --cascade` as a person runs it (Redis and kubeconfig from the env)."""
+    env = dict(os.environ)
+    env.pop("RECONCILER_SERVER", None)
+    return subprocess.run([sys.executable, "-m", "reconciler.cli", "app", "delete", name, "--cascade"], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
 
 
 @pytest.mark.timeout(90)
