@@ -102,6 +102,13 @@ def test_client_side_apply_creates_with_the_annotation_kubectl_reads(cluster: Cl
     assert kubectl.run("diff", "-f", "-", stdin=json.dumps(obj), check=False).returncode == 0
 
 
+def test_kubectl_finds_our_annotation_identical_to_its_own(cluster: Cluster, kubectl: Kubectl) -> None:
+    # Go's encoder escapes <, > and &: an annotation written differently would make kubectl patch it.
+    obj = config_map(url="https://example.com/?a=1&b=<2>", text="ünïcode")
+    apply_object(cluster, obj, CSA)
+    assert "unchanged" in kubectl.run("apply", "-f", "-", stdin=json.dumps(obj)).stdout
+
+
 def test_client_side_apply_deletes_what_was_dropped_and_keeps_other_managers_fields(
     cluster: Cluster, kubectl: Kubectl
 ) -> None:

@@ -139,3 +139,9 @@ def test_the_migration_patch_carries_the_resource_version_it_was_computed_from()
     assert patch is not None
     assert patch[1] == {"op": "replace", "path": "/metadata/resourceVersion", "value": "9"}
     assert patch[0]["path"] == "/metadata/managedFields" and patch[0]["value"][0]["manager"] == "me"
+
+
+def test_last_applied_escapes_html_characters_as_go_does() -> None:
+    obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"q": "a<b>&c\u2028"}}
+    assert '"q":"a\\u003cb\\u003e\\u0026c\\u2028"' in last_applied_json(obj)
+    assert json.loads(last_applied_json(obj))["data"]["q"] == "a<b>&c\u2028"

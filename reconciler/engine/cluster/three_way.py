@@ -33,7 +33,14 @@ def last_applied_json(obj: JsonObj) -> str:
     annotations = dict(meta.get("annotations") or {})
     annotations.pop(LAST_APPLIED_ANNOTATION, None)
     meta["annotations"] = annotations
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    # Go's encoder escapes these (HTML-safe output); outside strings JSON never holds them.
+    for char, escaped in _GO_ESCAPES:
+        text = text.replace(char, escaped)
+    return text + "\n"
+
+
+_GO_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
 
 
 def with_last_applied(obj: JsonObj) -> JsonObj:
