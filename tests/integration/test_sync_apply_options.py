@@ -67,6 +67,11 @@ def test_server_side_apply_false_applies_client_side(
     assert {(e["manager"], e["operation"]) for e in live["metadata"]["managedFields"]} == {
         (system.cluster.field_manager, "Update")}
     repo.commit({"app/cm.yaml": cm({"A": "1"}, options)}, message="drop B")
+    # The diff's dry-run is a client-side one too: it predicts B's removal.
+    system.next_poll("shop")
+    status = system.wait_for(lambda: system.status("shop").get("sync", {}).get("status") == "OutOfSync"
+                             and system.status("shop"), what="OutOfSync after dropping B")
+    assert any(r["kind"] == "ConfigMap" and r["status"] == "OutOfSync" for r in status["resources"])
     second = sync_and_wait(system, after=op["id"])
     assert second["phase"] == "Succeeded", second["message"]
     assert live_cm(system)["data"] == {"A": "1"}
