@@ -174,7 +174,8 @@ def apps_router() -> APIRouter:
         if result.failed:
             raise ApiError(
                 409,
-                f"application {name!r} kept: some resources could not be deleted; fix the cause and delete again",
+                f"application {name!r} kept: some resources could not be deleted or a PostDelete hook did not "
+                "complete; fix the cause and delete again",
                 result.failed,
             )
         return _json({"deleted": name, "resources": result.deleted, "skipped": result.skipped,

@@ -118,7 +118,9 @@ class Deleted(_Open):
     resources: list[str] = Field(default_factory=list, description="objects deleted from the cluster (cascade)")
     skipped: list[str] = Field(default_factory=list)
     children: list[str] = Field(default_factory=list)
-    postDeleteHooks: list[str] = Field(default_factory=list, description="PostDelete hooks created (not awaited)")
+    postDeleteHooks: list[str] = Field(
+        default_factory=list, description="PostDelete hooks run after the resources went, each with its outcome",
+    )
 
 
 class WebhookAccepted(BaseModel):

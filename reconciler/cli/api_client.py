@@ -116,7 +116,8 @@ class LocalBackend:
             services.close()
         if result.failed:
             raise ClientError(
-                f"application {name!r} kept: some resources could not be deleted: " + "; ".join(result.failed)
+                f"application {name!r} kept: some resources could not be deleted or a PostDelete hook failed: "
+                + "; ".join(result.failed)
             )
         return {"deleted": name, "resources": result.deleted, "skipped": result.skipped, "children": result.children,
                 "postDeleteHooks": result.post_delete_hooks}

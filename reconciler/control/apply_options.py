@@ -2,7 +2,9 @@
 
     write_object(cluster, app, obj) -> Written     raises KubeError (the step records it)
 
-- default: server-side apply as this system's field manager.
+- default: server-side apply as this system's field manager; `ServerSideApply=false`:
+  client-side apply; `Validate=false`: the server ignores unknown fields instead of refusing
+  them; `ClientSideApplyMigration` (see engine/apply_mode.py).
 - `Replace=true` (resource annotation, or the app's option): create, or PUT over the live
   object at its resourceVersion, instead of apply.
 - `Force=true`: when the server refuses the change as invalid (an immutable field, 422), delete
@@ -19,12 +21,12 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.engine.apply_mode import apply_mode, apply_object, option
 from reconciler.engine.cluster import Cluster, KubeError
 from reconciler.engine.compare import tracked_by_other_app
 from reconciler.engine.diff.ignore import parse_json_pointer, remove_jq_paths, rule_matches
-from reconciler.engine.diff.resource_diff import annotation_options
 from reconciler.model import Application
-from reconciler.model.resources import SYNC_OPTIONS_ANNOTATION, ResourceKey
+from reconciler.model.resources import ResourceKey
 
 JsonObj = dict[str, Any]
 
@@ -36,14 +38,6 @@ class Written:
     # The server's answer to a plain server-side apply of the manifest as it is (what a dry-run
     # would answer right after); None for the other ways of writing.
     applied: JsonObj | None = None
-
-
-def option(app: Application, obj: JsonObj, name: str) -> str:
-    """A resource's own sync option, else the app's; lower-case, "" when neither sets it."""
-    own = annotation_options(obj, SYNC_OPTIONS_ANNOTATION).get(name)
-    if own is not None:
-        return own.lower()
-    return (app.sync_policy.option(name) or "").lower()
 
 
 def _live(cluster: Cluster, obj: JsonObj) -> JsonObj | None:
@@ -67,22 +61,25 @@ def write_object(cluster: Cluster, app: Application, obj: JsonObj) -> Written:
             )
     if respect and live is not None:
         obj = keep_ignored_fields(app, key, obj, live)
+    mode = apply_mode(app, obj)
     try:
         if replace:
             if live is None:
-                cluster.create(obj)
+                cluster.create(obj, field_validation=mode.field_validation)
                 return Written("created (Replace=true)")
-            cluster.replace(obj, str((live.get("metadata") or {}).get("resourceVersion", "")))
+            cluster.replace(obj, str((live.get("metadata") or {}).get("resourceVersion", "")),
+                            field_validation=mode.field_validation)
             return Written("replaced (Replace=true)")
-        stored = cluster.apply(obj)
-        return Written("applied", applied=None if respect else stored)
+        stored = apply_object(cluster, obj, mode)
+        # With RespectIgnoreDifferences the object written is not the manifest: nothing to vouch for.
+        return Written("applied" if mode.server_side else "applied (client-side)", applied=None if respect else stored)
     except KubeError as exc:
         if not force or exc.status != 422:
             raise
-    return _recreate(cluster, obj, key)
+    return _recreate(cluster, app, obj, key)
 
 
-def _recreate(cluster: Cluster, obj: JsonObj, key: ResourceKey) -> Written:
+def _recreate(cluster: Cluster, app: Application, obj: JsonObj, key: ResourceKey) -> Written:
     """Force=true: delete the object the server will not change in place, then create it."""
     live = _live(cluster, obj)
     meta = obj.get("metadata") or {}
@@ -95,7 +92,7 @@ def _recreate(cluster: Cluster, obj: JsonObj, key: ResourceKey) -> Written:
             )
         if _live(cluster, obj) is not None:
             return Written(wait=f"Force=true: waiting for {key} to be deleted before creating it again")
-    cluster.apply(obj)
+    apply_object(cluster, obj, apply_mode(app, obj))
     return Written("deleted and created again (Force=true)")
 
 

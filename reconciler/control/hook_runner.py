@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from reconciler.engine.apply_mode import ApplyMode, apply_mode, apply_object
 from reconciler.engine.cluster import Cluster, KubeError, UnknownKindError
 from reconciler.engine.hooks import BEFORE_HOOK_CREATION, HOOK_FAILED, HOOK_SUCCEEDED, is_hook
 from reconciler.health import HealthStatus, assess
@@ -37,7 +38,7 @@ def public_hook(record: Record) -> Record:
     return {key: value for key, value in record.items() if key != "obj"}
 
 
-def _previous_instances(cluster: Cluster, app_name: str, record: Record) -> list[dict[str, Any]]:
+def previous_instances(cluster: Cluster, app_name: str, record: Record) -> list[dict[str, Any]]:
     """Live objects an earlier sync created for this hook: the same name, or for a generateName
     hook every object of the kind and namespace with that generateName, tracked by this app."""
     namespace = record.get("namespace") or None
@@ -59,24 +60,28 @@ def _previous_instances(cluster: Cluster, app_name: str, record: Record) -> list
     ]
 
 
-def create_hook(cluster: Cluster, app_name: str, record: Record, op_id: str = "") -> str:
+def create_hook(
+    cluster: Cluster, app_name: str, record: Record, op_id: str = "", mode: ApplyMode | None = None
+) -> str:
     """Create the hook of `record`; returns why to wait and try again ("" when done). A hook
     the server refuses is marked Failed with the server's answer.
 
     The object is marked with the operation and hook it belongs to, so a step redelivered
     after its worker died between the create and saving the record adopts that object
-    instead of creating a second generateName hook."""
+    instead of creating a second generateName hook. `mode`: how the app's sync options
+    say to write it (server- or client-side, field validation)."""
+    mode = mode or apply_mode(None, record["obj"])
     generated = not record.get("name")
     namespace = record.get("namespace") or None
     mark = f"{op_id}/{record['id']}"
     if generated and op_id:
-        for live in _previous_instances(cluster, app_name, record):
+        for live in previous_instances(cluster, app_name, record):
             meta = live.get("metadata") or {}
             if (meta.get("annotations") or {}).get(HOOK_OPERATION_ANNOTATION) == mark:
                 record.update(status="Running", name=meta.get("name", ""), uid=meta.get("uid", ""), message="created")
                 return ""
     if BEFORE_HOOK_CREATION in record["deletePolicies"]:
-        for live in _previous_instances(cluster, app_name, record):
+        for live in previous_instances(cluster, app_name, record):
             meta = live.get("metadata") or {}
             if not meta.get("deletionTimestamp"):
                 cluster.delete(
@@ -90,7 +95,10 @@ def create_hook(cluster: Cluster, app_name: str, record: Record, op_id: str = ""
         meta = obj.setdefault("metadata", {})
         meta["annotations"] = {**(meta.get("annotations") or {}), HOOK_OPERATION_ANNOTATION: mark}
     try:
-        live = cluster.create(obj) if generated else cluster.apply(obj)
+        if generated:
+            live = cluster.create(obj, field_validation=mode.field_validation)
+        else:
+            live = apply_object(cluster, obj, mode)
     except KubeError as exc:
         if exc.status == 409 and not generated:
             return f"waiting for the previous {hook_display(record)} to be deleted"

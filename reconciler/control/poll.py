@@ -93,6 +93,9 @@ def refresh(
     if project_problem:
         status["conditions"].append({"type": "InvalidSpecError", "message": project_problem})
     _report_shared(services, app, result.comparison, status)
+    deleting = store.deletion_problem(name)
+    if deleting:
+        status["conditions"].append({"type": "DeletionError", "message": deleting})
     permission = sync_allowed(store, app, manual=False)
     status["syncWindows"] = list(permission.windows)
     if not permission.allowed and app.sync_policy.automated is not None:
@@ -102,7 +105,9 @@ def refresh(
     if status["health"]["status"] == "Progressing" and _rolling_out(services, name):
         # Argo CD refreshes on every watched change; we look again soon while a rollout runs.
         store.poll_soon(name, time.time() + PROGRESSING_POLL_SECONDS)
-    sync = None if project_problem else decide_auto_sync(services, app, status)
+    # An app whose cascade delete is waiting on its PostDelete hooks is never synced again
+    # (Argo CD: an app with a deletionTimestamp does not sync): its resources are gone on purpose.
+    sync = None if project_problem or deleting else decide_auto_sync(services, app, status)
     return RefreshResult(status, sync)
 
 

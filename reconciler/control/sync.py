@@ -42,6 +42,7 @@ from reconciler.control.hook_runner import (
 )
 from reconciler.control.requests import Next, SyncRequest
 from reconciler.control.windows import sync_allowed
+from reconciler.engine.apply_mode import apply_mode
 from reconciler.engine.cluster import Cluster, KubeError, UnknownKindError
 from reconciler.engine.compare import (
     Comparison,
@@ -549,7 +550,7 @@ def _apply_step(
         record = op["hooks"][hook_id]
         if record["status"] != "Pending":
             continue  # created by an earlier run of this step
-        waiting = create_hook(cluster, app.name, record, op["id"])
+        waiting = create_hook(cluster, app.name, record, op["id"], apply_mode(app, record["obj"]))
         if waiting:
             attempts = int(step.get("attempts", 0)) + 1
             return _Outcome(wait=min(0.5 * attempts, 5.0), step_update={"attempts": attempts}, message=waiting)

@@ -1,7 +1,8 @@
 """Forgetting an application, and with `cascade` deleting what it deployed.
 
 Deletion is as careful as prune: only objects in the app's inventory that still carry
-its tracking are deleted, each with a uid precondition.
+its tracking are deleted, each with a uid precondition. PostDelete hooks then run and are
+awaited (post_delete.py).
 """
 
 from __future__ import annotations
@@ -9,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from reconciler.control.catalog import UnknownApplication, load_application, project_for
+from reconciler.control.post_delete import POST_DELETE_HOOK_POLL, POST_DELETE_HOOK_TIMEOUT, run_post_delete_hooks
 from reconciler.engine.cluster import KubeError
 from reconciler.engine.compare import owned_by
 from reconciler.engine.crds import foreign_instances
 from reconciler.engine.hooks import POST_DELETE, Hook
 from reconciler.engine.pipeline import AccessDenied, desired
-from reconciler.engine.plan import hook_sort_key, keeps_on_delete
+from reconciler.engine.plan import keeps_on_delete
 from reconciler.model import SpecError
 from reconciler.model.resources import ResourceKey
 from reconciler.services import Services
@@ -28,14 +30,23 @@ class Teardown:
     skipped: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     children: list[str] = field(default_factory=list)
-    post_delete_hooks: list[str] = field(default_factory=list)  # created, not awaited
+    post_delete_hooks: list[str] = field(default_factory=list)  # each PostDelete hook and its outcome
 
 
-def delete_application(services: Services, name: str, *, cascade: bool) -> Teardown:
-    """Deregister `name`; with `cascade`, first delete its resources and its child apps'.
+def delete_application(
+    services: Services,
+    name: str,
+    *,
+    cascade: bool,
+    hook_timeout: float = POST_DELETE_HOOK_TIMEOUT,
+    hook_poll: float = POST_DELETE_HOOK_POLL,
+) -> Teardown:
+    """Deregister `name`; with `cascade`, first delete its resources and its child apps', then
+    run its PostDelete hooks and wait for them (at most `hook_timeout` seconds).
 
     Raises UnknownApplication when no such app is registered. When a cascade delete
-    fails for some object, the app stays registered so nothing is orphaned silently.
+    fails for some object, or a PostDelete hook fails or does not finish in time, the app
+    stays registered so nothing is orphaned silently.
     """
     store = services.store
     if store.app_manifest(name) is None:
@@ -50,7 +61,7 @@ def delete_application(services: Services, name: str, *, cascade: bool) -> Teard
         _delete_resources(services, name, result)
         if result.failed:
             return result
-        _run_post_delete_hooks(services, name, hooks, result)
+        run_post_delete_hooks(services, name, hooks, result, hook_timeout, hook_poll)
         if result.failed:
             return result
     store.delete_app(name)
@@ -109,19 +120,3 @@ def _post_delete_hooks(services: Services, name: str, result: Teardown) -> list[
         result.skipped.append(f"{name}: PostDelete hooks not run: cannot render the app: {exc}")
         return []
     return [hook for hook in state.hooks if POST_DELETE in hook.phases]
-
-
-def _run_post_delete_hooks(services: Services, name: str, hooks: list[Hook], result: Teardown) -> None:
-    """Create each PostDelete hook once the app's resources are gone. They run on their own;
-    deleting the app does not wait for them (nor delete them afterwards)."""
-    if not hooks:
-        return
-    app = load_application(services.store, name)
-    cluster = services.clusters.for_destination(app.destination)
-    for hook in sorted(hooks, key=hook_sort_key):
-        try:
-            live = cluster.create(hook.obj) if hook.generated else cluster.apply(hook.obj)
-        except KubeError as exc:
-            result.failed.append(f"PostDelete hook {hook.describe()}: {exc}")
-            return
-        result.post_delete_hooks.append(f"{hook.obj.get('kind')} {(live.get('metadata') or {}).get('name', '')}")

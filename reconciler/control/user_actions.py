@@ -111,6 +111,11 @@ def sync(
     window may refuse it (manualSync)."""
     _ensure_registered(store, name)
     app = _load(store, name)
+    deleting = store.deletion_problem(name)
+    if deleting:
+        raise ActionRefused(
+            f"application {name!r} is being deleted ({deleting}); run `app delete {name} --cascade` again"
+        )
     permission = sync_allowed(store, app, manual=True)
     if not permission.allowed:
         raise SyncHeld(f"application {name!r}: {permission.reason}")

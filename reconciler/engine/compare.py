@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.engine.apply_mode import apply_mode, apply_object
 from reconciler.engine.cluster import Cluster, KubeError, UnknownKindError
 from reconciler.engine.diff.resource_diff import (
     AppSyncStatus,
@@ -232,7 +233,7 @@ def compare(
                     states.append(_state(diff, live))
                     continue
         dry_runs += 1
-        dry, mode, error = _dry_run(cluster, manifest)
+        dry, mode, error = _dry_run(cluster, app, manifest)
         diff = diff_resource(key, dry, live, ignore, mode=mode)
         if diff.status == ResourceSyncStatus.SYNCED and fingerprint and not shared_with:
             new_verified[str(key)] = fingerprint
@@ -384,11 +385,14 @@ def _get_quietly(cluster: Cluster, manifest: dict[str, Any], meta: dict[str, Any
         return None  # its CRD is not installed yet; a sync installs it first
 
 
-def _dry_run(cluster: Cluster, manifest: dict[str, Any]) -> tuple[dict[str, Any], CompareMode, str]:
-    """The server's answer to applying `manifest`, or the manifest itself when the server
-    cannot answer yet (its namespace or CRD will be created by the same sync)."""
+def _dry_run(
+    cluster: Cluster, app: Application, manifest: dict[str, Any]
+) -> tuple[dict[str, Any], CompareMode, str]:
+    """The server's answer to applying `manifest` the way a sync would (server- or client-side),
+    or the manifest itself when the server cannot answer yet (its namespace or CRD will be
+    created by the same sync)."""
     try:
-        return cluster.apply(manifest, dry_run=True), "exact", ""
+        return apply_object(cluster, manifest, apply_mode(app, manifest), dry_run=True), "exact", ""
     except UnknownKindError:
         return manifest, "subset", ""
     except KubeError as exc:

@@ -7,12 +7,14 @@ Anything else is refused by name (at `app create` for the app's options, at comp
 resource's annotation): an option silently ignored would do something other than what its
 author expects. Values are compared case-insensitively, as Argo CD does.
 
-Notes on what some accepted values mean here:
-- `ServerSideApply=true` is what this system always does; `false` (client-side apply) is refused.
-- `Validate=false`: this system never asks the API server for strict field validation, so
-  unknown fields are not rejected either way; both values are accepted.
-- `ClientSideApplyMigration=false`: this system never migrates client-side-apply field
-  ownership, which is what `false` asks for; `true` is refused.
+Notes on what some accepted values mean here (engine/apply_mode.py does them):
+- `ServerSideApply`: server-side apply is this system's default (Argo CD's is client-side);
+  `false` is client-side apply as kubectl does it (last-applied-configuration annotation,
+  three-way strategic or JSON merge patch).
+- `Validate`: applies ask the server for `fieldValidation=Strict` (unknown or duplicate fields
+  fail naming the field, as `kubectl apply` does); `false` asks for `Ignore`.
+- `ClientSideApplyMigration`: on by default with server-side apply (Argo CD 3.x): fields owned
+  by `kubectl-client-side-apply` move to this system's apply manager; `false` leaves them.
 """
 
 from __future__ import annotations
@@ -24,13 +26,13 @@ APP_OPTIONS: dict[str, frozenset[str]] = {
     "PruneLast": _BOOL,
     "ApplyOutOfSyncOnly": _BOOL,
     "Replace": _BOOL,
-    "ServerSideApply": frozenset({"true"}),
+    "ServerSideApply": _BOOL,
     "RespectIgnoreDifferences": _BOOL,
     "FailOnSharedResource": _BOOL,
     "PrunePropagationPolicy": frozenset({"foreground", "background", "orphan"}),
     "Validate": _BOOL,
     "SkipDryRunOnMissingResource": _BOOL,
-    "ClientSideApplyMigration": frozenset({"false"}),
+    "ClientSideApplyMigration": _BOOL,
 }
 
 RESOURCE_OPTIONS: dict[str, frozenset[str]] = {
@@ -38,17 +40,14 @@ RESOURCE_OPTIONS: dict[str, frozenset[str]] = {
     "Delete": _BOOL,
     "Replace": _BOOL,
     "Force": _BOOL,
-    "ServerSideApply": frozenset({"true"}),
+    "ServerSideApply": _BOOL,
     "Validate": _BOOL,
     "SkipDryRunOnMissingResource": _BOOL,
-    "ClientSideApplyMigration": frozenset({"false"}),
+    "ClientSideApplyMigration": _BOOL,
     "PruneLast": _BOOL,
 }
 
-_WHY_REFUSED = {
-    "ServerSideApply": "this system always uses server-side apply",
-    "ClientSideApplyMigration": "this system never migrates client-side-apply field ownership",
-}
+_WHY_REFUSED: dict[str, str] = {}
 
 
 def _problem(option: str, table: dict[str, frozenset[str]], where: str) -> str | None:

@@ -21,6 +21,7 @@ Layout (all keys start with `rc:`):
 | `rc:op:{id}` | string | a sync operation's state machine (JSON; each Secret in it sealed, see sealing.py) |
 | `rc:op-terminate:{id}` | string | set by `app terminate-op`: the operation ends before its next step, expires |
 | `rc:prune-confirmed:{app}` | string | set by `app confirm-prune`: Prune=confirm objects may go, expires |
+| `rc:deleting:{app}` | string | why a cascade delete kept the app (a PostDelete hook failed or is still running) |
 | `rc:opstate:{app}` | string | the app's latest sync operation as users see it (JSON; Secrets sealed) |
 | `rc:failed:{app}` | string | revision+source the automated path last failed on |
 | `rc:deferred` | sorted set | sync requests (JSON) scored by when they may run (retries) |
@@ -107,6 +108,10 @@ class Keys:
     @staticmethod
     def operation_terminate(op_id: str) -> str:
         return f"{PREFIX}:op-terminate:{op_id}"
+
+    @staticmethod
+    def deleting(app: str) -> str:
+        return f"{PREFIX}:deleting:{app}"
 
     @staticmethod
     def prune_confirmed(app: str) -> str:
@@ -201,6 +206,7 @@ class Keys:
             cls.failed(app),
             cls.webhook_poll(app),
             cls.prune_confirmed(app),
+            cls.deleting(app),
             cls.shared(app),
             cls.live_poll(app),
         ]

@@ -41,6 +41,17 @@ class OperationsState(RedisState):
     def confirm_prune(self, name: str, ttl_seconds: float) -> None:
         self.r.set(Keys.prune_confirmed(name), "1", ex=max(int(ttl_seconds), 1))
 
+    def set_deletion_problem(self, name: str, message: str) -> None:
+        """A cascade delete kept the app (a PostDelete hook failed or did not finish): polls
+        report it as a DeletionError condition and nothing syncs the app until it is deleted."""
+        self.r.set(Keys.deleting(name), message)
+
+    def deletion_problem(self, name: str) -> str:
+        return str(self.r.get(Keys.deleting(name)) or "")
+
+    def clear_deletion_problem(self, name: str) -> None:
+        self.r.delete(Keys.deleting(name))
+
     def prune_confirmed(self, name: str) -> bool:
         return bool(self.r.exists(Keys.prune_confirmed(name)))
 

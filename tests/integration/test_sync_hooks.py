@@ -3,14 +3,18 @@ to completion; an image tagged `:broken` fails)."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from tests.conftest import GitRepo
-from tests.integration.conftest import System
+from tests.integration.conftest import TEST_REF_CACHE_TTL, System
 from tests.integration.sync_helpers import (
     NAMESPACE,
     Timeline,
@@ -218,7 +222,91 @@ def test_terminate_op_stops_a_running_operation_between_steps(
 
 
 @pytest.mark.timeout(90)
-def test_post_delete_hook_is_created_after_the_apps_resources_are_deleted(
+def test_post_delete_hook_runs_after_the_apps_resources_are_deleted_and_is_awaited(
+    system: System, git_repo_factory: Callable[..., GitRepo]
+) -> None:
+    from reconciler.control.teardown import delete_application
+    from workers import tasks
+
+    system.cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
+    repo = git_repo_factory(files(
+        cm=config_map("settings"),
+        cleanup=job("cleanup", hook="PostDelete"),
+        notify=job("notify", hook="PostDelete", annotations={"argocd.argoproj.io/hook-delete-policy": "HookSucceeded"}),
+    ))
+    register_app(system, app_manifest("shop", repo))
+    sync_now(system, "shop")
+    op = wait_operation_end(system, "shop")
+    assert op["phase"] == "Succeeded", op["message"]
+    assert not jobs(system)  # a PostDelete hook does not run at sync
+    with Timeline(system, {
+        "settings gone": lambda cluster: cluster.get("v1", "ConfigMap", "shop", "settings") is None,
+        "cleanup created": job_exists("cleanup"),
+    }) as timeline:
+        result = delete_application(tasks.services(), "shop", cascade=True)
+    assert not result.failed, result.failed
+    assert timeline.first["settings gone"] <= timeline.first["cleanup created"]
+    # The delete returned only once both had completed; each outcome is in the result.
+    assert len(result.post_delete_hooks) == 2
+    assert any(line.startswith("PostDelete hook Job shop/cleanup: Succeeded") for line in result.post_delete_hooks)
+    notify = next(line for line in result.post_delete_hooks if "shop/notify" in line)
+    assert "Succeeded" in notify and notify.endswith("deleted")
+    assert job_done("cleanup")(system.cluster)
+    # HookSucceeded: deleted once done (in the background); the default BeforeHookCreation keeps it.
+    system.wait_for(lambda: "notify" not in {j["metadata"]["name"] for j in jobs(system)}, what="notify deleted")
+    assert system.store.app_manifest("shop") is None
+
+
+@pytest.mark.timeout(120)
+def test_a_failing_post_delete_hook_keeps_the_app_with_a_condition_naming_it(
+    system: System, git_repo_factory: Callable[..., GitRepo]
+) -> None:
+    from reconciler.control import user_actions
+    from reconciler.control.teardown import delete_application
+    from workers import tasks
+
+    system.cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
+    repo = git_repo_factory(files(cm=config_map("settings"),
+                                  cleanup=job("cleanup", hook="PostDelete", image="busybox:broken")))
+    register_app(system, app_manifest("shop", repo, auto=True))
+    system.wait_for(lambda: system.cluster.get("v1", "ConfigMap", "shop", "settings"), what="the auto-sync")
+    wait_operation_end(system, "shop")
+    result = delete_application(tasks.services(), "shop", cascade=True)
+    assert result.failed and "PostDelete hook Job shop/cleanup failed" in result.failed[0]
+    assert result.post_delete_hooks and "Failed" in result.post_delete_hooks[0]
+    assert system.store.app_manifest("shop") is not None  # kept, as Argo CD's finalizer keeps it
+    # The CLI says so too, naming the hook, and exits 1.
+    again = cli_delete(system, "shop")
+    assert again.returncode == 1 and "PostDelete hook Job shop/cleanup failed" in again.stderr
+    system.next_poll("shop")
+    status = system.wait_for(
+        lambda: next((c for c in system.status("shop").get("conditions", []) if c["type"] == "DeletionError"), None),
+        what="a DeletionError condition")
+    assert "PostDelete hook Job shop/cleanup failed" in status["message"]
+    # Its resources are gone on purpose: neither the automated policy nor a user syncs it again.
+    assert system.cluster.get("v1", "ConfigMap", "shop", "settings") is None
+    with pytest.raises(user_actions.ActionRefused, match="being deleted"):
+        user_actions.sync(system.store, "shop")
+    # Fixed in git, deleting again runs the hook again (BeforeHookCreation replaces the failed one).
+    repo.commit(files(cleanup=job("cleanup", hook="PostDelete")), message="fix the hook")
+    time.sleep(TEST_REF_CACHE_TTL * 2)  # the shared `git ls-remote` answer expires
+    retry = cli_delete(system, "shop")
+    assert retry.returncode == 0, retry.stderr
+    assert "application 'shop' deleted" in retry.stdout
+    assert "PostDelete hook Job shop/cleanup: Succeeded" in retry.stdout
+    assert system.store.app_manifest("shop") is None
+
+
+def cli_delete(system: System, name: str) -> subprocess.CompletedProcess[str]:
+    """`reconciler app delete NAME --cascade` as a person runs it (Redis and kubeconfig from the env)."""
+    env = dict(os.environ)
+    env.pop("RECONCILER_SERVER", None)
+    return subprocess.run([sys.executable, "-m", "reconciler.cli", "app", "delete", name, "--cascade"], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.mark.timeout(90)
+def test_a_post_delete_hook_still_running_at_the_deadline_keeps_the_app_and_is_awaited_again(
     system: System, git_repo_factory: Callable[..., GitRepo]
 ) -> None:
     from reconciler.control.teardown import delete_application
@@ -228,10 +316,13 @@ def test_post_delete_hook_is_created_after_the_apps_resources_are_deleted(
     repo = git_repo_factory(files(cm=config_map("settings"), cleanup=job("cleanup", hook="PostDelete")))
     register_app(system, app_manifest("shop", repo))
     sync_now(system, "shop")
-    op = wait_operation_end(system, "shop")
-    assert op["phase"] == "Succeeded", op["message"]
-    assert not jobs(system)  # a PostDelete hook does not run at sync
-    result = delete_application(tasks.services(), "shop", cascade=True)
-    assert not result.failed and result.post_delete_hooks == ["Job cleanup"]
-    assert system.cluster.get("v1", "ConfigMap", "shop", "settings") is None
-    system.wait_for(lambda: job_done("cleanup")(system.cluster), what="the hook ran")
+    wait_operation_end(system, "shop")
+    result = delete_application(tasks.services(), "shop", cascade=True, hook_timeout=0.0)
+    assert result.failed and "did not complete within 0s" in result.failed[0]
+    assert system.store.app_manifest("shop") is not None
+    retry = delete_application(tasks.services(), "shop", cascade=True)
+    assert not retry.failed, retry.failed
+    assert system.store.app_manifest("shop") is None
+    # The first run's Job was awaited (if still running) or run again; either way it completed.
+    assert retry.post_delete_hooks[0].startswith("PostDelete hook Job shop/cleanup: Succeeded")
+    assert job_done("cleanup")(system.cluster)

@@ -186,12 +186,12 @@ def test_fail_on_shared_resource_refuses_an_object_another_app_tracks_and_both_r
 def test_an_unsupported_resource_sync_option_is_an_error_naming_it(
     system: System, git_repo_factory: Callable[..., GitRepo]
 ) -> None:
-    repo = git_repo_factory(files(cm=config_map("cm", annotations={OPTIONS: "ServerSideApply=false"})))
+    repo = git_repo_factory(files(cm=config_map("cm", annotations={OPTIONS: "ServerSideApply=sometimes"})))
     register_app(system, app_manifest("shop", repo))
     status = system.wait_for(lambda: system.status("shop").get("conditions") and system.status("shop"),
                              what="a condition")
     message = status["conditions"][0]["message"]
-    assert "ConfigMap cm" in message and "ServerSideApply=false" in message
+    assert "ConfigMap cm" in message and "ServerSideApply=sometimes" in message
 
 
 DENY_ALWAYS = {

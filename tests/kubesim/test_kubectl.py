@@ -126,6 +126,37 @@ def test_server_side_apply(kubectl: Kubectl) -> None:
     assert "kubectl" in managers
 
 
+CONFIG_MAP = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: default}
+data: {A: "1", B: "2"}
+"""
+
+
+def test_server_side_apply_after_client_side_apply_migrates_and_drops_a_removed_field(kubectl: Kubectl) -> None:
+    # kubectl (apply.go) applies, moves kubectl-client-side-apply's fields to its own Apply entry with
+    # a JSON patch on metadata.managedFields (client-go csaupgrade, with a resourceVersion guard),
+    # then applies again: the server then removes the field no manager owns any more.
+    kubectl.run("apply", "-f", "-", stdin=CONFIG_MAP)
+    kubectl.run("apply", "--server-side", "-f", "-", stdin=CONFIG_MAP.replace(', B: "2"', ""))
+    live = kubectl.json("get", "configmap", "settings", "--show-managed-fields")
+    assert live["data"] == {"A": "1"}
+    managers = {(e["manager"], e["operation"]) for e in live["metadata"]["managedFields"]}
+    assert ("kubectl-client-side-apply", "Update") not in managers and ("kubectl", "Apply") in managers
+
+
+def test_a_managed_fields_patch_at_a_stale_resource_version_is_a_conflict(kubectl: Kubectl) -> None:
+    kubectl.run("apply", "-f", "-", stdin=CONFIG_MAP)
+    live = kubectl.json("get", "configmap", "settings", "--show-managed-fields")
+    stale = str(int(live["metadata"]["resourceVersion"]) - 1)
+    patch = json.dumps([{"op": "replace", "path": "/metadata/managedFields", "value": []},
+                        {"op": "replace", "path": "/metadata/resourceVersion", "value": stale}])
+    result = kubectl.run("patch", "configmap", "settings", "--type=json", "-p", patch, check=False)
+    assert result.returncode != 0
+    assert "the object has been modified" in result.stderr
+
+
 def test_apply_kustomization_directory(kubectl: Kubectl, tmp_path: Path) -> None:
     app = tmp_path / "app"
     app.mkdir()

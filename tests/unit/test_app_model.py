@@ -748,11 +748,12 @@ def test_project_roles_are_refused_naming_the_field() -> None:
 
 
 def test_unsupported_sync_option_is_refused_at_create_naming_it() -> None:
-    doc = {**MINIMAL, "spec": {**MINIMAL["spec"], "syncPolicy": {"syncOptions": ["ServerSideApply=false", "Foo=1"]}}}
+    doc = {**MINIMAL, "spec": {**MINIMAL["spec"], "syncPolicy": {"syncOptions": ["ServerSideApply=maybe", "Foo=1"]}}}
     with pytest.raises(SpecError) as err:
         parse_manifests(yaml.safe_dump(doc), "app.yaml")
     message = str(err.value)
-    assert "spec.syncPolicy.syncOptions[0]" in message and "always uses server-side apply" in message
+    assert "spec.syncPolicy.syncOptions[0]" in message and '"ServerSideApply=maybe" is not supported' in message
+    assert "use ServerSideApply=false or true" in message
     assert "spec.syncPolicy.syncOptions[1]" in message and '"Foo" is not supported' in message
 
 

@@ -57,7 +57,7 @@ class InMemoryCluster:
     def get(self, api_version: str, kind: str, namespace: str | None, name: str) -> dict[str, Any]:
         return self.live
 
-    def apply(self, manifest: dict[str, Any], dry_run: bool = False) -> dict[str, Any]:
+    def apply(self, manifest: dict[str, Any], dry_run: bool = False, field_validation: str = "") -> dict[str, Any]:
         merged = copy.deepcopy(self.live)
         merged["spec"] = copy.deepcopy(manifest["spec"])
         return merged

@@ -1,4 +1,5 @@
-"""One Kubernetes API server: discovery, server-side apply (and its dry-run), list, delete.
+"""One Kubernetes API server: discovery, server-side and client-side apply (and their dry-runs),
+patch, create, replace, list, delete.
 
 Built on the official `kubernetes` client's DynamicClient. Responses are read as plain
 dicts (no ResourceInstance wrapping) because the core passes plain data around.
@@ -24,6 +25,7 @@ from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import DynamicApiError, ResourceNotFoundError
 from kubernetes.watch.watch import iter_resp_lines
 
+from reconciler.engine.cluster import patch_schema, three_way
 from reconciler.engine.cluster.errors import (
     KubeError,
     UnknownKindError,
@@ -39,6 +41,8 @@ from reconciler.engine.cluster.resource_types import (
 )
 from reconciler.model.resources import TRACKING_LABEL, split_api_version
 from reconciler.source.render.capabilities import DEFAULT_KUBE_VERSION, Capabilities
+
+STRICT, IGNORE = "Strict", "Ignore"  # fieldValidation directives
 
 
 class Cluster:
@@ -70,6 +74,7 @@ class Cluster:
         # Kinds discovery did not list, and when: a compare asking about many objects of a kind
         # whose CRD is not installed refreshes discovery once, not once per object.
         self._missing: dict[tuple[str, str], float] = {}
+        self._patch_schemas = patch_schema.OpenApiSchemas(lambda path: self._request("get openapi", "GET", path))
 
     @classmethod
     def for_host(cls, host: str, **kwargs: Any) -> Cluster:
@@ -184,6 +189,7 @@ class Cluster:
         headers = {"Accept": "application/json", "Content-Type": params.pop("content_type", None) or "application/json"}
         query = [(_QUERY_NAMES[name], value) for name, value in params.items()
                  if value is not None and name in _QUERY_NAMES]
+        query += list(params.get("query_params") or [])
         body = params.get("body")
         try:
             request = self.api_client.param_serialize(
@@ -225,15 +231,19 @@ class Cluster:
             raise KubeError(f"{describe_object(obj)}: a namespaced object needs metadata.namespace")
         return rtype, namespace, meta
 
-    def apply(self, obj: dict[str, Any], *, dry_run: bool = False, force: bool = True) -> dict[str, Any]:
+    def apply(
+        self, obj: dict[str, Any], *, dry_run: bool = False, force: bool = True, field_validation: str = STRICT
+    ) -> dict[str, Any]:
         """Server-side apply `obj` as this system's field manager; returns what the server stored
-        (or, with `dry_run`, what it would store)."""
+        (or, with `dry_run`, what it would store). `field_validation` is the server's directive
+        for unknown and duplicate fields (Strict, as kubectl apply asks since 1.27; Ignore)."""
         rtype, namespace, meta = self._target_of(obj)
         params: dict[str, Any] = {
             "body": json.dumps(obj),
             "content_type": "application/apply-patch+yaml",
             "field_manager": self.field_manager,
             "force_conflicts": "true" if force else None,
+            "query_params": [("fieldValidation", field_validation)],
         }
         if dry_run:
             params["dry_run"] = "All"
@@ -242,20 +252,71 @@ class Cluster:
             f"{verb} {describe_object(obj)}", "patch", self._path(rtype, namespace, meta.get("name")), **params
         )
 
-    def create(self, obj: dict[str, Any]) -> dict[str, Any]:
+    def client_side_apply(
+        self, obj: dict[str, Any], *, dry_run: bool = False, field_validation: str = STRICT
+    ) -> dict[str, Any]:
+        """`kubectl apply` without --server-side (sync option ServerSideApply=false): the object
+        carries its `kubectl.kubernetes.io/last-applied-configuration`; a missing object is created
+        with it, a live one gets a three-way patch (strategic merge for built-in kinds, JSON merge
+        for custom resources) that deletes what was dropped since the last apply and leaves
+        other managers' fields alone. Returns what the server stored (or would store)."""
+        rtype, namespace, meta = self._target_of(obj)
+        modified = three_way.with_last_applied(obj)
+        live = self.get(rtype.api_version, rtype.kind, namespace, str(meta.get("name", "")))
+        if live is None:
+            return self.create(modified, dry_run=dry_run, field_validation=field_validation)
+        original = three_way.original_of(live)
+        if patch_schema.is_builtin(rtype.api_version):
+            schema = self._patch_schemas.for_kind(rtype.api_version, rtype.kind)
+            patch = three_way.three_way_strategic_patch(original, modified, live, schema)
+            content_type = "application/strategic-merge-patch+json"
+        else:
+            patch = three_way.three_way_merge_patch(original, modified, live)
+            content_type = "application/merge-patch+json"
+        if not patch:
+            return live  # kubectl: "unchanged"
+        return self.patch(obj, patch, content_type, dry_run=dry_run, field_validation=field_validation)
+
+    def patch(
+        self,
+        obj: dict[str, Any],
+        body: Any,
+        content_type: str,
+        *,
+        dry_run: bool = False,
+        field_validation: str = STRICT,
+    ) -> dict[str, Any]:
+        """PATCH the object `obj` names with `body` (an Update by this system's field manager)."""
+        rtype, namespace, meta = self._target_of(obj)
+        verb = "dry-run patch" if dry_run else "patch"
+        return self._request(
+            f"{verb} {describe_object(obj)}",
+            "patch",
+            self._path(rtype, namespace, meta.get("name")),
+            body=body,
+            content_type=content_type,
+            field_manager=self.field_manager,
+            dry_run="All" if dry_run else None,
+            query_params=[("fieldValidation", field_validation)],
+        )
+
+    def create(
+        self, obj: dict[str, Any], *, dry_run: bool = False, field_validation: str = STRICT
+    ) -> dict[str, Any]:
         """POST `obj` (a hook with metadata.generateName gets its name from the server);
         returns the created object. A name already taken is a KubeError with status 409."""
         rtype, namespace, meta = self._target_of(obj)
-        what = f"create {rtype.kind} {namespace + '/' if namespace else ''}"
+        what = f"{'dry-run create' if dry_run else 'create'} {rtype.kind} {namespace + '/' if namespace else ''}"
         what += str(meta.get("name") or meta.get("generateName", ""))
         created = self._request(
-            what, "post", self._path(rtype, namespace), body=obj, field_manager=self.field_manager
+            what, "post", self._path(rtype, namespace), body=obj, field_manager=self.field_manager,
+            dry_run="All" if dry_run else None, query_params=[("fieldValidation", field_validation)],
         )
         created.setdefault("apiVersion", str(obj.get("apiVersion", "")))
         created.setdefault("kind", rtype.kind)
         return created
 
-    def replace(self, obj: dict[str, Any], resource_version: str) -> dict[str, Any]:
+    def replace(self, obj: dict[str, Any], resource_version: str, *, field_validation: str = STRICT) -> dict[str, Any]:
         """PUT `obj` over the live object at `resource_version` (sync option Replace=true)."""
         api_version, kind = str(obj.get("apiVersion", "")), str(obj.get("kind", ""))
         meta = obj.get("metadata") or {}
@@ -268,6 +329,7 @@ class Cluster:
             self._path(rtype, namespace, meta.get("name")),
             body=body,
             field_manager=self.field_manager,
+            query_params=[("fieldValidation", field_validation)],
         )
 
     def forget_kind(self, api_version: str, kind: str) -> None:
@@ -462,7 +524,6 @@ _QUERY_NAMES = {
     "_continue": "continue",
     "resource_version": "resourceVersion",
     "propagation_policy": "propagationPolicy",
-    "field_validation": "fieldValidation",
 }
 
 
