@@ -57,6 +57,7 @@ from reconciler.engine.live_view import live_fingerprint
 from reconciler.engine.pipeline import AccessDenied, revisions_of
 from reconciler.engine.plan import PlanError, SyncPlan, Wave, build_plan
 from reconciler.health import HealthStatus, assess
+from reconciler.live.reader import LiveStateReader
 from reconciler.model import (
     Application,
     SpecError,
@@ -184,6 +185,10 @@ def _prepare(
             fresh_refs=_wants_newest_commit(request),
             # What the last poll verified: unchanged objects, and missing ones it just dry-ran.
             verified=(store.status(app.name) or {}).get("verified") or {},
+            # The watcher's index, as for a poll (Argo CD syncs from its watch-fed cache too): no
+            # LIST per kind, each of which scans every object of the kind on the server. Where
+            # the index cannot vouch for a kind or namespace, the cluster is listed as before.
+            live=LiveStateReader(store, services.clusters.for_destination(app.destination).server),
         )
     except AccessDenied as exc:
         raise SyncRefused(str(exc)) from None

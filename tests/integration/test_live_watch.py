@@ -91,3 +91,21 @@ def test_poll_lists_the_cluster_and_says_why_when_no_watcher_runs(system: System
     status = system.wait_for(lambda: (s := system.status(APP)).get("sync", {}).get("status") == "Synced" and s,
                              timeout=60, what="Synced")
     assert status["liveState"].startswith("list: no watcher holds this cluster")
+
+
+@pytest.mark.timeout(120)
+def test_sync_reads_the_live_state_from_the_watch_and_still_prunes(
+    system: System, git_repo_factory: Any, watcher: RunningWatcher
+) -> None:
+    repo = git_repo_factory(FILES, name="live-config")
+    first_sync(system, repo)
+    system.kubesim.api.clear_log()
+    repo.remove("app/other.yaml")
+    repo.commit({"app/settings.yaml": FILES["app/settings.yaml"].replace("blue", "red")}, message="red, no other")
+
+    system.next_poll(APP)
+    system.wait_for(lambda: mode(system) == "red" and system.cluster.get("v1", "ConfigMap", "default", "live-other")
+                    is None, timeout=30, what="the change applied and live-other pruned")
+
+    lists = [e for e in system.kubesim.api.requests() if e["method"] == "GET" and "labelSelector" in e["query"]]
+    assert lists == []  # neither the poll nor the sync listed the cluster
