@@ -10,6 +10,7 @@ it lies under such a root. Paths are compared after resolving symlinks and `..`.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -30,6 +31,13 @@ def local_path(repo_url: str) -> Path | None:
     if parts.netloc not in ("", "localhost"):
         raise GitError(f'"{url}": a file:// URL names a path on this machine; write file:///path (no host)')
     return Path(unquote(parts.path))
+
+
+@functools.lru_cache(maxsize=64)
+def _configured(directory: Path) -> Path:
+    """A configured root or data dir, resolved once per process (each poll of a local repository
+    resolves the repository's own path afresh)."""
+    return directory.resolve()
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -59,12 +67,12 @@ class LocalRepoPolicy:
         resolved = path.resolve()
         shown = str(path)
         for forbidden in self.forbidden:
-            if _inside(resolved, forbidden.resolve()):
+            if _inside(resolved, _configured(forbidden)):
                 raise GitError(
                     f"local repository {shown} is refused: it lies in the reconciler's data dir ({forbidden}), "
                     "which is never readable as a repository"
                 )
-        if not any(_inside(resolved, root.resolve()) for root in self.roots):
+        if not any(_inside(resolved, _configured(root)) for root in self.roots):
             allowed = ":".join(str(r) for r in self.roots) or "unset"
             raise GitError(
                 f"local repository {shown} is refused: local paths and file:// URLs are read only under "
