@@ -71,7 +71,8 @@ class Graph:
         does; of the objects under them (ReplicaSets, Pods) only a change of health: a
         rollout's Pods coming and going show in their Deployment's own status already."""
         if new.tracked_app:
-            return old is None or moved or old.fingerprint != new.fingerprint or old.health != new.health
+            # A change only in fields ignoreResourceUpdates names is not one, unless health moved.
+            return old is None or moved or old.update_fingerprint != new.update_fingerprint or old.health != new.health
         if old is None:
             return new.health[0] not in ("Healthy", "Progressing")  # born failing: worth a look
         return moved or old.health != new.health

@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.engine.diff.ignore import apply_ignore_differences
+from reconciler.engine.health.rules.configured import CustomizationsError, system_ignore_resource_updates
 from reconciler.engine.live_view import LiveRecord, health_of, live_fingerprint
 from reconciler.health import assess
 from reconciler.model.resources import TRACKING_ANNOTATION, TRACKING_LABEL, ResourceKey, split_api_version
@@ -70,6 +72,10 @@ class Node:
     health: tuple[str, str]
     detail: str
     app: str | None = None  # the app it belongs to: tracked_app, or its owners' app
+    # The fingerprint without the fields resource.customizations.ignoreResourceUpdates names:
+    # a change there alone queues no poll (kept in memory only; the index keeps `fingerprint`,
+    # so the next poll still sees the change).
+    update_fingerprint: str = ""
 
     @property
     def key(self) -> ResourceKey:
@@ -96,6 +102,7 @@ def node_of(obj: dict[str, Any], kind_key: str) -> Node | None:
     if app is None and not owners:
         return None
     health = assess(obj)
+    fingerprint = live_fingerprint(obj) if app else ""
     return Node(
         uid=str(meta.get("uid", "")),
         type_key=kind_key,
@@ -106,10 +113,26 @@ def node_of(obj: dict[str, Any], kind_key: str) -> Node | None:
         owners=owners,
         tracked_app=app,
         resource_version=str(meta.get("resourceVersion", "")),
-        fingerprint=live_fingerprint(obj) if app else "",
+        fingerprint=fingerprint,
         health=(health.status.value, health.message),
         detail=detail_of(obj),
+        update_fingerprint=update_fingerprint(obj, fingerprint) if app else "",
     )
+
+
+def update_fingerprint(obj: dict[str, Any], fingerprint: str) -> str:
+    """`fingerprint` of `obj` without what the configured ignoreResourceUpdates rules of its
+    group/kind name (Argo CD's resource.customizations.ignoreResourceUpdates): the watcher's
+    test for "this change calls for a poll". Customizations that cannot be read ignore nothing
+    here (assess reports them as the object's health)."""
+    try:
+        rules = system_ignore_resource_updates()
+    except CustomizationsError:
+        return fingerprint
+    if not rules:
+        return fingerprint
+    _, stripped = apply_ignore_differences(ResourceKey.of(obj), None, obj, rules)
+    return fingerprint if stripped is obj or stripped is None else live_fingerprint(stripped)
 
 
 def decode_tracked(field: str, raw: str) -> LiveRecord:

@@ -247,3 +247,42 @@ def test_a_kind_listed_in_several_pages_is_indexed_whole(kubesim: Any, cluster: 
     finally:
         watcher.stop()
         watcher.join()
+
+
+IGNORE_RESOURCE_UPDATES = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: argocd-cm
+data:
+  resource.customizations.ignoreResourceUpdates._ConfigMap: |
+    jsonPointers:
+    - /data/heartbeat
+"""
+
+
+def test_change_only_in_fields_ignore_resource_updates_names_queues_nothing(
+    cluster: Cluster, redis_client: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Argo CD's resource.customizations.ignoreResourceUpdates: an update of only those fields
+    refreshes no app; any other change still does."""
+    config = tmp_path / "argocd-cm.yaml"
+    config.write_text(IGNORE_RESOURCE_UPDATES)
+    monkeypatch.setenv("RECONCILER_RESOURCE_CUSTOMIZATIONS_FILE", str(config))
+    store, recorder = Store(redis_client), Recorder()
+    cluster.apply(tracked("ConfigMap", "settings", data={"mode": "blue", "heartbeat": "1"}))
+    watcher = started(cluster, store, recorder)
+    try:
+        wait_for(lambda: APP in recorder.queued, what="the poll of every app after the first LIST")
+        recorder.queued.clear()
+        seen = watcher.stats.events
+        cluster.apply(tracked("ConfigMap", "settings", data={"mode": "blue", "heartbeat": "2"}))
+        wait_for(lambda: watcher.stats.events > seen, what="the heartbeat's watch event")
+        time.sleep(0.8)  # more than a flush and the debounce
+        assert recorder.queued == []
+
+        cluster.apply(tracked("ConfigMap", "settings", data={"mode": "green", "heartbeat": "2"}))
+        wait_for(lambda: recorder.queued == [APP], what="a change outside the ignored fields queueing its app")
+    finally:
+        watcher.stop()
+        watcher.join()
