@@ -16,8 +16,10 @@ name each time), in its phase, ordered by wave, kind and name like other objects
 `argocd.argoproj.io/hook-delete-policy` (comma-separated) says when a hook is deleted;
 `BeforeHookCreation` is the default when none is given.
 
-Phases this system does not run (PreDelete, and Helm's pre/post-delete and rollback
-events) are refused by name: running a hook at the wrong time is worse than not at all.
+PreDelete and PostDelete hooks are never run by a sync: `app delete --cascade` runs them,
+before and after deleting the app's resources (control/teardown.py). Helm's pre/post-delete
+and rollback events are refused by name (Argo CD does not map them): running a hook at the
+wrong time is worse than not at all.
 """
 
 from __future__ import annotations
@@ -38,8 +40,8 @@ HELM_HOOK_DELETE_POLICY_ANNOTATION = "helm.sh/hook-delete-policy"
 HELM_RESOURCE_POLICY_ANNOTATION = "helm.sh/resource-policy"
 
 PRE_SYNC, SYNC, POST_SYNC = "PreSync", "Sync", "PostSync"
-SYNC_FAIL, POST_DELETE, SKIP = "SyncFail", "PostDelete", "Skip"
-PHASES = (PRE_SYNC, SYNC, POST_SYNC, SYNC_FAIL, POST_DELETE, SKIP)
+SYNC_FAIL, PRE_DELETE, POST_DELETE, SKIP = "SyncFail", "PreDelete", "PostDelete", "Skip"
+PHASES = (PRE_SYNC, SYNC, POST_SYNC, SYNC_FAIL, PRE_DELETE, POST_DELETE, SKIP)
 HOOK_SUCCEEDED, HOOK_FAILED, BEFORE_HOOK_CREATION = "HookSucceeded", "HookFailed", "BeforeHookCreation"
 DELETE_POLICIES = (HOOK_SUCCEEDED, HOOK_FAILED, BEFORE_HOOK_CREATION)
 
@@ -125,10 +127,7 @@ def read_hook(obj: JsonObj) -> Hook:
         if unknown or not phases:
             shown = ", ".join(unknown) or "(empty)"
             supported = ", ".join(PHASES)
-            raise HookError(
-                f"{where}: annotation {HOOK_ANNOTATION} has {shown}; write one or more of {supported} "
-                "(PreDelete hooks are not supported by this system)"
-            )
+            raise HookError(f"{where}: annotation {HOOK_ANNOTATION} has {shown}; write one or more of {supported}")
         policies = _split(annotations.get(HOOK_DELETE_POLICY_ANNOTATION))
         bad = [p for p in policies if p not in DELETE_POLICIES]
         if bad:

@@ -58,15 +58,33 @@ def test_helm_hooks_map_as_argo_cd_maps_them() -> None:
     assert by_name["both"].phases == ("PostSync",)  # Argo CD's annotation wins
 
 
+def test_pre_delete_hooks_parse_leave_the_desired_state_and_are_never_placed_in_a_sync() -> None:
+    resources, hooks = split_hooks([
+        obj("cm", kind="ConfigMap"),
+        obj("backup", {"argocd.argoproj.io/hook": "PreDelete", "argocd.argoproj.io/sync-wave": "2",
+                       "argocd.argoproj.io/hook-delete-policy": "HookSucceeded"}),
+        obj("both", {"argocd.argoproj.io/hook": "PreDelete,PostDelete"}),
+    ])
+    assert [r["metadata"]["name"] for r in resources] == ["cm"]
+    by_name = {h.meta["name"]: h for h in hooks}
+    assert by_name["backup"].phases == ("PreDelete",) and by_name["backup"].wave == 2
+    assert by_name["backup"].delete_policies == ("HookSucceeded",)
+    assert by_name["both"].phases == ("PreDelete", "PostDelete")
+    plan = build_plan(APP, resources, [], prune=True, hooks=hooks)
+    placed = [h for phase in (plan.hooks.pre_sync, plan.hooks.post_sync, plan.hooks.sync_fail, plan.waves)
+              for w in phase for h in w.hooks]
+    assert placed == []  # only `app delete --cascade` runs them
+
+
 def test_unsupported_phase_policy_and_helm_event_are_refused_naming_the_object() -> None:
     with pytest.raises(HookError) as err:
         split_hooks([
-            obj("a", {"argocd.argoproj.io/hook": "PreDelete"}),
+            obj("a", {"argocd.argoproj.io/hook": "OnDelete"}),
             obj("b", {"argocd.argoproj.io/hook": "Sync", "argocd.argoproj.io/hook-delete-policy": "Never"}),
             obj("c", {"helm.sh/hook": "pre-delete"}),
         ])
     message = str(err.value)
-    assert "Job shop/a" in message and "PreDelete" in message
+    assert "Job shop/a" in message and "OnDelete" in message and "PreDelete" in message  # listed as valid
     assert "Job shop/b" in message and "Never" in message
     assert "Job shop/c" in message and "pre-delete" in message
 
