@@ -105,8 +105,8 @@ def refresh(
     if status["health"]["status"] == "Progressing" and _rolling_out(services, name):
         # Argo CD refreshes on every watched change; we look again soon while a rollout runs.
         store.poll_soon(name, time.time() + PROGRESSING_POLL_SECONDS)
-    # An app whose cascade delete is waiting on its PostDelete hooks is never synced again
-    # (Argo CD: an app with a deletionTimestamp does not sync): its resources are gone on purpose.
+    # An app whose cascade delete is waiting on its PreDelete or PostDelete hooks is never synced
+    # again (Argo CD: an app with a deletionTimestamp does not sync): it is being deleted on purpose.
     sync = None if project_problem or deleting else decide_auto_sync(services, app, status)
     return RefreshResult(status, sync)
 

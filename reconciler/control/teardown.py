@@ -1,20 +1,21 @@
 """Forgetting an application, and with `cascade` deleting what it deployed.
 
 Deletion is as careful as prune: only objects in the app's inventory that still carry
-its tracking are deleted, each with a uid precondition. PostDelete hooks then run and are
-awaited (post_delete.py).
+its tracking are deleted, each with a uid precondition. PreDelete hooks run and are awaited
+before anything is deleted, PostDelete hooks after (delete_hooks.py), within one deadline.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from reconciler.control.catalog import UnknownApplication, load_application, project_for
-from reconciler.control.post_delete import POST_DELETE_HOOK_POLL, POST_DELETE_HOOK_TIMEOUT, run_post_delete_hooks
+from reconciler.control.delete_hooks import DELETE_HOOKS_POLL, DELETE_HOOKS_TIMEOUT, run_delete_hooks
 from reconciler.engine.cluster import KubeError
 from reconciler.engine.compare import owned_by
 from reconciler.engine.crds import foreign_instances
-from reconciler.engine.hooks import POST_DELETE, Hook
+from reconciler.engine.hooks import POST_DELETE, PRE_DELETE, Hook
 from reconciler.engine.pipeline import AccessDenied, desired
 from reconciler.engine.plan import keeps_on_delete
 from reconciler.model import SpecError
@@ -31,6 +32,7 @@ class Teardown:
     failed: list[str] = field(default_factory=list)
     children: list[str] = field(default_factory=list)
     post_delete_hooks: list[str] = field(default_factory=list)  # each PostDelete hook and its outcome
+    pre_delete_hooks: list[str] = field(default_factory=list)  # each PreDelete hook and its outcome
 
 
 def delete_application(
@@ -38,30 +40,49 @@ def delete_application(
     name: str,
     *,
     cascade: bool,
-    hook_timeout: float = POST_DELETE_HOOK_TIMEOUT,
-    hook_poll: float = POST_DELETE_HOOK_POLL,
+    hook_timeout: float = DELETE_HOOKS_TIMEOUT,
+    hook_poll: float = DELETE_HOOKS_POLL,
 ) -> Teardown:
-    """Deregister `name`; with `cascade`, first delete its resources and its child apps', then
-    run its PostDelete hooks and wait for them (at most `hook_timeout` seconds).
+    """Deregister `name`; with `cascade`, first run its PreDelete hooks and wait for them, then
+    delete its child apps and its resources, then run its PostDelete hooks and wait for them.
+    All hook waits of this delete (child apps' included) share one deadline, `hook_timeout`
+    seconds from now, so the whole delete fits in the API's wait for a worker.
 
-    Raises UnknownApplication when no such app is registered. When a cascade delete
-    fails for some object, or a PostDelete hook fails or does not finish in time, the app
-    stays registered so nothing is orphaned silently.
+    Raises UnknownApplication when no such app is registered. When a PreDelete hook fails or
+    does not finish in time nothing is deleted; when a cascade delete fails for some object,
+    or a PostDelete hook fails or does not finish in time, the app stays registered so
+    nothing is orphaned silently.
     """
+    return _delete(services, name, cascade, time.monotonic() + hook_timeout, hook_timeout, hook_poll)
+
+
+def _delete(services: Services, name: str, cascade: bool, deadline: float, budget: float, poll: float) -> Teardown:
     store = services.store
     if store.app_manifest(name) is None:
         raise UnknownApplication(name)
     result = Teardown()
     if cascade:
+        hooks = _delete_hooks(services, name, result)
+        pre = [hook for hook in hooks if PRE_DELETE in hook.phases]
+        if pre and store.pre_delete_done(name):
+            done = "completed in an earlier delete, not run again"
+            result.pre_delete_hooks = [f"PreDelete hook {hook.describe()}: {done}" for hook in pre]
+        elif pre:
+            result.pre_delete_hooks = run_delete_hooks(services, name, PRE_DELETE, pre, result, deadline, budget, poll)
+            if result.failed:  # as Argo CD: nothing is deleted until every PreDelete hook completed
+                return result
+            store.mark_pre_delete_done(name)
         for child in store.children_of(name):
-            child_result = delete_application(services, child, cascade=True)
+            child_result = _delete(services, child, True, deadline, budget, poll)
             result.children.append(child)
             result.failed.extend(child_result.failed)
-        hooks = _post_delete_hooks(services, name, result)
         _delete_resources(services, name, result)
         if result.failed:
+            if store.pre_delete_done(name):  # its PreDelete hooks ran: it stays an app being deleted
+                store.set_deletion_problem(name, "; ".join(result.failed))
             return result
-        run_post_delete_hooks(services, name, hooks, result, hook_timeout, hook_poll)
+        post = [hook for hook in hooks if POST_DELETE in hook.phases]
+        result.post_delete_hooks = run_delete_hooks(services, name, POST_DELETE, post, result, deadline, budget, poll)
         if result.failed:
             return result
     store.delete_app(name)
@@ -105,9 +126,10 @@ def _delete_resources(services: Services, name: str, result: Teardown) -> None:
         result.deleted.append(str(key))
 
 
-def _post_delete_hooks(services: Services, name: str, result: Teardown) -> list[Hook]:
-    """The app's PostDelete hooks, rendered before anything is deleted. A render that fails
-    does not keep the app (its repository may be gone): the result says the hooks did not run."""
+def _delete_hooks(services: Services, name: str, result: Teardown) -> list[Hook]:
+    """The app's PreDelete and PostDelete hooks, rendered before anything is deleted. A render
+    that fails does not keep the app (its repository may be gone): the result says the hooks
+    did not run."""
     try:
         app = load_application(services.store, name)
         project, problem = project_for(services.store, app)
@@ -117,6 +139,6 @@ def _post_delete_hooks(services: Services, name: str, result: Teardown) -> list[
             cache=(services.store.cached_render, services.store.cache_render), project_problem=problem,
         )
     except (UnknownApplication, SpecError, AccessDenied, GitError, RenderError, KubeError) as exc:
-        result.skipped.append(f"{name}: PostDelete hooks not run: cannot render the app: {exc}")
+        result.skipped.append(f"{name}: PreDelete and PostDelete hooks not run: cannot render the app: {exc}")
         return []
-    return [hook for hook in state.hooks if POST_DELETE in hook.phases]
+    return [hook for hook in state.hooks if PRE_DELETE in hook.phases or POST_DELETE in hook.phases]

@@ -21,7 +21,8 @@ Layout (all keys start with `rc:`):
 | `rc:op:{id}` | string | a sync operation's state machine (JSON; each Secret in it sealed, see sealing.py) |
 | `rc:op-terminate:{id}` | string | set by `app terminate-op`: the operation ends before its next step, expires |
 | `rc:prune-confirmed:{app}` | string | set by `app confirm-prune`: Prune=confirm objects may go, expires |
-| `rc:deleting:{app}` | string | why a cascade delete kept the app (a PostDelete hook failed or is still running) |
+| `rc:deleting:{app}` | string | why a cascade delete kept the app (a PreDelete/PostDelete hook failed or still runs) |
+| `rc:pre-deleted:{app}` | string | a cascade delete ran all PreDelete hooks to completion: not run again |
 | `rc:opstate:{app}` | string | the app's latest sync operation as users see it (JSON; Secrets sealed) |
 | `rc:failed:{app}` | string | revision+source the automated path last failed on |
 | `rc:deferred` | sorted set | sync requests (JSON) scored by when they may run (retries) |
@@ -112,6 +113,10 @@ class Keys:
     @staticmethod
     def deleting(app: str) -> str:
         return f"{PREFIX}:deleting:{app}"
+
+    @staticmethod
+    def pre_deleted(app: str) -> str:
+        return f"{PREFIX}:pre-deleted:{app}"
 
     @staticmethod
     def prune_confirmed(app: str) -> str:
@@ -207,6 +212,7 @@ class Keys:
             cls.webhook_poll(app),
             cls.prune_confirmed(app),
             cls.deleting(app),
+            cls.pre_deleted(app),
             cls.shared(app),
             cls.live_poll(app),
         ]

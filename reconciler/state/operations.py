@@ -42,8 +42,9 @@ class OperationsState(RedisState):
         self.r.set(Keys.prune_confirmed(name), "1", ex=max(int(ttl_seconds), 1))
 
     def set_deletion_problem(self, name: str, message: str) -> None:
-        """A cascade delete kept the app (a PostDelete hook failed or did not finish): polls
-        report it as a DeletionError condition and nothing syncs the app until it is deleted."""
+        """A cascade delete kept the app (a PreDelete or PostDelete hook failed or did not
+        finish): polls report it as a DeletionError condition and nothing syncs the app until
+        it is deleted."""
         self.r.set(Keys.deleting(name), message)
 
     def deletion_problem(self, name: str) -> str:
@@ -51,6 +52,15 @@ class OperationsState(RedisState):
 
     def clear_deletion_problem(self, name: str) -> None:
         self.r.delete(Keys.deleting(name))
+
+    def mark_pre_delete_done(self, name: str) -> None:
+        """A cascade delete's PreDelete hooks all completed. As Argo CD removes its pre-delete
+        finalizer then, deleting the app again (after a PostDelete hook or a resource failed)
+        does not run them again."""
+        self.r.set(Keys.pre_deleted(name), "1")
+
+    def pre_delete_done(self, name: str) -> bool:
+        return bool(self.r.exists(Keys.pre_deleted(name)))
 
     def prune_confirmed(self, name: str) -> bool:
         return bool(self.r.exists(Keys.prune_confirmed(name)))

@@ -1,9 +1,12 @@
-"""PostDelete hooks: run after `app delete --cascade` removed an app's resources, and awaited.
+"""Delete hooks: PreDelete hooks run before `app delete --cascade` deletes anything, PostDelete
+hooks after it removed the app's resources; both are awaited.
 
-    run_post_delete_hooks(services, name, hooks, result, timeout, poll)
+    run_delete_hooks(services, name, phase, hooks, result, deadline, budget, poll) -> outcomes
 
-As Argo CD's `post-delete-finalizer.argocd.argoproj.io` does, the app is only forgotten once
-every PostDelete hook completed; completed hooks are deleted per their delete policy.
+As Argo CD does (its pre-/post-delete handling keeps the Application until the hooks of the
+phase completed), the delete goes on only once every hook of the phase completed; completed
+hooks are deleted per their delete policy. Both phases of one delete share one deadline, so
+the whole delete fits in the API's wait for a worker.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from reconciler.control.hook_runner import (
 )
 from reconciler.engine.apply_mode import apply_mode
 from reconciler.engine.cluster import Cluster, KubeError
-from reconciler.engine.hooks import POST_DELETE, Hook
+from reconciler.engine.hooks import POST_DELETE, PRE_DELETE, Hook
 from reconciler.engine.plan import hook_sort_key
 from reconciler.health import HealthStatus, assess
 from reconciler.model import Application
@@ -30,28 +33,30 @@ from reconciler.services import Services
 if TYPE_CHECKING:
     from reconciler.control.teardown import Teardown
 
-# Within the API's wait for a worker's answer (60 s) with the resource deletes before it.
-POST_DELETE_HOOK_TIMEOUT = 40.0
-POST_DELETE_HOOK_POLL = 0.5
-# The operation mark (hook_runner.HOOK_OPERATION_ANNOTATION) of hooks an app delete created.
-POST_DELETE_MARK = "post-delete"
+# PreDelete and PostDelete waits together, within the API's wait for a worker's answer (60 s)
+# with the resource deletes in between.
+DELETE_HOOKS_TIMEOUT = 40.0
+DELETE_HOOKS_POLL = 0.5
+# The operation mark (hook_runner.HOOK_OPERATION_ANNOTATION) of hooks an app delete created,
+# per phase: a later delete adopts a hook of its phase still running, never one of the other.
+DELETE_MARKS = {PRE_DELETE: "pre-delete", POST_DELETE: "post-delete"}
 
 
-def run_post_delete_hooks(
-    services: Services, name: str, hooks: list[Hook], result: Teardown, timeout: float, poll: float
-) -> None:
-    """Run the PostDelete hooks once the app's resources are gone and wait (at most `timeout`
-    seconds) for each to complete, as Argo CD keeps the Application (its post-delete finalizer)
-    until they have. Each hook's outcome goes into the result; completed hooks are deleted per
-    their delete policy. A hook that failed, or is still running at the deadline, is a failure:
-    the app is kept, with a DeletionError naming the hook, and deleting it again runs (or, for
-    one still running, awaits) its hooks again."""
+def run_delete_hooks(
+    services: Services, name: str, phase: str, hooks: list[Hook], result: Teardown, deadline: float, budget: float,
+    poll: float,
+) -> list[str]:
+    """Run the hooks of `phase` (PreDelete or PostDelete) and wait, until the monotonic
+    `deadline` at most, for each to complete. Returns each hook's outcome; completed hooks are
+    deleted per their delete policy. A hook that failed, or is still running at the deadline,
+    is a failure: it goes into `result.failed` and the app is kept with a DeletionError naming
+    the hook; deleting it again runs (or, for one still running, awaits) its hooks again.
+    `budget`: the seconds the deadline allowed, for the message."""
     if not hooks:
-        return
+        return []
     app = load_application(services.store, name)
     cluster = services.clusters.for_destination(app.destination)
-    deadline = time.monotonic() + timeout
-    records = [_record(index, hook) for index, hook in enumerate(sorted(hooks, key=hook_sort_key))]
+    records = [_record(index, phase, hook) for index, hook in enumerate(sorted(hooks, key=hook_sort_key))]
     for record in records:
         _start(cluster, app, record, deadline, poll)
     while time.monotonic() < deadline and any(r["status"] in ("Pending", "Running") for r in records):
@@ -60,22 +65,24 @@ def run_post_delete_hooks(
                 _check(cluster, record)
         if any(r["status"] in ("Pending", "Running") for r in records):
             time.sleep(poll)
+    outcomes = []
     for record in records:
         delete_hook_by_policy(cluster, record)
-        outcome = f"PostDelete hook {hook_display(record)}: {record['status']}"
+        outcome = f"{phase} hook {hook_display(record)}: {record['status']}"
         outcome += f" ({record['message']})" if record.get("message") else ""
         outcome += ", deleted" if record.get("deleted") else ""
-        result.post_delete_hooks.append(outcome)
-    problems = [_problem(record, timeout) for record in records if record["status"] != "Succeeded"]
+        outcomes.append(outcome)
+    problems = [_problem(record, budget) for record in records if record["status"] != "Succeeded"]
     if problems:
         result.failed.extend(problems)
         services.store.set_deletion_problem(name, "; ".join(problems))
+    return outcomes
 
 
-def _record(index: int, hook: Hook) -> dict[str, Any]:
+def _record(index: int, phase: str, hook: Hook) -> dict[str, Any]:
     meta = hook.meta
     return {
-        "id": index, "phase": POST_DELETE, "apiVersion": hook.obj.get("apiVersion", ""),
+        "id": index, "phase": phase, "apiVersion": hook.obj.get("apiVersion", ""),
         "kind": hook.obj.get("kind", ""), "namespace": meta.get("namespace") or "", "name": meta.get("name") or "",
         "generateName": meta.get("generateName") or "", "deletePolicies": list(hook.delete_policies),
         "status": "Pending", "message": "", "obj": hook.obj,
@@ -93,7 +100,7 @@ def _start(cluster: Cluster, app: Application, record: dict[str, Any], deadline:
     mode = apply_mode(app, record["obj"])
     try:
         while True:
-            waiting = create_hook(cluster, app.name, record, POST_DELETE_MARK, mode)
+            waiting = create_hook(cluster, app.name, record, DELETE_MARKS[record["phase"]], mode)
             if not waiting or time.monotonic() >= deadline:
                 break
             record["message"] = waiting
@@ -105,9 +112,10 @@ def _start(cluster: Cluster, app: Application, record: dict[str, Any], deadline:
 
 
 def _running_instance(cluster: Cluster, app_name: str, record: dict[str, Any]) -> dict[str, Any] | None:
+    mark = DELETE_MARKS[record["phase"]]
     for live in previous_instances(cluster, app_name, record):
         annotations = (live.get("metadata") or {}).get("annotations") or {}
-        started_here = annotations.get(HOOK_OPERATION_ANNOTATION, "").startswith(f"{POST_DELETE_MARK}/")
+        started_here = annotations.get(HOOK_OPERATION_ANNOTATION, "").startswith(f"{mark}/")
         gone = (live.get("metadata") or {}).get("deletionTimestamp")
         if started_here and not gone and assess(live).status not in (HealthStatus.Healthy, HealthStatus.Degraded):
             return live
@@ -132,9 +140,9 @@ def _check(cluster: Cluster, record: dict[str, Any]) -> None:
         record["message"] = health.message or health.status.value
 
 
-def _problem(record: dict[str, Any], timeout: float) -> str:
-    what = f"PostDelete hook {hook_display(record)}"
+def _problem(record: dict[str, Any], budget: float) -> str:
+    what = f"{record['phase']} hook {hook_display(record)}"
     if record["status"] == "Failed":
         return f"{what} failed: {record['message']}"
-    return (f"{what} did not complete within {timeout:.0f}s ({record['message'] or 'running'}); "
+    return (f"{what} did not complete within {budget:.0f}s ({record['message'] or 'running'}); "
             "delete the app again to keep waiting for it")
