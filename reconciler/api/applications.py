@@ -174,12 +174,12 @@ def apps_router() -> APIRouter:
         if result.failed:
             raise ApiError(
                 409,
-                f"application {name!r} kept: some resources could not be deleted or a PostDelete hook did not "
-                "complete; fix the cause and delete again",
+                f"application {name!r} kept: some resources could not be deleted or a PreDelete or PostDelete "
+                "hook did not complete; fix the cause and delete again",
                 result.failed,
             )
         return _json({"deleted": name, "resources": result.deleted, "skipped": result.skipped,
-                      "postDeleteHooks": result.post_delete_hooks,
+                      "postDeleteHooks": result.post_delete_hooks, "preDeleteHooks": result.pre_delete_hooks,
                       "children": result.children})
 
     @router.get(

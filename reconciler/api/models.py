@@ -121,6 +121,9 @@ class Deleted(_Open):
     postDeleteHooks: list[str] = Field(
         default_factory=list, description="PostDelete hooks run after the resources went, each with its outcome",
     )
+    preDeleteHooks: list[str] = Field(
+        default_factory=list, description="PreDelete hooks run before anything was deleted, each with its outcome",
+    )
 
 
 class WebhookAccepted(BaseModel):

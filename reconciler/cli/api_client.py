@@ -116,11 +116,12 @@ class LocalBackend:
             services.close()
         if result.failed:
             raise ClientError(
-                f"application {name!r} kept: some resources could not be deleted or a PostDelete hook failed: "
+                f"application {name!r} kept: some resources could not be deleted or a PreDelete or PostDelete "
+                "hook failed: "
                 + "; ".join(result.failed)
             )
         return {"deleted": name, "resources": result.deleted, "skipped": result.skipped, "children": result.children,
-                "postDeleteHooks": result.post_delete_hooks}
+                "postDeleteHooks": result.post_delete_hooks, "preDeleteHooks": result.pre_delete_hooks}
 
 
 class RemoteBackend:

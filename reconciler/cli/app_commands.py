@@ -219,7 +219,8 @@ def delete(args: argparse.Namespace) -> int:
     deleted = result.get("resources") or []
     suffix = f" and {len(deleted)} resource(s)" if args.cascade else ""
     print(f"application {args.name!r} deleted{suffix}")
-    for line in result.get("postDeleteHooks") or []:  # each PostDelete hook with its outcome
+    # each PreDelete hook with its outcome (they ran first), then each PostDelete hook
+    for line in [*(result.get("preDeleteHooks") or []), *(result.get("postDeleteHooks") or [])]:
         print(f"  {line}")
     return 0
 

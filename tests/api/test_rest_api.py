@@ -311,6 +311,8 @@ def test_sync_diff_dry_run_rollback_and_delete_over_http(
         assert deleted.status_code == 200, deleted.text
         assert sorted(deleted.json()["resources"]) == ["ConfigMap production/worker-config",
                                                        "Deployment.apps production/worker"]
+        # Both hook lists are in the body, empty: this app has no delete hooks.
+        assert deleted.json()["preDeleteHooks"] == [] and deleted.json()["postDeleteHooks"] == []
         assert http.get(f"{APPS}/worker").status_code == 404
     assert system.cluster.get("apps/v1", "Deployment", "production", "worker") is None
 
