@@ -326,3 +326,113 @@ def test_a_post_delete_hook_still_running_at_the_deadline_keeps_the_app_and_is_a
     # The first run's Job was awaited (if still running) or run again; either way it completed.
     assert retry.post_delete_hooks[0].startswith("PostDelete hook Job shop/cleanup: Succeeded")
     assert job_done("cleanup")(system.cluster)
+
+
+@pytest.mark.timeout(90)
+def test_a_pre_delete_hook_completes_before_any_resource_is_deleted_and_never_runs_at_a_sync(
+    system: System, git_repo_factory: Callable[..., GitRepo]
+) -> None:
+    from reconciler.control.teardown import delete_application
+    from workers import tasks
+
+    system.cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
+    repo = git_repo_factory(files(
+        cm=config_map("settings"),
+        backup=job("backup", hook="PreDelete"),
+        cleanup=job("cleanup", hook="PostDelete"),
+    ))
+    register_app(system, app_manifest("shop", repo))
+    sync_now(system, "shop", prune=True)
+    op = wait_operation_end(system, "shop")
+    assert op["phase"] == "Succeeded", op["message"]
+    assert system.cluster.get("v1", "ConfigMap", "shop", "settings") is not None
+    # Argo CD: a PreDelete hook only runs when the whole app is deleted, not at a sync (even pruning).
+    assert not jobs(system)
+    assert "backup" not in {h["name"] for h in op.get("hooks") or []}
+    settings_present = lambda cluster: cluster.get("v1", "ConfigMap", "shop", "settings") is not None  # noqa: E731
+    with Timeline(system, {
+        "backup created, settings still there": lambda c: job_exists("backup")(c) and settings_present(c),
+        "backup done": job_done("backup"),
+        "settings gone": lambda c: not settings_present(c),
+        "cleanup created": job_exists("cleanup"),
+    }) as timeline:
+        result = delete_application(tasks.services(), "shop", cascade=True)
+    assert not result.failed, result.failed
+    assert "backup created, settings still there" in timeline.first
+    assert timeline.first["backup done"] <= timeline.first["settings gone"] <= timeline.first["cleanup created"]
+    assert result.deleted == ["ConfigMap shop/settings"]
+    assert len(result.pre_delete_hooks) == 1
+    assert result.pre_delete_hooks[0].startswith("PreDelete hook Job shop/backup: Succeeded")
+    assert result.post_delete_hooks[0].startswith("PostDelete hook Job shop/cleanup: Succeeded")
+    assert system.store.app_manifest("shop") is None
+
+
+@pytest.mark.timeout(120)
+def test_a_failing_pre_delete_hook_deletes_nothing_and_keeps_the_app_with_a_condition_naming_it(
+    system: System, git_repo_factory: Callable[..., GitRepo]
+) -> None:
+    from reconciler.control.teardown import delete_application
+    from workers import tasks
+
+    system.cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
+    repo = git_repo_factory(files(
+        cm=config_map("settings"),
+        backup=job("backup", hook="PreDelete", image="busybox:broken"),
+        cleanup=job("cleanup", hook="PostDelete"),
+    ))
+    register_app(system, app_manifest("shop", repo))
+    sync_now(system, "shop")
+    wait_operation_end(system, "shop")
+    result = delete_application(tasks.services(), "shop", cascade=True)
+    assert result.failed and "PreDelete hook Job shop/backup failed" in result.failed[0]
+    assert result.pre_delete_hooks and "Failed" in result.pre_delete_hooks[0]
+    # Nothing deleted, no PostDelete hook run, the app kept with its inventory.
+    assert result.deleted == [] and result.post_delete_hooks == []
+    assert system.cluster.get("v1", "ConfigMap", "shop", "settings") is not None
+    assert not job_exists("cleanup")(system.cluster)
+    assert system.store.app_manifest("shop") is not None and system.store.inventory("shop")
+    again = cli_delete(system, "shop")
+    assert again.returncode == 1 and "PreDelete hook Job shop/backup failed" in again.stderr
+    assert system.cluster.get("v1", "ConfigMap", "shop", "settings") is not None
+    system.next_poll("shop")
+    condition = system.wait_for(
+        lambda: next((c for c in system.status("shop").get("conditions", []) if c["type"] == "DeletionError"), None),
+        what="a DeletionError condition")
+    assert "PreDelete hook Job shop/backup failed" in condition["message"]
+    # Fixed in git, deleting again runs the hook again, then deletes.
+    repo.commit(files(backup=job("backup", hook="PreDelete")), message="fix the hook")
+    time.sleep(TEST_REF_CACHE_TTL * 2)  # the shared `git ls-remote` answer expires
+    retry = cli_delete(system, "shop")
+    assert retry.returncode == 0, retry.stderr
+    assert "PreDelete hook Job shop/backup: Succeeded" in retry.stdout
+    assert "PostDelete hook Job shop/cleanup: Succeeded" in retry.stdout
+    assert system.cluster.get("v1", "ConfigMap", "shop", "settings") is None
+    assert system.store.app_manifest("shop") is None
+
+
+@pytest.mark.timeout(90)
+def test_pre_delete_hooks_that_completed_do_not_run_again_when_a_post_delete_hook_failed(
+    system: System, git_repo_factory: Callable[..., GitRepo]
+) -> None:
+    from reconciler.control.teardown import delete_application
+    from workers import tasks
+
+    system.cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
+    repo = git_repo_factory(files(
+        cm=config_map("settings"),
+        backup=job("backup", hook="PreDelete"),
+        cleanup=job("cleanup", hook="PostDelete", image="busybox:broken"),
+    ))
+    register_app(system, app_manifest("shop", repo))
+    sync_now(system, "shop")
+    wait_operation_end(system, "shop")
+    first = delete_application(tasks.services(), "shop", cascade=True)
+    assert first.pre_delete_hooks[0].startswith("PreDelete hook Job shop/backup: Succeeded")
+    assert first.failed and "PostDelete hook Job shop/cleanup failed" in first.failed[0]
+    backup_uid = system.cluster.get("batch/v1", "Job", "shop", "backup")["metadata"]["uid"]
+    # As Argo CD (its pre-delete finalizer is gone once they completed), they are not run again.
+    second = delete_application(tasks.services(), "shop", cascade=True)
+    assert second.pre_delete_hooks == ["PreDelete hook Job shop/backup: completed in an earlier delete, not run again"]
+    assert system.cluster.get("batch/v1", "Job", "shop", "backup")["metadata"]["uid"] == backup_uid
+    assert second.failed and "PostDelete hook Job shop/cleanup failed" in second.failed[0]
+    assert system.store.app_manifest("shop") is not None
