@@ -94,8 +94,7 @@ class ControllerContext:
 
     def owned(self, resource: GroupResource, namespace: str, owner_uid: str) -> list[Obj]:
         """Objects in `namespace` whose controlling owner is `owner_uid`, oldest first."""
-        out = [obj for obj in self.cluster.store.list(resource, namespace)
-               if controller_uid(obj) == owner_uid]
+        out = self.cluster.store.controlled_by(resource, namespace, owner_uid)
         out.sort(key=lambda o: (o["metadata"].get("creationTimestamp", ""), int(o["metadata"]["resourceVersion"])))
         return out
 

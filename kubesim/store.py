@@ -41,11 +41,15 @@ class Store:
         self.history: deque[Event] = deque(maxlen=history_size)
         self.closed = False
         self.listeners: list[Callable[[Event], None]] = []
+        # (resource, namespace, controlling owner's uid) -> names: what a controller owns,
+        # without scanning every object of the kind (a ReplicaSet's Pods, a Deployment's ReplicaSets).
+        self.controlled: dict[tuple[GroupResource, str, str], set[str]] = {}
 
     def clear(self) -> None:
         """Drop every object and the history; the resourceVersion counter keeps going up."""
         with self.lock:
             self.objects.clear()
+            self.controlled.clear()
             self.history.clear()
             self.changed.notify_all()
 
@@ -65,6 +69,26 @@ class Store:
                 return list(bucket.values())
             return [obj for (ns, _), obj in bucket.items() if ns == namespace]
 
+    def controlled_by(self, resource: GroupResource, namespace: str, owner_uid: str) -> list[Obj]:
+        """Objects of `resource` in `namespace` whose controlling ownerReference is `owner_uid`."""
+        with self.lock:
+            bucket = self.objects.get(resource) or {}
+            names = self.controlled.get((resource, namespace, owner_uid)) or ()
+            return [bucket[(namespace, name)] for name in names if (namespace, name) in bucket]
+
+    def _index_controller(self, resource: GroupResource, key: ObjectKey, old: Obj | None, new: Obj | None) -> None:
+        before, after = _controller_uid(old), _controller_uid(new)
+        if before == after:
+            return
+        if before:
+            names = self.controlled.get((resource, key[0], before))
+            if names is not None:
+                names.discard(key[1])
+                if not names:
+                    del self.controlled[(resource, key[0], before)]
+        if after:
+            self.controlled.setdefault((resource, key[0], after), set()).add(key[1])
+
     def all_objects(self) -> list[tuple[GroupResource, Obj]]:
         with self.lock:
             return [(res, obj) for res, bucket in self.objects.items() for obj in bucket.values()]
@@ -76,7 +100,9 @@ class Store:
             obj["metadata"]["resourceVersion"] = str(self.rv)
             meta = obj["metadata"]
             key = (meta.get("namespace") or "", meta["name"])
-            self.objects.setdefault(resource, {})[key] = obj
+            bucket = self.objects.setdefault(resource, {})
+            self._index_controller(resource, key, bucket.get(key), obj)
+            bucket[key] = obj
             self._record(Event(self.rv, "MODIFIED" if old is not None else "ADDED", resource, key[0], obj, old))
             return obj
 
@@ -86,7 +112,7 @@ class Store:
             meta = obj["metadata"]
             key = (meta.get("namespace") or "", meta["name"])
             bucket = self.objects.get(resource) or {}
-            bucket.pop(key, None)
+            self._index_controller(resource, key, bucket.pop(key, None), None)
             self.rv += 1
             gone = {**obj, "metadata": {**meta, "resourceVersion": str(self.rv)}}
             self._record(Event(self.rv, "DELETED", resource, key[0], gone, obj))
@@ -111,3 +137,11 @@ class Store:
                 out.append(event)
             out.reverse()
             return out
+
+
+def _controller_uid(obj: Obj | None) -> str:
+    """The uid of `obj`'s controlling ownerReference, "" when it has none."""
+    for ref in ((obj or {}).get("metadata") or {}).get("ownerReferences") or ():
+        if isinstance(ref, dict) and ref.get("controller"):
+            return str(ref.get("uid", ""))
+    return ""
