@@ -21,6 +21,7 @@ from reconciler.control.hook_runner import (
     delete_hook_by_policy,
     hook_display,
     previous_instances,
+    settle,
 )
 from reconciler.engine.apply_mode import apply_mode
 from reconciler.engine.cluster import Cluster, KubeError
@@ -131,13 +132,7 @@ def _check(cluster: Cluster, record: dict[str, Any]) -> None:
     if live is None:
         record.update(status="Failed", message="deleted by someone before it completed")
         return
-    health = assess(live)
-    if health.status == HealthStatus.Healthy:
-        record.update(status="Succeeded", message=health.message or "completed")
-    elif health.status == HealthStatus.Degraded:
-        record.update(status="Failed", message=health.message or "failed")
-    else:
-        record["message"] = health.message or health.status.value
+    settle(record, live)
 
 
 def _problem(record: dict[str, Any], budget: float) -> str:

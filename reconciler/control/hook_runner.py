@@ -122,16 +122,25 @@ def check_hooks(cluster: Cluster, op: dict[str, Any], hook_ids: list[int]) -> tu
         if live is None:
             waiting.append(f"{record['phase']} hook {hook_display(record)} (not found: deleted by someone?)")
             continue
-        health = assess(live)
-        if health.status == HealthStatus.Healthy:
-            record.update(status="Succeeded", message=health.message or "completed")
-        elif health.status == HealthStatus.Degraded:
-            record.update(status="Failed", message=health.message or "failed")
+        state = settle(record, live)
+        if record["status"] == "Failed":
             return [], f"{record['phase']} hook {hook_display(record)} failed: {record['message']}"
-        else:
-            record["message"] = health.message or health.status.value
-            waiting.append(f"{record['phase']} hook {hook_display(record)} to complete ({health.status.value})")
+        if record["status"] != "Succeeded":
+            waiting.append(f"{record['phase']} hook {hook_display(record)} to complete ({state})")
     return waiting, ""
+
+
+def settle(record: Record, live: dict[str, Any]) -> str:
+    """Record what the hook's live object says (a completed Job or Pod: Succeeded; a failed
+    one: Failed; else still running, with its health message); returns its health status."""
+    health = assess(live)
+    if health.status == HealthStatus.Healthy:
+        record.update(status="Succeeded", message=health.message or "completed")
+    elif health.status == HealthStatus.Degraded:
+        record.update(status="Failed", message=health.message or "failed")
+    else:
+        record["message"] = health.message or health.status.value
+    return health.status.value
 
 
 def delete_hook_by_policy(cluster: Cluster, record: Record) -> None:

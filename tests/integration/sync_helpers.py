@@ -136,7 +136,10 @@ class Timeline:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        while not self._stop.is_set():
+        # One more pass after the stop: what the last step of a sync did a millisecond before the
+        # operation ended (steps due at once run back to back in one task) is still noted.
+        while True:
+            stopping = self._stop.is_set()
             for name, check in self._checks.items():
                 if name not in self.first:
                     try:
@@ -145,6 +148,8 @@ class Timeline:
                         held = False
                     if held:
                         self.first[name] = self._time.monotonic()
+            if stopping:
+                return
             self._stop.wait(0.02)
 
     def __enter__(self) -> Timeline:
