@@ -78,6 +78,9 @@ log = logging.getLogger("reconciler.sync")
 APPLY_CHUNK = 40  # objects per apply step: keeps every step well inside the task time limit
 HEALTH_WAIT_SECONDS = 300.0  # a wave that is not healthy by then fails the sync
 OPERATION_TTL_SECONDS = 24 * 3600
+# An ended operation is cut down to a stub (step -1: no step of it runs again), kept this long
+# for redelivered steps; its steps, which hold every object it applied, go at once.
+ENDED_OPERATION_TTL_SECONDS = 3600
 
 
 class SyncRefused(Exception):
@@ -780,6 +783,7 @@ def _end(
     if state["phase"] != "Running":
         record_sync(store, app_name, state["phase"])
     store.release_lock(app_name, op_id)
+    store.end_operation(op_id, app_name, state["phase"], ENDED_OPERATION_TTL_SECONDS)
     follow: list[Next] = [Next("poll", (app_name,), urgent=True)]
     pending = store.take_pending_sync(app_name)
     if pending:

@@ -25,6 +25,11 @@ class OperationsState(RedisState):
     def put_operation(self, op_id: str, state: dict[str, Any], ttl_seconds: float) -> None:
         self.r.set(Keys.operation(op_id), dumps(self.sealer.seal(state)), ex=int(ttl_seconds))
 
+    def end_operation(self, op_id: str, app: str, phase: str, ttl_seconds: float) -> None:
+        """Replace an ended operation (its steps hold every object it applied) by a stub that says
+        it ended, kept `ttl_seconds` for redelivered steps; its outcome is in the app's operation state."""
+        self.put_operation(op_id, {"id": op_id, "app": app, "step": -1, "steps": [], "ended": phase}, ttl_seconds)
+
     def operation(self, op_id: str) -> dict[str, Any] | None:
         return self._open(self.r.get(Keys.operation(op_id)))
 

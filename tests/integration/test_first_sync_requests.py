@@ -42,6 +42,9 @@ def test_first_sync_dry_runs_and_applies_each_object_once(system: System, git_re
     assert dry_runs == dict.fromkeys(OBJECT_PATHS, 1)
     assert applies == dict.fromkeys(OBJECT_PATHS, 1)
     assert system.status(APP)["dryRuns"] == 0  # the poll after the sync: the apply's answers
+    # The ended operation is a stub: its steps, which held every object it applied, are gone.
+    ended = system.store.operation(system.store.operation_state(APP)["id"])
+    assert ended is not None and ended["steps"] == [] and ended["ended"] == "Succeeded"
 
 
 CONFIGMAP = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "late", "namespace": "default"},

@@ -73,3 +73,11 @@ def test_redelivered_task_resumes_the_steps_it_ran_itself(services: Services) ->
     nexts = run_step(services, "op-1", 0, lock_ttl=30, max_countdown=5, redelivered=True)
     assert [(n.task, n.args) for n in nexts] == [("apply", ("op-1", 2))]
 
+
+
+def test_redelivered_step_of_an_ended_operation_does_nothing(services: Services) -> None:
+    advanced_operation(services)
+    services.store.end_operation("op-1", "shop", "Succeeded", ttl_seconds=60)
+    assert services.store.operation("op-1")["steps"] == []  # the objects it applied are gone
+    for index in (0, 1, 2):
+        assert run_step(services, "op-1", index, lock_ttl=30, max_countdown=5, redelivered=True) == []
