@@ -18,7 +18,7 @@ Layout (all keys start with `rc:`):
 | `rc:lock:{app}` | string | the sync lock: the token of the operation holding it |
 | `rc:pending:{app}` | string | a sync request that arrived while the app was locked |
 | `rc:queued:{app}` | string | set while a sync request waits in the queue (coalescing) |
-| `rc:op:{id}` | string | a sync operation's state machine (JSON; each Secret in it sealed, see sealing.py) |
+| `rc:op:{id}` | string | a sync operation's state machine (JSON, Secrets sealed: sealing.py); a stub once ended |
 | `rc:op-terminate:{id}` | string | set by `app terminate-op`: the operation ends before its next step, expires |
 | `rc:prune-confirmed:{app}` | string | set by `app confirm-prune`: Prune=confirm objects may go, expires |
 | `rc:deleting:{app}` | string | why a cascade delete kept the app (a PreDelete/PostDelete hook failed or still runs) |
