@@ -175,11 +175,6 @@ def controller_ref(obj: Obj) -> dict[str, Any] | None:
     return None
 
 
-def controller_uid(obj: Obj) -> str:
-    ref = controller_ref(obj)
-    return str(ref.get("uid", "")) if ref else ""
-
-
 def owner_reference(owner: Obj) -> dict[str, Any]:
     """The reference a controller puts on what it creates (blockOwnerDeletion as real controllers set it)."""
     m = owner["metadata"]
