@@ -166,6 +166,15 @@ def group_cpu_seconds(leader_pids: list[int]) -> float:
     return total / ticks
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds used so far by one process (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 class KubesimAdmin:
     """kubesim's `/_kubesim/` endpoints over plain HTTP (no proxy settings apply to loopback)."""
 
@@ -355,6 +364,20 @@ class BenchSystem:
 
     def worker_cpu_seconds(self) -> float:
         return group_cpu_seconds(self.worker_pids())
+
+    def cpu_seconds_by_role(self) -> dict[str, float]:
+        """CPU seconds used so far by each part of the system (process groups by role), and by
+        this benchmark process itself, so a run can say which part a phase's time went to."""
+        roles: dict[str, list[int]] = {}
+        for name, proc in self.procs.procs.items():
+            roles.setdefault(name.rstrip("0123456789"), []).append(proc.pid)
+        figures = {role: group_cpu_seconds(pids) for role, pids in roles.items()}
+        redis_proc = getattr(self.redis, "_proc", None)
+        if redis_proc is not None:
+            figures["redis"] = process_cpu_seconds(redis_proc.pid)
+        usage = os.times()
+        figures["bench"] = usage.user + usage.system
+        return figures
 
     def watcher_pids(self) -> list[int]:
         return [p.pid for name, p in self.procs.procs.items() if name.startswith("watch")]

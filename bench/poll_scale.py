@@ -289,8 +289,12 @@ def run(count: int, args: argparse.Namespace) -> dict[str, Any]:
         with BenchSystem(workdir, workers=args.workers, concurrency=args.concurrency, env=env,
                          watchers=0 if args.no_watch else 1, profile_workers=args.profile) as system:
             log(f"{count} apps: system up in {workdir}; creating repos and registering apps")
+            cpu_before = system.cpu_seconds_by_role()
             names = create_apps(system, count, args.repos)
             first_sync, first_healthy = wait_first_sync(system, names, args.timeout)
+            cpu_after = system.cpu_seconds_by_role()
+            first_sync_cpu = {role: round(cpu_after[role] - cpu_before.get(role, 0.0), 1)
+                              for role in sorted(cpu_after, key=lambda r: cpu_before.get(r, 0.0) - cpu_after[r])}
             log(f"{count} apps: all Synced after {first_sync:.1f}s, Healthy after {first_healthy:.1f}s")
             if args.profile:
                 profile = summarise(system.stop_profiling())
@@ -298,6 +302,7 @@ def run(count: int, args: argparse.Namespace) -> dict[str, Any]:
                 return {"apps": count, "resources_per_app": RESOURCES_PER_APP, "workers": args.workers,
                         "worker_concurrency": args.concurrency, "cpu_cores": os.cpu_count(),
                         "first_sync_seconds": round(first_sync, 1), "first_healthy_seconds": round(first_healthy, 1),
+                        "first_sync_cpu_seconds_by_process": first_sync_cpu,
                         "first_sync_profile": profile, "profiled_with": "py-spy --gil --rate 50 (Python CPU only)"}
             if not args.no_watch:
                 system.wait_for(system.watcher_live, 300, "the watcher to list the cluster")
@@ -314,6 +319,7 @@ def run(count: int, args: argparse.Namespace) -> dict[str, Any]:
                 "cpu_cores": os.cpu_count(),
                 "first_sync_seconds": round(first_sync, 1),
                 "first_healthy_seconds": round(first_healthy, 1),
+                "first_sync_cpu_seconds_by_process": first_sync_cpu,
                 **figures,
                 "worker_rss_mb": system.worker_rss_mb(),
                 "worker_rss_mb_largest_process": system.worker_rss_mb_largest_process(),
