@@ -164,14 +164,9 @@ def _read_sync_policy(r: FieldReader, spec: dict[str, Any]) -> SyncPolicy:
 
 def _read_ignore_differences(r: FieldReader, spec: dict[str, Any]) -> tuple[ResourceIgnoreDifferences, ...]:
     result = []
-    for index, item in enumerate(r.items(spec, "ignoreDifferences", "spec.ignoreDifferences")):
-        path = f"spec.ignoreDifferences[{index}]"
-        if not isinstance(item, dict):
-            r.problem(path, f"must be a mapping with group, kind and jsonPointers, found {describe_value(item)}")
-            continue
-        kind = r.string(item, "kind", f"{path}.kind")
-        if not kind:
-            r.problem(f"{path}.kind", 'required: the kind to ignore fields of, like Deployment (or "*")')
+    entries = r.mappings(spec, "ignoreDifferences", "spec.ignoreDifferences", "group, kind and jsonPointers")
+    for item, path in entries:
+        kind = r.required_string(item, "kind", f"{path}.kind", 'the kind to ignore fields of, like Deployment (or "*")')
         pointers = r.strings(item, "jsonPointers", f"{path}.jsonPointers")
         for p_index, pointer in enumerate(pointers):
             if not pointer.startswith("/"):

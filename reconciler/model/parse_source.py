@@ -28,23 +28,14 @@ from reconciler.source.git.urls import repo_url_problem, revision_problem
 
 
 def _read_jsonnet_vars(r: FieldReader, obj: dict[str, Any], key: str, path: str) -> tuple[JsonnetVar, ...]:
-    result = []
-    for index, item in enumerate(r.items(obj, key, f"{path}.{key}")):
-        item_path = f"{path}.{key}[{index}]"
-        if not isinstance(item, dict):
-            r.problem(item_path, f"must be a mapping with name and value, found {describe_value(item)}")
-            continue
-        name = r.string(item, "name", f"{item_path}.name")
-        if not name:
-            r.problem(f"{item_path}.name", "required: the variable's name")
-        result.append(
-            JsonnetVar(
-                name=name,
-                value=r.string(item, "value", f"{item_path}.value"),
-                code=r.boolean(item, "code", f"{item_path}.code"),
-            )
+    return tuple(
+        JsonnetVar(
+            name=r.required_string(item, "name", f"{item_path}.name", "the variable's name"),
+            value=r.string(item, "value", f"{item_path}.value"),
+            code=r.boolean(item, "code", f"{item_path}.code"),
         )
-    return tuple(result)
+        for item, item_path in r.mappings(obj, key, f"{path}.{key}", "name and value")
+    )
 
 
 def _read_jsonnet(r: FieldReader, obj: dict[str, Any], path: str) -> JsonnetOptions:
@@ -77,29 +68,17 @@ def _read_helm(r: FieldReader, obj: dict[str, Any], path: str) -> HelmSource:
     if isinstance(values, dict):
         r.problem(f"{path}.values", "must be a YAML string (write `values: |`), or move the mapping to valuesObject")
         values = None
-    parameters = []
-    for index, item in enumerate(r.items(obj, "parameters", f"{path}.parameters")):
-        item_path = f"{path}.parameters[{index}]"
-        if not isinstance(item, dict):
-            r.problem(item_path, f"must be a mapping with name and value, found {describe_value(item)}")
-            continue
-        name = r.string(item, "name", f"{item_path}.name")
-        if not name:
-            r.problem(f"{item_path}.name", "required: the Helm value to set, like image.tag")
-        parameters.append(
-            HelmParameter(
-                name=name,
-                value=r.string(item, "value", f"{item_path}.value"),
-                force_string=r.boolean(item, "forceString", f"{item_path}.forceString"),
-            )
+    parameters = [
+        HelmParameter(
+            name=r.required_string(item, "name", f"{item_path}.name", "the Helm value to set, like image.tag"),
+            value=r.string(item, "value", f"{item_path}.value"),
+            force_string=r.boolean(item, "forceString", f"{item_path}.forceString"),
         )
+        for item, item_path in r.mappings(obj, "parameters", f"{path}.parameters", "name and value")
+    ]
     values_object = r.mapping(obj, "valuesObject", f"{path}.valuesObject")
     file_parameters = []
-    for index, item in enumerate(r.items(obj, "fileParameters", f"{path}.fileParameters")):
-        item_path = f"{path}.fileParameters[{index}]"
-        if not isinstance(item, dict):
-            r.problem(item_path, f"must be a mapping with name and path, found {describe_value(item)}")
-            continue
+    for item, item_path in r.mappings(obj, "fileParameters", f"{path}.fileParameters", "name and path"):
         name, file = r.string(item, "name", f"{item_path}.name"), r.string(item, "path", f"{item_path}.path")
         if not name or not file:
             r.problem(item_path, "needs name (the Helm value to set) and path (a file in the repository)")
@@ -146,11 +125,7 @@ def _read_kustomize(r: FieldReader, obj: dict[str, Any], path: str) -> Kustomize
         if obj.get(key) not in (None, "", False, []):
             r.problem(f"{path}.{key}", reason)
     replicas = []
-    for index, item in enumerate(r.items(obj, "replicas", f"{path}.replicas")):
-        item_path = f"{path}.replicas[{index}]"
-        if not isinstance(item, dict):
-            r.problem(item_path, f"must be a mapping with name and count, found {describe_value(item)}")
-            continue
+    for item, item_path in r.mappings(obj, "replicas", f"{path}.replicas", "name and count"):
         name = r.string(item, "name", f"{item_path}.name")
         count = item.get("count")
         if isinstance(count, str) and count.isdigit():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import yaml
@@ -126,6 +127,27 @@ class FieldReader:
         if not isinstance(value, list):
             self.problem(path, f"must be a list, found {describe_value(value)}")
             return []
+        return value
+
+    def mappings(self, obj: dict[str, Any], key: str, path: str, fields: str) -> Iterator[tuple[dict[str, Any], str]]:
+        """The mapping items of the list `obj[key]`, each with its path (like `path[2]`). Any other
+        item is a problem naming its index and the fields it must hold (`fields`, like "name and
+        value") and is skipped, so one wrong item does not hide the problems of the rest.
+
+        A generator, so that problems stay in document order with those the caller finds in each
+        item; iterate it to the end, or later items go unchecked."""
+        for index, item in enumerate(self.items(obj, key, path)):
+            item_path = f"{path}[{index}]"
+            if isinstance(item, dict):
+                yield item, item_path
+            else:
+                self.problem(item_path, f"must be a mapping with {fields}, found {describe_value(item)}")
+
+    def required_string(self, obj: dict[str, Any], key: str, path: str, hint: str) -> str:
+        """Like `string`; a missing or empty value is also a problem, "required: " and `hint`."""
+        value = self.string(obj, key, path)
+        if not value:
+            self.problem(path, f"required: {hint}")
         return value
 
     def strings(self, obj: dict[str, Any], key: str, path: str) -> tuple[str, ...]:

@@ -328,6 +328,28 @@ def test_a_post_delete_hook_still_running_at_the_deadline_keeps_the_app_and_is_a
     assert job_done("cleanup")(system.cluster)
 
 
+def synced_shop_with_delete_hooks(
+    system: System,
+    git_repo_factory: Callable[..., GitRepo],
+    *,
+    backup_image: str = "busybox:1.36",
+    cleanup_image: str = "busybox:1.36",
+    prune: bool = False,
+) -> tuple[GitRepo, dict[str, Any]]:
+    """App "shop" (ConfigMap settings, PreDelete Job backup, PostDelete Job cleanup, each hook with
+    the image given; `busybox:broken` fails) registered and synced once: its repository and the
+    ended sync operation."""
+    system.cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
+    repo = git_repo_factory(files(
+        cm=config_map("settings"),
+        backup=job("backup", hook="PreDelete", image=backup_image),
+        cleanup=job("cleanup", hook="PostDelete", image=cleanup_image),
+    ))
+    register_app(system, app_manifest("shop", repo))
+    sync_now(system, "shop", prune=prune)
+    return repo, wait_operation_end(system, "shop")
+
+
 @pytest.mark.timeout(90)
 def test_a_pre_delete_hook_completes_before_any_resource_is_deleted_and_never_runs_at_a_sync(
     system: System, git_repo_factory: Callable[..., GitRepo]
@@ -335,15 +357,7 @@ def test_a_pre_delete_hook_completes_before_any_resource_is_deleted_and_never_ru
     from reconciler.control.teardown import delete_application
     from workers import tasks
 
-    system.cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
-    repo = git_repo_factory(files(
-        cm=config_map("settings"),
-        backup=job("backup", hook="PreDelete"),
-        cleanup=job("cleanup", hook="PostDelete"),
-    ))
-    register_app(system, app_manifest("shop", repo))
-    sync_now(system, "shop", prune=True)
-    op = wait_operation_end(system, "shop")
+    _, op = synced_shop_with_delete_hooks(system, git_repo_factory, prune=True)
     assert op["phase"] == "Succeeded", op["message"]
     assert system.cluster.get("v1", "ConfigMap", "shop", "settings") is not None
     # Argo CD: a PreDelete hook only runs when the whole app is deleted, not at a sync (even pruning).
@@ -374,15 +388,7 @@ def test_a_failing_pre_delete_hook_deletes_nothing_and_keeps_the_app_with_a_cond
     from reconciler.control.teardown import delete_application
     from workers import tasks
 
-    system.cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
-    repo = git_repo_factory(files(
-        cm=config_map("settings"),
-        backup=job("backup", hook="PreDelete", image="busybox:broken"),
-        cleanup=job("cleanup", hook="PostDelete"),
-    ))
-    register_app(system, app_manifest("shop", repo))
-    sync_now(system, "shop")
-    wait_operation_end(system, "shop")
+    repo, _ = synced_shop_with_delete_hooks(system, git_repo_factory, backup_image="busybox:broken")
     result = delete_application(tasks.services(), "shop", cascade=True)
     assert result.failed and "PreDelete hook Job shop/backup failed" in result.failed[0]
     assert result.pre_delete_hooks and "Failed" in result.pre_delete_hooks[0]
@@ -417,15 +423,7 @@ def test_pre_delete_hooks_that_completed_do_not_run_again_when_a_post_delete_hoo
     from reconciler.control.teardown import delete_application
     from workers import tasks
 
-    system.cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
-    repo = git_repo_factory(files(
-        cm=config_map("settings"),
-        backup=job("backup", hook="PreDelete"),
-        cleanup=job("cleanup", hook="PostDelete", image="busybox:broken"),
-    ))
-    register_app(system, app_manifest("shop", repo))
-    sync_now(system, "shop")
-    wait_operation_end(system, "shop")
+    synced_shop_with_delete_hooks(system, git_repo_factory, cleanup_image="busybox:broken")
     first = delete_application(tasks.services(), "shop", cascade=True)
     assert first.pre_delete_hooks[0].startswith("PreDelete hook Job shop/backup: Succeeded")
     assert first.failed and "PostDelete hook Job shop/cleanup failed" in first.failed[0]

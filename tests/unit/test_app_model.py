@@ -481,6 +481,78 @@ def test_unquoted_helm_parameter_value_is_a_problem_that_does_not_echo_it() -> N
     assert "quotes" in message
 
 
+# Lists of name/value items: each wrong item is reported at its own index, with what it must hold.
+_REPO = "https://github.com/o/r"
+
+
+def _source_with_list(list_path: str, items: list) -> dict:
+    """An Application whose spec.source holds `items` at `list_path`, like spec.source.helm.parameters."""
+    source: dict = {"repoURL": _REPO, "path": "p"}
+    parent = source
+    *sections, key = list_path.removeprefix("spec.source.").split(".")
+    for section in sections:
+        parent = parent.setdefault(section, {})
+    parent[key] = items
+    return _app(source=source)
+
+
+@pytest.mark.parametrize(
+    ("list_path", "fields"),
+    [
+        ("spec.source.helm.parameters", "name and value"),
+        ("spec.source.helm.fileParameters", "name and path"),
+        ("spec.source.directory.jsonnet.extVars", "name and value"),
+        ("spec.source.directory.jsonnet.tlas", "name and value"),
+    ],
+)
+def test_list_item_that_is_not_a_mapping_is_a_problem_naming_its_index_and_fields(list_path: str, fields: str) -> None:
+    doc = _source_with_list(list_path, [{"name": "a", "value": "1", "path": "f"}, "b=2", 3])
+    assert _problems(doc) == [
+        (f"{list_path}[1]", f"must be a mapping with {fields}, found a string"),
+        (f"{list_path}[2]", f"must be a mapping with {fields}, found a number"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("list_path", "problem"),
+    [
+        ("spec.source.helm.parameters[1].name", "required: the Helm value to set, like image.tag"),
+        (
+            "spec.source.helm.fileParameters[1]",
+            "needs name (the Helm value to set) and path (a file in the repository)",
+        ),
+        ("spec.source.directory.jsonnet.extVars[1].name", "required: the variable's name"),
+        ("spec.source.directory.jsonnet.tlas[1].name", "required: the variable's name"),
+    ],
+)
+def test_list_item_without_a_name_is_a_problem_naming_the_item(list_path: str, problem: str) -> None:
+    list_field = list_path.split("[")[0]
+    doc = _source_with_list(list_field, [{"name": "a", "value": "1", "path": "f"}, {"value": "2", "path": "g"}])
+    assert _problems(doc) == [(list_path, problem)]
+
+
+def test_problems_of_list_items_are_reported_in_document_order() -> None:
+    doc = _source_with_list("spec.source.helm.parameters", ["a=1", {"value": "2"}, 3])
+    assert _paths(doc) == [
+        "spec.source.helm.parameters[0]",
+        "spec.source.helm.parameters[1].name",
+        "spec.source.helm.parameters[2]",
+    ]
+
+
+def test_ignore_differences_entry_that_is_not_a_mapping_is_a_problem() -> None:
+    assert _problems(_app(ignoreDifferences=["Deployment"])) == [
+        ("spec.ignoreDifferences[0]", "must be a mapping with group, kind and jsonPointers, found a string"),
+    ]
+
+
+def test_kustomize_replica_that_is_not_a_mapping_is_a_problem() -> None:
+    source = {"repoURL": _REPO, "path": "k", "kustomize": {"replicas": ["web=3"]}}
+    assert _problems(_app(source=source)) == [
+        ("spec.source.kustomize.replicas[0]", "must be a mapping with name and count, found a string"),
+    ]
+
+
 def test_label_value_that_is_not_a_string_is_a_problem() -> None:
     doc = _app()
     doc["metadata"]["labels"] = {"team": "a", "tier": 1}
