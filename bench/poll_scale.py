@@ -62,6 +62,7 @@ from bench._profile import summarise
 from reconciler.control.catalog import register
 from reconciler.model import parse_application
 from reconciler.state import Keys, Store
+from reconciler.telemetry import RECONCILE_SUM_FIELD
 
 RESOURCES_PER_APP = 10
 POLL_INTERVAL_SECONDS = 3600  # beat sends only the polls this benchmark schedules
@@ -208,6 +209,21 @@ def history_total(store: Store, names: list[str]) -> int:
         return sum(pipe.execute())
 
 
+def work_done(system: BenchSystem) -> dict[str, float]:
+    """Counters of work so far: polls (the workers' reconcile-time histogram), kubesim's
+    requests by verb, and the commands Redis processed (every process's, Celery's included)."""
+    assert system.store is not None and system.kubesim is not None
+    reconciles = system.store.r.hgetall(Keys.metrics_reconcile)
+    counters = {"polls": float(sum(float(v) for k, v in reconciles.items() if k != RECONCILE_SUM_FIELD))}
+    counters.update({f"api_{verb}": float(n) for verb, n in system.kubesim.stats().items()})
+    counters["redis_commands"] = float(system.store.r.info("stats")["total_commands_processed"])
+    return counters
+
+
+def per_app(before: dict[str, float], after: dict[str, float], count: int) -> dict[str, float]:
+    return {key: round((after[key] - before.get(key, 0.0)) / count, 2) for key in sorted(after)}
+
+
 def noop_round(system: BenchSystem, names: list[str], timeout: float) -> dict[str, Any]:
     assert system.store is not None and system.kubesim is not None
     store, n = system.store, len(names)
@@ -290,9 +306,11 @@ def run(count: int, args: argparse.Namespace) -> dict[str, Any]:
                          watchers=0 if args.no_watch else 1, profile_workers=args.profile) as system:
             log(f"{count} apps: system up in {workdir}; creating repos and registering apps")
             cpu_before = system.cpu_seconds_by_role()
+            work_before = work_done(system)
             names = create_apps(system, count, args.repos)
             first_sync, first_healthy = wait_first_sync(system, names, args.timeout)
             cpu_after = system.cpu_seconds_by_role()
+            first_sync_work = per_app(work_before, work_done(system), count)
             first_sync_cpu = {role: round(cpu_after[role] - cpu_before.get(role, 0.0), 1)
                               for role in sorted(cpu_after, key=lambda r: cpu_before.get(r, 0.0) - cpu_after[r])}
             log(f"{count} apps: all Synced after {first_sync:.1f}s, Healthy after {first_healthy:.1f}s")
@@ -303,6 +321,7 @@ def run(count: int, args: argparse.Namespace) -> dict[str, Any]:
                         "worker_concurrency": args.concurrency, "cpu_cores": os.cpu_count(),
                         "first_sync_seconds": round(first_sync, 1), "first_healthy_seconds": round(first_healthy, 1),
                         "first_sync_cpu_seconds_by_process": first_sync_cpu,
+                        "first_sync_per_app": first_sync_work,
                         "first_sync_profile": profile, "profiled_with": "py-spy --gil --rate 50 (Python CPU only)"}
             if not args.no_watch:
                 system.wait_for(system.watcher_live, 300, "the watcher to list the cluster")
@@ -320,6 +339,7 @@ def run(count: int, args: argparse.Namespace) -> dict[str, Any]:
                 "first_sync_seconds": round(first_sync, 1),
                 "first_healthy_seconds": round(first_healthy, 1),
                 "first_sync_cpu_seconds_by_process": first_sync_cpu,
+                "first_sync_per_app": first_sync_work,
                 **figures,
                 "worker_rss_mb": system.worker_rss_mb(),
                 "worker_rss_mb_largest_process": system.worker_rss_mb_largest_process(),

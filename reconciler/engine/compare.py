@@ -217,23 +217,30 @@ def compare(
             states.append(_state(diff_resource(key, manifest, None, ignore, mode="subset"), None))
             continue
         shared_with = ""
+        answer: DryRun | None = None
         if live is None:
             # Not listed as ours (or not read yet from the index): it may exist, created by hand,
-            # by another tool or by another app.
-            meta = manifest.get("metadata") or {}
-            live = _get_quietly(cluster, manifest, meta)
-            shared_with = tracked_by_other_app(live, app.name)
+            # by another tool or by another app. A server-side dry-run answers whether it exists
+            # (the server would create it); only an object that does is read.
+            if apply_mode(app, manifest).server_side:
+                dry_runs += 1
+                answer = _dry_run(cluster, app, manifest)
+            if answer is None or not answer.creates:
+                live = _get_quietly(cluster, manifest, manifest.get("metadata") or {})
+                shared_with = tracked_by_other_app(live, app.name)
         fingerprint = ""
         if live is not None:
             fingerprint = f"{live_fingerprint(live)}:{manifest_hash(manifest)}"
-            if verified.get(str(key)) == fingerprint:
+            if answer is None and verified.get(str(key)) == fingerprint:
                 diff = diff_resource(key, manifest, live, ignore, mode="subset")
                 if diff.status == ResourceSyncStatus.SYNCED and not shared_with:
                     new_verified[str(key)] = fingerprint
                     states.append(_state(diff, live))
                     continue
-        dry_runs += 1
-        dry, mode, error = _dry_run(cluster, app, manifest)
+        if answer is None:
+            dry_runs += 1
+            answer = _dry_run(cluster, app, manifest)
+        dry, mode, error = answer.stored, answer.mode, answer.error
         diff = diff_resource(key, dry, live, ignore, mode=mode)
         if diff.status == ResourceSyncStatus.SYNCED and fingerprint and not shared_with:
             new_verified[str(key)] = fingerprint
@@ -385,17 +392,27 @@ def _get_quietly(cluster: Cluster, manifest: dict[str, Any], meta: dict[str, Any
         return None  # its CRD is not installed yet; a sync installs it first
 
 
-def _dry_run(
-    cluster: Cluster, app: Application, manifest: dict[str, Any]
-) -> tuple[dict[str, Any], CompareMode, str]:
+@dataclass(frozen=True)
+class DryRun:
+    stored: dict[str, Any]  # what the server would store, or the manifest when it could not answer
+    mode: CompareMode
+    error: str = ""
+    creates: bool = False  # the server said it would create the object: it does not exist
+
+
+def _dry_run(cluster: Cluster, app: Application, manifest: dict[str, Any]) -> DryRun:
     """The server's answer to applying `manifest` the way a sync would (server- or client-side),
     or the manifest itself when the server cannot answer yet (its namespace or CRD will be
     created by the same sync)."""
+    mode = apply_mode(app, manifest)
     try:
-        return apply_object(cluster, manifest, apply_mode(app, manifest), dry_run=True), "exact", ""
+        if mode.server_side:
+            stored, creates = cluster.dry_run_apply(manifest, field_validation=mode.field_validation)
+            return DryRun(stored, "exact", creates=creates)
+        return DryRun(apply_object(cluster, manifest, mode, dry_run=True), "exact")
     except UnknownKindError:
-        return manifest, "subset", ""
+        return DryRun(manifest, "subset")
     except KubeError as exc:
         if exc.status == 404:  # namespace not there yet: CreateNamespace or an earlier wave makes it
-            return manifest, "subset", ""
-        return manifest, "subset", str(exc)
+            return DryRun(manifest, "subset")
+        return DryRun(manifest, "subset", str(exc))

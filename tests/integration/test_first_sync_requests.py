@@ -1,5 +1,6 @@
 """What a first sync asks of the API server: one dry-run per object (the poll that finds it
-missing), one apply, and nothing more for objects no controller changes afterwards. The sync
+missing: the server's 201 says so, without a GET), one apply, and nothing more for objects no
+controller changes afterwards. The sync
 right after that poll takes its dry-run verdict for the still-missing objects (for
 ABSENT_TRUST_SECONDS), and the poll after the sync takes the apply's answer as verified.
 Counted from kubesim's request log, with real Redis, a real Celery worker and real git."""
@@ -41,6 +42,9 @@ def test_first_sync_dry_runs_and_applies_each_object_once(system: System, git_re
     applies = Counter(e["path"] for e in patches if "dryRun" not in e["query"])
     assert dry_runs == dict.fromkeys(OBJECT_PATHS, 1)
     assert applies == dict.fromkeys(OBJECT_PATHS, 1)
+    # The dry-run's 201 Created said each object was missing: none was read with a GET.
+    gets = [e["path"] for e in system.kubesim.api.requests() if e["method"] == "GET" and e["path"] in OBJECT_PATHS]
+    assert gets == []
     assert system.status(APP)["dryRuns"] == 0  # the poll after the sync: the apply's answers
     # The ended operation is a stub: its steps, which held every object it applied, are gone.
     ended = system.store.operation(system.store.operation_state(APP)["id"])

@@ -62,6 +62,9 @@ class InMemoryCluster:
         merged["spec"] = copy.deepcopy(manifest["spec"])
         return merged
 
+    def dry_run_apply(self, manifest: dict[str, Any], field_validation: str = "") -> tuple[dict[str, Any], bool]:
+        return self.apply(manifest, dry_run=True), False  # the Deployment exists
+
 
 def sync_status(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, data: dict[str, str] | None) -> ResourceSyncStatus:
     monkeypatch.delenv("RECONCILER_RESOURCE_CUSTOMIZATIONS_DIR", raising=False)

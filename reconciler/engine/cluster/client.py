@@ -179,7 +179,12 @@ class Cluster:
     # requests ------------------------------------------------------------------------
 
     def _request(self, what: str, method: str, path: str, **params: Any) -> dict[str, Any]:
-        """One request, its JSON answer parsed; a non-2xx answer is a KubeError naming `what`.
+        """One request, its JSON answer parsed; a non-2xx answer is a KubeError naming `what`."""
+        return self._request_with_status(what, method, path, **params)[0]
+
+    def _request_with_status(self, what: str, method: str, path: str, **params: Any) -> tuple[dict[str, Any], int]:
+        """One request: its JSON answer parsed and its HTTP status; a non-2xx answer is a
+        KubeError naming `what`.
 
         Sent through the ApiClient (its auth, TLS and proxy settings) but not through
         DynamicClient.request, whose error path formats a traceback for every 404: a compare
@@ -209,7 +214,7 @@ class Cluster:
         if not 200 <= resp.status <= 299:
             message, reason = status_message(data, resp.reason)
             raise KubeError(f"{what}: {message}", status=resp.status, reason=reason)
-        return json.loads(data) if data else {}
+        return (json.loads(data) if data else {}), resp.status
 
     def _path(self, obj_type: ResourceType, namespace: str | None, name: str | None = None) -> str:
         group, version = split_api_version(obj_type.api_version)
@@ -237,6 +242,18 @@ class Cluster:
         """Server-side apply `obj` as this system's field manager; returns what the server stored
         (or, with `dry_run`, what it would store). `field_validation` is the server's directive
         for unknown and duplicate fields (Strict, as kubectl apply asks since 1.27; Ignore)."""
+        return self._apply(obj, dry_run=dry_run, force=force, field_validation=field_validation)[0]
+
+    def dry_run_apply(self, obj: dict[str, Any], *, field_validation: str = STRICT) -> tuple[dict[str, Any], bool]:
+        """What a server-side apply of `obj` would store, and whether it would create the object:
+        the API server answers an apply that creates with 201 Created, dry-run or not, so a
+        compare needs no GET to learn that a desired object is missing."""
+        stored, status = self._apply(obj, dry_run=True, force=True, field_validation=field_validation)
+        return stored, status == 201
+
+    def _apply(
+        self, obj: dict[str, Any], *, dry_run: bool, force: bool, field_validation: str
+    ) -> tuple[dict[str, Any], int]:
         rtype, namespace, meta = self._target_of(obj)
         params: dict[str, Any] = {
             "body": json.dumps(obj),
@@ -248,7 +265,7 @@ class Cluster:
         if dry_run:
             params["dry_run"] = "All"
         verb = "dry-run apply" if dry_run else "apply"
-        return self._request(
+        return self._request_with_status(
             f"{verb} {describe_object(obj)}", "patch", self._path(rtype, namespace, meta.get("name")), **params
         )
 
