@@ -46,14 +46,13 @@ from reconciler.engine.apply_mode import apply_mode
 from reconciler.engine.cluster import Cluster, KubeError, UnknownKindError
 from reconciler.engine.compare import (
     Comparison,
-    manifest_hash,
     not_served_error,
     owned_by,
     skips_dry_run_on_missing,
+    verified_mark,
 )
 from reconciler.engine.crds import foreign_instances
 from reconciler.engine.hooks import POST_SYNC, PRE_SYNC, SYNC, SYNC_FAIL, Hook
-from reconciler.engine.live_view import live_fingerprint
 from reconciler.engine.pipeline import AccessDenied, revisions_of
 from reconciler.engine.plan import PlanError, SyncPlan, Wave, build_plan
 from reconciler.health import HealthStatus, assess
@@ -534,7 +533,9 @@ def _apply_step(
         if step.get("track", True):
             tracked[key.inventory_id] = _ref(obj)
         if written.applied is not None:
-            verified[str(key)] = f"{live_fingerprint(written.applied)}:{manifest_hash(obj)}"
+            # A server-side apply's answer holds our Apply entry for exactly this manifest.
+            applied = written.applied if apply_mode(app, obj).server_side else None
+            verified[str(key)] = verified_mark(written.applied, obj, cluster.field_manager, applied)
     services.store.add_to_inventory(app.name, tracked)
     services.store.note_applied(app.name, verified)
     if errors:

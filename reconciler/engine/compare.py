@@ -29,7 +29,7 @@ from reconciler.engine.diff.resource_diff import (
 )
 from reconciler.engine.health.rules.configured import ignore_differences_for
 from reconciler.engine.hooks import Hook, is_hook
-from reconciler.engine.live_view import LiveRecord, LiveView, live_fingerprint
+from reconciler.engine.live_view import LiveRecord, LiveView, live_fingerprint, owned_fields, owned_fingerprint
 from reconciler.health import Health, assess, missing, worst
 from reconciler.model import Application, ResourceIgnoreDifferences
 from reconciler.model.resources import SYNC_OPTIONS_ANNOTATION, TRACKING_ANNOTATION, ResourceKey, split_api_version
@@ -43,6 +43,11 @@ CRD_GROUP = "apiextensions.k8s.io"
 # server is asked again, so a long-missing object is re-validated on every poll as before.
 ABSENT = "absent"
 ABSENT_TRUST_SECONDS = 60.0
+# A `verified` entry "owned:<owned fingerprint>:<manifest hash>": the object was Synced when this
+# system's Apply entry held exactly the manifest's fields, so only those fields' values (and who
+# owns them) can make it drift; other managers' writes (a controller's annotation) cannot.
+# Otherwise "<live fingerprint>:<manifest hash>" vouches by the whole object.
+OWNED = "owned"
 
 RenderCache = tuple[Callable[[str], list[dict[str, Any]] | None], Callable[[str, list[dict[str, Any]]], None]]
 
@@ -206,7 +211,7 @@ def compare(
             if live is not None and owned_by(live, app.name) and not is_hook(live):
                 states.append(_extra(key, live, ignore))
             continue
-        if record is not None and verified.get(str(key)) == f"{record.fingerprint}:{manifest_hash(manifest)}":
+        if record is not None and still_verified(verified.get(str(key)), manifest, record.fingerprint, record.owned):
             new_verified[str(key)] = verified[str(key)]
             states.append(_unchanged(key, record))
             continue
@@ -228,13 +233,17 @@ def compare(
             if answer is None or not answer.creates:
                 live = _get_quietly(cluster, manifest, manifest.get("metadata") or {})
                 shared_with = tracked_by_other_app(live, app.name)
-        fingerprint = ""
-        if live is not None:
-            fingerprint = f"{live_fingerprint(live)}:{manifest_hash(manifest)}"
-            if answer is None and verified.get(str(key)) == fingerprint:
+        if live is not None and answer is None:
+            entry = verified.get(str(key))
+            # Only the fingerprint the entry vouches by is computed.
+            if str(entry).startswith(f"{OWNED}:"):
+                fingerprints = ("", owned_fingerprint(live, cluster.field_manager))
+            else:
+                fingerprints = (live_fingerprint(live), "")
+            if still_verified(entry, manifest, *fingerprints):
                 diff = diff_resource(key, manifest, live, ignore, mode="subset")
                 if diff.status == ResourceSyncStatus.SYNCED and not shared_with:
-                    new_verified[str(key)] = fingerprint
+                    new_verified[str(key)] = str(entry)
                     states.append(_state(diff, live))
                     continue
         if answer is None:
@@ -242,8 +251,9 @@ def compare(
             answer = _dry_run(cluster, app, manifest)
         dry, mode, error = answer.stored, answer.mode, answer.error
         diff = diff_resource(key, dry, live, ignore, mode=mode)
-        if diff.status == ResourceSyncStatus.SYNCED and fingerprint and not shared_with:
-            new_verified[str(key)] = fingerprint
+        if diff.status == ResourceSyncStatus.SYNCED and live is not None and not shared_with:
+            applied = dry if mode == "exact" and apply_mode(app, manifest).server_side else None
+            new_verified[str(key)] = verified_mark(live, manifest, cluster.field_manager, applied)
         elif live is None and mode == "exact" and not error:
             new_verified[str(key)] = f"{ABSENT}:{manifest_hash(manifest)}:{time.time():.3f}"
         state = _state(diff, live, error)
@@ -259,6 +269,30 @@ def compare(
         dry_runs=dry_runs,
         live_source=source,
     )
+
+
+def verified_mark(
+    live: Mapping[str, Any], manifest: Mapping[str, Any], manager: str, applied: Mapping[str, Any] | None
+) -> str:
+    """The `verified` entry for a live object found Synced with `manifest`. `applied`: what a
+    server-side apply of this manifest stored or would store (None for other modes). When its
+    Apply entry names the same fields as the live one's, that entry holds exactly the manifest's
+    fields, and the entry vouches by them alone (OWNED); otherwise by the whole object."""
+    if applied is not None:
+        fields = owned_fields(live, manager)
+        if fields is not None and fields == owned_fields(applied, manager):
+            return f"{OWNED}:{owned_fingerprint(live, manager)}:{manifest_hash(manifest)}"
+    return f"{live_fingerprint(live)}:{manifest_hash(manifest)}"
+
+
+def still_verified(entry: str | None, manifest: Mapping[str, Any], fingerprint: str, owned: str) -> bool:
+    """The live object (its whole-object and owned-fields fingerprints) is as it was when `entry`
+    was recorded for this very manifest."""
+    if not entry:
+        return False
+    if entry.startswith(f"{OWNED}:"):
+        return bool(owned) and entry == f"{OWNED}:{owned}:{manifest_hash(manifest)}"
+    return entry == f"{fingerprint}:{manifest_hash(manifest)}"
 
 
 def _recently_found_absent(entry: str | None, manifest: Mapping[str, Any]) -> bool:

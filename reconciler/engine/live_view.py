@@ -9,6 +9,11 @@
                       without the fields a diff ignores (status, resourceVersion,
                       managedFields, generation), so a controller writing status does not
                       make the next poll ask for a dry-run again
+    owned_fingerprint the same for only the fields this system's server-side apply owns
+                      (its Apply entry in managedFields), so a controller writing metadata
+                      of its own (a Deployment's revision annotation, a finalizer) does not
+                      either; used only where that entry is known to hold exactly the
+                      manifest's fields (engine/compare.py `verified_mark`)
 
 The engine stays free of Redis: a poll builds the reader and passes it in.
 """
@@ -41,6 +46,64 @@ def live_fingerprint(obj: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
 
 
+def owned_fields(obj: Mapping[str, Any], manager: str) -> dict[str, Any] | None:
+    """The fieldsV1 of `manager`'s Apply entry in the object's managedFields (None: no such entry)."""
+    for entry in (obj.get("metadata") or {}).get("managedFields") or ():
+        if isinstance(entry, dict) and entry.get("manager") == manager and entry.get("operation") == "Apply":
+            fields = entry.get("fieldsV1")
+            return fields if isinstance(fields, dict) else {}
+    return None
+
+
+_ABSENT = {"$absent": True}
+
+
+def _owned_values(value: Any, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The values of `value` at the paths a fieldsV1 set names (structured-merge-diff's path
+    elements: `f:` a field, `k:` a list item by its keys, `v:` a set member, `i:` an index);
+    a leaf's whole value, an absent path as a marker."""
+    out: dict[str, Any] = {}
+    for element, sub in fields.items():
+        if element == ".":
+            continue
+        kind, _, text = element.partition(":")
+        child: Any = _ABSENT
+        try:
+            if kind == "f" and isinstance(value, dict):
+                child = value.get(text, _ABSENT)
+            elif kind == "k" and isinstance(value, list):
+                keys = json.loads(text)
+                child = next((item for item in value if isinstance(item, dict)
+                              and all(item.get(k) == v for k, v in keys.items())), _ABSENT)
+            elif kind == "v" and isinstance(value, list):
+                child = json.loads(text) in value
+            elif kind == "i" and isinstance(value, list) and int(text) < len(value):
+                child = value[int(text)]
+        except (ValueError, AttributeError):
+            child = _ABSENT
+        nested = {k: v for k, v in (sub or {}).items() if k != "."} if isinstance(sub, dict) else {}
+        out[element] = _owned_values(child, nested) if nested and child is not _ABSENT else child
+    return out
+
+
+def owned_fingerprint(obj: Mapping[str, Any], manager: str) -> str:
+    """Hash of the fields `manager`'s Apply entry owns, their live values, and the object's
+    identity (uid, deletionTimestamp); "" when the manager has no Apply entry. Any write that
+    changes one of those values either changes it here or takes the field from the manager
+    (the API server moves a field to whoever changes its value), so both show."""
+    fields = owned_fields(obj, manager)
+    if fields is None:
+        return ""
+    meta = obj.get("metadata") or {}
+    body = {
+        "fields": fields,
+        "values": _owned_values(obj, fields),
+        "uid": meta.get("uid", ""),
+        "deleting": meta.get("deletionTimestamp", ""),
+    }
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
+
+
 @dataclass(frozen=True)
 class LiveRecord:
     key: ResourceKey
@@ -49,6 +112,7 @@ class LiveRecord:
     resource_version: str
     fingerprint: str
     health: Health
+    owned: str = ""  # owned_fingerprint for this system's field manager ("" when it has no Apply entry)
 
 
 class LiveView(Protocol):

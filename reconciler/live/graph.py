@@ -13,14 +13,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from reconciler.engine.cluster import DEFAULT_FIELD_MANAGER
 from reconciler.live.records import Node, node_of
 from reconciler.state.keys import Keys
 from reconciler.state.live import Op
 
 
 class Graph:
-    def __init__(self, cluster: str) -> None:
+    def __init__(self, cluster: str, field_manager: str = DEFAULT_FIELD_MANAGER) -> None:
         self.cluster = cluster
+        self.field_manager = field_manager  # whose Apply entry owned_fingerprint reads
         self.nodes: dict[str, Node] = {}
         self.children: dict[str, set[str]] = {}
         self.by_type: dict[str, set[str]] = {}
@@ -42,7 +44,7 @@ class Graph:
         uid = str((obj.get("metadata") or {}).get("uid", ""))
         if not uid:
             return
-        new = node_of(obj, kind_key)
+        new = node_of(obj, kind_key, self.field_manager)
         old = self.nodes.get(uid)
         if new is None:
             if old is not None:

@@ -13,9 +13,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.engine.cluster.resource_types import DEFAULT_FIELD_MANAGER
 from reconciler.engine.diff.ignore import apply_ignore_differences
 from reconciler.engine.health.rules.configured import CustomizationsError, system_ignore_resource_updates
-from reconciler.engine.live_view import LiveRecord, health_of, live_fingerprint
+from reconciler.engine.live_view import LiveRecord, health_of, live_fingerprint, owned_fingerprint
 from reconciler.health import assess
 from reconciler.model.resources import TRACKING_ANNOTATION, TRACKING_LABEL, ResourceKey, split_api_version
 
@@ -76,25 +77,26 @@ class Node:
     # a change there alone queues no poll (kept in memory only; the index keeps `fingerprint`,
     # so the next poll still sees the change).
     update_fingerprint: str = ""
+    owned: str = ""  # owned_fingerprint for this system's field manager, of tracked objects only
 
     @property
     def key(self) -> ResourceKey:
         return ResourceKey(split_api_version(self.api_version)[0], self.kind, self.namespace, self.name)
 
     def same_record(self, other: Node) -> bool:
-        return (self.resource_version, self.fingerprint, self.health, self.detail, self.owners) == (
-            other.resource_version, other.fingerprint, other.health, other.detail, other.owners)
+        return (self.resource_version, self.fingerprint, self.health, self.detail, self.owners, self.owned) == (
+            other.resource_version, other.fingerprint, other.health, other.detail, other.owners, other.owned)
 
     def tracked_record(self) -> str:
-        return json.dumps([self.api_version, self.uid, self.resource_version, self.fingerprint, *self.health],
-                          separators=(",", ":"))
+        return json.dumps([self.api_version, self.uid, self.resource_version, self.fingerprint, *self.health,
+                           self.owned], separators=(",", ":"))
 
     def tree_record(self) -> str:
         return json.dumps([self.api_version, self.kind, self.namespace, self.name, list(self.owners),
                            *self.health, self.resource_version, self.detail], separators=(",", ":"))
 
 
-def node_of(obj: dict[str, Any], kind_key: str) -> Node | None:
+def node_of(obj: dict[str, Any], kind_key: str, field_manager: str = DEFAULT_FIELD_MANAGER) -> Node | None:
     """The Node to keep for `obj`, or None when it is neither tracked nor owned by anything."""
     meta = obj.get("metadata") or {}
     owners = tuple(str(r["uid"]) for r in meta.get("ownerReferences") or () if isinstance(r, dict) and r.get("uid"))
@@ -117,6 +119,7 @@ def node_of(obj: dict[str, Any], kind_key: str) -> Node | None:
         health=(health.status.value, health.message),
         detail=detail_of(obj),
         update_fingerprint=update_fingerprint(obj, fingerprint) if app else "",
+        owned=owned_fingerprint(obj, field_manager) if app else "",
     )
 
 
@@ -136,9 +139,10 @@ def update_fingerprint(obj: dict[str, Any], fingerprint: str) -> str:
 
 
 def decode_tracked(field: str, raw: str) -> LiveRecord:
-    api_version, uid, rv, fingerprint, status, message = json.loads(raw)
+    # Records written before the owned-fields fingerprint have six items: they vouch by the whole object.
+    api_version, uid, rv, fingerprint, status, message, *rest = json.loads(raw)
     return LiveRecord(ResourceKey.from_inventory_id(field), api_version, uid, rv, fingerprint,
-                      health_of([status, message]))
+                      health_of([status, message]), owned=str(rest[0]) if rest else "")
 
 
 @dataclass(frozen=True)

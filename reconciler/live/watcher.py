@@ -172,7 +172,7 @@ class ClusterWatcher:
         self.cid = cluster_id(cluster.server)
         self.exclusions, self.debounce = exclusions, debounce
         self.apps_on_cluster, self.namespaces = apps_on_cluster, namespaces
-        self.graph = Graph(self.cid)
+        self.graph = Graph(self.cid, cluster.field_manager)
         self.stats = Stats()
         self.stopped = threading.Event()
         self.lost = False  # the lease went to another watcher

@@ -4,6 +4,7 @@ Redis, Celery worker threads, git and kubesim; the watcher runs in a thread."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -82,6 +83,31 @@ def test_poll_with_nothing_changed_makes_no_kubernetes_request(
     assert requests == []
     assert status["liveState"] == "watch"
     assert status["sync"]["status"] == "Synced" and status["renderCacheHit"] is True
+
+
+@pytest.mark.timeout(120)
+def test_a_write_to_fields_not_ours_costs_the_poll_it_queues_no_request(
+    system: System, git_repo_factory: Any, watcher: RunningWatcher
+) -> None:
+    """A controller annotating an object it does not own (a Deployment's revision, a finalizer)
+    changes none of the fields this system's apply owns: the poll the watcher queues for it asks
+    the server nothing."""
+    first_sync(system, git_repo_factory(FILES, name="live-config"))
+    system.kubesim.api.clear_log()
+    patched_at = time.time()
+    controller = Cluster(system.cluster.api_client, field_manager="some-controller")
+    target = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "live-settings", "namespace": "default"}}
+    annotation = {"metadata": {"annotations": {"example.com/revision": "2"}}}
+    controller.patch(target, annotation, "application/merge-patch+json")
+
+    status = system.wait_for(lambda: (s := system.status(APP)).get("observedAt", 0) > patched_at and s,
+                             what="the poll the watcher queued for the change")
+
+    asked = [e for e in system.kubesim.api.requests()
+             if e["verb"] not in ("watch", "discovery") and e["query"].find("fieldManager=some-controller") < 0]
+    assert asked == []
+    assert status["liveState"] == "watch" and status["dryRuns"] == 0
+    assert status["sync"]["status"] == "Synced"
 
 
 @pytest.mark.timeout(120)

@@ -1,6 +1,6 @@
 """What a poll asks of the cluster when nothing changed (issue 4, "Performance, designed in"):
 the cached render, one LIST per kind with the app's label selector, and a dry-run only for
-objects whose resourceVersion moved since they were last verified. Counted from kubesim's
+objects whose own fields (those this system's apply owns) moved since they were last verified. Counted from kubesim's
 request log, with real Redis, a real Celery worker and real git."""
 
 from __future__ import annotations
@@ -87,7 +87,9 @@ def test_noop_poll_lists_each_kind_once_and_renders_and_dry_runs_nothing(
 
 
 @pytest.mark.timeout(120)
-def test_poll_dry_runs_only_the_object_whose_resource_version_moved(system: System, git_repo_factory: Any) -> None:
+def test_a_field_another_manager_adds_costs_no_dry_run(system: System, git_repo_factory: Any) -> None:
+    """A label someone else adds is no field of ours: the object's own fields are unchanged since
+    the apply that verified it (its managedFields say so), and no dry-run could find drift."""
     repo = git_repo_factory(FILES, name="noop-config")
     first_sync(system, repo)
     hand = Cluster(system.cluster.api_client, field_manager="kubectl-label")
@@ -96,8 +98,25 @@ def test_poll_dry_runs_only_the_object_whose_resource_version_moved(system: Syst
 
     status, requests = poll_once(system)
 
+    assert [e for e in requests if e["method"] == "PATCH"] == []
+    assert status["dryRuns"] == 0
+    assert status["sync"]["status"] == "Synced"  # a label of another manager is not drift
+
+
+@pytest.mark.timeout(120)
+def test_poll_dry_runs_only_the_object_whose_own_field_moved(system: System, git_repo_factory: Any) -> None:
+    repo = git_repo_factory(FILES, name="noop-config")
+    first_sync(system, repo)
+    hand = Cluster(system.cluster.api_client, field_manager="kubectl-edit")
+    live = hand.get("v1", "ConfigMap", "default", "noop-b")
+    assert live is not None
+    live["data"]["index"] = "edited"
+    hand.replace(live, live["metadata"]["resourceVersion"])  # an Update: the field moves to kubectl-edit
+
+    status, requests = poll_once(system)
+
     dry_runs = [e["path"] for e in requests if e["method"] == "PATCH" and "dryRun" in e["query"]]
     assert dry_runs == ["/api/v1/namespaces/default/configmaps/noop-b"]
     assert [e for e in requests if e["method"] == "PATCH" and "dryRun" not in e["query"]] == []
     assert status["dryRuns"] == 1
-    assert status["sync"]["status"] == "Synced"  # a label of another manager is not drift
+    assert status["sync"]["status"] == "OutOfSync"

@@ -42,6 +42,8 @@ DESIRED: dict[str, Any] = {
 class InMemoryCluster:
     """The live Deployment an HPA scaled to 5 replicas; dry-runs answer the manifest as applied."""
 
+    field_manager = "gitops-reconciler"
+
     def __init__(self) -> None:
         live = copy.deepcopy(DESIRED)
         live["spec"]["replicas"] = 5
