@@ -36,6 +36,12 @@ Figures (per no-op poll = divided by N):
 - watcher_rss_mb, redis_used_memory_mb: memory of the `reconciler watch` process and Redis.
 - load_average_1m_after_round: the machine's load, since other work on it slows every figure.
 
+First sync (registration until every app is Synced and Healthy):
+- first_sync_cpu_seconds_by_process: CPU seconds each part of the system used meanwhile
+  (workers, kubesim, the watcher, Redis, beat, this benchmark), to say whether the time went
+  to our code, to the emulated API server or to the broker;
+- first_sync_per_app: polls, kubesim requests by verb and Redis commands, per app.
+
 The watcher (`reconciler watch`) runs unless --no-watch (then polls LIST as before it existed).
 
 --profile: the workers run under py-spy during the first sync, whose samples are summarised
