@@ -32,6 +32,10 @@ from reconciler.model.resources import ResourceKey
 _VOLATILE_METADATA = ("resourceVersion", "managedFields", "generation")
 
 
+def _is_secret(obj: Mapping[str, Any]) -> bool:
+    return obj.get("kind") == "Secret" and str(obj.get("apiVersion", "")) == "v1"
+
+
 def live_fingerprint(obj: Mapping[str, Any]) -> str:
     """Hash of the object as a diff sees it (the same on a watch event, a LIST item and a GET).
 
@@ -39,7 +43,7 @@ def live_fingerprint(obj: Mapping[str, Any]) -> str:
     its resourceVersion stands for them, as a Secret has no status that could move it."""
     meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in _VOLATILE_METADATA}
     body = {k: v for k, v in obj.items() if k not in ("status", "metadata", "apiVersion")}
-    if obj.get("kind") == "Secret" and str(obj.get("apiVersion", "")) == "v1":
+    if _is_secret(obj):
         body = {k: v for k, v in body.items() if k not in ("data", "stringData")}
         meta["resourceVersion"] = (obj.get("metadata") or {}).get("resourceVersion", "")
     body["metadata"] = meta
@@ -95,12 +99,14 @@ def owned_fingerprint(obj: Mapping[str, Any], manager: str) -> str:
     if fields is None:
         return ""
     meta = obj.get("metadata") or {}
-    body = {
-        "fields": fields,
-        "values": _owned_values(obj, fields),
-        "uid": meta.get("uid", ""),
-        "deleting": meta.get("deletionTimestamp", ""),
-    }
+    values: Mapping[str, Any] = obj
+    body = {"fields": fields, "uid": meta.get("uid", ""), "deleting": meta.get("deletionTimestamp", "")}
+    if _is_secret(obj):
+        # As in live_fingerprint: a Secret's values never go in, not even hashed (the hash lands
+        # in Redis); its resourceVersion stands for them.
+        values = {k: v for k, v in obj.items() if k not in ("data", "stringData")}
+        body["resourceVersion"] = meta.get("resourceVersion", "")
+    body["values"] = _owned_values(values, fields)
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
 
 

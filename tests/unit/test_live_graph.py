@@ -98,6 +98,22 @@ def test_secret_values_never_reach_the_fingerprint_but_their_changes_do() -> Non
     assert live_fingerprint(rewritten) != live_fingerprint(secret)  # a write is still a change
 
 
+def test_secret_values_never_reach_the_owned_fingerprint_but_their_changes_do() -> None:
+    from reconciler.engine.live_view import owned_fingerprint
+
+    ours = [{"manager": "gitops-reconciler", "operation": "Apply", "apiVersion": "v1", "fieldsType": "FieldsV1",
+             "fieldsV1": {"f:data": {"f:password": {}}}}]
+
+    def secret(value: str, version: str) -> dict[str, Any]:
+        made = obj("Secret", "creds", "s1", app="shop", data={"password": value})
+        made["metadata"].update(managedFields=ours, resourceVersion=version)
+        return made
+
+    fingerprint = owned_fingerprint(secret("aHVudGVyMg==", "1"), "gitops-reconciler")
+    assert fingerprint and fingerprint == owned_fingerprint(secret("c2VjcmV0", "1"), "gitops-reconciler")
+    assert owned_fingerprint(secret("c2VjcmV0", "2"), "gitops-reconciler") != fingerprint
+
+
 def test_pods_coming_and_going_are_not_news_but_a_pod_turning_unhealthy_is() -> None:
     graph = Graph("c1")
     graph.upsert(obj("ReplicaSet", "web-1", "rs", app="shop"), "apps/ReplicaSet")
