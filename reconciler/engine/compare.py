@@ -9,8 +9,6 @@ the cluster here are dry-runs.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -29,7 +27,14 @@ from reconciler.engine.diff.resource_diff import (
 )
 from reconciler.engine.health.rules.configured import ignore_differences_for
 from reconciler.engine.hooks import Hook, is_hook
-from reconciler.engine.live_view import LiveRecord, LiveView, live_fingerprint, owned_fields, owned_fingerprint
+from reconciler.engine.live_view import (
+    LiveRecord,
+    LiveView,
+    content_hash,
+    live_fingerprint,
+    owned_fields,
+    owned_fingerprint,
+)
 from reconciler.health import Health, assess, missing, worst
 from reconciler.model import Application, ResourceIgnoreDifferences
 from reconciler.model.resources import SYNC_OPTIONS_ANNOTATION, TRACKING_ANNOTATION, ResourceKey, split_api_version
@@ -58,7 +63,7 @@ def is_child_app(obj: Mapping[str, Any]) -> bool:
 
 
 def manifest_hash(obj: Mapping[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
+    return content_hash(obj)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,11 @@ from reconciler.model.resources import ResourceKey
 _VOLATILE_METADATA = ("resourceVersion", "managedFields", "generation")
 
 
+def content_hash(value: Any) -> str:
+    """A short hash of a JSON value, the same whatever order its keys come in."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
+
+
 def _is_secret(obj: Mapping[str, Any]) -> bool:
     return obj.get("kind") == "Secret" and str(obj.get("apiVersion", "")) == "v1"
 
@@ -47,7 +52,7 @@ def live_fingerprint(obj: Mapping[str, Any]) -> str:
         body = {k: v for k, v in body.items() if k not in ("data", "stringData")}
         meta["resourceVersion"] = (obj.get("metadata") or {}).get("resourceVersion", "")
     body["metadata"] = meta
-    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
+    return content_hash(body)
 
 
 def owned_fields(obj: Mapping[str, Any], manager: str) -> dict[str, Any] | None:
@@ -107,7 +112,7 @@ def owned_fingerprint(obj: Mapping[str, Any], manager: str) -> str:
         values = {k: v for k, v in obj.items() if k not in ("data", "stringData")}
         body["resourceVersion"] = meta.get("resourceVersion", "")
     body["values"] = _owned_values(values, fields)
-    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
+    return content_hash(body)
 
 
 @dataclass(frozen=True)
