@@ -35,9 +35,10 @@ JsonObj = dict[str, Any]
 class Written:
     message: str = "applied"
     wait: str = ""  # non-empty: nothing final happened yet, run the step again later
-    # The server's answer to a plain server-side apply of the manifest as it is (what a dry-run
-    # would answer right after); None for the other ways of writing.
+    # The server's answer to a plain apply of the manifest as it is (what a dry-run would answer
+    # right after); None for the other ways of writing (Replace, Force, RespectIgnoreDifferences).
     applied: JsonObj | None = None
+    server_side: bool = False  # `applied` came from a server-side apply (it holds our Apply entry)
 
 
 def _live(cluster: Cluster, obj: JsonObj) -> JsonObj | None:
@@ -72,7 +73,8 @@ def write_object(cluster: Cluster, app: Application, obj: JsonObj) -> Written:
             return Written("replaced (Replace=true)")
         stored = apply_object(cluster, obj, mode)
         # With RespectIgnoreDifferences the object written is not the manifest: nothing to vouch for.
-        return Written("applied" if mode.server_side else "applied (client-side)", applied=None if respect else stored)
+        return Written("applied" if mode.server_side else "applied (client-side)",
+                       applied=None if respect else stored, server_side=mode.server_side)
     except KubeError as exc:
         if not force or exc.status != 422:
             raise

@@ -534,7 +534,7 @@ def _apply_step(
             tracked[key.inventory_id] = _ref(obj)
         if written.applied is not None:
             # A server-side apply's answer holds our Apply entry for exactly this manifest.
-            applied = written.applied if apply_mode(app, obj).server_side else None
+            applied = written.applied if written.server_side else None
             verified[str(key)] = verified_mark(written.applied, obj, cluster.field_manager, applied)
     services.store.add_to_inventory(app.name, tracked)
     services.store.note_applied(app.name, verified)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.engine.apply_mode import apply_mode, apply_object
+from reconciler.engine.apply_mode import ApplyMode, apply_mode, apply_object
 from reconciler.engine.cluster import Cluster, KubeError, UnknownKindError
 from reconciler.engine.diff.resource_diff import (
     AppSyncStatus,
@@ -227,14 +227,14 @@ def compare(
             states.append(_state(diff_resource(key, manifest, None, ignore, mode="subset"), None))
             continue
         shared_with = ""
+        write_mode = apply_mode(app, manifest)
         answer: DryRun | None = None
         if live is None:
             # Not listed as ours (or not read yet from the index): it may exist, created by hand,
             # by another tool or by another app. A server-side dry-run answers whether it exists
             # (the server would create it); only an object that does is read.
-            if apply_mode(app, manifest).server_side:
-                dry_runs += 1
-                answer = _dry_run(cluster, app, manifest)
+            if write_mode.server_side:
+                answer = _dry_run(cluster, manifest, write_mode)
             if answer is None or not answer.creates:
                 live = _get_quietly(cluster, manifest, manifest.get("metadata") or {})
                 shared_with = tracked_by_other_app(live, app.name)
@@ -252,12 +252,12 @@ def compare(
                     states.append(_state(diff, live))
                     continue
         if answer is None:
-            dry_runs += 1
-            answer = _dry_run(cluster, app, manifest)
+            answer = _dry_run(cluster, manifest, write_mode)
+        dry_runs += 1
         dry, mode, error = answer.stored, answer.mode, answer.error
         diff = diff_resource(key, dry, live, ignore, mode=mode)
         if diff.status == ResourceSyncStatus.SYNCED and live is not None and not shared_with:
-            applied = dry if mode == "exact" and apply_mode(app, manifest).server_side else None
+            applied = dry if mode == "exact" and write_mode.server_side else None
             new_verified[str(key)] = verified_mark(live, manifest, cluster.field_manager, applied)
         elif live is None and mode == "exact" and not error:
             new_verified[str(key)] = f"{ABSENT}:{manifest_hash(manifest)}:{time.time():.3f}"
@@ -439,11 +439,10 @@ class DryRun:
     creates: bool = False  # the server said it would create the object: it does not exist
 
 
-def _dry_run(cluster: Cluster, app: Application, manifest: dict[str, Any]) -> DryRun:
-    """The server's answer to applying `manifest` the way a sync would (server- or client-side),
-    or the manifest itself when the server cannot answer yet (its namespace or CRD will be
-    created by the same sync)."""
-    mode = apply_mode(app, manifest)
+def _dry_run(cluster: Cluster, manifest: dict[str, Any], mode: ApplyMode) -> DryRun:
+    """The server's answer to applying `manifest` the way a sync would (`mode`: server- or
+    client-side), or the manifest itself when the server cannot answer yet (its namespace or CRD
+    will be created by the same sync)."""
     try:
         if mode.server_side:
             stored, creates = cluster.dry_run_apply(manifest, field_validation=mode.field_validation)

@@ -32,7 +32,8 @@ class StatusState(RedisState):
     SCRIPTS = {"_write_status": _WRITE_STATUS_IF_NEWER}
 
     def note_applied(self, name: str, verified: dict[str, str]) -> None:
-        """What a sync's apply step stored, as `liveFingerprint:manifestHash` per resource key:
+        """What a sync's apply step stored, as `verified` entries per resource key (compare.py's
+        `verified_mark`: by the fields our apply owns, or by the whole object):
         the server's answer to applying the manifest is what a dry-run would answer right after,
         so the next poll need not ask for one while the object stays as the apply left it."""
         if not verified:
