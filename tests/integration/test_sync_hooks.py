@@ -278,10 +278,7 @@ def test_a_failing_post_delete_hook_keeps_the_app_with_a_condition_naming_it(
     # The CLI says so too, naming the hook, and exits 1.
     again = cli_delete(system, "shop")
     assert again.returncode == 1 and "PostDelete hook Job shop/cleanup failed" in again.stderr
-    system.next_poll("shop")
-    status = system.wait_for(
-        lambda: next((c for c in system.status("shop").get("conditions", []) if c["type"] == "DeletionError"), None),
-        what="a DeletionError condition")
+    status = deletion_error_after_a_poll(system, "shop")
     assert "PostDelete hook Job shop/cleanup failed" in status["message"]
     # Its resources are gone on purpose: neither the automated policy nor a user syncs it again.
     assert system.cluster.get("v1", "ConfigMap", "shop", "settings") is None
@@ -295,6 +292,14 @@ def test_a_failing_post_delete_hook_keeps_the_app_with_a_condition_naming_it(
     assert "application 'shop' deleted" in retry.stdout
     assert "PostDelete hook Job shop/cleanup: Succeeded" in retry.stdout
     assert system.store.app_manifest("shop") is None
+
+
+def deletion_error_after_a_poll(system: System, name: str) -> dict[str, Any]:
+    """The DeletionError condition the app's next poll reports (its cascade delete is held)."""
+    system.next_poll(name)
+    return system.wait_for(
+        lambda: next((c for c in system.status(name).get("conditions", []) if c["type"] == "DeletionError"), None),
+        what="a DeletionError condition")
 
 
 def cli_delete(system: System, name: str) -> subprocess.CompletedProcess[str]:
@@ -400,10 +405,7 @@ def test_a_failing_pre_delete_hook_deletes_nothing_and_keeps_the_app_with_a_cond
     again = cli_delete(system, "shop")
     assert again.returncode == 1 and "PreDelete hook Job shop/backup failed" in again.stderr
     assert system.cluster.get("v1", "ConfigMap", "shop", "settings") is not None
-    system.next_poll("shop")
-    condition = system.wait_for(
-        lambda: next((c for c in system.status("shop").get("conditions", []) if c["type"] == "DeletionError"), None),
-        what="a DeletionError condition")
+    condition = deletion_error_after_a_poll(system, "shop")
     assert "PreDelete hook Job shop/backup failed" in condition["message"]
     # Fixed in git, deleting again runs the hook again, then deletes.
     repo.commit(files(backup=job("backup", hook="PreDelete")), message="fix the hook")
