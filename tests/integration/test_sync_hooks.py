@@ -285,10 +285,7 @@ def test_a_failing_post_delete_hook_keeps_the_app_with_a_condition_naming_it(
     with pytest.raises(user_actions.ActionRefused, match="being deleted"):
         user_actions.sync(system.store, "shop")
     # Fixed in git, deleting again runs the hook again (BeforeHookCreation replaces the failed one).
-    repo.commit(files(cleanup=job("cleanup", hook="PostDelete")), message="fix the hook")
-    time.sleep(TEST_REF_CACHE_TTL * 2)  # the shared `git ls-remote` answer expires
-    retry = cli_delete(system, "shop")
-    assert retry.returncode == 0, retry.stderr
+    retry = fixed_and_deleted_again(system, repo, files(cleanup=job("cleanup", hook="PostDelete")))
     assert "application 'shop' deleted" in retry.stdout
     assert "PostDelete hook Job shop/cleanup: Succeeded" in retry.stdout
     assert system.store.app_manifest("shop") is None
@@ -300,6 +297,15 @@ def deletion_error_after_a_poll(system: System, name: str) -> dict[str, Any]:
     return system.wait_for(
         lambda: next((c for c in system.status(name).get("conditions", []) if c["type"] == "DeletionError"), None),
         what="a DeletionError condition")
+
+
+def fixed_and_deleted_again(system: System, repo: GitRepo, fixed: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Commit the fixed hook, let the shared `git ls-remote` answer expire, and delete `shop` again."""
+    repo.commit(fixed, message="fix the hook")
+    time.sleep(TEST_REF_CACHE_TTL * 2)
+    retry = cli_delete(system, "shop")
+    assert retry.returncode == 0, retry.stderr
+    return retry
 
 
 def cli_delete(system: System, name: str) -> subprocess.CompletedProcess[str]:
@@ -408,10 +414,7 @@ def test_a_failing_pre_delete_hook_deletes_nothing_and_keeps_the_app_with_a_cond
     condition = deletion_error_after_a_poll(system, "shop")
     assert "PreDelete hook Job shop/backup failed" in condition["message"]
     # Fixed in git, deleting again runs the hook again, then deletes.
-    repo.commit(files(backup=job("backup", hook="PreDelete")), message="fix the hook")
-    time.sleep(TEST_REF_CACHE_TTL * 2)  # the shared `git ls-remote` answer expires
-    retry = cli_delete(system, "shop")
-    assert retry.returncode == 0, retry.stderr
+    retry = fixed_and_deleted_again(system, repo, files(backup=job("backup", hook="PreDelete")))
     assert "PreDelete hook Job shop/backup: Succeeded" in retry.stdout
     assert "PostDelete hook Job shop/cleanup: Succeeded" in retry.stdout
     assert system.cluster.get("v1", "ConfigMap", "shop", "settings") is None
