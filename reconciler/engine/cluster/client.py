@@ -194,7 +194,6 @@ class Cluster:
         headers = {"Accept": "application/json", "Content-Type": params.pop("content_type", None) or "application/json"}
         query = [(_QUERY_NAMES[name], value) for name, value in params.items()
                  if value is not None and name in _QUERY_NAMES]
-        query += list(params.get("query_params") or [])
         body = params.get("body")
         try:
             request = self.api_client.param_serialize(
@@ -260,7 +259,7 @@ class Cluster:
             "content_type": "application/apply-patch+yaml",
             "field_manager": self.field_manager,
             "force_conflicts": "true" if force else None,
-            "query_params": [("fieldValidation", field_validation)],
+            "field_validation": field_validation,
         }
         if dry_run:
             params["dry_run"] = "All"
@@ -314,7 +313,7 @@ class Cluster:
             content_type=content_type,
             field_manager=self.field_manager,
             dry_run="All" if dry_run else None,
-            query_params=[("fieldValidation", field_validation)],
+            field_validation=field_validation,
         )
 
     def create(
@@ -327,7 +326,7 @@ class Cluster:
         what += str(meta.get("name") or meta.get("generateName", ""))
         created = self._request(
             what, "post", self._path(rtype, namespace), body=obj, field_manager=self.field_manager,
-            dry_run="All" if dry_run else None, query_params=[("fieldValidation", field_validation)],
+            dry_run="All" if dry_run else None, field_validation=field_validation,
         )
         created.setdefault("apiVersion", str(obj.get("apiVersion", "")))
         created.setdefault("kind", rtype.kind)
@@ -346,7 +345,7 @@ class Cluster:
             self._path(rtype, namespace, meta.get("name")),
             body=body,
             field_manager=self.field_manager,
-            query_params=[("fieldValidation", field_validation)],
+            field_validation=field_validation,
         )
 
     def forget_kind(self, api_version: str, kind: str) -> None:
@@ -541,6 +540,7 @@ _QUERY_NAMES = {
     "_continue": "continue",
     "resource_version": "resourceVersion",
     "propagation_policy": "propagationPolicy",
+    "field_validation": "fieldValidation",
 }
 
 
