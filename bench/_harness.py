@@ -149,28 +149,32 @@ def largest_process_rss_mb(leader_pids: list[int]) -> float:
     return round(largest / 1024, 1)
 
 
+def _cpu_ticks(stat: Path) -> tuple[int, int]:
+    """(process group, user + system CPU ticks) from a /proc/PID/stat file."""
+    fields = stat.read_text().rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    return int(fields[2]), int(fields[11]) + int(fields[12])
+
+
 def group_cpu_seconds(leader_pids: list[int]) -> float:
     """User + system CPU seconds used so far by every process in these groups (living ones)."""
     groups = set(leader_pids)
-    ticks = os.sysconf("SC_CLK_TCK")
     total = 0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) in groups:
-                total += int(fields[11]) + int(fields[12])  # utime, stime
+            group, ticks = _cpu_ticks(entry / "stat")
         except (OSError, ValueError, IndexError):
             continue
-    return total / ticks
+        if group in groups:
+            total += ticks
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def process_cpu_seconds(pid: int) -> float:
     """User + system CPU seconds used so far by one process (0 once it is gone)."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return _cpu_ticks(Path(f"/proc/{pid}/stat"))[1] / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError):
         return 0.0
 
@@ -372,9 +376,8 @@ class BenchSystem:
         for name, proc in self.procs.procs.items():
             roles.setdefault(name.rstrip("0123456789"), []).append(proc.pid)
         figures = {role: group_cpu_seconds(pids) for role, pids in roles.items()}
-        redis_proc = getattr(self.redis, "_proc", None)
-        if redis_proc is not None:
-            figures["redis"] = process_cpu_seconds(redis_proc.pid)
+        if self.redis is not None and self.redis.pid is not None:
+            figures["redis"] = process_cpu_seconds(self.redis.pid)
         usage = os.times()
         figures["bench"] = usage.user + usage.system
         return figures

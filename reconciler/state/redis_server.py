@@ -61,6 +61,11 @@ class RedisProcess:
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
+    def pid(self) -> int | None:
+        """The redis-server's process id while it runs (benchmarks read its CPU time)."""
+        return self._proc.pid if self._proc is not None else None
+
+    @property
     def url(self) -> str:
         auth = f":{self.password}@" if self.password else ""
         return f"redis://{auth}127.0.0.1:{self.port}/0"
