@@ -47,9 +47,6 @@ RESOURCE_OPTIONS: dict[str, frozenset[str]] = {
     "PruneLast": _BOOL,
 }
 
-_WHY_REFUSED: dict[str, str] = {}
-
-
 def _problem(option: str, table: dict[str, frozenset[str]], where: str) -> str | None:
     name, sep, value = option.partition("=")
     name, value = name.strip(), value.strip()
@@ -60,8 +57,7 @@ def _problem(option: str, table: dict[str, frozenset[str]], where: str) -> str |
         known = ", ".join(sorted(table))
         return f'sync option "{name}" is not supported {where}; supported: {known}'
     if value.lower() not in allowed:
-        why = f" ({_WHY_REFUSED[name]})" if name in _WHY_REFUSED else ""
-        return f'sync option "{name}={value}" is not supported{why}; use {name}=' + " or ".join(sorted(allowed))
+        return f'sync option "{name}={value}" is not supported; use {name}=' + " or ".join(sorted(allowed))
     return None
 
 
