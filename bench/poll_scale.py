@@ -226,8 +226,13 @@ def work_done(system: BenchSystem) -> dict[str, float]:
     return counters
 
 
+def spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """How much each counter grew between two readings."""
+    return {key: after[key] - before.get(key, 0.0) for key in after}
+
+
 def per_app(before: dict[str, float], after: dict[str, float], count: int) -> dict[str, float]:
-    return {key: round((after[key] - before.get(key, 0.0)) / count, 2) for key in sorted(after)}
+    return {key: round(grown / count, 2) for key, grown in sorted(spent(before, after).items())}
 
 
 def noop_round(system: BenchSystem, names: list[str], timeout: float) -> dict[str, Any]:
@@ -317,8 +322,8 @@ def run(count: int, args: argparse.Namespace) -> dict[str, Any]:
             first_sync, first_healthy = wait_first_sync(system, names, args.timeout)
             cpu_after = system.cpu_seconds_by_role()
             first_sync_work = per_app(work_before, work_done(system), count)
-            first_sync_cpu = {role: round(cpu_after[role] - cpu_before.get(role, 0.0), 1)
-                              for role in sorted(cpu_after, key=lambda r: cpu_before.get(r, 0.0) - cpu_after[r])}
+            first_sync_cpu = {role: round(seconds, 1) for role, seconds in
+                              sorted(spent(cpu_before, cpu_after).items(), key=lambda item: -item[1])}
             log(f"{count} apps: all Synced after {first_sync:.1f}s, Healthy after {first_healthy:.1f}s")
             if args.profile:
                 profile = summarise(system.stop_profiling())
