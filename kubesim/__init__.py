@@ -4,6 +4,6 @@
 objects, request log, counters and fault injection (also under `/_kubesim/`).
 """
 
-from kubesim.server import KubeSim
+from kubesim.http.server import KubeSim
 
 __all__ = ["KubeSim"]

@@ -7,10 +7,10 @@ import signal
 import sys
 import threading
 
-from kubesim.events import EVENT_TTL_SECONDS
-from kubesim.server import KubeSim
-from kubesim.store import HISTORY_SIZE
-from kubesim.watch import BOOKMARK_INTERVAL_SECONDS
+from kubesim.controllers.events import EVENT_TTL_SECONDS
+from kubesim.http.server import KubeSim
+from kubesim.storage.store import HISTORY_SIZE
+from kubesim.storage.watch import BOOKMARK_INTERVAL_SECONDS
 
 
 def main(argv: list[str] | None = None) -> int:

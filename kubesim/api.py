@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubesim.access import Access
-from kubesim.auth import UserInfo
-from kubesim.deletion import DeleteOptions, Deleter
-from kubesim.discovery import Discovery
-from kubesim.faults import FaultInjector
-from kubesim.openapi import OpenAPI
-from kubesim.operations import Cluster, Target
-from kubesim.params import Params
-from kubesim.requestlog import RequestLog
-from kubesim.selectors import parse_label_selector
-from kubesim.served_types import Registry
-from kubesim.store import HISTORY_SIZE, Obj, Store
+from kubesim.auth.access import Access
+from kubesim.auth.authentication import UserInfo
+from kubesim.http.discovery import Discovery
+from kubesim.http.faults import FaultInjector
+from kubesim.http.openapi import OpenAPI
+from kubesim.http.params import Params
+from kubesim.http.requestlog import RequestLog
+from kubesim.schema.served_types import Registry
+from kubesim.storage.selectors import parse_label_selector
+from kubesim.storage.store import HISTORY_SIZE, Obj, Store
+from kubesim.storage.watch import BOOKMARK_INTERVAL_SECONDS
 from kubesim.system_objects import bootstrap_objects
-from kubesim.watch import BOOKMARK_INTERVAL_SECONDS
+from kubesim.verbs.deletion import DeleteOptions, Deleter
+from kubesim.verbs.operations import Cluster, Target
 
 
 class SimAPI:
@@ -41,7 +41,7 @@ class SimAPI:
             self.cluster.put_object(obj)
 
     def enable_auth(self, tokens: dict[str, UserInfo]) -> None:
-        """Require one of these bearer tokens on every request and enforce RBAC (kubesim.access)."""
+        """Require one of these bearer tokens on every request and enforce RBAC (kubesim.auth.access)."""
         self.access.enable(tokens)
 
     # --------------------------------------------------------------- objects
@@ -89,7 +89,7 @@ class SimAPI:
         self.log.clear()
 
     def add_faults(self, rules: list[dict[str, Any]] | dict[str, Any]) -> None:
-        """Add fault rules (see kubesim.faults.FaultRule); BadRequest names the bad rule."""
+        """Add fault rules (see kubesim.http.faults.FaultRule); BadRequest names the bad rule."""
         self.faults.add(rules)
 
     def fault_rules(self) -> list[dict[str, Any]]:
@@ -111,6 +111,6 @@ class SimAPI:
 
     @staticmethod
     def params(query: str) -> Params:
-        from kubesim.params import parse_params
+        from kubesim.http.params import parse_params
 
         return parse_params(query)

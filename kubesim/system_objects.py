@@ -5,16 +5,16 @@
   apiserver's 6443) with its Endpoints and EndpointSlice, as the apiserver's bootstrap controller
   keeps them (pkg/controlplane/reconcilers);
 - one Ready Node, the one the simulated kubelet runs every pod on;
-- the bootstrap RBAC policy every authenticated client relies on (kubesim.rbac).
+- the bootstrap RBAC policy every authenticated client relies on (kubesim.auth.rbac).
 """
 
 from __future__ import annotations
 
-from kubesim.catalogue import DEFAULT_NAMESPACES
-from kubesim.controllers_context import NODE_IP, NODE_NAME
-from kubesim.objects import now
-from kubesim.rbac import bootstrap_policy
-from kubesim.store import Obj
+from kubesim.auth.rbac import bootstrap_policy
+from kubesim.controllers.context import NODE_IP, NODE_NAME
+from kubesim.schema.catalogue import DEFAULT_NAMESPACES
+from kubesim.storage.objects import now
+from kubesim.storage.store import Obj
 
 KUBERNETES_SERVICE_IP = "10.96.0.1"
 APISERVER_PORT = 6443

@@ -28,6 +28,9 @@ from reconciler.state.redis_server import RedisProcess, RedisUnavailable
 # `reconciler` subprocess they start (they copy os.environ).
 os.environ.setdefault("RECONCILER_LOCAL_REPO_ROOTS", os.path.realpath(tempfile.gettempdir()))
 
+# kubesim's fixtures (`kubesim`: a fresh server per test; `kube_client`: the official client on it)
+pytest_plugins = ["kubesim.testing"]
+
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Test Author",
     "GIT_AUTHOR_EMAIL": "author@example.com",
@@ -77,27 +80,6 @@ def redis_client(redis_url: str) -> Iterator[object]:
     client.flushall()
     yield client
     client.close()
-
-
-@pytest.fixture
-def kubesim() -> Iterator[object]:
-    """A fresh kubesim API server on a free port, in this process (controllers off)."""
-    from kubesim import KubeSim
-
-    with KubeSim() as sim:
-        yield sim
-
-
-@pytest.fixture
-def kube_client(kubesim: object, tmp_path: Path) -> object:
-    """The official DynamicClient pointed at the test's kubesim, with a private discovery cache."""
-    from kubernetes import client as k8s_client
-    from kubernetes.dynamic import DynamicClient
-
-    config = k8s_client.Configuration(host=kubesim.url)  # type: ignore[attr-defined]
-    config.proxy = None
-    api_client = k8s_client.ApiClient(config)
-    return DynamicClient(api_client, cache_file=str(tmp_path / "discovery.json"))
 
 
 class GitRepo:

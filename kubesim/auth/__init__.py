@@ -1,0 +1,1 @@
+"""Who may do what: static-token authentication and impersonation, RBAC, access reviews."""

@@ -1,0 +1,1 @@
+"""CustomResourceDefinitions: their rules, structural schemas and lifecycle (names accepted, Established)."""

@@ -1,0 +1,2 @@
+"""What an object may hold: the built-in catalogue and OpenAPI shapes, validation, defaults,
+field validation, merge markers, field paths and CEL rules."""
