@@ -13,7 +13,7 @@ The rules follow Argo CD's `AppProject` (pkg/apis/application/v1alpha1,
   it, or `namespaceResourceBlacklist` has it. A cluster-scoped kind needs an entry in
   `clusterResourceWhitelist` (empty denies them all; the built-in `default` project
   whitelists `*/*`) and none in `clusterResourceBlacklist`. Group/kind entries are
-  shell globs like Go's `filepath.Match`.
+  Go `filepath.Match` patterns, repositories and destinations Argo CD's globs (core/globs.py).
 
 Deviations from Argo CD, on purpose:
 - A `!pattern` on a destination's server or name only applies when the application's
@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from functools import lru_cache
 
+from reconciler.core.globs import glob_match, kind_match
 from reconciler.model import IN_CLUSTER_SERVER, Application, AppProject, Destination, GroupKind
 from reconciler.model.resources import ResourceKey
 from reconciler.source.git.urls import redact_url
@@ -40,102 +40,11 @@ DEFAULT_CLUSTERS: Mapping[str, str] = {"in-cluster": IN_CLUSTER_SERVER}
 _SSH_URL = re.compile(r"^(ssh://)?([^/:]*?)@[^@]+$")
 
 
-class GlobError(ValueError):
-    """A pattern that cannot be read (an unclosed `[`, `{` or trailing `\\`)."""
-
-
-# --------------------------------------------------------------------------------------
-# Globs
-# --------------------------------------------------------------------------------------
-
-
-def _translate(pattern: str, pos: int, separators: str, in_braces: bool) -> tuple[str, int]:
-    """Regex for pattern[pos:] up to the end, or up to `,`/`}` inside braces."""
-    one = f"[^{re.escape(separators)}]" if separators else "."
-    out: list[str] = []
-    while pos < len(pattern):
-        char = pattern[pos]
-        if in_braces and char in ",}":
-            return "".join(out), pos
-        if char == "\\":
-            if pos + 1 >= len(pattern):
-                raise GlobError("it ends with a lone backslash")
-            out.append(re.escape(pattern[pos + 1]))
-            pos += 2
-        elif char == "*":
-            if pattern.startswith("**", pos):
-                out.append(".*")
-                pos += 2
-            else:
-                out.append(f"{one}*")
-                pos += 1
-        elif char == "?":
-            out.append(one)
-            pos += 1
-        elif char == "[":
-            end = pattern.find("]", pos + 2)
-            if end < 0:
-                raise GlobError("a [ is never closed")
-            body = pattern[pos + 1 : end]
-            negate = body[:1] in ("!", "^")
-            body = body[1:] if negate else body
-            escaped = "".join("-" if c == "-" else re.escape(c) for c in body)
-            out.append(f"[{'^' if negate else ''}{escaped}]")
-            pos = end + 1
-        elif char == "{":
-            alternatives = []
-            pos += 1
-            while True:
-                regex, pos = _translate(pattern, pos, separators, True)
-                alternatives.append(regex)
-                if pos >= len(pattern):
-                    raise GlobError("a { is never closed")
-                pos += 1
-                if pattern[pos - 1] == "}":
-                    break
-            out.append(f"(?:{'|'.join(alternatives)})")
-        else:
-            out.append(re.escape(char))
-            pos += 1
-    if in_braces:
-        raise GlobError("a { is never closed")
-    return "".join(out), pos
-
-
-@lru_cache(maxsize=1024)
-def _compile(pattern: str, separators: str) -> re.Pattern[str]:
-    regex, _ = _translate(pattern, 0, separators, False)
-    return re.compile(regex, re.DOTALL)
-
-
-def glob_error(pattern: str) -> str | None:
-    """Why `pattern` is not a valid glob, or None when it is."""
-    try:
-        _compile(pattern, "")
-    except GlobError as exc:
-        return str(exc)
-    return None
-
-
-def glob_match(pattern: str, value: str, separators: str = "") -> bool:
-    """Glob match as Argo CD's projects do: `*`, `?`, `[a-z]`, `[!a]`, `{a,b}`, `**`.
-
-    `*` and `?` do not cross any of `separators`; `**` does. The pattern `*` alone
-    matches everything. An invalid pattern matches nothing.
-    """
-    if pattern == "*":
-        return True
-    try:
-        return _compile(pattern, separators).fullmatch(value) is not None
-    except GlobError:
-        return False
-
-
 def _allow_or_deny(pattern: str, value: str, separators: str = "") -> bool:
-    """Argo CD's globMatch with negation: `!p` is True when `p` does not match."""
+    """Argo CD's globMatch: `!p` is True when `p` does not match; `*` alone matches everything."""
     if pattern.startswith("!"):
         return not glob_match(pattern[1:], value, separators)
-    return glob_match(pattern, value, separators)
+    return pattern == "*" or glob_match(pattern, value, separators)
 
 
 # --------------------------------------------------------------------------------------
@@ -250,7 +159,7 @@ def check_application(
 def _listed(kind_list: tuple[GroupKind, ...], group: str, kind: str) -> int | None:
     """Index of the first entry matching group/kind, or None."""
     for index, entry in enumerate(kind_list):
-        if glob_match(entry.kind, kind, "/") and glob_match(entry.group, group, "/"):
+        if kind_match(entry.kind, kind) and kind_match(entry.group, group):
             return index
     return None
 

@@ -12,6 +12,7 @@ from typing import Any
 import jq
 import yaml
 
+from reconciler.core.globs import glob_error, kind_pattern_error
 from reconciler.model.errors import Problem, SpecError
 from reconciler.model.parse_source import read_sources
 from reconciler.model.sync_options import app_option_problem
@@ -254,10 +255,13 @@ def parse_application(doc: dict[str, Any], source_file: str = "<stdin>") -> Appl
 
 
 def _check_glob(r: FieldReader, pattern: str, path: str) -> None:
-    # Imported here: project.py imports this module for the dataclasses.
-    from reconciler.engine.project_rules import glob_error
-
     error = glob_error(pattern.removeprefix("!"))
+    if error:
+        r.problem(path, f'"{pattern}" is not a valid pattern: {error}')
+
+
+def _check_kind_pattern(r: FieldReader, pattern: str, path: str) -> None:
+    error = kind_pattern_error(pattern)
     if error:
         r.problem(path, f'"{pattern}" is not a valid pattern: {error}')
 
@@ -273,8 +277,8 @@ def _read_group_kinds(r: FieldReader, spec: dict[str, Any], key: str) -> tuple[G
         if not kind:
             r.problem(f"{path}.kind", 'required: a kind like Deployment, or "*" for every kind')
         group = r.string(item, "group", f"{path}.group")
-        _check_glob(r, group, f"{path}.group")
-        _check_glob(r, kind, f"{path}.kind")
+        _check_kind_pattern(r, group, f"{path}.group")
+        _check_kind_pattern(r, kind, f"{path}.kind")
         result.append(GroupKind(group=group, kind=kind))
     return tuple(result)
 

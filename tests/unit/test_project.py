@@ -8,7 +8,8 @@ import dataclasses
 
 import pytest
 
-from reconciler.engine.project_rules import check_application, check_resource, glob_match, normalize_repo_url
+from reconciler.core.globs import glob_match
+from reconciler.engine.project_rules import check_application, check_resource, normalize_repo_url
 from reconciler.model import (
     Application,
     AppProject,

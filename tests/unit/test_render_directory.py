@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.core.globs import glob_match
 from reconciler.model import Application, Destination, DirectorySource, Source
 from reconciler.source.render import RenderError, render
-from reconciler.source.render.globs import glob_match
 
 CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  k: v\n"
 

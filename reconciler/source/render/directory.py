@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from reconciler.core.globs import GlobError, compile_glob
 from reconciler.model import DirectorySource
 from reconciler.source.render.errors import RenderError
-from reconciler.source.render.globs import glob_match
 from reconciler.source.render.jsonnet import JSONNET_SUFFIX, render_jsonnet_file
 from reconciler.source.render.manifests import Manifest, parse_json_document, parse_yaml_stream
 from reconciler.source.render.paths import relative_name, safe_join
@@ -94,9 +94,18 @@ def select_files(source_dir: Path, options: DirectorySource) -> list[str]:
             if not name.endswith(MANIFEST_SUFFIXES):
                 continue
             relative = (base / name).as_posix()
-            if options.exclude and glob_match(options.exclude, relative, field="spec.source.directory.exclude"):
+            if options.exclude and _matches(options.exclude, relative, "spec.source.directory.exclude"):
                 continue
-            if options.include and not glob_match(options.include, relative, field="spec.source.directory.include"):
+            if options.include and not _matches(options.include, relative, "spec.source.directory.include"):
                 continue
             selected.append(relative)
     return sorted(selected)
+
+
+def _matches(pattern: str, relative: str, field: str) -> bool:
+    """Argo CD's glob over the whole relative path; a pattern it cannot read is an error naming
+    the field (Argo CD would log it and match nothing)."""
+    try:
+        return compile_glob(pattern).fullmatch(relative) is not None
+    except GlobError as error:
+        raise RenderError(f"{field}: {error}") from None
