@@ -20,10 +20,6 @@ Path = tuple[str, ...]
 FieldSet = set[Path]
 
 
-def field_element(name: str) -> str:
-    return "f:" + name
-
-
 # One encoder for every call: json.dumps with non-default options builds a new one each time,
 # which dominated the cost of an apply.
 _quote = json.encoder.encode_basestring  # type: ignore[attr-defined]

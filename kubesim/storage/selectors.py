@@ -226,13 +226,6 @@ class FieldSelector:
     def matches(self, obj: Mapping[str, Any]) -> bool:
         return all(r.matches(obj) for r in self.requirements)
 
-    def exact_name(self) -> str | None:
-        """The name an equality on metadata.name pins the selection to, if any (fast path)."""
-        for r in self.requirements:
-            if r.field == "metadata.name" and r.equal:
-                return r.value
-        return None
-
 
 def parse_field_selector(text: str | None, kind: str = "") -> FieldSelector:
     """Parse `metadata.name=x,metadata.namespace!=y`; unknown fields for `kind` are a BadRequest."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,8 +53,6 @@ ABSENT_TRUST_SECONDS = 60.0
 # owns them) can make it drift; other managers' writes (a controller's annotation) cannot.
 # Otherwise "<live fingerprint>:<manifest hash>" vouches by the whole object.
 OWNED = "owned"
-
-RenderCache = tuple[Callable[[str], list[dict[str, Any]] | None], Callable[[str, list[dict[str, Any]]], None]]
 
 
 def is_child_app(obj: Mapping[str, Any]) -> bool:

@@ -125,9 +125,3 @@ def condition(obj: Mapping[str, Any], kind: str, path: str = "status.conditions"
                     raise MalformedStatus(f"{path}[{index}].{field}", "a string", value)
             return item
     return None
-
-
-def condition_is(obj: Mapping[str, Any], kind: str, status: str, path: str = "status.conditions") -> bool:
-    """Whether the condition `kind` exists with status "True" / "False" / "Unknown"."""
-    found = condition(obj, kind, path)
-    return found is not None and found.get("status") == status
