@@ -6,9 +6,11 @@ import argparse
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from kubesim.controllers.events import EVENT_TTL_SECONDS
 from kubesim.http.server import KubeSim
+from kubesim.kubeconfig import write_kubeconfig
 from kubesim.storage.store import HISTORY_SIZE
 from kubesim.storage.watch import BOOKMARK_INTERVAL_SECONDS
 
@@ -36,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
                              "(kubectl sends tokens only over TLS: add --tls-cert-file/--tls-private-key-file)")
     parser.add_argument("--tls-cert-file", default=None, help="serve HTTPS with this certificate (PEM)")
     parser.add_argument("--tls-private-key-file", default=None, help="the certificate's private key (PEM)")
+    parser.add_argument("--kubeconfig", default=None, metavar="FILE",
+                        help="write a kubeconfig for this server to FILE once it listens (plain HTTP only)")
     args = parser.parse_args(argv)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -51,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as exc:
         print(f"kubesim: cannot start on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
+    if args.kubeconfig:
+        write_kubeconfig(Path(args.kubeconfig), sim.url)
     print(f"kubesim serving on {sim.url}", flush=True)
     try:
         stop.wait()

@@ -30,7 +30,6 @@ from typing import Any
 
 import httpx
 
-from kubesim.kubeconfig import write_kubeconfig
 from reconciler.source.git.urls import redact_url
 from reconciler.state.redis_server import RedisProcess, free_port
 
@@ -197,18 +196,22 @@ def _run(headless: bool, port: int, workdir: Path, processes: Processes, redis: 
     started = time.monotonic()
     kube_port = free_port()
     kubesim_url = f"http://127.0.0.1:{kube_port}"
+    kubeconfig = workdir / "kubeconfig"
+    # kubesim runs as its own program, which writes the kubeconfig: the product never imports it.
     processes.start(
         "kubesim",
-        [sys.executable, "-m", "kubesim", "--port", str(kube_port), "--controllers", "--ready-delay", "1"],
+        [sys.executable, "-m", "kubesim", "--port", str(kube_port), "--controllers", "--ready-delay", "1",
+         "--kubeconfig", str(kubeconfig)],
         dict(os.environ),
     )
     redis.start()
+    wait_until(kubeconfig.exists, 30, "kubesim to start", processes)
     webhook_secret = secrets.token_hex(16)
     admin_token = secrets.token_hex(16)
     env = {
         **os.environ,
         "REDIS_URL": redis.url,
-        "KUBECONFIG": str(write_kubeconfig(workdir / "kubeconfig", kubesim_url)),
+        "KUBECONFIG": str(kubeconfig),
         "RECONCILER_DATA_DIR": str(workdir / "data"),
         "RECONCILER_WEBHOOK_GITHUB_SECRET": webhook_secret,
         "RECONCILER_API_TOKENS": f"admin:{admin_token}",
