@@ -46,10 +46,12 @@ TEST_WORKERS ?= 4
 
 test: install test-tools
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --durations=20
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 bench: install
 	$(PY) bench/kubesim_requests.py

@@ -28,8 +28,8 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
+from reconciler.core.urls import redact_url
 from reconciler.model import SpecError, parse_application
-from reconciler.source.git.urls import redact_url
 from reconciler.state import Keys, Store
 from reconciler.telemetry import GIT_FIELDS, RECONCILE_BUCKETS, RECONCILE_SUM_FIELD, bucket_field
 

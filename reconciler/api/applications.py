@@ -37,8 +37,8 @@ from reconciler.control.catalog import UnknownApplication
 from reconciler.control.poll import refresh
 from reconciler.control.preview import PreviewError, preview_sync
 from reconciler.control.teardown import Teardown, delete_application
+from reconciler.core.urls import redact_urls_in, same_repository
 from reconciler.model import AppProject, SpecError, parse_manifests
-from reconciler.source.git.urls import redact_urls_in, same_repository
 
 MAX_MANIFEST_BYTES = 5 * 1024 * 1024
 BODY_SOURCE = "request body"

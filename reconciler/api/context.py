@@ -15,9 +15,9 @@ from typing import Any
 from reconciler.api.errors import ApiError
 from reconciler.control.catalog import UnknownApplication
 from reconciler.control.requests import SyncRequest
+from reconciler.core.urls import redact_url
 from reconciler.services import Services
 from reconciler.settings import Settings
-from reconciler.source.git.urls import redact_url
 
 BROKER_CHECK_TIMEOUT_SECONDS = 2.0
 WORKER_ANSWER_TIMEOUT_SECONDS = 60.0
@@ -81,7 +81,7 @@ class ApiContext:
         self, name: str, resources: list[dict[str, Any]]
     ) -> tuple[dict[tuple[str, str, str], list[dict[str, Any]]], str]:
         """The dashboard's live tree of an app, read by a worker."""
-        from reconciler.api.dashboard.live_tree import tree_from_json
+        from reconciler.control.live_tree import tree_from_json
 
         reply = self.ask_workers("tree", {"name": name, "resources": resources})
         if not reply["found"]:

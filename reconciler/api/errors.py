@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from reconciler.source.git.urls import redact_urls_in
+from reconciler.core.urls import redact_urls_in
 
 
 class ApiError(Exception):

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from reconciler.api.auth import context, metrics_caller
 from reconciler.api.errors import ApiError, error_response
 from reconciler.api.models import ErrorBody
-from reconciler.source.git.urls import redact_url
+from reconciler.core.urls import redact_url
 
 
 def ops_router() -> APIRouter:

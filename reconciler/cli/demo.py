@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 
-from reconciler.source.git.urls import redact_url
+from reconciler.core.urls import redact_url
 from reconciler.state.redis_server import RedisProcess, free_port
 
 EXAMPLE_REPO = Path(__file__).resolve().parents[2] / "examples" / "gitops-repo"

@@ -19,8 +19,8 @@ from typing import Any
 import yaml
 
 from reconciler.cli.offline import CommandError
+from reconciler.engine.health.assess import Health, assess
 from reconciler.engine.health.rules.lua_runtime import LuaScript, run_health_check
-from reconciler.health import Health, assess
 
 
 def add_health_parser(sub: Any) -> None:

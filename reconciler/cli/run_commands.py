@@ -11,8 +11,8 @@ import time
 from typing import Any
 
 from reconciler.cli.offline import CommandError
+from reconciler.core.urls import redact_url
 from reconciler.settings import Settings, SettingsError
-from reconciler.source.git.urls import redact_url
 
 DEFAULT_QUEUES = "urgent,sync,poll"
 

@@ -51,7 +51,7 @@ def answer(services: Services, kind: str, params: dict[str, Any]) -> tuple[dict[
             teardown = delete_application(services, name, cascade=bool(params.get("cascade")))
             return {"found": True, "teardown": dataclasses.asdict(teardown)}, []
         if kind == "tree":
-            from reconciler.api.dashboard.live_tree import live_children_of, tree_to_json
+            from reconciler.control.live_tree import live_children_of, tree_to_json
 
             children, error = live_children_of(services, name, list(params.get("resources") or []))
             return {"found": True, "children": tree_to_json(children), "error": error}, []

@@ -25,9 +25,9 @@ from reconciler.control.hook_runner import (
 )
 from reconciler.engine.apply_mode import apply_mode
 from reconciler.engine.cluster import Cluster, KubeError
+from reconciler.engine.health.assess import HealthStatus, assess
 from reconciler.engine.hooks import POST_DELETE, PRE_DELETE, Hook
 from reconciler.engine.plan import hook_sort_key
-from reconciler.health import HealthStatus, assess
 from reconciler.model import Application
 from reconciler.services import Services
 

@@ -17,8 +17,8 @@ from typing import Any
 
 from reconciler.engine.apply_mode import ApplyMode, apply_mode, apply_object
 from reconciler.engine.cluster import Cluster, KubeError, UnknownKindError
+from reconciler.engine.health.assess import HealthStatus, assess
 from reconciler.engine.hooks import BEFORE_HOOK_CREATION, HOOK_FAILED, HOOK_SUCCEEDED, is_hook
-from reconciler.health import HealthStatus, assess
 from reconciler.model.resources import TRACKING_LABEL
 
 Record = dict[str, Any]

@@ -25,8 +25,8 @@ from reconciler.control.windows import sync_allowed
 from reconciler.engine.cluster import KubeError
 from reconciler.engine.compare import Comparison
 from reconciler.engine.diff.resource_diff import AppSyncStatus, ResourceSyncStatus
+from reconciler.engine.health.assess import Health, assess, missing, worst
 from reconciler.engine.pipeline import AccessDenied, AppComparison, revisions_of
-from reconciler.health import Health, assess, missing, worst
 from reconciler.live.reader import LiveStateReader
 from reconciler.model import Application, SpecError, application_to_manifest
 from reconciler.services import Services

@@ -52,10 +52,10 @@ from reconciler.engine.compare import (
     verified_mark,
 )
 from reconciler.engine.crds import foreign_instances
+from reconciler.engine.health.assess import HealthStatus, assess
 from reconciler.engine.hooks import POST_SYNC, PRE_SYNC, SYNC, SYNC_FAIL, Hook
 from reconciler.engine.pipeline import AccessDenied, revisions_of
 from reconciler.engine.plan import PlanError, SyncPlan, Wave, build_plan
-from reconciler.health import HealthStatus, assess
 from reconciler.live.reader import LiveStateReader
 from reconciler.model import (
     Application,

@@ -25,6 +25,7 @@ from reconciler.engine.diff.resource_diff import (
     app_sync_status,
     diff_resource,
 )
+from reconciler.engine.health.assess import Health, assess, missing, worst
 from reconciler.engine.health.rules.configured import ignore_differences_for
 from reconciler.engine.hooks import Hook, is_hook
 from reconciler.engine.live_view import (
@@ -35,7 +36,6 @@ from reconciler.engine.live_view import (
     owned_fields,
     owned_fingerprint,
 )
-from reconciler.health import Health, assess, missing, worst
 from reconciler.model import Application, ResourceIgnoreDifferences
 from reconciler.model.resources import SYNC_OPTIONS_ANNOTATION, TRACKING_ANNOTATION, ResourceKey, split_api_version
 from reconciler.source.render.tracking import ARGO_GROUP, CHILD_APP_KINDS

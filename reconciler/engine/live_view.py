@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from reconciler.health import Health, HealthStatus
+from reconciler.engine.health.assess import Health, HealthStatus
 from reconciler.model.resources import ResourceKey
 
 _VOLATILE_METADATA = ("resourceVersion", "managedFields", "generation")

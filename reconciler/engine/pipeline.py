@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reconciler.core.urls import repo_location
 from reconciler.engine.cluster import Cluster, UnknownKindError
 from reconciler.engine.compare import Comparison, DesiredState, compare, compare_with_inventory, is_child_app
 from reconciler.engine.hooks import HookError, split_hooks
@@ -31,7 +32,6 @@ from reconciler.model import Application, AppProject, Source
 from reconciler.model.resources import SYNC_OPTIONS_ANNOTATION, ResourceKey
 from reconciler.model.sync_options import resource_option_problem
 from reconciler.source.git.client import GitSource
-from reconciler.source.git.urls import repo_location
 from reconciler.source.helm import ChartRepositories
 from reconciler.source.render import (
     Capabilities,

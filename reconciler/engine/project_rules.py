@@ -31,9 +31,9 @@ import re
 from collections.abc import Mapping
 
 from reconciler.core.globs import glob_match, kind_match
+from reconciler.core.urls import redact_url
 from reconciler.model import IN_CLUSTER_SERVER, Application, AppProject, Destination, GroupKind
 from reconciler.model.resources import ResourceKey
-from reconciler.source.git.urls import redact_url
 
 DEFAULT_CLUSTERS: Mapping[str, str] = {"in-cluster": IN_CLUSTER_SERVER}
 

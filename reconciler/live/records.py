@@ -15,9 +15,9 @@ from typing import Any
 
 from reconciler.engine.cluster.resource_types import DEFAULT_FIELD_MANAGER
 from reconciler.engine.diff.ignore import apply_ignore_differences
+from reconciler.engine.health.assess import assess
 from reconciler.engine.health.rules.configured import CustomizationsError, system_ignore_resource_updates
 from reconciler.engine.live_view import LiveRecord, health_of, live_fingerprint, owned_fingerprint
-from reconciler.health import assess
 from reconciler.model.resources import TRACKING_ANNOTATION, TRACKING_LABEL, ResourceKey, split_api_version
 
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"

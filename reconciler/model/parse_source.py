@@ -9,6 +9,7 @@ import copy
 import re
 from typing import Any
 
+from reconciler.core.urls import repo_url_problem, revision_problem
 from reconciler.model.types import (
     DirectorySource,
     HelmFileParameter,
@@ -24,7 +25,6 @@ from reconciler.model.yaml_reader import (
     FieldReader,
     describe_value,
 )
-from reconciler.source.git.urls import repo_url_problem, revision_problem
 
 
 def _read_jsonnet_vars(r: FieldReader, obj: dict[str, Any], key: str, path: str) -> tuple[JsonnetVar, ...]:
@@ -297,7 +297,7 @@ def _as_checked_url(repo_url: str) -> str:
 def _check_chart_source(r: FieldReader, obj: dict[str, Any], repo_url: str, prefix: str) -> None:
     """A chart from a Helm repository: an HTTP(S) repository or an oci:// registry, a version
     constraint Helm understands, and only Helm options."""
-    from reconciler.source.helm.versions import is_valid_constraint
+    from reconciler.core.chart_versions import is_valid_constraint
 
     if repo_url and not repo_url.startswith(("http://", "https://", "oci://")):
         r.problem(

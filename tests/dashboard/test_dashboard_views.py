@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from reconciler.api.dashboard.commit_links import commit_url, repo_url_for_web
-from reconciler.api.dashboard.live_tree import build_live_children
+from reconciler.control.live_tree import build_live_children
 from reconciler.api.dashboard.router import role_of
 from reconciler.api.dashboard.views import app_detail, condition_title, list_row, resource_tree, rollback_view
 

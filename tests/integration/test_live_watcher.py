@@ -173,7 +173,7 @@ def test_410_gone_after_a_gap_relists_and_misses_nothing(
 def test_dashboard_tree_comes_from_the_index_without_asking_the_cluster(
     kubesim: Any, cluster: Cluster, running: tuple[ClusterWatcher, Recorder, Store]
 ) -> None:
-    from reconciler.api.dashboard.live_tree import live_children_from_index
+    from reconciler.control.live_tree import live_children_from_index
     from reconciler.live.reader import LiveStateReader
 
     _, _, store = running

@@ -18,11 +18,11 @@ from prometheus_client.samples import Sample
 
 from reconciler import telemetry
 from reconciler.control.catalog import register
+from reconciler.core.urls import normalize_repo_url
 from reconciler.engine.cluster import Clusters
 from reconciler.metrics import CELERY_QUEUES, KOMBU_PRIORITY_SEPARATOR, KOMBU_PRIORITY_STEPS, render
 from reconciler.model import Destination, parse_manifests
 from reconciler.source.git.client import GitCounters, GitSource
-from reconciler.source.git.urls import normalize_repo_url
 from reconciler.state import Store
 from tests.conftest import GitRepo
 from tests.integration.conftest import System

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.core.urls import normalize_repo_url, redact_text, redact_url, same_repository, split_credentials
 from reconciler.source.git.credentials import CredentialStore, GitAuth, RepoCredentials
 from reconciler.source.git.refs import is_short_sha, parse_ls_remote, resolve_in_listing
-from reconciler.source.git.urls import normalize_repo_url, redact_text, redact_url, same_repository, split_credentials
 
 CANONICAL = "https://github.com/acme/config"
 

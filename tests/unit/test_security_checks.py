@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.core.urls import redact_urls_in, repo_url_problem, revision_problem
 from reconciler.source.git.errors import GitError
 from reconciler.source.git.local_roots import LocalRepoPolicy
-from reconciler.source.git.urls import redact_urls_in, repo_url_problem, revision_problem
 from reconciler.source.render.errors import RenderError
 from reconciler.source.render.kustomize import check_references
 from reconciler.source.render.limits import run_tool

@@ -30,11 +30,11 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from reconciler.api.dashboard import views
-from reconciler.api.dashboard.live_tree import Node, OwnerKey, live_children_of
+from reconciler.control.live_tree import Node, OwnerKey, live_children_of
 from reconciler.control import user_actions as actions
 from reconciler.control.catalog import UnknownApplication
+from reconciler.core.urls import redact_urls_in
 from reconciler.services import Services
-from reconciler.source.git.urls import redact_urls_in
 
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"

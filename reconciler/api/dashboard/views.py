@@ -13,9 +13,9 @@ from typing import Any
 
 from reconciler.api.dashboard.commit_links import commit_url, repo_url_for_web
 from reconciler.control.user_actions import ROLLBACK_REFUSED_AUTOSYNC
+from reconciler.core.urls import redact_text, redact_url
 from reconciler.engine.plan import kind_rank
 from reconciler.model.resources import ResourceKey
-from reconciler.source.git.urls import redact_text, redact_url
 
 # Condition types in words a reader who never saw the code understands.
 _CONDITION_TITLES = {

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from fnmatch import fnmatchcase
 
 from reconciler.api.webhook.event import PushEvent
-from reconciler.source.git.urls import normalize_repo_url
+from reconciler.core.urls import normalize_repo_url
 
 _FULL_SHA = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 # A semver range ("1.2.*", ">=1.0.0 <2.0.0", "^1.2", "1.x") names tags by rule, not by name.

@@ -27,8 +27,8 @@ from reconciler.api.context import ApiContext
 from reconciler.api.errors import error_response
 from reconciler.api.models import ErrorBody, Ping, WebhookAccepted
 from reconciler.api.webhook import PushEvent, WebhookError, check_size, detect_provider, matches, parse, verify
+from reconciler.core.urls import repo_location
 from reconciler.model import Application, SpecError, parse_application
-from reconciler.source.git.urls import repo_location
 
 MANIFEST_GENERATE_PATHS = "argocd.argoproj.io/manifest-generate-paths"
 # A queued poll that never ran (its message lost) stops absorbing pushes after this long.

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from reconciler.source.git.urls import normalize_repo_url
+from reconciler.core.urls import normalize_repo_url
 
 TMP_PREFIX = ".tmp-"
 # A temporary directory this old belongs to a process that died while building it.

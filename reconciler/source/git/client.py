@@ -36,12 +36,7 @@ from typing import Protocol
 
 import git as gitpython
 
-from reconciler.source.git.cache import CacheLayout, make_read_only, remove_tree
-from reconciler.source.git.credentials import CredentialStore, GitAuth, RepoCredentials
-from reconciler.source.git.errors import GitError, PathEscapeError, PathNotFoundError, RevisionNotFound
-from reconciler.source.git.local_roots import LocalRepoPolicy
-from reconciler.source.git.refs import RefListing, is_full_sha, is_short_sha, parse_ls_remote, resolve_in_listing
-from reconciler.source.git.urls import (
+from reconciler.core.urls import (
     ALLOWED_SCHEMES,
     normalize_repo_url,
     redact_text,
@@ -49,6 +44,11 @@ from reconciler.source.git.urls import (
     repo_url_problem,
     split_credentials,
 )
+from reconciler.source.git.cache import CacheLayout, make_read_only, remove_tree
+from reconciler.source.git.credentials import CredentialStore, GitAuth, RepoCredentials
+from reconciler.source.git.errors import GitError, PathEscapeError, PathNotFoundError, RevisionNotFound
+from reconciler.source.git.local_roots import LocalRepoPolicy
+from reconciler.source.git.refs import RefListing, is_full_sha, is_short_sha, parse_ls_remote, resolve_in_listing
 
 __all__ = [
     "GitCounters",

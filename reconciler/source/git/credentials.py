@@ -36,7 +36,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reconciler.source.git.urls import normalize_repo_url
+from reconciler.core.urls import normalize_repo_url
 
 ENV_PREFIX = "RECONCILER_REPO_"
 _URL_KEY = re.compile(r"^RECONCILER_REPO_(?P<label>[A-Za-z0-9_]+?)_URL$")

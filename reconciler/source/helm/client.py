@@ -32,9 +32,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urljoin, urlsplit
 
+from reconciler.core.chart_versions import constraint_of, newest_first, pick_version
+from reconciler.core.urls import normalize_repo_url
 from reconciler.source.git.credentials import CredentialStore, RepoCredentials
-from reconciler.source.git.urls import normalize_repo_url
-from reconciler.source.helm.versions import constraint_of, newest_first, pick_version
 from reconciler.source.render.errors import RenderError
 
 if TYPE_CHECKING:

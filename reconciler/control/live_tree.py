@@ -15,7 +15,7 @@ from typing import Any
 
 from reconciler.control.catalog import load_application
 from reconciler.engine.cluster import Cluster, KubeError
-from reconciler.health import assess
+from reconciler.engine.health.assess import assess
 from reconciler.live.reader import LiveStateReader
 from reconciler.live.records import TreeRecord
 from reconciler.model import SpecError
