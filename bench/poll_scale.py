@@ -223,6 +223,9 @@ def work_done(system: BenchSystem) -> dict[str, float]:
     counters = {"polls": float(sum(float(v) for k, v in reconciles.items() if k != RECONCILE_SUM_FIELD))}
     counters.update({f"api_{verb}": float(n) for verb, n in system.kubesim.stats().items()})
     counters["redis_commands"] = float(system.store.r.info("stats")["total_commands_processed"])
+    # ... and by command (INFO commandstats: what MONITOR would count, without its cost)
+    for name, stats in system.store.r.info("commandstats").items():
+        counters[f"redis_{name.removeprefix('cmdstat_')}"] = float(stats["calls"])
     return counters
 
 
