@@ -37,7 +37,8 @@ from reconciler.control.catalog import UnknownApplication
 from reconciler.control.poll import refresh
 from reconciler.control.preview import PreviewError, preview_sync
 from reconciler.control.teardown import Teardown, delete_application
-from reconciler.model import AppProject, SpecError, parse_manifests
+from reconciler.model import Application, AppProject, SpecError, parse_manifests
+from reconciler.model.appset_types import ApplicationSet, ClusterSecret
 from reconciler.source.git.urls import redact_urls_in, same_repository
 
 MAX_MANIFEST_BYTES = 5 * 1024 * 1024
@@ -82,12 +83,15 @@ def _create(ctx: ApiContext, raw: bytes) -> tuple[int, dict[str, Any]]:
             [str(p) for p in exc.problems],
         ) from None
     if not documents:
-        raise ApiError(400, "the request body holds no Application or AppProject (kind: Application, AppProject)")
+        raise ApiError(400, "the request body holds no Application, AppProject, ApplicationSet or cluster Secret")
     store = ctx.services().store
-    new = [d.name for d in documents if not isinstance(d, AppProject) and store.app_manifest(d.name) is None]
+    new = [d.name for d in documents if isinstance(d, Application) and store.app_manifest(d.name) is None]
     names = actions.create(store, documents)
     projects = [d.name for d in documents if isinstance(d, AppProject)]
-    return (201 if new else 200), {"applications": names, "projects": projects, "created": new}
+    sets = [d.name for d in documents if isinstance(d, ApplicationSet)]
+    clusters = [d.name for d in documents if isinstance(d, ClusterSecret)]
+    body = {"applications": names, "projects": projects, "created": new, "applicationSets": sets, "clusters": clusters}
+    return (201 if new else 200), body
 
 
 def _matches_filters(

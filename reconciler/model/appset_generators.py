@@ -24,28 +24,64 @@ _TOKEN_REF = {"secretName": str, "key": str}
 # Field -> type (str, bool, int, list, dict, or a nested field table) per generator. A nested
 # table is checked the same way; `None` marks a field refused by name with a reason.
 _PR_FILTER = {"branchMatch": str, "targetBranchMatch": str, "titleMatch": str}
-_SCM_FILTER = {"repositoryMatch": str, "pathsExist": list, "pathsDoNotExist": list, "labelMatch": str,
-               "branchMatch": str}
+_SCM_FILTER = {
+    "repositoryMatch": str,
+    "pathsExist": list,
+    "pathsDoNotExist": list,
+    "labelMatch": str,
+    "branchMatch": str,
+}
 
 _PULL_REQUEST_PROVIDERS: dict[str, dict[str, Any]] = {
-    "github": {"owner": str, "repo": str, "api": str, "tokenRef": _TOKEN_REF, "labels": list,
-               "appSecretName": "GitHub App authentication is not supported; use tokenRef (a personal access token)"},
-    "gitlab": {"project": str, "api": str, "tokenRef": _TOKEN_REF, "labels": list, "pullRequestState": str,
-               "insecure": bool, "caRef": "caRef is not supported; use a CA the system trusts"},
+    "github": {
+        "owner": str,
+        "repo": str,
+        "api": str,
+        "tokenRef": _TOKEN_REF,
+        "labels": list,
+        "appSecretName": "GitHub App authentication is not supported; use tokenRef (a personal access token)",
+    },
+    "gitlab": {
+        "project": str,
+        "api": str,
+        "tokenRef": _TOKEN_REF,
+        "labels": list,
+        "pullRequestState": str,
+        "insecure": bool,
+        "caRef": "caRef is not supported; use a CA the system trusts",
+    },
     "gitea": {"owner": str, "repo": str, "api": str, "tokenRef": _TOKEN_REF, "insecure": bool, "labels": list},
-    "bitbucketServer": {"project": str, "repo": str, "api": str, "insecure": bool,
-                        "basicAuth": {"username": str, "passwordRef": _TOKEN_REF},
-                        "bearerToken": {"tokenRef": _TOKEN_REF},
-                        "caRef": "caRef is not supported; use a CA the system trusts"},
+    "bitbucketServer": {
+        "project": str,
+        "repo": str,
+        "api": str,
+        "insecure": bool,
+        "basicAuth": {"username": str, "passwordRef": _TOKEN_REF},
+        "bearerToken": {"tokenRef": _TOKEN_REF},
+        "caRef": "caRef is not supported; use a CA the system trusts",
+    },
 }
 _PULL_REQUEST_UNSUPPORTED = ("bitbucket", "azuredevops", "azureDevOps", "awsCodeCommit")
 
 _SCM_PROVIDERS: dict[str, dict[str, Any]] = {
-    "github": {"organization": str, "api": str, "tokenRef": _TOKEN_REF, "allBranches": bool,
-               "appSecretName": "GitHub App authentication is not supported; use tokenRef (a personal access token)"},
-    "gitlab": {"group": str, "api": str, "tokenRef": _TOKEN_REF, "allBranches": bool, "includeSubgroups": bool,
-               "includeSharedProjects": bool, "topic": str, "insecure": bool,
-               "caRef": "caRef is not supported; use a CA the system trusts"},
+    "github": {
+        "organization": str,
+        "api": str,
+        "tokenRef": _TOKEN_REF,
+        "allBranches": bool,
+        "appSecretName": "GitHub App authentication is not supported; use tokenRef (a personal access token)",
+    },
+    "gitlab": {
+        "group": str,
+        "api": str,
+        "tokenRef": _TOKEN_REF,
+        "allBranches": bool,
+        "includeSubgroups": bool,
+        "includeSharedProjects": bool,
+        "topic": str,
+        "insecure": bool,
+        "caRef": "caRef is not supported; use a CA the system trusts",
+    },
 }
 _SCM_UNSUPPORTED = ("gitea", "bitbucket", "bitbucketServer", "azureDevOps", "awsCodeCommit")
 
@@ -77,8 +113,9 @@ def _has_type(value: Any, expected: type) -> bool:
 
 
 def _type_name(expected: type) -> str:
-    return {str: "a string", bool: "true or false", int: "a whole number", list: "a list",
-            dict: "a mapping"}[expected]
+    return {str: "a string", bool: "true or false", int: "a whole number", list: "a list", dict: "a mapping"}[
+        expected
+    ]
 
 
 def check_selector(r: FieldReader, selector: Any, path: str) -> None:
@@ -107,7 +144,9 @@ def _check_list(r: FieldReader, gen: dict[str, Any], path: str) -> None:
     _check_fields(r, gen, {"elements": list, "elementsYaml": str, "template": dict}, path)
     for index, element in enumerate(gen.get("elements") or []):
         if not isinstance(element, dict):
-            r.problem(f"{path}.elements[{index}]", f"must be a mapping of parameters, found {describe_value(element)}")
+            r.problem(
+                f"{path}.elements[{index}]", f"must be a mapping of parameters, found {describe_value(element)}"
+            )
 
 
 def _check_clusters(r: FieldReader, gen: dict[str, Any], path: str) -> None:
@@ -117,8 +156,16 @@ def _check_clusters(r: FieldReader, gen: dict[str, Any], path: str) -> None:
 
 
 def _check_git(r: FieldReader, gen: dict[str, Any], path: str) -> None:
-    table = {"repoURL": str, "revision": str, "directories": list, "files": list, "pathParamPrefix": str,
-             "values": dict, "requeueAfterSeconds": int, "template": dict}
+    table = {
+        "repoURL": str,
+        "revision": str,
+        "directories": list,
+        "files": list,
+        "pathParamPrefix": str,
+        "values": dict,
+        "requeueAfterSeconds": int,
+        "template": dict,
+    }
     _check_fields(r, gen, table, path)
     if not gen.get("repoURL"):
         r.problem(f"{path}.repoURL", "required: the repository whose directories or files generate parameters")
@@ -133,7 +180,11 @@ def _check_git(r: FieldReader, gen: dict[str, Any], path: str) -> None:
 
 
 def _check_provider(
-    r: FieldReader, gen: dict[str, Any], path: str, providers: dict[str, dict[str, Any]], unsupported: tuple[str, ...],
+    r: FieldReader,
+    gen: dict[str, Any],
+    path: str,
+    providers: dict[str, dict[str, Any]],
+    unsupported: tuple[str, ...],
     shared: dict[str, Any],
 ) -> None:
     table: dict[str, Any] = {**shared, **{name: dict for name in providers}}
@@ -148,8 +199,13 @@ def _check_provider(
 
 
 def _check_pull_request(r: FieldReader, gen: dict[str, Any], path: str) -> None:
-    shared = {"filters": list, "requeueAfterSeconds": int, "template": dict, "values": dict,
-              "continueOnRepoNotFoundError": bool}
+    shared = {
+        "filters": list,
+        "requeueAfterSeconds": int,
+        "template": dict,
+        "values": dict,
+        "continueOnRepoNotFoundError": bool,
+    }
     _check_provider(r, gen, path, _PULL_REQUEST_PROVIDERS, _PULL_REQUEST_UNSUPPORTED, shared)
     for index, item in enumerate(gen.get("filters") or []):
         _check_fields(r, item, _PR_FILTER, f"{path}.filters[{index}]")
@@ -177,7 +233,9 @@ def _check_combination(r: FieldReader, gen: dict[str, Any], path: str, kind: str
             r.problem(f"{path}.generators", f"a merge needs at least two generators, found {len(children)}")
         keys = gen.get("mergeKeys")
         if not keys or not all(isinstance(k, str) and k for k in keys):
-            r.problem(f"{path}.mergeKeys", "required: the parameter names whose values pair up entries, like [server]")
+            r.problem(
+                f"{path}.mergeKeys", "required: the parameter names whose values pair up entries, like [server]"
+            )
     for index, child in enumerate(children):
         check_generator(r, child, f"{path}.generators[{index}]", depth + 1)
 
@@ -213,6 +271,11 @@ def check_generator(r: FieldReader, gen: Any, path: str, depth: int = 0) -> None
             return
         _check_combination(r, body, body_path, kind, depth)
     else:
-        {"list": _check_list, "clusters": _check_clusters, "git": _check_git, "pullRequest": _check_pull_request,
-         "scmProvider": _check_scm}[kind](r, body, body_path)
+        {
+            "list": _check_list,
+            "clusters": _check_clusters,
+            "git": _check_git,
+            "pullRequest": _check_pull_request,
+            "scmProvider": _check_scm,
+        }[kind](r, body, body_path)
     _check_template(r, body.get("template"), f"{body_path}.template")

@@ -32,8 +32,16 @@ from reconciler.model.types import _DNS_LABEL, _DNS_SUBDOMAIN, API_VERSION, DEFA
 from reconciler.model.yaml_reader import FieldReader, describe_value
 
 _SPEC_FIELDS = {
-    "generators", "template", "templatePatch", "goTemplate", "goTemplateOptions", "syncPolicy", "strategy",
-    "applyNestedSelectors", "preservedFields", "ignoreApplicationDifferences",
+    "generators",
+    "template",
+    "templatePatch",
+    "goTemplate",
+    "goTemplateOptions",
+    "syncPolicy",
+    "strategy",
+    "applyNestedSelectors",
+    "preservedFields",
+    "ignoreApplicationDifferences",
 }
 _TEMPLATE_METADATA = {"name", "namespace", "labels", "annotations", "finalizers"}
 _GO_OPTIONS = ("missingkey=error", "missingkey=default", "missingkey=invalid", "missingkey=zero")
@@ -63,7 +71,9 @@ def _read_template(r: FieldReader, spec: dict[str, Any], templated_patch: bool) 
     meta = r.mapping(template, "metadata", "spec.template.metadata") or {}
     for key in meta:
         if key not in _TEMPLATE_METADATA:
-            r.problem(f"spec.template.metadata.{key}", f"is not handled; write {', '.join(sorted(_TEMPLATE_METADATA))}")
+            r.problem(
+                f"spec.template.metadata.{key}", f"is not handled; write {', '.join(sorted(_TEMPLATE_METADATA))}"
+            )
     if not meta.get("name") and not templated_patch:
         r.problem("spec.template.metadata.name", "required: each generated Application needs a name, like '{{name}}'")
     r.mapping(template, "spec", "spec.template.spec")
@@ -74,10 +84,14 @@ def _read_sync_policy(r: FieldReader, spec: dict[str, Any]) -> tuple[str, bool]:
     policy = r.mapping(spec, "syncPolicy", "spec.syncPolicy") or {}
     for key in policy:
         if key not in ("applicationsSync", "preserveResourcesOnDeletion"):
-            r.problem(f"spec.syncPolicy.{key}", "is not handled; write applicationsSync and preserveResourcesOnDeletion")
+            r.problem(
+                f"spec.syncPolicy.{key}", "is not handled; write applicationsSync and preserveResourcesOnDeletion"
+            )
     sync = r.string(policy, "applicationsSync", "spec.syncPolicy.applicationsSync") or "sync"
     if sync not in APPLICATIONS_SYNC_POLICIES:
-        r.problem("spec.syncPolicy.applicationsSync", f'"{sync}" must be one of {", ".join(APPLICATIONS_SYNC_POLICIES)}')
+        r.problem(
+            "spec.syncPolicy.applicationsSync", f'"{sync}" must be one of {", ".join(APPLICATIONS_SYNC_POLICIES)}'
+        )
     preserve = r.boolean(policy, "preserveResourcesOnDeletion", "spec.syncPolicy.preserveResourcesOnDeletion")
     return sync, preserve
 
@@ -105,9 +119,13 @@ def _read_strategy(r: FieldReader, spec: dict[str, Any]) -> tuple[RollingSyncSte
         check_selector(r, {"matchExpressions": item.get("matchExpressions") or []}, path)
         for expression in item.get("matchExpressions") or []:
             if isinstance(expression, dict):
-                expressions.append(MatchExpression(
-                    key=str(expression.get("key", "")), operator=str(expression.get("operator", "")),
-                    values=tuple(str(v) for v in expression.get("values") or ())))
+                expressions.append(
+                    MatchExpression(
+                        key=str(expression.get("key", "")),
+                        operator=str(expression.get("operator", "")),
+                        values=tuple(str(v) for v in expression.get("values") or ()),
+                    )
+                )
         steps.append(RollingSyncStep(tuple(expressions), _max_update(r, item.get("maxUpdate"), f"{path}.maxUpdate")))
     if not steps:
         r.problem("spec.strategy.rollingSync.steps", "required: at least one step with matchExpressions")
@@ -130,8 +148,10 @@ def _read_preserved(r: FieldReader, spec: dict[str, Any]) -> tuple[tuple[str, ..
     for key in preserved:
         if key not in ("annotations", "labels"):
             r.problem(f"spec.preservedFields.{key}", "is not handled; write annotations and labels")
-    return (r.strings(preserved, "annotations", "spec.preservedFields.annotations"),
-            r.strings(preserved, "labels", "spec.preservedFields.labels"))
+    return (
+        r.strings(preserved, "annotations", "spec.preservedFields.annotations"),
+        r.strings(preserved, "labels", "spec.preservedFields.labels"),
+    )
 
 
 def parse_appset_document(r: FieldReader, doc: dict[str, Any]) -> ApplicationSet:
@@ -144,10 +164,15 @@ def parse_appset_document(r: FieldReader, doc: dict[str, Any]) -> ApplicationSet
         spec = {}
     for key in spec:
         if key == "ignoreApplicationDifferences":
-            r.problem("spec.ignoreApplicationDifferences",
-                      "is not supported: generated Applications are written by their set alone; remove it")
+            r.problem(
+                "spec.ignoreApplicationDifferences",
+                "is not supported: generated Applications are written by their set alone; remove it",
+            )
         elif key not in _SPEC_FIELDS:
-            r.problem(f"spec.{key}", f"is not an ApplicationSet field this system handles ({', '.join(sorted(_SPEC_FIELDS))})")
+            r.problem(
+                f"spec.{key}",
+                f"is not an ApplicationSet field this system handles ({', '.join(sorted(_SPEC_FIELDS))})",
+            )
     generators = r.items(spec, "generators", "spec.generators")
     if not generators:
         r.problem("spec.generators", "required: at least one generator (list, clusters, git, matrix, merge, ...)")
@@ -156,7 +181,9 @@ def parse_appset_document(r: FieldReader, doc: dict[str, Any]) -> ApplicationSet
     options = r.strings(spec, "goTemplateOptions", "spec.goTemplateOptions")
     for index, option in enumerate(options):
         if option not in _GO_OPTIONS:
-            r.problem(f"spec.goTemplateOptions[{index}]", f'"{option}" is not handled; use one of {", ".join(_GO_OPTIONS)}')
+            r.problem(
+                f"spec.goTemplateOptions[{index}]", f'"{option}" is not handled; use one of {", ".join(_GO_OPTIONS)}'
+            )
     patch = r.string(spec, "templatePatch", "spec.templatePatch")
     go_template = r.boolean(spec, "goTemplate", "spec.goTemplate")
     if patch and not go_template:
@@ -229,12 +256,14 @@ def _cluster_config(r: FieldReader, raw: str) -> dict[str, Any]:
         r.problem("config", f"is not valid JSON ({exc.msg} at line {exc.lineno}); write it as Argo CD does")
         return {}
     if not isinstance(config, dict):
-        r.problem("config", "must be a JSON object like {\"bearerToken\": \"...\"}")
+        r.problem("config", 'must be a JSON object like {"bearerToken": "..."}')
         return {}
     for key in config:
         if key not in _CONFIG_FIELDS:
-            r.problem(f"config.{key}", f"is not handled; use {', '.join(sorted(_CONFIG_FIELDS))} "
-                      "(or a kubeconfig context for the server)")
+            r.problem(
+                f"config.{key}",
+                f"is not handled; use {', '.join(sorted(_CONFIG_FIELDS))} (or a kubeconfig context for the server)",
+            )
     tls = config.get("tlsClientConfig") or {}
     if not isinstance(tls, dict):
         r.problem("config.tlsClientConfig", "must be a JSON object")
@@ -256,7 +285,9 @@ def parse_cluster_secret_document(r: FieldReader, doc: dict[str, Any]) -> Cluste
     meta, secret_name, namespace = _metadata(r, doc)
     labels = r.string_map(meta, "labels", "metadata.labels")
     if labels.get(CLUSTER_SECRET_LABEL) != CLUSTER_SECRET_TYPE:
-        r.problem("metadata.labels", f"a cluster Secret carries the label {CLUSTER_SECRET_LABEL}: {CLUSTER_SECRET_TYPE}")
+        r.problem(
+            "metadata.labels", f"a cluster Secret carries the label {CLUSTER_SECRET_LABEL}: {CLUSTER_SECRET_TYPE}"
+        )
     data = _secret_data(r, doc)
     for key in data:
         if key not in _CLUSTER_KEYS:

@@ -46,10 +46,21 @@ class AppSetsState(RedisState):
     def delete_appset(self, name: str) -> bool:
         with self.r.pipeline() as pipe:
             pipe.hdel(Keys.appsets, name)
+            pipe.hdel(Keys.appset_parents, name)
             pipe.zrem(Keys.appset_schedule, name)
             pipe.delete(Keys.appset_status(name), Keys.appset_again(name), Keys.appset_queued(name))
             existed = pipe.execute()[0]
         return bool(existed)
+
+    def set_appset_parent(self, name: str, parent: str) -> None:
+        """The app-of-apps parent that registered the set (its prune deletes the set)."""
+        self.r.hset(Keys.appset_parents, name, parent)
+
+    def appset_parent(self, name: str) -> str | None:
+        return self.r.hget(Keys.appset_parents, name)
+
+    def appsets_of_parent(self, parent: str) -> list[str]:
+        return sorted(name for name, p in self.r.hgetall(Keys.appset_parents).items() if p == parent)
 
     # --- ownership (generated apps carry the owner link) ------------------------------------
 

@@ -48,6 +48,7 @@ Layout (all keys start with `rc:`):
 | `rc:live-poll:{app}` | string | set while a poll the watcher queued waits in the queue (coalescing), expires |
 | `rc:appsets` | hash | ApplicationSet name -> manifest (JSON) |
 | `rc:appset-status:{set}` | string | the set's status: conditions, resources, rolling sync steps (JSON) |
+| `rc:appset-parent` | hash | ApplicationSet name -> the app-of-apps parent that registered it |
 | `rc:appset-owner` | hash | generated app name -> the ApplicationSet that owns it |
 | `rc:appset-schedule` | sorted set | set name scored by its next generation time |
 | `rc:appset-lock:{set}` | string | the worker generating the set: its token, expires |
@@ -206,6 +207,7 @@ class Keys:
 
     appsets = f"{PREFIX}:appsets"
     appset_owner = f"{PREFIX}:appset-owner"
+    appset_parents = f"{PREFIX}:appset-parent"
     appset_schedule = f"{PREFIX}:appset-schedule"
     clusters = f"{PREFIX}:clusters"
 
