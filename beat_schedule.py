@@ -10,8 +10,9 @@ RECONCILER_POLL_INTERVAL, default 180 s) stretched by up to 10 % jitter.
 
 The same tick sends the ApplicationSets whose generation is due (their own Redis schedule:
 each run sets its next time from its generators' requeueAfterSeconds), and hands out due
-retries (sync requests deferred with backoff), which are kept in Redis rather than as long Celery countdowns (see workers/celery_app.py), and every
-15 s it re-queues sync requests that a dead operation left waiting behind its expired lock.
+retries (sync requests deferred with backoff), which are kept in Redis rather than as long
+Celery countdowns (see workers/celery_app.py), and every 15 s it re-queues sync requests that
+a dead operation left waiting behind its expired lock.
 """
 
 from __future__ import annotations
