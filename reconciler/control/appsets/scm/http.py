@@ -28,7 +28,8 @@ def get_json(
     """The JSON body and headers of a GET; (None, headers) for a 404 when `not_found_ok`."""
     try:
         with httpx.Client(timeout=TIMEOUT_SECONDS, verify=verify, follow_redirects=False, trust_env=False) as client:
-            response = client.get(url, headers=dict(headers or {}), params=dict(params or {}))
+            # No params at all for a URL that carries its own query (a Link header's next page).
+            response = client.get(url, headers=dict(headers or {}), params=dict(params) if params else None)
     except httpx.HTTPError as exc:
         raise ScmError(f"GET {url}: {type(exc).__name__}: {exc}") from None
     if response.status_code == 404 and not_found_ok:
