@@ -133,7 +133,10 @@ def webhook_router() -> APIRouter:
                 ctx.enqueue_fresh_poll(name)
         sets = refresh_appsets(store, appsets_concerned(store, list(event.repo_urls), "git"))
         result = "accepted" if queued or sets else "ignored"
-        return 202, {"queued": queued, "ignored": len(apps) - len(queued), "applicationSets": sets}, provider, result
+        payload = {"queued": queued, "ignored": len(apps) - len(queued)}
+        if sets:  # only when a push concerns ApplicationSets: the answer to others stays as it was
+            payload["applicationSets"] = sets
+        return 202, payload, provider, result
 
     @router.post(
         "/api/webhook",
