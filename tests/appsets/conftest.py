@@ -14,18 +14,26 @@ import pytest
 from reconciler.services import Services
 from reconciler.settings import Settings
 from reconciler.state import Store
+from tests.api.conftest import serve_api  # noqa: F401 (fixture for the system tests)
+from tests.integration.conftest import celery_app, system  # noqa: F401 (fixtures for the system tests)
 
 
 @pytest.fixture
-def services(redis_client: Any, redis_url: str, kubeconfig: Path, tmp_path: Path,
-             monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
+def services(
+    redis_client: Any, redis_url: str, kubeconfig: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Services]:
     """Services as a worker builds them, on the test's Redis, kubesim and data dir."""
     monkeypatch.setenv("RECONCILER_DATA_DIR", str(tmp_path / "data"))
     # The SCM servers of these tests listen on loopback: outbound requests there must be allowed.
     monkeypatch.setenv("RECONCILER_ALLOWED_PRIVATE_HOSTS", "127.0.0.1")
     settings = dataclasses.replace(Settings.from_env(), kubeconfig=str(kubeconfig), data_dir=tmp_path / "data")
-    svc = Services(settings=settings, store=Store(redis_client), git=_git(settings, redis_client),
-                   clusters=_clusters(settings), charts=_charts(settings))
+    svc = Services(
+        settings=settings,
+        store=Store(redis_client),
+        git=_git(settings, redis_client),
+        clusters=_clusters(settings),
+        charts=_charts(settings),
+    )
     yield svc
     svc.git.close()
     svc.charts.close()
@@ -50,14 +58,27 @@ def _charts(settings: Settings) -> Any:
 
 
 def appset(name: str, generators: list[dict[str, Any]], template: dict[str, Any], **spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet",
-            "metadata": {"name": name, "namespace": "argocd"},
-            "spec": {"generators": generators, "template": template, **spec}}
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "ApplicationSet",
+        "metadata": {"name": name, "namespace": "argocd"},
+        "spec": {"generators": generators, "template": template, **spec},
+    }
 
 
-def app_template(name: str, path: str, namespace: str, server: str = "https://kubernetes.default.svc",
-                 repo: str = "https://github.com/argoproj/argo-cd.git", project: str = "default",
-                 **extra: Any) -> dict[str, Any]:
-    spec = {"project": project, "source": {"repoURL": repo, "targetRevision": "HEAD", "path": path},
-            "destination": {"server": server, "namespace": namespace}, **extra}
+def app_template(
+    name: str,
+    path: str,
+    namespace: str,
+    server: str = "https://kubernetes.default.svc",
+    repo: str = "https://github.com/argoproj/argo-cd.git",
+    project: str = "default",
+    **extra: Any,
+) -> dict[str, Any]:
+    spec = {
+        "project": project,
+        "source": {"repoURL": repo, "targetRevision": "HEAD", "path": path},
+        "destination": {"server": server, "namespace": namespace},
+        **extra,
+    }
     return {"metadata": {"name": name}, "spec": spec}

@@ -16,8 +16,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 @dataclass
 class ScmState:
-    pulls: list[dict[str, Any]] = field(default_factory=list)  # neutral: number, title, branch, target, sha, labels, author
-    repos: list[dict[str, Any]] = field(default_factory=list)  # name, id, default_branch, branches{name: sha}, topics, files
+    pulls: list[dict[str, Any]] = field(default_factory=list)  # number, title, branch, target, sha, labels, author
+    repos: list[dict[str, Any]] = field(default_factory=list)  # name, id, default_branch, branches, topics, files
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     down: bool = False
     page_size: int = 2  # small, so every test walks several pages
@@ -25,7 +25,7 @@ class ScmState:
 
 def _page(items: list[Any], page: int, size: int) -> tuple[list[Any], bool]:
     start = (page - 1) * size
-    return items[start:start + size], start + size < len(items)
+    return items[start : start + size], start + size < len(items)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -45,7 +45,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         parts = urlsplit(self.path)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         self.state.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
@@ -53,10 +53,15 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(503, {"message": "service unavailable"})
             return
         path = unquote(parts.path)
-        for prefix, handler in (("/api/v3/", self._github), ("/gh/", self._github), ("/api/v4/", self._gitlab),
-                                ("/api/v1/", self._gitea), ("/rest/api/1.0/", self._bitbucket)):
+        for prefix, handler in (
+            ("/api/v3/", self._github),
+            ("/gh/", self._github),
+            ("/api/v4/", self._gitlab),
+            ("/api/v1/", self._gitea),
+            ("/rest/api/1.0/", self._bitbucket),
+        ):
             if path.startswith(prefix):
-                handler(path[len(prefix):], query)
+                handler(path[len(prefix) :], query)
                 return
         self._send(404, {"message": "Not Found"})
 
@@ -66,17 +71,33 @@ class _Handler(BaseHTTPRequestHandler):
         segments = path.split("/")
         if segments[0] == "repos" and len(segments) == 4 and segments[3] == "pulls":
             items, more = _page(self.state.pulls, page, self.state.page_size)
-            body = [{"number": p["number"], "title": p["title"], "head": {"ref": p["branch"], "sha": p["sha"]},
-                     "base": {"ref": p["target"]}, "labels": [{"name": n} for n in p["labels"]],
-                     "user": {"login": p["author"]}} for p in items]
+            body = [
+                {
+                    "number": p["number"],
+                    "title": p["title"],
+                    "head": {"ref": p["branch"], "sha": p["sha"]},
+                    "base": {"ref": p["target"]},
+                    "labels": [{"name": n} for n in p["labels"]],
+                    "user": {"login": p["author"]},
+                }
+                for p in items
+            ]
             link = f'<{self.base}/{self._prefix()}{path}?state=open&per_page=100&page={page + 1}>; rel="next"'
             self._send(200, body, {"Link": link} if more else {})
         elif segments[0] == "orgs" and segments[2] == "repos":
             items, more = _page(self.state.repos, page, self.state.page_size)
-            body = [{"id": r["id"], "name": r["name"], "owner": {"login": segments[1]},
-                     "clone_url": f"https://github.example/{segments[1]}/{r['name']}.git",
-                     "ssh_url": f"git@github.example:{segments[1]}/{r['name']}.git",
-                     "default_branch": r["default_branch"], "topics": r.get("topics", [])} for r in items]
+            body = [
+                {
+                    "id": r["id"],
+                    "name": r["name"],
+                    "owner": {"login": segments[1]},
+                    "clone_url": f"https://github.example/{segments[1]}/{r['name']}.git",
+                    "ssh_url": f"git@github.example:{segments[1]}/{r['name']}.git",
+                    "default_branch": r["default_branch"],
+                    "topics": r.get("topics", []),
+                }
+                for r in items
+            ]
             link = f'<{self.base}/{self._prefix()}{path}?per_page=100&page={page + 1}>; rel="next"'
             self._send(200, body, {"Link": link} if more else {})
         elif segments[0] == "repos" and segments[3] == "branches":
@@ -110,16 +131,34 @@ class _Handler(BaseHTTPRequestHandler):
             wanted = set(filter(None, query.get("labels", "").split(",")))
             chosen = [p for p in self.state.pulls if wanted <= set(p["labels"])]
             items, more = _page(chosen, page, self.state.page_size)
-            body = [{"iid": p["number"], "title": p["title"], "source_branch": p["branch"],
-                     "target_branch": p["target"], "sha": p["sha"], "labels": p["labels"],
-                     "author": {"username": p["author"]}, "state": "opened"} for p in items]
+            body = [
+                {
+                    "iid": p["number"],
+                    "title": p["title"],
+                    "source_branch": p["branch"],
+                    "target_branch": p["target"],
+                    "sha": p["sha"],
+                    "labels": p["labels"],
+                    "author": {"username": p["author"]},
+                    "state": "opened",
+                }
+                for p in items
+            ]
             self._send(200, body, {"X-Next-Page": str(page + 1) if more else ""})
         elif segments[0] == "groups" and segments[-1] == "projects":
             items, more = _page(self.state.repos, page, self.state.page_size)
-            body = [{"id": r["id"], "path": r["name"], "namespace": {"full_path": segments[1]},
-                     "http_url_to_repo": f"https://gitlab.example/{segments[1]}/{r['name']}.git",
-                     "ssh_url_to_repo": f"git@gitlab.example:{segments[1]}/{r['name']}.git",
-                     "default_branch": r["default_branch"], "topics": r.get("topics", [])} for r in items]
+            body = [
+                {
+                    "id": r["id"],
+                    "path": r["name"],
+                    "namespace": {"full_path": segments[1]},
+                    "http_url_to_repo": f"https://gitlab.example/{segments[1]}/{r['name']}.git",
+                    "ssh_url_to_repo": f"git@gitlab.example:{segments[1]}/{r['name']}.git",
+                    "default_branch": r["default_branch"],
+                    "topics": r.get("topics", []),
+                }
+                for r in items
+            ]
             self._send(200, body, {"X-Next-Page": str(page + 1) if more else ""})
         elif segments[0] == "projects" and segments[2:4] == ["repository", "branches"]:
             repo = self._repo(segments[1])
@@ -146,9 +185,18 @@ class _Handler(BaseHTTPRequestHandler):
         segments = path.split("/")
         if segments[0] == "repos" and segments[3] == "pulls":
             items, _ = _page(self.state.pulls, int(query.get("page", "1")), int(query.get("limit", "30")))
-            body = [{"number": p["number"], "title": p["title"], "head": {"ref": p["branch"], "sha": p["sha"]},
-                     "base": {"ref": p["target"]}, "labels": [{"name": n} for n in p["labels"]],
-                     "user": {"login": p["author"]}, "state": "open"} for p in items]
+            body = [
+                {
+                    "number": p["number"],
+                    "title": p["title"],
+                    "head": {"ref": p["branch"], "sha": p["sha"]},
+                    "base": {"ref": p["target"]},
+                    "labels": [{"name": n} for n in p["labels"]],
+                    "user": {"login": p["author"]},
+                    "state": "open",
+                }
+                for p in items
+            ]
             self._send(200, body)
         else:
             self._send(404, {"message": "not found"})
@@ -158,13 +206,23 @@ class _Handler(BaseHTTPRequestHandler):
         segments = path.split("/")
         if segments[0] == "projects" and segments[-1] == "pull-requests":
             start, limit = int(query.get("start", "0")), min(int(query.get("limit", "25")), self.state.page_size)
-            items = self.state.pulls[start:start + limit]
+            items = self.state.pulls[start : start + limit]
             last = start + limit >= len(self.state.pulls)
-            values = [{"id": p["number"], "title": p["title"], "state": "OPEN",
-                       "fromRef": {"id": f"refs/heads/{p['branch']}", "displayId": p["branch"],
-                                   "latestCommit": p["sha"]},
-                       "toRef": {"id": f"refs/heads/{p['target']}", "displayId": p["target"]},
-                       "author": {"user": {"name": p["author"]}}} for p in items]
+            values = [
+                {
+                    "id": p["number"],
+                    "title": p["title"],
+                    "state": "OPEN",
+                    "fromRef": {
+                        "id": f"refs/heads/{p['branch']}",
+                        "displayId": p["branch"],
+                        "latestCommit": p["sha"],
+                    },
+                    "toRef": {"id": f"refs/heads/{p['target']}", "displayId": p["target"]},
+                    "author": {"user": {"name": p["author"]}},
+                }
+                for p in items
+            ]
             body = {"size": len(values), "limit": limit, "isLastPage": last, "start": start, "values": values}
             if not last:
                 body["nextPageStart"] = start + limit

@@ -71,26 +71,31 @@ def test_ignore_application_differences_is_refused_by_name() -> None:
 
 def test_unknown_go_template_options_and_sync_policies_are_refused() -> None:
     text = GUESTBOOK.replace('["missingkey=error"]', '["missingkey=error", "funky"]').replace(
-        "  generators:\n", "  syncPolicy:\n    applicationsSync: create-sometimes\n  generators:\n")
+        "  generators:\n", "  syncPolicy:\n    applicationsSync: create-sometimes\n  generators:\n"
+    )
     found = problems_of(text)
     assert any("spec.goTemplateOptions[1]" in p for p in found)
     assert any("spec.syncPolicy.applicationsSync" in p and "create-only" in p for p in found)
 
 
 def test_a_matrix_needs_exactly_two_generators_and_nests_one_level() -> None:
-    text = GUESTBOOK.replace("  - list:\n      elements:\n      - cluster: engineering-dev\n        url: https://1.2.3.4\n",
-                             "  - matrix:\n      generators:\n      - matrix:\n          generators:\n"
-                             "          - matrix: {generators: [{list: {elements: []}}, {list: {elements: []}}]}\n"
-                             "          - list: {elements: []}\n")
+    text = GUESTBOOK.replace(
+        "  - list:\n      elements:\n      - cluster: engineering-dev\n        url: https://1.2.3.4\n",
+        "  - matrix:\n      generators:\n      - matrix:\n          generators:\n"
+        "          - matrix: {generators: [{list: {elements: []}}, {list: {elements: []}}]}\n"
+        "          - list: {elements: []}\n",
+    )
     found = problems_of(text)
     assert any("spec.generators[0].matrix.generators" in p and "exactly two" in p for p in found)
     assert any("nest one level" in p for p in found)
 
 
 def test_unsupported_pull_request_providers_and_github_apps_are_refused_by_name() -> None:
-    text = GUESTBOOK.replace("  - list:\n      elements:\n      - cluster: engineering-dev\n        url: https://1.2.3.4\n",
-                             "  - pullRequest:\n      github: {owner: o, repo: r, appSecretName: app}\n"
-                             "  - pullRequest:\n      azuredevops: {organization: o}\n")
+    text = GUESTBOOK.replace(
+        "  - list:\n      elements:\n      - cluster: engineering-dev\n        url: https://1.2.3.4\n",
+        "  - pullRequest:\n      github: {owner: o, repo: r, appSecretName: app}\n"
+        "  - pullRequest:\n      azuredevops: {organization: o}\n",
+    )
     found = problems_of(text)
     assert any("spec.generators[0].pullRequest.github.appSecretName" in p for p in found)
     assert any("spec.generators[1].pullRequest.azuredevops" in p and "not supported" in p for p in found)
@@ -108,13 +113,20 @@ def test_rolling_sync_steps_are_read_with_max_update() -> None:
 
 def cluster_secret(data: dict[str, str], labels: str = "argocd.argoproj.io/secret-type: cluster") -> str:
     encoded = "\n".join(f"  {k}: {base64.b64encode(v.encode()).decode()}" for k, v in data.items())
-    return (f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: prod-secret\n  namespace: argocd\n"
-            f"  labels:\n    {labels}\n    env: prod\ntype: Opaque\ndata:\n{encoded}\n")
+    return (
+        f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: prod-secret\n  namespace: argocd\n"
+        f"  labels:\n    {labels}\n    env: prod\ntype: Opaque\ndata:\n{encoded}\n"
+    )
 
 
 def test_a_cluster_secret_is_read_from_base64_data() -> None:
-    text = cluster_secret({"name": "prod", "server": "https://prod.example.com",
-                           "config": '{"bearerToken": "s3cr3t", "tlsClientConfig": {"insecure": false}}'})
+    text = cluster_secret(
+        {
+            "name": "prod",
+            "server": "https://prod.example.com",
+            "config": '{"bearerToken": "s3cr3t", "tlsClientConfig": {"insecure": false}}',
+        }
+    )
     [cluster] = parse_manifests(text, "cluster.yaml")
     assert isinstance(cluster, ClusterSecret)
     assert (cluster.name, cluster.server, cluster.labels["env"]) == ("prod", "https://prod.example.com", "prod")
@@ -122,8 +134,13 @@ def test_a_cluster_secret_is_read_from_base64_data() -> None:
 
 
 def test_cluster_config_fields_not_handled_are_refused_without_echoing_credentials() -> None:
-    text = cluster_secret({"name": "prod", "server": "https://prod.example.com",
-                           "config": '{"bearerToken": "s3cr3t", "execProviderConfig": {"command": "x"}}'})
+    text = cluster_secret(
+        {
+            "name": "prod",
+            "server": "https://prod.example.com",
+            "config": '{"bearerToken": "s3cr3t", "execProviderConfig": {"command": "x"}}',
+        }
+    )
     found = problems_of(text)
     assert any("config.execProviderConfig" in p for p in found)
     assert not any("s3cr3t" in p for p in found)

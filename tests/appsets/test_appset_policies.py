@@ -41,11 +41,18 @@ def test_a_run_creates_the_apps_with_the_owner_link_and_argo_cds_conditions(serv
     assert services.store.apps_owned_by("web") == ["web-dev", "web-prod"]
     manifest = services.store.app_manifest("web-dev")
     assert manifest["metadata"]["ownerReferences"][0] == {
-        "apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet", "name": "web", "controller": True,
-        "blockOwnerDeletion": True}
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "ApplicationSet",
+        "name": "web",
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
     found = conditions(services)
     assert {k: v["status"] for k, v in found.items()} == {
-        "ErrorOccurred": "False", "ParametersGenerated": "True", "ResourcesUpToDate": "True"}
+        "ErrorOccurred": "False",
+        "ParametersGenerated": "True",
+        "ResourcesUpToDate": "True",
+    }
     resources = services.store.appset_status("web")["resources"]
     assert [(r["kind"], r["name"]) for r in resources] == [("Application", "web-dev"), ("Application", "web-prod")]
 
@@ -80,8 +87,11 @@ def test_sync_policy_create_delete_deletes_but_never_updates(services: Services)
 
 def test_a_generator_error_changes_nothing_and_names_the_generator(services: Services, git_repo_factory: Any) -> None:
     repo = git_repo_factory({"apps/a/cm.yaml": "x: 1\n", "apps/b/cm.yaml": "x: 1\n"})
-    spec = appset("git", [{"git": {"repoURL": repo.url, "revision": "main", "directories": [{"path": "apps/*"}]}}],
-                  app_template("{{path.basename}}", "{{path}}", "{{path.basename}}", repo=repo.url))
+    spec = appset(
+        "git",
+        [{"git": {"repoURL": repo.url, "revision": "main", "directories": [{"path": "apps/*"}]}}],
+        app_template("{{path.basename}}", "{{path}}", "{{path.basename}}", repo=repo.url),
+    )
     create(services, spec)
     run_generation(services, "git")
     assert services.store.apps_owned_by("git") == ["a", "b"]
@@ -128,8 +138,15 @@ def test_deleting_half_of_the_apps_is_within_the_default_share(services: Service
 
 
 def test_an_app_of_the_same_name_not_owned_by_the_set_is_refused_and_left_alone(services: Services) -> None:
-    create(services, {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
-                      "metadata": {"name": "web-dev"}, "spec": app_template("web-dev", "other", "x")["spec"]})
+    create(
+        services,
+        {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Application",
+            "metadata": {"name": "web-dev"},
+            "spec": app_template("web-dev", "other", "x")["spec"],
+        },
+    )
     create(services, list_set(["dev", "prod"]))
     run_generation(services, "web")
     assert services.store.apps_owned_by("web") == ["web-prod"]

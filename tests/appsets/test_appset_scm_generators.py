@@ -18,12 +18,33 @@ from tests.appsets.scm_server import ScmState, scm_server
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 PULLS = [
-    {"number": 1, "title": "Add feature", "branch": "feature/One_Thing", "target": "main", "sha": SHA,
-     "labels": ["preview"], "author": "alice"},
-    {"number": 2, "title": "WIP: spike", "branch": "spike", "target": "main", "sha": "f" * 40,
-     "labels": [], "author": "bob"},
-    {"number": 3, "title": "Fix", "branch": "fix-3", "target": "release", "sha": "a" * 40,
-     "labels": ["preview", "urgent"], "author": "carol"},
+    {
+        "number": 1,
+        "title": "Add feature",
+        "branch": "feature/One_Thing",
+        "target": "main",
+        "sha": SHA,
+        "labels": ["preview"],
+        "author": "alice",
+    },
+    {
+        "number": 2,
+        "title": "WIP: spike",
+        "branch": "spike",
+        "target": "main",
+        "sha": "f" * 40,
+        "labels": [],
+        "author": "bob",
+    },
+    {
+        "number": 3,
+        "title": "Fix",
+        "branch": "fix-3",
+        "target": "release",
+        "sha": "a" * 40,
+        "labels": ["preview", "urgent"],
+        "author": "carol",
+    },
 ]
 
 
@@ -38,8 +59,10 @@ def pr_set(provider: dict[str, Any], go: bool = False, **extra: Any) -> dict[str
     name = "pr-{{.number}}-{{.branch_slug}}" if go else "pr-{{number}}-{{branch_slug}}"
     template = app_template(name, "app", name, repo="https://github.example/org/repo.git")
     template["spec"]["source"]["targetRevision"] = "{{.head_sha}}" if go else "{{head_sha}}"
-    template["metadata"]["labels"] = {"sha": "{{.head_short_sha}}" if go else "{{head_short_sha}}",
-                                      "author": "{{.author}}" if go else "{{author}}"}
+    template["metadata"]["labels"] = {
+        "sha": "{{.head_short_sha}}" if go else "{{head_short_sha}}",
+        "author": "{{.author}}" if go else "{{author}}",
+    }
     return appset("previews", [{"pullRequest": {**provider, **extra}}], template, goTemplate=go)
 
 
@@ -62,15 +85,17 @@ def test_github_labels_and_filters_choose_the_pull_requests(services: Services, 
     base, _ = scm
     labelled = pr_set({"github": {"owner": "org", "repo": "repo", "api": base, "labels": ["preview"]}})
     assert names(generate_preview(services, labelled)) == ["pr-1-feature-one-thing", "pr-3-fix-3"]
-    filtered = pr_set({"github": {"owner": "org", "repo": "repo", "api": base}},
-                      filters=[{"branchMatch": "^feature/"}, {"targetBranchMatch": "release"}])
+    filtered = pr_set(
+        {"github": {"owner": "org", "repo": "repo", "api": base}},
+        filters=[{"branchMatch": "^feature/"}, {"targetBranchMatch": "release"}],
+    )
     assert names(generate_preview(services, filtered)) == ["pr-1-feature-one-thing", "pr-3-fix-3"]
 
 
 def test_go_template_mode_gives_pull_request_labels_as_a_list(services: Services, scm: tuple) -> None:
     base, _ = scm
     spec = pr_set({"github": {"owner": "org", "repo": "repo", "api": base}}, go=True)
-    spec["spec"]["template"]["metadata"]["labels"]["labels"] = "{{ join \"-\" .labels }}"
+    spec["spec"]["template"]["metadata"]["labels"]["labels"] = '{{ join "-" .labels }}'
     apps = {a["metadata"]["name"]: a for a in generate_preview(services, spec)}
     assert apps["pr-3-fix-3"]["metadata"]["labels"]["labels"] == "preview-urgent"
 
@@ -95,11 +120,24 @@ def test_bitbucket_server_pull_requests_over_pages_with_basic_auth_from_a_secret
 ) -> None:
     base, state = scm
     kubesim.api.put_object({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "argocd"}})
-    kubesim.api.put_object({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "bb", "namespace": "argocd"},
-                            "data": {"password": base64.b64encode(b"hunter2").decode()}})
-    spec = pr_set({"bitbucketServer": {"project": "PROJ", "repo": "repo", "api": base,
-                                       "basicAuth": {"username": "ci", "passwordRef": {"secretName": "bb",
-                                                                                       "key": "password"}}}})
+    kubesim.api.put_object(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "bb", "namespace": "argocd"},
+            "data": {"password": base64.b64encode(b"hunter2").decode()},
+        }
+    )
+    spec = pr_set(
+        {
+            "bitbucketServer": {
+                "project": "PROJ",
+                "repo": "repo",
+                "api": base,
+                "basicAuth": {"username": "ci", "passwordRef": {"secretName": "bb", "key": "password"}},
+            }
+        }
+    )
     assert names(generate_preview(services, spec)) == ["pr-1-feature-one-thing", "pr-2-spike", "pr-3-fix-3"]
     paths = [p for p, _ in state.requests]
     assert paths[0].startswith("/rest/api/1.0/projects/PROJ/repos/repo/pull-requests?") and len(paths) == 2
@@ -124,20 +162,46 @@ def test_a_token_setting_is_sent_and_never_shown_in_an_error(
 
 def test_a_missing_token_secret_is_an_error_naming_it(services: Services, scm: tuple, kubesim: Any) -> None:
     base, _ = scm
-    spec = pr_set({"gitea": {"owner": "org", "repo": "repo", "api": base,
-                             "tokenRef": {"secretName": "gitea-token", "key": "token"}}})
+    spec = pr_set(
+        {
+            "gitea": {
+                "owner": "org",
+                "repo": "repo",
+                "api": base,
+                "tokenRef": {"secretName": "gitea-token", "key": "token"},
+            }
+        }
+    )
     with pytest.raises(GenerateFailed) as raised:
         generate_preview(services, spec)
     assert "argocd/gitea-token" in str(raised.value)
 
 
 REPOS = [
-    {"id": 11, "name": "api", "default_branch": "main", "branches": {"main": "1" * 40, "dev": "2" * 40},
-     "topics": ["service"], "files": {"main": ["deploy/kustomization.yaml"], "dev": []}},
-    {"id": 12, "name": "docs", "default_branch": "main", "branches": {"main": "3" * 40}, "topics": [],
-     "files": {"main": ["README.md"]}},
-    {"id": 13, "name": "web", "default_branch": "trunk", "branches": {"trunk": "4" * 40}, "topics": ["service"],
-     "files": {"trunk": ["deploy/kustomization.yaml"]}},
+    {
+        "id": 11,
+        "name": "api",
+        "default_branch": "main",
+        "branches": {"main": "1" * 40, "dev": "2" * 40},
+        "topics": ["service"],
+        "files": {"main": ["deploy/kustomization.yaml"], "dev": []},
+    },
+    {
+        "id": 12,
+        "name": "docs",
+        "default_branch": "main",
+        "branches": {"main": "3" * 40},
+        "topics": [],
+        "files": {"main": ["README.md"]},
+    },
+    {
+        "id": 13,
+        "name": "web",
+        "default_branch": "trunk",
+        "branches": {"trunk": "4" * 40},
+        "topics": ["service"],
+        "files": {"trunk": ["deploy/kustomization.yaml"]},
+    },
 ]
 
 
@@ -151,8 +215,9 @@ def scm_set(provider: dict[str, Any], **extra: Any) -> dict[str, Any]:
 def test_github_organisation_repositories_with_paths_exist_filter(services: Services, scm: tuple) -> None:
     base, state = scm
     state.repos = REPOS
-    spec = scm_set({"github": {"organization": "org", "api": base}}, filters=[{"pathsExist": ["deploy"]}],
-                   cloneProtocol="https")
+    spec = scm_set(
+        {"github": {"organization": "org", "api": base}}, filters=[{"pathsExist": ["deploy"]}], cloneProtocol="https"
+    )
     apps = {a["metadata"]["name"]: a for a in generate_preview(services, spec)}
     assert sorted(apps) == ["api-main", "web-trunk"]
     assert apps["api-main"]["spec"]["source"]["repoURL"] == "https://github.example/org/api.git"
@@ -163,8 +228,10 @@ def test_github_organisation_repositories_with_paths_exist_filter(services: Serv
 def test_gitlab_group_every_branch_with_repository_and_branch_filters(services: Services, scm: tuple) -> None:
     base, state = scm
     state.repos = REPOS
-    spec = scm_set({"gitlab": {"group": "team", "api": base, "allBranches": True}},
-                   filters=[{"repositoryMatch": "^api$", "branchMatch": "^dev$"}, {"labelMatch": "^serv"}])
+    spec = scm_set(
+        {"gitlab": {"group": "team", "api": base, "allBranches": True}},
+        filters=[{"repositoryMatch": "^api$", "branchMatch": "^dev$"}, {"labelMatch": "^serv"}],
+    )
     apps = generate_preview(services, spec)
     assert names(apps) == ["api-dev", "api-main", "web-trunk"]
     assert all(a["spec"]["source"]["repoURL"].startswith("git@gitlab.example:team/") for a in apps)

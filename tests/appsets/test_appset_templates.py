@@ -48,7 +48,7 @@ def test_default_mode_renders_every_string_and_map_key_of_the_template() -> None
 
 
 def test_go_template_mode_has_sprig_and_normalize() -> None:
-    template = app_template("{{ .branch | normalize }}", "{{ .path.path | upper }}", "{{ default \"x\" .ns }}")
+    template = app_template("{{ .branch | normalize }}", "{{ .path.path | upper }}", '{{ default "x" .ns }}')
     spec = appset("s", [{"list": {"elements": []}}], template, goTemplate=True)
     [app] = render(spec, [{"branch": "Feature_1", "path": {"path": "apps/api"}}])
     assert (app["metadata"]["name"], app["spec"]["source"]["path"]) == ("feature-1", "APPS/API")
@@ -56,21 +56,30 @@ def test_go_template_mode_has_sprig_and_normalize() -> None:
 
 
 def test_missingkey_error_names_the_field_that_used_a_missing_parameter() -> None:
-    spec = appset("s", [{"list": {"elements": []}}], app_template("{{.nope}}", "p", "n"), goTemplate=True,
-                  goTemplateOptions=["missingkey=error"])
+    spec = appset(
+        "s",
+        [{"list": {"elements": []}}],
+        app_template("{{.nope}}", "p", "n"),
+        goTemplate=True,
+        goTemplateOptions=["missingkey=error"],
+    )
     with pytest.raises(TemplateError) as raised:
         render(spec, [{"cluster": "dev"}])
     assert "metadata.name" in str(raised.value) and "nope" in str(raised.value)
 
 
 def test_template_patch_is_rendered_and_merged_over_each_application() -> None:
-    patch = ("spec:\n  source:\n    helm:\n      valueFiles:\n      {{- range .files }}\n"
-             "      - {{ . }}\n      {{- end }}\n{{- if .autoSync }}\n  syncPolicy:\n    automated: {prune: true}\n"
-             "{{- end }}\n")
-    spec = appset("s", [{"list": {"elements": []}}], app_template("{{.name}}", "p", "n"), goTemplate=True,
-                  templatePatch=patch)
-    first, second = render(spec, [{"name": "a", "files": ["v1.yaml"], "autoSync": True},
-                                  {"name": "b", "files": [], "autoSync": False}])
+    patch = (
+        "spec:\n  source:\n    helm:\n      valueFiles:\n      {{- range .files }}\n"
+        "      - {{ . }}\n      {{- end }}\n{{- if .autoSync }}\n  syncPolicy:\n    automated: {prune: true}\n"
+        "{{- end }}\n"
+    )
+    spec = appset(
+        "s", [{"list": {"elements": []}}], app_template("{{.name}}", "p", "n"), goTemplate=True, templatePatch=patch
+    )
+    first, second = render(
+        spec, [{"name": "a", "files": ["v1.yaml"], "autoSync": True}, {"name": "b", "files": [], "autoSync": False}]
+    )
     assert first["spec"]["source"]["helm"]["valueFiles"] == ["v1.yaml"]
     assert first["spec"]["syncPolicy"] == {"automated": {"prune": True}}
     assert first["spec"]["source"]["path"] == "p" and "syncPolicy" not in second["spec"]
