@@ -414,3 +414,18 @@ def test_a_generator_error_names_the_generator(services: Services) -> None:
     with pytest.raises(GenerateFailed) as raised:
         generate_preview(services, spec)
     assert "spec.generators[0].git" in str(raised.value)
+
+
+def test_the_example_application_set_makes_one_app_per_folder_of_the_demo_repository(
+    services: Services, seed_repo: GitRepo
+) -> None:
+    from pathlib import Path
+
+    import yaml
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "applicationsets" / "apps-per-folder.yaml"
+    manifest = yaml.safe_load(example.read_text().replace("https://github.com/your-org/k8s-config", seed_repo.url))
+    apps = by_name(generate_preview(services, manifest))
+    assert sorted(apps) == ["api-preview", "worker-preview"]
+    assert apps["api-preview"]["spec"]["source"]["path"] == "apps/api"
+    assert apps["api-preview"]["spec"]["destination"]["namespace"] == "api-preview"
