@@ -90,8 +90,12 @@ def _create(ctx: ApiContext, raw: bytes) -> tuple[int, dict[str, Any]]:
     projects = [d.name for d in documents if isinstance(d, AppProject)]
     sets = [d.name for d in documents if isinstance(d, ApplicationSet)]
     clusters = [d.name for d in documents if isinstance(d, ClusterSecret)]
-    body = {"applications": names, "projects": projects, "created": new, "applicationSets": sets, "clusters": clusters}
-    return (201 if new else 200), body
+    body: dict[str, Any] = {"applications": names, "projects": projects, "created": new}
+    if sets:  # only when the body held them: the answer for Applications stays as it was
+        body["applicationSets"] = sets
+    if clusters:
+        body["clusters"] = clusters
+    return (201 if new or sets or clusters else 200), body
 
 
 def _matches_filters(
