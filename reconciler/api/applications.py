@@ -73,6 +73,17 @@ def _manifest_text(raw: bytes) -> str:
     return text  # YAML, and JSON objects, which are YAML
 
 
+async def manifest_body(request: Request) -> bytes:
+    """The request body, refused with 413 above MAX_MANIFEST_BYTES (declared or read)."""
+    declared = request.headers.get("content-length", "").strip()
+    if declared.isdigit() and int(declared) > MAX_MANIFEST_BYTES:
+        raise ApiError(413, f"the manifests are larger than {MAX_MANIFEST_BYTES} bytes: send fewer at a time")
+    raw = await request.body()
+    if len(raw) > MAX_MANIFEST_BYTES:
+        raise ApiError(413, f"the manifests are larger than {MAX_MANIFEST_BYTES} bytes: send fewer at a time")
+    return raw
+
+
 def _create(ctx: ApiContext, raw: bytes) -> tuple[int, dict[str, Any]]:
     try:
         documents = parse_manifests(_manifest_text(raw), source_file=BODY_SOURCE)
@@ -137,12 +148,7 @@ def apps_router() -> APIRouter:
         },
     )
     async def create(request: Request) -> JSONResponse:
-        declared = request.headers.get("content-length", "").strip()
-        if declared.isdigit() and int(declared) > MAX_MANIFEST_BYTES:
-            raise ApiError(413, f"the manifests are larger than {MAX_MANIFEST_BYTES} bytes: send fewer at a time")
-        raw = await request.body()
-        if len(raw) > MAX_MANIFEST_BYTES:
-            raise ApiError(413, f"the manifests are larger than {MAX_MANIFEST_BYTES} bytes: send fewer at a time")
+        raw = await manifest_body(request)
         status, body = await run_in_threadpool(_create, context(request), raw)
         return _json(body, status)
 

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from reconciler.api.applications import BODY_SOURCE, MAX_MANIFEST_BYTES, _json, _manifest_text
+from reconciler.api.applications import BODY_SOURCE, _json, _manifest_text, manifest_body
 from reconciler.api.auth import context, rest_caller
 from reconciler.api.errors import ApiError
 from reconciler.api.models import ErrorBody
@@ -39,16 +39,6 @@ _YAML_BODY = {
         },
     }
 }
-
-
-async def _body(request: Request) -> bytes:
-    declared = request.headers.get("content-length", "").strip()
-    if declared.isdigit() and int(declared) > MAX_MANIFEST_BYTES:
-        raise ApiError(413, f"the manifests are larger than {MAX_MANIFEST_BYTES} bytes: send fewer at a time")
-    raw = await request.body()
-    if len(raw) > MAX_MANIFEST_BYTES:
-        raise ApiError(413, f"the manifests are larger than {MAX_MANIFEST_BYTES} bytes: send fewer at a time")
-    return raw
 
 
 def _documents(raw: bytes, kind: type, what: str) -> list[Any]:
@@ -80,7 +70,7 @@ def appsets_router() -> APIRouter:
         openapi_extra=_YAML_BODY,
     )
     async def create(request: Request) -> JSONResponse:
-        raw = await _body(request)
+        raw = await manifest_body(request)
         documents = _documents(raw, ApplicationSet, "ApplicationSet manifests")
         store = context(request).services().store
         created = [d.name for d in documents if await run_in_threadpool(actions.register_appset, store, d)]
@@ -97,7 +87,7 @@ def appsets_router() -> APIRouter:
         openapi_extra=_YAML_BODY,
     )
     async def generate(request: Request) -> JSONResponse:
-        raw = await _body(request)
+        raw = await manifest_body(request)
         try:
             manifest = yaml.safe_load(_manifest_text(raw))
         except yaml.YAMLError as exc:
@@ -162,7 +152,7 @@ def appsets_router() -> APIRouter:
         openapi_extra=_YAML_BODY,
     )
     async def add_clusters(request: Request) -> JSONResponse:
-        raw = await _body(request)
+        raw = await manifest_body(request)
         documents = _documents(raw, ClusterSecret, "cluster Secrets (label argocd.argoproj.io/secret-type: cluster)")
         names = await run_in_threadpool(actions.register_clusters, context(request).services().store, documents)
         return _json({"clusters": names}, 201)
