@@ -162,3 +162,15 @@ def test_deleting_a_set_that_preserves_resources_deregisters_its_apps_without_ca
     result = delete_appset(services, "web")
     assert result == {"deleted": "web", "applications": ["web-dev"], "kept": [], "preserveResourcesOnDeletion": True}
     assert services.store.app_manifest("web-dev") is None and services.store.appset_manifest("web") is None
+
+
+def test_one_worker_generates_a_set_at_a_time_and_a_run_asked_meanwhile_is_not_lost(services: Services) -> None:
+    create(services, list_set(["dev"]))
+    assert services.store.acquire_appset_lock("web", "another-worker", 60)
+    held = run_generation(services, "web")
+    assert held is not None and "another worker" in held.held
+    assert services.store.apps_owned_by("web") == []
+    assert services.store.take_again("web")  # the holder runs the set again when it ends
+    services.store.release_appset_lock("web", "another-worker")
+    run_generation(services, "web")
+    assert services.store.apps_owned_by("web") == ["web-dev"]
