@@ -8,9 +8,11 @@ CLI, the API or an app-of-apps sync are seen on the next tick without a restart.
 app polls at its own interval (annotation `reconciler.io/poll-interval`, else
 RECONCILER_POLL_INTERVAL, default 180 s) stretched by up to 10 % jitter.
 
-The same tick hands out due retries (sync requests deferred with backoff), which are
-kept in Redis rather than as long Celery countdowns (see workers/celery_app.py), and every
-15 s it re-queues sync requests that a dead operation left waiting behind its expired lock.
+The same tick sends the ApplicationSets whose generation is due (their own Redis schedule:
+each run sets its next time from its generators' requeueAfterSeconds), and hands out due
+retries (sync requests deferred with backoff), which are kept in Redis rather than as long
+Celery countdowns (see workers/celery_app.py), and every 15 s it re-queues sync requests that
+a dead operation left waiting behind its expired lock.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ TICK_SECONDS = 1.0
 CLAIM_BATCH = 500
 POLL_JITTER = 0.1
 ORPHAN_SWEEP_SECONDS = 15.0  # a scan of the pending-sync keys: cheap, but not every second
+APPSET_LEASE_SECONDS = 300.0  # a generation whose task was lost is sent again after this
 
 
 def run_tick(store: Store, send: Any, poll_interval: float, now: float | None = None) -> int:
@@ -46,6 +49,10 @@ def run_tick(store: Store, send: Any, poll_interval: float, now: float | None = 
             break
     for request in store.claim_deferred(now):
         send("reconciler.sync", args=(request,), queue="sync")
+        sent += 1
+    # ApplicationSets due for generation; each is leased ahead until its run sets the next time.
+    for name in store.claim_due_appsets(now, APPSET_LEASE_SECONDS):
+        send("reconciler.appset", args=(name,), queue="poll")
         sent += 1
     return sent
 

@@ -88,6 +88,32 @@ def _networks(env: Mapping[str, str], name: str) -> tuple[ipaddress.IPv4Network 
         except ValueError:
             raise SettingsError(f"{name} entry {entry!r} is not an address or CIDR; write it like 10.0.0.0/8") from None
     return tuple(networks)
+def _percent(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip().rstrip("%")
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a percentage; set it like {name}=50") from None
+    if not 0 <= value <= 100:
+        raise SettingsError(f"{name}={raw!r} must be between 0 and 100")
+    return value
+
+
+# Generator provider -> the variable holding its token (pull-request and SCM-provider generators).
+APPSET_TOKEN_VARIABLES = {
+    "github": "RECONCILER_APPSET_GITHUB_TOKEN",
+    "gitlab": "RECONCILER_APPSET_GITLAB_TOKEN",
+    "gitea": "RECONCILER_APPSET_GITEA_TOKEN",
+    "bitbucketServer": "RECONCILER_APPSET_BITBUCKET_SERVER_TOKEN",
+}
+
+
+def _appset_tokens(env: Mapping[str, str]) -> dict[str, str]:
+    return {provider: env[var].strip() for provider, var in APPSET_TOKEN_VARIABLES.items() if env.get(var, "").strip()}
+
+
 def _resource_exclusions(env: Mapping[str, str]) -> tuple[str, ...]:
     """RECONCILER_RESOURCE_EXCLUSIONS: `group/Kind` patterns (shell wildcards, `/Kind` for the
     core group), comma-separated, that the watcher does not watch, besides the built-in noisy
@@ -203,6 +229,10 @@ class Settings:
     # waits for a kind to be served (SkipDryRunOnMissingResource, a CRD installed elsewhere).
     sync_wave_delay: float = 2.0
     missing_kind_timeout: float = 300.0
+    # ApplicationSets: the share of a set's apps one run may delete (more holds the run), and the
+    # SCM tokens of pull-request / SCM-provider generators without a tokenRef (never logged).
+    appset_max_delete_percent: float = 50.0
+    appset_tokens: dict[str, str] = field(default_factory=dict, repr=False)
 
     @staticmethod
     def resource_customizations_from_env(env: Mapping[str, str] | None = None) -> tuple[str, str]:
@@ -255,6 +285,8 @@ class Settings:
             trusted_proxies=_networks(env, "RECONCILER_TRUSTED_PROXIES"),
             sync_wave_delay=_float(env, "RECONCILER_SYNC_WAVE_DELAY", 2.0),
             missing_kind_timeout=_float(env, "RECONCILER_SYNC_MISSING_KIND_TIMEOUT", 300.0),
+            appset_max_delete_percent=_percent(env, "RECONCILER_APPSET_MAX_DELETE_PERCENT", 50.0),
+            appset_tokens=_appset_tokens(env),
         )
 
     @property

@@ -98,6 +98,7 @@ def configure(app: Celery, settings: Settings | None = None, timings: TaskTiming
             "reconciler.apply": {"queue": "sync"},
             "reconciler.prune": {"queue": "sync"},
             "reconciler.cluster_request": {"queue": "urgent"},
+            "reconciler.appset": {"queue": "poll"},
         },
         task_acks_late=True,
         task_reject_on_worker_lost=True,

@@ -13,6 +13,7 @@ from typing import Any
 from celery import Task
 
 from reconciler import telemetry
+from reconciler.control.appsets.reconcile import run_generation
 from reconciler.control.cluster_requests import answer
 from reconciler.control.poll import refresh
 from reconciler.control.requests import Next, SyncRequest
@@ -155,6 +156,28 @@ def apply(self: Task, op_id: str, step: int) -> None:
 def prune(self: Task, op_id: str, step: int) -> None:
     """Delete one wave's prune set, re-checking ownership before each delete."""
     _run_step(self, op_id, step)
+
+
+@app.task(name="reconciler.appset", bind=True, ignore_result=True)
+def appset(self: Task, name: str, fresh: bool = False) -> None:
+    """Generate one ApplicationSet (reconciler/control/appsets/reconcile.py): one worker per set at
+    a time; the syncs a RollingSync step asks for are queued like any other."""
+    svc = services()
+    svc.store.clear_appset_queued(name)
+    try:
+        result = run_generation(svc, name, fresh=fresh)
+    finally:
+        telemetry.flush_process_counters(svc.store, svc.git.counters, svc.clusters)
+    for request in result.syncs if result is not None else []:
+        request_sync(svc.store, request)
+
+
+def queue_appset(store: Store, name: str, *, fresh: bool = False, urgent: bool = False) -> bool:
+    """Queue a generation of the set unless one already waits (webhook pushes coalesce into it)."""
+    if not store.mark_appset_queued(name, timings().visibility_timeout):
+        return False
+    appset.apply_async(args=(name,), kwargs={"fresh": fresh}, queue="urgent" if urgent else "poll")
+    return True
 
 
 REPLY_TTL_SECONDS = 300.0

@@ -38,7 +38,8 @@ from reconciler.control.poll import refresh
 from reconciler.control.preview import PreviewError, preview_sync
 from reconciler.control.teardown import Teardown, delete_application
 from reconciler.core.urls import redact_urls_in, same_repository
-from reconciler.model import AppProject, SpecError, parse_manifests
+from reconciler.model import Application, AppProject, SpecError, parse_manifests
+from reconciler.model.appset_types import ApplicationSet, ClusterSecret
 
 MAX_MANIFEST_BYTES = 5 * 1024 * 1024
 BODY_SOURCE = "request body"
@@ -72,6 +73,17 @@ def _manifest_text(raw: bytes) -> str:
     return text  # YAML, and JSON objects, which are YAML
 
 
+async def manifest_body(request: Request) -> bytes:
+    """The request body, refused with 413 above MAX_MANIFEST_BYTES (declared or read)."""
+    declared = request.headers.get("content-length", "").strip()
+    if declared.isdigit() and int(declared) > MAX_MANIFEST_BYTES:
+        raise ApiError(413, f"the manifests are larger than {MAX_MANIFEST_BYTES} bytes: send fewer at a time")
+    raw = await request.body()
+    if len(raw) > MAX_MANIFEST_BYTES:
+        raise ApiError(413, f"the manifests are larger than {MAX_MANIFEST_BYTES} bytes: send fewer at a time")
+    return raw
+
+
 def _create(ctx: ApiContext, raw: bytes) -> tuple[int, dict[str, Any]]:
     try:
         documents = parse_manifests(_manifest_text(raw), source_file=BODY_SOURCE)
@@ -82,12 +94,19 @@ def _create(ctx: ApiContext, raw: bytes) -> tuple[int, dict[str, Any]]:
             [str(p) for p in exc.problems],
         ) from None
     if not documents:
-        raise ApiError(400, "the request body holds no Application or AppProject (kind: Application, AppProject)")
+        raise ApiError(400, "the request body holds no Application, AppProject, ApplicationSet or cluster Secret")
     store = ctx.services().store
-    new = [d.name for d in documents if not isinstance(d, AppProject) and store.app_manifest(d.name) is None]
+    new = [d.name for d in documents if isinstance(d, Application) and store.app_manifest(d.name) is None]
     names = actions.create(store, documents)
     projects = [d.name for d in documents if isinstance(d, AppProject)]
-    return (201 if new else 200), {"applications": names, "projects": projects, "created": new}
+    sets = [d.name for d in documents if isinstance(d, ApplicationSet)]
+    clusters = [d.name for d in documents if isinstance(d, ClusterSecret)]
+    body: dict[str, Any] = {"applications": names, "projects": projects, "created": new}
+    if sets:  # only when the body held them: the answer for Applications stays as it was
+        body["applicationSets"] = sets
+    if clusters:
+        body["clusters"] = clusters
+    return (201 if new or sets or clusters else 200), body
 
 
 def _matches_filters(
@@ -129,12 +148,7 @@ def apps_router() -> APIRouter:
         },
     )
     async def create(request: Request) -> JSONResponse:
-        declared = request.headers.get("content-length", "").strip()
-        if declared.isdigit() and int(declared) > MAX_MANIFEST_BYTES:
-            raise ApiError(413, f"the manifests are larger than {MAX_MANIFEST_BYTES} bytes: send fewer at a time")
-        raw = await request.body()
-        if len(raw) > MAX_MANIFEST_BYTES:
-            raise ApiError(413, f"the manifests are larger than {MAX_MANIFEST_BYTES} bytes: send fewer at a time")
+        raw = await manifest_body(request)
         status, body = await run_in_threadpool(_create, context(request), raw)
         return _json(body, status)
 

@@ -129,6 +129,7 @@ class Deleted(_Open):
 class WebhookAccepted(BaseModel):
     queued: list[str] = Field(description="applications whose refresh was queued (or already waiting)")
     ignored: int = Field(description="registered applications this push does not concern")
+    applicationSets: list[str] = Field(default_factory=list, description="ApplicationSets whose generation was queued")
 
 
 class Ping(BaseModel):

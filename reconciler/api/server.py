@@ -31,6 +31,7 @@ from fastapi.responses import JSONResponse
 
 from reconciler import logs
 from reconciler.api.applications import apps_router
+from reconciler.api.applicationsets import appsets_router
 from reconciler.api.auth import rest_caller
 from reconciler.api.context import ApiContext
 from reconciler.api.dashboard import make_router as dashboard_router
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     app.include_router(webhook_router())
     app.include_router(apps_router())
+    app.include_router(appsets_router())
     app.include_router(ops_router())
     tree = ctx.live_tree_from_workers if ctx.settings.api_cluster_access == "workers" else None
     app.include_router(dashboard_router(ctx.services, rest_caller, tree))

@@ -45,7 +45,7 @@ class LocalBackend:
         except SpecError as exc:
             raise ClientError(str(exc)) from None
         if not documents:
-            raise ClientError(f"{filename}: no Application or AppProject in the file")
+            raise ClientError(f"{filename}: no Application, AppProject, ApplicationSet or cluster Secret in the file")
         return actions.create(self.store, documents)
 
     def list(self) -> list[dict[str, Any]]:

@@ -59,9 +59,25 @@ def create(args: argparse.Namespace) -> int:
     names = _call(_backend().create, text, args.file)
     for name in names:
         print(f"application {name!r} registered")
-    if not names:
+    others = _other_kinds(text, args.file)
+    for line in others:
+        print(line)
+    if not names and not others:
         print("projects registered")
     return 0
+
+
+def _other_kinds(text: str, filename: str) -> list[str]:
+    """What else the file registered: ApplicationSets and clusters (the text parsed fine above)."""
+    from reconciler.model import SpecError, parse_manifests
+    from reconciler.model.appset_types import ApplicationSet, ClusterSecret
+
+    try:
+        documents = parse_manifests(text, source_file=filename)
+    except SpecError:
+        return []
+    kinds = {ApplicationSet: "applicationset", ClusterSecret: "cluster"}
+    return [f"{kinds[type(d)]} {d.name!r} registered" for d in documents if type(d) in kinds]
 
 
 def list_apps(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 
 from reconciler.cli import offline as commands
 from reconciler.cli.app_commands import add_app_parser
+from reconciler.cli.appset_commands import add_appset_parsers
 from reconciler.cli.health_command import add_health_parser
 from reconciler.cli.run_commands import add_run_parsers
 
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_health_parser(sub)
     add_app_parser(sub)
+    add_appset_parsers(sub)
     add_run_parsers(sub)
     return parser
 

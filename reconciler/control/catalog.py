@@ -20,6 +20,7 @@ from reconciler.model import (
     parse_project,
     project_to_manifest,
 )
+from reconciler.model.appset_types import ApplicationSet, ClusterSecret
 from reconciler.state import Store
 
 # First polls of newly registered apps are spread over this many seconds, so registering
@@ -47,17 +48,26 @@ def poll_interval_of(app: Application) -> float | None:
 
 def register(
     store: Store,
-    documents: Iterable[Application | AppProject],
+    documents: Iterable[Application | AppProject | ApplicationSet | ClusterSecret],
     *,
     parent: str | None = None,
     first_poll_in: float | None = None,
 ) -> list[str]:
-    """Store each document; new or changed apps are polled soon. Returns the app names written."""
+    """Store each document; new or changed apps are polled soon, ApplicationSets generated at
+    once, cluster Secrets registered. Returns the app names written."""
+    from reconciler.control.appsets.actions import register_appset, register_clusters
+
     written: list[str] = []
     now = time.time()
     for doc in documents:
         if isinstance(doc, AppProject):
             store.put_project(doc.name, project_to_manifest(doc))
+            continue
+        if isinstance(doc, ApplicationSet):
+            register_appset(store, doc, parent=parent)
+            continue
+        if isinstance(doc, ClusterSecret):
+            register_clusters(store, [doc])
             continue
         manifest = application_to_manifest(doc)
         before = store.app_manifest(doc.name)

@@ -8,23 +8,28 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.control.appsets.reconcile import delete_appset
 from reconciler.control.catalog import register
 from reconciler.control.teardown import delete_application
 from reconciler.model import RESOURCES_FINALIZER, Application, AppProject, SpecError, parse_application, parse_project
+from reconciler.model.appset_types import ApplicationSet
+from reconciler.model.parse_appset import parse_appset
 from reconciler.services import Services
 
 
 def parse_children(
     parent: str, manifests: list[dict[str, Any]]
-) -> tuple[list[Application | AppProject], list[tuple[str, str]]]:
+) -> tuple[list[Application | AppProject | ApplicationSet], list[tuple[str, str]]]:
     """Parsed child documents, and (child name, reason) for each child that is not valid."""
-    parsed: list[Application | AppProject] = []
+    parsed: list[Application | AppProject | ApplicationSet] = []
     problems: list[tuple[str, str]] = []
     for manifest in manifests:
         where = f"{manifest.get('kind', 'Application')} rendered by application {parent}"
         try:
             if manifest.get("kind") == "AppProject":
                 parsed.append(parse_project(manifest, source_file=where))
+            elif manifest.get("kind") == "ApplicationSet":
+                parsed.append(parse_appset(manifest, source_file=where))
             else:
                 parsed.append(parse_application(manifest, source_file=where))
         except SpecError as exc:
@@ -39,7 +44,12 @@ def reconcile_children(services: Services, parent: str, manifests: list[dict[str
     names = set(register(store, parsed, parent=parent))
     removed = [child for child in store.children_of(parent) if child not in names]
     deleted: list[str] = []
+    sets = {doc.name for doc in parsed if isinstance(doc, ApplicationSet)}
+    removed_sets = [name for name in store.appsets_of_parent(parent) if name not in sets]
     if prune:
+        for name in removed_sets:
+            delete_appset(services, name)
+            deleted.append(f"ApplicationSet {name}")
         for child in removed:
             manifest = store.app_manifest(child) or {}
             cascade = RESOURCES_FINALIZER in ((manifest.get("metadata") or {}).get("finalizers") or [])
@@ -48,10 +58,12 @@ def reconcile_children(services: Services, parent: str, manifests: list[dict[str
     parts = []
     if names:
         parts.append(f"{len(names)} child application(s) registered")
+    if sets:
+        parts.append(f"{len(sets)} ApplicationSet(s) registered")
     if deleted:
         parts.append(f"removed {', '.join(sorted(deleted))}")
-    elif removed:
-        parts.append(f"{', '.join(sorted(removed))} no longer in Git (prune to remove)")
+    elif removed or removed_sets:
+        parts.append(f"{', '.join(sorted(removed + removed_sets))} no longer in Git (prune to remove)")
     if problems:
         parts.append("invalid children skipped: " + " | ".join(f"{name}: {reason}" for name, reason in problems))
     return "; ".join(parts)

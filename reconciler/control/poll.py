@@ -29,6 +29,7 @@ from reconciler.engine.health.assess import Health, assess, missing, worst
 from reconciler.engine.pipeline import AccessDenied, AppComparison, revisions_of
 from reconciler.live.reader import LiveStateReader
 from reconciler.model import Application, SpecError, application_to_manifest
+from reconciler.model.appset_types import ApplicationSet
 from reconciler.services import Services
 from reconciler.source.git.client import GitError
 from reconciler.source.git.errors import RevisionNotFound
@@ -215,6 +216,11 @@ def _child_statuses(services: Services, parent: str, manifests: list[dict[str, A
         wanted.add(child)
         rows.append({**_child_row(child, "", ResourceSyncStatus.OUT_OF_SYNC.value, None), "error": reason})
     for doc in parsed:
+        if isinstance(doc, ApplicationSet):
+            same = store.appset_manifest(doc.name) == doc.manifest
+            state = (ResourceSyncStatus.SYNCED if same else ResourceSyncStatus.OUT_OF_SYNC).value
+            rows.append({**_child_row(doc.name, doc.namespace, state, None), "kind": "ApplicationSet"})
+            continue
         if not isinstance(doc, Application):
             continue
         wanted.add(doc.name)

@@ -372,17 +372,30 @@ def parse_project(doc: dict[str, Any], source_file: str = "<stdin>") -> AppProje
 # Files
 # --------------------------------------------------------------------------------------
 
-_PARSERS = {APPLICATION_KIND: _parse_application, PROJECT_KIND: _parse_project}
+def _parsers() -> dict[str, Any]:
+    from reconciler.model.parse_appset import parse_appset_document, parse_cluster_secret_document
+
+    return {
+        APPLICATION_KIND: _parse_application,
+        PROJECT_KIND: _parse_project,
+        "ApplicationSet": parse_appset_document,
+        "Secret": parse_cluster_secret_document,  # Argo CD cluster Secrets only (checked by their label)
+    }
 
 
-def parse_manifests(text: str, source_file: str = "<stdin>") -> list[Application | AppProject]:
-    """Every Application and AppProject in a multi-document YAML text, in file order.
+_KINDS_HERE = f"{APPLICATION_KIND}, {PROJECT_KIND}, ApplicationSet ({API_VERSION}) and cluster Secrets (v1)"
+
+
+def parse_manifests(text: str, source_file: str = "<stdin>") -> list[Any]:
+    """Every Application, AppProject, ApplicationSet and cluster Secret in a multi-document
+    YAML text, in file order.
 
     Empty documents are skipped. Problems in all documents are collected and raised
     together as one SpecError; each names the file and, where known, the line.
     """
     loader = yaml.SafeLoader(text)
-    results: list[Application | AppProject] = []
+    parsers = _parsers()
+    results: list[Any] = []
     problems: list[Problem] = []
     index = 0
     try:
@@ -413,15 +426,13 @@ def parse_manifests(text: str, source_file: str = "<stdin>") -> list[Application
                 r.problem("", f"document {index} must be a mapping of fields, found {describe_value(doc)}")
                 problems.extend(r.problems)
                 continue
-            parse = _PARSERS.get(doc.get("kind"))  # type: ignore[arg-type]
-            if parse is None:
+            parse = parsers.get(doc.get("kind"))  # type: ignore[arg-type]
+            if parse is None or (doc.get("kind") == "Secret" and not _labelled_cluster(doc)):
                 kind = doc.get("kind")
                 shown = f'"{kind}"' if isinstance(kind, str) else "missing"
-                r.problem(
-                    "kind",
-                    f"document {index} has kind {shown}; only {APPLICATION_KIND} and {PROJECT_KIND} "
-                    f"({API_VERSION}) belong here",
-                )
+                hint = (" (a Secret belongs here only as an Argo CD cluster Secret, labelled "
+                        "argocd.argoproj.io/secret-type: cluster)" if kind == "Secret" else "")
+                r.problem("kind", f"document {index} has kind {shown}; only {_KINDS_HERE} belong here{hint}")
                 problems.extend(r.problems)
                 continue
             try:
@@ -441,7 +452,13 @@ def parse_manifests(text: str, source_file: str = "<stdin>") -> list[Application
     return results
 
 
-def load_file(path: str | Path) -> list[Application | AppProject]:
+def _labelled_cluster(doc: dict[str, Any]) -> bool:
+    from reconciler.model.parse_appset import is_cluster_secret
+
+    return is_cluster_secret(doc)
+
+
+def load_file(path: str | Path) -> list[Any]:
     """`parse_manifests` on a file; an unreadable file is a SpecError naming it."""
     try:
         text = Path(path).read_text(encoding="utf-8")

@@ -6,6 +6,7 @@
     locks       sync locks, waiting sync requests   operations  sync operation state machines
     caches      render cache, shared ref listings   counters    telemetry counters
     webhooks    webhook coalescing and rate limit
+    appsets     ApplicationSets: manifests, status, owned apps, schedule, lock; cluster Secrets
     embedded_redis, redis_server   the private redis-server of `reconciler up` and tests
 """
 

@@ -46,6 +46,15 @@ Layout (all keys start with `rc:`):
 | `rc:live-lease:{cluster}` | string | the watcher holding the cluster: its fencing token, expires |
 | `rc:live-fence` | counter | last fencing token given out |
 | `rc:live-poll:{app}` | string | set while a poll the watcher queued waits in the queue (coalescing), expires |
+| `rc:appsets` | hash | ApplicationSet name -> manifest (JSON) |
+| `rc:appset-status:{set}` | string | the set's status: conditions, resources, rolling sync steps (JSON) |
+| `rc:appset-parent` | hash | ApplicationSet name -> the app-of-apps parent that registered it |
+| `rc:appset-owner` | hash | generated app name -> the ApplicationSet that owns it |
+| `rc:appset-schedule` | sorted set | set name scored by its next generation time |
+| `rc:appset-lock:{set}` | string | the worker generating the set: its token, expires |
+| `rc:appset-again:{set}` | string | a run was asked for while the set was locked: run again, expires |
+| `rc:appset-queued:{set}` | string | set while a generation waits in the queue (coalescing), expires |
+| `rc:clusters` | hash | cluster name -> its Argo CD cluster Secret (JSON, sealed: its config holds credentials) |
 
 `{cluster}` is a short hash of the API server URL (reconciler/live/keys: `cluster_id`).
 
@@ -195,6 +204,28 @@ class Keys:
     @staticmethod
     def live_poll(app: str) -> str:
         return f"{PREFIX}:live-poll:{app}"
+
+    appsets = f"{PREFIX}:appsets"
+    appset_owner = f"{PREFIX}:appset-owner"
+    appset_parents = f"{PREFIX}:appset-parent"
+    appset_schedule = f"{PREFIX}:appset-schedule"
+    clusters = f"{PREFIX}:clusters"
+
+    @staticmethod
+    def appset_status(name: str) -> str:
+        return f"{PREFIX}:appset-status:{name}"
+
+    @staticmethod
+    def appset_lock(name: str) -> str:
+        return f"{PREFIX}:appset-lock:{name}"
+
+    @staticmethod
+    def appset_again(name: str) -> str:
+        return f"{PREFIX}:appset-again:{name}"
+
+    @staticmethod
+    def appset_queued(name: str) -> str:
+        return f"{PREFIX}:appset-queued:{name}"
 
     @classmethod
     def per_app(cls, app: str) -> list[str]:

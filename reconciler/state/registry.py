@@ -43,6 +43,7 @@ class RegistryState(RedisState):
         with self.r.pipeline() as pipe:
             pipe.hdel(Keys.apps, name)
             pipe.hdel(Keys.parents, name)
+            pipe.hdel(Keys.appset_owner, name)
             pipe.zrem(Keys.schedule, name)
             pipe.hdel(Keys.poll_interval, name)
             pipe.delete(*Keys.per_app(name))

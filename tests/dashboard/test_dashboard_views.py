@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from reconciler.api.dashboard.commit_links import commit_url, repo_url_for_web
-from reconciler.control.live_tree import build_live_children
 from reconciler.api.dashboard.router import role_of
 from reconciler.api.dashboard.views import app_detail, condition_title, list_row, resource_tree, rollback_view
+from reconciler.control.live_tree import build_live_children
 
 SHA = "3f786850e387550fdab836ed7e6dc881de23001b"
 

@@ -7,6 +7,7 @@ endpoints the pages poll.
     GET /ui/api/whoami             the caller's role: the page shows write buttons to admins only
     GET /ui/api/apps               list rows (actions.summary + links and sync-policy flags)
     GET /ui/api/apps/{name}        the application page's data, with live ReplicaSets/Pods
+    GET /applicationsets           ApplicationSets with the apps each owns (data from /ui/api/appsets)
 
 The HTML and static files hold no data, so they are served without a token (a browser
 cannot attach a bearer token to a page navigation); every /ui/api/ route takes the REST
@@ -30,9 +31,9 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from reconciler.api.dashboard import views
-from reconciler.control.live_tree import Node, OwnerKey, live_children_of
 from reconciler.control import user_actions as actions
 from reconciler.control.catalog import UnknownApplication
+from reconciler.control.live_tree import Node, OwnerKey, live_children_of
 from reconciler.core.urls import redact_urls_in
 from reconciler.services import Services
 
@@ -129,6 +130,20 @@ def make_router(
     @router.get("/", response_class=HTMLResponse)
     def list_page() -> HTMLResponse:
         return _page("list.html", title="Applications")
+
+    @router.get("/applicationsets", response_class=HTMLResponse)
+    def appsets_page() -> HTMLResponse:
+        return _page("appsets.html", title="ApplicationSets")
+
+    @router.get("/ui/api/appsets")
+    def appsets(caller: Any = Depends(auth_dependency)) -> JSONResponse:  # noqa: B008
+        from reconciler.control.appsets.actions import get_appset, list_appsets
+
+        store = services_provider().store
+        rows = [get_appset(store, row["name"]) for row in list_appsets(store)]
+        for row in rows:
+            row.pop("manifest", None)
+        return JSONResponse(redact_urls_in(rows), headers={"Cache-Control": "no-store"})
 
     @router.get("/ui/apps/{name}", response_class=HTMLResponse)
     def app_page(name: str) -> HTMLResponse:

@@ -27,6 +27,7 @@ from reconciler.api.context import ApiContext
 from reconciler.api.errors import error_response
 from reconciler.api.models import ErrorBody, Ping, WebhookAccepted
 from reconciler.api.webhook import PushEvent, WebhookError, check_size, detect_provider, matches, parse, verify
+from reconciler.api.webhook.appsets import appsets_concerned, pull_request_repos, refresh_appsets
 from reconciler.core.urls import repo_location
 from reconciler.model import Application, SpecError, parse_application
 
@@ -112,6 +113,12 @@ def webhook_router() -> APIRouter:
         try:
             provider = detect_provider(headers)
             verify(provider, headers, body, settings.webhook_secrets, settings.webhook_allow_unsigned)
+            pull_request = pull_request_repos(provider, headers, body)
+            if pull_request is not None:  # refreshes ApplicationSets' pull-request generators only
+                sets = refresh_appsets(ctx.services().store, appsets_concerned(ctx.services().store, pull_request,
+                                                                               "pullRequest"))
+                return 202, {"queued": [], "ignored": 0, "applicationSets": sets}, provider, (
+                    "accepted" if sets else "ignored")
             event = parse(provider, headers, body)
         except WebhookError as exc:
             return exc.status, {"error": exc.message, "problems": []}, provider, _RESULTS.get(exc.status, "malformed")
@@ -124,8 +131,12 @@ def webhook_router() -> APIRouter:
         for name in queued:
             if store.claim_webhook_poll(name, now, WEBHOOK_POLL_COALESCE_SECONDS):
                 ctx.enqueue_fresh_poll(name)
-        result = "accepted" if queued else "ignored"
-        return 202, {"queued": queued, "ignored": len(apps) - len(queued)}, provider, result
+        sets = refresh_appsets(store, appsets_concerned(store, list(event.repo_urls), "git"))
+        result = "accepted" if queued or sets else "ignored"
+        payload = {"queued": queued, "ignored": len(apps) - len(queued)}
+        if sets:  # only when a push concerns ApplicationSets: the answer to others stays as it was
+            payload["applicationSets"] = sets
+        return 202, payload, provider, result
 
     @router.post(
         "/api/webhook",

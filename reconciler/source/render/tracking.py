@@ -16,7 +16,7 @@ from typing import Any
 from reconciler.model.resources import TRACKING_ANNOTATION, TRACKING_LABEL, ResourceKey, split_api_version
 
 ARGO_GROUP = "argoproj.io"
-CHILD_APP_KINDS = frozenset({"Application", "AppProject"})
+CHILD_APP_KINDS = frozenset({"Application", "AppProject", "ApplicationSet"})
 
 # Built-in kinds that live outside namespaces (Kubernetes 1.31); discovery adds the rest.
 CLUSTER_SCOPED_KINDS: frozenset[tuple[str, str]] = frozenset(

@@ -1,0 +1,160 @@
+"""The REST API over ApplicationSets and clusters:
+`GET|POST /api/v1/applicationsets`, `POST /api/v1/applicationsets/generate` (a dry run: the
+Applications a set would produce, created nowhere), `GET|DELETE /api/v1/applicationsets/NAME`,
+`GET|POST /api/v1/clusters` (Argo CD cluster Secrets; no credentials ever answered).
+
+Thin shells over reconciler.control.appsets.actions, so `reconciler appset ...` prints the same
+whether it talks to Redis or to this API.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from reconciler.api.applications import BODY_SOURCE, _json, _manifest_text, manifest_body
+from reconciler.api.auth import context, rest_caller
+from reconciler.api.errors import ApiError
+from reconciler.api.models import ErrorBody
+from reconciler.control.appsets import actions
+from reconciler.control.appsets.clusters import cluster_rows
+from reconciler.control.appsets.reconcile import delete_appset
+from reconciler.model import SpecError, parse_manifests
+from reconciler.model.appset_types import ApplicationSet, ClusterSecret
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "no valid bearer token"},
+    403: {"model": ErrorBody, "description": "a read-only token on a route that changes the system"},
+}
+_YAML_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/yaml": {"schema": {"type": "string", "description": "one or more YAML documents"}},
+            "application/json": {"schema": {"type": "object", "description": "a manifest"}},
+        },
+    }
+}
+
+
+def _documents(raw: bytes, kind: type, what: str) -> list[Any]:
+    try:
+        documents = parse_manifests(_manifest_text(raw), source_file=BODY_SOURCE)
+    except SpecError as exc:
+        raise ApiError(
+            400,
+            f"the manifests have {len(exc.problems)} problem(s); nothing was registered: fix each one listed",
+            [str(p) for p in exc.problems],
+        ) from None
+    others = [type(d).__name__ for d in documents if not isinstance(d, kind)]
+    if others or not documents:
+        raise ApiError(
+            400,
+            f"send {what} here (found {', '.join(others) or 'none'}); other kinds go to POST /api/v1/applications",
+        )
+    return documents
+
+
+def appsets_router() -> APIRouter:
+    router = APIRouter(prefix="/api/v1", tags=["applicationsets"], dependencies=[Depends(rest_caller)])
+
+    @router.post(
+        "/applicationsets",
+        summary="Register or update ApplicationSets (YAML or JSON)",
+        status_code=201,
+        responses={400: {"model": ErrorBody, "description": "invalid manifests"}, **_ERRORS},
+        openapi_extra=_YAML_BODY,
+    )
+    async def create(request: Request) -> JSONResponse:
+        raw = await manifest_body(request)
+        documents = _documents(raw, ApplicationSet, "ApplicationSet manifests")
+        store = context(request).services().store
+        created = [d.name for d in documents if await run_in_threadpool(actions.register_appset, store, d)]
+        return _json({"applicationSets": [d.name for d in documents], "created": created}, 201 if created else 200)
+
+    @router.post(
+        "/applicationsets/generate",
+        summary="The Applications a set would produce now (dry run)",
+        responses={
+            400: {"model": ErrorBody, "description": "invalid set"},
+            422: {"model": ErrorBody, "description": "a generator or template failed"},
+            **_ERRORS,
+        },
+        openapi_extra=_YAML_BODY,
+    )
+    async def generate(request: Request) -> JSONResponse:
+        raw = await manifest_body(request)
+        try:
+            manifest = yaml.safe_load(_manifest_text(raw))
+        except yaml.YAMLError as exc:
+            raise ApiError(400, f"the request body is not YAML or JSON: {exc}") from None
+        if isinstance(manifest, list) and len(manifest) == 1:
+            manifest = manifest[0]
+        if not isinstance(manifest, dict) or manifest.get("kind") != "ApplicationSet":
+            raise ApiError(400, "send one ApplicationSet manifest (kind: ApplicationSet)")
+        try:
+            apps = await run_in_threadpool(actions.generate_preview, context(request).services(), manifest)
+        except actions.GenerateFailed as exc:
+            raise ApiError(422, str(exc)) from None
+        return _json(apps)
+
+    @router.get("/applicationsets", summary="List ApplicationSets with their apps' sync and health")
+    def list_appsets(request: Request) -> JSONResponse:
+        return _json(actions.list_appsets(context(request).services().store))
+
+    @router.get(
+        "/applicationsets/{name}",
+        summary="One ApplicationSet: conditions, resources, rollout",
+        responses={404: {"model": ErrorBody, "description": "no such ApplicationSet"}, **_ERRORS},
+    )
+    def get_appset(request: Request, name: str) -> JSONResponse:
+        try:
+            return _json(actions.get_appset(context(request).services().store, name))
+        except actions.UnknownAppSet as exc:
+            raise ApiError(404, str(exc)) from None
+
+    @router.delete(
+        "/applicationsets/{name}",
+        summary="Deregister a set and its apps (resources per preserveResourcesOnDeletion and each app's finalizer)",
+        responses={
+            404: {"model": ErrorBody, "description": "no such ApplicationSet"},
+            409: {"model": ErrorBody, "description": "some apps could not be deleted"},
+            **_ERRORS,
+        },
+    )
+    def delete(request: Request, name: str) -> JSONResponse:
+        try:
+            result = delete_appset(context(request).services(), name)
+        except LookupError as exc:
+            raise ApiError(404, str(exc)) from None
+        if result["kept"]:
+            raise ApiError(
+                409,
+                f"ApplicationSet {name!r} kept: some of its applications could not be deleted; "
+                "fix the cause and delete again",
+                result["kept"],
+            )
+        return _json(result)
+
+    @router.get("/clusters", summary="Known clusters: in-cluster and registered cluster Secrets (no credentials)")
+    def list_clusters(request: Request) -> JSONResponse:
+        return _json(cluster_rows(context(request).services().store))
+
+    @router.post(
+        "/clusters",
+        summary="Register Argo CD cluster Secrets",
+        status_code=201,
+        responses={400: {"model": ErrorBody, "description": "invalid Secret"}, **_ERRORS},
+        openapi_extra=_YAML_BODY,
+    )
+    async def add_clusters(request: Request) -> JSONResponse:
+        raw = await manifest_body(request)
+        documents = _documents(raw, ClusterSecret, "cluster Secrets (label argocd.argoproj.io/secret-type: cluster)")
+        names = await run_in_threadpool(actions.register_clusters, context(request).services().store, documents)
+        return _json({"clusters": names}, 201)
+
+    return router

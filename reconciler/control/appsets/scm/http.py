@@ -1,0 +1,45 @@
+"""Every HTTP request the SCM generators make goes through `get_json`, so one place decides
+which hosts may be reached (the outbound guard applies here), how long a request may take,
+and that errors never carry a token."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+TIMEOUT_SECONDS = 30.0
+MAX_BODY_BYTES = 20 * 1024 * 1024
+
+
+class ScmError(Exception):
+    """The hosting API refused or failed; the message names the URL (no credentials) and why."""
+
+
+def get_json(
+    url: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    params: Mapping[str, Any] | None = None,
+    verify: bool = True,
+    not_found_ok: bool = False,
+) -> tuple[Any, Mapping[str, str]]:
+    """The JSON body and headers of a GET; (None, headers) for a 404 when `not_found_ok`."""
+    try:
+        with httpx.Client(timeout=TIMEOUT_SECONDS, verify=verify, follow_redirects=False, trust_env=False) as client:
+            # No params at all for a URL that carries its own query (a Link header's next page).
+            response = client.get(url, headers=dict(headers or {}), params=dict(params) if params else None)
+    except httpx.HTTPError as exc:
+        raise ScmError(f"GET {url}: {type(exc).__name__}: {exc}") from None
+    if response.status_code == 404 and not_found_ok:
+        return None, response.headers
+    if response.status_code >= 400:
+        snippet = " ".join(response.text.split())[:200]
+        raise ScmError(f"GET {response.request.url}: HTTP {response.status_code}: {snippet}")
+    if len(response.content) > MAX_BODY_BYTES:
+        raise ScmError(f"GET {response.request.url}: the answer is larger than {MAX_BODY_BYTES} bytes")
+    try:
+        return response.json(), response.headers
+    except ValueError:
+        raise ScmError(f"GET {response.request.url}: the answer is not JSON") from None
