@@ -24,6 +24,7 @@ from celery.beat import Scheduler
 from reconciler.control.watchdog import end_stalled_operations
 from reconciler.settings import Settings
 from reconciler.state import Store
+from reconciler.state.connection import redis_endpoint
 
 log = logging.getLogger("reconciler.beat")
 
@@ -65,7 +66,7 @@ class AppPollScheduler(Scheduler):
         super().__init__(*args, **kwargs)
         settings: Settings = getattr(self.app.conf, "reconciler_settings", None) or Settings.from_env()
         self.poll_interval = settings.poll_interval
-        self.store = Store.from_url(self.app.conf.broker_url)
+        self.store = Store.connect(redis_endpoint(settings))
         self._last_sweep = 0.0
 
     def setup_schedule(self) -> None:

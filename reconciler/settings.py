@@ -88,6 +88,112 @@ def _networks(env: Mapping[str, str], name: str) -> tuple[ipaddress.IPv4Network 
         except ValueError:
             raise SettingsError(f"{name} entry {entry!r} is not an address or CIDR; write it like 10.0.0.0/8") from None
     return tuple(networks)
+
+
+def _sentinels(env: Mapping[str, str]) -> tuple[tuple[str, int], ...]:
+    """RECONCILER_REDIS_SENTINELS: `host:port,...` (a bare host means port 26379, Sentinel's own)."""
+    sentinels: list[tuple[str, int]] = []
+    for item in env.get("RECONCILER_REDIS_SENTINELS", "").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        if item.startswith("["):  # [IPv6]:port
+            host, _, port = item[1:].partition("]")
+            port = port.removeprefix(":") or "26379"
+        elif item.count(":") == 1:
+            host, _, port = item.partition(":")
+        else:
+            host, port = item, "26379" if ":" not in item else ""
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise SettingsError(
+                f"RECONCILER_REDIS_SENTINELS entry {item!r} must be HOST:PORT, e.g. redis-sentinel-0:26379"
+            )
+        sentinels.append((host, int(port)))
+    return tuple(sentinels)
+
+
+def _readable_file(env: Mapping[str, str], name: str) -> str:
+    path = env.get(name, "").strip()
+    if path and not os.access(Path(path).expanduser(), os.R_OK):
+        raise SettingsError(f"{name}={path!r} cannot be read; point it at a PEM file")
+    return str(Path(path).expanduser()) if path else ""
+
+
+@dataclass(frozen=True)
+class RedisTls:
+    """TLS towards Redis servers or Sentinels: a CA bundle to verify them, and a client
+    certificate when they ask for one (`tls-auth-clients`)."""
+
+    ca_file: str = ""
+    cert_file: str = ""
+    key_file: str = ""
+
+
+def _redis_tls(env: Mapping[str, str], prefix: str) -> RedisTls | None:
+    """`<prefix>_TLS=true` and its files; files without the flag are a mistake worth naming."""
+    files = {part: _readable_file(env, f"{prefix}_TLS_{part.upper()}_FILE") for part in ("ca", "cert", "key")}
+    if not _flag(env, f"{prefix}_TLS"):
+        given = [f"{prefix}_TLS_{part.upper()}_FILE" for part, path in files.items() if path]
+        if given:
+            raise SettingsError(f"{', '.join(given)} is set but {prefix}_TLS is not: set {prefix}_TLS=true")
+        return None
+    if bool(files["cert"]) != bool(files["key"]):
+        raise SettingsError(f"{prefix}_TLS_CERT_FILE and {prefix}_TLS_KEY_FILE go together: set both or neither")
+    return RedisTls(ca_file=files["ca"], cert_file=files["cert"], key_file=files["key"])
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    """Where Redis is: one server (REDIS_URL, else the embedded one) or a Sentinel-managed
+    group; reconciler/state/connection.py builds every client from this."""
+
+    url: str = ""
+    sentinels: tuple[tuple[str, int], ...] = ()
+    master: str = ""
+    password: str = field(default="", repr=False)
+    sentinel_password: str = field(default="", repr=False)
+    tls: RedisTls | None = None
+    sentinel_tls: RedisTls | None = None
+    # Writes that must survive a failover wait for this many replicas (WAIT), this long.
+    wait_replicas: int = 0
+    wait_timeout: float = 1.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> RedisSettings:
+        sentinels = _sentinels(env)
+        master = env.get("RECONCILER_REDIS_MASTER", "").strip()
+        url = env.get("REDIS_URL", "").strip()
+        if sentinels and not master:
+            raise SettingsError(
+                "RECONCILER_REDIS_SENTINELS is set but RECONCILER_REDIS_MASTER is not: set it to the master "
+                "name the Sentinels monitor (their `sentinel monitor NAME ...` line, e.g. mymaster)"
+            )
+        if master and not sentinels:
+            raise SettingsError("RECONCILER_REDIS_MASTER is set but RECONCILER_REDIS_SENTINELS is not: "
+                                "set RECONCILER_REDIS_SENTINELS=host:port,... (or unset the master name)")
+        if sentinels and url:
+            raise SettingsError("REDIS_URL and RECONCILER_REDIS_SENTINELS are both set: keep one "
+                                "(REDIS_URL for one Redis, the Sentinels for a replicated group)")
+        if env.get("RECONCILER_REDIS_SENTINEL_PASSWORD") and not sentinels:
+            raise SettingsError("RECONCILER_REDIS_SENTINEL_PASSWORD is set but RECONCILER_REDIS_SENTINELS is not")
+        sentinel_tls = _redis_tls(env, "RECONCILER_REDIS_SENTINEL")
+        if sentinel_tls and not sentinels:
+            raise SettingsError("RECONCILER_REDIS_SENTINEL_TLS is set but RECONCILER_REDIS_SENTINELS is not")
+        return cls(
+            url=url,
+            sentinels=sentinels,
+            master=master,
+            password=env.get("RECONCILER_REDIS_PASSWORD", ""),
+            sentinel_password=env.get("RECONCILER_REDIS_SENTINEL_PASSWORD", ""),
+            tls=_redis_tls(env, "RECONCILER_REDIS"),
+            sentinel_tls=sentinel_tls,
+            # With Sentinel there are replicas to wait for; a lone Redis has none, and WAIT
+            # there would only ever time out.
+            wait_replicas=_int(env, "RECONCILER_REDIS_WAIT_REPLICAS", 1 if sentinels else 0),
+            wait_timeout=_float(env, "RECONCILER_REDIS_WAIT_TIMEOUT", 1.0),
+        )
+
+
 def _resource_exclusions(env: Mapping[str, str]) -> tuple[str, ...]:
     """RECONCILER_RESOURCE_EXCLUSIONS: `group/Kind` patterns (shell wildcards, `/Kind` for the
     core group), comma-separated, that the watcher does not watch, besides the built-in noisy
@@ -159,7 +265,8 @@ def _api_auth(env: Mapping[str, str], tokens: tuple[tuple[str, str], ...]) -> st
 
 @dataclass(frozen=True)
 class Settings:
-    redis_url: str = ""  # empty: the embedded Redis of the data dir
+    redis_url: str = ""  # empty: the embedded Redis of the data dir (unless Sentinels are set)
+    redis: RedisSettings = field(default_factory=RedisSettings)
     kubeconfig: str = ""
     data_dir: Path = field(default_factory=lambda: Path.home() / ".local" / "share" / "reconciler")
     poll_interval: float = 180.0
@@ -227,6 +334,7 @@ class Settings:
         api_tokens = _api_tokens(env)
         return cls(
             redis_url=env.get("REDIS_URL", "").strip(),
+            redis=RedisSettings.from_env(env),
             kubeconfig=env.get("KUBECONFIG", "").strip(),
             data_dir=Path(data_dir).expanduser() if data_dir else cls().data_dir,
             poll_interval=_float(env, "RECONCILER_POLL_INTERVAL", 180.0),

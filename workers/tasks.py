@@ -20,7 +20,7 @@ from reconciler.control.sync import run_step, start_sync
 from reconciler.services import Services
 from reconciler.settings import Settings
 from reconciler.state import Store
-from workers.celery_app import TaskTimings, app, broker_url
+from workers.celery_app import TaskTimings, app
 
 log = logging.getLogger("reconciler.tasks")
 
@@ -35,7 +35,7 @@ def services() -> Services:
     with _services_guard:
         if _services is None:
             settings: Settings = app.conf.reconciler_settings
-            _services = Services.create(settings, broker_url(settings))
+            _services = Services.create(settings)
         return _services
 
 

@@ -84,11 +84,12 @@ def watch(args: argparse.Namespace) -> int:
     from reconciler import logs
     from reconciler.live.process import WatcherProcess, celery_enqueue
     from reconciler.state import Store
-    from workers.celery_app import app, broker_url
+    from reconciler.state.connection import redis_endpoint
+    from workers.celery_app import app
 
     settings = _settings()
     logs.configure(args.loglevel.upper(), settings.log_format)
-    store = Store.from_url(broker_url(settings))
+    store = Store.connect(redis_endpoint(settings))
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda _s, _f: stop.set())

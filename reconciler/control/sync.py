@@ -743,6 +743,7 @@ def _end(
                 # A multi-source app's composite revision, one per source (a one-element list otherwise).
                 "revisions": revisions_of(op["revision"]),
                 "initiatedBy": request.trigger,
+                "operation": op_id,  # appended once, however often a failover retries the finish
             },
             limit=app.revision_history_limit,
         )
