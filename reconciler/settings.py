@@ -310,6 +310,8 @@ class Settings:
     # waits for a kind to be served (SkipDryRunOnMissingResource, a CRD installed elsewhere).
     sync_wave_delay: float = 2.0
     missing_kind_timeout: float = 300.0
+    # Where each app's sync fence (a Lease, engine/cluster/fence.py) lives in its destination cluster.
+    sync_fence_namespace: str = "kube-system"
 
     @staticmethod
     def resource_customizations_from_env(env: Mapping[str, str] | None = None) -> tuple[str, str]:
@@ -363,6 +365,7 @@ class Settings:
             trusted_proxies=_networks(env, "RECONCILER_TRUSTED_PROXIES"),
             sync_wave_delay=_float(env, "RECONCILER_SYNC_WAVE_DELAY", 2.0),
             missing_kind_timeout=_float(env, "RECONCILER_SYNC_MISSING_KIND_TIMEOUT", 300.0),
+            sync_fence_namespace=env.get("RECONCILER_SYNC_FENCE_NAMESPACE", "").strip() or "kube-system",
         )
 
     @property
