@@ -10,7 +10,8 @@ RECONCILER_POLL_INTERVAL, default 180 s) stretched by up to 10 % jitter.
 
 The same tick hands out due retries (sync requests deferred with backoff), which are
 kept in Redis rather than as long Celery countdowns (see workers/celery_app.py), and every
-15 s it re-queues sync requests that a dead operation left waiting behind its expired lock.
+15 s it re-queues sync requests that a dead operation left waiting behind its expired lock,
+and resumes (or ends) operations whose next task was lost (control/watchdog.py).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 from celery.beat import Scheduler
 
-from reconciler.control.watchdog import end_stalled_operations
+from reconciler.control.watchdog import end_stalled_operations, resume_stalled_operations
 from reconciler.settings import Settings
 from reconciler.state import Store
 from reconciler.state.connection import redis_endpoint
@@ -78,6 +79,8 @@ class AppPollScheduler(Scheduler):
             if time.monotonic() - self._last_sweep > ORPHAN_SWEEP_SECONDS:
                 self._last_sweep = time.monotonic()
                 sweep_orphaned_syncs(self.store, self.app.send_task)
+                for op_id, step in resume_stalled_operations(self.store, self.app.conf.reconciler_timings.lock_ttl):
+                    self.app.send_task("reconciler.apply", args=(op_id, step), queue="sync")
                 for name in end_stalled_operations(self.store):
                     self.app.send_task("reconciler.poll", args=(name,), queue="urgent")
         except Exception:  # Redis restarting: keep beat alive and try again next tick

@@ -116,9 +116,14 @@ def up(args: argparse.Namespace) -> int:
                 f"{args.host}: set RECONCILER_API_TOKENS=admin:<token> (or RECONCILER_API_TOKENS_FILE), "
                 "or leave --host at 127.0.0.1"
             )
-    if not settings.redis_url:
+    started_redis = False
+    if not settings.redis_url and not settings.redis.sentinels:
         from reconciler.state.embedded_redis import embedded_redis_url
 
+        try:
+            embedded_redis_url(settings, start=False)  # already running (another command started it)
+        except RuntimeError:
+            started_redis = True
         env["REDIS_URL"] = embedded_redis_url(settings)
         shown = redact_url(env["REDIS_URL"])  # the URL holds the embedded Redis's password
         print(f"redis:   {shown} (embedded, password in {settings.redis_data_dir}, data there too)", flush=True)
@@ -138,7 +143,15 @@ def up(args: argparse.Namespace) -> int:
     }
     print(f"api:     http://{args.host}:{args.port}/  (webhook: POST /api/webhook)", flush=True)
     print("stop with Ctrl-C", flush=True)
-    return _supervise(children)
+    try:
+        return _supervise(children)
+    finally:
+        if started_redis:
+            # The Redis this command started goes with it (its AOF stays in the data dir); one
+            # that was running before `up` is left for whoever started it.
+            from reconciler.state.embedded_redis import stop_embedded_redis
+
+            stop_embedded_redis(settings)
 
 
 def _supervise(children: dict[str, subprocess.Popen[bytes]]) -> int:
