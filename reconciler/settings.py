@@ -283,6 +283,8 @@ class Settings:
     webhook_allow_unsigned: bool = False
     webhook_max_bytes: int = 1024 * 1024
     webhook_rate_limit: int = 60
+    # How long a webhook is held and retried while Redis is unreachable (a failover) before a 503.
+    webhook_hold_seconds: float = 10.0
     # REST auth: (role, token) pairs; "token" needs one, "none" (explicit) leaves the REST API open.
     api_tokens: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     api_auth: str = "token"
@@ -349,6 +351,7 @@ class Settings:
             webhook_allow_unsigned=_flag(env, "RECONCILER_WEBHOOK_ALLOW_UNSIGNED"),
             webhook_max_bytes=_int(env, "RECONCILER_WEBHOOK_MAX_BYTES", 1024 * 1024, minimum=1),
             webhook_rate_limit=_int(env, "RECONCILER_WEBHOOK_RATE_LIMIT", 60),
+            webhook_hold_seconds=_float(env, "RECONCILER_WEBHOOK_HOLD_SECONDS", 10.0),
             api_tokens=api_tokens,
             api_auth=_api_auth(env, api_tokens),
             metrics_auth=_flag(env, "RECONCILER_METRICS_AUTH"),

@@ -10,6 +10,7 @@ import threading
 import time
 from typing import Any
 
+import redis
 from celery import Task
 
 from reconciler import telemetry
@@ -141,7 +142,12 @@ def _run_step(task: Task, op_id: str, step: int) -> None:
     t = timings()
     started = time.monotonic()
     redelivered = bool((task.request.delivery_info or {}).get("redelivered"))
-    nexts = run_step(services(), op_id, step, t.lock_ttl, t.max_countdown, redelivered=redelivered)
+    try:
+        nexts = run_step(services(), op_id, step, t.lock_ttl, t.max_countdown, redelivered=redelivered)
+    except redis.RedisError as exc:
+        # Still no primary after the client's retries: run the step again shortly (the retry is
+        # published with Celery's own publish retries), rather than leave it to the watchdog.
+        raise task.retry(countdown=1, max_retries=10, exc=exc) from None
     dispatch(_run_due_steps(nexts, step, started))
 
 

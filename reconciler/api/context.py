@@ -28,6 +28,9 @@ class ApiContext:
     settings: Settings
     given_services: Services | None = None
     _services: Services | None = field(default=None, init=False, repr=False)
+    # Webhooks answered 503 because Redis stayed unreachable past the hold (this process's count:
+    # Redis, where every other counter lives, was the thing that was down).
+    webhooks_unavailable: int = field(default=0, init=False)
     _guard: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def services(self) -> Services:

@@ -58,10 +58,21 @@ def ops_router() -> APIRouter:
             from reconciler.metrics import render
         except ImportError as exc:
             raise ApiError(503, f"GET /metrics: the module reconciler.metrics cannot be imported: {exc}") from None
-        body, content_type = render(context(request).services().store)
-        return Response(content=body, media_type=content_type)
+        ctx = context(request)
+        body, content_type = render(ctx.services().store)
+        return Response(content=body + _process_metrics(ctx.webhooks_unavailable), media_type=content_type)
 
     return router
+
+
+def _process_metrics(webhooks_unavailable: int) -> bytes:
+    """Counters this API process keeps itself, because they count the times Redis was down."""
+    return (
+        "# HELP reconciler_webhook_unavailable_total Webhooks answered 503 by this API process: Redis stayed "
+        "unreachable past RECONCILER_WEBHOOK_HOLD_SECONDS.\n"
+        "# TYPE reconciler_webhook_unavailable_total counter\n"
+        f"reconciler_webhook_unavailable_total {webhooks_unavailable}\n"
+    ).encode()
 
 
 def _redis_url(store: object) -> str:

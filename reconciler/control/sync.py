@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+
+import redis
 import time
 import uuid
 from collections.abc import Callable
@@ -450,6 +452,8 @@ def run_step(
         return []
     except (KubeError, GitError, RenderError, SpecError) as exc:
         return _fail(services, op_id, index, op, request, str(exc), retry=True)
+    except redis.RedisError:
+        raise  # Redis failing over for longer than the client's retries: the task runs the step again
     except Exception as exc:  # a bug or an unhandled input: the operation ends, it never stays Running
         log.exception("sync step failed unexpectedly", extra={"app": app_name, "operation": op_id})
         return _end(services, app_name, op_id, request, phase="Error", message=unexpected(exc), retry=False, op=op)
