@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-
-import redis
 import time
 import uuid
 from collections.abc import Callable
 from typing import Any
+
+import redis
 
 from reconciler.control import fencing
 from reconciler.control.apply_options import Written, write_object

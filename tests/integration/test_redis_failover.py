@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
 import os
 import re
@@ -111,7 +112,8 @@ def send_webhook(port: int, repo: GitRepo) -> int:
 
 
 def api_get(port: int, path: str) -> Any:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers)
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
 
@@ -170,7 +172,7 @@ def overlapping_syncs(entries: list[dict[str, Any]]) -> list[str]:
     problems = []
     for app, ops in spans.items():
         ordered = sorted(ops.items(), key=lambda item: item[1][0])
-        for (first, (_, first_end)), (second, (second_start, _)) in zip(ordered, ordered[1:], strict=False):
+        for (first, (_, first_end)), (second, (second_start, _)) in itertools.pairwise(ordered):
             if second_start < first_end:
                 problems.append(f"{app}: {second} wrote before {first} had finished")
     return problems
@@ -240,7 +242,7 @@ def test_every_app_converges_with_nothing_lost_while_the_redis_primary_is_killed
         head = repo.head()
         wait_for(
             lambda: all(
-                (s := store.status(a) or {}).get("sync", {}).get("revision") == head
+                (store.status(a) or {}).get("sync", {}).get("revision") == head
                 and (store.operation_state(a) or {}).get("phase") not in ("Running", None)
                 for a in APPS
             ),
