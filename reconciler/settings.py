@@ -129,17 +129,17 @@ class RedisTls:
     key_file: str = ""
 
 
-def _redis_tls(env: Mapping[str, str], prefix: str) -> RedisTls | None:
-    """`<prefix>_TLS=true` and its files; files without the flag are a mistake worth naming."""
-    files = {part: _readable_file(env, f"{prefix}_TLS_{part.upper()}_FILE") for part in ("ca", "cert", "key")}
-    if not _flag(env, f"{prefix}_TLS"):
-        given = [f"{prefix}_TLS_{part.upper()}_FILE" for part, path in files.items() if path]
+def _redis_tls(env: Mapping[str, str], flag: str, ca: str, cert: str = "", key: str = "") -> RedisTls | None:
+    """TLS when `flag` is true, with its files; files without the flag are a mistake worth naming."""
+    files = {name: _readable_file(env, name) for name in (ca, cert, key) if name}
+    if not _flag(env, flag):
+        given = [name for name, path in files.items() if path]
         if given:
-            raise SettingsError(f"{', '.join(given)} is set but {prefix}_TLS is not: set {prefix}_TLS=true")
+            raise SettingsError(f"{', '.join(given)} is set but {flag} is not: set {flag}=true")
         return None
-    if bool(files["cert"]) != bool(files["key"]):
-        raise SettingsError(f"{prefix}_TLS_CERT_FILE and {prefix}_TLS_KEY_FILE go together: set both or neither")
-    return RedisTls(ca_file=files["ca"], cert_file=files["cert"], key_file=files["key"])
+    if cert and bool(files[cert]) != bool(files[key]):
+        raise SettingsError(f"{cert} and {key} go together: set both or neither")
+    return RedisTls(ca_file=files[ca], cert_file=files.get(cert, ""), key_file=files.get(key, ""))
 
 
 @dataclass(frozen=True)
@@ -176,7 +176,7 @@ class RedisSettings:
                                 "(REDIS_URL for one Redis, the Sentinels for a replicated group)")
         if env.get("RECONCILER_REDIS_SENTINEL_PASSWORD") and not sentinels:
             raise SettingsError("RECONCILER_REDIS_SENTINEL_PASSWORD is set but RECONCILER_REDIS_SENTINELS is not")
-        sentinel_tls = _redis_tls(env, "RECONCILER_REDIS_SENTINEL")
+        sentinel_tls = _redis_tls(env, "RECONCILER_REDIS_SENTINEL_TLS", "RECONCILER_REDIS_SENTINEL_TLS_CA_FILE")
         if sentinel_tls and not sentinels:
             raise SettingsError("RECONCILER_REDIS_SENTINEL_TLS is set but RECONCILER_REDIS_SENTINELS is not")
         return cls(
@@ -185,7 +185,8 @@ class RedisSettings:
             master=master,
             password=env.get("RECONCILER_REDIS_PASSWORD", ""),
             sentinel_password=env.get("RECONCILER_REDIS_SENTINEL_PASSWORD", ""),
-            tls=_redis_tls(env, "RECONCILER_REDIS"),
+            tls=_redis_tls(env, "RECONCILER_REDIS_TLS", "RECONCILER_REDIS_TLS_CA_FILE",
+                           "RECONCILER_REDIS_TLS_CERT_FILE", "RECONCILER_REDIS_TLS_KEY_FILE"),
             sentinel_tls=sentinel_tls,
             # With Sentinel there are replicas to wait for; a lone Redis has none, and WAIT
             # there would only ever time out.

@@ -191,7 +191,7 @@ class SentinelGroup:
         server.start()
         return killed_at
 
-    def wait_until_replicated(self, timeout: float = 30.0) -> None:
+    def wait_until_replicated(self, timeout: float = 60.0) -> None:
         """Until every server runs and every replica has caught up with the primary."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -219,9 +219,10 @@ class SentinelGroup:
             return False
         if info.get("role") != "master" or int(info.get("connected_slaves", 0)) < len(self.servers) - 1:
             return False
+        # Online and close behind (the primary keeps taking writes while this looks).
         offset = int(info.get("master_repl_offset", 0))
         replicas = [info[f"slave{i}"] for i in range(len(self.servers) - 1)]
-        return all(r.get("state") == "online" and int(r.get("offset", 0)) >= offset for r in replicas)
+        return all(r.get("state") == "online" and offset - int(r.get("offset", 0)) < 1_000_000 for r in replicas)
 
     def _sentinel_knows_replicas(self, sentinel: _Server) -> bool:
         try:
