@@ -393,14 +393,23 @@ def test_cluster_rbac_binds_the_service_account_to_a_cluster_role() -> None:
     subject = {"kind": "ServiceAccount", "name": account["metadata"]["name"], "namespace": NAMESPACE}
     assert binding["roleRef"] == role_ref
     assert binding["subjects"] == [subject]
-    assert find(objects, "Role") == [] and find(objects, "RoleBinding") == []
+    # Namespaced grants: only the sync fence's Leases (engine/cluster/fence.py).
+    assert [r["metadata"]["name"] for r in find(objects, "Role")] == [f"{RELEASE}-reconciler-sync-fence"]
+    [fence] = find(objects, "Role")
+    assert fence["metadata"]["namespace"] == NAMESPACE  # the release's own, unless syncFence.namespace
+    env = env_of(container(objects, f"{RELEASE}-reconciler-worker"))
+    assert env["RECONCILER_SYNC_FENCE_NAMESPACE"]["value"] == NAMESPACE
+    assert fence["rules"] == [{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+                               "verbs": ["get", "create", "update", "patch"]}]
+    assert [b["roleRef"]["name"] for b in find(objects, "RoleBinding")] == [f"{RELEASE}-reconciler-sync-fence"]
 
 
 def test_namespace_rbac_grants_a_role_in_each_listed_namespace_and_nothing_cluster_wide() -> None:
     objects = rendered("namespace-rbac")
     assert find(objects, "ClusterRole") == [] and find(objects, "ClusterRoleBinding") == []
-    roles = {r["metadata"]["namespace"]: r for r in find(objects, "Role")}
-    bindings = {b["metadata"]["namespace"]: b for b in find(objects, "RoleBinding")}
+    fence = f"{RELEASE}-reconciler-sync-fence"  # the sync fence's Leases, in their own namespace
+    roles = {r["metadata"]["namespace"]: r for r in find(objects, "Role") if r["metadata"]["name"] != fence}
+    bindings = {b["metadata"]["namespace"]: b for b in find(objects, "RoleBinding") if b["metadata"]["name"] != fence}
     assert set(roles) == set(bindings) == set(TEAM_NAMESPACES)
     for namespace in TEAM_NAMESPACES:
         assert bindings[namespace]["roleRef"]["kind"] == "Role"

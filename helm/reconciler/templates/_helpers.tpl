@@ -149,6 +149,8 @@ never written into a rendered manifest.
 {{/* Settings shared by worker, beat and api. */}}
 {{- define "reconciler.commonEnv" -}}
 {{ include "reconciler.redisEnv" . | trim }}
+- name: RECONCILER_SYNC_FENCE_NAMESPACE
+  value: {{ .Values.syncFence.namespace | default .Release.Namespace | quote }}
 - name: RECONCILER_ENCRYPTION_KEY
   valueFrom:
     secretKeyRef:
