@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -39,8 +40,20 @@ def worker(args: argparse.Namespace) -> int:
         argv += ["--concurrency", str(args.concurrency)]
     if args.pool:
         argv += ["--pool", args.pool]
-    app.worker_main(argv)
-    return 0
+    from celery.signals import worker_shutting_down
+
+    asked: list[str] = []  # Celery's handler for SIGTERM / SIGINT / SIGQUIT says so here
+    worker_shutting_down.connect(lambda sig="", **_: asked.append(str(sig)), weak=False)
+    while True:
+        with contextlib.suppress(SystemExit):
+            app.worker_main(argv)
+        if asked:
+            return 0
+        # Kombu can give up on a Sentinel broker connection that broke mid-failover (an
+        # "Unrecoverable error" while it restores unacknowledged messages): start the worker
+        # again rather than leave this process without one; its tasks were never acknowledged.
+        print("reconciler worker: the worker stopped without being asked; starting it again", file=sys.stderr)
+        time.sleep(1)
 
 
 def beat(args: argparse.Namespace) -> int:
