@@ -69,9 +69,9 @@ def first_sync_of(store: Store, apps: list[str], revision: str) -> float | None:
     return min(times) if times else None
 
 
-def run(workdir: Path, app_count: int, kills: int) -> dict[str, object]:
+def run(workdir: Path, app_count: int, kills: int, down_after_ms: int) -> dict[str, object]:
     procs = ProcessGroup(workdir)
-    group = SentinelGroup(workdir / "redis").start()
+    group = SentinelGroup(workdir / "redis", down_after_ms=down_after_ms).start()
     try:
         kubesim_proc = procs.start("kubesim", [sys.executable, "-m", "kubesim", "--port", "0"], dict(os.environ),
                                    stdout=-1)
@@ -131,7 +131,7 @@ def run(workdir: Path, app_count: int, kills: int) -> dict[str, object]:
             "benchmark": "redis_failover",
             "apps": app_count,
             "kills": kills,
-            "sentinel_down_after_ms": DOWN_AFTER_MS,
+            "sentinel_down_after_ms": down_after_ms,
             "death_to_first_sync_seconds": {
                 "p50": round(statistics.median(figures), 2),
                 "max": max(figures),
@@ -148,12 +148,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--apps", type=int, default=5)
     parser.add_argument("--kills", type=int, default=5)
+    parser.add_argument("--down-after-ms", type=int, default=DOWN_AFTER_MS,
+                        help="Sentinel's down-after-milliseconds (the Helm chart sets 5000)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-failover-"))
     try:
         with sigterm_as_interrupt():
-            print(json.dumps(run(workdir, args.apps, args.kills), indent=2))
+            print(json.dumps(run(workdir, args.apps, args.kills, args.down_after_ms), indent=2))
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)

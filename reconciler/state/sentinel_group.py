@@ -68,8 +68,9 @@ class _Server:
 
 
 class SentinelGroup:
-    def __init__(self, workdir: Path, servers: int = 3, sentinels: int = 3) -> None:
+    def __init__(self, workdir: Path, servers: int = 3, sentinels: int = 3, down_after_ms: int = DOWN_AFTER_MS) -> None:
         self.workdir = Path(workdir)
+        self.down_after_ms = down_after_ms
         self.password = secrets.token_hex(16)
         self.sentinel_password = secrets.token_hex(16)
         ports = [free_port() for _ in range(servers)]
@@ -110,7 +111,7 @@ class SentinelGroup:
             f"sentinel sentinel-pass {self.sentinel_password}",
             f"sentinel monitor {MASTER_NAME} 127.0.0.1 {primary_port} 2",
             f"sentinel auth-pass {MASTER_NAME} {self.password}",
-            f"sentinel down-after-milliseconds {MASTER_NAME} {DOWN_AFTER_MS}",
+            f"sentinel down-after-milliseconds {MASTER_NAME} {self.down_after_ms}",
             f"sentinel failover-timeout {MASTER_NAME} {FAILOVER_TIMEOUT_MS}",
             f"sentinel parallel-syncs {MASTER_NAME} 2",
             "loglevel warning",
