@@ -12,7 +12,8 @@ The same tick sends the ApplicationSets whose generation is due (their own Redis
 each run sets its next time from its generators' requeueAfterSeconds), and hands out due
 retries (sync requests deferred with backoff), which are kept in Redis rather than as long
 Celery countdowns (see workers/celery_app.py), and every 15 s it re-queues sync requests that
-a dead operation left waiting behind its expired lock.
+a dead operation left waiting behind its expired lock, and resumes (or ends) operations whose
+next task was lost (control/watchdog.py).
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from typing import Any
 
 from celery.beat import Scheduler
 
-from reconciler.control.watchdog import end_stalled_operations
+from reconciler.control.watchdog import end_stalled_operations, resume_stalled_operations
 from reconciler.settings import Settings
 from reconciler.state import Store
+from reconciler.state.connection import redis_endpoint
 
 log = logging.getLogger("reconciler.beat")
 
@@ -72,7 +74,7 @@ class AppPollScheduler(Scheduler):
         super().__init__(*args, **kwargs)
         settings: Settings = getattr(self.app.conf, "reconciler_settings", None) or Settings.from_env()
         self.poll_interval = settings.poll_interval
-        self.store = Store.from_url(self.app.conf.broker_url)
+        self.store = Store.connect(redis_endpoint(settings))
         self._last_sweep = 0.0
 
     def setup_schedule(self) -> None:
@@ -84,6 +86,8 @@ class AppPollScheduler(Scheduler):
             if time.monotonic() - self._last_sweep > ORPHAN_SWEEP_SECONDS:
                 self._last_sweep = time.monotonic()
                 sweep_orphaned_syncs(self.store, self.app.send_task)
+                for op_id, step in resume_stalled_operations(self.store, self.app.conf.reconciler_timings.lock_ttl):
+                    self.app.send_task("reconciler.apply", args=(op_id, step), queue="sync")
                 for name in end_stalled_operations(self.store):
                     self.app.send_task("reconciler.poll", args=(name,), queue="urgent")
         except Exception:  # Redis restarting: keep beat alive and try again next tick

@@ -256,10 +256,12 @@ class BenchSystem:
         env: dict[str, str] | None = None,
         watchers: int = 0,
         profile_workers: bool = False,
+        aof: bool = False,
     ) -> None:
         self.workdir = workdir
         self.watcher_count = watchers
         self.profile_workers = profile_workers
+        self.aof = aof  # Redis with its append-only file on, as deployed
         self.worker_count = workers
         self.concurrency = concurrency
         self.kubesim_controllers = kubesim_controllers
@@ -287,7 +289,7 @@ class BenchSystem:
 
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.redis = RedisProcess(self.workdir / "redis").start()
+        self.redis = RedisProcess(self.workdir / "redis", persistent=self.aof).start()
         # The workers' key (generated into their data dir): this process reads what they seal.
         self.store = Store.from_url(self.redis.url, Sealer(key_file=self.workdir / "data" / KEY_FILE))
         self.kubesim = KubesimAdmin(self._start_kubesim())
@@ -400,6 +402,21 @@ class BenchSystem:
     def redis_used_memory_mb(self) -> float:
         assert self.store is not None
         return round(int(self.store.r.info("memory")["used_memory"]) / 2**20, 1)
+
+    def redis_memory_figures(self) -> dict[str, float]:
+        """What Redis holds (used_memory), what the process occupies (RSS), its peak, and the AOF
+        on disk, in MiB: the figures to size maxmemory and the volume by."""
+        assert self.store is not None and self.redis is not None
+        info = self.store.r.info("memory")
+        persistence = self.store.r.info("persistence")
+        aof_bytes = sum(f.stat().st_size for f in (self.redis.data_dir).rglob("*.aof")) if self.aof else 0
+        return {
+            "used_memory_mb": round(int(info["used_memory"]) / 2**20, 1),
+            "used_memory_rss_mb": round(int(info["used_memory_rss"]) / 2**20, 1),
+            "used_memory_peak_mb": round(int(info["used_memory_peak"]) / 2**20, 1),
+            "aof_enabled": int(persistence.get("aof_enabled", 0)),
+            "aof_on_disk_mb": round(aof_bytes / 2**20, 1),
+        }
 
     def queues_idle(self) -> bool:
         """No task waiting in a queue nor reserved by a worker, and no sync holding a lock."""

@@ -317,7 +317,8 @@ def run(count: int, args: argparse.Namespace) -> dict[str, Any]:
     ok = False
     try:
         with BenchSystem(workdir, workers=args.workers, concurrency=args.concurrency, env=env,
-                         watchers=0 if args.no_watch else 1, profile_workers=args.profile) as system:
+                         watchers=0 if args.no_watch else 1, profile_workers=args.profile,
+                         aof=args.aof) as system:
             log(f"{count} apps: system up in {workdir}; creating repos and registering apps")
             cpu_before = system.cpu_seconds_by_role()
             work_before = work_done(system)
@@ -359,6 +360,7 @@ def run(count: int, args: argparse.Namespace) -> dict[str, Any]:
                 "worker_rss_mb_largest_process": system.worker_rss_mb_largest_process(),
                 "watcher_rss_mb": system.watcher_rss_mb() if not args.no_watch else None,
                 "redis_used_memory_mb": system.redis_used_memory_mb(),
+                "redis_memory": system.redis_memory_figures(),
                 "git_ref_cache_ttl_seconds": ttl,
             }
         ok = True
@@ -380,6 +382,7 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=1200, help="seconds allowed for the first sync")
     parser.add_argument("--keep", action="store_true", help="keep the working directory (logs, repos)")
     parser.add_argument("--no-watch", action="store_true", help="run no watcher: polls LIST the cluster")
+    parser.add_argument("--aof", action="store_true", help="Redis with its append-only file on, as deployed")
     parser.add_argument("--profile", action="store_true",
                         help="profile the first sync with py-spy (pip install py-spy) and stop after it")
     args = parser.parse_args()

@@ -151,6 +151,25 @@ class RedisCollector(Collector):
         yield GaugeMetricFamily(
             "reconciler_deferred_syncs", "Sync retries waiting for their backoff to pass.", value=deferred
         )
+        yield from self._redis_memory()
+
+    def _redis_memory(self) -> Iterator[Metric]:
+        """Redis's own memory figures and refused commands: with maxmemory-policy noeviction a
+        full Redis refuses writes (OOM) rather than drop keys, and this is where that shows."""
+        memory = self.store.r.info("memory")
+        yield GaugeMetricFamily("reconciler_redis_used_memory_bytes", "Memory Redis holds (used_memory).",
+                                value=int(memory.get("used_memory", 0)))
+        yield GaugeMetricFamily("reconciler_redis_maxmemory_bytes", "Redis's maxmemory (0: no limit).",
+                                value=int(memory.get("maxmemory", 0)))
+        rejected = CounterMetricFamily(
+            "reconciler_redis_rejected_commands",
+            "Commands Redis refused, by error prefix (OOM: full at maxmemory), since it started.",
+            labels=["error"],
+        )
+        for key, value in self.store.r.info("errorstats").items():
+            if key.startswith("errorstat_") and isinstance(value, dict):
+                rejected.add_metric([key.removeprefix("errorstat_")], int(value.get("count", 0)))
+        yield rejected
 
     def _apps(
         self,

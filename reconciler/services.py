@@ -15,6 +15,7 @@ from reconciler.source.git.credentials import CredentialStore
 from reconciler.source.git.local_roots import LocalRepoPolicy
 from reconciler.source.helm import ChartRepositories
 from reconciler.state import Store
+from reconciler.state.connection import redis_endpoint
 
 
 def git_source(settings: Settings, shared_refs: Store | None = None) -> GitSource:
@@ -49,8 +50,10 @@ class Services:
     charts: ChartRepositories
 
     @classmethod
-    def create(cls, settings: Settings, redis_url: str) -> Services:
-        store = Store.from_url(redis_url)
+    def create(cls, settings: Settings, redis_url: str = "") -> Services:
+        """The clients of these settings; `redis_url` (tests, tools) names one Redis instead of
+        what the settings say (reconciler/state/connection.py)."""
+        store = Store.from_url(redis_url) if redis_url else Store.connect(redis_endpoint(settings))
         return cls(
             settings=settings,
             store=store,

@@ -88,6 +88,8 @@ def _networks(env: Mapping[str, str], name: str) -> tuple[ipaddress.IPv4Network 
         except ValueError:
             raise SettingsError(f"{name} entry {entry!r} is not an address or CIDR; write it like 10.0.0.0/8") from None
     return tuple(networks)
+
+
 def _percent(env: Mapping[str, str], name: str, default: float) -> float:
     raw = env.get(name, "").strip().rstrip("%")
     if not raw:
@@ -112,6 +114,111 @@ APPSET_TOKEN_VARIABLES = {
 
 def _appset_tokens(env: Mapping[str, str]) -> dict[str, str]:
     return {provider: env[var].strip() for provider, var in APPSET_TOKEN_VARIABLES.items() if env.get(var, "").strip()}
+
+
+def _sentinels(env: Mapping[str, str]) -> tuple[tuple[str, int], ...]:
+    """RECONCILER_REDIS_SENTINELS: `host:port,...` (a bare host means port 26379, Sentinel's own)."""
+    sentinels: list[tuple[str, int]] = []
+    for item in env.get("RECONCILER_REDIS_SENTINELS", "").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        if item.startswith("["):  # [IPv6]:port
+            host, _, port = item[1:].partition("]")
+            port = port.removeprefix(":") or "26379"
+        elif item.count(":") == 1:
+            host, _, port = item.partition(":")
+        else:
+            host, port = item, "26379" if ":" not in item else ""
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise SettingsError(
+                f"RECONCILER_REDIS_SENTINELS entry {item!r} must be HOST:PORT, e.g. redis-sentinel-0:26379"
+            )
+        sentinels.append((host, int(port)))
+    return tuple(sentinels)
+
+
+def _readable_file(env: Mapping[str, str], name: str) -> str:
+    path = env.get(name, "").strip()
+    if path and not os.access(Path(path).expanduser(), os.R_OK):
+        raise SettingsError(f"{name}={path!r} cannot be read; point it at a PEM file")
+    return str(Path(path).expanduser()) if path else ""
+
+
+@dataclass(frozen=True)
+class RedisTls:
+    """TLS towards Redis servers or Sentinels: a CA bundle to verify them, and a client
+    certificate when they ask for one (`tls-auth-clients`)."""
+
+    ca_file: str = ""
+    cert_file: str = ""
+    key_file: str = ""
+
+
+def _redis_tls(env: Mapping[str, str], flag: str, ca: str, cert: str = "", key: str = "") -> RedisTls | None:
+    """TLS when `flag` is true, with its files; files without the flag are a mistake worth naming."""
+    files = {name: _readable_file(env, name) for name in (ca, cert, key) if name}
+    if not _flag(env, flag):
+        given = [name for name, path in files.items() if path]
+        if given:
+            raise SettingsError(f"{', '.join(given)} is set but {flag} is not: set {flag}=true")
+        return None
+    if cert and bool(files[cert]) != bool(files[key]):
+        raise SettingsError(f"{cert} and {key} go together: set both or neither")
+    return RedisTls(ca_file=files[ca], cert_file=files.get(cert, ""), key_file=files.get(key, ""))
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    """Where Redis is: one server (REDIS_URL, else the embedded one) or a Sentinel-managed
+    group; reconciler/state/connection.py builds every client from this."""
+
+    url: str = ""
+    sentinels: tuple[tuple[str, int], ...] = ()
+    master: str = ""
+    password: str = field(default="", repr=False)
+    sentinel_password: str = field(default="", repr=False)
+    tls: RedisTls | None = None
+    sentinel_tls: RedisTls | None = None
+    # Writes that must survive a failover wait for this many replicas (WAIT), this long.
+    wait_replicas: int = 0
+    wait_timeout: float = 1.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> RedisSettings:
+        sentinels = _sentinels(env)
+        master = env.get("RECONCILER_REDIS_MASTER", "").strip()
+        url = env.get("REDIS_URL", "").strip()
+        if sentinels and not master:
+            raise SettingsError(
+                "RECONCILER_REDIS_SENTINELS is set but RECONCILER_REDIS_MASTER is not: set it to the master "
+                "name the Sentinels monitor (their `sentinel monitor NAME ...` line, e.g. mymaster)"
+            )
+        if master and not sentinels:
+            raise SettingsError("RECONCILER_REDIS_MASTER is set but RECONCILER_REDIS_SENTINELS is not: "
+                                "set RECONCILER_REDIS_SENTINELS=host:port,... (or unset the master name)")
+        if sentinels and url:
+            raise SettingsError("REDIS_URL and RECONCILER_REDIS_SENTINELS are both set: keep one "
+                                "(REDIS_URL for one Redis, the Sentinels for a replicated group)")
+        if env.get("RECONCILER_REDIS_SENTINEL_PASSWORD") and not sentinels:
+            raise SettingsError("RECONCILER_REDIS_SENTINEL_PASSWORD is set but RECONCILER_REDIS_SENTINELS is not")
+        sentinel_tls = _redis_tls(env, "RECONCILER_REDIS_SENTINEL_TLS", "RECONCILER_REDIS_SENTINEL_TLS_CA_FILE")
+        if sentinel_tls and not sentinels:
+            raise SettingsError("RECONCILER_REDIS_SENTINEL_TLS is set but RECONCILER_REDIS_SENTINELS is not")
+        return cls(
+            url=url,
+            sentinels=sentinels,
+            master=master,
+            password=env.get("RECONCILER_REDIS_PASSWORD", ""),
+            sentinel_password=env.get("RECONCILER_REDIS_SENTINEL_PASSWORD", ""),
+            tls=_redis_tls(env, "RECONCILER_REDIS_TLS", "RECONCILER_REDIS_TLS_CA_FILE",
+                           "RECONCILER_REDIS_TLS_CERT_FILE", "RECONCILER_REDIS_TLS_KEY_FILE"),
+            sentinel_tls=sentinel_tls,
+            # With Sentinel there are replicas to wait for; a lone Redis has none, and WAIT
+            # there would only ever time out.
+            wait_replicas=_int(env, "RECONCILER_REDIS_WAIT_REPLICAS", 1 if sentinels else 0),
+            wait_timeout=_float(env, "RECONCILER_REDIS_WAIT_TIMEOUT", 1.0),
+        )
 
 
 def _resource_exclusions(env: Mapping[str, str]) -> tuple[str, ...]:
@@ -185,7 +292,8 @@ def _api_auth(env: Mapping[str, str], tokens: tuple[tuple[str, str], ...]) -> st
 
 @dataclass(frozen=True)
 class Settings:
-    redis_url: str = ""  # empty: the embedded Redis of the data dir
+    redis_url: str = ""  # empty: the embedded Redis of the data dir (unless Sentinels are set)
+    redis: RedisSettings = field(default_factory=RedisSettings)
     kubeconfig: str = ""
     data_dir: Path = field(default_factory=lambda: Path.home() / ".local" / "share" / "reconciler")
     poll_interval: float = 180.0
@@ -202,6 +310,8 @@ class Settings:
     webhook_allow_unsigned: bool = False
     webhook_max_bytes: int = 1024 * 1024
     webhook_rate_limit: int = 60
+    # How long a webhook is held and retried while Redis is unreachable (a failover) before a 503.
+    webhook_hold_seconds: float = 10.0
     # REST auth: (role, token) pairs; "token" needs one, "none" (explicit) leaves the REST API open.
     api_tokens: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     api_auth: str = "token"
@@ -233,6 +343,8 @@ class Settings:
     # SCM tokens of pull-request / SCM-provider generators without a tokenRef (never logged).
     appset_max_delete_percent: float = 50.0
     appset_tokens: dict[str, str] = field(default_factory=dict, repr=False)
+    # Where each app's sync fence (a Lease, engine/cluster/fence.py) lives in its destination cluster.
+    sync_fence_namespace: str = "kube-system"
 
     @staticmethod
     def resource_customizations_from_env(env: Mapping[str, str] | None = None) -> tuple[str, str]:
@@ -257,6 +369,7 @@ class Settings:
         api_tokens = _api_tokens(env)
         return cls(
             redis_url=env.get("REDIS_URL", "").strip(),
+            redis=RedisSettings.from_env(env),
             kubeconfig=env.get("KUBECONFIG", "").strip(),
             data_dir=Path(data_dir).expanduser() if data_dir else cls().data_dir,
             poll_interval=_float(env, "RECONCILER_POLL_INTERVAL", 180.0),
@@ -269,6 +382,7 @@ class Settings:
             webhook_allow_unsigned=_flag(env, "RECONCILER_WEBHOOK_ALLOW_UNSIGNED"),
             webhook_max_bytes=_int(env, "RECONCILER_WEBHOOK_MAX_BYTES", 1024 * 1024, minimum=1),
             webhook_rate_limit=_int(env, "RECONCILER_WEBHOOK_RATE_LIMIT", 60),
+            webhook_hold_seconds=_float(env, "RECONCILER_WEBHOOK_HOLD_SECONDS", 10.0),
             api_tokens=api_tokens,
             api_auth=_api_auth(env, api_tokens),
             metrics_auth=_flag(env, "RECONCILER_METRICS_AUTH"),
@@ -287,6 +401,7 @@ class Settings:
             missing_kind_timeout=_float(env, "RECONCILER_SYNC_MISSING_KIND_TIMEOUT", 300.0),
             appset_max_delete_percent=_percent(env, "RECONCILER_APPSET_MAX_DELETE_PERCENT", 50.0),
             appset_tokens=_appset_tokens(env),
+            sync_fence_namespace=env.get("RECONCILER_SYNC_FENCE_NAMESPACE", "").strip() or "kube-system",
         )
 
     @property

@@ -25,17 +25,33 @@ Reliability, chosen on purpose:
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from celery import Celery
 from celery.signals import setup_logging
+from celery.worker.consumer import Consumer
 from kombu import Exchange, Queue
 
 from reconciler import logs
 from reconciler.settings import Settings
+from reconciler.state.connection import redis_endpoint
 
 QUEUES = ("urgent", "sync", "poll")
+# How a worker that lost its broker tries again: from 0.2 s, growing by 0.5 s, at most 2 s
+# apart (kombu's defaults, 2 s growing by 2 s to 30 s, would leave it idle for up to 30 s after
+# a Redis failover that Sentinel completes in a few).
+RECONNECT_INTERVALS = {"interval_start": 0.2, "interval_step": 0.5, "interval_max": 2.0}
+
+
+class FailoverConsumer(Consumer):
+    """Celery's consumer, reconnecting to the broker at RECONNECT_INTERVALS."""
+
+    def ensure_connected(self, conn: Any) -> Any:
+        conn.ensure_connection = functools.partial(conn.ensure_connection, **RECONNECT_INTERVALS)
+        return super().ensure_connected(conn)
 
 
 @dataclass(frozen=True)
@@ -66,15 +82,6 @@ class TaskTimings:
         return cls(time_limit=float(raw)) if raw else cls()
 
 
-def broker_url(settings: Settings) -> str:
-    """REDIS_URL, else the embedded Redis of the data dir (started on demand)."""
-    if settings.redis_url:
-        return settings.redis_url
-    from reconciler.state.embedded_redis import embedded_redis_url
-
-    return embedded_redis_url(settings)
-
-
 def configure(app: Celery, settings: Settings | None = None, timings: TaskTimings | None = None) -> Celery:
     """Point `app` at this system's Redis and apply the reliability settings above.
 
@@ -83,10 +90,12 @@ def configure(app: Celery, settings: Settings | None = None, timings: TaskTiming
     """
     settings = settings or Settings.from_env()
     timings = timings or TaskTimings.from_env()
-    url = broker_url(settings)
+    redis_conf = redis_endpoint(settings).celery_conf(timings.visibility_timeout)
     app.conf.update(
-        broker_url=url,
-        result_backend=url,
+        broker_url=redis_conf["broker_url"],
+        result_backend=redis_conf["result_backend"],
+        broker_use_ssl=redis_conf.get("broker_use_ssl"),
+        redis_backend_use_ssl=redis_conf.get("redis_backend_use_ssl"),
         # One direct exchange per queue, so a message routed to `urgent` lands in `urgent` only.
         task_queues=[Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES],
         task_default_queue="poll",
@@ -106,13 +115,17 @@ def configure(app: Celery, settings: Settings | None = None, timings: TaskTiming
         task_time_limit=timings.time_limit,
         task_soft_time_limit=timings.soft_time_limit,
         broker_transport_options={
-            "visibility_timeout": timings.visibility_timeout,
+            **redis_conf["broker_transport_options"],
             # Sweep for messages of dead workers often; the default (every 100 s) is slow
             # next to a short visibility timeout.
             "unacked_restore_interval": 5,
             "unacked_restore_throttle": 1,
         },
-        result_backend_transport_options={"visibility_timeout": timings.visibility_timeout},
+        result_backend_transport_options=redis_conf["result_backend_transport_options"],
+        # A publish during a Redis failover (the primary died; Sentinel promotes a replica in a
+        # few seconds) is retried for about 30 s rather than Celery's 0.6 s, so a sync's next
+        # step or a webhook's poll is sent to the new primary instead of failing the task.
+        task_publish_retry_policy={"max_retries": 30, "interval_start": 0, "interval_step": 0.5, "interval_max": 1.0},
         result_expires=3600,
         task_serializer="json",
         result_serializer="json",
@@ -121,6 +134,7 @@ def configure(app: Celery, settings: Settings | None = None, timings: TaskTiming
         worker_send_task_events=True,
         task_send_sent_event=True,
         broker_connection_retry_on_startup=True,
+        worker_consumer="workers.celery_app:FailoverConsumer",
         worker_hijack_root_logger=False,
         reconciler_timings=timings,
         reconciler_settings=settings,

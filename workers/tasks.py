@@ -10,6 +10,7 @@ import threading
 import time
 from typing import Any
 
+import redis
 from celery import Task
 
 from reconciler import telemetry
@@ -21,7 +22,7 @@ from reconciler.control.sync import run_step, start_sync
 from reconciler.services import Services
 from reconciler.settings import Settings
 from reconciler.state import Store
-from workers.celery_app import TaskTimings, app, broker_url
+from workers.celery_app import TaskTimings, app
 
 log = logging.getLogger("reconciler.tasks")
 
@@ -36,7 +37,7 @@ def services() -> Services:
     with _services_guard:
         if _services is None:
             settings: Settings = app.conf.reconciler_settings
-            _services = Services.create(settings, broker_url(settings))
+            _services = Services.create(settings)
         return _services
 
 
@@ -142,7 +143,12 @@ def _run_step(task: Task, op_id: str, step: int) -> None:
     t = timings()
     started = time.monotonic()
     redelivered = bool((task.request.delivery_info or {}).get("redelivered"))
-    nexts = run_step(services(), op_id, step, t.lock_ttl, t.max_countdown, redelivered=redelivered)
+    try:
+        nexts = run_step(services(), op_id, step, t.lock_ttl, t.max_countdown, redelivered=redelivered)
+    except redis.RedisError as exc:
+        # Still no primary after the client's retries: run the step again shortly (the retry is
+        # published with Celery's own publish retries), rather than leave it to the watchdog.
+        raise task.retry(countdown=1, max_retries=10, exc=exc) from None
     dispatch(_run_due_steps(nexts, step, started))
 
 

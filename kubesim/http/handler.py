@@ -104,7 +104,9 @@ class ApiHandler(BaseHTTPRequestHandler):
             return
         self._pending = None
         method, path, query, started = pending
-        self.server.api.log.record(method, path, query, status, (time.perf_counter() - started) * 1000, self._verb)
+        elapsed = time.perf_counter() - started
+        self.server.api.log.record(method, path, query, status, elapsed * 1000, self._verb,
+                                   user_agent=self.headers.get("User-Agent", ""), received=time.time() - elapsed)
 
     def _send(self, status: int, body: bytes, extra_headers: str = "", content_type: str = "application/json") -> None:
         self._record(status)

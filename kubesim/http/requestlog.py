@@ -1,4 +1,8 @@
-"""The request log and per-verb counters that tests and benchmarks read."""
+"""The request log and per-verb counters that tests and benchmarks read.
+
+Each entry holds what an API server's audit log would: method, path, query, status, verb,
+when it was received (`time`, epoch seconds) and the client's `userAgent`.
+"""
 
 from __future__ import annotations
 
@@ -16,9 +20,11 @@ class RequestLog:
         self._entries: deque[dict[str, Any]] = deque(maxlen=size)
         self._counts: dict[str, int] = dict.fromkeys(VERBS, 0)
 
-    def record(self, method: str, path: str, query: str, status: int, duration_ms: float, verb: str) -> None:
+    def record(self, method: str, path: str, query: str, status: int, duration_ms: float, verb: str,
+               user_agent: str = "", received: float = 0.0) -> None:
         entry = {"method": method, "path": path, "query": query, "status": status,
-                 "duration_ms": round(duration_ms, 3), "verb": verb}
+                 "duration_ms": round(duration_ms, 3), "verb": verb, "userAgent": user_agent,
+                 "time": received}
         with self._lock:
             self._entries.append(entry)
             if verb:

@@ -28,6 +28,9 @@ class ApiContext:
     settings: Settings
     given_services: Services | None = None
     _services: Services | None = field(default=None, init=False, repr=False)
+    # Webhooks answered 503 because Redis stayed unreachable past the hold (this process's count:
+    # Redis, where every other counter lives, was the thing that was down).
+    webhooks_unavailable: int = field(default=0, init=False)
     _guard: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def services(self) -> Services:
@@ -37,9 +40,7 @@ class ApiContext:
             return self.given_services
         with self._guard:
             if self._services is None:
-                from workers.celery_app import broker_url
-
-                self._services = Services.create(self.settings, broker_url(self.settings))
+                self._services = Services.create(self.settings)
             return self._services
 
     def close(self) -> None:
@@ -96,6 +97,7 @@ class ApiContext:
             with celery_app.connection_for_write() as conn:
                 conn.ensure_connection(max_retries=1, interval_start=0, timeout=BROKER_CHECK_TIMEOUT_SECONDS)
         except Exception as exc:  # any transport error means "not reachable"; say which broker
-            url = redact_url(str(celery_app.conf.broker_url or ""))
+            # A Sentinel broker is a `;`-separated list of URLs, each with the password.
+            url = ";".join(redact_url(part) for part in str(celery_app.conf.broker_url or "").split(";"))
             return f"broker {url} is not reachable: {type(exc).__name__}"
         return ""

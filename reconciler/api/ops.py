@@ -15,6 +15,8 @@ from reconciler.api.errors import ApiError, error_response
 from reconciler.api.models import ErrorBody
 from reconciler.core.urls import redact_url
 
+REDIS_SETTINGS = "REDIS_URL or RECONCILER_REDIS_SENTINELS"
+
 
 def ops_router() -> APIRouter:
     router = APIRouter(tags=["operations"])
@@ -34,12 +36,12 @@ def ops_router() -> APIRouter:
         try:
             store = ctx.services().store
             if not store.ping():
-                problems.append(f"Redis {_redis_url(store)} does not answer PING: check REDIS_URL")
+                problems.append(f"Redis {_redis_url(store)} does not answer PING: check {REDIS_SETTINGS}")
         except Exception as exc:  # building the clients failed: report it, do not crash the probe
-            problems.append(f"Redis is not reachable: {type(exc).__name__}: check REDIS_URL")
+            problems.append(f"Redis is not reachable: {type(exc).__name__}: check {REDIS_SETTINGS}")
         broker = ctx.broker_problem()
         if broker:
-            problems.append(broker + ": check REDIS_URL (the broker)")
+            problems.append(broker + f": check {REDIS_SETTINGS} (the broker)")
         if problems:
             return error_response(503, "not ready: " + "; ".join(problems), problems)
         return JSONResponse({"status": "ready", "redis": "ok", "broker": "ok"})
@@ -56,13 +58,27 @@ def ops_router() -> APIRouter:
             from reconciler.metrics import render
         except ImportError as exc:
             raise ApiError(503, f"GET /metrics: the module reconciler.metrics cannot be imported: {exc}") from None
-        body, content_type = render(context(request).services().store)
-        return Response(content=body, media_type=content_type)
+        ctx = context(request)
+        body, content_type = render(ctx.services().store)
+        return Response(content=body + _process_metrics(ctx.webhooks_unavailable), media_type=content_type)
 
     return router
 
 
+def _process_metrics(webhooks_unavailable: int) -> bytes:
+    """Counters this API process keeps itself, because they count the times Redis was down."""
+    return (
+        "# HELP reconciler_webhook_unavailable_total Webhooks answered 503 by this API process: Redis stayed "
+        "unreachable past RECONCILER_WEBHOOK_HOLD_SECONDS.\n"
+        "# TYPE reconciler_webhook_unavailable_total counter\n"
+        f"reconciler_webhook_unavailable_total {webhooks_unavailable}\n"
+    ).encode()
+
+
 def _redis_url(store: object) -> str:
-    kwargs = getattr(getattr(getattr(store, "r", None), "connection_pool", None), "connection_kwargs", {})
+    pool = getattr(getattr(store, "r", None), "connection_pool", None)
+    if getattr(pool, "service_name", None):  # a Sentinel-managed pool: the master's name
+        return f"(Sentinel master {pool.service_name!r})"  # type: ignore[union-attr]
+    kwargs = getattr(pool, "connection_kwargs", {})
     host, port = kwargs.get("host", "?"), kwargs.get("port", "?")
     return redact_url(f"redis://{host}:{port}/{kwargs.get('db', 0)}")

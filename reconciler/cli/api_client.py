@@ -31,13 +31,11 @@ class LocalBackend:
     """Talks to Redis (REDIS_URL, else the embedded Redis of the data dir) and enqueues Celery tasks."""
 
     def __init__(self, settings: Settings) -> None:
-        from workers.celery_app import broker_url
+        from reconciler.state import Store
+        from reconciler.state.connection import redis_endpoint
 
         self.settings = settings
-        self.redis_url = broker_url(settings)
-        from reconciler.state import Store
-
-        self.store = Store.from_url(self.redis_url)
+        self.store = Store.connect(redis_endpoint(settings))
 
     def create(self, text: str, filename: str) -> list[str]:
         try:
@@ -62,7 +60,7 @@ class LocalBackend:
         from reconciler.control.poll import refresh
         from reconciler.services import Services
 
-        services = Services.create(self.settings, self.redis_url)
+        services = Services.create(self.settings)
         try:
             result = refresh(services, name, fresh_refs=True)
         finally:
@@ -107,7 +105,7 @@ class LocalBackend:
         from reconciler.control.teardown import delete_application
         from reconciler.services import Services
 
-        services = Services.create(self.settings, self.redis_url)
+        services = Services.create(self.settings)
         try:
             result = delete_application(services, name, cascade=cascade)
         except UnknownApplication as exc:

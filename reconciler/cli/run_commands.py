@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -39,8 +40,20 @@ def worker(args: argparse.Namespace) -> int:
         argv += ["--concurrency", str(args.concurrency)]
     if args.pool:
         argv += ["--pool", args.pool]
-    app.worker_main(argv)
-    return 0
+    from celery.signals import worker_shutting_down
+
+    asked: list[str] = []  # Celery's handler for SIGTERM / SIGINT / SIGQUIT says so here
+    worker_shutting_down.connect(lambda sig="", **_: asked.append(str(sig)), weak=False)
+    while True:
+        with contextlib.suppress(SystemExit):
+            app.worker_main(argv)
+        if asked:
+            return 0
+        # Kombu can give up on a Sentinel broker connection that broke mid-failover (an
+        # "Unrecoverable error" while it restores unacknowledged messages): start the worker
+        # again rather than leave this process without one; its tasks were never acknowledged.
+        print("reconciler worker: the worker stopped without being asked; starting it again", file=sys.stderr)
+        time.sleep(1)
 
 
 def beat(args: argparse.Namespace) -> int:
@@ -84,11 +97,12 @@ def watch(args: argparse.Namespace) -> int:
     from reconciler import logs
     from reconciler.live.process import WatcherProcess, celery_enqueue
     from reconciler.state import Store
-    from workers.celery_app import app, broker_url
+    from reconciler.state.connection import redis_endpoint
+    from workers.celery_app import app
 
     settings = _settings()
     logs.configure(args.loglevel.upper(), settings.log_format)
-    store = Store.from_url(broker_url(settings))
+    store = Store.connect(redis_endpoint(settings))
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda _s, _f: stop.set())
@@ -115,9 +129,14 @@ def up(args: argparse.Namespace) -> int:
                 f"{args.host}: set RECONCILER_API_TOKENS=admin:<token> (or RECONCILER_API_TOKENS_FILE), "
                 "or leave --host at 127.0.0.1"
             )
-    if not settings.redis_url:
+    started_redis = False
+    if not settings.redis_url and not settings.redis.sentinels:
         from reconciler.state.embedded_redis import embedded_redis_url
 
+        try:
+            embedded_redis_url(settings, start=False)  # already running (another command started it)
+        except RuntimeError:
+            started_redis = True
         env["REDIS_URL"] = embedded_redis_url(settings)
         shown = redact_url(env["REDIS_URL"])  # the URL holds the embedded Redis's password
         print(f"redis:   {shown} (embedded, password in {settings.redis_data_dir}, data there too)", flush=True)
@@ -137,7 +156,15 @@ def up(args: argparse.Namespace) -> int:
     }
     print(f"api:     http://{args.host}:{args.port}/  (webhook: POST /api/webhook)", flush=True)
     print("stop with Ctrl-C", flush=True)
-    return _supervise(children)
+    try:
+        return _supervise(children)
+    finally:
+        if started_redis:
+            # The Redis this command started goes with it (its AOF stays in the data dir); one
+            # that was running before `up` is left for whoever started it.
+            from reconciler.state.embedded_redis import stop_embedded_redis
+
+            stop_embedded_redis(settings)
 
 
 def _supervise(children: dict[str, subprocess.Popen[bytes]]) -> int:

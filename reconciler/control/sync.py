@@ -29,6 +29,9 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import redis
+
+from reconciler.control import fencing
 from reconciler.control.apply_options import Written, write_object
 from reconciler.control.catalog import UnknownApplication, load_application
 from reconciler.control.comparing import compare_registered
@@ -138,6 +141,14 @@ def start_sync(services: Services, request: SyncRequest, lock_ttl: float, op_id:
     if not resumed and not store.acquire_lock(app.name, op_id, lock_ttl):
         store.remember_pending_sync(app.name, request.to_dict())
         log.info("sync remembered: another sync holds the app", extra={"app": app.name, "trigger": request.trigger})
+        return []
+    try:
+        refused = fencing.claim(services, app, op_id, lock_ttl)
+    except KubeError as exc:
+        return _end(services, app.name, op_id, request, phase="Failed", message=str(exc), retry=True)
+    if refused is not None:  # the Redis lock was lost in a failover; the cluster says who still syncs
+        store.release_lock(app.name, op_id)
+        store.remember_pending_sync(app.name, request.to_dict())
         return []
     log.info("sync started", extra={"app": app.name, "operation": op_id, "trigger": request.trigger})
     started = time.time()
@@ -419,7 +430,9 @@ def run_step(
     op["chainFrom"] = index if chain_from is None else chain_from
     app_name = op["app"]
     request = SyncRequest.from_dict(op["request"])
-    if not store.renew_lock(app_name, op_id, lock_ttl):
+    # A lock gone (expired, or lost with a Redis primary) is taken again when free: the cluster's
+    # fence, checked below, decides whether this operation may still write.
+    if not store.renew_lock(app_name, op_id, lock_ttl) and not store.acquire_lock(app_name, op_id, lock_ttl):
         _write_state(services, op, phase="Error", message="the sync lost its lock (it ran longer than the lock TTL)")
         return []
     step = op["steps"][index]
@@ -429,13 +442,18 @@ def run_step(
     try:
         app = _effective_app(load_application(store, app_name), request)
         cluster = services.clusters.for_destination(app.destination)
+        if not fencing.still_held(services, app, cluster, op_id, lock_ttl):
+            return _fenced_off(services, op)
         runner = _RUNNERS[step["type"]]
-        outcome = runner(services, app, cluster, op, step)
+        with cluster.acting_for(op_id):
+            outcome = runner(services, app, cluster, op, step)
     except UnknownApplication:
         store.release_lock(app_name, op_id)
         return []
     except (KubeError, GitError, RenderError, SpecError) as exc:
         return _fail(services, op_id, index, op, request, str(exc), retry=True)
+    except redis.RedisError:
+        raise  # Redis failing over for longer than the client's retries: the task runs the step again
     except Exception as exc:  # a bug or an unhandled input: the operation ends, it never stays Running
         log.exception("sync step failed unexpectedly", extra={"app": app_name, "operation": op_id})
         return _end(services, app_name, op_id, request, phase="Error", message=unexpected(exc), retry=False, op=op)
@@ -459,6 +477,15 @@ def run_step(
     # Argo CD pauses between waves (2 s there) so controllers see the previous wave's objects.
     delay = services.settings.sync_wave_delay if step["type"] == "health" else 0.0
     return [_next_for(op, index + 1, countdown=delay)]
+
+
+def _fenced_off(services: Services, op: dict[str, Any]) -> list[Next]:
+    """Another operation holds the app's fence in the cluster: this one writes nothing more."""
+    message = "another sync operation took over the application's fence in the cluster; this one stopped"
+    _write_state(services, op, phase="Error", message=message, finishedAt=time.time())
+    services.store.release_lock(op["app"], op["id"])
+    services.store.end_operation(op["id"], op["app"], "Error", ENDED_OPERATION_TTL_SECONDS)
+    return []
 
 
 def _fail(
@@ -743,6 +770,7 @@ def _end(
                 # A multi-source app's composite revision, one per source (a one-element list otherwise).
                 "revisions": revisions_of(op["revision"]),
                 "initiatedBy": request.trigger,
+                "operation": op_id,  # appended once, however often a failover retries the finish
             },
             limit=app.revision_history_limit,
         )
@@ -783,6 +811,7 @@ def _end(
     )
     if state["phase"] != "Running":
         record_sync(store, app_name, state["phase"])
+    fencing.release(services, app_name, op_id)
     store.release_lock(app_name, op_id)
     store.end_operation(op_id, app_name, state["phase"], ENDED_OPERATION_TTL_SECONDS)
     follow: list[Next] = [Next("poll", (app_name,), urgent=True)]

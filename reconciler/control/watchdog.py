@@ -1,4 +1,10 @@
-"""Operations whose steps stopped advancing are ended, so no sync stays Running forever.
+"""Operations whose steps stopped advancing are resumed, or ended, so no sync stays Running forever.
+
+Resumed first: an operation whose record (its steps, state/operations.py) is still there lost
+only the task that would run its next step, as when a Redis primary died before its replica
+received the queued message. Its lock is taken again under the operation's id and its current
+step queued, so it carries on from its last committed step (the step's own fence check in the
+cluster still decides whether it may write). An operation without a record is ended.
 
 A running operation always holds its app's lock (taken before its state says Running,
 released after its state says how it ended), and every step renews it. So an operation
@@ -22,6 +28,26 @@ from reconciler.telemetry import record_sync
 log = logging.getLogger("reconciler.watchdog")
 
 STARTUP_GRACE_SECONDS = 30.0  # an operation this young may still be taking its lock
+
+
+def resume_stalled_operations(store: Store, lock_ttl: float, now: float | None = None) -> list[tuple[str, int]]:
+    """(operation id, step) of each stalled operation that can carry on, its lock taken again."""
+    now = time.time() if now is None else now
+    resumed = []
+    for app, state in store.operation_states(store.app_names()).items():
+        if not state or state.get("phase") != "Running" or state.get("nextRetryAt"):
+            continue
+        if now - float(state.get("startedAt") or now) < STARTUP_GRACE_SECONDS or store.lock_holder(app) is not None:
+            continue
+        op = store.operation(str(state.get("id")))
+        step = (op or {}).get("step")
+        if not op or op.get("ended") or not isinstance(step, int) or not 0 <= step < len(op.get("steps") or []):
+            continue
+        if store.acquire_lock(app, op["id"], lock_ttl):
+            log.warning("operation resumed by the watchdog at step %s: its next task was lost", step,
+                        extra={"app": app, "operation": op["id"]})
+            resumed.append((op["id"], step))
+    return resumed
 
 
 def end_stalled_operations(store: Store, now: float | None = None) -> list[str]:

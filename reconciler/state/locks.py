@@ -27,7 +27,10 @@ class LocksState(RedisState):
     SCRIPTS = {"_release": _RELEASE_IF_HOLDER, "_renew": _RENEW_IF_HOLDER}
 
     def acquire_lock(self, name: str, token: str, ttl_seconds: float) -> bool:
-        return bool(self.r.set(Keys.lock(name), token, nx=True, px=int(ttl_seconds * 1000)))
+        """Take the lock; durable (a replica holds it before the sync writes to a cluster), so a
+        failover does not hand a second sync a lock the first one still holds."""
+        ttl_ms = int(ttl_seconds * 1000)
+        return bool(self._durably(lambda pipe: pipe.set(Keys.lock(name), token, nx=True, px=ttl_ms))[0])
 
     def renew_lock(self, name: str, token: str, ttl_seconds: float) -> bool:
         """Extend the lock if `token` still holds it: the fencing check before a cluster write."""

@@ -23,7 +23,8 @@ class OperationsState(RedisState):
     SCRIPTS = {"_advance": _ADVANCE_OPERATION}
 
     def put_operation(self, op_id: str, state: dict[str, Any], ttl_seconds: float) -> None:
-        self.r.set(Keys.operation(op_id), dumps(self.sealer.seal(state)), ex=int(ttl_seconds))
+        sealed = dumps(self.sealer.seal(state))
+        self._durably(lambda pipe: pipe.set(Keys.operation(op_id), sealed, ex=int(ttl_seconds)))
 
     def end_operation(self, op_id: str, app: str, phase: str, ttl_seconds: float) -> None:
         """Replace an ended operation (its steps hold every object it applied) by a stub that says
@@ -35,7 +36,10 @@ class OperationsState(RedisState):
 
     def advance_operation(self, op_id: str, from_step: int, state: dict[str, Any]) -> bool:
         """Write `state` only if the operation is still at `from_step`: one task advances it."""
-        return int(self._advance(keys=[Keys.operation(op_id)], args=[from_step, dumps(self.sealer.seal(state))])) == 1
+        sealed = dumps(self.sealer.seal(state))
+        key = Keys.operation(op_id)
+        replies = self._durably(lambda pipe: self._advance(keys=[key], args=[from_step, sealed], client=pipe))
+        return int(replies[0]) == 1
 
     def request_termination(self, op_id: str, ttl_seconds: float) -> None:
         self.r.set(Keys.operation_terminate(op_id), "1", ex=max(int(ttl_seconds), 1))
@@ -74,7 +78,8 @@ class OperationsState(RedisState):
         self.r.delete(Keys.prune_confirmed(name))
 
     def put_operation_state(self, name: str, state: dict[str, Any]) -> None:
-        self.r.set(Keys.operation_state(name), dumps(self.sealer.seal(state)))
+        sealed = dumps(self.sealer.seal(state))
+        self._durably(lambda pipe: pipe.set(Keys.operation_state(name), sealed))
 
     def operation_state(self, name: str) -> dict[str, Any] | None:
         return self._open(self.r.get(Keys.operation_state(name)))

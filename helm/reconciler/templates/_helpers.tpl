@@ -88,7 +88,28 @@ never written into a rendered manifest.
 */}}
 {{- define "reconciler.redisEnv" -}}
 {{- include "reconciler.validateRedis" . }}
-{{- if .Values.redis.bundled.enabled }}
+{{- if include "reconciler.redisHaEnabled" . }}
+- name: RECONCILER_REDIS_SENTINELS
+  value: {{ include "reconciler.sentinelAddresses" . | quote }}
+- name: RECONCILER_REDIS_MASTER
+  value: {{ .Values.redis.ha.masterName | quote }}
+- name: RECONCILER_REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "reconciler.redisAuthSecretName" . }}
+      key: {{ include "reconciler.redisAuthSecretKey" . }}
+- name: RECONCILER_REDIS_SENTINEL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "reconciler.sentinelAuthSecretName" . }}
+      key: {{ include "reconciler.sentinelAuthSecretKey" . }}
+{{- if .Values.redis.bundled.tls.enabled }}
+- name: RECONCILER_REDIS_TLS
+  value: "true"
+- name: RECONCILER_REDIS_SENTINEL_TLS
+  value: "true"
+{{- end }}
+{{- else if .Values.redis.bundled.enabled }}
 - name: REDIS_PASSWORD
   valueFrom:
     secretKeyRef:
@@ -128,6 +149,8 @@ never written into a rendered manifest.
 {{/* Settings shared by worker, beat and api. */}}
 {{- define "reconciler.commonEnv" -}}
 {{ include "reconciler.redisEnv" . | trim }}
+- name: RECONCILER_SYNC_FENCE_NAMESPACE
+  value: {{ .Values.syncFence.namespace | default .Release.Namespace | quote }}
 - name: RECONCILER_ENCRYPTION_KEY
   valueFrom:
     secretKeyRef:
@@ -272,4 +295,27 @@ the argocd-cm data mounted as a directory of keys, and an optional checks direct
 {{- else -}}
 ["redis-cli", "ping"]
 {{- end -}}
+{{- end }}
+
+{{/* Redis with Sentinel (redis.ha.enabled): names and the Sentinels' password. */}}
+{{- define "reconciler.redisHaEnabled" -}}
+{{- if and .Values.redis.bundled.enabled .Values.redis.ha.enabled }}true{{ end }}
+{{- end }}
+{{- define "reconciler.redisHeadless" -}}
+{{- printf "%s-headless" (include "reconciler.redisHost" .) }}
+{{- end }}
+{{- define "reconciler.sentinelAuthSecretName" -}}
+{{- default (include "reconciler.generatedSecretName" .) .Values.redis.ha.sentinelAuth.existingSecret }}
+{{- end }}
+{{- define "reconciler.sentinelAuthSecretKey" -}}
+{{- ternary .Values.redis.ha.sentinelAuth.existingSecretKey "sentinel-password" (not (empty .Values.redis.ha.sentinelAuth.existingSecret)) }}
+{{- end }}
+{{- define "reconciler.sentinelAddresses" -}}
+{{- $host := include "reconciler.redisHost" . }}
+{{- $headless := include "reconciler.redisHeadless" . }}
+{{- $addresses := list }}
+{{- range $i := until (int .Values.redis.ha.replicas) }}
+{{- $addresses = append $addresses (printf "%s-%d.%s:26379" $host $i $headless) }}
+{{- end }}
+{{- join "," $addresses }}
 {{- end }}

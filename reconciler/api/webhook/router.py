@@ -14,11 +14,15 @@ starts, so it sees them all); see Store.claim_webhook_poll.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
+import redis
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from kombu.exceptions import OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from reconciler import telemetry
@@ -31,6 +35,10 @@ from reconciler.api.webhook.appsets import appsets_concerned, pull_request_repos
 from reconciler.core.urls import repo_location
 from reconciler.model import Application, SpecError, parse_application
 
+log = logging.getLogger("reconciler.webhook")
+
+# Redis (the state store) or the broker on it not answering: a failover in progress.
+STATE_STORE_DOWN = (redis.RedisError, OperationalError)
 MANIFEST_GENERATE_PATHS = "argocd.argoproj.io/manifest-generate-paths"
 # A queued poll that never ran (its message lost) stops absorbing pushes after this long.
 WEBHOOK_POLL_COALESCE_SECONDS = 30.0
@@ -156,7 +164,24 @@ def webhook_router() -> APIRouter:
     async def receive(request: Request) -> JSONResponse:
         ctx = context(request)
         source = _client_address(request)
-        wait = await run_in_threadpool(rate_limited, ctx, source)
+        try:
+            body: list[bytes] = []  # read once: a held webhook is tried again with the same body
+            return await _held_through_failover(ctx, lambda: _deliver(ctx, request, source, body))
+        except STATE_STORE_DOWN as exc:
+            ctx.webhooks_unavailable += 1
+            log.error("webhook answered 503: Redis unreachable for %ss (%s); the sender must redeliver it",
+                      ctx.settings.webhook_hold_seconds, type(exc).__name__)
+            held = ctx.settings.webhook_hold_seconds
+            return error_response(
+                503,
+                f"POST /api/webhook: the state store (Redis) stayed unreachable for {held:.0f}s "
+                f"({type(exc).__name__}); redeliver this webhook from the Git host, or check REDIS_URL / "
+                "RECONCILER_REDIS_SENTINELS",
+                headers={"Retry-After": "10"},
+            )
+
+    async def _deliver(ctx: ApiContext, request: Request, source: str, body: list[bytes]) -> JSONResponse:
+        wait = None if body else await run_in_threadpool(rate_limited, ctx, source)
         if wait is not None:
             await run_in_threadpool(telemetry.record_webhook, ctx.services().store, "unknown", "rate-limited")
             limit = ctx.settings.webhook_rate_limit
@@ -166,13 +191,28 @@ def webhook_router() -> APIRouter:
                 "or raise RECONCILER_WEBHOOK_RATE_LIMIT",
                 headers={"Retry-After": str(max(1, int(wait + 0.999)))},
             )
-        try:
-            body = await _read_body(request, ctx.settings.webhook_max_bytes)
-        except WebhookError as exc:
-            await run_in_threadpool(telemetry.record_webhook, ctx.services().store, "unknown", "too-large")
-            return error_response(exc.status, f"{exc.message} (RECONCILER_WEBHOOK_MAX_BYTES)")
-        status, payload, provider, result = await run_in_threadpool(handle, ctx, request.headers, body)
+        if not body:
+            try:
+                body.append(await _read_body(request, ctx.settings.webhook_max_bytes))
+            except WebhookError as exc:
+                await run_in_threadpool(telemetry.record_webhook, ctx.services().store, "unknown", "too-large")
+                return error_response(exc.status, f"{exc.message} (RECONCILER_WEBHOOK_MAX_BYTES)")
+        status, payload, provider, result = await run_in_threadpool(handle, ctx, request.headers, body[0])
         await run_in_threadpool(telemetry.record_webhook, ctx.services().store, provider, result)
         return JSONResponse(payload, status_code=status)
 
     return router
+
+
+async def _held_through_failover(ctx: ApiContext, deliver: Callable[[], Awaitable[JSONResponse]]) -> JSONResponse:
+    """Git hosts do not resend a webhook that failed, so one that arrives while Redis fails over
+    is held and tried again (each try's Redis calls retry on their own, reconciler/state/
+    connection.py) until `RECONCILER_WEBHOOK_HOLD_SECONDS` have passed; then the error stands."""
+    deadline = time.monotonic() + ctx.settings.webhook_hold_seconds
+    while True:
+        try:
+            return await deliver()
+        except STATE_STORE_DOWN:
+            if time.monotonic() >= deadline:
+                raise
+            await asyncio.sleep(0.5)

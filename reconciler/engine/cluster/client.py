@@ -9,6 +9,7 @@ API server answered.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -43,6 +44,7 @@ from reconciler.model.resources import TRACKING_LABEL, split_api_version
 from reconciler.source.render.capabilities import DEFAULT_KUBE_VERSION, Capabilities
 
 STRICT, IGNORE = "Strict", "Ignore"  # fieldValidation directives
+USER_AGENT = "gitops-reconciler"
 
 
 class Cluster:
@@ -75,6 +77,18 @@ class Cluster:
         # whose CRD is not installed refreshes discovery once, not once per object.
         self._missing: dict[tuple[str, str], float] = {}
         self._patch_schemas = patch_schema.OpenApiSchemas(lambda path: self._request("get openapi", "GET", path))
+        self._acting = threading.local()  # the sync operation this thread writes for (User-Agent)
+
+    @contextlib.contextmanager
+    def acting_for(self, operation: str) -> Iterator[None]:
+        """Requests of this thread name `operation` in their User-Agent meanwhile, so the API
+        server's audit log says which sync operation made each write."""
+        previous = getattr(self._acting, "operation", "")
+        self._acting.operation = operation
+        try:
+            yield
+        finally:
+            self._acting.operation = previous
 
     @classmethod
     def for_host(cls, host: str, **kwargs: Any) -> Cluster:
@@ -200,6 +214,8 @@ class Cluster:
                 method.upper(), path, query_params=query, header_params=headers, body=body,
                 auth_settings=["BearerToken"],
             )
+            if operation := getattr(self._acting, "operation", ""):  # (method, url, headers, ...)
+                request[2]["User-Agent"] = f"{USER_AGENT} (operation {operation})"
             resp = self.api_client.call_api(*request)
             data = resp.read()
         except ApiException as exc:  # the REST client's own refusals (429 with Retry-After, status 0)
