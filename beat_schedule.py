@@ -31,6 +31,8 @@ TICK_SECONDS = 1.0
 CLAIM_BATCH = 500
 POLL_JITTER = 0.1
 ORPHAN_SWEEP_SECONDS = 15.0  # a scan of the pending-sync keys: cheap, but not every second
+# A notification no task touched for this long is queued again (its task was lost).
+STALE_NOTIFICATION_SECONDS = 120.0
 
 
 def run_tick(store: Store, send: Any, poll_interval: float, now: float | None = None) -> int:
@@ -46,6 +48,9 @@ def run_tick(store: Store, send: Any, poll_interval: float, now: float | None = 
             break
     for request in store.claim_deferred(now):
         send("reconciler.sync", args=(request,), queue="sync")
+        sent += 1
+    for delivery_id in store.take_ready_deliveries():
+        send("reconciler.notify", args=(delivery_id,), queue="notifications")
         sent += 1
     return sent
 
@@ -77,6 +82,7 @@ class AppPollScheduler(Scheduler):
             if time.monotonic() - self._last_sweep > ORPHAN_SWEEP_SECONDS:
                 self._last_sweep = time.monotonic()
                 sweep_orphaned_syncs(self.store, self.app.send_task)
+                self.store.requeue_stale_deliveries(time.time() - STALE_NOTIFICATION_SECONDS)
                 for name in end_stalled_operations(self.store):
                     self.app.send_task("reconciler.poll", args=(name,), queue="urgent")
         except Exception:  # Redis restarting: keep beat alive and try again next tick

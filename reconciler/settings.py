@@ -203,6 +203,16 @@ class Settings:
     # waits for a kind to be served (SkipDryRunOnMissingResource, a CRD installed elsewhere).
     sync_wave_delay: float = 2.0
     missing_kind_timeout: float = 300.0
+    # Argo CD Notifications (reconciler/control/notifications): argocd-notifications-cm and the
+    # secrets its `$key` references name; the external URL links point at (context.argocdUrl);
+    # how often a delivery is tried and the first wait between tries (doubling, at most 30 s).
+    notifications_file: str = ""
+    notifications_secrets_file: str = ""
+    public_url: str = ""
+    notifications_max_attempts: int = 8
+    notifications_retry_seconds: float = 1.0
+    # Private or loopback hosts (`host`, `host:port` or CIDR) outbound requests may reach.
+    allowed_private_hosts: tuple[str, ...] = ()
 
     @staticmethod
     def resource_customizations_from_env(env: Mapping[str, str] | None = None) -> tuple[str, str]:
@@ -255,6 +265,14 @@ class Settings:
             trusted_proxies=_networks(env, "RECONCILER_TRUSTED_PROXIES"),
             sync_wave_delay=_float(env, "RECONCILER_SYNC_WAVE_DELAY", 2.0),
             missing_kind_timeout=_float(env, "RECONCILER_SYNC_MISSING_KIND_TIMEOUT", 300.0),
+            notifications_file=env.get("RECONCILER_NOTIFICATIONS_FILE", "").strip(),
+            notifications_secrets_file=env.get("RECONCILER_NOTIFICATIONS_SECRETS_FILE", "").strip(),
+            public_url=env.get("RECONCILER_URL", "").strip().rstrip("/"),
+            notifications_max_attempts=_int(env, "RECONCILER_NOTIFICATIONS_MAX_ATTEMPTS", 8, minimum=1),
+            notifications_retry_seconds=_float(env, "RECONCILER_NOTIFICATIONS_RETRY_SECONDS", 1.0),
+            allowed_private_hosts=tuple(
+                entry.strip() for entry in env.get("RECONCILER_ALLOWED_PRIVATE_HOSTS", "").split(",") if entry.strip()
+            ),
         )
 
     @property

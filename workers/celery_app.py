@@ -5,7 +5,9 @@ Queues:
 - `poll`: scheduled refreshes, the bulk of the traffic.
 - `sync`: apply / prune steps of sync operations already decided.
 - `urgent`: webhook- and user-triggered work, so a flood of polls never delays it.
-Workers consume `urgent,sync,poll`; scaled deployments may give queues their own workers.
+- `notifications`: deliveries of Argo CD Notifications (one task per message, retried with
+  backoff), so a slow or down chat service never delays a poll or a sync.
+Workers consume `urgent,sync,poll,notifications`; scaled deployments may give queues their own workers.
 
 Reliability, chosen on purpose:
 - `task_acks_late` + `task_reject_on_worker_lost`: a task is acknowledged after it ran, so
@@ -35,7 +37,7 @@ from kombu import Exchange, Queue
 from reconciler import logs
 from reconciler.settings import Settings
 
-QUEUES = ("urgent", "sync", "poll")
+QUEUES = ("urgent", "sync", "poll", "notifications")
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ def configure(app: Celery, settings: Settings | None = None, timings: TaskTiming
             "reconciler.apply": {"queue": "sync"},
             "reconciler.prune": {"queue": "sync"},
             "reconciler.cluster_request": {"queue": "urgent"},
+            "reconciler.notify": {"queue": "notifications"},
         },
         task_acks_late=True,
         task_reject_on_worker_lost=True,

@@ -14,7 +14,7 @@ from reconciler.cli.offline import CommandError
 from reconciler.settings import Settings, SettingsError
 from reconciler.source.git.urls import redact_url
 
-DEFAULT_QUEUES = "urgent,sync,poll"
+DEFAULT_QUEUES = "urgent,sync,poll,notifications"
 
 
 def _settings() -> Settings:

@@ -46,6 +46,13 @@ Layout (all keys start with `rc:`):
 | `rc:live-lease:{cluster}` | string | the watcher holding the cluster: its fencing token, expires |
 | `rc:live-fence` | counter | last fencing token given out |
 | `rc:live-poll:{app}` | string | set while a poll the watcher queued waits in the queue (coalescing), expires |
+| `rc:notified:{app}` | hash | notification state key (`[oncePer:]trigger:condition:service:recipient`) -> when claimed |
+| `rc:notify-seen:{app}` | string | fingerprint of the app as notifications last evaluated it |
+| `rc:notify-outbox` | hash | delivery id -> a claimed notification not yet sent or given up (JSON, no secrets) |
+| `rc:notify-ready` | list | delivery ids to hand to the `notifications` queue |
+| `rc:notify-sending:{id}` | string | a delivery task is sending it now, expires |
+| `rc:notify-log:{app}` | list | the app's last deliveries and failures (JSON), capped, expires |
+| `rc:metrics:notifications` | hash | JSON `[service, trigger, succeeded]` -> deliveries (counter) |
 
 `{cluster}` is a short hash of the API server URL (reconciler/live/keys: `cluster_id`).
 
@@ -157,6 +164,7 @@ class Keys:
     metrics_git = f"{PREFIX}:metrics:git"
     metrics_webhooks = f"{PREFIX}:metrics:webhooks"
     metrics_k8s = f"{PREFIX}:metrics:k8s"
+    metrics_notifications = f"{PREFIX}:metrics:notifications"
 
     @staticmethod
     def webhook_poll(app: str) -> str:
@@ -196,6 +204,25 @@ class Keys:
     def live_poll(app: str) -> str:
         return f"{PREFIX}:live-poll:{app}"
 
+    @staticmethod
+    def notified(app: str) -> str:
+        return f"{PREFIX}:notified:{app}"
+
+    @staticmethod
+    def notify_seen(app: str) -> str:
+        return f"{PREFIX}:notify-seen:{app}"
+
+    notify_outbox = f"{PREFIX}:notify-outbox"
+    notify_ready = f"{PREFIX}:notify-ready"
+
+    @staticmethod
+    def notify_sending(delivery_id: str) -> str:
+        return f"{PREFIX}:notify-sending:{delivery_id}"
+
+    @staticmethod
+    def notify_log(app: str) -> str:
+        return f"{PREFIX}:notify-log:{app}"
+
     @classmethod
     def per_app(cls, app: str) -> list[str]:
         return [
@@ -215,6 +242,8 @@ class Keys:
             cls.pre_deleted(app),
             cls.shared(app),
             cls.live_poll(app),
+            cls.notified(app),
+            cls.notify_seen(app),
         ]
 
 

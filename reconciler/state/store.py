@@ -10,6 +10,7 @@ from reconciler.state.counters import CountersState
 from reconciler.state.history import HistoryState
 from reconciler.state.live import LiveState
 from reconciler.state.locks import LocksState
+from reconciler.state.notifications import NotificationsState
 from reconciler.state.operations import OperationsState
 from reconciler.state.registry import RegistryState
 from reconciler.state.replies import RepliesState
@@ -31,6 +32,7 @@ class Store(
     WebhooksState,
     LiveState,
     RepliesState,
+    NotificationsState,
 ):
     """Typed access to the system's Redis state. Holds a client; owns no other resources."""
 

@@ -196,7 +196,7 @@ def _command_end(tokens: list[Token], start: int) -> int:
 def helper_data(app: Mapping[str, Any]) -> dict[str, Any]:
     """What the rewritten helpers look up: the app's repository URLs, converted."""
     spec = app.get("spec") or {}
-    sources = [spec.get("source") or {}] + list(spec.get("sources") or [])
+    sources = [spec.get("source") or {}, *list(spec.get("sources") or [])]
     urls = sorted({str(source.get("repoURL")) for source in sources if source.get("repoURL")})
     return {
         "repo": {

@@ -21,22 +21,22 @@ class Duration:
 
     nanoseconds: int
 
-    def Hours(self) -> float:  # noqa: N802 - Go's method names, as conditions call them
+    def Hours(self) -> float:
         return self.nanoseconds / (3600 * NANOSECONDS_PER_SECOND)
 
-    def Minutes(self) -> float:  # noqa: N802
+    def Minutes(self) -> float:
         return self.nanoseconds / (60 * NANOSECONDS_PER_SECOND)
 
-    def Seconds(self) -> float:  # noqa: N802
+    def Seconds(self) -> float:
         return self.nanoseconds / NANOSECONDS_PER_SECOND
 
-    def Milliseconds(self) -> int:  # noqa: N802
+    def Milliseconds(self) -> int:
         return int(self.nanoseconds / 1_000_000)
 
-    def Nanoseconds(self) -> int:  # noqa: N802
+    def Nanoseconds(self) -> int:
         return self.nanoseconds
 
-    def String(self) -> str:  # noqa: N802
+    def String(self) -> str:
         return go_duration_text(self.nanoseconds)
 
 
@@ -51,38 +51,38 @@ class GoTime:
             raise ExprError(f"{method}: expected a time, got {type_name(other)}")
         return other.value
 
-    def Sub(self, other: Any) -> Duration:  # noqa: N802
+    def Sub(self, other: Any) -> Duration:
         delta = self.value - self._other(other, "Sub")
         return Duration(round(delta.total_seconds() * NANOSECONDS_PER_SECOND))
 
-    def Add(self, duration: Any) -> GoTime:  # noqa: N802
+    def Add(self, duration: Any) -> GoTime:
         nanoseconds = duration.nanoseconds if isinstance(duration, Duration) else duration
         if isinstance(nanoseconds, bool) or not isinstance(nanoseconds, int):
             raise ExprError(f"Add: expected a duration, got {type_name(duration)}")
         return GoTime(self.value + dt.timedelta(microseconds=nanoseconds / 1000))
 
-    def Before(self, other: Any) -> bool:  # noqa: N802
+    def Before(self, other: Any) -> bool:
         return self.value < self._other(other, "Before")
 
-    def After(self, other: Any) -> bool:  # noqa: N802
+    def After(self, other: Any) -> bool:
         return self.value > self._other(other, "After")
 
-    def Equal(self, other: Any) -> bool:  # noqa: N802
+    def Equal(self, other: Any) -> bool:
         return self.value == self._other(other, "Equal")
 
-    def Unix(self) -> int:  # noqa: N802
+    def Unix(self) -> int:
         return int(self.value.timestamp())
 
-    def UTC(self) -> GoTime:  # noqa: N802
+    def UTC(self) -> GoTime:
         return GoTime(self.value.astimezone(dt.UTC))
 
-    def Local(self) -> GoTime:  # noqa: N802
+    def Local(self) -> GoTime:
         return GoTime(self.value.astimezone())
 
-    def IsZero(self) -> bool:  # noqa: N802
+    def IsZero(self) -> bool:
         return self.value == GO_ZERO_TIME
 
-    def Format(self, layout: Any) -> str:  # noqa: N802
+    def Format(self, layout: Any) -> str:
         if layout not in _FORMATS:
             raise ExprError(f"Format: only the layouts time.RFC3339 and time.RFC3339Nano are supported, not {layout!r}")
         return _FORMATS[layout](self.value)

@@ -7,6 +7,7 @@ from typing import Any
 
 from reconciler.control.notifications.services.base import ConfigError, DeliveryError, Outgoing, check_keys, truthy
 from reconciler.control.notifications.services.outbound import http_request
+from reconciler.model.durations import parse_duration
 
 TYPE = "webhook"
 OPTIONS = frozenset({"url", "headers", "basicAuth", "insecureSkipVerify", "retryWaitMin", "retryWaitMax", "retryMax"})
@@ -18,6 +19,14 @@ def check(options: dict[str, Any], where: str) -> None:
     check_keys(options, OPTIONS, where, required=("url",))
     for index, header in enumerate(options.get("headers") or []):
         check_keys(header, ("name", "value"), f"{where}.headers[{index}]", required=("name",))
+    for name in ("retryWaitMin", "retryWaitMax"):
+        if options.get(name) not in (None, ""):
+            try:
+                parse_duration(options[name])
+            except ValueError as exc:
+                raise ConfigError(f"{where}.{name}: {exc}") from None
+    if options.get("retryMax") not in (None, "") and not str(options["retryMax"]).isdigit():
+        raise ConfigError(f"{where}.retryMax: {options['retryMax']!r} is not a whole number")
     if options.get("basicAuth") is not None:
         check_keys(options["basicAuth"], ("username", "password"), f"{where}.basicAuth", required=("username",))
 
