@@ -11,8 +11,8 @@ import time
 from dataclasses import dataclass, field
 
 from reconciler.control.catalog import UnknownApplication, load_application, project_for
-from reconciler.control.notifications import notify_app_event
 from reconciler.control.delete_hooks import DELETE_HOOKS_POLL, DELETE_HOOKS_TIMEOUT, run_delete_hooks
+from reconciler.control.notifications import notify_app_event
 from reconciler.engine.cluster import KubeError
 from reconciler.engine.compare import owned_by
 from reconciler.engine.crds import foreign_instances

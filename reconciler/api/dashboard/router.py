@@ -21,10 +21,10 @@ Redis reads is cheap next to what a reconcile costs.
 from __future__ import annotations
 
 import mimetypes
-from urllib.parse import quote
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
