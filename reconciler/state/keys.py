@@ -46,7 +46,7 @@ Layout (all keys start with `rc:`):
 | `rc:live-lease:{cluster}` | string | the watcher holding the cluster: its fencing token, expires |
 | `rc:live-fence` | counter | last fencing token given out |
 | `rc:live-poll:{app}` | string | set while a poll the watcher queued waits in the queue (coalescing), expires |
-| `rc:notified:{app}` | hash | notification state key (`[oncePer:]trigger:condition:service:recipient`) -> when claimed |
+| `rc:notified:{app}` | hash | notified key (`[oncePer:]trigger:condition:service:recipient`) -> when claimed |
 | `rc:notify-seen:{app}` | string | fingerprint of the app as notifications last evaluated it |
 | `rc:notify-outbox` | hash | delivery id -> a claimed notification not yet sent or given up (JSON, no secrets) |
 | `rc:notify-ready` | list | delivery ids to hand to the `notifications` queue |

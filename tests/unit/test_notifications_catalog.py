@@ -101,7 +101,8 @@ def test_on_deployed_fires_when_synced_and_healthy_after_the_operation(catalog: 
 
 
 def test_on_deployed_is_once_per_synced_revision(catalog: NotificationsConfig) -> None:
-    assert evaluate(catalog.triggers["on-deployed"][0], app(phase="Succeeded", health_since=T0 + 25)) == (True, "abc123")
+    deployed = app(phase="Succeeded", health_since=T0 + 25)
+    assert evaluate(catalog.triggers["on-deployed"][0], deployed) == (True, "abc123")
 
 
 def test_on_health_degraded_fires_when_health_is_degraded(catalog: NotificationsConfig) -> None:

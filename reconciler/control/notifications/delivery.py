@@ -66,7 +66,8 @@ def deliver(services: Services, delivery_id: str, lease_seconds: float) -> float
 def _retry_policy(settings: Settings, entry: dict[str, Any]) -> tuple[int, float, float]:
     """(tries, first wait, longest wait): the settings', or a webhook's own retryMax (retries
     after the first try), retryWaitMin and retryWaitMax, as Argo CD's webhook service has them."""
-    tries, first, longest = settings.notifications_max_attempts, settings.notifications_retry_seconds, MAX_RETRY_WAIT_SECONDS
+    tries, first = settings.notifications_max_attempts, settings.notifications_retry_seconds
+    longest = MAX_RETRY_WAIT_SECONDS
     config = notifications_config(settings).config
     spec = config.services.get(entry["service"]) if config else None
     if spec is None or spec.type != "webhook":

@@ -120,5 +120,6 @@ def _strings(values: dict[str, Any], source: str, prefix: str) -> dict[str, str]
     for key, value in values.items():
         if isinstance(value, dict | list) or value is None:
             raise SecretsError(f"{source}: {prefix}{key} must be a string")
-        out[str(key)] = value if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        out[str(key)] = value if isinstance(value, str) else text
     return out

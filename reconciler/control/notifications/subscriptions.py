@@ -51,8 +51,8 @@ def destinations(
         for trigger in subscription.triggers or config.default_triggers:
             for service, recipient in subscription.recipients:
                 found.setdefault(trigger, []).append(Destination(service, recipient))
-    for owner, annotations in (("Application", app_annotations), ("AppProject", project_annotations)):
-        for trigger, service, recipients in _annotated(annotations, owner, problems):
+    for owner, owner_annotations in (("Application", app_annotations), ("AppProject", project_annotations)):
+        for trigger, service, recipients in _annotated(owner_annotations, owner, problems):
             triggers = [trigger] if trigger else list(
                 config.service_default_triggers.get(service, config.default_triggers)
             )

@@ -49,7 +49,9 @@ _REFUSED_HELPERS = {
     ("sync", "GetInfoItem"): "sync operation info items, which this system does not record",
 }
 _HELPER_NAMESPACES = frozenset({"repo", "time", "strings", "sync"})
-_REPLACE_ALL_DEFINE = '{{- define "__notify_replace_all" -}}{{ replace (index . 1) (index . 2) (index . 0) }}{{- end -}}'
+_REPLACE_ALL_DEFINE = (
+    '{{- define "__notify_replace_all" -}}{{ replace (index . 1) (index . 2) (index . 0) }}{{- end -}}'
+)
 TIME_CONSTANTS = {"RFC3339": RFC3339, "RFC3339Nano": RFC3339_NANO}
 
 
@@ -130,7 +132,8 @@ def _rewrite_action(tokens: list[Token], where: str) -> tuple[str, bool]:
         called = token.kind is TokenKind.IDENTIFIER and token.text == "call"
         qualified = f".{namespace}.{function}"
         if (namespace, function) in _REFUSED_HELPERS:
-            raise ConfigError(f"{where}: {qualified} is not supported: it needs {_REFUSED_HELPERS[namespace, function]}")
+            needs = _REFUSED_HELPERS[namespace, function]
+            raise ConfigError(f"{where}: {qualified} is not supported: it needs {needs}")
         if not called and (namespace, function) in _SIMPLE_HELPERS:
             raise ConfigError(f"{where}: {qualified} is a function: use it as `call {qualified} ...`")
         if not called:

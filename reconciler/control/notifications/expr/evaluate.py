@@ -107,7 +107,8 @@ class _Checker:
         callee = node.callee
         if isinstance(callee, Name) and callee.name not in self.variables:
             if callee.name not in BUILTINS:
-                raise ExprRefused(f"function {callee.name}() is not supported (supported: {', '.join(sorted(BUILTINS))})")
+                known = ", ".join(sorted(BUILTINS))
+                raise ExprRefused(f"function {callee.name}() is not supported (supported: {known})")
             self.uses_now = self.uses_now or callee.name == "now"
         elif isinstance(callee, Member) and isinstance(callee.target, Name) and callee.target.name in _NAMESPACE_NAMES:
             self._namespace_member(callee.target.name, callee.name, called=True)

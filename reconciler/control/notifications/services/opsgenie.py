@@ -11,7 +11,9 @@ from reconciler.control.notifications.services.outbound import http_request
 
 TYPE = "opsgenie"
 OPTIONS = frozenset({"apiUrl", "apiKeys"})
-TEMPLATE_FIELDS = frozenset({"description", "priority", "alias", "note", "actions", "tags", "entity", "user", "details"})
+TEMPLATE_FIELDS = frozenset(
+    {"description", "priority", "alias", "note", "actions", "tags", "entity", "user", "details"}
+)
 MESSAGE_LIMIT = 130  # Opsgenie's limit for an alert's message
 
 

@@ -17,7 +17,9 @@ from reconciler.control.notifications.services.outbound import http_request
 
 TYPE = "teams"
 OPTIONS = frozenset({"recipientUrls"})
-TEMPLATE_FIELDS = frozenset({"template", "title", "summary", "text", "sections", "facts", "potentialAction", "themeColor"})
+TEMPLATE_FIELDS = frozenset(
+    {"template", "title", "summary", "text", "sections", "facts", "potentialAction", "themeColor"}
+)
 
 
 def check(options: dict[str, Any], where: str) -> None:
