@@ -148,7 +148,8 @@ def _rewrite_action(tokens: list[Token], where: str) -> tuple[str, bool]:
         if function == "ReplaceAll":
             end = _command_end(tokens, after)
             arguments = "".join(t.text for t in tokens[after:end])
-            out.append(f"{replacement}{arguments})")
+            trailing = arguments[len(arguments.rstrip()) :]
+            out.append(f"{replacement}{arguments.rstrip()}){trailing}")
             replaced_any, index = True, end
             continue
         out.append(replacement)
