@@ -103,7 +103,7 @@ data:
       when: app.status.operationState != nil and app.status.operationState.phase in ['Succeeded']
         and app.status.health.status == 'Healthy'
   template.app-event: |
-    message: Application {{{{.app.metadata.name}}}} is {{{{.app.status.health.status}}}} at {{{{.app.status.sync.revision}}}}
+    message: Application {{{{.app.metadata.name}}}} is {{{{.app.status.health.status}}}}
     webhook:
       demo-receiver:
         method: POST
@@ -125,7 +125,7 @@ class NotificationReceiver:
         received, quiet = self.received, self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 try:
                     received.append(json.loads(body))
