@@ -69,10 +69,6 @@ class NotificationsState(RedisState):
         if state_keys:
             self.r.hdel(Keys.notified(app), *state_keys)
 
-    def notify_seen(self, app: str) -> str | None:
-        """The fingerprint of the app as its notifications were last decided."""
-        return self.notify_decision(app).get("fingerprint") or None
-
     def notify_decision(self, app: str) -> dict[str, Any]:
         raw = self.r.get(Keys.notify_seen(app))
         return json.loads(raw) if raw else {}

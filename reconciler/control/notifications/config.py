@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +66,7 @@ class NotificationsConfig:
     service_default_triggers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     subscriptions: tuple[DefaultSubscription, ...] = ()
     context: Mapping[str, str] = field(default_factory=dict)
+    digest: str = ""  # of the ConfigMap's data: a decision made under another configuration is redone
 
     @property
     def uses_now(self) -> bool:
@@ -152,6 +154,7 @@ def parse_config(
         service_default_triggers=service_defaults,
         subscriptions=subscriptions,
         context=_context(_yaml("context", data.get("context", "")), public_url),
+        digest=hashlib.sha256(json.dumps(dict(data), sort_keys=True).encode()).hexdigest(),
     )
 
 

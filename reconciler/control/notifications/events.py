@@ -77,14 +77,20 @@ def _decide(store: Store, config: NotificationsConfig, name: str, deleting: bool
         metadata.get("annotations") or {},
         (project.get("metadata") or {}).get("annotations") or {},
     )
+    decided = store.notify_decision(name)
     if not subscribed.by_trigger:  # most apps: nothing to evaluate
-        store.set_notify_seen(name, "", subscribed.problems)
+        if decided.get("problems", []) != subscribed.problems or decided.get("fingerprint"):
+            store.set_notify_seen(name, "", subscribed.problems)
         return 0
-    view = app_view_of(store, name, deleting=deleting)
-    if view is None or (not deleting and not status_refreshed(view)):
+    status, operation = store.status(name) or {}, store.operation_state(name) or {}
+    if not deleting and not status_refreshed(status, operation):
         return 0
-    fingerprint = _fingerprint(view)
-    if not config.uses_now and not deleting and store.notify_seen(name) == fingerprint:
+    being_deleted = deleting or bool(store.deletion_problem(name))
+    view = application_view(
+        manifest, status, operation, store.history(name), deleted_at=time.time() if being_deleted else None
+    )
+    fingerprint = _fingerprint(view, config.digest)
+    if not config.uses_now and not deleting and decided.get("fingerprint") == fingerprint:
         return 0
     notified = store.notified_keys(name)
     queued = sum(
@@ -95,21 +101,20 @@ def _decide(store: Store, config: NotificationsConfig, name: str, deleting: bool
     return queued
 
 
-def status_refreshed(view: Mapping[str, Any]) -> bool:
+def status_refreshed(status: Mapping[str, Any], operation: Mapping[str, Any]) -> bool:
     """Argo CD's isAppSyncStatusRefreshed: an ended operation's app is judged only once its
-    status was computed after the operation finished."""
-    status = view.get("status") or {}
-    operation = status.get("operationState") or {}
-    if operation.get("phase") not in _ENDED_PHASES:
+    status was computed by a poll that started after the operation finished."""
+    if operation.get("phase") not in _ENDED_PHASES or operation.get("nextRetryAt"):
         return True
-    finished = operation.get("finishedAt") or ""
-    observed = status.get("observedAt") or ""
-    return bool(finished) and bool(observed) and observed >= finished  # RFC 3339 UTC texts sort as times
+    try:
+        return float(status.get("observedAt") or 0) > float(operation.get("finishedAt") or 0) > 0
+    except (TypeError, ValueError):
+        return False
 
 
-def _fingerprint(view: Mapping[str, Any]) -> str:
+def _fingerprint(view: Mapping[str, Any], config_digest: str) -> str:
     status = {k: v for k, v in (view.get("status") or {}).items() if k not in ("reconciledAt", "observedAt")}
-    text = json.dumps({**view, "status": status}, sort_keys=True, default=str)
+    text = json.dumps({"app": {**view, "status": status}, "config": config_digest}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
