@@ -163,6 +163,21 @@ SHOP_SUBSCRIPTIONS = {
 }
 
 
+def redis_text(system: System, key: str) -> str:
+    """Everything Redis holds under `key`, as text (to look for secrets in it)."""
+    r = system.store.r
+    kind = r.type(key)
+    if kind == "string":
+        return str(r.get(key))
+    if kind == "hash":
+        return json.dumps(r.hgetall(key))
+    if kind == "list":
+        return json.dumps(r.lrange(key, 0, -1))
+    if kind == "zset":
+        return json.dumps(r.zrange(key, 0, -1))
+    return json.dumps(sorted(r.smembers(key))) if kind == "set" else ""
+
+
 def degrade(system: System, namespace: str, name: str) -> None:
     live = system.cluster.get("apps/v1", "Deployment", namespace, name)
     assert live is not None
@@ -235,6 +250,7 @@ def test_each_event_of_an_apps_life_is_notified_exactly_once_with_its_rendered_t
     assert {d["trigger"] for d in detail["deliveries"]} >= {"on-created", "on-sync-failed", "on-health-degraded"}
     assert detail["failures"] == [] and detail["pending"] == [] and detail["problems"] == []
     assert "s3cret" not in json.dumps(detail)
+    assert not [key for key in system.store.r.scan_iter() if "s3cret" in redis_text(system, key)]
 
     # Deleted: one message, though the app and its state are gone.
     from workers.tasks import services

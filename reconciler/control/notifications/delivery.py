@@ -44,9 +44,13 @@ def deliver(services: Services, delivery_id: str, lease_seconds: float) -> float
     try:
         secrets = current_secrets(settings)
         send_entry(settings, entry, secrets)
-    except (DeliveryError, SecretsError, GoTemplateError) as exc:
+    except Exception as exc:  # a bug or an input nothing handles: reported, never retried forever
+        expected = isinstance(exc, DeliveryError | SecretsError | GoTemplateError)
+        if not expected:
+            log.exception("notification failed unexpectedly", extra={"app": entry["app"], "delivery": delivery_id})
         retryable = isinstance(exc, DeliveryError) and exc.retryable
-        message = secrets.redact(str(exc))
+        text = str(exc) if expected else f"unexpected {type(exc).__name__}: {exc}"
+        message = secrets.redact(text)
         max_attempts, first_wait, max_wait = _retry_policy(settings, entry)
         if retryable and attempt < max_attempts:
             wait = min(first_wait * 2 ** (attempt - 1), max_wait)

@@ -51,7 +51,7 @@ def notifications_config(settings: Settings) -> Loaded:
             return cached[1]
         loaded = _load(settings)
         _cache[key] = (signature, loaded)
-    if loaded.error:
+    if loaded.error:  # once per change of the files, not at every poll
         log.error("notifications are off: %s", loaded.error)
     return loaded
 
