@@ -236,8 +236,9 @@ def test_each_event_of_an_apps_life_is_notified_exactly_once_with_its_rendered_t
 
     # A Deployment that degrades: one health-degraded message, however many polls see it.
     repo.commit({"app/web.yaml": DEPLOYMENT}, message="web")
+    deployed = system.operation("shop")["id"]
     sync_now(system, "shop")
-    wait_operation_end(system, "shop", after=system.operation("shop")["id"])
+    assert wait_operation_end(system, "shop", after=deployed)["phase"] == "Succeeded"
     degrade(system, "shop", "web")
     system.wait_for(lambda: (system.next_poll("shop"), notifying.hooks("app-health-degraded"))[1], timeout=60,
                     what="the degraded webhook")
