@@ -36,6 +36,8 @@ CLAIM_BATCH = 500
 POLL_JITTER = 0.1
 ORPHAN_SWEEP_SECONDS = 15.0  # a scan of the pending-sync keys: cheap, but not every second
 APPSET_LEASE_SECONDS = 300.0  # a generation whose task was lost is sent again after this
+# A notification no task touched for this long is queued again (its task was lost).
+STALE_NOTIFICATION_SECONDS = 120.0
 
 
 def run_tick(store: Store, send: Any, poll_interval: float, now: float | None = None) -> int:
@@ -55,6 +57,9 @@ def run_tick(store: Store, send: Any, poll_interval: float, now: float | None = 
     # ApplicationSets due for generation; each is leased ahead until its run sets the next time.
     for name in store.claim_due_appsets(now, APPSET_LEASE_SECONDS):
         send("reconciler.appset", args=(name,), queue="poll")
+        sent += 1
+    for delivery_id in store.take_ready_deliveries():
+        send("reconciler.notify", args=(delivery_id,), queue="notifications")
         sent += 1
     return sent
 
@@ -88,6 +93,7 @@ class AppPollScheduler(Scheduler):
                 sweep_orphaned_syncs(self.store, self.app.send_task)
                 for op_id, step in resume_stalled_operations(self.store, self.app.conf.reconciler_timings.lock_ttl):
                     self.app.send_task("reconciler.apply", args=(op_id, step), queue="sync")
+                self.store.requeue_stale_deliveries(time.time() - STALE_NOTIFICATION_SECONDS)
                 for name in end_stalled_operations(self.store):
                     self.app.send_task("reconciler.poll", args=(name,), queue="urgent")
         except Exception:  # Redis restarting: keep beat alive and try again next tick

@@ -36,7 +36,7 @@ from reconciler.telemetry import GIT_FIELDS, RECONCILE_BUCKETS, RECONCILE_SUM_FI
 # The Celery queues (workers/celery_app.py QUEUES; kept here because reconciler/ imports
 # no Celery) and how kombu's Redis transport names a queue's priority lists: the plain
 # name holds priority 0, `{queue}\x06\x16{step}` the others. Depth is their sum.
-CELERY_QUEUES = ("urgent", "sync", "poll")
+CELERY_QUEUES = ("urgent", "sync", "poll", "notifications")
 KOMBU_PRIORITY_STEPS = (0, 3, 6, 9)
 KOMBU_PRIORITY_SEPARATOR = "\x06\x16"
 
@@ -118,7 +118,14 @@ class RedisCollector(Collector):
         statuses = store.statuses(names)
         operations = store.operation_states(names)
         counters = store.counters(
-            [Keys.metrics_syncs, Keys.metrics_reconcile, Keys.metrics_git, Keys.metrics_webhooks, Keys.metrics_k8s]
+            [
+                Keys.metrics_syncs,
+                Keys.metrics_reconcile,
+                Keys.metrics_git,
+                Keys.metrics_webhooks,
+                Keys.metrics_k8s,
+                Keys.metrics_notifications,
+            ]
         )
         queue_keys = {queue: broker_queue_keys(queue) for queue in CELERY_QUEUES}
         lengths = store.list_lengths([key for keys in queue_keys.values() for key in keys])
@@ -133,6 +140,12 @@ class RedisCollector(Collector):
             "Webhook requests received, by provider and result.",
             ["provider", "result"],
             counters[Keys.metrics_webhooks],
+        )
+        yield self._labelled_counter(
+            "reconciler_notifications_deliveries_total",
+            "Notifications sent (succeeded=true) or given up after retries (false), by service and trigger.",
+            ["service", "trigger", "succeeded"],
+            counters[Keys.metrics_notifications],
         )
         yield self._labelled_counter(
             "reconciler_k8s_request_total",

@@ -345,6 +345,16 @@ class Settings:
     appset_tokens: dict[str, str] = field(default_factory=dict, repr=False)
     # Where each app's sync fence (a Lease, engine/cluster/fence.py) lives in its destination cluster.
     sync_fence_namespace: str = "kube-system"
+    # Argo CD Notifications (reconciler/control/notifications): argocd-notifications-cm and the
+    # secrets its `$key` references name; the external URL links point at (context.argocdUrl);
+    # how often a delivery is tried and the first wait between tries (doubling, at most 30 s).
+    notifications_file: str = ""
+    notifications_secrets_file: str = ""
+    public_url: str = ""
+    notifications_max_attempts: int = 8
+    notifications_retry_seconds: float = 1.0
+    # Private or loopback hosts (`host`, `host:port` or CIDR) outbound requests may reach.
+    allowed_private_hosts: tuple[str, ...] = ()
 
     @staticmethod
     def resource_customizations_from_env(env: Mapping[str, str] | None = None) -> tuple[str, str]:
@@ -402,6 +412,14 @@ class Settings:
             appset_max_delete_percent=_percent(env, "RECONCILER_APPSET_MAX_DELETE_PERCENT", 50.0),
             appset_tokens=_appset_tokens(env),
             sync_fence_namespace=env.get("RECONCILER_SYNC_FENCE_NAMESPACE", "").strip() or "kube-system",
+            notifications_file=env.get("RECONCILER_NOTIFICATIONS_FILE", "").strip(),
+            notifications_secrets_file=env.get("RECONCILER_NOTIFICATIONS_SECRETS_FILE", "").strip(),
+            public_url=env.get("RECONCILER_URL", "").strip().rstrip("/"),
+            notifications_max_attempts=_int(env, "RECONCILER_NOTIFICATIONS_MAX_ATTEMPTS", 8, minimum=1),
+            notifications_retry_seconds=_float(env, "RECONCILER_NOTIFICATIONS_RETRY_SECONDS", 1.0),
+            allowed_private_hosts=tuple(
+                entry.strip() for entry in env.get("RECONCILER_ALLOWED_PRIVATE_HOSTS", "").split(",") if entry.strip()
+            ),
         )
 
     @property

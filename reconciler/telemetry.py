@@ -72,6 +72,12 @@ def record_webhook(store: Store, provider: str, result: str) -> None:
     _write(store, [(Keys.metrics_webhooks, label_field(provider, result), 1)], f"a {provider} webhook")
 
 
+def record_notification(store: Store, service: str, trigger: str, succeeded: bool) -> None:
+    """One notification to `service` for `trigger` was delivered, or given up on."""
+    field = label_field(service, trigger, "true" if succeeded else "false")
+    _write(store, [(Keys.metrics_notifications, field, 1)], f"a {trigger} notification to {service}")
+
+
 # --------------------------------------------------------------------------------------
 # Per-process request counters, flushed as deltas
 # --------------------------------------------------------------------------------------

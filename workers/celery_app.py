@@ -5,7 +5,9 @@ Queues:
 - `poll`: scheduled refreshes, the bulk of the traffic.
 - `sync`: apply / prune steps of sync operations already decided.
 - `urgent`: webhook- and user-triggered work, so a flood of polls never delays it.
-Workers consume `urgent,sync,poll`; scaled deployments may give queues their own workers.
+- `notifications`: deliveries of Argo CD Notifications (one task per message, retried with
+  backoff), so a slow or down chat service never delays a poll or a sync.
+Workers consume `urgent,sync,poll,notifications`; scaled deployments may give queues their own workers.
 
 Reliability, chosen on purpose:
 - `task_acks_late` + `task_reject_on_worker_lost`: a task is acknowledged after it ran, so
@@ -39,7 +41,6 @@ from reconciler import logs
 from reconciler.settings import Settings
 from reconciler.state.connection import redis_endpoint
 
-QUEUES = ("urgent", "sync", "poll")
 # How a worker that lost its broker tries again: from 0.2 s, growing by 0.5 s, at most 2 s
 # apart (kombu's defaults, 2 s growing by 2 s to 30 s, would leave it idle for up to 30 s after
 # a Redis failover that Sentinel completes in a few).
@@ -52,6 +53,7 @@ class FailoverConsumer(Consumer):
     def ensure_connected(self, conn: Any) -> Any:
         conn.ensure_connection = functools.partial(conn.ensure_connection, **RECONNECT_INTERVALS)
         return super().ensure_connected(conn)
+QUEUES = ("urgent", "sync", "poll", "notifications")
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,7 @@ def configure(app: Celery, settings: Settings | None = None, timings: TaskTiming
             "reconciler.prune": {"queue": "sync"},
             "reconciler.cluster_request": {"queue": "urgent"},
             "reconciler.appset": {"queue": "poll"},
+            "reconciler.notify": {"queue": "notifications"},
         },
         task_acks_late=True,
         task_reject_on_worker_lost=True,

@@ -16,6 +16,7 @@ from celery import Task
 from reconciler import telemetry
 from reconciler.control.appsets.reconcile import run_generation
 from reconciler.control.cluster_requests import answer
+from reconciler.control.notifications import deliver, notify_app_event
 from reconciler.control.poll import refresh
 from reconciler.control.requests import Next, SyncRequest
 from reconciler.control.sync import run_step, start_sync
@@ -59,6 +60,7 @@ def dispatch(nexts: list[Next]) -> None:
     publish this process's request counters (every task ends here)."""
     svc = services()
     telemetry.flush_process_counters(svc.store, svc.git.counters, svc.clusters)
+    send_ready_notifications(svc)
     for item in nexts:
         if item.task == "poll":
             poll.apply_async(args=item.args, queue="urgent" if item.urgent else "poll")
@@ -68,6 +70,16 @@ def dispatch(nexts: list[Next]) -> None:
             prune.apply_async(args=item.args, queue="sync", countdown=item.countdown or None)
         else:
             apply.apply_async(args=item.args, queue="sync", countdown=item.countdown or None)
+
+
+def send_ready_notifications(svc: Services) -> int:
+    """Hand the notifications decided since (rc:notify-ready) to the `notifications` queue."""
+    if not svc.settings.notifications_file:
+        return 0
+    ready = svc.store.take_ready_deliveries()
+    for delivery_id in ready:
+        notify.apply_async(args=(delivery_id,), queue="notifications")
+    return len(ready)
 
 
 def request_sync(store: Store, request: SyncRequest) -> bool:
@@ -98,6 +110,7 @@ def poll(self: Task, app_name: str, revision: str | None = None, fresh: bool = F
         result = refresh(svc, app_name, revision=revision, fresh_refs=fresh)
     finally:
         telemetry.flush_process_counters(svc.store, svc.git.counters, svc.clusters)
+        send_ready_notifications(svc)
     if result is None:
         return None
     telemetry.record_reconcile(svc.store, app_name, time.monotonic() - started)
@@ -135,7 +148,9 @@ def _run_due_steps(nexts: list[Next], chain_from: int, started: float) -> list[N
 @app.task(name="reconciler.sync", bind=True, ignore_result=True)
 def sync(self: Task, request: dict[str, Any]) -> None:
     started = time.monotonic()
-    nexts = start_sync(services(), SyncRequest.from_dict(request), timings().lock_ttl, op_id=self.request.id or "")
+    sync_request = SyncRequest.from_dict(request)
+    nexts = start_sync(services(), sync_request, timings().lock_ttl, op_id=self.request.id or "")
+    notify_app_event(services(), sync_request.app)  # on-sync-running: the operation just started
     dispatch(_run_due_steps(nexts, -1, started))
 
 
@@ -203,3 +218,13 @@ def cluster_request(self: Task, request_id: str, kind: str, params: dict[str, An
     for request in syncs:
         request_sync(svc.store, request)
     telemetry.flush_process_counters(svc.store, svc.git.counters, svc.clusters)
+
+
+@app.task(name="reconciler.notify", bind=True, ignore_result=True)
+def notify(self: Task, delivery_id: str) -> None:
+    """Deliver one notification; while its service fails, try again later with backoff (a task
+    per try, with a countdown, so the queue keeps moving for every other message)."""
+    t = timings()
+    wait = deliver(services(), delivery_id, lease_seconds=t.time_limit)
+    if wait is not None:
+        notify.apply_async(args=(delivery_id,), queue="notifications", countdown=min(wait, t.max_countdown))

@@ -52,6 +52,11 @@ class AppDetail(AppSummary):
     liveState: str | None = Field(
         None, description='where the last poll read live objects: "watch", or "list: <why not the watch>"'
     )
+    notifications: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Argo CD Notifications: `deliveries` (last ones, sent or given up), `failures`, `pending` "
+        "(being retried), `problems` (subscriptions the configuration cannot honour)",
+    )
 
 
 class CreateResult(_Open):

@@ -7,6 +7,10 @@ then does what the seed's CI step does (edit the image tag in values-prod.yaml, 
 push), posts the signed GitHub webhook, and shows the new revision applied and how long
 it took. Everything keeps running until Ctrl-C, which stops every process started here.
 
+Notifications: the demo's argocd-notifications-cm subscribes every app (its `subscriptions`)
+to on-sync-succeeded and on-deployed through a webhook service pointing at a small receiver this
+demo runs on loopback, which prints what it receives when the push lands.
+
 `python -m reconciler.cli.demo --headless` stops after the push (used by the tests).
 """
 
@@ -23,8 +27,10 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +79,73 @@ def make_repository(workdir: Path) -> tuple[Path, str]:
     git(clone, "remote", "add", "origin", url)
     git(clone, "push", "-q", "origin", "main")
     return clone, url
+
+
+# Argo CD's catalog triggers, and a template whose webhook part says what happened.
+NOTIFICATIONS_CM = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: argocd-notifications-cm
+data:
+  service.webhook.demo-receiver: |
+    url: {receiver}
+  trigger.on-sync-succeeded: |
+    - description: Application syncing has succeeded
+      oncePer: app.status.operationState?.syncResult?.revision
+      send: [app-event]
+      when: app.status.operationState != nil and app.status.operationState.phase in ['Succeeded']
+  trigger.on-deployed: |
+    - description: Application is synced and healthy. Triggered once per commit.
+      oncePer: app.status.operationState?.syncResult?.revision
+      send: [app-event]
+      when: app.status.operationState != nil and app.status.operationState.phase in ['Succeeded']
+        and app.status.health.status == 'Healthy'
+  template.app-event: |
+    message: Application {{{{.app.metadata.name}}}} is {{{{.app.status.health.status}}}}
+    webhook:
+      demo-receiver:
+        method: POST
+        body: |
+          {{"app": "{{{{.app.metadata.name}}}}", "health": "{{{{.app.status.health.status}}}}",
+           "revision": "{{{{.app.status.operationState.syncResult.revision}}}}",
+           "link": "{{{{.context.argocdUrl}}}}/applications/{{{{.app.metadata.name}}}}"}}
+  subscriptions: |
+    - recipients: [demo-receiver]
+      triggers: [on-sync-succeeded, on-deployed]
+"""
+
+
+class NotificationReceiver:
+    """A webhook receiver on loopback standing in for Slack: keeps and prints what arrives."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        received, quiet = self.received, self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                try:
+                    received.append(json.loads(body))
+                except ValueError:
+                    received.append({"body": body.decode(errors="replace")})
+                if not quiet.quiet:
+                    say(f"   notification received: {received[-1]}")
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.quiet = True
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/demo"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 class Processes:
@@ -206,6 +279,9 @@ def _run(headless: bool, port: int, workdir: Path, processes: Processes, redis: 
     )
     redis.start()
     wait_until(kubeconfig.exists, 30, "kubesim to start", processes)
+    receiver = NotificationReceiver()
+    notifications_cm = workdir / "argocd-notifications-cm.yaml"
+    notifications_cm.write_text(NOTIFICATIONS_CM.format(receiver=receiver.url))
     webhook_secret = secrets.token_hex(16)
     admin_token = secrets.token_hex(16)
     env = {
@@ -219,6 +295,10 @@ def _run(headless: bool, port: int, workdir: Path, processes: Processes, redis: 
         # The demo's Git repository is a local one it creates in the workdir (its data dir there
         # stays refused): local repositories are read only under this root.
         "RECONCILER_LOCAL_REPO_ROOTS": str(workdir.resolve()),
+        # Notifications to the receiver above (a loopback address, allowed on purpose).
+        "RECONCILER_NOTIFICATIONS_FILE": str(notifications_cm),
+        "RECONCILER_ALLOWED_PRIVATE_HOSTS": "127.0.0.1",
+        "RECONCILER_URL": f"http://127.0.0.1:{port}",
     }
     env.pop("RECONCILER_SERVER", None)
     say(f"1. kubesim (emulated Kubernetes API, controllers on) at {kubesim_url}; Redis at {redact_url(redis.url)}")
@@ -264,11 +344,16 @@ def _run(headless: bool, port: int, workdir: Path, processes: Processes, redis: 
         timeout=10,
     )
     say(f"5. CI pushed api@{tag} ({after[:7]}) and GitHub's signed webhook answered {resp.status_code}: {resp.text}")
+    say(f"   (a webhook receiver at {receiver.url} gets the apps' notifications: argocd-notifications-cm)")
+    receiver.quiet = False
     wanted = f"registry.example.com/api:{tag}"
     wait_until(lambda: api_image(kubesim_url) == wanted, 60, "the new image to be applied", processes)
     say(f"6. new revision applied to the cluster {time.monotonic() - pushed:.2f}s after the push")
     wait_until(lambda: _healthy_at(env, "api", after), 120, "the api rollout to finish", processes)
     say(f"7. rollout finished: api Synced and Healthy at {after[:7]}, {time.monotonic() - pushed:.2f}s after the push")
+    wait_until(lambda: any(n.get("app") == "api" and n.get("revision") == after for n in receiver.received), 60,
+               "the notification of the api deploy", processes)
+    say(f"8. the local webhook receiver got the notification of api@{after[:7]} (on-sync-succeeded / on-deployed)")
     say(cli(env, "app", "get", "api").stdout.rstrip())
     if headless:
         return 0

@@ -19,6 +19,7 @@ from typing import Any
 from reconciler.control.catalog import UnknownApplication, load_application, poll_interval_of
 from reconciler.control.children import parse_children
 from reconciler.control.comparing import compare_registered
+from reconciler.control.notifications import notify_app_event
 from reconciler.control.requests import SyncRequest
 from reconciler.control.sync import fingerprint_marker, unexpected
 from reconciler.control.windows import sync_allowed
@@ -72,6 +73,7 @@ def refresh(
     except SpecError as exc:
         status = _error_status(name, None, "InvalidSpecError", str(exc), observed, store.status(name))
         store.write_status(name, status)
+        notify_app_event(services, name)
         return RefreshResult(status, None)
     previous = store.status(name) or {}
     fresh_refs = fresh_refs or bool(previous.get("refreshRefs"))
@@ -85,6 +87,7 @@ def refresh(
         log.exception("poll failed unexpectedly", extra={"app": name})
         return _failed(services, app, "ComparisonError", unexpected(exc), observed, previous, exc)
     status = _status(app, result.comparison, children, observed)
+    status["healthTransitionAt"] = health_transition_at(previous, status, observed)
     # Whether this poll reused a cached render: a no-op poll should (bench/poll_scale.py counts it).
     status["renderCacheHit"] = result.desired.cache_hit
     # This thread's CPU for the poll so far (bench/poll_scale.py reads it: the poll's own cost
@@ -102,6 +105,7 @@ def refresh(
     if not permission.allowed and app.sync_policy.automated is not None:
         status["syncHeld"] = permission.reason
     store.write_status(name, status)
+    notify_app_event(services, name)
     _tell_parent_of_health_change(services, name, previous, status)
     if status["health"]["status"] == "Progressing" and _rolling_out(services, name):
         # Argo CD refreshes on every watched change; we look again soon while a rollout runs.
@@ -135,10 +139,20 @@ def _failed(
     # The revision may have been pushed after the shared ref listing was taken: list again.
     status["refreshRefs"] = isinstance(exc, RevisionNotFound)
     services.store.write_status(app.name, status)
+    notify_app_event(services, app.name)
     if condition != "InvalidSpecError":  # a project rule does not change by waiting
         interval = poll_interval_of(app) or services.settings.poll_interval
         services.store.poll_soon(app.name, time.time() + error_retry_wait(errors, interval))
     return RefreshResult(status, None)
+
+
+def health_transition_at(previous: dict[str, Any], status: dict[str, Any], observed: float) -> float:
+    """When the app's health last changed (Argo CD's status.health.lastTransitionTime): kept
+    while the health stays, this poll's time when it moves (or was never recorded)."""
+    before = (previous.get("health") or {}).get("status")
+    if before == status["health"]["status"] and previous.get("healthTransitionAt"):
+        return float(previous["healthTransitionAt"])
+    return observed
 
 
 def _tell_parent_of_health_change(

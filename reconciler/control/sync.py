@@ -43,6 +43,7 @@ from reconciler.control.hook_runner import (
     hook_display,
     public_hook,
 )
+from reconciler.control.notifications import notify_app_event
 from reconciler.control.requests import Next, SyncRequest
 from reconciler.control.windows import sync_allowed
 from reconciler.engine.apply_mode import apply_mode
@@ -804,6 +805,7 @@ def _end(
     if op.get("confirmPrune"):
         store.clear_prune_confirmation(app_name)  # a confirmation is for one operation
     _write_state(services, op, **state)
+    notify_app_event(services, app_name)  # notifications: an operation ended (see control/notifications/events.py)
     log.log(
         logging.INFO if phase == "Succeeded" else logging.WARNING,
         "sync %s: %s", state["phase"] if not state.get("nextRetryAt") else "will retry", state["message"],

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from reconciler.control.catalog import UnknownApplication, load_application, project_for
 from reconciler.control.delete_hooks import DELETE_HOOKS_POLL, DELETE_HOOKS_TIMEOUT, run_delete_hooks
+from reconciler.control.notifications import notify_app_event
 from reconciler.engine.cluster import KubeError
 from reconciler.engine.compare import owned_by
 from reconciler.engine.crds import foreign_instances
@@ -85,6 +86,7 @@ def _delete(services: Services, name: str, cascade: bool, deadline: float, budge
         result.post_delete_hooks = run_delete_hooks(services, name, POST_DELETE, post, result, deadline, budget, poll)
         if result.failed:
             return result
+    notify_app_event(services, name, deleting=True)  # on-deleted: decided before the app's state goes
     store.delete_app(name)
     return result
 

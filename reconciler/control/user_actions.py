@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.control.catalog import UnknownApplication, load_application, register
+from reconciler.control.notifications.status import notifications_summary
 from reconciler.control.requests import SyncRequest
 from reconciler.control.windows import sync_allowed
 from reconciler.model import Application, AppProject, SpecError
@@ -93,6 +94,8 @@ def get_app(store: Store, name: str) -> dict[str, Any]:
             "syncHeld": status.get("syncHeld", ""),
             # "watch" (the watcher's index), or "list: <why the watcher could not answer>"
             "liveState": status.get("liveState"),
+            # Argo CD Notifications: last deliveries and failures, retries under way, problems
+            "notifications": notifications_summary(store, name),
         }
     )
     return detail

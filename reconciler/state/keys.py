@@ -55,6 +55,13 @@ Layout (all keys start with `rc:`):
 | `rc:appset-again:{set}` | string | a run was asked for while the set was locked: run again, expires |
 | `rc:appset-queued:{set}` | string | set while a generation waits in the queue (coalescing), expires |
 | `rc:clusters` | hash | cluster name -> its Argo CD cluster Secret (JSON, sealed: its config holds credentials) |
+| `rc:notified:{app}` | hash | notified key (`[oncePer:]trigger:condition:service:recipient`) -> when claimed |
+| `rc:notify-seen:{app}` | string | fingerprint of the app as notifications last evaluated it |
+| `rc:notify-outbox` | hash | delivery id -> a claimed notification not yet sent or given up (JSON, no secrets) |
+| `rc:notify-ready` | list | delivery ids to hand to the `notifications` queue |
+| `rc:notify-sending:{id}` | string | a delivery task is sending it now, expires |
+| `rc:notify-log:{app}` | list | the app's last deliveries and failures (JSON), capped, expires |
+| `rc:metrics:notifications` | hash | JSON `[service, trigger, succeeded]` -> deliveries (counter) |
 
 `{cluster}` is a short hash of the API server URL (reconciler/live/keys: `cluster_id`).
 
@@ -166,6 +173,7 @@ class Keys:
     metrics_git = f"{PREFIX}:metrics:git"
     metrics_webhooks = f"{PREFIX}:metrics:webhooks"
     metrics_k8s = f"{PREFIX}:metrics:k8s"
+    metrics_notifications = f"{PREFIX}:metrics:notifications"
 
     @staticmethod
     def webhook_poll(app: str) -> str:
@@ -226,6 +234,24 @@ class Keys:
     @staticmethod
     def appset_queued(name: str) -> str:
         return f"{PREFIX}:appset-queued:{name}"
+    @staticmethod
+    def notified(app: str) -> str:
+        return f"{PREFIX}:notified:{app}"
+
+    @staticmethod
+    def notify_seen(app: str) -> str:
+        return f"{PREFIX}:notify-seen:{app}"
+
+    notify_outbox = f"{PREFIX}:notify-outbox"
+    notify_ready = f"{PREFIX}:notify-ready"
+
+    @staticmethod
+    def notify_sending(delivery_id: str) -> str:
+        return f"{PREFIX}:notify-sending:{delivery_id}"
+
+    @staticmethod
+    def notify_log(app: str) -> str:
+        return f"{PREFIX}:notify-log:{app}"
 
     @classmethod
     def per_app(cls, app: str) -> list[str]:
@@ -246,6 +272,8 @@ class Keys:
             cls.pre_deleted(app),
             cls.shared(app),
             cls.live_poll(app),
+            cls.notified(app),
+            cls.notify_seen(app),
         ]
 
 

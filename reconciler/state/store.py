@@ -13,6 +13,7 @@ from reconciler.state.counters import CountersState
 from reconciler.state.history import HistoryState
 from reconciler.state.live import LiveState
 from reconciler.state.locks import LocksState
+from reconciler.state.notifications import NotificationsState
 from reconciler.state.operations import OperationsState
 from reconciler.state.registry import RegistryState
 from reconciler.state.replies import RepliesState
@@ -35,6 +36,7 @@ class Store(
     LiveState,
     RepliesState,
     AppSetsState,
+    NotificationsState,
 ):
     """Typed access to the system's Redis state. Holds a client; owns no other resources."""
 

@@ -33,6 +33,10 @@ def test_demo_flow_reaches_synced_healthy_and_applies_a_pushed_image_tag(tmp_pat
     assert re.search(r"webhook answered 202: .*\"queued\":\[\"api\"\]", out)
     assert re.search(r"6\. new revision applied to the cluster [0-9.]+s after the push", out)
     assert "7. rollout finished: api Synced and Healthy" in out
+    # The apps are subscribed to a local webhook receiver, which prints what it receives.
+    after = re.search(r"CI pushed api@\w+ \((\w+)\)", out).group(1)  # type: ignore[union-attr]
+    assert re.search(rf"notification received: \{{'app': 'api', 'health': '\w+', 'revision': '{after}\w*'", out), out
+    assert f"8. the local webhook receiver got the notification of api@{after}" in out
     assert "stopping every process the demo started" in out
     # Nothing the demo started is left running.
     pids = [int(line) for line in (tmp_path / "pids").read_text().split()]

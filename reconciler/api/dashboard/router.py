@@ -25,9 +25,10 @@ import mimetypes
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from reconciler.api.dashboard import views
@@ -148,6 +149,12 @@ def make_router(
     @router.get("/ui/apps/{name}", response_class=HTMLResponse)
     def app_page(name: str) -> HTMLResponse:
         return _page("app.html", title=f"Application {name}", app_name=name)
+
+    @router.get("/applications/{name}")
+    def argocd_app_link(name: str) -> RedirectResponse:
+        # Argo CD's links (`{{.context.argocdUrl}}/applications/NAME` in every catalog template)
+        # land on the app's page here; the query (`?operation=true`) is not needed.
+        return RedirectResponse(f"/ui/apps/{quote(name, safe='')}", status_code=302)
 
     @router.get("/ui/static/{filename}")
     def static(filename: str) -> FileResponse:

@@ -1,0 +1,12 @@
+"""Argo CD Notifications: `argocd-notifications-cm` triggers, templates, services and
+subscriptions, decided where an app's state changes and delivered by the `notifications`
+queue's tasks.
+
+    notify_app_event(services, name[, deleting=True])  decide and queue (events.py)
+    deliver(services, delivery_id, lease_seconds)      send one, or say when to try again (delivery.py)
+"""
+
+from reconciler.control.notifications.delivery import deliver
+from reconciler.control.notifications.events import notify_app_event
+
+__all__ = ["deliver", "notify_app_event"]
