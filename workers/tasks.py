@@ -16,7 +16,10 @@ from reconciler import telemetry
 from reconciler.control.cluster_requests import answer
 from reconciler.control.poll import refresh
 from reconciler.control.requests import Next, SyncRequest
-from reconciler.control.sync import run_step, start_sync
+from reconciler.control.sync.delete_start import start_delete
+from reconciler.control.sync.drive import run_step
+from reconciler.control.sync.operation import DeleteRequest
+from reconciler.control.sync.start import start_sync
 from reconciler.services import Services
 from reconciler.settings import Settings
 from reconciler.state import Store
@@ -62,6 +65,8 @@ def dispatch(nexts: list[Next]) -> None:
             poll.apply_async(args=item.args, queue="urgent" if item.urgent else "poll")
         elif item.task == "sync":
             sync.apply_async(args=item.args, queue="urgent" if item.urgent else "sync")
+        elif item.task == "delete":
+            delete.apply_async(args=item.args, queue="urgent")
         elif item.task == "prune":
             prune.apply_async(args=item.args, queue="sync", countdown=item.countdown or None)
         else:
@@ -135,6 +140,18 @@ def sync(self: Task, request: dict[str, Any]) -> None:
     started = time.monotonic()
     nexts = start_sync(services(), SyncRequest.from_dict(request), timings().lock_ttl, op_id=self.request.id or "")
     dispatch(_run_due_steps(nexts, -1, started))
+
+
+@app.task(name="reconciler.delete", bind=True, ignore_result=True)
+def delete(self: Task, request: dict[str, Any]) -> None:
+    """Begin an app's cascade delete (`app delete --cascade`), or leave it waiting for a running sync."""
+    started = time.monotonic()
+    nexts = start_delete(services(), DeleteRequest.model_validate(request), timings().lock_ttl)
+    dispatch(_run_due_steps(nexts, -1, started))
+
+
+def enqueue_delete(request: DeleteRequest) -> None:
+    delete.apply_async(args=(request.to_json(),), queue="urgent")
 
 
 def _run_step(task: Task, op_id: str, step: int) -> None:

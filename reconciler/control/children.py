@@ -1,7 +1,8 @@
 """App-of-apps: Applications rendered by a parent are registered, not applied.
 
 A child the parent no longer renders is deregistered when the parent prunes; its own
-resources are deleted only when it carries Argo CD's resources finalizer, as in Argo CD.
+resources are deleted only when it carries Argo CD's resources finalizer, as in Argo CD (a
+delete operation of its own, asked for here and queued by the parent's finish step).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.control.catalog import register
-from reconciler.control.teardown import delete_application
+from reconciler.control.teardown import deregister, request_delete
 from reconciler.model import RESOURCES_FINALIZER, Application, AppProject, SpecError, parse_application, parse_project
 from reconciler.services import Services
 
@@ -43,7 +44,10 @@ def reconcile_children(services: Services, parent: str, manifests: list[dict[str
         for child in removed:
             manifest = store.app_manifest(child) or {}
             cascade = RESOURCES_FINALIZER in ((manifest.get("metadata") or {}).get("finalizers") or [])
-            delete_application(services, child, cascade=cascade)
+            if cascade:
+                request_delete(store, child)
+            else:
+                deregister(store, child)
             deleted.append(child)
     parts = []
     if names:

@@ -12,6 +12,7 @@ from reconciler.control.catalog import UnknownApplication, load_application, reg
 from reconciler.control.requests import SyncRequest
 from reconciler.control.windows import sync_allowed
 from reconciler.model import Application, AppProject, SpecError
+from reconciler.model.operation import OperationPhase
 from reconciler.model.resources import ResourceKey
 from reconciler.state import Store
 
@@ -116,6 +117,8 @@ def sync(
         raise ActionRefused(
             f"application {name!r} is being deleted ({deleting}); run `app delete {name} --cascade` again"
         )
+    if store.delete_request(name) is not None:
+        raise ActionRefused(f"application {name!r} is being deleted (`app delete --cascade` asked for it)")
     permission = sync_allowed(store, app, manual=True)
     if not permission.allowed:
         raise SyncHeld(f"application {name!r}: {permission.reason}")
@@ -173,7 +176,7 @@ def terminate_operation(store: Store, name: str) -> dict[str, Any]:
     _ensure_registered(store, name)
     operation = store.operation_state(name) or {}
     holder = store.lock_holder(name)
-    if operation.get("phase") != "Running" or not holder or holder != operation.get("id"):
+    if operation.get("phase") != OperationPhase.RUNNING or not holder or holder != operation.get("id"):
         phase = operation.get("phase") or "none yet"
         raise ActionRefused(f"application {name!r} has no running operation to terminate (last operation: {phase})")
     store.request_termination(holder, TERMINATE_TTL_SECONDS)

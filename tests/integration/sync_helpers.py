@@ -203,3 +203,18 @@ def app_get_text(system: System, name: str) -> str:
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     return result.stdout
+
+
+def delete_app(system: System, name: str, hook_timeout: float | None = None, wait: float = 60.0) -> Any:
+    """`app delete NAME --cascade` as the API and the CLI run it: asked for, handed to the
+    workers, and awaited. Returns what the delete did (a Teardown); fails the test when the
+    delete was deferred or no worker answered."""
+    from reconciler.control.teardown import DELETE_HOOKS_TIMEOUT, delete_and_wait
+    from workers.tasks import enqueue_delete
+
+    timeout = DELETE_HOOKS_TIMEOUT if hook_timeout is None else hook_timeout
+    reply = delete_and_wait(system.store, name, enqueue_delete, wait, hook_timeout=timeout)
+    assert reply is not None, f"no worker answered the delete of {name}"
+    assert reply.found and not reply.deferred, reply
+    assert reply.teardown is not None
+    return reply.teardown

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.control.sync import run_step
+from reconciler.control.sync.drive import run_step
 from reconciler.services import Services
 from reconciler.settings import Settings
 
@@ -46,7 +46,7 @@ def test_stale_copy_two_steps_behind_does_nothing_even_when_redelivered(services
 
 def test_redelivered_sync_request_resumes_under_its_own_lock(services: Services) -> None:
     from reconciler.control.requests import SyncRequest
-    from reconciler.control.sync import start_sync
+    from reconciler.control.sync.start import start_sync
 
     manifest = {
         "apiVersion": "argoproj.io/v1alpha1",

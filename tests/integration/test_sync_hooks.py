@@ -21,6 +21,7 @@ from tests.integration.sync_helpers import (
     app_get_text,
     app_manifest,
     config_map,
+    delete_app,
     deployment,
     exists,
     healthy_deployment,
@@ -225,9 +226,6 @@ def test_terminate_op_stops_a_running_operation_between_steps(
 def test_post_delete_hook_runs_after_the_apps_resources_are_deleted_and_is_awaited(
     system: System, git_repo_factory: Callable[..., GitRepo]
 ) -> None:
-    from reconciler.control.teardown import delete_application
-    from workers import tasks
-
     system.cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
     repo = git_repo_factory(files(
         cm=config_map("settings"),
@@ -243,7 +241,7 @@ def test_post_delete_hook_runs_after_the_apps_resources_are_deleted_and_is_await
         "settings gone": lambda cluster: cluster.get("v1", "ConfigMap", "shop", "settings") is None,
         "cleanup created": job_exists("cleanup"),
     }) as timeline:
-        result = delete_application(tasks.services(), "shop", cascade=True)
+        result = delete_app(system, "shop")
     assert not result.failed, result.failed
     assert timeline.first["settings gone"] <= timeline.first["cleanup created"]
     # The delete returned only once both had completed; each outcome is in the result.
@@ -262,16 +260,13 @@ def test_a_failing_post_delete_hook_keeps_the_app_with_a_condition_naming_it(
     system: System, git_repo_factory: Callable[..., GitRepo]
 ) -> None:
     from reconciler.control import user_actions
-    from reconciler.control.teardown import delete_application
-    from workers import tasks
-
     system.cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
     repo = git_repo_factory(files(cm=config_map("settings"),
                                   cleanup=job("cleanup", hook="PostDelete", image="busybox:broken")))
     register_app(system, app_manifest("shop", repo, auto=True))
     system.wait_for(lambda: system.cluster.get("v1", "ConfigMap", "shop", "settings"), what="the auto-sync")
     wait_operation_end(system, "shop")
-    result = delete_application(tasks.services(), "shop", cascade=True)
+    result = delete_app(system, "shop")
     assert result.failed and "PostDelete hook Job shop/cleanup failed" in result.failed[0]
     assert result.post_delete_hooks and "Failed" in result.post_delete_hooks[0]
     assert system.store.app_manifest("shop") is not None  # kept, as Argo CD's finalizer keeps it
@@ -320,18 +315,15 @@ def cli_delete(system: System, name: str) -> subprocess.CompletedProcess[str]:
 def test_a_post_delete_hook_still_running_at_the_deadline_keeps_the_app_and_is_awaited_again(
     system: System, git_repo_factory: Callable[..., GitRepo]
 ) -> None:
-    from reconciler.control.teardown import delete_application
-    from workers import tasks
-
     system.cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
     repo = git_repo_factory(files(cm=config_map("settings"), cleanup=job("cleanup", hook="PostDelete")))
     register_app(system, app_manifest("shop", repo))
     sync_now(system, "shop")
     wait_operation_end(system, "shop")
-    result = delete_application(tasks.services(), "shop", cascade=True, hook_timeout=0.0)
+    result = delete_app(system, "shop", hook_timeout=0.0)
     assert result.failed and "did not complete within 0s" in result.failed[0]
     assert system.store.app_manifest("shop") is not None
-    retry = delete_application(tasks.services(), "shop", cascade=True)
+    retry = delete_app(system, "shop")
     assert not retry.failed, retry.failed
     assert system.store.app_manifest("shop") is None
     # The first run's Job was awaited (if still running) or run again; either way it completed.
@@ -365,9 +357,6 @@ def synced_shop_with_delete_hooks(
 def test_a_pre_delete_hook_completes_before_any_resource_is_deleted_and_never_runs_at_a_sync(
     system: System, git_repo_factory: Callable[..., GitRepo]
 ) -> None:
-    from reconciler.control.teardown import delete_application
-    from workers import tasks
-
     _, op = synced_shop_with_delete_hooks(system, git_repo_factory, prune=True)
     assert op["phase"] == "Succeeded", op["message"]
     assert system.cluster.get("v1", "ConfigMap", "shop", "settings") is not None
@@ -381,11 +370,11 @@ def test_a_pre_delete_hook_completes_before_any_resource_is_deleted_and_never_ru
         "settings gone": lambda c: not settings_present(c),
         "cleanup created": job_exists("cleanup"),
     }) as timeline:
-        result = delete_application(tasks.services(), "shop", cascade=True)
+        result = delete_app(system, "shop")
     assert not result.failed, result.failed
     assert "backup created, settings still there" in timeline.first
     assert timeline.first["backup done"] <= timeline.first["settings gone"] <= timeline.first["cleanup created"]
-    assert result.deleted == ["ConfigMap shop/settings"]
+    assert result.resources == ("ConfigMap shop/settings",)
     assert len(result.pre_delete_hooks) == 1
     assert result.pre_delete_hooks[0].startswith("PreDelete hook Job shop/backup: Succeeded")
     assert result.post_delete_hooks[0].startswith("PostDelete hook Job shop/cleanup: Succeeded")
@@ -396,15 +385,12 @@ def test_a_pre_delete_hook_completes_before_any_resource_is_deleted_and_never_ru
 def test_a_failing_pre_delete_hook_deletes_nothing_and_keeps_the_app_with_a_condition_naming_it(
     system: System, git_repo_factory: Callable[..., GitRepo]
 ) -> None:
-    from reconciler.control.teardown import delete_application
-    from workers import tasks
-
     repo, _ = synced_shop_with_delete_hooks(system, git_repo_factory, backup_image="busybox:broken")
-    result = delete_application(tasks.services(), "shop", cascade=True)
+    result = delete_app(system, "shop")
     assert result.failed and "PreDelete hook Job shop/backup failed" in result.failed[0]
     assert result.pre_delete_hooks and "Failed" in result.pre_delete_hooks[0]
     # Nothing deleted, no PostDelete hook run, the app kept with its inventory.
-    assert result.deleted == [] and result.post_delete_hooks == []
+    assert result.resources == () and result.post_delete_hooks == ()
     assert system.cluster.get("v1", "ConfigMap", "shop", "settings") is not None
     assert not job_exists("cleanup")(system.cluster)
     assert system.store.app_manifest("shop") is not None and system.store.inventory("shop")
@@ -425,17 +411,14 @@ def test_a_failing_pre_delete_hook_deletes_nothing_and_keeps_the_app_with_a_cond
 def test_pre_delete_hooks_that_completed_do_not_run_again_when_a_post_delete_hook_failed(
     system: System, git_repo_factory: Callable[..., GitRepo]
 ) -> None:
-    from reconciler.control.teardown import delete_application
-    from workers import tasks
-
     synced_shop_with_delete_hooks(system, git_repo_factory, cleanup_image="busybox:broken")
-    first = delete_application(tasks.services(), "shop", cascade=True)
+    first = delete_app(system, "shop")
     assert first.pre_delete_hooks[0].startswith("PreDelete hook Job shop/backup: Succeeded")
     assert first.failed and "PostDelete hook Job shop/cleanup failed" in first.failed[0]
     backup_uid = system.cluster.get("batch/v1", "Job", "shop", "backup")["metadata"]["uid"]
     # As Argo CD (its pre-delete finalizer is gone once they completed), they are not run again.
-    second = delete_application(tasks.services(), "shop", cascade=True)
-    assert second.pre_delete_hooks == ["PreDelete hook Job shop/backup: completed in an earlier delete, not run again"]
+    second = delete_app(system, "shop")
+    assert second.pre_delete_hooks == ("PreDelete hook Job shop/backup: completed in an earlier delete, not run again",)
     assert system.cluster.get("batch/v1", "Job", "shop", "backup")["metadata"]["uid"] == backup_uid
     assert second.failed and "PostDelete hook Job shop/cleanup failed" in second.failed[0]
     assert system.store.app_manifest("shop") is not None
