@@ -171,15 +171,19 @@ CONFIRM_PRUNE_TTL_SECONDS = 3600.0
 
 
 def terminate_operation(store: Store, name: str) -> dict[str, Any]:
-    """Ask the app's running sync to stop before its next step (Argo CD's terminate-op).
-    It ends Failed with "terminated by user" and releases the lock."""
+    """Ask the app's running sync to stop before its next step (Argo CD's terminate-op): it is
+    Terminating until then; its running hooks are stopped, it ends Failed with "terminated by
+    user" and releases the lock."""
     _ensure_registered(store, name)
     operation = store.operation_state(name) or {}
     holder = store.lock_holder(name)
-    if operation.get("phase") != OperationPhase.RUNNING or not holder or holder != operation.get("id"):
+    running = operation.get("phase") in (OperationPhase.RUNNING, OperationPhase.TERMINATING)
+    if not running or not holder or holder != operation.get("id"):
         phase = operation.get("phase") or "none yet"
         raise ActionRefused(f"application {name!r} has no running operation to terminate (last operation: {phase})")
     store.request_termination(holder, TERMINATE_TTL_SECONDS)
+    # As Argo CD shows it until the operation stops (before its next step).
+    store.put_operation_state(name, {**operation, "phase": OperationPhase.TERMINATING, "message": "terminating"})
     return {"application": name, "operation": holder, "message": "termination requested"}
 
 

@@ -37,7 +37,7 @@ def end_stalled_operations(store: Store, now: float | None = None) -> list[str]:
     ended = []
     for app, raw in store.operation_states(store.app_names()).items():
         state = OperationState.model_validate(raw) if raw else None
-        if state is None or state.phase != OperationPhase.RUNNING or state.next_retry_at is not None:
+        if state is None or state.phase.completed or state.next_retry_at is not None:
             continue
         if now - float(state.started_at or now) < STARTUP_GRACE_SECONDS:
             continue

@@ -218,3 +218,11 @@ def delete_app(system: System, name: str, hook_timeout: float | None = None, wai
     assert reply.found and not reply.deferred, reply
     assert reply.teardown is not None
     return reply.teardown
+
+
+def cli_delete(system: System, name: str) -> subprocess.CompletedProcess[str]:
+    """`reconciler app delete NAME --cascade` as a person runs it (Redis and kubeconfig from the env)."""
+    env = dict(os.environ)
+    env.pop("RECONCILER_SERVER", None)
+    return subprocess.run([sys.executable, "-m", "reconciler.cli", "app", "delete", name, "--cascade"], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)

@@ -3,10 +3,8 @@ to completion; an image tagged `:broken` fails)."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -20,6 +18,7 @@ from tests.integration.sync_helpers import (
     Timeline,
     app_get_text,
     app_manifest,
+    cli_delete,
     config_map,
     delete_app,
     deployment,
@@ -249,9 +248,9 @@ def test_post_delete_hook_runs_after_the_apps_resources_are_deleted_and_is_await
     assert any(line.startswith("PostDelete hook Job shop/cleanup: Succeeded") for line in result.post_delete_hooks)
     notify = next(line for line in result.post_delete_hooks if "shop/notify" in line)
     assert "Succeeded" in notify and notify.endswith("deleted")
-    assert job_done("cleanup")(system.cluster)
-    # HookSucceeded: deleted once done (in the background); the default BeforeHookCreation keeps it.
-    system.wait_for(lambda: "notify" not in {j["metadata"]["name"] for j in jobs(system)}, what="notify deleted")
+    cleanup = next(line for line in result.post_delete_hooks if "shop/cleanup" in line)
+    assert cleanup.endswith("deleted")  # no delete policy: Argo CD's controller deletes it once done
+    system.wait_for(lambda: not jobs(system), what="both deleted (in the background)")
     assert system.store.app_manifest("shop") is None
 
 
@@ -303,14 +302,6 @@ def fixed_and_deleted_again(system: System, repo: GitRepo, fixed: dict[str, str]
     return retry
 
 
-def cli_delete(system: System, name: str) -> subprocess.CompletedProcess[str]:
-    """`reconciler app delete NAME --cascade` as a person runs it (Redis and kubeconfig from the env)."""
-    env = dict(os.environ)
-    env.pop("RECONCILER_SERVER", None)
-    return subprocess.run([sys.executable, "-m", "reconciler.cli", "app", "delete", name, "--cascade"], env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
-
-
 @pytest.mark.timeout(90)
 def test_a_post_delete_hook_still_running_at_the_deadline_keeps_the_app_and_is_awaited_again(
     system: System, git_repo_factory: Callable[..., GitRepo]
@@ -328,7 +319,6 @@ def test_a_post_delete_hook_still_running_at_the_deadline_keeps_the_app_and_is_a
     assert system.store.app_manifest("shop") is None
     # The first run's Job was awaited (if still running) or run again; either way it completed.
     assert retry.post_delete_hooks[0].startswith("PostDelete hook Job shop/cleanup: Succeeded")
-    assert job_done("cleanup")(system.cluster)
 
 
 def synced_shop_with_delete_hooks(
@@ -415,10 +405,11 @@ def test_pre_delete_hooks_that_completed_do_not_run_again_when_a_post_delete_hoo
     first = delete_app(system, "shop")
     assert first.pre_delete_hooks[0].startswith("PreDelete hook Job shop/backup: Succeeded")
     assert first.failed and "PostDelete hook Job shop/cleanup failed" in first.failed[0]
-    backup_uid = system.cluster.get("batch/v1", "Job", "shop", "backup")["metadata"]["uid"]
+    # Completed, without a delete policy: deleted (as Argo CD's controller cleans delete hooks up).
+    system.wait_for(lambda: not job_exists("backup")(system.cluster), what="the completed backup hook deleted")
     # As Argo CD (its pre-delete finalizer is gone once they completed), they are not run again.
     second = delete_app(system, "shop")
     assert second.pre_delete_hooks == ("PreDelete hook Job shop/backup: completed in an earlier delete, not run again",)
-    assert system.cluster.get("batch/v1", "Job", "shop", "backup")["metadata"]["uid"] == backup_uid
+    assert not job_exists("backup")(system.cluster)
     assert second.failed and "PostDelete hook Job shop/cleanup failed" in second.failed[0]
     assert system.store.app_manifest("shop") is not None

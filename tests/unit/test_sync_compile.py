@@ -14,6 +14,7 @@ from reconciler.control.sync.operation import (
     FinishStep,
     HealthStep,
     HooksStep,
+    PrunedStep,
     PruneStep,
     Step,
     StepKind,
@@ -86,13 +87,13 @@ def test_hooks_run_in_their_phases_around_the_sync_waves() -> None:
         hook("Job", "cleanup", "SyncFail"),
     ])
     assert kinds(out.steps) == ["hooks", "health", "apply", "hooks", "health", "health", "hooks", "health", "finish"]
+    assert kinds(out.sync_fail_steps) == ["hooks", "health"]
     pre, _, _, sync_hooks, _, post_wait, post, _, _ = out.steps
     assert isinstance(pre, HooksStep) and pre.phase == HookType.PRE_SYNC
     assert isinstance(sync_hooks, HooksStep) and sync_hooks.phase == HookType.SYNC
     # PostSync waits for every desired resource to be healthy first, then its hooks run.
     assert isinstance(post_wait, HealthStep) and [r.name for r in post_wait.refs] == ["app"]
     assert isinstance(post, HooksStep) and post.phase == HookType.POST_SYNC
-    assert kinds(out.sync_fail_steps) == ["hooks", "health"]
     records = {r.name: r for r in out.hooks}
     assert [records[n].phase for n in ("migrate", "between", "smoke", "cleanup")] == [
         HookType.PRE_SYNC, HookType.SYNC, HookType.POST_SYNC, HookType.SYNC_FAIL]
@@ -123,9 +124,10 @@ def test_prunes_carry_the_uid_of_the_object_the_plan_saw() -> None:
     live["metadata"]["uid"] = "u-1"
     key = ResourceKey.of(live)
     plan = build_plan(app, [], [diff_resource(key, None, live)], prune=True)
-    out = compile_sync(app, plan, {key: "u-1"})
+    out = compile_sync(app, plan, {key: live})
     prune = out.steps[0]
-    assert isinstance(prune, PruneStep) and [(t.name, t.uid) for t in prune.targets] == [("old", "u-1")]
+    assert isinstance(prune, PruneStep)
+    assert [(t.name, t.uid, t.api_version) for t in prune.targets] == [("old", "u-1", "v1")]
     assert isinstance(out.steps[-1], FinishStep)
 
 
@@ -165,3 +167,44 @@ def test_an_app_delete_without_hooks_or_children_deletes_resources_and_deregiste
     out = compile_delete([], [], children=[], deadline=0.0)
     assert [type(s) for s in out.steps] == [DeleteChildrenStep, DeleteResourcesStep, DeregisterStep]
     assert {s.type for s in out.steps} <= set(StepKind)
+
+
+def test_a_one_wave_sync_completed_by_its_sync_hook_does_not_wait_for_its_objects_health() -> None:
+    # gitops-engine: a single-step sync waits for its hooks only; the apply itself succeeds at once.
+    out = compiled([obj("Deployment", "web", api_version="apps/v1"), hook("Job", "smoke", "Sync")])
+    assert kinds(out.steps) == ["apply", "hooks", "health", "finish"]
+    wait = out.steps[2]
+    assert isinstance(wait, HealthStep) and wait.refs == () and wait.hooks == (0,)
+
+
+def test_the_last_wave_of_a_multi_step_sync_waits_for_its_objects_when_it_has_hooks() -> None:
+    out = compiled([obj("ConfigMap", "first", wave="-1"), obj("Deployment", "web", api_version="apps/v1"),
+                    hook("Job", "smoke", "Sync")])
+    last_wait = [step for step in out.steps if isinstance(step, HealthStep)][-1]
+    assert [r.name for r in last_wait.refs] == ["web"] and last_wait.hooks == (0,)
+
+
+def test_a_prune_wave_is_awaited_until_its_objects_are_gone_before_the_next_wave() -> None:
+    from reconciler.engine.diff.resource_diff import diff_resource
+
+    app = make_app()
+    pod = obj("Pod", "worker", wave="1")
+    account = obj("ServiceAccount", "worker", wave="0")
+    extras = [diff_resource(ResourceKey.of(o), None, o) for o in (pod, account)]
+    plan = build_plan(app, [], extras, prune=True)
+    out = compile_sync(app, plan, {ResourceKey.of(o): o for o in (pod, account)})
+    assert kinds(out.steps) == ["prune", "pruned", "prune", "finish"]
+    first, wait, second = out.steps[:3]
+    # Prune waves run in reverse: the Pod (created last) goes first, and must be gone before its account.
+    assert isinstance(first, PruneStep) and [t.kind for t in first.targets] == ["Pod"]
+    assert isinstance(wait, PrunedStep) and wait.targets == first.targets
+    assert isinstance(second, PruneStep) and [t.kind for t in second.targets] == ["ServiceAccount"]
+
+
+def test_every_syncfail_hook_runs_at_once_and_each_is_awaited() -> None:
+    out = compiled([obj("ConfigMap", "app"), hook("Job", "alarm", "SyncFail"),
+                    hook("Job", "notify", "SyncFail", wave="5")])
+    assert kinds(out.sync_fail_steps) == ["hooks", "health"]
+    create, wait = out.sync_fail_steps
+    assert isinstance(create, HooksStep) and create.phase == HookType.SYNC_FAIL and len(create.hooks) == 2
+    assert isinstance(wait, HealthStep) and wait.every_hook and wait.hooks == create.hooks

@@ -4,10 +4,15 @@
     compile_delete(pre, post, ...) -> Compiled                  an app delete's steps and hooks
 
 A sync: CreateNamespace's namespace, the Namespaces hooks live in, PreSync hook waves, the
-Sync waves (objects in chunks, Sync hooks, prunes), PostSync hook waves, `finish`. A wave is
-followed by a `health` step whenever something comes after it: the next wave starts only
-when everything of this one is healthy and every hook of it completed. SyncFail hook steps
-are kept aside; they replace what is left of the sync when a step fails.
+Sync waves (objects in chunks, Sync hooks, prunes), PostSync hook waves, `finish`. As
+gitops-engine's sync_context.go runs its tasks:
+- a wave's hooks are always awaited; its applied objects' health only when the sync has more
+  than one step (phase and wave) and something comes after the wave or it has hooks: a
+  one-wave sync whose Sync hook completed has succeeded, whatever its Deployment does next;
+- a prune wave's objects must be gone (not only asked to go: a Pod may terminate for its
+  grace period) before anything after it starts; prune waves run in reverse (plan.py);
+- SyncFail hooks are kept aside and all run at once when a step fails, each one awaited and
+  its outcome recorded, then the sync ends Failed.
 
 An app delete: PreDelete hooks (created together, every one awaited), child apps, the app's
 resources, PostDelete hooks (likewise), `deregister`.
@@ -29,6 +34,7 @@ from reconciler.control.sync.operation import (
     HookRecord,
     HooksStep,
     ObjectRef,
+    PrunedStep,
     PruneStep,
     PruneTarget,
     Step,
@@ -80,11 +86,11 @@ def is_crd(obj: JsonObj) -> bool:
 
 
 def compile_sync(
-    app: Application, plan: SyncPlan, live_uids: Mapping[ResourceKey, str], desired: Sequence[JsonObj] = ()
+    app: Application, plan: SyncPlan, live: Mapping[ResourceKey, Mapping[str, Any]], desired: Sequence[JsonObj] = ()
 ) -> Compiled:
-    """The steps of one sync of `app` by `plan`. `live_uids`: the uid of each live object the
-    plan prunes (a prune deletes only that very object); `desired`: every desired object (the
-    health PostSync hooks wait for covers the ones this sync leaves alone too)."""
+    """The steps of one sync of `app` by `plan`. `live`: the live object of each resource the
+    plan prunes (a prune deletes only that very object, by uid); `desired`: every desired
+    object (the health PostSync hooks wait for covers the ones this sync leaves alone too)."""
     out = Compiled()
     if plan.namespace_to_create:
         out.steps.append(ApplyStep(objects=(_namespace(app, plan.namespace_to_create),), track=False))
@@ -93,9 +99,11 @@ def compile_sync(
         out.steps.append(ApplyStep(objects=tuple(early)))
     out.steps.extend(_hook_phase_steps(out, plan.hooks.pre_sync, HookType.PRE_SYNC))
     sync_waves = [w for w in waves if w.apply or w.hooks or w.prune]
+    phases = plan.hooks
+    multi_step = len(phases.pre_sync) + len(sync_waves) + len(phases.post_sync) + len(phases.sync_fail) > 1
     for index, wave in enumerate(sync_waves):
-        more = index < len(sync_waves) - 1
-        out.steps.extend(_sync_wave_steps(out, wave, live_uids, more=more))
+        more = index < len(sync_waves) - 1 or bool(phases.post_sync)
+        out.steps.extend(_sync_wave_steps(out, wave, live, more=more, multi_step=multi_step))
     if plan.hooks.post_sync:
         # PostSync runs once every resource of the app is healthy, the ones this sync left alone too.
         refs = tuple(ObjectRef.of(obj) for obj in desired) or tuple(
@@ -105,7 +113,7 @@ def compile_sync(
         out.steps.append(HealthStep(wave=last, refs=refs))
     out.steps.extend(_hook_phase_steps(out, plan.hooks.post_sync, HookType.POST_SYNC))
     out.steps.append(FinishStep())
-    out.sync_fail_steps = _hook_phase_steps(out, plan.hooks.sync_fail, HookType.SYNC_FAIL)
+    out.sync_fail_steps = _sync_fail_steps(out, plan.hooks.sync_fail)
     return out
 
 
@@ -137,7 +145,9 @@ def _namespaces_for_hooks(plan: SyncPlan) -> tuple[list[JsonObj], list[Wave]]:
     return early, waves
 
 
-def _sync_wave_steps(out: Compiled, wave: Wave, live_uids: Mapping[ResourceKey, str], *, more: bool) -> list[Step]:
+def _sync_wave_steps(
+    out: Compiled, wave: Wave, live: Mapping[ResourceKey, Mapping[str, Any]], *, more: bool, multi_step: bool
+) -> list[Step]:
     steps: list[Step] = []
     hook_ids = tuple(out.record(hook, HookType.SYNC) for hook in wave.hooks)
     segments = _crd_segments(wave.apply)
@@ -149,10 +159,14 @@ def _sync_wave_steps(out: Compiled, wave: Wave, live_uids: Mapping[ResourceKey, 
     if hook_ids:
         steps.append(HooksStep(phase=HookType.SYNC, wave=wave.number, hooks=hook_ids))
     if wave.prune:
-        targets = tuple(PruneTarget.of(key, live_uids.get(key, "")) for key in wave.prune)
+        targets = tuple(PruneTarget.of(key, live.get(key)) for key in wave.prune)
         steps.append(PruneStep(wave=wave.number, targets=targets))
-    if hook_ids or (more and wave.apply):
-        steps.append(HealthStep(wave=wave.number, refs=tuple(ObjectRef.of(o) for o in wave.apply), hooks=hook_ids))
+        if more or hook_ids:
+            steps.append(PrunedStep(wave=wave.number, targets=targets))
+    awaited = multi_step and (more or bool(hook_ids))
+    refs = tuple(ObjectRef.of(o) for o in wave.apply) if awaited else ()
+    if hook_ids or refs:
+        steps.append(HealthStep(wave=wave.number, refs=refs, hooks=hook_ids))
     return steps
 
 
@@ -173,6 +187,17 @@ def _hook_phase_steps(out: Compiled, waves: list[Wave], phase: HookType) -> list
         steps.append(HooksStep(phase=phase, wave=wave.number, hooks=ids))
         steps.append(HealthStep(wave=wave.number, phase=phase, hooks=ids))
     return steps
+
+
+def _sync_fail_steps(out: Compiled, waves: list[Wave]) -> list[Step]:
+    """Every SyncFail hook at once (gitops-engine runs them together), each one awaited."""
+    if not waves:
+        return []
+    ids = tuple(out.record(hook, HookType.SYNC_FAIL) for wave in waves for hook in wave.hooks)
+    return [
+        HooksStep(phase=HookType.SYNC_FAIL, wave=waves[0].number, hooks=ids),
+        HealthStep(phase=HookType.SYNC_FAIL, wave=waves[0].number, hooks=ids, every_hook=True),
+    ]
 
 
 def compile_delete(

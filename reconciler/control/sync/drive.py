@@ -11,7 +11,8 @@ ownership), or finds the operation already past it and does nothing. A step that
 wait is stored with its wait state and queued again with a countdown, never a sleep.
 
 When a sync's step fails, its SyncFail hook steps replace what was left (once), then it
-ends Failed; a termination asked for by `app terminate-op` ends it before its next step.
+ends Failed; a termination asked for by `app terminate-op` ends it before its next step,
+stopping the hooks still running.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from reconciler.control.catalog import UnknownApplication, load_application
 from reconciler.control.requests import Next, SyncRequest
 from reconciler.control.sync.codec import UnreadableOperation
 from reconciler.control.sync.end import end_kind, end_sync
+from reconciler.control.sync.hooks import terminate_hooks
 from reconciler.control.sync.operation import FinishStep, Operation, OperationKind, StepKind
 from reconciler.control.sync.ports import OperationBook
 from reconciler.control.sync.steps import ENDING_KINDS, RUNNERS
@@ -100,7 +102,7 @@ def run_step(
     if not store.renew_lock(op.app, op_id, lock_ttl):
         return _lost_lock(services, op)
     if store.termination_requested(op_id) and not op.terminated and op.kind == OperationKind.SYNC:
-        return _fail(services, op.with_(terminated=True), index, "terminated by user", retry=False, sync_fail=False)
+        return _terminate(services, op.with_(terminated=True))
     try:
         outcome = _run(services, op, index)
     except UnknownApplication:  # forgotten meanwhile (`app delete` without cascade)
@@ -135,7 +137,8 @@ def _advance(services: Services, op: Operation, index: int, outcome: Outcome, ma
     if outcome.teardown is not None:
         op = op.with_(teardown=outcome.teardown)
     follow = list(outcome.follow)
-    if outcome.failed:
+    if outcome.failed:  # what the step did is recorded too: each object's result, the server's message
+        op = op.with_(results=op.results + outcome.results)
         return follow + _fail(services, op, index, outcome.failed, retry=True)
     if outcome.wait is not None:
         if outcome.step is not None:
@@ -173,17 +176,28 @@ def _lost_lock(services: Services, op: Operation) -> list[Next]:
     return []
 
 
-def _fail(
-    services: Services, op: Operation, index: int, message: str, *, retry: bool, sync_fail: bool = True
-) -> list[Next]:
+def _terminate(services: Services, op: Operation) -> list[Next]:
+    """`app terminate-op`: running hooks are stopped (terminate_hooks), no SyncFail hook runs,
+    and the sync ends Failed."""
+    try:
+        app = load_application(services.store, op.app)
+        op = op.with_hooks(terminate_hooks(services.clusters.for_destination(app.destination), op.hooks))
+    except (UnknownApplication, SpecError, KubeError) as exc:  # the hooks stay as last seen; the sync still ends
+        log.warning("could not stop the running hooks: %s", exc, extra={"app": op.app, "operation": op.id})
+    message = "terminated by user"
+    if op.failure:
+        message = f"{op.failure}; while its SyncFail hooks ran: {message}"
+    return end_sync(services, op, phase=OperationPhase.FAILED, message=message, retry=False)
+
+
+def _fail(services: Services, op: Operation, index: int, message: str, *, retry: bool) -> list[Next]:
     """The operation failed at step `index`: a sync runs its SyncFail hooks first (once), then
     ends Failed; a delete ends, keeping the app."""
     if op.kind == OperationKind.DELETE:
         return end_kind(services, op, phase=OperationPhase.FAILED, message=message, retry=False)
-    if op.failure or not op.sync_fail_steps or not sync_fail:
+    if op.failure or not op.sync_fail_steps:
         if op.failure:
-            during = "then a SyncFail hook failed" if sync_fail else "while its SyncFail hooks ran"
-            message = f"{op.failure}; {during}: {message}"
+            message = f"{op.failure}; then its SyncFail hooks: {message}"
         return end_sync(services, op, phase=OperationPhase.FAILED, message=message, retry=retry)
     op = op.with_(
         failure=message,

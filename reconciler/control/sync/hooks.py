@@ -180,6 +180,28 @@ def delete_by_policy(cluster: Cluster, records: tuple[HookRecord, ...]) -> dict[
     return {r.id: delete_hook(cluster, r) for r in records if deletion_wanted(r)}
 
 
+def terminate_hooks(cluster: Cluster, records: tuple[HookRecord, ...]) -> dict[int, HookRecord]:
+    """As gitops-engine's Terminate: each hook still running is deleted and marked Failed
+    ("Terminated"); one that completed meanwhile, or before, keeps its outcome."""
+    updated: dict[int, HookRecord] = {}
+    for record in records:
+        if record.status != HookPhase.RUNNING:
+            continue
+        try:
+            live = cluster.get(record.api_version, record.kind, record.namespace or None, record.name)
+        except KubeError as exc:
+            message = f"Terminated; could not look at it: {exc}"
+            updated[record.id] = record.with_(status=HookPhase.FAILED, message=message)
+            continue
+        settled = settle(record, live) if live is not None else record
+        if settled.status.completed:
+            updated[record.id] = settled
+            continue
+        terminated = record.with_(status=HookPhase.FAILED, message="Terminated")
+        updated[record.id] = delete_hook(cluster, terminated) if live is not None else terminated
+    return updated
+
+
 def running_delete_hook(cluster: Cluster, app_name: str, record: HookRecord) -> dict[str, Any] | None:
     """The instance of this delete hook an earlier app delete started and left running (to be
     awaited, not killed), if any."""

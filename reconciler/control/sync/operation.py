@@ -16,6 +16,7 @@ stored, with its version, is codec.py.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -46,6 +47,7 @@ class StepKind(StrEnum):
     HOOKS = "hooks"  # create the hooks of one phase and wave
     HEALTH = "health"  # wait: a wave's objects healthy, its CRDs served, its hooks completed
     PRUNE = "prune"  # delete one prune wave
+    PRUNED = "pruned"  # wait: one prune wave's objects gone
     FINISH = "finish"  # child apps, then the sync ends
     DELETE_CHILDREN = "delete-children"  # an app delete: its child apps' deletes, awaited
     DELETE_RESOURCES = "delete-resources"  # an app delete: every object of its inventory
@@ -154,18 +156,29 @@ class PruneTarget(Frozen):
     namespace: str = ""
     name: str
     uid: str = ""  # the live object the plan saw: another object of that name is not deleted
+    api_version: str = ""  # the live object's: its deletion is awaited after the inventory forgot it
 
     @property
     def key(self) -> ResourceKey:
         return ResourceKey(self.group, self.kind, self.namespace, self.name)
 
     @classmethod
-    def of(cls, key: ResourceKey, uid: str = "") -> PruneTarget:
-        return cls(group=key.group, kind=key.kind, namespace=key.namespace, name=key.name, uid=uid)
+    def of(cls, key: ResourceKey, live: Mapping[str, Any] | None = None) -> PruneTarget:
+        live = live or {}
+        return cls(
+            group=key.group, kind=key.kind, namespace=key.namespace, name=key.name,
+            uid=str((live.get("metadata") or {}).get("uid") or ""), api_version=str(live.get("apiVersion") or ""),
+        )
 
 
 class PruneStep(_Step):
     type: Literal[StepKind.PRUNE] = StepKind.PRUNE
+    wave: int | None = None
+    targets: tuple[PruneTarget, ...] = ()
+
+
+class PrunedStep(_Step):
+    type: Literal[StepKind.PRUNED] = StepKind.PRUNED
     wave: int | None = None
     targets: tuple[PruneTarget, ...] = ()
 
@@ -189,7 +202,7 @@ class DeregisterStep(_Step):
 
 
 Step = Annotated[
-    ApplyStep | HooksStep | HealthStep | PruneStep | FinishStep
+    ApplyStep | HooksStep | HealthStep | PruneStep | PrunedStep | FinishStep
     | DeleteChildrenStep | DeleteResourcesStep | DeregisterStep,
     Field(discriminator="type"),
 ]

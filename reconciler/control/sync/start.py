@@ -64,7 +64,8 @@ def start_sync(services: Services, request: SyncRequest, lock_ttl: float, op_id:
         return []
     if request.trigger == "retry" and (store.operation_state(app.name) or {}).get("id") != request.retry_of:
         return []  # another sync ran since the failure: this retry is stale
-    if store.delete_request(app.name) is not None:
+    if store.delete_request(app.name) is not None or store.deletion_problem(app.name):
+        # Argo CD: an app with a deletionTimestamp does not sync (a retry queued before the delete).
         log.info("sync dropped: the app is being deleted", extra={"app": app.name, "trigger": request.trigger})
         return []
     op_id = op_id or uuid.uuid4().hex
@@ -138,7 +139,8 @@ def prepare(services: Services, app: Application, request: SyncRequest, started:
     )
     if plan.refused:
         raise SyncRefused(plan.refused)
-    compiled = compile_sync(app, plan, {r.key: r.live_uid for r in comparison.resources}, desired.objects)
+    live = {r.key: r.diff.live for r in comparison.resources if r.diff.live is not None}
+    compiled = compile_sync(app, plan, live, desired.objects)
     prune_enabled = request.prune if request.prune is not None else bool(
         app.sync_policy.automated and app.sync_policy.automated.prune
     )

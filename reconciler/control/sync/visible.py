@@ -6,6 +6,7 @@ from typing import Any
 
 from reconciler.control.sync.operation import Operation, OperationState
 from reconciler.control.sync.ports import OperationStates, read_state
+from reconciler.model.operation import OperationPhase
 
 
 def write_state(states: OperationStates, op: Operation, **changes: Any) -> OperationState | None:
@@ -14,6 +15,9 @@ def write_state(states: OperationStates, op: Operation, **changes: Any) -> Opera
     current = read_state(states, op.app)
     if current is not None and current.id not in ("", op.id):
         return None
+    stopping = current is not None and current.phase == OperationPhase.TERMINATING
+    if stopping and changes.get("phase") == OperationPhase.RUNNING:
+        changes = {**changes, "phase": OperationPhase.TERMINATING}  # asked to stop: it says so until it ends
     state = (current or OperationState(id=op.id)).with_(
         id=op.id,
         revision=op.revision,

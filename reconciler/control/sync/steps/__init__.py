@@ -16,13 +16,14 @@ from reconciler.control.sync.steps.create_hooks import run_hooks
 from reconciler.control.sync.steps.delete import run_delete_children, run_delete_resources, run_deregister
 from reconciler.control.sync.steps.finish import run_finish
 from reconciler.control.sync.steps.health import run_health
-from reconciler.control.sync.steps.prune import run_prune
+from reconciler.control.sync.steps.prune import run_prune, run_pruned
 
 RUNNERS: dict[StepKind, Callable[[StepContext, Any], Outcome]] = {
     StepKind.APPLY: run_apply,
     StepKind.HOOKS: run_hooks,
     StepKind.HEALTH: run_health,
     StepKind.PRUNE: run_prune,
+    StepKind.PRUNED: run_pruned,
     StepKind.FINISH: run_finish,
     StepKind.DELETE_CHILDREN: run_delete_children,
     StepKind.DELETE_RESOURCES: run_delete_resources,

@@ -1,10 +1,10 @@
 """`hooks`: create the hooks of one phase and wave (the `health` step after it waits for them).
 
-A sync hook the server refuses fails the sync at once. An app delete's hooks are all
-created (or, when an earlier delete left one running, adopted) before any outcome counts:
-the wait after them records every one. A named hook whose previous object is still going
-away (BeforeHookCreation) makes the step wait and look again; an app delete gives up on it
-at its deadline.
+A sync hook the server refuses fails the sync at once. SyncFail hooks and an app delete's
+hooks are all created (a delete's adopted, when an earlier delete left one running) before
+any outcome counts: the wait after them records every one. A named hook whose previous
+object is still going away (BeforeHookCreation) makes the step wait and look again; an app
+delete gives up on it at its deadline.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ DELETE_PHASES = (HookType.PRE_DELETE, HookType.POST_DELETE)
 
 def run_hooks(ctx: StepContext, step: HooksStep) -> Outcome:
     deleting = step.phase in DELETE_PHASES
+    every = deleting or step.phase == HookType.SYNC_FAIL
     changed: dict[int, HookRecord] = {}
     for hook_id in step.hooks:
         record = ctx.op.hooks[hook_id]
@@ -37,7 +38,7 @@ def run_hooks(ctx: StepContext, step: HooksStep) -> Outcome:
         changed[record.id] = record
         if waiting:
             return Outcome(wait=step.backoff(), step=step.waited(), hooks=changed, message=waiting)
-        if record.status == HookPhase.FAILED and not deleting:
+        if record.status == HookPhase.FAILED and not every:
             return Outcome(hooks=changed, failed=f"{record.phase} hook {record.display()}: {record.message}")
     return Outcome(hooks=changed)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
-from reconciler.control.sync.hooks import delete_by_policy
+from reconciler.control.sync.hooks import delete_hook, deletion_wanted
 from reconciler.control.sync.operation import HealthStep, HookRecord
 from reconciler.control.sync.steps.base import Outcome, StepContext
 from reconciler.model.operation import HookPhase, HookType
@@ -25,7 +25,12 @@ def settle_delete_hooks(
     if waiting and step.deadline is not None and time.time() < step.deadline:
         return Outcome(wait=step.backoff(), step=step.waited(), hooks=changed, message=f"waiting for {waiting[0]}")
     records = [changed.get(hook_id, ctx.op.hooks[hook_id]) for hook_id in step.hooks]
-    deleted = delete_by_policy(ctx.cluster, tuple(records))
+    every_one_succeeded = all(r.status == HookPhase.SUCCEEDED for r in records)
+    deleted = {
+        r.id: delete_hook(ctx.cluster, r)
+        for r in records
+        if deletion_wanted(r) or (every_one_succeeded and not r.policy_given and r.name and not r.deleted)
+    }
     records = [deleted.get(r.id, r) for r in records]
     budget = ctx.op.delete.hook_timeout if ctx.op.delete else 0.0
     problems = tuple(_problem(r, budget) for r in records if r.status != HookPhase.SUCCEEDED)

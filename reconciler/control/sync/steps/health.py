@@ -4,7 +4,8 @@ after a countdown, never a sleep.
 
 A Degraded object fails the sync at once; one not healthy after HEALTH_WAIT_SECONDS fails it
 too. A hook that fails fails the sync (the first failure counts), unless the step waits for
-every hook (`every_hook`: an app delete's hooks), which records each outcome first.
+every hook (`every_hook`: SyncFail hooks, an app delete's hooks), which records each outcome
+first, as gitops-engine awaits every SyncFail hook.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from reconciler.control.sync.steps.create_hooks import DELETE_PHASES
 from reconciler.control.sync.steps.delete_hooks import settle_delete_hooks
 from reconciler.engine.cluster import Cluster, UnknownKindError
 from reconciler.health import HealthStatus, assess
+from reconciler.model.operation import HookType
 from reconciler.model.resources import ResourceKey
 
 HEALTH_WAIT_SECONDS = 300.0  # a wave that is not healthy by then fails the sync
@@ -36,10 +38,10 @@ def run_health(ctx: StepContext, step: HealthStep) -> Outcome:
     changed, hooks_waiting, failures = check_hooks(ctx.cluster, records, every=step.every_hook)
     if step.phase in DELETE_PHASES:
         return settle_delete_hooks(ctx, step, changed, hooks_waiting)
-    if failures and not hooks_waiting:
-        return Outcome(hooks=changed, failed="; ".join(failures))
-    if failures and not step.every_hook:
-        return Outcome(hooks=changed, failed=failures[0])
+    if failures and not (step.every_hook and hooks_waiting):
+        # One failure ends a wave; SyncFail hooks (every_hook) are all awaited, then all reported.
+        failed = "one or more SyncFail hooks failed: " if step.phase == HookType.SYNC_FAIL else ""
+        return Outcome(hooks=changed, failed=failed + "; ".join(failures))
     if not waiting and not hooks_waiting:
         return Outcome(hooks=changed)
     if waiting and step.since is not None and time.time() - step.since > HEALTH_WAIT_SECONDS:

@@ -1,9 +1,15 @@
-"""`prune`: delete one prune wave's objects, re-checking ownership right before each delete.
+"""`prune`: delete one prune wave's objects, re-checking ownership right before each delete;
+`pruned`: wait until they are gone before anything after the wave starts.
 
 An object is deleted only while it is still in the app's inventory, still carries the app's
 tracking, and is the very object the plan saw (uid precondition). A CRD whose kind still has
 objects the app does not own is not deleted (the API server would delete them too). Targets
 marked Prune=confirm wait for `app confirm-prune`.
+
+A delete only starts an object's end: a Pod terminates for its grace period (its preStop
+hook runs meanwhile), foreground deletion waits for dependents, finalizers run. As
+gitops-engine does, the next wave waits until the pruned objects are gone (no time limit:
+`app terminate-op` stops a wait on an object that never goes).
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.control.sync.compile import is_crd
-from reconciler.control.sync.operation import PruneStep, PruneTarget, ResourceResult
+from reconciler.control.sync.operation import PrunedStep, PruneStep, PruneTarget, ResourceResult
 from reconciler.control.sync.steps.base import Outcome, StepContext
 from reconciler.engine.cluster import KubeError
 from reconciler.engine.compare import owned_by
@@ -77,6 +83,26 @@ def _prune_one(
         return result(ResultCode.PRUNE_FAILED, str(exc), str(exc))
     ctx.inventory.remove_from_inventory(app_name, [key.inventory_id])
     return result(ResultCode.PRUNED, "pruned")
+
+
+def run_pruned(ctx: StepContext, step: PrunedStep) -> Outcome:
+    going = [target for target in step.targets if _still_there(ctx, target)]
+    if not going:
+        return Outcome()
+    message = f"prune wave {step.wave}: waiting for {going[0].key} to be deleted"
+    if len(going) > 1:
+        message += f" (and {len(going) - 1} more)"
+    return Outcome(wait=step.backoff(), step=step.waited(), message=message)
+
+
+def _still_there(ctx: StepContext, target: PruneTarget) -> bool:
+    """The very object pruned (same uid) still exists; one never found or of another kind is not awaited."""
+    if not target.api_version:
+        return False
+    live = ctx.cluster.get(target.api_version, target.kind, target.namespace or None, target.name)
+    if live is None:
+        return False
+    return not target.uid or (live.get("metadata") or {}).get("uid") == target.uid
 
 
 def prune_propagation(app: Application) -> str:
