@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,6 +16,7 @@ from tests.integration.conftest import TEST_REF_CACHE_TTL, System
 from tests.integration.sync_helpers import (
     NAMESPACE,
     Timeline,
+    app_files,
     app_get_text,
     app_manifest,
     cli_delete,
@@ -28,30 +29,18 @@ from tests.integration.sync_helpers import (
     job_done,
     job_exists,
     jobs,
+    kubesim_with_controllers,  # noqa: F401 (this module's kubesim: with controllers)
     register_app,
     sync_now,
     wait_operation_end,
 )
 
 
-@pytest.fixture
-def kubesim() -> Iterator[object]:
-    """kubesim with its controllers: Deployments roll out and Jobs complete in ~0.3 s."""
-    from kubesim import KubeSim
-
-    with KubeSim(controllers=True, ready_delay=0.3) as sim:
-        yield sim
-
-
-def files(**docs: str) -> dict[str, str]:
-    return {f"app/{name}.yaml": text for name, text in docs.items()}
-
-
 @pytest.mark.timeout(90)
 def test_presync_job_completes_before_the_sync_phase_and_postsync_runs_after_health(
     system: System, git_repo_factory: Callable[..., GitRepo]
 ) -> None:
-    repo = git_repo_factory(files(
+    repo = git_repo_factory(app_files(
         ns=NAMESPACE,
         migrate=job("migrate", hook="PreSync"),
         web=deployment("web"),
@@ -91,7 +80,7 @@ def test_presync_job_completes_before_the_sync_phase_and_postsync_runs_after_hea
 def test_failing_presync_hook_fails_the_sync_applies_nothing_and_runs_syncfail(
     system: System, git_repo_factory: Callable[..., GitRepo]
 ) -> None:
-    repo = git_repo_factory(files(
+    repo = git_repo_factory(app_files(
         ns=NAMESPACE,
         migrate=job("migrate", hook="PreSync", image="busybox:broken"),
         web=deployment("web"),
@@ -112,7 +101,7 @@ def test_failing_presync_hook_fails_the_sync_applies_nothing_and_runs_syncfail(
 def test_generate_name_hook_twice_makes_two_jobs_and_before_hook_creation_deletes_the_old_one(
     system: System, git_repo_factory: Callable[..., GitRepo]
 ) -> None:
-    repo = git_repo_factory(files(ns=NAMESPACE, migrate=job("migrate", hook="PreSync", generate=True),
+    repo = git_repo_factory(app_files(ns=NAMESPACE, migrate=job("migrate", hook="PreSync", generate=True),
                                   cm=config_map("settings")))
     register_app(system, app_manifest("shop", repo))
     sync_now(system, "shop")
@@ -133,7 +122,7 @@ def test_generate_name_hook_twice_makes_two_jobs_and_before_hook_creation_delete
 def test_sync_hook_at_wave_one_runs_between_waves_zero_and_two(
     system: System, git_repo_factory: Callable[..., GitRepo]
 ) -> None:
-    repo = git_repo_factory(files(
+    repo = git_repo_factory(app_files(
         ns=NAMESPACE,
         first=config_map("first", annotations={"argocd.argoproj.io/sync-wave": "0"}),
         between=job("between", hook="Sync", annotations={"argocd.argoproj.io/sync-wave": "1"}),
@@ -203,7 +192,7 @@ def test_terminate_op_stops_a_running_operation_between_steps(
 ) -> None:
     from reconciler.control.user_actions import terminate_operation
 
-    repo = git_repo_factory(files(
+    repo = git_repo_factory(app_files(
         ns=NAMESPACE,
         # A Deployment whose image never pulls keeps wave 0 unhealthy, so wave 1 waits.
         web=deployment("web").replace("nginx:1.27", "nginx:missing"),
@@ -226,7 +215,7 @@ def test_post_delete_hook_runs_after_the_apps_resources_are_deleted_and_is_await
     system: System, git_repo_factory: Callable[..., GitRepo]
 ) -> None:
     system.cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
-    repo = git_repo_factory(files(
+    repo = git_repo_factory(app_files(
         cm=config_map("settings"),
         cleanup=job("cleanup", hook="PostDelete"),
         notify=job("notify", hook="PostDelete", annotations={"argocd.argoproj.io/hook-delete-policy": "HookSucceeded"}),
@@ -260,7 +249,7 @@ def test_a_failing_post_delete_hook_keeps_the_app_with_a_condition_naming_it(
 ) -> None:
     from reconciler.control import user_actions
     system.cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
-    repo = git_repo_factory(files(cm=config_map("settings"),
+    repo = git_repo_factory(app_files(cm=config_map("settings"),
                                   cleanup=job("cleanup", hook="PostDelete", image="busybox:broken")))
     register_app(system, app_manifest("shop", repo, auto=True))
     system.wait_for(lambda: system.cluster.get("v1", "ConfigMap", "shop", "settings"), what="the auto-sync")
@@ -279,7 +268,7 @@ def test_a_failing_post_delete_hook_keeps_the_app_with_a_condition_naming_it(
     with pytest.raises(user_actions.ActionRefused, match="being deleted"):
         user_actions.sync(system.store, "shop")
     # Fixed in git, deleting again runs the hook again (BeforeHookCreation replaces the failed one).
-    retry = fixed_and_deleted_again(system, repo, files(cleanup=job("cleanup", hook="PostDelete")))
+    retry = fixed_and_deleted_again(system, repo, app_files(cleanup=job("cleanup", hook="PostDelete")))
     assert "application 'shop' deleted" in retry.stdout
     assert "PostDelete hook Job shop/cleanup: Succeeded" in retry.stdout
     assert system.store.app_manifest("shop") is None
@@ -307,7 +296,7 @@ def test_a_post_delete_hook_still_running_at_the_deadline_keeps_the_app_and_is_a
     system: System, git_repo_factory: Callable[..., GitRepo]
 ) -> None:
     system.cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
-    repo = git_repo_factory(files(cm=config_map("settings"), cleanup=job("cleanup", hook="PostDelete")))
+    repo = git_repo_factory(app_files(cm=config_map("settings"), cleanup=job("cleanup", hook="PostDelete")))
     register_app(system, app_manifest("shop", repo))
     sync_now(system, "shop")
     wait_operation_end(system, "shop")
@@ -333,7 +322,7 @@ def synced_shop_with_delete_hooks(
     the image given; `busybox:broken` fails) registered and synced once: its repository and the
     ended sync operation."""
     system.cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
-    repo = git_repo_factory(files(
+    repo = git_repo_factory(app_files(
         cm=config_map("settings"),
         backup=job("backup", hook="PreDelete", image=backup_image),
         cleanup=job("cleanup", hook="PostDelete", image=cleanup_image),
@@ -390,7 +379,7 @@ def test_a_failing_pre_delete_hook_deletes_nothing_and_keeps_the_app_with_a_cond
     condition = deletion_error_after_a_poll(system, "shop")
     assert "PreDelete hook Job shop/backup failed" in condition["message"]
     # Fixed in git, deleting again runs the hook again, then deletes.
-    retry = fixed_and_deleted_again(system, repo, files(backup=job("backup", hook="PreDelete")))
+    retry = fixed_and_deleted_again(system, repo, app_files(backup=job("backup", hook="PreDelete")))
     assert "PreDelete hook Job shop/backup: Succeeded" in retry.stdout
     assert "PostDelete hook Job shop/cleanup: Succeeded" in retry.stdout
     assert system.cluster.get("v1", "ConfigMap", "shop", "settings") is None

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,30 +17,20 @@ from tests.integration.conftest import System
 from tests.integration.sync_helpers import (
     NAMESPACE,
     Timeline,
+    app_files,
     app_manifest,
     cli_delete,
     config_map,
     deployment,
     job,
     job_exists,
+    kubesim_with_controllers,  # noqa: F401 (this module's kubesim: with controllers)
     register_app,
     sync_now,
     wait_operation_end,
 )
 
 WAVE = "argocd.argoproj.io/sync-wave"
-
-
-@pytest.fixture
-def kubesim() -> Iterator[object]:
-    from kubesim import KubeSim
-
-    with KubeSim(controllers=True, ready_delay=0.3) as sim:
-        yield sim
-
-
-def files(**docs: str) -> dict[str, str]:
-    return {f"app/{name}.yaml": text for name, text in docs.items()}
 
 
 def doc(api_version: str, kind: str, name: str, wave: str = "0", **body: Any) -> str:
@@ -91,7 +81,7 @@ def test_prune_deletes_the_last_wave_first_and_waits_until_its_objects_are_gone(
 ) -> None:
     """gitops-engine: prune waves run in reverse of creation, and the next wave waits while a
     pruned object is still terminating (a Pod in its grace period still needs its RBAC)."""
-    repo = git_repo_factory(files(ns=NAMESPACE, keep=config_map("keep"), pod=WORKER_POD, **RBAC))
+    repo = git_repo_factory(app_files(ns=NAMESPACE, keep=config_map("keep"), pod=WORKER_POD, **RBAC))
     register_app(system, app_manifest("shop", repo))
     sync_now(system, "shop")
     first = wait_operation_end(system, "shop")
@@ -130,7 +120,7 @@ def test_prune_deletes_the_last_wave_first_and_waits_until_its_objects_are_gone(
 
 def stuck_in_wave_zero(git_repo_factory: Callable[..., GitRepo]) -> GitRepo:
     """A Deployment whose image never pulls keeps wave 0 unhealthy, so the sync waits before wave 1."""
-    return git_repo_factory(files(
+    return git_repo_factory(app_files(
         ns=NAMESPACE,
         web=deployment("web").replace("nginx:1.27", "nginx:missing"),
         later=config_map("later", annotations={WAVE: "1"}),
@@ -174,7 +164,7 @@ def test_terminate_fails_and_deletes_the_running_hooks_and_keeps_the_completed_o
     completed hook keeps its outcome."""
     from reconciler.control.user_actions import terminate_operation
 
-    repo = git_repo_factory(files(
+    repo = git_repo_factory(app_files(
         ns=NAMESPACE,
         cm=config_map("settings"),
         quick=job("quick", hook="PreSync", annotations={WAVE: "-1"}),
@@ -204,7 +194,7 @@ def test_every_syncfail_hook_is_awaited_and_each_outcome_recorded(
 ) -> None:
     """gitops-engine's executeSyncFailPhase starts every SyncFail hook and fails the sync only
     once all completed, naming the SyncFail hooks that failed."""
-    repo = git_repo_factory(files(
+    repo = git_repo_factory(app_files(
         ns=NAMESPACE,
         migrate=job("migrate", hook="PreSync", image="busybox:broken"),
         alarm=job("alarm", hook="SyncFail", image="busybox:broken"),
@@ -231,7 +221,7 @@ def test_a_sync_completed_by_its_sync_hook_succeeds_with_the_app_still_progressi
 ) -> None:
     """A one-step sync waits for its hooks, not for its objects' health (gitops-engine's
     multiStep): the Deployment is left Progressing, the operation Succeeded."""
-    repo = git_repo_factory(files(
+    repo = git_repo_factory(app_files(
         ns=NAMESPACE,
         web=deployment("web").replace("nginx:1.27", "nginx:missing"),
         smoke=job("smoke", hook="Sync"),
@@ -255,7 +245,7 @@ def test_a_skip_hook_keeps_its_live_object_matched_out_of_sync_status_and_never_
 ) -> None:
     """`argocd.argoproj.io/hook: Skip`: not applied, and the live object it names is neither
     Extra nor part of the sync status, so an automated sync with prune leaves it alone."""
-    repo = git_repo_factory(files(ns=NAMESPACE, keep=config_map("keep"), legacy=config_map("legacy")))
+    repo = git_repo_factory(app_files(ns=NAMESPACE, keep=config_map("keep"), legacy=config_map("legacy")))
     register_app(system, app_manifest("shop", repo, auto=True))
     first = system.wait_for(lambda: (op := system.operation("shop")).get("phase") == "Succeeded" and op,
                             what="the first automated sync")
@@ -284,7 +274,7 @@ def test_a_manual_sync_applies_every_resource_even_when_synced(
 ) -> None:
     """Only ApplyOutOfSyncOnly=true skips Synced resources in a manual sync (Argo CD's e2e
     tests count a resource result for every resource of a re-sync)."""
-    repo = git_repo_factory(files(ns=NAMESPACE, a=config_map("a"), b=config_map("b")))
+    repo = git_repo_factory(app_files(ns=NAMESPACE, a=config_map("a"), b=config_map("b")))
     register_app(system, app_manifest("shop", repo))
     sync_now(system, "shop")
     first = wait_operation_end(system, "shop")
@@ -309,7 +299,7 @@ def test_a_failed_apply_is_a_syncfailed_resource_result_with_the_servers_message
 ) -> None:
     """Argo CD's TestImmutableChange: changing a Service's clusterIP fails the sync, and the
     Service's result is SyncFailed with the API server's "field is immutable"."""
-    repo = git_repo_factory(files(ns=NAMESPACE, svc=service("10.96.0.44")))
+    repo = git_repo_factory(app_files(ns=NAMESPACE, svc=service("10.96.0.44")))
     register_app(system, app_manifest("shop", repo))
     sync_now(system, "shop")
     first = wait_operation_end(system, "shop")
@@ -334,7 +324,7 @@ def test_delete_hooks_without_a_delete_policy_are_deleted_once_they_completed(
     """Argo CD's controller cleans PreDelete and PostDelete hooks up after they completed when
     they carry no delete policy; one with a policy follows it."""
     system.cluster.apply(json.loads(NAMESPACE))
-    repo = git_repo_factory(files(
+    repo = git_repo_factory(app_files(
         cm=config_map("settings"),
         backup=job("backup", hook="PreDelete"),
         cleanup=job("cleanup", hook="PostDelete"),
