@@ -81,3 +81,12 @@ def test_redelivered_step_of_an_ended_operation_does_nothing(services: Services)
     assert services.store.operation("op-1")["steps"] == []  # the objects it applied are gone
     for index in (0, 1, 2):
         assert run_step(services, "op-1", index, lock_ttl=30, max_countdown=5, redelivered=True) == []
+
+
+def test_a_step_whose_operation_lost_its_lock_writes_nothing_and_ends_it_with_error(services: Services) -> None:
+    advanced_operation(services)  # nobody holds shop's lock: it expired while the step waited
+    services.store.put_operation_state("shop", {"id": "op-1", "phase": "Running", "message": "step 1 of 3 done"})
+    assert run_step(services, "op-1", 1, lock_ttl=30, max_countdown=5) == []
+    state = services.store.operation_state("shop") or {}
+    assert state["phase"] == "Error" and "lost its lock" in state["message"]
+    assert services.store.operation("op-1")["step"] == 1  # not advanced

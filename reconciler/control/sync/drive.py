@@ -24,6 +24,7 @@ from reconciler.control.catalog import UnknownApplication, load_application
 from reconciler.control.requests import Next, SyncRequest
 from reconciler.control.sync.codec import UnreadableOperation
 from reconciler.control.sync.end import end_kind, end_sync
+from reconciler.control.sync.events import delete_ended, operation_ended
 from reconciler.control.sync.hooks import terminate_hooks
 from reconciler.control.sync.operation import FinishStep, Operation, OperationKind, StepKind
 from reconciler.control.sync.ports import OperationBook
@@ -168,11 +169,16 @@ def _show(services: Services, op: Operation, **changes: Any) -> None:
 
 
 def _lost_lock(services: Services, op: Operation) -> list[Next]:
+    """Another operation may hold the app now: this one writes nothing more, it says it ended."""
+    store = services.store
     message = "the operation lost its lock (it ran longer than the lock TTL)"
     if op.kind == OperationKind.DELETE and op.delete is not None:
-        services.store.put_reply(op.delete.request_id, {"found": True, "failed": message}, REPLY_TTL_SECONDS)
+        store.put_reply(op.delete.request_id, {"found": True, "failed": message}, REPLY_TTL_SECONDS)
+        delete_ended(store, op.app, op.teardown.add(failed=(message,)))
         return []
-    _show(services, op, phase=OperationPhase.ERROR, message=message.replace("operation", "sync", 1))
+    state = write_state(store, op, phase=OperationPhase.ERROR, message=message.replace("operation", "sync", 1))
+    if state is not None:
+        operation_ended(store, op.app, state)
     return []
 
 
