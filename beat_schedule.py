@@ -24,7 +24,7 @@ from typing import Any
 
 from celery.beat import Scheduler
 
-from reconciler.control.watchdog import end_stalled_operations, resume_stalled_operations
+from reconciler.control.watchdog import end_stalled_operations, resume_stalled_operations, stalled_deletes
 from reconciler.settings import Settings
 from reconciler.state import Store
 from reconciler.state.connection import redis_endpoint
@@ -96,6 +96,8 @@ class AppPollScheduler(Scheduler):
                 self.store.requeue_stale_deliveries(time.time() - STALE_NOTIFICATION_SECONDS)
                 for name in end_stalled_operations(self.store):
                     self.app.send_task("reconciler.poll", args=(name,), queue="urgent")
+                for request in stalled_deletes(self.store):
+                    self.app.send_task("reconciler.delete", args=(request,), queue="urgent")
         except Exception:  # Redis restarting: keep beat alive and try again next tick
             log.exception("beat tick failed; retrying in %ss", TICK_SECONDS)
         return TICK_SECONDS

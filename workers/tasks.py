@@ -19,7 +19,10 @@ from reconciler.control.cluster_requests import answer
 from reconciler.control.notifications import deliver, notify_app_event
 from reconciler.control.poll import refresh
 from reconciler.control.requests import Next, SyncRequest
-from reconciler.control.sync import run_step, start_sync
+from reconciler.control.sync.delete_start import start_delete
+from reconciler.control.sync.drive import run_step
+from reconciler.control.sync.operation import DeleteRequest
+from reconciler.control.sync.start import start_sync
 from reconciler.services import Services
 from reconciler.settings import Settings
 from reconciler.state import Store
@@ -66,6 +69,8 @@ def dispatch(nexts: list[Next]) -> None:
             poll.apply_async(args=item.args, queue="urgent" if item.urgent else "poll")
         elif item.task == "sync":
             sync.apply_async(args=item.args, queue="urgent" if item.urgent else "sync")
+        elif item.task == "delete":
+            delete.apply_async(args=item.args, queue="urgent")
         elif item.task == "prune":
             prune.apply_async(args=item.args, queue="sync", countdown=item.countdown or None)
         else:
@@ -154,6 +159,18 @@ def sync(self: Task, request: dict[str, Any]) -> None:
     dispatch(_run_due_steps(nexts, -1, started))
 
 
+@app.task(name="reconciler.delete", bind=True, ignore_result=True)
+def delete(self: Task, request: dict[str, Any]) -> None:
+    """Begin an app's cascade delete (`app delete --cascade`), or leave it waiting for a running sync."""
+    started = time.monotonic()
+    nexts = start_delete(services(), DeleteRequest.model_validate(request), timings().lock_ttl)
+    dispatch(_run_due_steps(nexts, -1, started))
+
+
+def enqueue_delete(request: DeleteRequest) -> None:
+    delete.apply_async(args=(request.to_json(),), queue="urgent")
+
+
 def _run_step(task: Task, op_id: str, step: int) -> None:
     t = timings()
     started = time.monotonic()
@@ -191,6 +208,8 @@ def appset(self: Task, name: str, fresh: bool = False) -> None:
         telemetry.flush_process_counters(svc.store, svc.git.counters, svc.clusters)
     for request in result.syncs if result is not None else []:
         request_sync(svc.store, request)
+    for delete_request in result.deletes if result is not None else []:
+        enqueue_delete(delete_request)
 
 
 def queue_appset(store: Store, name: str, *, fresh: bool = False, urgent: bool = False) -> bool:

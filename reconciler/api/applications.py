@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from reconciler.api.auth import context, rest_caller
-from reconciler.api.context import ApiContext
+from reconciler.api.context import WORKER_ANSWER_TIMEOUT_SECONDS, ApiContext
 from reconciler.api.errors import ApiError
 from reconciler.api.models import (
     ActionDone,
@@ -26,6 +26,7 @@ from reconciler.api.models import (
     AppSummary,
     CreateResult,
     Deleted,
+    DeleteDeferred,
     ErrorBody,
     Queued,
     RollbackBody,
@@ -36,7 +37,8 @@ from reconciler.control import user_actions as actions
 from reconciler.control.catalog import UnknownApplication
 from reconciler.control.poll import refresh
 from reconciler.control.preview import PreviewError, preview_sync
-from reconciler.control.teardown import Teardown, delete_application
+from reconciler.control.sync.operation import Teardown
+from reconciler.control.teardown import deferred_body, delete_and_wait, deleted_body, deregister
 from reconciler.core.urls import redact_urls_in, same_repository
 from reconciler.model import Application, AppProject, SpecError, parse_manifests
 from reconciler.model.appset_types import ApplicationSet, ClusterSecret
@@ -174,27 +176,40 @@ def apps_router() -> APIRouter:
         "/{name}",
         summary="Deregister an application; with cascade, delete what it deployed first",
         response_model=Deleted,
-        responses={**_ERRORS, **_NOT_FOUND, 409: {"model": ErrorBody, "description": "cascade delete failed"}},
+        responses={
+            **_ERRORS, **_NOT_FOUND,
+            202: {"model": DeleteDeferred, "description": "cascade delete waits for the app's running sync"},
+            409: {"model": ErrorBody, "description": "cascade delete failed"},
+        },
     )
     def delete_app(request: Request, name: str, cascade: bool = Query(False)) -> JSONResponse:
         ctx = context(request)
-        if ctx.settings.api_cluster_access == "workers":
-            reply = ctx.ask_workers("delete", {"name": name, "cascade": cascade})
-            if not reply["found"]:
+        store = ctx.services().store
+        if not cascade:
+            if not deregister(store, name, ctx.settings):
                 raise UnknownApplication(name)
-            result = Teardown(**reply["teardown"])
-        else:
-            result = delete_application(ctx.services(), name, cascade=cascade)
+            return _json(deleted_body(name, Teardown()))
+        reply = delete_and_wait(store, name, ctx.enqueue_delete, WORKER_ANSWER_TIMEOUT_SECONDS)
+        if reply is None:
+            raise ApiError(
+                504,
+                f"no worker answered the delete of {name!r} within {WORKER_ANSWER_TIMEOUT_SECONDS:.0f}s: check that "
+                "workers run (`reconciler worker`) and their queues are not backed up; the delete goes on when one "
+                "takes it",
+            )
+        if not reply.found:
+            raise UnknownApplication(name)
+        if reply.deferred:
+            return _json(deferred_body(name, reply.deferred), status=202)
+        result = reply.teardown or Teardown()
         if result.failed:
             raise ApiError(
                 409,
                 f"application {name!r} kept: some resources could not be deleted or a PreDelete or PostDelete "
                 "hook did not complete; fix the cause and delete again",
-                result.failed,
+                list(result.failed),
             )
-        return _json({"deleted": name, "resources": result.deleted, "skipped": result.skipped,
-                      "postDeleteHooks": result.post_delete_hooks, "preDeleteHooks": result.pre_delete_hooks,
-                      "children": result.children})
+        return _json(deleted_body(name, result))
 
     @router.get(
         "/{name}/diff",

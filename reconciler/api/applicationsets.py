@@ -122,22 +122,17 @@ def appsets_router() -> APIRouter:
         summary="Deregister a set and its apps (resources per preserveResourcesOnDeletion and each app's finalizer)",
         responses={
             404: {"model": ErrorBody, "description": "no such ApplicationSet"},
-            409: {"model": ErrorBody, "description": "some apps could not be deleted"},
             **_ERRORS,
         },
     )
     def delete(request: Request, name: str) -> JSONResponse:
+        ctx = context(request)
         try:
-            result = delete_appset(context(request).services(), name)
+            result, deletes = delete_appset(ctx.services(), name)
         except LookupError as exc:
             raise ApiError(404, str(exc)) from None
-        if result["kept"]:
-            raise ApiError(
-                409,
-                f"ApplicationSet {name!r} kept: some of its applications could not be deleted; "
-                "fix the cause and delete again",
-                result["kept"],
-            )
+        for delete_request in deletes:  # each app's resources: a delete operation on a worker
+            ctx.enqueue_delete(delete_request)
         return _json(result)
 
     @router.get("/clusters", summary="Known clusters: in-cluster and registered cluster Secrets (no credentials)")

@@ -1,5 +1,5 @@
 """What the HTTP handlers share: settings, the process's clients (made on first use), and
-the two ways the API hands work to workers (a fresh poll, a sync request).
+the ways the API hands work to workers (a fresh poll, a sync, an app delete, a cluster request).
 
 The Celery side (workers.*) is imported only when work is first enqueued or the broker is
 checked, so importing the API does not configure Celery or start an embedded Redis.
@@ -15,6 +15,7 @@ from typing import Any
 from reconciler.api.errors import ApiError
 from reconciler.control.catalog import UnknownApplication
 from reconciler.control.requests import SyncRequest
+from reconciler.control.sync.operation import DeleteRequest
 from reconciler.core.urls import redact_url
 from reconciler.services import Services
 from reconciler.settings import Settings
@@ -59,6 +60,11 @@ class ApiContext:
         from workers.tasks import request_sync
 
         return request_sync(self.services().store, request)
+
+    def enqueue_delete(self, request: DeleteRequest) -> None:
+        from workers.tasks import enqueue_delete
+
+        enqueue_delete(request)
 
     def ask_workers(self, kind: str, params: dict[str, Any]) -> dict[str, Any]:
         """A worker's answer to a cluster request (reconciler/control/cluster_requests.py), for

@@ -1,14 +1,19 @@
 """Request and response shapes of the REST API, for validation and the OpenAPI document.
 
 Responses are the dicts of reconciler.control.user_actions (what `reconciler app ... -o json` prints);
-the models describe them and allow extra fields, so a field added there is not lost here.
+the models describe them and allow extra fields, so a field added there is not lost here. An
+operation, its phases, results and hooks, and a delete's result are the typed models of
+reconciler/control/sync/operation.py themselves (same JSON keys).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from reconciler.control.sync.operation import OperationState, Teardown
+from reconciler.model.operation import OperationPhase
 
 
 class _Open(BaseModel):
@@ -21,7 +26,7 @@ class ErrorBody(BaseModel):
 
 
 class LastSync(_Open):
-    phase: str = ""
+    phase: OperationPhase | Literal[""] = Field("", description='"" before the first sync')
     finishedAt: float | None = None
     message: str = ""
 
@@ -45,7 +50,7 @@ class AppDetail(AppSummary):
     manifest: dict[str, Any] = Field(default_factory=dict)
     resources: list[dict[str, Any]] = Field(default_factory=list, description="each resource's sync, health, diff")
     conditions: list[dict[str, Any]] = Field(default_factory=list)
-    operation: dict[str, Any] | None = None
+    operation: OperationState | None = Field(None, description="the latest sync operation, its results and hooks")
     history: list[dict[str, Any]] = Field(default_factory=list)
     children: list[str] = Field(default_factory=list)
     observedAt: float | None = None
@@ -118,17 +123,16 @@ class ActionDone(_Open):
     operation: str = Field(default="", description="the operation asked to stop (terminate-op)")
 
 
-class Deleted(_Open):
-    deleted: str
-    resources: list[str] = Field(default_factory=list, description="objects deleted from the cluster (cascade)")
-    skipped: list[str] = Field(default_factory=list)
-    children: list[str] = Field(default_factory=list)
-    postDeleteHooks: list[str] = Field(
-        default_factory=list, description="PostDelete hooks run after the resources went, each with its outcome",
-    )
-    preDeleteHooks: list[str] = Field(
-        default_factory=list, description="PreDelete hooks run before anything was deleted, each with its outcome",
-    )
+class Deleted(Teardown):
+    """What a delete did (control/sync/operation.py `Teardown`), with the app's name."""
+
+    deleted: str = Field(description="the application, no longer registered")
+    failed: tuple[str, ...] = Field(default=(), exclude=True)  # a failed delete answers 409 instead
+
+
+class DeleteDeferred(_Open):
+    deleting: str = Field(description="the application, deleted once its running sync ends")
+    message: str
 
 
 class WebhookAccepted(BaseModel):

@@ -10,6 +10,8 @@ from reconciler.control.catalog import UnknownApplication
 from reconciler.model import SpecError, parse_manifests
 from reconciler.settings import Settings
 
+DELETE_WAIT_SECONDS = 60.0  # as the API waits for a worker's answer
+
 
 class ClientError(Exception):
     """The request was refused or failed; the message is for the person at the terminal."""
@@ -102,24 +104,35 @@ class LocalBackend:
             raise ClientError(str(exc)) from None
 
     def delete(self, name: str, cascade: bool) -> dict[str, Any]:
-        from reconciler.control.teardown import delete_application
-        from reconciler.services import Services
+        """Deregister now; with cascade a worker deletes (as through the API) and this waits for it."""
+        from reconciler.control import teardown
+        from reconciler.control.sync.operation import Teardown
+        from workers.tasks import enqueue_delete
 
-        services = Services.create(self.settings)
+        if not cascade:
+            if not teardown.deregister(self.store, name, self.settings):
+                raise ClientError(str(UnknownApplication(name)))
+            return teardown.deleted_body(name, Teardown())
         try:
-            result = delete_application(services, name, cascade=cascade)
+            reply = teardown.delete_and_wait(self.store, name, enqueue_delete, DELETE_WAIT_SECONDS)
         except UnknownApplication as exc:
             raise ClientError(str(exc)) from None
-        finally:
-            services.close()
+        if reply is None:
+            raise ClientError(
+                f"no worker answered the delete of {name!r} within {DELETE_WAIT_SECONDS:.0f}s: check that workers "
+                "run (`reconciler worker`); the delete goes on when one takes it"
+            )
+        if not reply.found:
+            raise ClientError(str(UnknownApplication(name)))
+        if reply.deferred:
+            return teardown.deferred_body(name, reply.deferred)
+        result = reply.teardown or Teardown()
         if result.failed:
             raise ClientError(
                 f"application {name!r} kept: some resources could not be deleted or a PreDelete or PostDelete "
-                "hook failed: "
-                + "; ".join(result.failed)
+                "hook failed: " + "; ".join(result.failed)
             )
-        return {"deleted": name, "resources": result.deleted, "skipped": result.skipped, "children": result.children,
-                "postDeleteHooks": result.post_delete_hooks, "preDeleteHooks": result.pre_delete_hooks}
+        return teardown.deleted_body(name, result)
 
 
 class RemoteBackend:

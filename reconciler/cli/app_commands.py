@@ -12,6 +12,7 @@ from typing import Any
 
 from reconciler.cli.api_client import Backend, ClientError, backend
 from reconciler.cli.offline import CommandError
+from reconciler.model.operation import ENDED_PHASES, OperationPhase
 from reconciler.settings import Settings, SettingsError
 
 
@@ -200,9 +201,9 @@ def _wait_for_operation(client: Backend, name: str, before: str | None, timeout:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         operation = _call(client.get, name).get("operation") or {}
-        if operation.get("id") != before and operation.get("phase") in ("Succeeded", "Failed", "Error"):
+        if operation.get("id") != before and operation.get("phase") in ENDED_PHASES:
             print(f"{operation['phase']}: {operation.get('message', '')}")
-            return 0 if operation["phase"] == "Succeeded" else 1
+            return 0 if operation["phase"] == OperationPhase.SUCCEEDED else 1
         time.sleep(0.2)
     raise CommandError(f"sync of {name!r} did not finish within {timeout:.0f}s; see `reconciler app get {name}`")
 
@@ -232,6 +233,9 @@ def rollback(args: argparse.Namespace) -> int:
 
 def delete(args: argparse.Namespace) -> int:
     result = _call(_backend().delete, args.name, args.cascade)
+    if result.get("deleting"):  # it waits for the app's running sync
+        print(f"delete of {args.name!r} asked for: {result.get('message', '')}")
+        return 0
     deleted = result.get("resources") or []
     suffix = f" and {len(deleted)} resource(s)" if args.cascade else ""
     print(f"application {args.name!r} deleted{suffix}")

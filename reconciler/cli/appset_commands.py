@@ -112,18 +112,23 @@ def delete_appset(args: argparse.Namespace) -> int:
     from reconciler.control.appsets.reconcile import delete_appset as delete
 
     def local(client: LocalBackend) -> Any:
+        from workers.tasks import enqueue_delete
+
         try:
-            result = _with_services(client, lambda services: delete(services, args.name))
+            result, deletes = _with_services(client, lambda services: delete(services, args.name))
         except LookupError as exc:
             raise ClientError(str(exc)) from None
-        if result["kept"]:
-            raise ClientError(f"ApplicationSet {args.name!r} kept: " + "; ".join(result["kept"]))
+        for delete_request in deletes:  # each app's resources: a delete operation on a worker
+            enqueue_delete(delete_request)
         return result
 
     result = _call("DELETE", f"/api/v1/applicationsets/{args.name}", local)
     kept = "resources kept (preserveResourcesOnDeletion)" if result.get("preserveResourcesOnDeletion") else ""
+    deleting = result.get("deleting") or []
     print(
-        f"ApplicationSet {args.name!r} deleted with {len(result.get('applications') or [])} application(s)"
+        f"ApplicationSet {args.name!r} deleted with {len(result.get('applications') or []) + len(deleting)} "
+        "application(s)"
+        + (f"; deleting the resources of {', '.join(deleting)} (watch with `reconciler app list`)" if deleting else "")
         + (f"; {kept}" if kept else "")
     )
     return 0

@@ -1,7 +1,8 @@
 """App-of-apps: Applications rendered by a parent are registered, not applied.
 
 A child the parent no longer renders is deregistered when the parent prunes; its own
-resources are deleted only when it carries Argo CD's resources finalizer, as in Argo CD.
+resources are deleted only when it carries Argo CD's resources finalizer, as in Argo CD (a
+delete operation of its own, asked for here and queued by the parent's finish step).
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from typing import Any
 
 from reconciler.control.appsets.reconcile import delete_appset
 from reconciler.control.catalog import register
-from reconciler.control.teardown import delete_application
+from reconciler.control.sync.operation import DeleteRequest
+from reconciler.control.teardown import delete_without_waiting
 from reconciler.model import RESOURCES_FINALIZER, Application, AppProject, SpecError, parse_application, parse_project
 from reconciler.model.appset_types import ApplicationSet
 from reconciler.model.parse_appset import parse_appset
@@ -37,23 +39,29 @@ def parse_children(
     return parsed, problems
 
 
-def reconcile_children(services: Services, parent: str, manifests: list[dict[str, Any]], *, prune: bool) -> str:
-    """Register the parent's children; deregister removed ones when pruning. Returns a summary."""
+def reconcile_children(
+    services: Services, parent: str, manifests: list[dict[str, Any]], *, prune: bool
+) -> tuple[str, list[DeleteRequest]]:
+    """Register the parent's children; deregister removed ones when pruning. Returns a summary
+    and the delete operations asked for (children with the resources finalizer), to queue."""
     store = services.store
     parsed, problems = parse_children(parent, manifests)
     names = set(register(store, parsed, parent=parent))
     removed = [child for child in store.children_of(parent) if child not in names]
     deleted: list[str] = []
+    deletes: list[DeleteRequest] = []
     sets = {doc.name for doc in parsed if isinstance(doc, ApplicationSet)}
     removed_sets = [name for name in store.appsets_of_parent(parent) if name not in sets]
     if prune:
         for name in removed_sets:
-            delete_appset(services, name)
+            deletes += delete_appset(services, name)[1]
             deleted.append(f"ApplicationSet {name}")
         for child in removed:
             manifest = store.app_manifest(child) or {}
             cascade = RESOURCES_FINALIZER in ((manifest.get("metadata") or {}).get("finalizers") or [])
-            delete_application(services, child, cascade=cascade)
+            request = delete_without_waiting(store, services.settings, child, cascade=cascade)
+            if request is not None:
+                deletes.append(request)
             deleted.append(child)
     parts = []
     if names:
@@ -66,7 +74,7 @@ def reconcile_children(services: Services, parent: str, manifests: list[dict[str
         parts.append(f"{', '.join(sorted(removed + removed_sets))} no longer in Git (prune to remove)")
     if problems:
         parts.append("invalid children skipped: " + " | ".join(f"{name}: {reason}" for name, reason in problems))
-    return "; ".join(parts)
+    return "; ".join(parts), deletes
 
 
 def child_name(manifest: dict[str, Any]) -> str:

@@ -5,7 +5,6 @@ runs it and hands the answer back through Redis (state/replies.py).
 
     refresh  a fresh poll of one app            -> {"status": ..., "found": bool}
     preview  a dry-run sync plan                -> {"plan": ...} or {"error": ...}
-    delete   deregister, with cascade            -> {"teardown": ...}
     tree     live ReplicaSets and Pods of an app -> {"children": ..., "error": ...}
 """
 
@@ -18,10 +17,9 @@ from reconciler.control.catalog import UnknownApplication
 from reconciler.control.poll import refresh
 from reconciler.control.preview import PreviewError, preview_sync
 from reconciler.control.requests import SyncRequest
-from reconciler.control.teardown import delete_application
 from reconciler.services import Services
 
-KINDS = ("refresh", "preview", "delete", "tree")
+KINDS = ("refresh", "preview", "tree")
 
 
 class UnknownRequest(ValueError):
@@ -47,9 +45,6 @@ def answer(services: Services, kind: str, params: dict[str, Any]) -> tuple[dict[
             except PreviewError as exc:
                 return {"found": True, "error": str(exc)}, []
             return {"found": True, "plan": plan}, []
-        if kind == "delete":
-            teardown = delete_application(services, name, cascade=bool(params.get("cascade")))
-            return {"found": True, "teardown": dataclasses.asdict(teardown)}, []
         if kind == "tree":
             from reconciler.control.live_tree import live_children_of, tree_to_json
 

@@ -21,7 +21,8 @@ from reconciler.control.children import parse_children
 from reconciler.control.comparing import compare_registered
 from reconciler.control.notifications import notify_app_event
 from reconciler.control.requests import SyncRequest
-from reconciler.control.sync import fingerprint_marker, unexpected
+from reconciler.control.sync.drive import unexpected
+from reconciler.control.sync.end import fingerprint_marker
 from reconciler.control.windows import sync_allowed
 from reconciler.engine.cluster import KubeError
 from reconciler.engine.compare import Comparison
@@ -31,6 +32,7 @@ from reconciler.engine.pipeline import AccessDenied, AppComparison, revisions_of
 from reconciler.live.reader import LiveStateReader
 from reconciler.model import Application, SpecError, application_to_manifest
 from reconciler.model.appset_types import ApplicationSet
+from reconciler.model.operation import OperationPhase
 from reconciler.services import Services
 from reconciler.source.git.client import GitError
 from reconciler.source.git.errors import RevisionNotFound
@@ -110,9 +112,10 @@ def refresh(
     if status["health"]["status"] == "Progressing" and _rolling_out(services, name):
         # Argo CD refreshes on every watched change; we look again soon while a rollout runs.
         store.poll_soon(name, time.time() + PROGRESSING_POLL_SECONDS)
-    # An app whose cascade delete is waiting on its PreDelete or PostDelete hooks is never synced
-    # again (Argo CD: an app with a deletionTimestamp does not sync): it is being deleted on purpose.
-    sync = None if project_problem or deleting else decide_auto_sync(services, app, status)
+    # An app whose cascade delete was asked for, or kept it (a PreDelete or PostDelete hook), is
+    # never synced again (Argo CD: an app with a deletionTimestamp does not sync).
+    being_deleted = deleting or store.delete_request(name) is not None
+    sync = None if project_problem or being_deleted else decide_auto_sync(services, app, status)
     return RefreshResult(status, sync)
 
 
@@ -386,12 +389,12 @@ def decide_auto_sync(services: Services, app: Application, status: dict[str, Any
     if store.failed_marker(app.name) == fingerprint_marker(revision, app):
         return None  # this revision and source already failed: wait for a new commit
     operation = store.operation_state(app.name) or {}
-    if operation.get("nextRetryAt") and operation.get("phase") == "Running":
+    if operation.get("nextRetryAt") and operation.get("phase") == OperationPhase.RUNNING:
         return None  # a retry is scheduled and owns this revision
     last_synced = _last_synced_revision(services, app.name)
     if revision != last_synced:
         return SyncRequest(app=app.name, revision=revision, trigger="auto")
-    if not automated.self_heal or operation.get("phase") not in ("Succeeded", None):
+    if not automated.self_heal or operation.get("phase") not in (OperationPhase.SUCCEEDED, None):
         return None
     attempts, last_at = store.self_heal_state(app.name)
     if time.time() - last_at < self_heal_wait(attempts):

@@ -1,134 +1,112 @@
 """Forgetting an application, and with `cascade` deleting what it deployed.
 
+    deregister(store, name) -> bool                       forget the app now (no cascade)
+    request_delete(store, name) -> DeleteRequest          ask for a cascade delete (the API, the CLI)
+    delete_and_wait(store, name, enqueue, timeout)        ask, hand it to a worker, wait for its reply
+    delete_hooks_of(services, name)                       the app's PreDelete and PostDelete hooks
+
+A worker begins the delete with control/sync/delete_start.py `start_delete`.
+
+A cascade delete is an operation of the same state machine as a sync (control/sync/): it
+takes the app's lock, so it waits while a sync runs and starts when that sync ends (or is
+terminated), as Argo CD defers an app's deletion until its operation ends. Its steps:
+PreDelete hooks (every one awaited), child apps, the app's resources, PostDelete hooks,
+deregister; no task ever sleeps. The caller waits for the reply the operation's end leaves.
+
 Deletion is as careful as prune: only objects in the app's inventory that still carry
-its tracking are deleted, each with a uid precondition. PreDelete hooks run and are awaited
-before anything is deleted, PostDelete hooks after (delete_hooks.py), within one deadline.
+its tracking are deleted, each with a uid precondition.
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from reconciler.control.catalog import UnknownApplication, load_application, project_for
-from reconciler.control.delete_hooks import DELETE_HOOKS_POLL, DELETE_HOOKS_TIMEOUT, run_delete_hooks
-from reconciler.control.notifications import notify_app_event
+from reconciler.control.notifications import decide_notifications
+from reconciler.control.requests import Next
+from reconciler.control.sync.operation import DeleteRequest, Teardown
+from reconciler.control.sync.ports import Deletions
 from reconciler.engine.cluster import KubeError
-from reconciler.engine.compare import owned_by
-from reconciler.engine.crds import foreign_instances
 from reconciler.engine.hooks import POST_DELETE, PRE_DELETE, Hook
 from reconciler.engine.pipeline import AccessDenied, desired
-from reconciler.engine.plan import keeps_on_delete
 from reconciler.model import SpecError
-from reconciler.model.resources import ResourceKey
 from reconciler.services import Services
+from reconciler.settings import Settings
 from reconciler.source.git.client import GitError
 from reconciler.source.render import RenderError
+from reconciler.state import Store
+
+DELETE_HOOKS_TIMEOUT = 40.0  # PreDelete and PostDelete waits together, from the start of the delete
+REPLY_TTL_SECONDS = 300.0
 
 
-@dataclass
-class Teardown:
-    deleted: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
-    children: list[str] = field(default_factory=list)
-    post_delete_hooks: list[str] = field(default_factory=list)  # each PostDelete hook and its outcome
-    pre_delete_hooks: list[str] = field(default_factory=list)  # each PreDelete hook and its outcome
+@dataclass(frozen=True)
+class DeleteReply:
+    """What the caller of a delete learns: the app was not registered, the delete waits for a
+    running sync (`deferred` says so), or what it did (`teardown`; `failed` set: app kept)."""
+
+    found: bool
+    deferred: str = ""
+    teardown: Teardown | None = None
+
+    @classmethod
+    def from_json(cls, reply: dict[str, object]) -> DeleteReply:
+        teardown = reply.get("teardown")
+        return cls(
+            found=bool(reply.get("found")),
+            deferred=str(reply.get("deferred") or ""),
+            teardown=Teardown.model_validate(teardown) if isinstance(teardown, dict) else None,
+        )
 
 
-def delete_application(
-    services: Services,
-    name: str,
-    *,
-    cascade: bool,
+def deleted_body(name: str, teardown: Teardown) -> dict[str, object]:
+    """The answer to a delete that went through (what `app delete -o json` and the API show)."""
+    return {"deleted": name, **{k: v for k, v in teardown.to_json().items() if k != "failed"}}
+
+
+def deferred_body(name: str, message: str) -> dict[str, object]:
+    """The answer to a cascade delete that waits for the app's running sync."""
+    return {"deleting": name, "message": message}
+
+
+def deregister(store: Store, name: str, settings: Settings | None = None) -> bool:
+    """Forget `name` and all of its state now, leaving its resources; False when unknown.
+    With `settings`, its on-deleted notifications are decided first (while its state is there)."""
+    if store.app_manifest(name) is None:
+        return False
+    if settings is not None:
+        decide_notifications(store, settings, name, deleting=True)
+    return store.delete_app(name)
+
+
+def request_delete(deletions: Deletions, name: str, hook_timeout: float = DELETE_HOOKS_TIMEOUT) -> DeleteRequest:
+    """Ask for a cascade delete of `name` (the one already asked for, if any). From now on no
+    sync of the app starts; the delete runs once no sync holds the app."""
+    existing = deletions.delete_request(name)
+    if existing is not None:
+        return DeleteRequest.model_validate(existing)
+    request = DeleteRequest(app=name, request_id=uuid.uuid4().hex, hook_timeout=hook_timeout)
+    deletions.request_delete(name, request.to_json())
+    return request
+
+
+def delete_and_wait(
+    store: Store, name: str, enqueue: Callable[[DeleteRequest], object], timeout: float,
     hook_timeout: float = DELETE_HOOKS_TIMEOUT,
-    hook_poll: float = DELETE_HOOKS_POLL,
-) -> Teardown:
-    """Deregister `name`; with `cascade`, first run its PreDelete hooks and wait for them, then
-    delete its child apps and its resources, then run its PostDelete hooks and wait for them.
-    All hook waits of this delete (child apps' included) share one deadline, `hook_timeout`
-    seconds from now, so the whole delete fits in the API's wait for a worker.
-
-    Raises UnknownApplication when no such app is registered. When a PreDelete hook fails or
-    does not finish in time nothing is deleted; when a cascade delete fails for some object,
-    or a PostDelete hook fails or does not finish in time, the app stays registered so
-    nothing is orphaned silently.
-    """
-    return _delete(services, name, cascade, time.monotonic() + hook_timeout, hook_timeout, hook_poll)
-
-
-def _delete(services: Services, name: str, cascade: bool, deadline: float, budget: float, poll: float) -> Teardown:
-    store = services.store
+) -> DeleteReply | None:
+    """A cascade delete as the API and the CLI run it: ask, hand it to a worker, and wait for
+    the worker's reply (None when none came within `timeout`)."""
     if store.app_manifest(name) is None:
         raise UnknownApplication(name)
-    result = Teardown()
-    if cascade:
-        hooks = _delete_hooks(services, name, result)
-        pre = [hook for hook in hooks if PRE_DELETE in hook.phases]
-        if pre and store.pre_delete_done(name):
-            done = "completed in an earlier delete, not run again"
-            result.pre_delete_hooks = [f"PreDelete hook {hook.describe()}: {done}" for hook in pre]
-        elif pre:
-            result.pre_delete_hooks = run_delete_hooks(services, name, PRE_DELETE, pre, result, deadline, budget, poll)
-            if result.failed:  # as Argo CD: nothing is deleted until every PreDelete hook completed
-                return result
-            store.mark_pre_delete_done(name)
-        for child in store.children_of(name):
-            child_result = _delete(services, child, True, deadline, budget, poll)
-            result.children.append(child)
-            result.failed.extend(child_result.failed)
-        _delete_resources(services, name, result)
-        if result.failed:
-            if store.pre_delete_done(name):  # its PreDelete hooks ran: it stays an app being deleted
-                store.set_deletion_problem(name, "; ".join(result.failed))
-            return result
-        post = [hook for hook in hooks if POST_DELETE in hook.phases]
-        result.post_delete_hooks = run_delete_hooks(services, name, POST_DELETE, post, result, deadline, budget, poll)
-        if result.failed:
-            return result
-    notify_app_event(services, name, deleting=True)  # on-deleted: decided before the app's state goes
-    store.delete_app(name)
-    return result
+    request = request_delete(store, name, hook_timeout)
+    enqueue(request)
+    reply = store.wait_reply(request.request_id, timeout)
+    return None if reply is None else DeleteReply.from_json(reply)
 
 
-def _delete_resources(services: Services, name: str, result: Teardown) -> None:
-    try:
-        app = load_application(services.store, name)
-    except (UnknownApplication, SpecError) as exc:
-        result.failed.append(f"{name}: {exc}")
-        return
-    cluster = services.clusters.for_destination(app.destination)
-    for entry_id, entry in sorted(services.store.inventory(name).items()):
-        key = ResourceKey.from_inventory_id(entry_id)
-        try:
-            live = cluster.get(entry["apiVersion"], key.kind, key.namespace or None, key.name)
-            if live is None:
-                services.store.remove_from_inventory(name, [entry_id])
-                continue
-            if not owned_by(live, name):
-                result.skipped.append(f"{key}: no longer carries this app's tracking")
-                continue
-            foreign = foreign_instances(cluster, name, live) if key.kind == "CustomResourceDefinition" else []
-            if foreign:
-                result.failed.append(
-                    f"{key}: not deleted: it would delete {len(foreign)} object(s) of its kind that application "
-                    f"{name!r} does not own ({', '.join(foreign[:3])}); delete or move them first"
-                )
-                continue
-            if keeps_on_delete(live):
-                services.store.remove_from_inventory(name, [entry_id])
-                result.skipped.append(f"{key}: kept (Delete=false or helm.sh/resource-policy: keep)")
-                continue
-            uid = (live.get("metadata") or {}).get("uid")
-            cluster.delete(entry["apiVersion"], key.kind, key.namespace or None, key.name, uid=uid)
-        except KubeError as exc:
-            result.failed.append(str(exc))
-            continue
-        services.store.remove_from_inventory(name, [entry_id])
-        result.deleted.append(str(key))
-
-
-def _delete_hooks(services: Services, name: str, result: Teardown) -> list[Hook]:
+def delete_hooks_of(services: Services, name: str) -> tuple[list[Hook], tuple[str, ...]]:
     """The app's PreDelete and PostDelete hooks, rendered before anything is deleted. A render
     that fails does not keep the app (its repository may be gone): the result says the hooks
     did not run."""
@@ -141,6 +119,20 @@ def _delete_hooks(services: Services, name: str, result: Teardown) -> list[Hook]
             cache=(services.store.cached_render, services.store.cache_render), project_problem=problem,
         )
     except (UnknownApplication, SpecError, AccessDenied, GitError, RenderError, KubeError) as exc:
-        result.skipped.append(f"{name}: PreDelete and PostDelete hooks not run: cannot render the app: {exc}")
-        return []
-    return [hook for hook in state.hooks if PRE_DELETE in hook.phases or POST_DELETE in hook.phases]
+        return [], (f"{name}: PreDelete and PostDelete hooks not run: cannot render the app: {exc}",)
+    return [hook for hook in state.hooks if PRE_DELETE in hook.phases or POST_DELETE in hook.phases], ()
+
+
+def next_delete(request: DeleteRequest) -> Next:
+    return Next("delete", (request.to_json(),), urgent=True)
+
+
+def delete_without_waiting(store: Store, settings: Settings, name: str, *, cascade: bool) -> DeleteRequest | None:
+    """Delete `name` the way an app-of-apps or an ApplicationSet removes an app it no longer
+    renders: with `cascade`, a delete operation is asked for and returned for the caller to
+    queue (beat's watchdog hands on one nobody queued); otherwise it is forgotten now, its
+    resources left."""
+    if not cascade:
+        deregister(store, name, settings)
+        return None
+    return request_delete(store, name)

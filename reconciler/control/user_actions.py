@@ -13,6 +13,7 @@ from reconciler.control.notifications.status import notifications_summary
 from reconciler.control.requests import SyncRequest
 from reconciler.control.windows import sync_allowed
 from reconciler.model import Application, AppProject, SpecError
+from reconciler.model.operation import OperationPhase
 from reconciler.model.resources import ResourceKey
 from reconciler.state import Store
 
@@ -119,6 +120,8 @@ def sync(
         raise ActionRefused(
             f"application {name!r} is being deleted ({deleting}); run `app delete {name} --cascade` again"
         )
+    if store.delete_request(name) is not None:
+        raise ActionRefused(f"application {name!r} is being deleted (`app delete --cascade` asked for it)")
     permission = sync_allowed(store, app, manual=True)
     if not permission.allowed:
         raise SyncHeld(f"application {name!r}: {permission.reason}")
@@ -171,15 +174,19 @@ CONFIRM_PRUNE_TTL_SECONDS = 3600.0
 
 
 def terminate_operation(store: Store, name: str) -> dict[str, Any]:
-    """Ask the app's running sync to stop before its next step (Argo CD's terminate-op).
-    It ends Failed with "terminated by user" and releases the lock."""
+    """Ask the app's running sync to stop before its next step (Argo CD's terminate-op): it is
+    Terminating until then; its running hooks are stopped, it ends Failed with "terminated by
+    user" and releases the lock."""
     _ensure_registered(store, name)
     operation = store.operation_state(name) or {}
     holder = store.lock_holder(name)
-    if operation.get("phase") != "Running" or not holder or holder != operation.get("id"):
+    running = operation.get("phase") in (OperationPhase.RUNNING, OperationPhase.TERMINATING)
+    if not running or not holder or holder != operation.get("id"):
         phase = operation.get("phase") or "none yet"
         raise ActionRefused(f"application {name!r} has no running operation to terminate (last operation: {phase})")
     store.request_termination(holder, TERMINATE_TTL_SECONDS)
+    # As Argo CD shows it until the operation stops (before its next step).
+    store.put_operation_state(name, {**operation, "phase": OperationPhase.TERMINATING, "message": "terminating"})
     return {"application": name, "operation": holder, "message": "termination requested"}
 
 

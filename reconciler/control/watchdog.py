@@ -1,4 +1,5 @@
-"""Operations whose steps stopped advancing are resumed, or ended, so no sync stays Running forever.
+"""Operations whose steps stopped advancing are resumed, or ended, so no sync stays Running
+forever, and app deletes nothing runs are handed on again.
 
 Resumed first: an operation whose record (its steps, state/operations.py) is still there lost
 only the task that would run its next step, as when a Redis primary died before its replica
@@ -15,15 +16,21 @@ TTL, so when the lock has expired there is nothing left to wait for.
 
 A failed sync waiting for its retry is Running without a lock on purpose (`nextRetryAt`):
 the deferred retry owns it, so it is left alone.
+
+A cascade delete asked for while nothing holds the app's lock lost its task the same way
+(or the sync it waited for died): it is queued again (`stalled_deletes`).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
+from reconciler.control.sync.events import operation_ended
+from reconciler.control.sync.operation import DeleteRequest, OperationState
+from reconciler.model.operation import OperationPhase
 from reconciler.state import Store
-from reconciler.telemetry import record_sync
 
 log = logging.getLogger("reconciler.watchdog")
 
@@ -54,19 +61,33 @@ def end_stalled_operations(store: Store, now: float | None = None) -> list[str]:
     """End (phase Error) every operation that can no longer advance; returns their app names."""
     now = time.time() if now is None else now
     ended = []
-    for app, state in store.operation_states(store.app_names()).items():
-        if not state or state.get("phase") != "Running" or state.get("nextRetryAt"):
+    for app, raw in store.operation_states(store.app_names()).items():
+        state = OperationState.model_validate(raw) if raw else None
+        if state is None or state.phase.completed or state.next_retry_at is not None:
             continue
-        if now - float(state.get("startedAt") or now) < STARTUP_GRACE_SECONDS:
+        if now - float(state.started_at or now) < STARTUP_GRACE_SECONDS:
             continue
-        if store.lock_holder(app) == state.get("id"):
+        if store.lock_holder(app) == state.id:
             continue
         message = (
             "the operation stopped advancing: its lock expired with no step running (a worker was lost "
             "and its task not redelivered); sync again"
         )
-        store.put_operation_state(app, {**state, "phase": "Error", "message": message, "finishedAt": now})
-        record_sync(store, app, "Error")
-        log.warning("operation ended by the watchdog: %s", message, extra={"app": app, "operation": state.get("id")})
+        state = state.with_(phase=OperationPhase.ERROR, message=message, finished_at=now)
+        store.put_operation_state(app, {**raw, **state.to_json()})
+        operation_ended(store, app, state)
         ended.append(app)
     return ended
+
+
+def stalled_deletes(store: Store, now: float | None = None) -> list[dict[str, Any]]:
+    """Cascade deletes asked for a while ago that no operation holds the app for: each request
+    (JSON) to queue again (starting one twice is safe: the first takes the lock)."""
+    now = time.time() if now is None else now
+    stalled = []
+    for app, raw in store.delete_requests().items():
+        request = DeleteRequest.model_validate(raw)
+        if now - request.requested_at >= STARTUP_GRACE_SECONDS and store.lock_holder(app) is None:
+            log.warning("delete handed on again: nothing ran it", extra={"app": app, "operation": request.request_id})
+            stalled.append(raw)
+    return stalled

@@ -71,6 +71,9 @@ class DesiredState:
     child_apps: list[dict[str, Any]] = field(default_factory=list)  # Application/AppProject manifests
     cache_hit: bool = False
     hooks: list[Hook] = field(default_factory=list)  # run by a sync in their phases; never compared
+    # `argocd.argoproj.io/hook: Skip` objects: never applied, yet their live object is matched to
+    # them as Argo CD does, so it is neither Extra (pruned) nor counted in the sync status.
+    skipped: frozenset[ResourceKey] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,8 @@ def compare(
         manifest = desired_by_key.get(key)
         live = listed.get(key)
         record = records.get(key) if records is not None else None
+        if manifest is None and key in desired.skipped:
+            continue
         if manifest is None:
             if record is not None:  # the index saw it: make sure it is still there and ours
                 live = _get_quietly(cluster, {"apiVersion": record.api_version, "kind": key.kind},

@@ -25,7 +25,7 @@ from typing import Any
 from reconciler.core.urls import repo_location
 from reconciler.engine.cluster import Cluster, UnknownKindError
 from reconciler.engine.compare import Comparison, DesiredState, compare, compare_with_inventory, is_child_app
-from reconciler.engine.hooks import HookError, split_hooks
+from reconciler.engine.hooks import HOOK_ANNOTATION, SKIP, HookError, split_hooks
 from reconciler.engine.live_view import LiveView
 from reconciler.engine.project_rules import check_application, check_resource
 from reconciler.model import Application, AppProject, Source
@@ -161,7 +161,16 @@ def _desired_state(revision: str, rendered: list[dict[str, Any]], cache_hit: boo
         raise RenderError(str(exc)) from None
     _refuse_unnamed(objects)
     _refuse_unsupported_options(objects + [hook.obj for hook in hooks])
-    return DesiredState(revision=revision, objects=objects, child_apps=children, cache_hit=cache_hit, hooks=hooks)
+    skipped = frozenset(ResourceKey.of(obj) for obj in rendered if _skip_hook(obj))
+    return DesiredState(
+        revision=revision, objects=objects, child_apps=children, cache_hit=cache_hit, hooks=hooks, skipped=skipped
+    )
+
+
+def _skip_hook(obj: dict[str, Any]) -> bool:
+    """`argocd.argoproj.io/hook: Skip` (Argo CD's hook.Skip): the object is not applied."""
+    phases = str(((obj.get("metadata") or {}).get("annotations") or {}).get(HOOK_ANNOTATION) or "")
+    return SKIP in [phase.strip() for phase in phases.split(",")]
 
 
 def _refuse_unsupported_options(objects: list[dict[str, Any]]) -> None:

@@ -14,10 +14,10 @@ Order of applies (Argo CD's, plus Flux's rule for webhooks):
 Then a Namespace moves just ahead of the first object placed in it, and a CRD ahead of
 its first custom resource, taking that object's wave if it is earlier.
 
-Applies skip resources already Synced: server-side apply of an equal object is a
-no-op, so this only saves requests. This is Argo CD's `ApplyOutOfSyncOnly=true`
-made the default; an app that sets `ApplyOutOfSyncOnly=false` explicitly gets every
-desired object applied (e.g. to re-assert fields hidden by ignoreDifferences).
+A manual sync (a person's, a rollback) applies every desired object, as Argo CD does;
+`ApplyOutOfSyncOnly=true` makes it skip the ones already Synced. An automated sync skips
+them unless `ApplyOutOfSyncOnly=false`: server-side apply of an equal object is a no-op, so
+this only saves requests (Argo CD applies everything there too; a difference on purpose).
 
 Prunes: Extra resources (live, tracked, not in Git) when pruning is enabled, minus
 those whose live object has `argocd.argoproj.io/sync-options: Prune=false`; those with
@@ -226,7 +226,7 @@ def build_plan(
         plan.prune_skipped = []
         return plan
 
-    steps = _apply_steps(app, desired_by_key, diff_by_key, resources)
+    steps = _apply_steps(app, desired_by_key, diff_by_key, resources, automated=prune is None)
     last_apply_wave = max((step.wave for step in steps), default=0)
     prune_steps = _prune_steps(app, prunable, plan.warnings, last_apply_wave=last_apply_wave)
     plan.waves = _assemble(steps, prune_steps)
@@ -312,8 +312,11 @@ def _apply_steps(
     desired_by_key: dict[ResourceKey, JsonObj],
     diff_by_key: dict[ResourceKey, ResourceDiff],
     resources: set[ResourceKey] | None,
+    *,
+    automated: bool,
 ) -> list[_Step]:
-    apply_all = (app.sync_policy.option("ApplyOutOfSyncOnly") or "").lower() == "false"
+    only_out_of_sync = (app.sync_policy.option("ApplyOutOfSyncOnly") or "").lower()
+    apply_all = only_out_of_sync == "false" if automated else only_out_of_sync != "true"
     steps: list[_Step] = []
     for key, obj in desired_by_key.items():
         if resources is not None and key not in resources:

@@ -23,6 +23,7 @@ Layout (all keys start with `rc:`):
 | `rc:prune-confirmed:{app}` | string | set by `app confirm-prune`: Prune=confirm objects may go, expires |
 | `rc:deleting:{app}` | string | why a cascade delete kept the app (a PreDelete/PostDelete hook failed or still runs) |
 | `rc:pre-deleted:{app}` | string | a cascade delete ran all PreDelete hooks to completion: not run again |
+| `rc:delete-request:{app}` | string | a cascade delete asked for (JSON): runs once no sync holds the app |
 | `rc:opstate:{app}` | string | the app's latest sync operation as users see it (JSON; Secrets sealed) |
 | `rc:failed:{app}` | string | revision+source the automated path last failed on |
 | `rc:deferred` | sorted set | sync requests (JSON) scored by when they may run (retries) |
@@ -129,6 +130,10 @@ class Keys:
     @staticmethod
     def deleting(app: str) -> str:
         return f"{PREFIX}:deleting:{app}"
+
+    @staticmethod
+    def delete_request(app: str) -> str:
+        return f"{PREFIX}:delete-request:{app}"
 
     @staticmethod
     def pre_deleted(app: str) -> str:
@@ -270,6 +275,7 @@ class Keys:
             cls.prune_confirmed(app),
             cls.deleting(app),
             cls.pre_deleted(app),
+            cls.delete_request(app),
             cls.shared(app),
             cls.live_poll(app),
             cls.notified(app),

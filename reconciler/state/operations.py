@@ -62,6 +62,27 @@ class OperationsState(RedisState):
     def clear_deletion_problem(self, name: str) -> None:
         self.r.delete(Keys.deleting(name))
 
+    def request_delete(self, name: str, request: dict[str, Any]) -> None:
+        """A cascade delete of `name` is asked for: it starts once no sync holds the app, and
+        no new sync starts meanwhile (Argo CD: an app with a deletionTimestamp does not sync)."""
+        self.r.set(Keys.delete_request(name), dumps(request))
+
+    def delete_request(self, name: str) -> dict[str, Any] | None:
+        raw = self.r.get(Keys.delete_request(name))
+        return json.loads(raw) if raw else None
+
+    def clear_delete_request(self, name: str) -> None:
+        self.r.delete(Keys.delete_request(name))
+
+    def delete_requests(self) -> dict[str, dict[str, Any]]:
+        """Every app with a cascade delete asked for (beat looks for ones nothing runs)."""
+        found: dict[str, dict[str, Any]] = {}
+        for key in self.r.scan_iter(match=Keys.delete_request("*"), count=1000):
+            raw = self.r.get(key)
+            if raw:
+                found[key.split(":", 2)[2]] = json.loads(raw)
+        return found
+
     def mark_pre_delete_done(self, name: str) -> None:
         """A cascade delete's PreDelete hooks all completed. As Argo CD removes its pre-delete
         finalizer then, deleting the app again (after a PostDelete hook or a resource failed)

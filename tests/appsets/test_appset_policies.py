@@ -79,9 +79,11 @@ def test_sync_policy_create_delete_deletes_but_never_updates(services: Services)
     create(services, list_set(["dev", "prod", "qa"], syncPolicy={"applicationsSync": "create-delete"}))
     run_generation(services, "web")
     create(services, list_set(["dev", "prod"], tier="two", syncPolicy={"applicationsSync": "create-delete"}))
-    run_generation(services, "web")
+    result = run_generation(services, "web")
     assert services.store.apps_owned_by("web") == ["web-dev", "web-prod"]
-    assert services.store.app_manifest("web-qa") is None
+    # web-qa carries the resources finalizer: its delete is an operation the worker queues
+    assert result is not None and [request.app for request in result.deletes] == ["web-qa"]
+    assert services.store.delete_request("web-qa") is not None
     assert labels_of(services, "web-dev") == {"tier": "one"}
 
 
@@ -159,8 +161,9 @@ def test_deleting_a_set_that_preserves_resources_deregisters_its_apps_without_ca
     create(services, list_set(["dev"], syncPolicy={"preserveResourcesOnDeletion": True}))
     run_generation(services, "web")
     assert "finalizers" not in services.store.app_manifest("web-dev")["metadata"]
-    result = delete_appset(services, "web")
-    assert result == {"deleted": "web", "applications": ["web-dev"], "kept": [], "preserveResourcesOnDeletion": True}
+    result, deletes = delete_appset(services, "web")
+    assert result == {"deleted": "web", "applications": ["web-dev"], "deleting": [], "preserveResourcesOnDeletion": True}
+    assert deletes == []
     assert services.store.app_manifest("web-dev") is None and services.store.appset_manifest("web") is None
 
 

@@ -8,7 +8,10 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from typing import Any
+
+import pytest
 
 from reconciler.control.catalog import register
 from reconciler.model import parse_manifests
@@ -203,3 +206,41 @@ def app_get_text(system: System, name: str) -> str:
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     return result.stdout
+
+
+def delete_app(system: System, name: str, hook_timeout: float | None = None, wait: float = 60.0) -> Any:
+    """`app delete NAME --cascade` as the API and the CLI run it: asked for, handed to the
+    workers, and awaited. Returns what the delete did (a Teardown); fails the test when the
+    delete was deferred or no worker answered."""
+    from reconciler.control.teardown import DELETE_HOOKS_TIMEOUT, delete_and_wait
+    from workers.tasks import enqueue_delete
+
+    timeout = DELETE_HOOKS_TIMEOUT if hook_timeout is None else hook_timeout
+    reply = delete_and_wait(system.store, name, enqueue_delete, wait, hook_timeout=timeout)
+    assert reply is not None, f"no worker answered the delete of {name}"
+    assert reply.found and not reply.deferred, reply
+    assert reply.teardown is not None
+    return reply.teardown
+
+
+def cli_delete(system: System, name: str) -> subprocess.CompletedProcess[str]:
+    """`reconciler app delete NAME --cascade` as a person runs it (Redis and kubeconfig from the env)."""
+    env = dict(os.environ)
+    env.pop("RECONCILER_SERVER", None)
+    return subprocess.run([sys.executable, "-m", "reconciler.cli", "app", "delete", name, "--cascade"], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.fixture(name="kubesim")
+def kubesim_with_controllers() -> Iterator[object]:
+    """kubesim with its controllers: Deployments roll out and Jobs complete in ~0.3 s (import it
+    into a test module to use it there in place of the plain kubesim)."""
+    from kubesim import KubeSim
+
+    with KubeSim(controllers=True, ready_delay=0.3) as sim:
+        yield sim
+
+
+def app_files(**docs: str) -> dict[str, str]:
+    """Files of the app's directory `app/` in a test repository, one YAML or JSON document each."""
+    return {f"app/{name}.yaml": text for name, text in docs.items()}

@@ -3,14 +3,15 @@ worker created instead of creating a second one."""
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
-from reconciler.control.hook_runner import create_hook
+from reconciler.control.sync.hooks import create_hook
+from reconciler.control.sync.operation import HookRecord
 from reconciler.engine.cluster import Cluster
+from reconciler.model.operation import HookPhase, HookType
 
 
-def record() -> dict[str, Any]:
+def record() -> HookRecord:
     job = {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -20,21 +21,22 @@ def record() -> dict[str, Any]:
         "spec": {"template": {"spec": {"restartPolicy": "Never",
                                        "containers": [{"name": "m", "image": "busybox", "command": ["true"]}]}}},
     }
-    return {"id": 0, "phase": "PreSync", "apiVersion": "batch/v1", "kind": "Job", "namespace": "shop", "name": "",
-            "generateName": "migrate-", "deletePolicies": ["BeforeHookCreation"], "status": "Pending", "obj": job}
+    return HookRecord(id=0, phase=HookType.PRE_SYNC, api_version="batch/v1", kind="Job", namespace="shop",
+                      generate_name="migrate-", delete_policies=("BeforeHookCreation",), obj=job)
 
 
 def test_redelivered_hook_creation_adopts_the_object_of_the_same_operation(kubesim: Any) -> None:
     cluster = Cluster.for_host(kubesim.url)
     cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
-    first = record()
-    assert create_hook(cluster, "shop", first, "op-1") == ""
-    again = record()  # the worker died before the operation saved `first`
-    assert create_hook(cluster, "shop", again, "op-1") == ""
-    assert again["name"] == first["name"] and again["status"] == "Running"
-    assert [j["metadata"]["name"] for j in cluster.list("batch/v1", "Job", namespace="shop")] == [first["name"]]
+    first, waiting = create_hook(cluster, "shop", record(), "op-1")
+    assert waiting == "" and first.status == HookPhase.RUNNING
+    # The worker died before the operation saved `first`: the same hook of the same operation again.
+    again, waiting = create_hook(cluster, "shop", record(), "op-1")
+    assert waiting == ""
+    assert again.name == first.name and again.status == HookPhase.RUNNING
+    assert [j["metadata"]["name"] for j in cluster.list("batch/v1", "Job", namespace="shop")] == [first.name]
     # The next operation's hook replaces it (BeforeHookCreation).
-    later = record()
-    assert create_hook(cluster, "shop", copy.deepcopy(later), "op-2") == ""
+    later, waiting = create_hook(cluster, "shop", record(), "op-2")
+    assert waiting == "" and later.name != first.name
     names = [j["metadata"]["name"] for j in cluster.list("batch/v1", "Job", namespace="shop")]
-    assert len(names) == 1 and names != [first["name"]]
+    assert len(names) == 1 and names != [first.name]

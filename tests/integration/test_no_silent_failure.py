@@ -74,12 +74,13 @@ def test_a_renderer_that_raises_unexpectedly_is_a_condition_not_a_silent_unknown
 def test_a_sync_step_that_raises_unexpectedly_ends_the_operation_with_error_and_frees_the_lock(
     system: System, git_repo_factory: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from reconciler.control import sync
+    from reconciler.control.sync import steps
+    from reconciler.control.sync.operation import StepKind
 
     def broken_apply(*_args: Any, **_kwargs: Any) -> Any:
         raise KeyError("name")
 
-    monkeypatch.setitem(sync._RUNNERS, "apply", broken_apply)
+    monkeypatch.setitem(steps.RUNNERS, StepKind.APPLY, broken_apply)
     repo = git_repo_factory({"app/cm.yaml": configmap("settings", "one")})
     create_app(system, manual_app(repo, "stepcrash", "app"))
     user_sync(system, "stepcrash")
@@ -148,3 +149,19 @@ def test_watchdog_leaves_operations_that_hold_their_lock_or_wait_for_a_retry(red
     _running(store, "young", "op-3", time.time())
     assert end_stalled_operations(store) == []
     assert all((store.operation_state(a) or {})["phase"] == "Running" for a in ("locked", "retrying", "young"))
+
+
+def test_watchdog_hands_on_a_cascade_delete_nothing_runs_and_leaves_one_that_waits_for_a_sync(
+    redis_client: Any,
+) -> None:
+    from reconciler.control.sync.operation import DeleteRequest
+    from reconciler.control.watchdog import stalled_deletes
+
+    store = Store(redis_client)
+    old = time.time() - STARTUP_GRACE_SECONDS - 1
+    asked = {"orphaned": ("d-1", old), "behind-a-sync": ("d-2", old), "just-asked": ("d-3", time.time())}
+    for app, (request_id, at) in asked.items():
+        store.put_app(app, {"metadata": {"name": app}})
+        store.request_delete(app, DeleteRequest(app=app, request_id=request_id, requested_at=at).to_json())
+    store.acquire_lock("behind-a-sync", "sync-op", 60)
+    assert [request["requestId"] for request in stalled_deletes(store)] == ["d-1"]

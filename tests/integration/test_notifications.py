@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from reconciler.control import user_actions as actions
-from reconciler.control.teardown import delete_application
+from reconciler.control.teardown import deregister
 from reconciler.model import parse_manifests
 from reconciler.state import Keys
 from tests.conftest import GitRepo
@@ -256,7 +256,8 @@ def test_each_event_of_an_apps_life_is_notified_exactly_once_with_its_rendered_t
     # Deleted: one message, though the app and its state are gone.
     from workers.tasks import services
 
-    delete_application(services(), "shop", cascade=False)
+    svc = services()
+    assert deregister(svc.store, "shop", svc.settings)
     system.wait_for(lambda: notifying.hooks("app-deleted"), what="the deleted webhook")
     notifying.settle()
     assert len(notifying.hooks("app-deleted")) == 1

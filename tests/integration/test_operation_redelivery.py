@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.control.sync import run_step
+from reconciler.control.sync.drive import run_step
 from reconciler.services import Services
 from reconciler.settings import Settings
 
@@ -46,7 +46,7 @@ def test_stale_copy_two_steps_behind_does_nothing_even_when_redelivered(services
 
 def test_redelivered_sync_request_resumes_under_its_own_lock(services: Services) -> None:
     from reconciler.control.requests import SyncRequest
-    from reconciler.control.sync import start_sync
+    from reconciler.control.sync.start import start_sync
 
     manifest = {
         "apiVersion": "argoproj.io/v1alpha1",
@@ -81,3 +81,15 @@ def test_redelivered_step_of_an_ended_operation_does_nothing(services: Services)
     assert services.store.operation("op-1")["steps"] == []  # the objects it applied are gone
     for index in (0, 1, 2):
         assert run_step(services, "op-1", index, lock_ttl=30, max_countdown=5, redelivered=True) == []
+
+
+def test_a_step_whose_operation_lost_its_lock_writes_nothing_and_ends_it_with_error(services: Services) -> None:
+    advanced_operation(services)
+    # shop's lock expired while the step waited and another operation took it (a lock nobody
+    # holds is taken again: the cluster's sync fence then decides whether this one may write)
+    assert services.store.acquire_lock("shop", "op-2", 30)
+    services.store.put_operation_state("shop", {"id": "op-1", "phase": "Running", "message": "step 1 of 3 done"})
+    assert run_step(services, "op-1", 1, lock_ttl=30, max_countdown=5) == []
+    state = services.store.operation_state("shop") or {}
+    assert state["phase"] == "Error" and "lost its lock" in state["message"]
+    assert services.store.operation("op-1")["step"] == 1  # not advanced

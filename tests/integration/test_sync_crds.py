@@ -231,15 +231,14 @@ def test_pruning_a_crd_with_instances_the_app_does_not_own_is_refused(
 def test_deleting_the_app_keeps_a_crd_with_instances_it_does_not_own(
     system: System, cli: Any, git_repo_factory: Callable[..., GitRepo], tmp_path: Path
 ) -> None:
-    from reconciler.control.teardown import delete_application
-    from workers import tasks
+    from tests.integration.sync_helpers import delete_app
 
     repo = repo_of(git_repo_factory, SEALED_SECRETS_CRD)
     create_app(cli, tmp_path, app_manifest("secrets", repo))
     sync_now(system, "secrets")
     assert wait_operation_end(system, "secrets")["phase"] == "Succeeded"
     system.cluster.apply({**SEALED_SECRET, "metadata": {"name": "someone-elses", "namespace": "default"}})
-    result = delete_application(tasks.services(), "secrets", cascade=True)
+    result = delete_app(system, "secrets")
     assert result.failed and "someone-elses" in result.failed[0]
     assert system.store.app_manifest("secrets") is not None  # kept, so nothing is orphaned silently
     assert system.cluster.get("bitnami.com/v1alpha1", "SealedSecret", "default", "someone-elses") is not None

@@ -3,12 +3,10 @@ to completion; an image tagged `:broken` fails)."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -18,9 +16,12 @@ from tests.integration.conftest import TEST_REF_CACHE_TTL, System
 from tests.integration.sync_helpers import (
     NAMESPACE,
     Timeline,
+    app_files,
     app_get_text,
     app_manifest,
+    cli_delete,
     config_map,
+    delete_app,
     deployment,
     exists,
     healthy_deployment,
@@ -28,30 +29,18 @@ from tests.integration.sync_helpers import (
     job_done,
     job_exists,
     jobs,
+    kubesim_with_controllers,  # noqa: F401 (this module's kubesim: with controllers)
     register_app,
     sync_now,
     wait_operation_end,
 )
 
 
-@pytest.fixture
-def kubesim() -> Iterator[object]:
-    """kubesim with its controllers: Deployments roll out and Jobs complete in ~0.3 s."""
-    from kubesim import KubeSim
-
-    with KubeSim(controllers=True, ready_delay=0.3) as sim:
-        yield sim
-
-
-def files(**docs: str) -> dict[str, str]:
-    return {f"app/{name}.yaml": text for name, text in docs.items()}
-
-
 @pytest.mark.timeout(90)
 def test_presync_job_completes_before_the_sync_phase_and_postsync_runs_after_health(
     system: System, git_repo_factory: Callable[..., GitRepo]
 ) -> None:
-    repo = git_repo_factory(files(
+    repo = git_repo_factory(app_files(
         ns=NAMESPACE,
         migrate=job("migrate", hook="PreSync"),
         web=deployment("web"),
@@ -91,7 +80,7 @@ def test_presync_job_completes_before_the_sync_phase_and_postsync_runs_after_hea
 def test_failing_presync_hook_fails_the_sync_applies_nothing_and_runs_syncfail(
     system: System, git_repo_factory: Callable[..., GitRepo]
 ) -> None:
-    repo = git_repo_factory(files(
+    repo = git_repo_factory(app_files(
         ns=NAMESPACE,
         migrate=job("migrate", hook="PreSync", image="busybox:broken"),
         web=deployment("web"),
@@ -112,7 +101,7 @@ def test_failing_presync_hook_fails_the_sync_applies_nothing_and_runs_syncfail(
 def test_generate_name_hook_twice_makes_two_jobs_and_before_hook_creation_deletes_the_old_one(
     system: System, git_repo_factory: Callable[..., GitRepo]
 ) -> None:
-    repo = git_repo_factory(files(ns=NAMESPACE, migrate=job("migrate", hook="PreSync", generate=True),
+    repo = git_repo_factory(app_files(ns=NAMESPACE, migrate=job("migrate", hook="PreSync", generate=True),
                                   cm=config_map("settings")))
     register_app(system, app_manifest("shop", repo))
     sync_now(system, "shop")
@@ -133,7 +122,7 @@ def test_generate_name_hook_twice_makes_two_jobs_and_before_hook_creation_delete
 def test_sync_hook_at_wave_one_runs_between_waves_zero_and_two(
     system: System, git_repo_factory: Callable[..., GitRepo]
 ) -> None:
-    repo = git_repo_factory(files(
+    repo = git_repo_factory(app_files(
         ns=NAMESPACE,
         first=config_map("first", annotations={"argocd.argoproj.io/sync-wave": "0"}),
         between=job("between", hook="Sync", annotations={"argocd.argoproj.io/sync-wave": "1"}),
@@ -203,7 +192,7 @@ def test_terminate_op_stops_a_running_operation_between_steps(
 ) -> None:
     from reconciler.control.user_actions import terminate_operation
 
-    repo = git_repo_factory(files(
+    repo = git_repo_factory(app_files(
         ns=NAMESPACE,
         # A Deployment whose image never pulls keeps wave 0 unhealthy, so wave 1 waits.
         web=deployment("web").replace("nginx:1.27", "nginx:missing"),
@@ -225,11 +214,8 @@ def test_terminate_op_stops_a_running_operation_between_steps(
 def test_post_delete_hook_runs_after_the_apps_resources_are_deleted_and_is_awaited(
     system: System, git_repo_factory: Callable[..., GitRepo]
 ) -> None:
-    from reconciler.control.teardown import delete_application
-    from workers import tasks
-
     system.cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
-    repo = git_repo_factory(files(
+    repo = git_repo_factory(app_files(
         cm=config_map("settings"),
         cleanup=job("cleanup", hook="PostDelete"),
         notify=job("notify", hook="PostDelete", annotations={"argocd.argoproj.io/hook-delete-policy": "HookSucceeded"}),
@@ -243,7 +229,7 @@ def test_post_delete_hook_runs_after_the_apps_resources_are_deleted_and_is_await
         "settings gone": lambda cluster: cluster.get("v1", "ConfigMap", "shop", "settings") is None,
         "cleanup created": job_exists("cleanup"),
     }) as timeline:
-        result = delete_application(tasks.services(), "shop", cascade=True)
+        result = delete_app(system, "shop")
     assert not result.failed, result.failed
     assert timeline.first["settings gone"] <= timeline.first["cleanup created"]
     # The delete returned only once both had completed; each outcome is in the result.
@@ -251,9 +237,9 @@ def test_post_delete_hook_runs_after_the_apps_resources_are_deleted_and_is_await
     assert any(line.startswith("PostDelete hook Job shop/cleanup: Succeeded") for line in result.post_delete_hooks)
     notify = next(line for line in result.post_delete_hooks if "shop/notify" in line)
     assert "Succeeded" in notify and notify.endswith("deleted")
-    assert job_done("cleanup")(system.cluster)
-    # HookSucceeded: deleted once done (in the background); the default BeforeHookCreation keeps it.
-    system.wait_for(lambda: "notify" not in {j["metadata"]["name"] for j in jobs(system)}, what="notify deleted")
+    cleanup = next(line for line in result.post_delete_hooks if "shop/cleanup" in line)
+    assert cleanup.endswith("deleted")  # no delete policy: Argo CD's controller deletes it once done
+    system.wait_for(lambda: not jobs(system), what="both deleted (in the background)")
     assert system.store.app_manifest("shop") is None
 
 
@@ -262,16 +248,13 @@ def test_a_failing_post_delete_hook_keeps_the_app_with_a_condition_naming_it(
     system: System, git_repo_factory: Callable[..., GitRepo]
 ) -> None:
     from reconciler.control import user_actions
-    from reconciler.control.teardown import delete_application
-    from workers import tasks
-
     system.cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
-    repo = git_repo_factory(files(cm=config_map("settings"),
+    repo = git_repo_factory(app_files(cm=config_map("settings"),
                                   cleanup=job("cleanup", hook="PostDelete", image="busybox:broken")))
     register_app(system, app_manifest("shop", repo, auto=True))
     system.wait_for(lambda: system.cluster.get("v1", "ConfigMap", "shop", "settings"), what="the auto-sync")
     wait_operation_end(system, "shop")
-    result = delete_application(tasks.services(), "shop", cascade=True)
+    result = delete_app(system, "shop")
     assert result.failed and "PostDelete hook Job shop/cleanup failed" in result.failed[0]
     assert result.post_delete_hooks and "Failed" in result.post_delete_hooks[0]
     assert system.store.app_manifest("shop") is not None  # kept, as Argo CD's finalizer keeps it
@@ -285,7 +268,7 @@ def test_a_failing_post_delete_hook_keeps_the_app_with_a_condition_naming_it(
     with pytest.raises(user_actions.ActionRefused, match="being deleted"):
         user_actions.sync(system.store, "shop")
     # Fixed in git, deleting again runs the hook again (BeforeHookCreation replaces the failed one).
-    retry = fixed_and_deleted_again(system, repo, files(cleanup=job("cleanup", hook="PostDelete")))
+    retry = fixed_and_deleted_again(system, repo, app_files(cleanup=job("cleanup", hook="PostDelete")))
     assert "application 'shop' deleted" in retry.stdout
     assert "PostDelete hook Job shop/cleanup: Succeeded" in retry.stdout
     assert system.store.app_manifest("shop") is None
@@ -308,35 +291,23 @@ def fixed_and_deleted_again(system: System, repo: GitRepo, fixed: dict[str, str]
     return retry
 
 
-def cli_delete(system: System, name: str) -> subprocess.CompletedProcess[str]:
-    """`reconciler app delete NAME --cascade` as a person runs it (Redis and kubeconfig from the env)."""
-    env = dict(os.environ)
-    env.pop("RECONCILER_SERVER", None)
-    return subprocess.run([sys.executable, "-m", "reconciler.cli", "app", "delete", name, "--cascade"], env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
-
-
 @pytest.mark.timeout(90)
 def test_a_post_delete_hook_still_running_at_the_deadline_keeps_the_app_and_is_awaited_again(
     system: System, git_repo_factory: Callable[..., GitRepo]
 ) -> None:
-    from reconciler.control.teardown import delete_application
-    from workers import tasks
-
     system.cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
-    repo = git_repo_factory(files(cm=config_map("settings"), cleanup=job("cleanup", hook="PostDelete")))
+    repo = git_repo_factory(app_files(cm=config_map("settings"), cleanup=job("cleanup", hook="PostDelete")))
     register_app(system, app_manifest("shop", repo))
     sync_now(system, "shop")
     wait_operation_end(system, "shop")
-    result = delete_application(tasks.services(), "shop", cascade=True, hook_timeout=0.0)
+    result = delete_app(system, "shop", hook_timeout=0.0)
     assert result.failed and "did not complete within 0s" in result.failed[0]
     assert system.store.app_manifest("shop") is not None
-    retry = delete_application(tasks.services(), "shop", cascade=True)
+    retry = delete_app(system, "shop")
     assert not retry.failed, retry.failed
     assert system.store.app_manifest("shop") is None
     # The first run's Job was awaited (if still running) or run again; either way it completed.
     assert retry.post_delete_hooks[0].startswith("PostDelete hook Job shop/cleanup: Succeeded")
-    assert job_done("cleanup")(system.cluster)
 
 
 def synced_shop_with_delete_hooks(
@@ -351,7 +322,7 @@ def synced_shop_with_delete_hooks(
     the image given; `busybox:broken` fails) registered and synced once: its repository and the
     ended sync operation."""
     system.cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
-    repo = git_repo_factory(files(
+    repo = git_repo_factory(app_files(
         cm=config_map("settings"),
         backup=job("backup", hook="PreDelete", image=backup_image),
         cleanup=job("cleanup", hook="PostDelete", image=cleanup_image),
@@ -365,9 +336,6 @@ def synced_shop_with_delete_hooks(
 def test_a_pre_delete_hook_completes_before_any_resource_is_deleted_and_never_runs_at_a_sync(
     system: System, git_repo_factory: Callable[..., GitRepo]
 ) -> None:
-    from reconciler.control.teardown import delete_application
-    from workers import tasks
-
     _, op = synced_shop_with_delete_hooks(system, git_repo_factory, prune=True)
     assert op["phase"] == "Succeeded", op["message"]
     assert system.cluster.get("v1", "ConfigMap", "shop", "settings") is not None
@@ -381,11 +349,11 @@ def test_a_pre_delete_hook_completes_before_any_resource_is_deleted_and_never_ru
         "settings gone": lambda c: not settings_present(c),
         "cleanup created": job_exists("cleanup"),
     }) as timeline:
-        result = delete_application(tasks.services(), "shop", cascade=True)
+        result = delete_app(system, "shop")
     assert not result.failed, result.failed
     assert "backup created, settings still there" in timeline.first
     assert timeline.first["backup done"] <= timeline.first["settings gone"] <= timeline.first["cleanup created"]
-    assert result.deleted == ["ConfigMap shop/settings"]
+    assert result.resources == ("ConfigMap shop/settings",)
     assert len(result.pre_delete_hooks) == 1
     assert result.pre_delete_hooks[0].startswith("PreDelete hook Job shop/backup: Succeeded")
     assert result.post_delete_hooks[0].startswith("PostDelete hook Job shop/cleanup: Succeeded")
@@ -396,15 +364,12 @@ def test_a_pre_delete_hook_completes_before_any_resource_is_deleted_and_never_ru
 def test_a_failing_pre_delete_hook_deletes_nothing_and_keeps_the_app_with_a_condition_naming_it(
     system: System, git_repo_factory: Callable[..., GitRepo]
 ) -> None:
-    from reconciler.control.teardown import delete_application
-    from workers import tasks
-
     repo, _ = synced_shop_with_delete_hooks(system, git_repo_factory, backup_image="busybox:broken")
-    result = delete_application(tasks.services(), "shop", cascade=True)
+    result = delete_app(system, "shop")
     assert result.failed and "PreDelete hook Job shop/backup failed" in result.failed[0]
     assert result.pre_delete_hooks and "Failed" in result.pre_delete_hooks[0]
     # Nothing deleted, no PostDelete hook run, the app kept with its inventory.
-    assert result.deleted == [] and result.post_delete_hooks == []
+    assert result.resources == () and result.post_delete_hooks == ()
     assert system.cluster.get("v1", "ConfigMap", "shop", "settings") is not None
     assert not job_exists("cleanup")(system.cluster)
     assert system.store.app_manifest("shop") is not None and system.store.inventory("shop")
@@ -414,7 +379,7 @@ def test_a_failing_pre_delete_hook_deletes_nothing_and_keeps_the_app_with_a_cond
     condition = deletion_error_after_a_poll(system, "shop")
     assert "PreDelete hook Job shop/backup failed" in condition["message"]
     # Fixed in git, deleting again runs the hook again, then deletes.
-    retry = fixed_and_deleted_again(system, repo, files(backup=job("backup", hook="PreDelete")))
+    retry = fixed_and_deleted_again(system, repo, app_files(backup=job("backup", hook="PreDelete")))
     assert "PreDelete hook Job shop/backup: Succeeded" in retry.stdout
     assert "PostDelete hook Job shop/cleanup: Succeeded" in retry.stdout
     assert system.cluster.get("v1", "ConfigMap", "shop", "settings") is None
@@ -425,17 +390,15 @@ def test_a_failing_pre_delete_hook_deletes_nothing_and_keeps_the_app_with_a_cond
 def test_pre_delete_hooks_that_completed_do_not_run_again_when_a_post_delete_hook_failed(
     system: System, git_repo_factory: Callable[..., GitRepo]
 ) -> None:
-    from reconciler.control.teardown import delete_application
-    from workers import tasks
-
     synced_shop_with_delete_hooks(system, git_repo_factory, cleanup_image="busybox:broken")
-    first = delete_application(tasks.services(), "shop", cascade=True)
+    first = delete_app(system, "shop")
     assert first.pre_delete_hooks[0].startswith("PreDelete hook Job shop/backup: Succeeded")
     assert first.failed and "PostDelete hook Job shop/cleanup failed" in first.failed[0]
-    backup_uid = system.cluster.get("batch/v1", "Job", "shop", "backup")["metadata"]["uid"]
+    # Completed, without a delete policy: deleted (as Argo CD's controller cleans delete hooks up).
+    system.wait_for(lambda: not job_exists("backup")(system.cluster), what="the completed backup hook deleted")
     # As Argo CD (its pre-delete finalizer is gone once they completed), they are not run again.
-    second = delete_application(tasks.services(), "shop", cascade=True)
-    assert second.pre_delete_hooks == ["PreDelete hook Job shop/backup: completed in an earlier delete, not run again"]
-    assert system.cluster.get("batch/v1", "Job", "shop", "backup")["metadata"]["uid"] == backup_uid
+    second = delete_app(system, "shop")
+    assert second.pre_delete_hooks == ("PreDelete hook Job shop/backup: completed in an earlier delete, not run again",)
+    assert not job_exists("backup")(system.cluster)
     assert second.failed and "PostDelete hook Job shop/cleanup failed" in second.failed[0]
     assert system.store.app_manifest("shop") is not None

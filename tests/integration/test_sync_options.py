@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from reconciler.control import user_actions as actions
-from reconciler.control.teardown import delete_application
 from tests.conftest import GitRepo
 from tests.integration.conftest import System
 from tests.integration.sync_helpers import (
@@ -17,11 +16,11 @@ from tests.integration.sync_helpers import (
     app_get_text,
     app_manifest,
     config_map,
+    delete_app,
     register_app,
     sync_now,
     wait_operation_end,
 )
-from workers import tasks
 
 OPTIONS = "argocd.argoproj.io/sync-options"
 
@@ -69,7 +68,7 @@ def test_delete_false_keeps_the_object_when_the_app_is_deleted(
     repo = git_repo_factory(files(keep=config_map("keep", annotations={OPTIONS: "Delete=false"}),
                                   go=config_map("go")))
     first_sync(system, repo, app_manifest("shop", repo))
-    result = delete_application(tasks.services(), "shop", cascade=True)
+    result = delete_app(system, "shop")
     assert not result.failed
     assert system.cluster.get("v1", "ConfigMap", "shop", "keep") is not None
     assert system.cluster.get("v1", "ConfigMap", "shop", "go") is None

@@ -209,14 +209,33 @@ def test_crd_moves_ahead_of_its_first_custom_resource() -> None:
     ]
 
 
-def test_synced_resources_are_not_applied() -> None:
+def test_an_automated_sync_does_not_apply_synced_resources() -> None:
     cfg = obj("ConfigMap", "cfg", data={"a": "1"})
     web = obj("Deployment", "web", api_version="apps/v1")
     diffs = [diff_resource(ResourceKey.of(cfg), cfg, cfg), *missing([web])]
 
-    plan = build_plan(make_app(), [cfg, web], diffs)
+    plan = build_plan(make_app(), [cfg, web], diffs)  # prune=None: an automated sync
 
     assert applied(plan) == [(0, "Deployment/web")]
+
+
+def test_a_manual_sync_applies_synced_resources_too() -> None:
+    cfg = obj("ConfigMap", "cfg", data={"a": "1"})
+    web = obj("Deployment", "web", api_version="apps/v1")
+    diffs = [diff_resource(ResourceKey.of(cfg), cfg, cfg), *missing([web])]
+
+    plan = build_plan(make_app(), [cfg, web], diffs, prune=False)
+
+    assert applied(plan) == [(0, "ConfigMap/cfg"), (0, "Deployment/web")]
+
+
+def test_apply_out_of_sync_only_true_makes_a_manual_sync_skip_synced_resources() -> None:
+    cfg = obj("ConfigMap", "cfg", data={"a": "1"})
+    app = make_app(options=("ApplyOutOfSyncOnly=true",))
+
+    plan = build_plan(app, [cfg], [diff_resource(ResourceKey.of(cfg), cfg, cfg)], prune=False)
+
+    assert applied(plan) == []
 
 
 def test_apply_out_of_sync_only_false_applies_synced_resources_too() -> None:

@@ -15,6 +15,7 @@ from reconciler.api.dashboard.commit_links import commit_url, repo_url_for_web
 from reconciler.control.user_actions import ROLLBACK_REFUSED_AUTOSYNC
 from reconciler.core.urls import redact_text, redact_url
 from reconciler.engine.plan import kind_rank
+from reconciler.model.operation import OperationPhase
 from reconciler.model.resources import ResourceKey
 
 # Condition types in words a reader who never saw the code understands.
@@ -89,9 +90,9 @@ def conditions(detail: dict[str, Any]) -> list[dict[str, str]]:
     ]
     operation = detail.get("operation") or {}
     message = redact_text(str(operation.get("message") or ""))
-    if operation.get("phase") in ("Failed", "Error"):
+    if operation.get("phase") in (OperationPhase.FAILED, OperationPhase.ERROR):
         found.append({"type": "OperationError", "title": condition_title("OperationError"), "message": message})
-    elif operation.get("phase") == "Running" and operation.get("nextRetryAt"):
+    elif operation.get("phase") == OperationPhase.RUNNING and operation.get("nextRetryAt"):
         found.append({"type": "RetryScheduled", "title": condition_title("RetryScheduled"), "message": message})
     return found
 

@@ -28,7 +28,8 @@ from reconciler.control.appsets.strategy import AppState, rollout
 from reconciler.control.appsets.template import Engine, TemplateError
 from reconciler.control.catalog import project_for, register
 from reconciler.control.requests import SyncRequest
-from reconciler.control.teardown import delete_application
+from reconciler.control.sync.operation import DeleteRequest
+from reconciler.control.teardown import delete_without_waiting
 from reconciler.model import IN_CLUSTER_SERVER, RESOURCES_FINALIZER, Application, Destination, SpecError
 from reconciler.model.appset_types import ApplicationSet
 from reconciler.model.parse_appset import parse_appset
@@ -47,6 +48,8 @@ MAX_RERUNS = 3
 class RunResult:
     status: dict[str, Any] = field(default_factory=dict)
     syncs: list[SyncRequest] = field(default_factory=list)
+    # cascade deletes of apps the set no longer generates, for the worker to queue
+    deletes: list[DeleteRequest] = field(default_factory=list)
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
@@ -233,8 +236,7 @@ def _apply(
     for app in create + update:
         store.set_app_owner(app.name, appset.name)
     register(store, create + update)
-    for name in delete:
-        _delete_owned(services, appset, name)
+    result.deletes = [follow for name in delete if (follow := _delete_owned(services, appset, name)) is not None]
     owned = store.apps_owned_by(appset.name)
     rollout_rows, syncs, rolling = _rollout(services, appset, generated, previous)
     result.syncs = syncs
@@ -282,17 +284,19 @@ def _apply(
     return result
 
 
-def _delete_owned(services: Services, appset: ApplicationSet, name: str) -> None:
-    """Delete a generated app the set no longer produces: its resources too when it carries the
-    resources finalizer, unless the set preserves resources on deletion (Argo CD's rule)."""
-    manifest = services.store.app_manifest(name) or {}
-    finalizers = (manifest.get("metadata") or {}).get("finalizers") or []
-    cascade = RESOURCES_FINALIZER in finalizers and not appset.preserve_resources_on_deletion
-    try:
-        delete_application(services, name, cascade=cascade)
-    except Exception as exc:  # one app's failed delete must not stop the others; its status says why
-        log.warning("deleting generated application failed: %s", exc, extra={"app": name})
+def _delete_owned(services: Services, appset: ApplicationSet, name: str) -> DeleteRequest | None:
+    """Delete a generated app the set no longer produces: its resources too (by a delete
+    operation, returned to queue) when it carries the resources finalizer, unless the set
+    preserves resources on deletion (Argo CD's rule)."""
+    follow = _delete_generated(services, name, preserve=appset.preserve_resources_on_deletion)
     services.store.clear_app_owner(name)
+    return follow
+
+
+def _delete_generated(services: Services, name: str, *, preserve: bool) -> DeleteRequest | None:
+    finalizers = ((services.store.app_manifest(name) or {}).get("metadata") or {}).get("finalizers") or []
+    cascade = RESOURCES_FINALIZER in finalizers and not preserve
+    return delete_without_waiting(services.store, services.settings, name, cascade=cascade)
 
 
 def _rollout(
@@ -316,9 +320,10 @@ def _rollout(
     return rollout(appset, generated.apps, states, previous.get("applicationStatus") or [])
 
 
-def delete_appset(services: Services, name: str) -> dict[str, Any]:
+def delete_appset(services: Services, name: str) -> tuple[dict[str, Any], list[DeleteRequest]]:
     """Deregister a set and the apps it owns; each app's resources are deleted when it carries
-    the resources finalizer, unless the set has preserveResourcesOnDeletion (as Argo CD)."""
+    the resources finalizer, unless the set has preserveResourcesOnDeletion (as Argo CD), by a
+    delete operation of its own: the requests to queue (the apps are listed under `deleting`)."""
     store = services.store
     manifest = store.appset_manifest(name)
     if manifest is None:
@@ -327,20 +332,16 @@ def delete_appset(services: Services, name: str) -> dict[str, Any]:
         preserve = parse_appset(manifest).preserve_resources_on_deletion
     except SpecError:
         preserve = True  # an unreadable set deletes its apps but never their resources
-    deleted, kept = [], []
+    deleted, deleting, follow = [], [], []
     for app in store.apps_owned_by(name):
-        if store.app_manifest(app) is None:
-            store.clear_app_owner(app)
-            continue
-        finalizers = ((store.app_manifest(app) or {}).get("metadata") or {}).get("finalizers") or []
-        cascade = RESOURCES_FINALIZER in finalizers and not preserve
-        result = delete_application(services, app, cascade=cascade)
-        if result.failed:
-            kept.append(f"{app}: {'; '.join(result.failed)}")
-            continue
+        if store.app_manifest(app) is not None:
+            delete = _delete_generated(services, app, preserve=preserve)
+            if delete is not None:
+                follow.append(delete)
+                deleting.append(app)
+            else:
+                deleted.append(app)
         store.clear_app_owner(app)
-        deleted.append(app)
-    if kept:
-        return {"deleted": "", "applications": deleted, "kept": kept, "preserveResourcesOnDeletion": preserve}
     store.delete_appset(name)
-    return {"deleted": name, "applications": deleted, "kept": [], "preserveResourcesOnDeletion": preserve}
+    result = {"deleted": name, "applications": deleted, "deleting": deleting, "preserveResourcesOnDeletion": preserve}
+    return result, follow

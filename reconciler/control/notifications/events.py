@@ -31,6 +31,7 @@ from reconciler.control.notifications.expr import ExprError, go_format
 from reconciler.control.notifications.loading import notifications_config
 from reconciler.control.notifications.subscriptions import Destination, destinations
 from reconciler.services import Services
+from reconciler.settings import Settings
 from reconciler.state import Store
 
 log = logging.getLogger("reconciler.notifications")
@@ -41,11 +42,16 @@ _ENDED_PHASES = ("Succeeded", "Failed", "Error")
 def notify_app_event(services: Services, name: str, *, deleting: bool = False) -> int:
     """Decide the app's notifications now; returns how many were queued. Never raises: a
     notification problem must not fail the poll, sync or delete that called it."""
+    return decide_notifications(services.store, services.settings, name, deleting=deleting)
+
+
+def decide_notifications(store: Store, settings: Settings, name: str, *, deleting: bool = False) -> int:
+    """`notify_app_event` for callers that hold a store and settings rather than Services."""
     try:
-        loaded = notifications_config(services.settings)
+        loaded = notifications_config(settings)
         if loaded.config is None:
             return 0
-        return _decide(services.store, loaded.config, name, deleting)
+        return _decide(store, loaded.config, name, deleting)
     except Exception:
         log.exception("deciding notifications failed", extra={"app": name})
         return 0

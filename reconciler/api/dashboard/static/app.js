@@ -52,7 +52,7 @@
       container.replaceChildren(el("p", { class: "muted" }, "No sync has run yet."));
       return;
     }
-    const running = op.phase === "Running";
+    const running = op.phase === "Running" || op.phase === "Terminating";
     const lines = [
       el("p", {}, badge(op.phase), " ", op.trigger ? "started by " + op.trigger + " " : "",
         op.startedAt ? time(op.startedAt) : null,

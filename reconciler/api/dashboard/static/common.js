@@ -151,7 +151,7 @@ const Dashboard = (() => {
 
   const STATUS_CLASS = {
     Synced: "ok", Healthy: "ok", Succeeded: "ok",
-    OutOfSync: "warn", Progressing: "info", Running: "info", Suspended: "muted",
+    OutOfSync: "warn", Progressing: "info", Running: "info", Terminating: "info", Suspended: "muted",
     Missing: "warn", Extra: "warn",
     Degraded: "bad", Failed: "bad", Error: "bad",
     Unknown: "muted",
