@@ -3,7 +3,7 @@
 A hook's record in the operation (made by control/sync.py `_hook_record`) is what users see
 (`app get`, the API, the dashboard) and what these functions update:
 `status` Pending -> Running (created) -> Succeeded | Failed, `name` (the server's, for a
-generateName hook), `message`, `deleted`.
+generateName hook; the one `unnamed_hook_name` gives a hook with neither), `message`, `deleted`.
 
 Hooks are deleted in the background (their Pods go with them through garbage collection),
 and never block the operation: `BeforeHookCreation` of a named hook waits (the step is
@@ -13,18 +13,21 @@ re-enqueued) until the old object is gone before creating the new one.
 from __future__ import annotations
 
 import copy
+import hashlib
 from typing import Any
 
 from reconciler.engine.apply_mode import ApplyMode, apply_mode, apply_object
 from reconciler.engine.cluster import Cluster, KubeError, UnknownKindError
 from reconciler.engine.hooks import BEFORE_HOOK_CREATION, HOOK_FAILED, HOOK_SUCCEEDED, is_hook
 from reconciler.health import HealthStatus, assess
-from reconciler.model.resources import TRACKING_LABEL
+from reconciler.model.resources import TRACKING_ANNOTATION, TRACKING_LABEL, ResourceKey
 
 Record = dict[str, Any]
 
 # On each hook object: "<operation id>/<hook id>", the sync that created it.
 HOOK_OPERATION_ANNOTATION = "reconciler.io/hook-operation"
+# A Job's name becomes a label value (job-name), so at most 63 characters.
+MAX_HOOK_NAME = 63
 
 
 def hook_display(record: Record) -> str:
@@ -60,6 +63,19 @@ def previous_instances(cluster: Cluster, app_name: str, record: Record) -> list[
     ]
 
 
+def unnamed_hook_name(app_name: str, record: Record, op_id: str) -> str:
+    """The name a sync gives a hook with neither metadata.name nor generateName, as Argo CD
+    names one (gitops-engine: `<generateName><revision>-<phase>-<start time>`): here
+    `<app>-<hash>-<phase>`, the hash of the operation and the hook, so it is new at every sync
+    (the hook runs again, as in Argo CD), the same for a redelivered step of that sync (which
+    adopts the object instead of creating another), and kept within the 63 characters a
+    Job's name may have."""
+    digest = hashlib.sha256(f"{op_id}/{record['id']}".encode()).hexdigest()[:7]
+    suffix = f"-{digest}-{str(record['phase']).lower()}"
+    prefix = app_name[: MAX_HOOK_NAME - len(suffix)].rstrip("-.")
+    return f"{prefix}{suffix}"
+
+
 def create_hook(
     cluster: Cluster, app_name: str, record: Record, op_id: str = "", mode: ApplyMode | None = None
 ) -> str:
@@ -71,10 +87,13 @@ def create_hook(
     instead of creating a second generateName hook. `mode`: how the app's sync options
     say to write it (server- or client-side, field validation)."""
     mode = mode or apply_mode(None, record["obj"])
+    named_here = not record.get("name") and not record.get("generateName")
+    if named_here:
+        record["name"] = unnamed_hook_name(app_name, record, op_id)
     generated = not record.get("name")
     namespace = record.get("namespace") or None
     mark = f"{op_id}/{record['id']}"
-    if generated and op_id:
+    if (generated or named_here) and op_id:
         for live in previous_instances(cluster, app_name, record):
             meta = live.get("metadata") or {}
             if (meta.get("annotations") or {}).get(HOOK_OPERATION_ANNOTATION) == mark:
@@ -91,8 +110,13 @@ def create_hook(
         if not generated and cluster.get(record["apiVersion"], record["kind"], namespace, record["name"]) is not None:
             return f"waiting for the previous {hook_display(record)} to be deleted (BeforeHookCreation)"
     obj = copy.deepcopy(record["obj"])
+    meta = obj.setdefault("metadata", {})
+    if named_here:
+        meta["name"] = record["name"]
+        meta["annotations"] = {
+            **(meta.get("annotations") or {}), TRACKING_ANNOTATION: ResourceKey.of(obj).tracking_id(app_name)
+        }
     if op_id:
-        meta = obj.setdefault("metadata", {})
         meta["annotations"] = {**(meta.get("annotations") or {}), HOOK_OPERATION_ANNOTATION: mark}
     try:
         if generated:
