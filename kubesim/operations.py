@@ -27,6 +27,7 @@ from kubesim.errors import (
     UnsupportedMediaType,
 )
 from kubesim.list_reads import encode_continue, read_for_list
+from kubesim.metadata_validation import metadata_errors
 from kubesim.objects import (
     clone,
     generated_name,
@@ -437,7 +438,7 @@ class Cluster:
         if rtype.custom:
             crd = self.schemas.crd(rtype)
             schema = fieldvalidation.crd_version_schema(crd, rtype.version) if crd else None
-            errors = structural.default_and_validate(obj, schema, old)
+            errors = metadata_errors(obj.get("metadata")) + structural.default_and_validate(obj, schema, old)
             if errors:
                 raise Invalid(rtype.kind, obj["metadata"]["name"], errors, group=rtype.group)
             return
