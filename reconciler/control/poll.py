@@ -370,10 +370,16 @@ def decide_auto_sync(services: Services, app: Application, status: dict[str, Any
         return None  # an operation is running; the next poll looks again
     if status.get("syncHeld"):
         return None  # a sync window holds it (written by refresh); the next poll looks again
+    operation = store.operation_state(app.name) or {}
+    if float(status.get("observedAt") or 0) < float(operation.get("finishedAt") or 0):
+        # This comparison began before the last sync ended (a poll the sync's own writes queued,
+        # decided only after its lock was released): what it saw is what that sync changed. The
+        # poll the sync queued when it ended judges again; acting here would start a self-heal
+        # that finds nothing to do (seen in the demo: a `selfheal` sync 21 ms after the push's).
+        return None
     revision = status["sync"]["revision"]
     if store.failed_marker(app.name) == fingerprint_marker(revision, app):
         return None  # this revision and source already failed: wait for a new commit
-    operation = store.operation_state(app.name) or {}
     if operation.get("nextRetryAt") and operation.get("phase") == "Running":
         return None  # a retry is scheduled and owns this revision
     last_synced = _last_synced_revision(services, app.name)

@@ -228,6 +228,8 @@ def _prepare(
         "message": f"syncing {len(plan.apply_keys)} to apply, {len(plan.prune_keys)} to prune"
         + (f", {len(hooks)} hook(s)" if hooks else ""),
         "hooks": hooks,
+        # A self-heal that finds nothing to apply, prune or run is not recorded in history.
+        "due": request.trigger != "selfheal" or bool(plan.apply_keys or plan.prune_keys or hooks),
         "syncFailSteps": sync_fail_steps,
         "failure": "",
         "confirmPrune": [k.inventory_id for k in plan.confirm_prune],
@@ -731,7 +733,7 @@ def _end(
     now = time.time()
     op = op or {"id": op_id, "app": app_name, "revision": request.revision, "results": [], "skipped": []}
     state: dict[str, Any] = {"phase": phase, "message": message, "finishedAt": now, "retryCount": request.retry_count}
-    if phase == "Succeeded":
+    if phase == "Succeeded" and op.get("due", True):
         app = load_application(store, app_name)
         store.append_history(
             app_name,
