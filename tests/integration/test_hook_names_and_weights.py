@@ -7,7 +7,7 @@ pkg/sync/syncwaves (TestWave: `helm.sh/hook-weight` is the wave of any object wi
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -25,15 +25,7 @@ from tests.integration.sync_helpers import (
     sync_now,
     wait_operation_end,
 )
-
-
-@pytest.fixture
-def kubesim() -> Iterator[object]:
-    """kubesim with its controllers: Pods and Jobs run to completion in ~0.3 s."""
-    from kubesim import KubeSim
-
-    with KubeSim(controllers=True, ready_delay=0.3) as sim:
-        yield sim
+from tests.integration.test_sync_hooks import kubesim  # noqa: F401  (kubesim with its controllers)
 
 
 def pod(name: str | None, annotations: dict[str, str] | None = None) -> str:

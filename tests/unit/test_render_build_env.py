@@ -33,6 +33,7 @@ from reconciler.model import (
 from reconciler.source.render import Capabilities, RenderError, render
 from reconciler.source.render.build_env import BuildEnvironment
 from reconciler.source.render.kustomize import kustomize_command
+from tests.unit.test_render_directory import write
 
 REVISION = "f913b6cbf58aa5ae5ca1f8a2b149477aebcbd9d8"
 CAPABILITIES = Capabilities(kube_version="v1.31.2+k3s1", api_versions=("apps/v1", "apps/v1/Deployment", "v1"))
@@ -48,14 +49,6 @@ data:
   literal: {{ .Values.literal | default "" | quote }}
   fromFile: {{ .Values.fromFile | default "" | quote }}
 """
-
-
-def write(tree: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        target = tree / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
-    return tree
 
 
 def application(source: Source, name: str = "shop", project: str = "team") -> Application:
