@@ -105,8 +105,9 @@ class Cluster:
 
         `trust_recent_miss`: a kind found missing in the last MISSING_KIND_RECHECK_SECONDS is not
         looked up again (a compare of many objects of an uninstalled CRD refreshes discovery once,
-        not once per object). Everything else, every write above all, asks discovery again before
-        failing: this process's note may predate a CRD another worker process saw Established."""
+        not once per object); only reads that skip unserved kinds ask for it. Everything else, every
+        write above all, asks discovery again before failing: this process's note may predate a
+        CRD another worker process saw Established."""
         key = (api_version, kind)
         cached = self._types.get(key)
         if cached is not None:
@@ -475,6 +476,9 @@ class Cluster:
         found: list[dict[str, Any]] = []
         for api_version, kind in pairs:
             try:
+                # A read that skips what is not served: a recent "not served" note may answer
+                # (polls of many apps whose inventory names a deleted CRD's kind).
+                self.resource_type(api_version, kind, trust_recent_miss=True)
                 found.extend(self.list(api_version, kind, label_selector=selector))
             except UnknownKindError:  # before KubeError, its base class: a kind not served has no objects
                 continue
