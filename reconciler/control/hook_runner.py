@@ -48,6 +48,8 @@ def previous_instances(cluster: Cluster, app_name: str, record: Record) -> list[
     if record.get("name"):
         live = cluster.get(record["apiVersion"], record["kind"], namespace, record["name"])
         candidates = [live] if live is not None else []
+    elif not record.get("generateName"):
+        return []  # not named yet (create_hook names it): nothing identifies its instances
     else:
         candidates = [
             item
