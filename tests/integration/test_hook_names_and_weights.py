@@ -111,3 +111,22 @@ def test_argo_cd_hooks_without_a_sync_wave_run_in_helm_hook_weight_order(
     assert op["phase"] == "Succeeded", op["message"]
     assert {h["name"]: h["wave"] for h in op["hooks"]} == {"z-first": -5, "a-last": 5}
     assert timeline.first["z-first done"] < timeline.first["a-last created"]
+
+
+@pytest.mark.timeout(90)
+def test_an_unnamed_post_delete_hook_is_named_run_and_awaited_at_a_cascade_delete(
+    system: System, git_repo_factory: Callable[..., GitRepo]
+) -> None:
+    from reconciler.control.teardown import delete_application
+    from workers import tasks
+
+    system.cluster.apply(json.loads(NAMESPACE))
+    unnamed = pod(None, {"argocd.argoproj.io/hook": "PostDelete"})
+    repo = git_repo_factory({"app/pod.yaml": pod("pod"), "app/hook.yaml": unnamed})
+    register_app(system, app_manifest("shop", repo))
+    sync_now(system, "shop")
+    assert wait_operation_end(system, "shop", timeout=60)["phase"] == "Succeeded"
+    result = delete_application(tasks.services(), "shop", cascade=True)
+    assert not result.failed, result.failed
+    [outcome] = result.post_delete_hooks
+    assert outcome.startswith("PostDelete hook Pod shop/shop-") and "-postdelete: Succeeded" in outcome, outcome
