@@ -1,7 +1,8 @@
 """Validation of built-in objects on create and update: a narrow, faithful subset.
 
 Checks and messages follow k8s.io/kubernetes pkg/apis/*/validation and
-k8s.io/apimachinery/pkg/util/validation: object names, the fields a workload or
+k8s.io/apimachinery/pkg/util/validation: object names, labels and annotations (of the object
+and of its pod template; kubesim/schema/metadata_validation.py), the fields a workload or
 Service cannot do without, and the fields that may not change after creation. What is
 not checked here is accepted, as a lenient server would; nothing valid is refused.
 """
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kubesim.errors import FieldError, Invalid, format_value
+from kubesim.schema.metadata_validation import metadata_errors
 
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _LABEL_1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -49,12 +51,30 @@ def validate(obj: dict[str, Any], old: dict[str, Any] | None, group: str, kind: 
     """Raise Invalid (422) listing every problem found in `obj` (an update when `old` is given)."""
     errors: list[FieldError] = []
     errors.extend(_name_errors(obj, group, kind))
+    errors.extend(metadata_errors(obj.get("metadata")))
+    template_at = _TEMPLATE_METADATA.get((group, kind))
+    if template_at is not None:
+        errors.extend(metadata_errors(_at(obj, template_at), ".".join(template_at)))
     checker = _BY_KIND.get((group, kind))
     if checker is not None:
         errors.extend(checker(obj, old))
     if errors:
         name = str((obj.get("metadata") or {}).get("name", ""))
         raise Invalid(kind, name, errors, group)
+
+
+# Where a kind's pod template keeps its ObjectMeta, validated like the object's own.
+_TEMPLATE_METADATA: dict[tuple[str, str], tuple[str, ...]] = {
+    **{workload: ("spec", "template", "metadata") for workload in _POD_TEMPLATE_WORKLOADS},
+    ("batch", "Job"): ("spec", "template", "metadata"),
+    ("batch", "CronJob"): ("spec", "jobTemplate", "spec", "template", "metadata"),
+}
+
+
+def _at(obj: Any, path: tuple[str, ...]) -> Any:
+    for step in path:
+        obj = obj.get(step) if isinstance(obj, dict) else None
+    return obj
 
 
 # ---------------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from kubesim.errors import (
 from kubesim.http.params import Params, validate_write_options
 from kubesim.schema import fieldvalidation, structural
 from kubesim.schema.catalogue import ResourceType
+from kubesim.schema.metadata_validation import metadata_errors
 from kubesim.schema.served_types import Registry, crd_storage_version, crd_types
 from kubesim.storage.list_reads import encode_continue, read_for_list
 from kubesim.storage.objects import (
@@ -441,7 +442,7 @@ class Cluster:
         if rtype.custom:
             crd = self.schemas.crd(rtype)
             schema = fieldvalidation.crd_version_schema(crd, rtype.version) if crd else None
-            errors = structural.default_and_validate(obj, schema, old)
+            errors = metadata_errors(obj.get("metadata")) + structural.default_and_validate(obj, schema, old)
             if errors:
                 raise Invalid(rtype.kind, obj["metadata"]["name"], errors, group=rtype.group)
             return

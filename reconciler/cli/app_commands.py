@@ -12,6 +12,7 @@ from typing import Any
 
 from reconciler.cli.api_client import Backend, ClientError, backend
 from reconciler.cli.offline import CommandError
+from reconciler.engine.plan import SKIPPED_PRUNE_DISABLED
 from reconciler.model.operation import ENDED_PHASES, OperationPhase
 from reconciler.settings import Settings, SettingsError
 
@@ -194,7 +195,19 @@ def sync_app(args: argparse.Namespace) -> int:
     print(f"sync of {args.name!r} queued")
     if not args.wait:
         return 0 if result else 1
-    return _wait_for_operation(client, args.name, before, args.timeout)
+    code = _wait_for_operation(client, args.name, before, args.timeout)
+    if code == 0 and not args.resource:
+        # As `argocd app sync` does after a whole-app sync: the app stays OutOfSync while
+        # resources that left Git are still there, so the command fails and says why.
+        required = pruning_required((_call(client.get, args.name).get("operation") or {}).get("resources") or [])
+        if required:
+            raise CommandError(f"{required} resources require pruning (sync again with --prune to delete them)")
+    return code
+
+
+def pruning_required(results: list[dict[str, Any]]) -> int:
+    """How many resources an operation left in place only because pruning was not asked for."""
+    return sum(1 for result in results if result.get("message") == SKIPPED_PRUNE_DISABLED)
 
 
 def _wait_for_operation(client: Backend, name: str, before: str | None, timeout: float) -> int:
@@ -289,7 +302,9 @@ def add_app_parser(sub: Any) -> None:
         else:
             p.add_argument("id", type=int, help="history id (see `reconciler app history NAME`)")
         p.add_argument("--prune", action="store_true", help="delete resources no longer in Git")
-        p.add_argument("--wait", action="store_true", help="wait until the sync finishes; exit 1 if it fails")
+        p.add_argument("--wait", action="store_true",
+                       help="wait until the sync finishes; exit 1 if it fails (or, for a whole-app sync, "
+                            "leaves resources that require pruning)")
         p.add_argument("--timeout", type=float, default=300.0, help="seconds to wait with --wait")
         p.set_defaults(handler=sync_app if verb == "sync" else rollback)
 

@@ -36,6 +36,7 @@ from reconciler.model.operation import OperationPhase
 from reconciler.services import Services
 from reconciler.source.git.client import GitError
 from reconciler.source.git.errors import RevisionNotFound
+from reconciler.source.git.refs import is_full_sha
 from reconciler.source.render import RenderError
 
 log = logging.getLogger("reconciler.poll")
@@ -81,6 +82,13 @@ def refresh(
     fresh_refs = fresh_refs or bool(previous.get("refreshRefs"))
     try:
         result, children = _compare(services, app, previous, revision, fresh_refs)
+        if not fresh_refs and revision is None and _behind_last_sync(services, app, result.desired.revision):
+            # The shared `ls-remote` answer names a commit this app already synced past: it may
+            # predate a push whose webhook was just synced. List the remote again before acting;
+            # if it still says so, the branch really was moved back, and Git is followed.
+            log.info("resolved revision is older than the last synced one: listing the remote again",
+                     extra={"app": name, "revision": result.desired.revision})
+            result, children = _compare(services, app, previous, None, True)
     except AccessDenied as exc:
         return _failed(services, app, "InvalidSpecError", str(exc), observed, previous)
     except (GitError, RenderError, KubeError, SpecError) as exc:
@@ -385,10 +393,16 @@ def decide_auto_sync(services: Services, app: Application, status: dict[str, Any
         return None  # an operation is running; the next poll looks again
     if status.get("syncHeld"):
         return None  # a sync window holds it (written by refresh); the next poll looks again
+    operation = store.operation_state(app.name) or {}
+    if float(status.get("observedAt") or 0) < float(operation.get("finishedAt") or 0):
+        # This comparison began before the last sync ended (a poll the sync's own writes queued,
+        # decided only after its lock was released): what it saw is what that sync changed. The
+        # poll the sync queued when it ended judges again; acting here would start a self-heal
+        # that finds nothing to do (seen in the demo: a `selfheal` sync 21 ms after the push's).
+        return None
     revision = status["sync"]["revision"]
     if store.failed_marker(app.name) == fingerprint_marker(revision, app):
         return None  # this revision and source already failed: wait for a new commit
-    operation = store.operation_state(app.name) or {}
     if operation.get("nextRetryAt") and operation.get("phase") == OperationPhase.RUNNING:
         return None  # a retry is scheduled and owns this revision
     last_synced = _last_synced_revision(services, app.name)
@@ -404,6 +418,23 @@ def decide_auto_sync(services: Services, app: Application, status: dict[str, Any
         return None
     store.record_self_heal(app.name, time.time())
     return SyncRequest(app=app.name, revision=revision, trigger="selfheal")
+
+
+def _behind_last_sync(services: Services, app: Application, revision: str) -> bool:
+    """For an automated app: some Git source resolved to a commit that is an ancestor of the one
+    the last sync deployed from it (a branch or tag, not a pinned SHA)."""
+    if app.sync_policy.automated is None:
+        return False
+    synced = revisions_of(_last_synced_revision(services, app.name))
+    current = revisions_of(revision)
+    sources = app.sources or (app.source,)
+    if len(synced) != len(sources) or len(current) != len(sources):
+        return False
+    return any(
+        not source.chart and not is_full_sha(source.target_revision.strip())
+        and services.git.is_ancestor(source.repo_url, new, old)
+        for source, old, new in zip(sources, synced, current, strict=True)
+    )
 
 
 def _last_synced_revision(services: Services, name: str) -> str:

@@ -346,9 +346,12 @@ def crd_kinds_of(objects: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], 
 
 
 def served(cluster: Cluster, manifest: Mapping[str, Any]) -> bool:
-    """The cluster serves the manifest's apiVersion and kind (discovery refreshed on a miss)."""
+    """The cluster serves the manifest's apiVersion and kind (discovery refreshed on a miss, at
+    most once every few seconds per kind: a compare may ask this for many objects of one kind)."""
     try:
-        cluster.resource_type(str(manifest.get("apiVersion", "")), str(manifest.get("kind", "")))
+        cluster.resource_type(
+            str(manifest.get("apiVersion", "")), str(manifest.get("kind", "")), trust_recent_miss=True
+        )
     except UnknownKindError:
         return False
     return True

@@ -6,13 +6,16 @@ A hook is an object annotated `argocd.argoproj.io/hook: <Phase>[,<Phase>...]` (A
 `helm.sh/hook: <event>[,...]` mapped as Argo CD maps Helm's events:
 
     pre-install, pre-upgrade   -> PreSync        post-install, post-upgrade -> PostSync
-    helm.sh/hook-weight        -> sync wave (when argocd.argoproj.io/sync-wave is absent)
+    helm.sh/hook-weight        -> sync wave (when argocd.argoproj.io/sync-wave is absent; as in
+                                  gitops-engine this holds for every object, Argo CD hooks too)
     hook-succeeded / hook-failed / before-hook-creation -> HookSucceeded / HookFailed / BeforeHookCreation
     test, test-success, test-failure -> skipped (never run, as in Argo CD)
 
 An Argo CD hook annotation wins over Helm's. Hooks never count towards sync status and are
 never pruned as extras; every sync creates them again (a `generateName` hook gets a new
-name each time), in its phase, ordered by wave, kind and name like other objects.
+name each time from the server; a hook with neither name nor generateName is named by the sync,
+`<app>-<hash>-<phase>`, as Argo CD names it), in its phase, ordered by wave, kind and name like
+other objects.
 `argocd.argoproj.io/hook-delete-policy` (comma-separated) says when a hook is deleted;
 `BeforeHookCreation` is the default when none is given.
 
@@ -28,14 +31,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.model.resources import SYNC_WAVE_ANNOTATION, ResourceKey
+from reconciler.model.resources import HELM_HOOK_ANNOTATION, HOOK_ANNOTATION, ResourceKey, wave_annotation
 
 JsonObj = dict[str, Any]
 
-HOOK_ANNOTATION = "argocd.argoproj.io/hook"
 HOOK_DELETE_POLICY_ANNOTATION = "argocd.argoproj.io/hook-delete-policy"
-HELM_HOOK_ANNOTATION = "helm.sh/hook"
-HELM_HOOK_WEIGHT_ANNOTATION = "helm.sh/hook-weight"
 HELM_HOOK_DELETE_POLICY_ANNOTATION = "helm.sh/hook-delete-policy"
 HELM_RESOURCE_POLICY_ANNOTATION = "helm.sh/resource-policy"
 
@@ -135,7 +135,7 @@ def read_hook(obj: JsonObj) -> Hook:
                 f"{where}: annotation {HOOK_DELETE_POLICY_ANNOTATION} has {', '.join(bad)}; "
                 f"write one or more of {', '.join(DELETE_POLICIES)}"
             )
-        wave = _wave(annotations, where, helm=False)
+        wave = _wave(obj, where)
     else:
         events = _split(annotations.get(HELM_HOOK_ANNOTATION))
         if any(event in _HELM_TEST_EVENTS for event in events):
@@ -156,20 +156,15 @@ def read_hook(obj: JsonObj) -> Hook:
                 f"write one or more of {', '.join(_HELM_DELETE_POLICIES)}"
             )
         policies = [_HELM_DELETE_POLICIES[p] for p in helm_policies]
-        wave = _wave(annotations, where, helm=True)
-    meta = obj.get("metadata") or {}
-    if not meta.get("name") and not meta.get("generateName"):
-        raise HookError(f"{where}: a hook needs metadata.name or metadata.generateName")
+        wave = _wave(obj, where)
     return Hook(obj=obj, phases=tuple(phases), wave=wave, delete_policies=tuple(policies or [BEFORE_HOOK_CREATION]))
 
 
-def _wave(annotations: dict[str, Any], where: str, *, helm: bool) -> int:
-    raw = annotations.get(SYNC_WAVE_ANNOTATION)
-    name = SYNC_WAVE_ANNOTATION
-    if raw is None and helm:
-        raw, name = annotations.get(HELM_HOOK_WEIGHT_ANNOTATION), HELM_HOOK_WEIGHT_ANNOTATION
-    if raw is None:
+def _wave(obj: JsonObj, where: str) -> int:
+    found = wave_annotation(obj)
+    if found is None:
         return 0
+    name, raw = found
     try:
         return int(str(raw).strip())
     except ValueError:

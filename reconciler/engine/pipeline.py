@@ -110,7 +110,10 @@ def desired(
     hit = rendered is not None
     if rendered is None:
         tree = _tree(app.source, source, git, charts)
-        rendered = render(app, tree, cluster_scoped=set(cluster_scoped), charts=charts, capabilities=capabilities)
+        rendered = render(
+            app, tree, cluster_scoped=set(cluster_scoped), charts=charts, capabilities=capabilities,
+            revision=source.revision,
+        )
         if cache:
             cache[1](key, rendered)
     return _desired_state(source.revision, rendered, hit)
@@ -224,12 +227,14 @@ def _desired_from_sources(
         trees = [_tree(source, entry, git, charts) for source, entry in zip(app.sources, resolved, strict=True)]
         refs = {source.ref: tree for source, tree in zip(app.sources, trees, strict=True) if source.ref}
         parts = []
-        for index, (source, tree) in enumerate(zip(app.sources, trees, strict=True)):
+        for index, (source, tree, entry) in enumerate(zip(app.sources, trees, resolved, strict=True)):
             if not source.renders:
                 continue
             single = dataclasses.replace(app, source=source, sources=())
             try:
-                parts.append(render_manifests(single, tree, charts=charts, capabilities=capabilities, refs=refs))
+                parts.append(render_manifests(
+                    single, tree, charts=charts, capabilities=capabilities, refs=refs, revision=entry.revision
+                ))
             except RenderError as err:
                 raise RenderError(f"spec.sources[{index}]: {err.message}", file=err.file, line=err.line) from None
         rendered = render_sources(app, parts, cluster_scoped)

@@ -3,9 +3,10 @@
 A pure function of the Application, the desired manifests and their diffs.
 
 Order of applies (Argo CD's, plus Flux's rule for webhooks):
-1. sync wave, annotation `argocd.argoproj.io/sync-wave` (integer, default 0, may be
-   negative). A value that is not an integer is a `PlanError`: Argo CD silently uses
-   0, which runs an object the author meant to hold back; we refuse to guess.
+1. sync wave, annotation `argocd.argoproj.io/sync-wave`, else `helm.sh/hook-weight` (as
+   gitops-engine reads it for every object; integer, default 0, may be negative). A value
+   that is not an integer is a `PlanError`: Argo CD silently uses the next source or 0, which
+   runs an object the author meant to hold back; we refuse to guess.
 2. kind rank, Helm's install order (`KIND_ORDER`) with CustomResourceDefinitions moved
    right after Namespaces; kinds it does not list and custom
    resources come after, and Validating/MutatingWebhookConfigurations come last (as in
@@ -43,7 +44,7 @@ from typing import Any
 from reconciler.engine.diff.resource_diff import ResourceDiff, ResourceSyncStatus, annotation_options
 from reconciler.engine.hooks import HELM_RESOURCE_POLICY_ANNOTATION, POST_SYNC, PRE_SYNC, SYNC, SYNC_FAIL, Hook
 from reconciler.model import Application
-from reconciler.model.resources import SYNC_OPTIONS_ANNOTATION, SYNC_WAVE_ANNOTATION, ResourceKey
+from reconciler.model.resources import SYNC_OPTIONS_ANNOTATION, ResourceKey, wave_annotation
 
 JsonObj = dict[str, Any]
 
@@ -165,15 +166,16 @@ def _is_builtin_group(group: str) -> bool:
 
 
 def sync_wave(obj: JsonObj, *, where: str) -> int:
-    """The object's sync wave; `PlanError` naming `where` when it is not an integer."""
-    annotations = (obj.get("metadata") or {}).get("annotations") or {}
-    raw = annotations.get(SYNC_WAVE_ANNOTATION)
-    if raw is None:
+    """The object's sync wave (`argocd.argoproj.io/sync-wave`, else `helm.sh/hook-weight`, as
+    gitops-engine reads it for every object); `PlanError` naming `where` when it is not an integer."""
+    found = wave_annotation(obj)
+    if found is None:
         return 0
+    name, raw = found
     text = str(raw).strip()
     if not _WAVE_PATTERN.fullmatch(text):
         raise PlanError(
-            f"{where}: annotation {SYNC_WAVE_ANNOTATION}={raw!r} is not an integer; "
+            f"{where}: annotation {name}={raw!r} is not an integer; "
             'write a whole number such as "0", "5" or "-1"'
         )
     return int(text)

@@ -111,7 +111,6 @@ def _read_helm(r: FieldReader, obj: dict[str, Any], path: str) -> HelmSource:
 # Argo CD kustomize fields this system does not apply: refused by name, never ignored.
 _KUSTOMIZE_REFUSED = {
     "version": "one kustomize engine renders here (kustomize or kubectl kustomize on PATH); remove version",
-    "commonAnnotationsEnvsubst": "environment substitution in annotations is not supported; write the values",
     "kubeVersion": "Helm charts inflated by kustomize are not given a kubeVersion here; remove it",
     "apiVersions": "Helm charts inflated by kustomize are not given apiVersions here; remove it",
     "ignoreMissingComponents": "a missing component is always an error here; remove it or the component",
@@ -157,6 +156,9 @@ def _read_kustomize(r: FieldReader, obj: dict[str, Any], path: str) -> Kustomize
         common_annotations=r.string_map(obj, "commonAnnotations", f"{path}.commonAnnotations"),
         force_common_labels=r.boolean(obj, "forceCommonLabels", f"{path}.forceCommonLabels"),
         force_common_annotations=r.boolean(obj, "forceCommonAnnotations", f"{path}.forceCommonAnnotations"),
+        common_annotations_envsubst=r.boolean(
+            obj, "commonAnnotationsEnvsubst", f"{path}.commonAnnotationsEnvsubst"
+        ),
         label_without_selector=r.boolean(obj, "labelWithoutSelector", f"{path}.labelWithoutSelector"),
         replicas=tuple(replicas),
         patches=tuple(patches),
@@ -190,6 +192,7 @@ _HELM_FIELDS = {
 _KUSTOMIZE_FIELDS = {
     "namePrefix", "nameSuffix", "images", "replicas", "commonLabels", "commonAnnotations", "forceCommonLabels",
     "forceCommonAnnotations", "labelWithoutSelector", "namespace", "patches", "components",
+    "commonAnnotationsEnvsubst",
 }  # fmt: skip
 _DIRECTORY_FIELDS = {"recurse", "include", "exclude", "jsonnet"}
 _JSONNET_FIELDS = {"extVars", "tlas", "libs"}

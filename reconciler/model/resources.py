@@ -12,8 +12,23 @@ from typing import Any
 TRACKING_LABEL = "app.kubernetes.io/instance"
 TRACKING_ANNOTATION = "argocd.argoproj.io/tracking-id"
 SYNC_WAVE_ANNOTATION = "argocd.argoproj.io/sync-wave"
+HELM_HOOK_WEIGHT_ANNOTATION = "helm.sh/hook-weight"
+HOOK_ANNOTATION = "argocd.argoproj.io/hook"
+HELM_HOOK_ANNOTATION = "helm.sh/hook"
 SYNC_OPTIONS_ANNOTATION = "argocd.argoproj.io/sync-options"
 COMPARE_OPTIONS_ANNOTATION = "argocd.argoproj.io/compare-options"
+
+
+def wave_annotation(obj: dict[str, Any]) -> tuple[str, Any] | None:
+    """(annotation name, raw value) that gives the object's sync wave, None for wave 0.
+
+    As gitops-engine's `syncwaves.Wave` does for every object, hook or not: the
+    `argocd.argoproj.io/sync-wave` annotation, else Helm's `helm.sh/hook-weight`."""
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    for name in (SYNC_WAVE_ANNOTATION, HELM_HOOK_WEIGHT_ANNOTATION):
+        if annotations.get(name) is not None:
+            return name, annotations[name]
+    return None
 
 
 def split_api_version(api_version: str) -> tuple[str, str]:

@@ -119,6 +119,7 @@ def _source_manifest(source: Source, out: dict[str, Any]) -> None:
         _put(k, "commonAnnotations", dict(kustomize.common_annotations), {})
         _put(k, "forceCommonLabels", kustomize.force_common_labels, False)
         _put(k, "forceCommonAnnotations", kustomize.force_common_annotations, False)
+        _put(k, "commonAnnotationsEnvsubst", kustomize.common_annotations_envsubst, False)
         _put(k, "labelWithoutSelector", kustomize.label_without_selector, False)
         _put(k, "replicas", [{"name": r.name, "count": r.count} for r in kustomize.replicas], [])
         _put(k, "patches", [copy.deepcopy(p) for p in kustomize.patches], [])

@@ -85,6 +85,7 @@ class KustomizeSource:
     common_annotations: dict[str, str] = field(default_factory=dict)
     force_common_labels: bool = False
     force_common_annotations: bool = False
+    common_annotations_envsubst: bool = False  # build variables are substituted in commonAnnotations values
     label_without_selector: bool = False
     replicas: tuple[KustomizeReplica, ...] = ()
     # Kustomize patches as written ({patch | path, target, options}); paths relative to the source path.

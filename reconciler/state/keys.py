@@ -28,7 +28,7 @@ Layout (all keys start with `rc:`):
 | `rc:failed:{app}` | string | revision+source the automated path last failed on |
 | `rc:deferred` | sorted set | sync requests (JSON) scored by when they may run (retries) |
 | `rc:render:{key}` | string | cached render output (JSON, Secrets sealed, compressed), expires |
-| `rc:refs:{repo}` | string | a repository's `git ls-remote` output, shared by all workers, expires |
+| `rc:refs:{repo}` | string | `#listed-at <time>` and a repository's `git ls-remote` output, shared, expires |
 | `rc:charts:{repo}/{chart}` | string | versions of a Helm chart (JSON version -> digest), shared like refs, expires |
 | `rc:shared:{app}` | hash | resource -> another app that wants this app's object (SharedResourceWarning), expires |
 | `rc:selfheal:{app}` | hash | self-heal attempt count and time |

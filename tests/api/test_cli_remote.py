@@ -58,3 +58,20 @@ def test_an_unreachable_server_says_to_check_reconciler_server() -> None:
     result = run_cli(nobody, ADMIN_TOKEN, "app", "list")
     assert result.returncode == 1
     assert "RECONCILER_SERVER" in result.stderr
+
+
+@pytest.mark.timeout(120)
+def test_sync_wait_through_the_api_fails_when_resources_require_pruning(
+    system: System, serve_api: Callable[..., Api], git_repo_factory: Callable[..., GitRepo]
+) -> None:
+    from tests.integration.sync_helpers import NAMESPACE, app_manifest, config_map, register_app
+
+    api = serve_api()
+    repo = git_repo_factory({"app/ns.yaml": NAMESPACE, "app/a.yaml": config_map("a"), "app/b.yaml": config_map("b")})
+    register_app(system, app_manifest("shop", repo))
+    assert run_cli(api, ADMIN_TOKEN, "app", "sync", "shop", "--wait").returncode == 0
+    repo.remove("app/b.yaml")
+    repo.commit(message="b leaves git")
+    kept = run_cli(api, ADMIN_TOKEN, "app", "sync", "shop", "--wait")
+    assert kept.returncode == 1, kept.stdout
+    assert "1 resources require pruning" in kept.stderr

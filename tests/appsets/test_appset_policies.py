@@ -162,7 +162,9 @@ def test_deleting_a_set_that_preserves_resources_deregisters_its_apps_without_ca
     run_generation(services, "web")
     assert "finalizers" not in services.store.app_manifest("web-dev")["metadata"]
     result, deletes = delete_appset(services, "web")
-    assert result == {"deleted": "web", "applications": ["web-dev"], "deleting": [], "preserveResourcesOnDeletion": True}
+    assert result == {
+        "deleted": "web", "applications": ["web-dev"], "deleting": [], "preserveResourcesOnDeletion": True
+    }
     assert deletes == []
     assert services.store.app_manifest("web-dev") is None and services.store.appset_manifest("web") is None
 

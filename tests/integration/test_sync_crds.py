@@ -242,3 +242,27 @@ def test_deleting_the_app_keeps_a_crd_with_instances_it_does_not_own(
     assert result.failed and "someone-elses" in result.failed[0]
     assert system.store.app_manifest("secrets") is not None  # kept, so nothing is orphaned silently
     assert system.cluster.get("bitnami.com/v1alpha1", "SealedSecret", "default", "someone-elses") is not None
+
+
+def test_a_custom_resource_applies_in_a_process_that_saw_its_kind_missing_before_another_installed_the_crd(
+    kubesim: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two worker processes are two Cluster clients, each with its own discovery notes. The first
+    # compared the app while the CRD was not installed (a recent "not served" note, kept long here
+    # so the order of events, not the machine's speed, decides); the second applied the CRD and
+    # saw it Established. The first then runs the custom resource's apply step.
+    from reconciler.control.sync.steps.health import crd_kind_unserved
+    from reconciler.engine.cluster import Cluster
+    from reconciler.engine.cluster import client as cluster_client
+    from reconciler.engine.compare import served
+
+    monkeypatch.setattr(cluster_client, "MISSING_KIND_RECHECK_SECONDS", 3600.0)
+    comparing, installing = Cluster.for_host(kubesim.url), Cluster.for_host(kubesim.url)
+    installing.apply(json.loads(NAMESPACE))
+    assert not served(comparing, SEALED_SECRET)
+    installing.apply(SEALED_SECRETS_CRD)
+    assert crd_kind_unserved(installing, SEALED_SECRETS_CRD) == ""
+    stored = comparing.apply(SEALED_SECRET)
+    assert stored["metadata"]["name"] == "db-credentials"
+    # A compare in the first process may still trust its note for a moment; a write never does.
+    assert comparing.get("bitnami.com/v1alpha1", "SealedSecret", "shop", "db-credentials") is not None

@@ -141,6 +141,25 @@ def test_create_namespace_puts_managed_namespace_metadata_on_it(
 
 
 @pytest.mark.timeout(90)
+def test_after_create_namespace_an_invalid_label_fails_the_sync_with_the_api_servers_message(
+    system: System, git_repo_factory: Callable[..., GitRepo]
+) -> None:
+    # Argo CD's e2e fixture: before the namespace exists the API server can only say it is missing;
+    # once CreateNamespace made it, the apply fails with the validation error, which the sync reports.
+    invalid = json.dumps({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {
+        "name": "failure-during-sync", "namespace": "made", "labels": {"my-label": "has-inva/id-character!"}}})
+    repo = git_repo_factory(files(cm=config_map("cm", namespace="made"), sa=invalid))
+    register_app(system, app_manifest("shop", repo, namespace="made", sync_options=["CreateNamespace=true"]))
+    sync_now(system, "shop")
+    op = wait_operation_end(system, "shop")
+    assert op["phase"] == "Failed"
+    assert ('ServiceAccount "failure-during-sync" is invalid: metadata.labels: Invalid value: '
+            '"has-inva/id-character!": a valid label must be an empty string') in op["message"]
+    assert system.cluster.get("v1", "Namespace", None, "made") is not None
+    assert system.cluster.get("v1", "ServiceAccount", "made", "failure-during-sync") is None
+
+
+@pytest.mark.timeout(90)
 def test_respect_ignore_differences_keeps_the_live_value_of_an_ignored_field(
     system: System, git_repo_factory: Callable[..., GitRepo]
 ) -> None:

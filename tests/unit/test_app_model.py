@@ -875,7 +875,6 @@ def test_project_parsed_as_application_is_a_kind_problem() -> None:
     [
         ("helm", {"version": "v2"}, "spec.source.helm.version"),
         ("kustomize", {"version": "v5.4.0"}, "spec.source.kustomize.version"),
-        ("kustomize", {"commonAnnotationsEnvsubst": True}, "spec.source.kustomize.commonAnnotationsEnvsubst"),
         ("helm", {"kubeVersion": "latest"}, "spec.source.helm.kubeVersion"),
         ("directory", {"jsonnet": {"libs": ["/etc"]}}, "spec.source.directory.jsonnet.libs[0]"),
     ],

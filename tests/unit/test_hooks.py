@@ -58,6 +58,30 @@ def test_helm_hooks_map_as_argo_cd_maps_them() -> None:
     assert by_name["both"].phases == ("PostSync",)  # Argo CD's annotation wins
 
 
+def test_helm_hook_weight_orders_an_argo_cd_hook_without_a_sync_wave() -> None:
+    # gitops-engine syncwaves.Wave: sync-wave, else helm.sh/hook-weight, for every object.
+    _, hooks = split_hooks([
+        obj("a-late", {"argocd.argoproj.io/hook": "PreSync", "helm.sh/hook-weight": "3"}),
+        obj("z-early", {"argocd.argoproj.io/hook": "PreSync", "helm.sh/hook-weight": "-3"}),
+        obj("wave-wins", {"argocd.argoproj.io/hook": "PreSync", "helm.sh/hook-weight": "-9",
+                          "argocd.argoproj.io/sync-wave": "1"}),
+    ])
+    assert {h.meta["name"]: h.wave for h in hooks} == {"a-late": 3, "z-early": -3, "wave-wins": 1}
+    plan = build_plan(APP, [], [], prune=True, hooks=hooks)
+    assert [[h.meta["name"] for h in wave.hooks] for wave in plan.hooks.pre_sync] == [
+        ["z-early"], ["wave-wins"], ["a-late"]
+    ]
+
+
+def test_helm_hook_weight_is_the_wave_of_a_plain_resource_without_a_sync_wave() -> None:
+    from reconciler.engine.plan import sync_wave
+
+    assert sync_wave(obj("cm", kind="ConfigMap"), where="cm") == 0
+    assert sync_wave(obj("cm", {"helm.sh/hook-weight": "1"}, kind="ConfigMap"), where="cm") == 1
+    both = {"helm.sh/hook-weight": "1", "argocd.argoproj.io/sync-wave": "-1"}
+    assert sync_wave(obj("cm", both, kind="ConfigMap"), where="cm") == -1
+
+
 def test_pre_delete_hooks_parse_leave_the_desired_state_and_are_never_placed_in_a_sync() -> None:
     resources, hooks = split_hooks([
         obj("cm", kind="ConfigMap"),

@@ -54,7 +54,7 @@ def end_sync(
     changes: dict[str, object] = {
         "phase": phase, "message": message, "finished_at": now, "retry_count": request.retry_count,
     }
-    if phase == OperationPhase.SUCCEEDED:
+    if phase == OperationPhase.SUCCEEDED and op.due:
         app = load_application(store, op.app)
         store.append_history(
             op.app,

@@ -2,7 +2,8 @@
 
 A hook's record (operation.py `HookRecord`) is what users see (`app get`, the API, the
 dashboard) and what these functions return updated: `status` Pending -> Running (created)
--> Succeeded | Failed, `name` (the server's, for a generateName hook), `message`, `deleted`.
+-> Succeeded | Failed, `name` (the server's, for a generateName hook; the one
+`unnamed_hook_name` gives a hook with neither), `message`, `deleted`.
 
 Hooks are deleted in the background (their Pods go with them through garbage collection),
 and never block the operation: `BeforeHookCreation` of a named hook waits (the step is
@@ -12,21 +13,24 @@ re-enqueued) until the old object is gone before creating the new one.
 from __future__ import annotations
 
 import copy
+import hashlib
 from typing import Any
 
 from reconciler.control.sync.operation import HookRecord
 from reconciler.engine.apply_mode import ApplyMode, apply_mode, apply_object
 from reconciler.engine.cluster import Cluster, KubeError
-from reconciler.engine.hooks import BEFORE_HOOK_CREATION, HOOK_FAILED, HOOK_SUCCEEDED, is_hook
 from reconciler.engine.health.assess import HealthStatus, assess
+from reconciler.engine.hooks import BEFORE_HOOK_CREATION, HOOK_FAILED, HOOK_SUCCEEDED, is_hook
 from reconciler.model.operation import HookPhase, HookType
-from reconciler.model.resources import TRACKING_LABEL
+from reconciler.model.resources import TRACKING_ANNOTATION, TRACKING_LABEL, ResourceKey
 
 # On each hook object: "<operation id>/<hook id>", the operation that created it.
 HOOK_OPERATION_ANNOTATION = "reconciler.io/hook-operation"
 # The operation mark of hooks an app delete created, per phase: a later delete adopts a hook of
 # its phase still running, never one of the other.
 DELETE_MARKS = {HookType.PRE_DELETE: "pre-delete", HookType.POST_DELETE: "post-delete"}
+# A Job's name becomes a label value (job-name), so at most 63 characters.
+MAX_HOOK_NAME = 63
 
 
 def previous_instances(cluster: Cluster, app_name: str, record: HookRecord) -> list[dict[str, Any]]:
@@ -37,6 +41,8 @@ def previous_instances(cluster: Cluster, app_name: str, record: HookRecord) -> l
     if record.name:
         live = cluster.get(record.api_version, record.kind, namespace, record.name)
         candidates = [live] if live is not None else []
+    elif not record.generate_name:
+        return []  # not named yet (create_hook names it): nothing identifies its instances
     else:
         candidates = [
             item
@@ -50,6 +56,19 @@ def previous_instances(cluster: Cluster, app_name: str, record: HookRecord) -> l
         for item in candidates
         if is_hook(item) and ((item.get("metadata") or {}).get("labels") or {}).get(TRACKING_LABEL) == app_name
     ]
+
+
+def unnamed_hook_name(app_name: str, record: HookRecord, mark: str) -> str:
+    """The name an operation gives a hook with neither metadata.name nor generateName, as Argo
+    CD names one (gitops-engine: `<generateName><revision>-<phase>-<start time>`): here
+    `<app>-<hash>-<phase>`, the hash of the operation and the hook, so it is new at every sync
+    (the hook runs again, as in Argo CD), the same for a redelivered step of that sync (which
+    adopts the object instead of creating another), and kept within the 63 characters a
+    Job's name may have."""
+    digest = hashlib.sha256(f"{mark}/{record.id}".encode()).hexdigest()[:7]
+    suffix = f"-{digest}-{str(record.phase.value).lower()}"
+    prefix = app_name[: MAX_HOOK_NAME - len(suffix)].rstrip("-.")
+    return f"{prefix}{suffix}"
 
 
 def _started(record: HookRecord, live: dict[str, Any], message: str = "created") -> HookRecord:
@@ -68,10 +87,13 @@ def create_hook(
     record adopts that object instead of creating a second generateName hook. `mode`: how the
     app's sync options say to write it (server- or client-side, field validation)."""
     mode = mode or apply_mode(None, record.obj)
+    named_here = not record.name and not record.generate_name
+    if named_here:
+        record = record.with_(name=unnamed_hook_name(app_name, record, mark))
     generated = not record.name
     namespace = record.namespace or None
     stamp = f"{mark}/{record.id}"
-    if generated and mark:
+    if (generated or named_here) and mark:
         for live in previous_instances(cluster, app_name, record):
             if ((live.get("metadata") or {}).get("annotations") or {}).get(HOOK_OPERATION_ANNOTATION) == stamp:
                 return _started(record, live), ""
@@ -86,8 +108,13 @@ def create_hook(
         if not generated and cluster.get(record.api_version, record.kind, namespace, record.name) is not None:
             return record, f"waiting for the previous {record.display()} to be deleted (BeforeHookCreation)"
     obj = copy.deepcopy(record.obj)
+    meta = obj.setdefault("metadata", {})
+    if named_here:
+        meta["name"] = record.name
+        meta["annotations"] = {
+            **(meta.get("annotations") or {}), TRACKING_ANNOTATION: ResourceKey.of(obj).tracking_id(app_name)
+        }
     if mark:
-        meta = obj.setdefault("metadata", {})
         meta["annotations"] = {**(meta.get("annotations") or {}), HOOK_OPERATION_ANNOTATION: stamp}
     try:
         if generated:

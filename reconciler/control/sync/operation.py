@@ -256,6 +256,7 @@ class Operation(Frozen):
     terminated: bool = False
     ended: OperationPhase | None = None  # set on the stub an ended operation leaves for redelivered steps
     teardown: Teardown = Field(default_factory=Teardown)  # an app delete's result so far
+    due: bool = True  # False: a self-heal with nothing to apply, prune or run (not recorded in history)
 
     @property
     def sync_request(self) -> SyncRequest:

@@ -170,6 +170,7 @@ def prepare(services: Services, app: Application, request: SyncRequest, started:
         hooks=tuple(compiled.hooks),
         sync_fail_steps=tuple(compiled.sync_fail_steps),
         confirm_prune=tuple(k.inventory_id for k in plan.confirm_prune),
+        due=request.trigger != "selfheal" or bool(plan.apply_keys or plan.prune_keys or compiled.hooks),
         skipped=tuple(
             ResourceResult(resource=str(key), status=ResultCode.PRUNE_SKIPPED, message=why)
             for key, why in plan.prune_skipped

@@ -74,7 +74,8 @@ class Cluster:
         self._listable: tuple[float, list[ResourceType]] | None = None
         self._capabilities: tuple[float, Capabilities] | None = None
         # Kinds discovery did not list, and when: a compare asking about many objects of a kind
-        # whose CRD is not installed refreshes discovery once, not once per object.
+        # whose CRD is not installed refreshes discovery once, not once per object (only there:
+        # see resource_type).
         self._missing: dict[tuple[str, str], float] = {}
         self._patch_schemas = patch_schema.OpenApiSchemas(lambda path: self._request("get openapi", "GET", path))
         self._acting = threading.local()  # the sync operation this thread writes for (User-Agent)
@@ -113,13 +114,20 @@ class Cluster:
         except ResourceNotFoundError:
             raise UnknownKindError(_unknown_kind_message(self.server, api_version, kind)) from None
 
-    def resource_type(self, api_version: str, kind: str) -> ResourceType:
+    def resource_type(self, api_version: str, kind: str, *, trust_recent_miss: bool = False) -> ResourceType:
+        """The served type of a kind; UnknownKindError when discovery, asked again, lists no such kind.
+
+        `trust_recent_miss`: a kind found missing in the last MISSING_KIND_RECHECK_SECONDS is not
+        looked up again (a compare of many objects of an uninstalled CRD refreshes discovery once,
+        not once per object); only reads that skip unserved kinds ask for it. Everything else, every
+        write above all, asks discovery again before failing: this process's note may predate a
+        CRD another worker process saw Established."""
         key = (api_version, kind)
         cached = self._types.get(key)
         if cached is not None:
             return cached
         missed = self._missing.get(key)
-        if missed is not None and time.monotonic() - missed < MISSING_KIND_RECHECK_SECONDS:
+        if trust_recent_miss and missed is not None and time.monotonic() - missed < MISSING_KIND_RECHECK_SECONDS:
             raise UnknownKindError(_unknown_kind_message(self.server, api_version, kind))
         with self._lock:
             try:
@@ -484,6 +492,9 @@ class Cluster:
         found: list[dict[str, Any]] = []
         for api_version, kind in pairs:
             try:
+                # A read that skips what is not served: a recent "not served" note may answer
+                # (polls of many apps whose inventory names a deleted CRD's kind).
+                self.resource_type(api_version, kind, trust_recent_miss=True)
                 found.extend(self.list(api_version, kind, label_selector=selector))
             except UnknownKindError:  # before KubeError, its base class: a kind not served has no objects
                 continue

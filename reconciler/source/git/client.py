@@ -12,7 +12,9 @@ Cost model, because polling many apps is the common case:
   this system is driven by webhooks and a 180 s poll, so the listing only has to
   absorb the burst of apps polled together; a 3 min TTL would make a poll see a
   listing up to a whole poll interval old. A webhook calls `invalidate(url)` (in its
-  own process) or passes `refresh=True` to skip the cache.
+  own process) or passes `refresh=True` to skip the cache. A shared listing is never
+  replaced by one whose `ls-remote` started earlier (it may predate the push a webhook's
+  listing saw), and `is_ancestor` lets a poll notice a listing older than a commit it synced.
 - A fetch happens only when a wanted commit is not in the mirror yet.
 - A snapshot is extracted once per commit (`read-tree` + `checkout-index` into a temp
   directory with a private index, then an atomic rename), with no work tree per app.
@@ -187,7 +189,9 @@ class SharedRefCache(Protocol):
         """(ls-remote output, seconds it stays valid) or None."""
         ...
 
-    def cache_refs(self, repo_key: str, output: str, ttl_seconds: float) -> None: ...
+    def cache_refs(self, repo_key: str, output: str, ttl_seconds: float, listed_at: float | None = None) -> bool:
+        """Share a listing unless the shared one started later than `listed_at` (Unix time)."""
+        ...
 
 
 class GitSource:
@@ -280,6 +284,7 @@ class GitSource:
             if not refresh and cached is not None and time.monotonic() - cached[0] < self.ref_cache_ttl:
                 return cached[1]
             remote = self._remote(repo_url)
+            listed_at = time.time()
             output = self._run_remote(
                 LS_REMOTE, remote, ["ls-remote", "--symref", "--", remote.url, "HEAD", "refs/heads/*", "refs/tags/*"]
             )
@@ -289,7 +294,9 @@ class GitSource:
                 raise GitError(f"git ls-remote of {remote.url} gave output this system cannot read: {exc}") from None
             self._refs[key] = (time.monotonic(), listing)
             if self.shared_refs is not None:
-                self.shared_refs.cache_refs(key, output, self.ref_cache_ttl)
+                # Not over a listing that started later (a push's webhook listed it meanwhile):
+                # this answer may predate that push.
+                self.shared_refs.cache_refs(key, output, self.ref_cache_ttl, listed_at)
             return listing
 
     def invalidate(self, repo_url: str | None = None) -> None:
@@ -298,6 +305,19 @@ class GitSource:
             self._refs.clear()
         else:
             self._refs.pop(normalize_repo_url(repo_url), None)
+
+    def is_ancestor(self, repo_url: str, older: str, newer: str) -> bool:
+        """Whether commit `older` comes before `newer` in history (`git merge-base --is-ancestor`
+        in the mirror). False when they are the same, either is not a full SHA, or the mirror does
+        not hold both: nothing is fetched for this question."""
+        if older == newer or not (is_full_sha(older) and is_full_sha(newer)):
+            return False
+        _check_url(repo_url, self.local)
+        mirror = self.layout.mirror_dir(repo_url)
+        if not (mirror / "HEAD").exists():
+            return False
+        status, _, _ = self._run_local(mirror, ["merge-base", "--is-ancestor", older, newer])
+        return status == 0
 
     # -- commits and trees -----------------------------------------------------------
 

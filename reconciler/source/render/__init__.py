@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.model import Application
 from reconciler.model.resources import ResourceKey
+from reconciler.source.render.build_env import build_environment, with_build_environment
 from reconciler.source.render.capabilities import Capabilities
 from reconciler.source.render.directory import render_directory
 from reconciler.source.render.errors import RenderError
@@ -41,7 +42,7 @@ __all__ = [
 ]
 
 # Bump when a change here changes output for the same input, to invalidate caches.
-RENDERER_VERSION = 2
+RENDERER_VERSION = 3
 
 
 def render(
@@ -52,6 +53,7 @@ def render(
     charts: ChartRepositories | None = None,
     capabilities: Capabilities | None = None,
     refs: Mapping[str, Path] | None = None,
+    revision: str = "",
 ) -> list[dict[str, Any]]:
     """The desired objects of `app` from the repository snapshot at `tree` (for a
     `spec.source.chart` source: the folder its chart archive was expanded into).
@@ -59,9 +61,10 @@ def render(
     `cluster_scoped` adds (group, kind) pairs known from discovery to the built-in
     table of cluster-scoped kinds; `charts` fetches Helm chart dependencies;
     `capabilities` are the destination's, for Helm; `refs` the trees of a multi-source
-    app's `ref` sources. Raises RenderError; never returns a partial list.
+    app's `ref` sources; `revision` the commit (or chart version) `tree` holds, for the
+    build environment ($ARGOCD_APP_REVISION). Raises RenderError; never returns a partial list.
     """
-    manifests = render_manifests(app, tree, charts=charts, capabilities=capabilities, refs=refs)
+    manifests = render_manifests(app, tree, charts=charts, capabilities=capabilities, refs=refs, revision=revision)
     return _settle(app, manifests, cluster_scoped)
 
 
@@ -72,9 +75,13 @@ def render_manifests(
     charts: ChartRepositories | None = None,
     capabilities: Capabilities | None = None,
     refs: Mapping[str, Path] | None = None,
+    revision: str = "",
 ) -> list[Manifest]:
-    """The manifests of `app.source` as its tool renders them, before namespaces and tracking."""
+    """The manifests of `app.source` as its tool renders them, before namespaces and tracking,
+    with Argo CD's build environment substituted in the options it applies to (build_env.py)."""
     tree = Path(tree)
+    environment = build_environment(app, app.source, revision, capabilities)
+    app = dataclasses.replace(app, source=with_build_environment(app.source, environment, (refs or {}).keys()))
     if app.source.chart:
         source_dir = _expanded_chart(tree, app.source.chart)
     else:
@@ -148,8 +155,11 @@ def source_fingerprint(app: Application, capabilities: Capabilities | None = Non
     canonical = json.dumps(
         {
             "renderer": RENDERER_VERSION,
+            # With the revision (the key's other part) and the capabilities, everything the build
+            # environment ($ARGOCD_APP_*, $KUBE_*) is made of.
             "app": app.name,
             "namespace": app.destination.namespace,
+            "project": app.project,
             "source": dataclasses.asdict(app.source),
             "sources": [dataclasses.asdict(source) for source in app.sources],
             "capabilities": dataclasses.asdict(capabilities) if capabilities else None,

@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from reconciler.model.resources import HELM_HOOK_ANNOTATION, HOOK_ANNOTATION
 from reconciler.model.yaml_reader import MAX_DOCUMENT_NODES
 from reconciler.source.render.errors import RenderError
 
@@ -156,9 +157,15 @@ def _require_object(value: Any, file: str, number: int, line: int | None, *, in_
             line=line,
         )
     metadata = value.get("metadata")
-    if not isinstance(metadata, dict) or not (metadata.get("name") or metadata.get("generateName")):
+    named = isinstance(metadata, dict) and (metadata.get("name") or metadata.get("generateName"))
+    if not named and not _is_hook(metadata):  # a sync names an unnamed hook, as Argo CD does
         raise RenderError(f"{where} ({value['kind']}) has no metadata.name: give it a name", file=file, line=line)
     return _plain_json(value, file, line)
+
+
+def _is_hook(metadata: Any) -> bool:
+    annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
+    return isinstance(annotations, dict) and any(key in annotations for key in (HOOK_ANNOTATION, HELM_HOOK_ANNOTATION))
 
 
 def _plain_json(value: dict[str, Any], file: str, line: int | None) -> dict[str, Any]:
