@@ -6,6 +6,7 @@
     locks       sync locks, waiting sync requests   operations  sync operation state machines
     caches      render cache, shared ref listings   counters    telemetry counters
     webhooks    webhook coalescing and rate limit
+    access      login sessions, sign-ons in progress, project role tokens, audit counters
     embedded_redis, redis_server   the private redis-server of `reconciler up` and tests
 """
 

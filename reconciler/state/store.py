@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import redis
 
+from reconciler.state.access import AccessState
 from reconciler.state.base import RedisState
 from reconciler.state.caches import CachesState
 from reconciler.state.counters import CountersState
@@ -31,6 +32,7 @@ class Store(
     WebhooksState,
     LiveState,
     RepliesState,
+    AccessState,
 ):
     """Typed access to the system's Redis state. Holds a client; owns no other resources."""
 
