@@ -16,8 +16,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from reconciler.api.access.identity import Caller
+from reconciler.api.access.permits import permit_app, permit_each, require, visible_apps
 from reconciler.api.auth import context, rest_caller
-from reconciler.api.context import ApiContext
 from reconciler.api.errors import ApiError
 from reconciler.api.models import (
     ActionDone,
@@ -37,15 +38,15 @@ from reconciler.control.catalog import UnknownApplication
 from reconciler.control.poll import refresh
 from reconciler.control.preview import PreviewError, preview_sync
 from reconciler.control.teardown import Teardown, delete_application
-from reconciler.model import AppProject, SpecError, parse_manifests
+from reconciler.model import Application, AppProject, SpecError, parse_manifests
 from reconciler.source.git.urls import redact_urls_in, same_repository
 
 MAX_MANIFEST_BYTES = 5 * 1024 * 1024
 BODY_SOURCE = "request body"
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorBody, "description": "no valid bearer token"},
-    403: {"model": ErrorBody, "description": "a read-only token on a route that changes the system"},
+    401: {"model": ErrorBody, "description": "no valid bearer token or session"},
+    403: {"model": ErrorBody, "description": "the RBAC policy does not allow this caller the action (named)"},
 }
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "description": "no such application"}}
 
@@ -72,7 +73,28 @@ def _manifest_text(raw: bytes) -> str:
     return text  # YAML, and JSON objects, which are YAML
 
 
-def _create(ctx: ApiContext, raw: bytes) -> tuple[int, dict[str, Any]]:
+def _authorize_documents(request: Request, caller: Caller, documents: list[Application | AppProject]) -> None:
+    """Argo CD's checks of a create or upsert: `create` on a new object, `update` on an existing
+    one (on its old and its new project when an Application moves). All are checked before any
+    is registered, so a refused document registers nothing."""
+    store = context(request).services().store
+    for doc in documents:
+        if isinstance(doc, AppProject):
+            action = "update" if store.project_manifest(doc.name) is not None else "create"
+            require(request, caller, "projects", action, doc.name)
+            continue
+        obj = f"{doc.project or 'default'}/{doc.name}"
+        old = store.app_manifest(doc.name)
+        if old is None:
+            require(request, caller, "applications", "create", obj)
+            continue
+        old_obj = f"{(old.get('spec') or {}).get('project') or 'default'}/{doc.name}"
+        for target in dict.fromkeys((old_obj, obj)):
+            require(request, caller, "applications", "update", target)
+
+
+def _create(request: Request, caller: Caller, raw: bytes) -> tuple[int, dict[str, Any]]:
+    ctx = context(request)
     try:
         documents = parse_manifests(_manifest_text(raw), source_file=BODY_SOURCE)
     except SpecError as exc:
@@ -83,6 +105,7 @@ def _create(ctx: ApiContext, raw: bytes) -> tuple[int, dict[str, Any]]:
         ) from None
     if not documents:
         raise ApiError(400, "the request body holds no Application or AppProject (kind: Application, AppProject)")
+    _authorize_documents(request, caller, documents)
     store = ctx.services().store
     new = [d.name for d in documents if not isinstance(d, AppProject) and store.app_manifest(d.name) is None]
     names = actions.create(store, documents)
@@ -112,6 +135,7 @@ def apps_router() -> APIRouter:
         summary="Register or update Applications and AppProjects from YAML or JSON manifests",
         response_model=CreateResult,
         status_code=201,
+        dependencies=[Depends(permit_each())],
         responses={
             200: {"model": CreateResult, "description": "every application existed already (updated)"},
             400: {"model": ErrorBody, "description": "invalid manifests; every problem listed"},
@@ -128,20 +152,21 @@ def apps_router() -> APIRouter:
             }
         },
     )
-    async def create(request: Request) -> JSONResponse:
+    async def create(request: Request, caller: Caller = Depends(rest_caller)) -> JSONResponse:  # noqa: B008
         declared = request.headers.get("content-length", "").strip()
         if declared.isdigit() and int(declared) > MAX_MANIFEST_BYTES:
             raise ApiError(413, f"the manifests are larger than {MAX_MANIFEST_BYTES} bytes: send fewer at a time")
         raw = await request.body()
         if len(raw) > MAX_MANIFEST_BYTES:
             raise ApiError(413, f"the manifests are larger than {MAX_MANIFEST_BYTES} bytes: send fewer at a time")
-        status, body = await run_in_threadpool(_create, context(request), raw)
+        status, body = await run_in_threadpool(_create, request, caller, raw)
         return _json(body, status)
 
-    @router.get("", summary="List applications with sync, health and revision", response_model=list[AppSummary],
-                responses=_ERRORS)
+    @router.get("", summary="List the applications the caller may get, with sync, health and revision",
+                response_model=list[AppSummary], responses=_ERRORS, dependencies=[Depends(permit_each())])
     def list_apps(
         request: Request,
+        caller: Caller = Depends(rest_caller),  # noqa: B008
         sync: str | None = Query(None, description="Synced | OutOfSync | Unknown"),
         health: str | None = Query(None, description="Healthy | Progressing | Degraded | ..."),
         project: str | None = Query(None),
@@ -149,10 +174,12 @@ def apps_router() -> APIRouter:
         search: str | None = Query(None, description="part of the application name"),
     ) -> JSONResponse:
         rows = actions.list_apps(context(request).services().store)
-        return _json([r for r in rows if _matches_filters(r, sync, health, project, repo, search)])
+        wanted = [r for r in rows if _matches_filters(r, sync, health, project, repo, search)]
+        return _json(visible_apps(request, caller, wanted))
 
     @router.get("/{name}", summary="One application: resources, conditions, operation, history",
-                response_model=AppDetail, responses={**_ERRORS, **_NOT_FOUND})
+                response_model=AppDetail, responses={**_ERRORS, **_NOT_FOUND},
+                dependencies=[Depends(permit_app("get"))])
     def get_app(request: Request, name: str) -> JSONResponse:
         return _json(actions.get_app(context(request).services().store, name))
 
@@ -161,6 +188,7 @@ def apps_router() -> APIRouter:
         summary="Deregister an application; with cascade, delete what it deployed first",
         response_model=Deleted,
         responses={**_ERRORS, **_NOT_FOUND, 409: {"model": ErrorBody, "description": "cascade delete failed"}},
+        dependencies=[Depends(permit_app("delete"))],
     )
     def delete_app(request: Request, name: str, cascade: bool = Query(False)) -> JSONResponse:
         ctx = context(request)
@@ -187,6 +215,7 @@ def apps_router() -> APIRouter:
         summary="Differences between Git and the cluster, from the last poll (or a fresh one)",
         response_model=AppStatus,
         responses={**_ERRORS, **_NOT_FOUND, 409: {"model": ErrorBody, "description": "not polled yet"}},
+        dependencies=[Depends(permit_app("get"))],
     )
     def diff(request: Request, name: str, refresh_now: bool = Query(False, alias="refresh")) -> JSONResponse:
         ctx = context(request)
@@ -225,6 +254,7 @@ def apps_router() -> APIRouter:
             **_ERRORS,
             **_NOT_FOUND,
         },
+        dependencies=[Depends(permit_app("sync"))],
     )
     def sync(request: Request, name: str, body: SyncBody | None = None) -> JSONResponse:
         ctx = context(request)
@@ -262,6 +292,8 @@ def apps_router() -> APIRouter:
         status_code=202,
         response_model=Queued,
         responses={**_ERRORS, **_NOT_FOUND, 409: {"model": ErrorBody, "description": "refused (e.g. auto-sync on)"}},
+        # Argo CD checks `sync` for a rollback (unless server.rbac.rollback.enforce.enable).
+        dependencies=[Depends(permit_app("sync"))],
     )
     def rollback(request: Request, name: str, body: RollbackBody) -> JSONResponse:
         ctx = context(request)
@@ -278,6 +310,7 @@ def apps_router() -> APIRouter:
         status_code=202,
         response_model=ActionDone,
         responses={**_ERRORS, **_NOT_FOUND, 409: {"model": ErrorBody, "description": "no running operation"}},
+        dependencies=[Depends(permit_app("sync"))],  # as Argo CD's TerminateOperation
     )
     def terminate_op(request: Request, name: str) -> JSONResponse:
         try:
@@ -291,6 +324,8 @@ def apps_router() -> APIRouter:
         summary="Let the app's sync delete the objects marked Prune=confirm",
         response_model=ActionDone,
         responses={**_ERRORS, **_NOT_FOUND},
+        # Argo CD confirms by annotating the Application: an update.
+        dependencies=[Depends(permit_app("update"))],
     )
     def confirm_prune(request: Request, name: str) -> JSONResponse:
         return _json(actions.confirm_prune(context(request).services().store, name))

@@ -12,6 +12,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.api.access.control import AccessControl
+from reconciler.api.access.oidc import OidcClient
 from reconciler.api.errors import ApiError
 from reconciler.control.catalog import UnknownApplication
 from reconciler.control.requests import SyncRequest
@@ -27,8 +29,17 @@ WORKER_ANSWER_TIMEOUT_SECONDS = 60.0
 class ApiContext:
     settings: Settings
     given_services: Services | None = None
+    # The RBAC policy; built by create_app (a policy that cannot be parsed stops the API there).
+    access: AccessControl = field(default=None, repr=False)  # type: ignore[assignment]
+    oidc: OidcClient | None = field(default=None, init=False, repr=False)  # single sign-on, when configured
     _services: Services | None = field(default=None, init=False, repr=False)
     _guard: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.access is None:
+            self.access = AccessControl(self.settings)
+        if self.settings.oidc is not None:
+            self.oidc = OidcClient(self.settings.oidc, self.settings.external_url + "/auth/callback")
 
     def services(self) -> Services:
         """The clients of this API process: the ones passed to create_app, else built from

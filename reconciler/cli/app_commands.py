@@ -14,6 +14,14 @@ from reconciler.cli.api_client import Backend, ClientError, backend
 from reconciler.cli.offline import CommandError
 from reconciler.settings import Settings, SettingsError
 
+ONE_DOOR = (
+    "With RECONCILER_SERVER set, these commands call the API as RECONCILER_API_TOKEN or as the login of "
+    "`reconciler login [--sso]`: every call is checked against the RBAC policy and written to the audit log. "
+    "Without it they act on Redis directly: that is the installation operator's tool (whoever holds the Redis "
+    "password is an administrator, and no RBAC policy applies); everyone else uses the API, the dashboard or "
+    "these commands with RECONCILER_SERVER."
+)
+
 
 def short_revision(revision: str) -> str:
     """Commit SHAs cut to 7 characters, chart versions whole; each source of a multi-source app."""
@@ -238,7 +246,11 @@ def confirm_prune(args: argparse.Namespace) -> int:
 
 
 def add_app_parser(sub: Any) -> None:
-    app = sub.add_parser("app", help="manage registered applications")
+    app = sub.add_parser(
+        "app",
+        help="manage registered applications",
+        description=ONE_DOOR,
+    )
     cmds = app.add_subparsers(dest="app_command", metavar="SUBCOMMAND", required=True)
 
     p = cmds.add_parser("create", help="register or update Applications and AppProjects from YAML")

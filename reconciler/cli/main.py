@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 from reconciler.cli import offline as commands
 from reconciler.cli.app_commands import add_app_parser
 from reconciler.cli.health_command import add_health_parser
+from reconciler.cli.login_commands import add_login_parsers
+from reconciler.cli.proj_commands import add_proj_parser
 from reconciler.cli.run_commands import add_run_parsers
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -41,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_health_parser(sub)
     add_app_parser(sub)
+    add_proj_parser(sub)
+    add_login_parsers(sub)
     add_run_parsers(sub)
     return parser
 

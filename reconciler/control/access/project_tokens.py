@@ -30,7 +30,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import OctKey
 
 from reconciler.control.access.registered import registered_project
-from reconciler.model import AppProject
+from reconciler.model import AppProject, parse_duration
 from reconciler.model.project_roles import role_subject
 from reconciler.settings import Settings
 from reconciler.state import Store
@@ -76,6 +76,21 @@ def signing_secret(settings: Settings) -> str:
 
 def _key(secret: str) -> OctKey:
     return OctKey.import_key(hmac.new(secret.encode(), b"project-role-tokens", hashlib.sha256).digest())
+
+
+def parse_expires_in(value: object) -> float:
+    """Seconds in a token lifetime as Argo CD's `--expires-in` takes it: `12h`, `30m`, `7d`, a number
+    of seconds; empty or 0: never expires. Raises ProjectTokenError naming the value."""
+    text = str(value if value is not None else "").strip()
+    if text in ("", "0"):
+        return 0.0
+    try:
+        seconds = parse_duration(text[:-1]) * 86400 if text.endswith("d") else parse_duration(text)
+    except ValueError:
+        raise ProjectTokenError(f"expires-in {text!r} is not a duration like 3600, 12h or 7d") from None
+    if seconds < 0:
+        raise ProjectTokenError(f"expires-in {text!r} is negative; use a duration like 12h")
+    return seconds
 
 
 def looks_like_jwt(token: str) -> bool:
