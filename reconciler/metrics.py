@@ -118,7 +118,8 @@ class RedisCollector(Collector):
         statuses = store.statuses(names)
         operations = store.operation_states(names)
         counters = store.counters(
-            [Keys.metrics_syncs, Keys.metrics_reconcile, Keys.metrics_git, Keys.metrics_webhooks, Keys.metrics_k8s]
+            [Keys.metrics_syncs, Keys.metrics_reconcile, Keys.metrics_git, Keys.metrics_webhooks, Keys.metrics_k8s,
+             Keys.metrics_audit]
         )
         queue_keys = {queue: broker_queue_keys(queue) for queue in CELERY_QUEUES}
         lengths = store.list_lengths([key for keys in queue_keys.values() for key in keys])
@@ -139,6 +140,13 @@ class RedisCollector(Collector):
             "Requests to Kubernetes API servers, by verb and HTTP status code ('error': no answer).",
             ["verb", "code"],
             counters[Keys.metrics_k8s],
+        )
+        yield self._labelled_counter(
+            "reconciler_audit_events_total",
+            "Audit log events: changes and refusals through the API, by action and outcome "
+            "(succeeded, failed, denied, unauthenticated).",
+            ["action", "outcome"],
+            counters[Keys.metrics_audit],
         )
         queue_length = GaugeMetricFamily(
             "reconciler_queue_length", "Tasks waiting in each Celery queue (all priorities).", labels=["queue"]

@@ -17,6 +17,9 @@ from typing import Any
 import yaml
 
 
+_CONFIGMAP_FIELDS = {"apiVersion", "kind", "metadata", "data", "binaryData", "immutable"}
+
+
 class ConfigMapFileError(ValueError):
     """The file or directory cannot be read as a ConfigMap, its data map, or a mounted ConfigMap."""
 
@@ -42,7 +45,8 @@ def data_of(document: Any, source: str) -> Mapping[str, Any]:
         return {}
     if not isinstance(document, Mapping):
         raise ConfigMapFileError(f"{source} must hold a ConfigMap or its data: map, not a {type(document).__name__}")
-    if document.get("kind") == "ConfigMap":
+    # A ConfigMap, or its fields without `kind` (e.g. only `data:`): no Argo CD key is called `data`.
+    if document.get("kind") == "ConfigMap" or ("data" in document and set(document) <= _CONFIGMAP_FIELDS):
         data = document.get("data") or {}
         if not isinstance(data, Mapping):
             raise ConfigMapFileError(f"{source}: data must be a map of strings")
