@@ -16,7 +16,6 @@ from typing import Any
 
 import yaml
 
-
 _CONFIGMAP_FIELDS = {"apiVersion", "kind", "metadata", "data", "binaryData", "immutable"}
 
 

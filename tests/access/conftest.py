@@ -25,6 +25,7 @@ import pytest
 import yaml
 
 from tests.conftest import serve_app
+from tests.dashboard.conftest import browser, page  # noqa: F401 (fixtures used here)
 from tests.integration.conftest import celery_app, system  # noqa: F401 (fixtures used here)
 
 ADMIN_TOKEN = "access-tests-admin-token-0123456789"
@@ -113,8 +114,8 @@ def oidc_provider() -> Iterator[Provider]:
 def provider_login(authorize_url: str, user: str) -> str:
     """What a person does on the provider's page: pick the user and authorize. Returns where the
     provider sends the browser next (the API's callback)."""
-    page = httpx.get(authorize_url, trust_env=False)
-    assert page.status_code == 200, page.text
+    form = httpx.get(authorize_url, trust_env=False)
+    assert form.status_code == 200, form.text
     answer = httpx.post(authorize_url, data={"sub": user}, trust_env=False)
     assert answer.status_code == 302, answer.text
     return answer.headers["location"]

@@ -103,19 +103,26 @@ class AuditMiddleware:
             await self.app(scope, receive, send)
             return
         scope.setdefault("state", {})
-        status = {"code": 500}
+        recorded = False
 
-        async def record_status(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status["code"] = int(message["status"])
+        async def record_then_send(message: Message) -> None:
+            nonlocal recorded
+            if message["type"] == "http.response.start" and not recorded:
+                # Before the answer leaves: whoever reads the answer may rely on the line being written.
+                recorded = True
+                await self._maybe_record(scope, int(message["status"]))
             await send(message)
 
         try:
-            await self.app(scope, receive, record_status)
+            await self.app(scope, receive, record_then_send)
         finally:
-            event = audit_event(scope, status["code"])
-            if event is not None:
-                await run_in_threadpool(self._record, event)
+            if not recorded:  # the app failed before answering
+                await self._maybe_record(scope, 500)
+
+    async def _maybe_record(self, scope: Scope, status: int) -> None:
+        event = audit_event(scope, status)
+        if event is not None:
+            await run_in_threadpool(self._record, event)
 
     def _record(self, event: dict[str, Any]) -> None:
         self.audit_log.write(event)
