@@ -117,3 +117,20 @@ def test_a_cli_code_is_useless_without_its_verifier(access_api: Callable[..., Ac
     assert refused.status_code == 401 and "does not match" in refused.json()["error"]
     assert again.status_code == 401 and "unknown, expired or used" in again.json()["error"]
     assert elsewhere.status_code == 400 and "loopback" in elsewhere.json()["error"]
+
+
+def test_a_sign_in_the_provider_refuses_returns_to_the_sign_in_form_with_the_reason(
+    access_api: Callable[..., AccessApi],
+) -> None:
+    api = access_api(POLICY)
+    with httpx.Client(base_url=api.url, trust_env=False) as browser:
+        start = browser.get("/auth/login")
+        denied = httpx.post(start.headers["location"], data={"action": "deny"}, trust_env=False)  # "Deny" pressed
+        back = browser.get(denied.headers["location"])
+        assert back.status_code == 302
+        assert httpx.URL(back.headers["location"]).params["sso_error"].startswith(
+            "the provider refused the sign-in: access_denied"
+        )
+        assert browser.get("/api/v1/applications").status_code == 401  # no session came of it
+    [event] = [e for e in api.audit() if e["action"] == "login"]
+    assert event["outcome"] == "denied" and "access_denied" in event["reason"]

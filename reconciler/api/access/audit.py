@@ -84,7 +84,7 @@ def audit_event(scope: Scope, status: int) -> dict[str, Any] | None:
         "action": action,
         "resource": resource,
         "objects": [obj for _, _, obj in targets],
-        "outcome": _outcome(status),
+        "outcome": state.get("audit_outcome") or _outcome(status),  # a refused sign-on answers with a redirect
         "status": status,
         "request": f"{method} {path}",
         "client": (scope.get("client") or ("", 0))[0],

@@ -94,8 +94,10 @@ def _start(request: Request, return_to: str, cli: dict[str, str] | None) -> Redi
     return response
 
 
-def _failed(record: dict[str, Any] | None, reason: str) -> RedirectResponse | JSONResponse:
+def _failed(request: Request, record: dict[str, Any] | None, reason: str) -> RedirectResponse | JSONResponse:
     """Back where the sign-on started, saying why: the CLI's loopback, or the dashboard's sign-in form."""
+    request.state.audit_reason = reason
+    request.state.audit_outcome = "denied"
     cli = (record or {}).get("cli")
     if cli:
         query = urlencode({"error": reason, "state": cli["state"]})
@@ -125,6 +127,8 @@ def _callback(request: Request) -> RedirectResponse | JSONResponse:
     params = request.query_params
     request.state.audit_action = "login"
     record = context(request).services().store.take_oidc_login(params.get("state", ""))
+    if record is None and params.get("error"):  # some providers leave the state out of a refusal
+        return _failed(request, None, f"the provider refused the sign-in: {params.get('error')}")
     if record is None:
         raise ApiError(400, "this sign-in expired or was already used: start again at /auth/login")
     bind = request.cookies.get(LOGIN_COOKIE, "")
@@ -132,15 +136,13 @@ def _callback(request: Request) -> RedirectResponse | JSONResponse:
         raise ApiError(400, "this sign-in was started in another browser: start again at /auth/login")
     if params.get("error"):
         reason = f"the provider refused the sign-in: {params.get('error')} {params.get('error_description', '')}"
-        request.state.audit_reason = reason.strip()
-        return _failed(record, reason.strip())
+        return _failed(request, record, reason.strip())
     try:
         who = _oidc(request).identity(
             params.get("code", ""), record["verifier"], record["nonce"], context(request).access.scopes()
         )
     except SsoError as exc:
-        request.state.audit_reason = str(exc)
-        return _failed(record, str(exc))
+        return _failed(request, record, str(exc))
     request.state.caller = Caller("user", who.subject, who.name, who.groups, "sso")
     return _finish(request, record, who)
 
