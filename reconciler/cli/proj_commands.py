@@ -17,7 +17,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from reconciler.cli.app_commands import _backend, _call
+from reconciler.cli.app_commands import call_backend, open_backend
 
 
 def _when(ts: int | None) -> str:
@@ -25,7 +25,7 @@ def _when(ts: int | None) -> str:
 
 
 def create_token(args: argparse.Namespace) -> int:
-    made = _call(_backend().create_token, args.project, args.role, args.expires_in)
+    made = call_backend(open_backend().create_token, args.project, args.role, args.expires_in)
     if args.token_only:
         print(made["token"])
         return 0
@@ -35,14 +35,14 @@ def create_token(args: argparse.Namespace) -> int:
 
 
 def delete_token(args: argparse.Namespace) -> int:
-    revoked = _call(_backend().delete_token, args.project, args.role, args.id)["revoked"]
+    revoked = call_backend(open_backend().delete_token, args.project, args.role, args.id)["revoked"]
     where = f"role {args.role!r} of project {args.project!r}"
     print(f"token {revoked['id']} (issued at {revoked['iat']}) of {where} revoked")
     return 0
 
 
 def list_tokens(args: argparse.Namespace) -> int:
-    tokens: list[dict[str, Any]] = _call(_backend().list_tokens, args.project, args.role)
+    tokens: list[dict[str, Any]] = call_backend(open_backend().list_tokens, args.project, args.role)
     if args.output == "json":
         sys.stdout.write(json.dumps(tokens, indent=2, sort_keys=True) + "\n")
         return 0
