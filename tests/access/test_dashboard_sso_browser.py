@@ -1,7 +1,7 @@
 """Single sign-on in the real dashboard, in headless Chromium, against the running system (real Redis,
 a Celery worker, kubesim, git) and a real OpenID Connect provider on loopback: a member of team-a
 logs in via SSO, sees and syncs only team A's apps, is refused team B's with a 403 that names the
-policy, and is sent back to the sign-in once the session has expired."""
+policy, and signs out; a session that expires sends the dashboard back to the sign-in."""
 
 from __future__ import annotations
 
@@ -101,6 +101,10 @@ def test_a_team_a_user_signs_in_sees_and_syncs_only_team_a_and_is_refused_team_b
     assert refused["status"] == 403
     assert refused["body"]["error"].startswith("permission denied: applications, sync, team-b/shop-b")
     assert f"the RBAC policy {api.settings.rbac_file}" in refused["body"]["error"]
+
+    page.get_by_role("button", name="Sign out").click()  # ends the session on the server, not only in the tab
+    expect(page.locator("#login-reason")).to_have_text("Signed out.")
+    assert api.services.store.sessions() == {}
 
 
 def test_an_expired_session_sends_the_dashboard_back_to_the_sign_in(
