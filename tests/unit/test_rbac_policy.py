@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from pathlib import Path
 
 import pytest
 import yaml
 
+from reconciler.api.access import control
 from reconciler.control.access.enforcer import Asker, Enforcer
 from reconciler.control.access.policy import PolicyError, load_rbac_config, parse_rbac_data
+from reconciler.settings import Settings
 
 RBAC_CM = {
     "apiVersion": "v1",
@@ -138,3 +142,26 @@ def test_a_project_token_acts_only_inside_its_own_project() -> None:
     assert enforcer.allows(token, "applications", "sync", "team-a/web", team_a)  # type: ignore[arg-type]
     # Argo CD's enforceProjectToken: another project's object is refused before any policy, default role included.
     assert not enforcer.allows(token, "applications", "get", "team-b/web", team_b)  # type: ignore[arg-type]
+
+
+def test_a_changed_policy_file_is_read_again_and_a_broken_change_keeps_the_last_good_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(control, "RELOAD_CHECK_SECONDS", 0.0)
+    mounted = tmp_path / "rbac"  # as the kubelet mounts a ConfigMap: a file per key
+    mounted.mkdir()
+    policy = mounted / "policy.csv"
+    policy.write_text("p, alice, applications, sync, team-a/*, allow\n")
+    access = control.AccessControl(dataclasses.replace(Settings(), rbac_file=str(mounted)))
+    alice = Asker("alice")
+    assert access.enforcer.allows(alice, "applications", "sync", "team-a/web", None)
+
+    policy.write_text("p, alice, applications, sync, team-b/*, allow\n")
+    os.utime(policy, ns=(1, 10**18))  # a new modification time, whatever the clock's resolution
+    assert not access.enforcer.allows(alice, "applications", "sync", "team-a/web", None)
+    assert access.enforcer.allows(alice, "applications", "sync", "team-b/web", None)
+
+    policy.write_text("p, alice, applications, sync\n")
+    os.utime(policy, ns=(1, 2 * 10**18))
+    assert access.enforcer.allows(alice, "applications", "sync", "team-b/web", None)
+    assert "policy.csv line 1" in caplog.text and "the previous one stays in force" in caplog.text
