@@ -33,6 +33,9 @@ USERS = {
     "alice": {"email": "alice@example.com", "groups": ["team-a"]},
     "bob": {"email": "bob@example.com", "groups": ["team-b"]},
     "erin": {"email": "erin@example.com", "groups": ["contractors"]},
+    # Groups that would pose as a static token or a project role: never taken from a provider.
+    "mallory": {"email": "mallory@example.com", "groups": ["team-a", "token:setup", "proj:team-b:ci"]},
+    "proj:team-b:ci": {"email": "ci@example.com", "groups": []},
 }
 
 

@@ -10,9 +10,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 
-from tests.access.conftest import ADMIN_TOKEN, AccessApi
+from tests.access.conftest import ADMIN_TOKEN, AccessApi, provider_login
 
 APPS = "/api/v1/applications"
 POLICY = """\
@@ -294,8 +295,6 @@ def test_a_route_that_declares_nothing_gets_the_conservative_check(teams: Access
     app.include_router(router)
     with serve_app(app) as url:
         cookie = teams.browser_login("alice").cookies
-        import httpx
-
         with httpx.Client(base_url=url, cookies=cookie, trust_env=False) as alice, httpx.Client(
             base_url=url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, trust_env=False
         ) as admin:
@@ -303,3 +302,21 @@ def test_a_route_that_declares_nothing_gets_the_conservative_check(teams: Access
             refused = alice.post("/api/v1/widgets", json={})
             assert admin.post("/api/v1/widgets", json={}).status_code == 200
     assert refused.status_code == 403 and "applications, create, */*" in refused.json()["error"]
+
+
+def test_a_provider_cannot_pose_as_a_static_token_or_a_project_role(teams: AccessApi) -> None:
+    with teams.browser_login("mallory") as mallory:
+        assert mallory.get("/api/v1/session/userinfo").json()["groups"] == ["team-a"]
+    with teams.client() as browser:
+        start = browser.get("/auth/login")
+        back = browser.get(provider_login(start.headers["location"], "proj:team-b:ci"))
+    assert back.status_code == 302 and "sso_error" in back.headers["location"]
+    assert "reserved" in httpx.URL(back.headers["location"]).params["sso_error"]
+
+
+def test_a_session_cookie_cannot_be_ridden_by_another_site(teams: AccessApi) -> None:
+    with teams.browser_login("alice") as alice:
+        forged = alice.post(f"{APPS}/a-web/sync", json={}, headers={"Origin": "https://evil.example.com"})
+        plain = alice.post(f"{APPS}/a-web/sync", content=b"{}", headers={"Content-Type": "text/plain"})
+    assert forged.status_code == 403 and "cross-origin request refused" in forged.json()["error"]
+    assert plain.status_code == 415
