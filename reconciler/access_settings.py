@@ -24,6 +24,7 @@ from reconciler.model.durations import DURATION_HINT, parse_duration
 from reconciler.settings import DEFAULT_SESSION_SECONDS, SettingsError
 
 DEFAULT_OIDC_SCOPES = ("openid", "profile", "email", "groups")
+MIN_SIGNING_KEY_CHARS = 32
 
 
 @dataclass(frozen=True)
@@ -108,13 +109,24 @@ def _session_duration(env: Mapping[str, str]) -> float:
     return seconds
 
 
+def _signing_key(env: Mapping[str, str]) -> str:
+    key = env.get("RECONCILER_TOKEN_SIGNING_KEY", "").strip()
+    if key and len(key) < MIN_SIGNING_KEY_CHARS:
+        # Never echo the value: it is a secret.
+        raise SettingsError(
+            f"RECONCILER_TOKEN_SIGNING_KEY has {len(key)} characters; use at least {MIN_SIGNING_KEY_CHARS} random ones "
+            "(e.g. `openssl rand -base64 48`)"
+        )
+    return key
+
+
 def access_from_env(env: Mapping[str, str]) -> AccessSettings:
     external_url = _url(env, "RECONCILER_URL", "https://gitops.example.com")
     return AccessSettings(
         rbac_file=env.get("RECONCILER_RBAC_FILE", "").strip(),
         external_url=external_url,
         oidc=_oidc(env, external_url),
-        token_signing_key=env.get("RECONCILER_TOKEN_SIGNING_KEY", "").strip(),
+        token_signing_key=_signing_key(env),
         session_duration=_session_duration(env),
         audit_log=env.get("RECONCILER_AUDIT_LOG", "").strip(),
     )

@@ -45,6 +45,7 @@ def test_single_sign_on_reads_its_variables_with_argo_cds_defaults() -> None:
         ({"RECONCILER_OIDC_SCOPES": "profile groups"}, "must include openid"),
         ({"RECONCILER_SESSION_DURATION": "soon"}, "RECONCILER_SESSION_DURATION='soon' is not a duration"),
         ({"RECONCILER_API_AUTH": "none"}, "RECONCILER_API_AUTH=none turns authentication off"),
+        ({"RECONCILER_TOKEN_SIGNING_KEY": "too-short"}, "has 9 characters; use at least 32"),
     ],
 )
 def test_single_sign_on_mistakes_are_named(change: dict[str, str], says: str) -> None:
