@@ -125,6 +125,7 @@ class RedisCollector(Collector):
                 Keys.metrics_webhooks,
                 Keys.metrics_k8s,
                 Keys.metrics_notifications,
+                Keys.metrics_audit,
             ]
         )
         queue_keys = {queue: broker_queue_keys(queue) for queue in CELERY_QUEUES}
@@ -152,6 +153,13 @@ class RedisCollector(Collector):
             "Requests to Kubernetes API servers, by verb and HTTP status code ('error': no answer).",
             ["verb", "code"],
             counters[Keys.metrics_k8s],
+        )
+        yield self._labelled_counter(
+            "reconciler_audit_events_total",
+            "Audit log events: changes and refusals through the API, by action and outcome "
+            "(succeeded, failed, denied, unauthenticated).",
+            ["action", "outcome"],
+            counters[Keys.metrics_audit],
         )
         queue_length = GaugeMetricFamily(
             "reconciler_queue_length", "Tasks waiting in each Celery queue (all priorities).", labels=["queue"]

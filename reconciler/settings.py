@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from reconciler.access_settings import OidcSettings
 
 WEBHOOK_PROVIDERS = ("GITHUB", "GITLAB", "BITBUCKET", "GITEA", "GENERIC")
 API_ROLES = ("admin", "readonly")
 API_AUTH_MODES = ("token", "none")
+DEFAULT_SESSION_SECONDS = 24 * 3600.0  # Argo CD's users.session.duration
 
 
 class SettingsError(ValueError):
@@ -240,9 +246,14 @@ def _resource_exclusions(env: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(patterns)
 
 
-def _api_tokens(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
-    """(role, token) pairs from RECONCILER_API_TOKENS (`role:token,...`) and the file named by
-    RECONCILER_API_TOKENS_FILE (one `role:token` a line, `#` comments; a mounted Secret)."""
+_TOKEN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def _api_tokens(env: Mapping[str, str]) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+    """(role, token) pairs and their names, from RECONCILER_API_TOKENS (`role:token,...`, or
+    `name=role:token` to give the token a name for the audit log and policies) and the file named
+    by RECONCILER_API_TOKENS_FILE (one entry a line, `#` comments; a mounted Secret). An unnamed
+    token is called `<role>-<n>`, n counting the entries from 1."""
     entries: list[tuple[str, str]] = [
         (f"RECONCILER_API_TOKENS entry {i}", item.strip())
         for i, item in enumerate(env.get("RECONCILER_API_TOKENS", "").split(","), start=1)
@@ -260,14 +271,27 @@ def _api_tokens(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
             if line.strip() and not line.strip().startswith("#")
         ]
     tokens: list[tuple[str, str]] = []
-    for where, entry in entries:
+    names: list[str] = []
+    for number, (where, entry) in enumerate(entries, start=1):
+        name, eq, rest = entry.partition("=")
+        # `admin:abc=` is the old form with a token ending in `=`: a name holds no colon.
+        if eq and _TOKEN_NAME.fullmatch(name.strip()):
+            name, entry = name.strip(), rest.strip()
+        else:
+            name = ""
         role, sep, token = entry.partition(":")
         role, token = role.strip().lower(), token.strip()
         # Never echo the entry: it holds a token.
         if not sep or role not in API_ROLES or not token:
-            raise SettingsError(f"{where} must have the form ROLE:TOKEN with ROLE one of {', '.join(API_ROLES)}")
+            raise SettingsError(
+                f"{where} must have the form ROLE:TOKEN or NAME=ROLE:TOKEN with ROLE one of {', '.join(API_ROLES)}"
+            )
+        name = name or f"{role}-{number}"
+        if name in names:
+            raise SettingsError(f"{where}: the token name {name!r} is given twice; give each token its own name")
         tokens.append((role, token))
-    return tuple(tokens)
+        names.append(name)
+    return tuple(tokens), tuple(names)
 
 
 def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
@@ -278,14 +302,15 @@ def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
     return value
 
 
-def _api_auth(env: Mapping[str, str], tokens: tuple[tuple[str, str], ...]) -> str:
+def _api_auth(env: Mapping[str, str], tokens: tuple[tuple[str, str], ...], sso: bool) -> str:
     mode = env.get("RECONCILER_API_AUTH", "").strip().lower() or "token"
     if mode not in API_AUTH_MODES:
         raise SettingsError(f"RECONCILER_API_AUTH={mode!r} must be one of {', '.join(API_AUTH_MODES)}")
-    if mode == "none" and tokens:
+    if mode == "none" and (tokens or sso):
+        configured = "API tokens are" if tokens else "single sign-on (RECONCILER_OIDC_ISSUER) is"
         raise SettingsError(
-            "RECONCILER_API_AUTH=none turns authentication off, but API tokens are configured: "
-            "unset RECONCILER_API_AUTH to use the tokens, or remove the tokens"
+            f"RECONCILER_API_AUTH=none turns authentication off, but {configured} configured: "
+            "unset RECONCILER_API_AUTH to use them, or remove them"
         )
     return mode
 
@@ -314,7 +339,15 @@ class Settings:
     webhook_hold_seconds: float = 10.0
     # REST auth: (role, token) pairs; "token" needs one, "none" (explicit) leaves the REST API open.
     api_tokens: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    api_token_names: tuple[str, ...] = ()  # the name of each of api_tokens (unnamed: `<role>-<n>`)
     api_auth: str = "token"
+    # Access control (reconciler/access_settings.py reads these; docs/security.md "Access control").
+    rbac_file: str = ""  # RECONCILER_RBAC_FILE: an argocd-rbac-cm ConfigMap, its data map, or a mounted dir
+    external_url: str = ""  # RECONCILER_URL: where users reach the API and dashboard (SSO redirects)
+    oidc: OidcSettings | None = None  # single sign-on, when RECONCILER_OIDC_ISSUER is set
+    token_signing_key: str = field(default="", repr=False)  # RECONCILER_TOKEN_SIGNING_KEY: project tokens
+    session_duration: float = DEFAULT_SESSION_SECONDS  # RECONCILER_SESSION_DURATION
+    audit_log: str = ""  # RECONCILER_AUDIT_LOG: a file for the audit log's JSON lines; "": standard error
     metrics_auth: bool = False  # true: GET /metrics needs any valid token
     # "direct": the API calls clusters itself (diff?refresh, dry-run sync, cascade delete, the
     # dashboard's live tree); "workers": it asks a worker, so it needs no cluster credentials.
@@ -376,7 +409,10 @@ class Settings:
             for provider in WEBHOOK_PROVIDERS
             if env.get(f"RECONCILER_WEBHOOK_{provider}_SECRET")
         }
-        api_tokens = _api_tokens(env)
+        from reconciler.access_settings import access_from_env
+
+        api_tokens, api_token_names = _api_tokens(env)
+        access = access_from_env(env)
         return cls(
             redis_url=env.get("REDIS_URL", "").strip(),
             redis=RedisSettings.from_env(env),
@@ -394,7 +430,14 @@ class Settings:
             webhook_rate_limit=_int(env, "RECONCILER_WEBHOOK_RATE_LIMIT", 60),
             webhook_hold_seconds=_float(env, "RECONCILER_WEBHOOK_HOLD_SECONDS", 10.0),
             api_tokens=api_tokens,
-            api_auth=_api_auth(env, api_tokens),
+            api_token_names=api_token_names,
+            api_auth=_api_auth(env, api_tokens, access.oidc is not None),
+            rbac_file=access.rbac_file,
+            external_url=access.external_url,
+            oidc=access.oidc,
+            token_signing_key=access.token_signing_key,
+            session_duration=access.session_duration,
+            audit_log=access.audit_log,
             metrics_auth=_flag(env, "RECONCILER_METRICS_AUTH"),
             api_cluster_access=_choice(env, "RECONCILER_API_CLUSTER_ACCESS", ("direct", "workers")),
             resource_exclusions=_resource_exclusions(env),

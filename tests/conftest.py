@@ -159,13 +159,14 @@ def seed_repo(git_repo_factory: Callable[..., GitRepo]) -> GitRepo:
 
 
 @contextlib.contextmanager
-def serve_app(app: Any) -> Iterator[str]:
-    """Serve an ASGI app with uvicorn in a thread on a free loopback port; yields its base URL."""
+def serve_app(app: Any, port: int | None = None) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn in a thread on a loopback port (a free one unless given);
+    yields its base URL."""
     import uvicorn
 
     from reconciler.state.redis_server import free_port
 
-    port = free_port()
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

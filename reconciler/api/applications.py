@@ -16,8 +16,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from reconciler.api.access.identity import Caller
+from reconciler.api.access.permits import permit_app, permit_each, require, visible_apps
 from reconciler.api.auth import context, rest_caller
-from reconciler.api.context import WORKER_ANSWER_TIMEOUT_SECONDS, ApiContext
+from reconciler.api.context import WORKER_ANSWER_TIMEOUT_SECONDS
 from reconciler.api.errors import ApiError
 from reconciler.api.models import (
     ActionDone,
@@ -47,8 +49,8 @@ MAX_MANIFEST_BYTES = 5 * 1024 * 1024
 BODY_SOURCE = "request body"
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorBody, "description": "no valid bearer token"},
-    403: {"model": ErrorBody, "description": "a read-only token on a route that changes the system"},
+    401: {"model": ErrorBody, "description": "no valid bearer token or session"},
+    403: {"model": ErrorBody, "description": "the RBAC policy does not allow this caller the action (named)"},
 }
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "description": "no such application"}}
 
@@ -86,7 +88,38 @@ async def manifest_body(request: Request) -> bytes:
     return raw
 
 
-def _create(ctx: ApiContext, raw: bytes) -> tuple[int, dict[str, Any]]:
+def _authorize_documents(request: Request, caller: Caller, documents: list[Any]) -> None:
+    """Argo CD's checks of a create or upsert: `create` on a new object, `update` on an existing
+    one (on its old and its new project when an Application moves). All are checked before any
+    is registered, so a refused document registers nothing. ApplicationSets are objects of the
+    project their template names, clusters of their server URL, as in Argo CD's policies."""
+    store = context(request).services().store
+    for doc in documents:
+        if isinstance(doc, AppProject):
+            action = "update" if store.project_manifest(doc.name) is not None else "create"
+            require(request, caller, "projects", action, doc.name)
+            continue
+        if isinstance(doc, ApplicationSet):
+            project = str(((doc.template.get("spec") or {}).get("project")) or "default")
+            action = "update" if store.appset_manifest(doc.name) is not None else "create"
+            require(request, caller, "applicationsets", action, f"{project}/{doc.name}")
+            continue
+        if isinstance(doc, ClusterSecret):
+            action = "update" if doc.name in store.cluster_manifests() else "create"
+            require(request, caller, "clusters", action, doc.server)
+            continue
+        obj = f"{doc.project or 'default'}/{doc.name}"
+        old = store.app_manifest(doc.name)
+        if old is None:
+            require(request, caller, "applications", "create", obj)
+            continue
+        old_obj = f"{(old.get('spec') or {}).get('project') or 'default'}/{doc.name}"
+        for target in dict.fromkeys((old_obj, obj)):
+            require(request, caller, "applications", "update", target)
+
+
+def _create(request: Request, caller: Caller, raw: bytes) -> tuple[int, dict[str, Any]]:
+    ctx = context(request)
     try:
         documents = parse_manifests(_manifest_text(raw), source_file=BODY_SOURCE)
     except SpecError as exc:
@@ -97,6 +130,7 @@ def _create(ctx: ApiContext, raw: bytes) -> tuple[int, dict[str, Any]]:
         ) from None
     if not documents:
         raise ApiError(400, "the request body holds no Application, AppProject, ApplicationSet or cluster Secret")
+    _authorize_documents(request, caller, documents)
     store = ctx.services().store
     new = [d.name for d in documents if isinstance(d, Application) and store.app_manifest(d.name) is None]
     names = actions.create(store, documents)
@@ -133,6 +167,7 @@ def apps_router() -> APIRouter:
         summary="Register or update Applications and AppProjects from YAML or JSON manifests",
         response_model=CreateResult,
         status_code=201,
+        dependencies=[Depends(permit_each())],
         responses={
             200: {"model": CreateResult, "description": "every application existed already (updated)"},
             400: {"model": ErrorBody, "description": "invalid manifests; every problem listed"},
@@ -149,15 +184,16 @@ def apps_router() -> APIRouter:
             }
         },
     )
-    async def create(request: Request) -> JSONResponse:
+    async def create(request: Request, caller: Caller = Depends(rest_caller)) -> JSONResponse:  # noqa: B008
         raw = await manifest_body(request)
-        status, body = await run_in_threadpool(_create, context(request), raw)
+        status, body = await run_in_threadpool(_create, request, caller, raw)
         return _json(body, status)
 
-    @router.get("", summary="List applications with sync, health and revision", response_model=list[AppSummary],
-                responses=_ERRORS)
+    @router.get("", summary="List the applications the caller may get, with sync, health and revision",
+                response_model=list[AppSummary], responses=_ERRORS, dependencies=[Depends(permit_each())])
     def list_apps(
         request: Request,
+        caller: Caller = Depends(rest_caller),  # noqa: B008
         sync: str | None = Query(None, description="Synced | OutOfSync | Unknown"),
         health: str | None = Query(None, description="Healthy | Progressing | Degraded | ..."),
         project: str | None = Query(None),
@@ -165,10 +201,12 @@ def apps_router() -> APIRouter:
         search: str | None = Query(None, description="part of the application name"),
     ) -> JSONResponse:
         rows = actions.list_apps(context(request).services().store)
-        return _json([r for r in rows if _matches_filters(r, sync, health, project, repo, search)])
+        wanted = [r for r in rows if _matches_filters(r, sync, health, project, repo, search)]
+        return _json(visible_apps(request, caller, wanted))
 
     @router.get("/{name}", summary="One application: resources, conditions, operation, history",
-                response_model=AppDetail, responses={**_ERRORS, **_NOT_FOUND})
+                response_model=AppDetail, responses={**_ERRORS, **_NOT_FOUND},
+                dependencies=[Depends(permit_app("get"))])
     def get_app(request: Request, name: str) -> JSONResponse:
         return _json(actions.get_app(context(request).services().store, name))
 
@@ -181,6 +219,7 @@ def apps_router() -> APIRouter:
             202: {"model": DeleteDeferred, "description": "cascade delete waits for the app's running sync"},
             409: {"model": ErrorBody, "description": "cascade delete failed"},
         },
+        dependencies=[Depends(permit_app("delete"))],
     )
     def delete_app(request: Request, name: str, cascade: bool = Query(False)) -> JSONResponse:
         ctx = context(request)
@@ -216,6 +255,7 @@ def apps_router() -> APIRouter:
         summary="Differences between Git and the cluster, from the last poll (or a fresh one)",
         response_model=AppStatus,
         responses={**_ERRORS, **_NOT_FOUND, 409: {"model": ErrorBody, "description": "not polled yet"}},
+        dependencies=[Depends(permit_app("get"))],
     )
     def diff(request: Request, name: str, refresh_now: bool = Query(False, alias="refresh")) -> JSONResponse:
         ctx = context(request)
@@ -254,6 +294,7 @@ def apps_router() -> APIRouter:
             **_ERRORS,
             **_NOT_FOUND,
         },
+        dependencies=[Depends(permit_app("sync"))],
     )
     def sync(request: Request, name: str, body: SyncBody | None = None) -> JSONResponse:
         ctx = context(request)
@@ -291,6 +332,8 @@ def apps_router() -> APIRouter:
         status_code=202,
         response_model=Queued,
         responses={**_ERRORS, **_NOT_FOUND, 409: {"model": ErrorBody, "description": "refused (e.g. auto-sync on)"}},
+        # Argo CD checks `sync` for a rollback (unless server.rbac.rollback.enforce.enable).
+        dependencies=[Depends(permit_app("sync"))],
     )
     def rollback(request: Request, name: str, body: RollbackBody) -> JSONResponse:
         ctx = context(request)
@@ -307,6 +350,7 @@ def apps_router() -> APIRouter:
         status_code=202,
         response_model=ActionDone,
         responses={**_ERRORS, **_NOT_FOUND, 409: {"model": ErrorBody, "description": "no running operation"}},
+        dependencies=[Depends(permit_app("sync"))],  # as Argo CD's TerminateOperation
     )
     def terminate_op(request: Request, name: str) -> JSONResponse:
         try:
@@ -320,6 +364,8 @@ def apps_router() -> APIRouter:
         summary="Let the app's sync delete the objects marked Prune=confirm",
         response_model=ActionDone,
         responses={**_ERRORS, **_NOT_FOUND},
+        # Argo CD confirms by annotating the Application: an update.
+        dependencies=[Depends(permit_app("update"))],
     )
     def confirm_prune(request: Request, name: str) -> JSONResponse:
         return _json(actions.confirm_prune(context(request).services().store, name))

@@ -16,6 +16,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from reconciler.api.access.identity import Caller
+from reconciler.api.access.permits import permit_each, require
 from reconciler.api.applications import BODY_SOURCE, _json, _manifest_text, manifest_body
 from reconciler.api.auth import context, rest_caller
 from reconciler.api.errors import ApiError
@@ -28,7 +30,7 @@ from reconciler.model.appset_types import ApplicationSet, ClusterSecret
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "no valid bearer token"},
-    403: {"model": ErrorBody, "description": "a read-only token on a route that changes the system"},
+    403: {"model": ErrorBody, "description": "the caller's RBAC policy does not allow it (the message names the rule)"},
 }
 _YAML_BODY = {
     "requestBody": {
@@ -59,8 +61,22 @@ def _documents(raw: bytes, kind: type, what: str) -> list[Any]:
     return documents
 
 
+def _appset_object(request: Request, name: str) -> str:
+    """`<project>/<name>` of a registered set (its template's project), `*/<name>` of an unknown
+    one: like an app's, a name the caller may not see answers 403, not 404."""
+    manifest = context(request).services().store.appset_manifest(name)
+    return f"*/{name}" if manifest is None else f"{actions.appset_project(manifest)}/{name}"
+
+
+def _allows(request: Request, caller: Caller, resource: str, obj: str) -> bool:
+    ctx = context(request)
+    return ctx.access.allows(ctx.services().store, caller, resource, "get", obj)
+
+
 def appsets_router() -> APIRouter:
-    router = APIRouter(prefix="/api/v1", tags=["applicationsets"], dependencies=[Depends(rest_caller)])
+    # Every route checks Argo CD's RBAC itself (permit_each): `applicationsets` objects are
+    # `<project>/<set>`, `clusters` objects the cluster's server URL, as in Argo CD's policies.
+    router = APIRouter(prefix="/api/v1", tags=["applicationsets"], dependencies=[Depends(permit_each())])
 
     @router.post(
         "/applicationsets",
@@ -69,10 +85,13 @@ def appsets_router() -> APIRouter:
         responses={400: {"model": ErrorBody, "description": "invalid manifests"}, **_ERRORS},
         openapi_extra=_YAML_BODY,
     )
-    async def create(request: Request) -> JSONResponse:
+    async def create(request: Request, caller: Caller = Depends(rest_caller)) -> JSONResponse:  # noqa: B008
         raw = await manifest_body(request)
         documents = _documents(raw, ApplicationSet, "ApplicationSet manifests")
         store = context(request).services().store
+        for doc in documents:  # all checked before any is registered
+            action = "update" if store.appset_manifest(doc.name) is not None else "create"
+            require(request, caller, "applicationsets", action, f"{actions.appset_project(doc.manifest)}/{doc.name}")
         created = [d.name for d in documents if await run_in_threadpool(actions.register_appset, store, d)]
         return _json({"applicationSets": [d.name for d in documents], "created": created}, 201 if created else 200)
 
@@ -86,7 +105,7 @@ def appsets_router() -> APIRouter:
         },
         openapi_extra=_YAML_BODY,
     )
-    async def generate(request: Request) -> JSONResponse:
+    async def generate(request: Request, caller: Caller = Depends(rest_caller)) -> JSONResponse:  # noqa: B008
         raw = await manifest_body(request)
         try:
             manifest = yaml.safe_load(_manifest_text(raw))
@@ -96,6 +115,9 @@ def appsets_router() -> APIRouter:
             manifest = manifest[0]
         if not isinstance(manifest, dict) or manifest.get("kind") != "ApplicationSet":
             raise ApiError(400, "send one ApplicationSet manifest (kind: ApplicationSet)")
+        # It reads repositories and clusters with the system's credentials: as creating the set would.
+        name = str((manifest.get("metadata") or {}).get("name") or "")
+        require(request, caller, "applicationsets", "create", f"{actions.appset_project(manifest)}/{name}")
         try:
             apps = await run_in_threadpool(actions.generate_preview, context(request).services(), manifest)
         except actions.GenerateFailed as exc:
@@ -103,15 +125,17 @@ def appsets_router() -> APIRouter:
         return _json(apps)
 
     @router.get("/applicationsets", summary="List ApplicationSets with their apps' sync and health")
-    def list_appsets(request: Request) -> JSONResponse:
-        return _json(actions.list_appsets(context(request).services().store))
+    def list_appsets(request: Request, caller: Caller = Depends(rest_caller)) -> JSONResponse:  # noqa: B008
+        rows = actions.list_appsets(context(request).services().store)
+        return _json([r for r in rows if _allows(request, caller, "applicationsets", f"{r['project']}/{r['name']}")])
 
     @router.get(
         "/applicationsets/{name}",
         summary="One ApplicationSet: conditions, resources, rollout",
         responses={404: {"model": ErrorBody, "description": "no such ApplicationSet"}, **_ERRORS},
     )
-    def get_appset(request: Request, name: str) -> JSONResponse:
+    def get_appset(request: Request, name: str, caller: Caller = Depends(rest_caller)) -> JSONResponse:  # noqa: B008
+        require(request, caller, "applicationsets", "get", _appset_object(request, name))
         try:
             return _json(actions.get_appset(context(request).services().store, name))
         except actions.UnknownAppSet as exc:
@@ -125,7 +149,8 @@ def appsets_router() -> APIRouter:
             **_ERRORS,
         },
     )
-    def delete(request: Request, name: str) -> JSONResponse:
+    def delete(request: Request, name: str, caller: Caller = Depends(rest_caller)) -> JSONResponse:  # noqa: B008
+        require(request, caller, "applicationsets", "delete", _appset_object(request, name))
         ctx = context(request)
         try:
             result, deletes = delete_appset(ctx.services(), name)
@@ -136,8 +161,9 @@ def appsets_router() -> APIRouter:
         return _json(result)
 
     @router.get("/clusters", summary="Known clusters: in-cluster and registered cluster Secrets (no credentials)")
-    def list_clusters(request: Request) -> JSONResponse:
-        return _json(cluster_rows(context(request).services().store))
+    def list_clusters(request: Request, caller: Caller = Depends(rest_caller)) -> JSONResponse:  # noqa: B008
+        rows = cluster_rows(context(request).services().store)
+        return _json([r for r in rows if _allows(request, caller, "clusters", r["server"])])
 
     @router.post(
         "/clusters",
@@ -146,9 +172,12 @@ def appsets_router() -> APIRouter:
         responses={400: {"model": ErrorBody, "description": "invalid Secret"}, **_ERRORS},
         openapi_extra=_YAML_BODY,
     )
-    async def add_clusters(request: Request) -> JSONResponse:
+    async def add_clusters(request: Request, caller: Caller = Depends(rest_caller)) -> JSONResponse:  # noqa: B008
         raw = await manifest_body(request)
         documents = _documents(raw, ClusterSecret, "cluster Secrets (label argocd.argoproj.io/secret-type: cluster)")
+        known = context(request).services().store.cluster_manifests()
+        for doc in documents:
+            require(request, caller, "clusters", "update" if doc.name in known else "create", doc.server)
         names = await run_in_threadpool(actions.register_clusters, context(request).services().store, documents)
         return _json({"clusters": names}, 201)
 

@@ -12,6 +12,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.api.access.control import AccessControl
+from reconciler.api.access.oidc import OidcClient
 from reconciler.api.errors import ApiError
 from reconciler.control.catalog import UnknownApplication
 from reconciler.control.requests import SyncRequest
@@ -28,11 +30,20 @@ WORKER_ANSWER_TIMEOUT_SECONDS = 60.0
 class ApiContext:
     settings: Settings
     given_services: Services | None = None
+    # The RBAC policy; built by create_app (a policy that cannot be parsed stops the API there).
+    access: AccessControl = field(default=None, repr=False)  # type: ignore[assignment]
+    oidc: OidcClient | None = field(default=None, init=False, repr=False)  # single sign-on, when configured
     _services: Services | None = field(default=None, init=False, repr=False)
     # Webhooks answered 503 because Redis stayed unreachable past the hold (this process's count:
     # Redis, where every other counter lives, was the thing that was down).
     webhooks_unavailable: int = field(default=0, init=False)
     _guard: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.access is None:
+            self.access = AccessControl(self.settings)
+        if self.settings.oidc is not None:
+            self.oidc = OidcClient(self.settings.oidc, self.settings.external_url + "/auth/callback")
 
     def services(self) -> Services:
         """The clients of this API process: the ones passed to create_app, else built from

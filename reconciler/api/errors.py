@@ -44,6 +44,8 @@ def _location(loc: Sequence[object]) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        if exc.status in (401, 403):
+            request.state.audit_reason = exc.message  # the audit log says why (access/audit.py)
         return error_response(exc.status, exc.message, exc.problems, exc.headers)
 
     @app.exception_handler(RequestValidationError)

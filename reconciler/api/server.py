@@ -4,9 +4,13 @@
     serve(port, host="0.0.0.0")                           run it with uvicorn (`reconciler api`, `reconciler up`)
 
 Routes (OpenAPI document at /openapi.json, browsable at /docs):
-- `POST /api/webhook`                        reconciler/api_webhook.py (its own signatures)
-- `/api/v1/applications...`                  reconciler/api_apps.py (bearer tokens, reconciler/api_auth.py)
-- `GET /healthz`, `/readyz`, `/metrics`      reconciler/api_ops.py
+- `POST /api/webhook`                        reconciler/api/webhook (its own signatures)
+- `/api/v1/applications...`                  reconciler/api/applications.py
+- `/api/v1/projects...` (role tokens)        reconciler/api/access/project_routes.py
+- `/auth/...`, `/api/v1/session[s]`          reconciler/api/access/auth_routes.py (single sign-on, sessions)
+- `GET /healthz`, `/readyz`, `/metrics`      reconciler/api/ops.py
+Every REST and dashboard route declares what it needs (reconciler/api/access/permits.py), decided
+by Argo CD's RBAC (RECONCILER_RBAC_FILE); changes and refusals go to the audit log.
 
 Configuration comes from Settings (the environment): RECONCILER_WEBHOOK_<PROVIDER>_SECRET,
 RECONCILER_WEBHOOK_ALLOW_UNSIGNED, RECONCILER_WEBHOOK_MAX_BYTES, RECONCILER_WEBHOOK_RATE_LIMIT,
@@ -30,6 +34,9 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
 from reconciler import logs
+from reconciler.api.access.audit import AuditLog, AuditMiddleware
+from reconciler.api.access.auth_routes import auth_router
+from reconciler.api.access.project_routes import project_router
 from reconciler.api.applications import apps_router
 from reconciler.api.applicationsets import appsets_router
 from reconciler.api.auth import rest_caller
@@ -40,6 +47,7 @@ from reconciler.api.models import ErrorBody
 from reconciler.api.ops import ops_router
 from reconciler.api.request_guard import RequestGuard
 from reconciler.api.webhook.router import webhook_router
+from reconciler.control.access.policy import PolicyError
 from reconciler.control.catalog import UnknownApplication
 from reconciler.services import Services
 from reconciler.settings import Settings
@@ -69,6 +77,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.context = ctx
     # Authentication off: answer only requests addressed to a loopback name (DNS rebinding).
     app.add_middleware(RequestGuard, loopback_only=settings.api_auth == "none" and not settings.api_tokens)
+    # Outermost: the guard's refusals are in the audit log too.
+    app.add_middleware(AuditMiddleware, audit_log=AuditLog(settings.audit_log), store_of=lambda: ctx.services().store)
     install_error_handlers(app)
 
     @app.exception_handler(UnknownApplication)
@@ -86,9 +96,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(webhook_router())
     app.include_router(apps_router())
     app.include_router(appsets_router())
+    app.include_router(project_router())
+    app.include_router(auth_router())
     app.include_router(ops_router())
     tree = ctx.live_tree_from_workers if ctx.settings.api_cluster_access == "workers" else None
-    app.include_router(dashboard_router(ctx.services, rest_caller, tree))
+    app.include_router(dashboard_router(ctx.services, rest_caller, tree, sso_enabled=ctx.oidc is not None))
     _document_invalid_requests_as_400(app)
     return app
 
@@ -154,10 +166,14 @@ def serve(port: int, host: str = "0.0.0.0", settings: Settings | None = None) ->
     if problem:
         raise SystemExit(f"reconciler api: {problem}")
     logs.configure("INFO", settings.log_format)
+    try:
+        app = create_app(settings)
+    except (PolicyError, ValueError) as exc:  # the RBAC policy or the token signing key cannot be used
+        raise SystemExit(f"reconciler api: not starting: {exc}") from None
     trusted = [str(network) for network in settings.trusted_proxies]
     # log_config=None: uvicorn's loggers go through reconciler.logs like every other process.
     # forwarded_allow_ips given explicitly: uvicorn would otherwise read FORWARDED_ALLOW_IPS or trust 127.0.0.1.
     uvicorn.run(
-        create_app(settings), host=host, port=port, log_level="info", log_config=None,
+        app, host=host, port=port, log_level="info", log_config=None,
         proxy_headers=bool(trusted), forwarded_allow_ips=trusted or [],
     )  # fmt: skip

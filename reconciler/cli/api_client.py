@@ -27,10 +27,17 @@ class Backend(Protocol):
     def delete(self, name: str, cascade: bool) -> dict[str, Any]: ...
     def terminate_op(self, name: str) -> dict[str, Any]: ...
     def confirm_prune(self, name: str) -> dict[str, Any]: ...
+    def create_token(self, project: str, role: str, expires_in: str) -> dict[str, Any]: ...
+    def delete_token(self, project: str, role: str, id_or_iat: str) -> dict[str, Any]: ...
+    def list_tokens(self, project: str, role: str) -> list[dict[str, Any]]: ...
 
 
 class LocalBackend:
-    """Talks to Redis (REDIS_URL, else the embedded Redis of the data dir) and enqueues Celery tasks."""
+    """Talks to Redis (REDIS_URL, else the embedded Redis of the data dir) and enqueues Celery tasks.
+
+    This is the installation operator's door: whoever holds the Redis password is an
+    administrator, and no RBAC policy applies here. Everyone else uses the API
+    (RECONCILER_SERVER), where every call is checked and written to the audit log."""
 
     def __init__(self, settings: Settings) -> None:
         from reconciler.state import Store
@@ -134,24 +141,63 @@ class LocalBackend:
             )
         return teardown.deleted_body(name, result)
 
+    def create_token(self, project: str, role: str, expires_in: str) -> dict[str, Any]:
+        from reconciler.control.access import project_tokens as tokens
+        from reconciler.control.access.registered import registered_project
+
+        found = registered_project(self.store, project)
+        if found is None:
+            raise ClientError(f"project {project!r} is not registered: register its AppProject with `app create -f`")
+        try:
+            seconds = tokens.parse_expires_in(expires_in)
+            return tokens.create_token(self.store, tokens.signing_secret(self.settings), found, role, seconds)
+        except (tokens.ProjectTokenError, ValueError) as exc:
+            raise ClientError(str(exc)) from None
+
+    def delete_token(self, project: str, role: str, id_or_iat: str) -> dict[str, Any]:
+        from reconciler.control.access import project_tokens as tokens
+
+        try:
+            return {"revoked": tokens.delete_token(self.store, project, role, id_or_iat)}
+        except tokens.ProjectTokenError as exc:
+            raise ClientError(str(exc)) from None
+
+    def list_tokens(self, project: str, role: str) -> list[dict[str, Any]]:
+        return self.store.project_tokens(project).get(role, [])
+
 
 class RemoteBackend:
-    """The same operations over the HTTP API at RECONCILER_SERVER (token: RECONCILER_API_TOKEN)."""
+    """The same operations over the HTTP API at RECONCILER_SERVER, as RECONCILER_API_TOKEN, else as
+    the login `reconciler login [--sso]` kept (renewed when it is about to end)."""
 
     def __init__(self, base_url: str, token: str = "") -> None:
         import httpx
 
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.http = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=60.0)
-        self.base_url = base_url
+        from reconciler.cli.credentials import Credentials
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        self.http = httpx.Client(base_url=base_url.rstrip("/"), timeout=60.0)
+        self.base_url = base_url
+        self.credentials = Credentials(base_url, token)
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> Any:
         import httpx
 
+        from reconciler.cli.credentials import LoginRequired
+
         try:
-            resp = self.http.request(method, path, **kwargs)
+            headers = {**kwargs.pop("headers", {}), **self.credentials.header(self.http)}
+            resp = self.http.request(method, path, headers=headers, **kwargs)
+            if resp.status_code == 401 and self.credentials.refresh(self.http):
+                headers.update(self.credentials.header(self.http))
+                resp = self.http.request(method, path, headers=headers, **kwargs)
         except httpx.HTTPError as exc:
             raise ClientError(f"cannot reach the API at {self.base_url}: {exc}; check RECONCILER_SERVER") from None
+        except LoginRequired as exc:
+            raise ClientError(str(exc)) from None
+        return resp
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        resp = self._send(method, path, **kwargs)
         if resp.status_code >= 400:
             try:
                 body = resp.json()
@@ -195,6 +241,16 @@ class RemoteBackend:
 
     def delete(self, name: str, cascade: bool) -> dict[str, Any]:
         return dict(self._call("DELETE", f"/api/v1/applications/{name}", params={"cascade": str(cascade).lower()}))
+
+    def create_token(self, project: str, role: str, expires_in: str) -> dict[str, Any]:
+        path = f"/api/v1/projects/{project}/roles/{role}/token"
+        return dict(self._call("POST", path, json={"expiresIn": expires_in}))
+
+    def delete_token(self, project: str, role: str, id_or_iat: str) -> dict[str, Any]:
+        return dict(self._call("DELETE", f"/api/v1/projects/{project}/roles/{role}/token/{id_or_iat}"))
+
+    def list_tokens(self, project: str, role: str) -> list[dict[str, Any]]:
+        return list(self._call("GET", f"/api/v1/projects/{project}/roles/{role}/token"))
 
 
 def backend(settings: Settings) -> Backend:

@@ -16,12 +16,20 @@ from reconciler.engine.plan import SKIPPED_PRUNE_DISABLED
 from reconciler.model.operation import ENDED_PHASES, OperationPhase
 from reconciler.settings import Settings, SettingsError
 
+ONE_DOOR = (
+    "With RECONCILER_SERVER set, these commands call the API as RECONCILER_API_TOKEN or as the login of "
+    "`reconciler login [--sso]`: every call is checked against the RBAC policy and written to the audit log. "
+    "Without it they act on Redis directly: that is the installation operator's tool (whoever holds the Redis "
+    "password is an administrator, and no RBAC policy applies); everyone else uses the API, the dashboard or "
+    "these commands with RECONCILER_SERVER."
+)
+
 
 def short_revision(revision: str) -> str:
     """Commit SHAs cut to 7 characters, chart versions whole; each source of a multi-source app."""
     return ";".join(part[:7] if len(part) == 40 else part for part in revision.split(";"))
 
-def _backend() -> Backend:
+def open_backend() -> Backend:
     try:
         return backend(Settings.from_env())
     except SettingsError as exc:
@@ -30,7 +38,7 @@ def _backend() -> Backend:
         raise CommandError(f"cannot reach Redis: {exc}; set REDIS_URL or RECONCILER_SERVER") from None
 
 
-def _call(fn: Any, *args: Any) -> Any:
+def call_backend(fn: Any, *args: Any) -> Any:
     try:
         return fn(*args)
     except ClientError as exc:
@@ -58,7 +66,7 @@ def create(args: argparse.Namespace) -> int:
         text = sys.stdin.read() if args.file == "-" else path.read_text(encoding="utf-8")
     except OSError as exc:
         raise CommandError(f"cannot read {args.file}: {exc.strerror or exc}") from None
-    names = _call(_backend().create, text, args.file)
+    names = call_backend(open_backend().create, text, args.file)
     for name in names:
         print(f"application {name!r} registered")
     others = _other_kinds(text, args.file)
@@ -83,7 +91,7 @@ def _other_kinds(text: str, filename: str) -> list[str]:
 
 
 def list_apps(args: argparse.Namespace) -> int:
-    apps = _call(_backend().list)
+    apps = call_backend(open_backend().list)
     if args.output == "json":
         _print_json(apps)
         return 0
@@ -105,7 +113,7 @@ def list_apps(args: argparse.Namespace) -> int:
 
 
 def get_app(args: argparse.Namespace) -> int:
-    app = _call(_backend().get, args.name)
+    app = call_backend(open_backend().get, args.name)
     if args.output == "json":
         _print_json(app)
         return 0
@@ -167,7 +175,7 @@ def get_app(args: argparse.Namespace) -> int:
 
 def diff_app(args: argparse.Namespace) -> int:
     try:
-        status = _backend().diff(args.name)
+        status = open_backend().diff(args.name)
     except ClientError as exc:
         raise CommandError(str(exc), exit_code=2) from None
     changed = [r for r in status.get("resources") or [] if r.get("status") != "Synced"]
@@ -189,9 +197,9 @@ def diff_app(args: argparse.Namespace) -> int:
 
 
 def sync_app(args: argparse.Namespace) -> int:
-    client = _backend()
-    before = (_call(client.get, args.name).get("operation") or {}).get("id")
-    result = _call(client.sync, args.name, args.revision or "", args.prune, args.resource or [])
+    client = open_backend()
+    before = (call_backend(client.get, args.name).get("operation") or {}).get("id")
+    result = call_backend(client.sync, args.name, args.revision or "", args.prune, args.resource or [])
     print(f"sync of {args.name!r} queued")
     if not args.wait:
         return 0 if result else 1
@@ -199,7 +207,7 @@ def sync_app(args: argparse.Namespace) -> int:
     if code == 0 and not args.resource:
         # As `argocd app sync` does after a whole-app sync: the app stays OutOfSync while
         # resources that left Git are still there, so the command fails and says why.
-        required = pruning_required((_call(client.get, args.name).get("operation") or {}).get("resources") or [])
+        required = pruning_required((call_backend(client.get, args.name).get("operation") or {}).get("resources") or [])
         if required:
             raise CommandError(f"{required} resources require pruning (sync again with --prune to delete them)")
     return code
@@ -213,7 +221,7 @@ def pruning_required(results: list[dict[str, Any]]) -> int:
 def _wait_for_operation(client: Backend, name: str, before: str | None, timeout: float) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        operation = _call(client.get, name).get("operation") or {}
+        operation = call_backend(client.get, name).get("operation") or {}
         if operation.get("id") != before and operation.get("phase") in ENDED_PHASES:
             print(f"{operation['phase']}: {operation.get('message', '')}")
             return 0 if operation["phase"] == OperationPhase.SUCCEEDED else 1
@@ -222,7 +230,7 @@ def _wait_for_operation(client: Backend, name: str, before: str | None, timeout:
 
 
 def history(args: argparse.Namespace) -> int:
-    entries = _call(_backend().get, args.name).get("history") or []
+    entries = call_backend(open_backend().get, args.name).get("history") or []
     if args.output == "json":
         _print_json(entries)
         return 0
@@ -235,9 +243,9 @@ def history(args: argparse.Namespace) -> int:
 
 
 def rollback(args: argparse.Namespace) -> int:
-    client = _backend()
-    before = (_call(client.get, args.name).get("operation") or {}).get("id")
-    _call(client.rollback, args.name, args.id, args.prune)
+    client = open_backend()
+    before = (call_backend(client.get, args.name).get("operation") or {}).get("id")
+    call_backend(client.rollback, args.name, args.id, args.prune)
     print(f"rollback of {args.name!r} to history id {args.id} queued")
     if args.wait:
         return _wait_for_operation(client, args.name, before, args.timeout)
@@ -245,7 +253,7 @@ def rollback(args: argparse.Namespace) -> int:
 
 
 def delete(args: argparse.Namespace) -> int:
-    result = _call(_backend().delete, args.name, args.cascade)
+    result = call_backend(open_backend().delete, args.name, args.cascade)
     if result.get("deleting"):  # it waits for the app's running sync
         print(f"delete of {args.name!r} asked for: {result.get('message', '')}")
         return 0
@@ -259,19 +267,23 @@ def delete(args: argparse.Namespace) -> int:
 
 
 def terminate_op(args: argparse.Namespace) -> int:
-    result = _call(_backend().terminate_op, args.name)
+    result = call_backend(open_backend().terminate_op, args.name)
     print(f"{args.name}: {result.get('message', 'termination requested')} (operation {result.get('operation', '')})")
     return 0
 
 
 def confirm_prune(args: argparse.Namespace) -> int:
-    result = _call(_backend().confirm_prune, args.name)
+    result = call_backend(open_backend().confirm_prune, args.name)
     print(f"{args.name}: {result.get('message', 'prune confirmed')}")
     return 0
 
 
 def add_app_parser(sub: Any) -> None:
-    app = sub.add_parser("app", help="manage registered applications")
+    app = sub.add_parser(
+        "app",
+        help="manage registered applications",
+        description=ONE_DOOR,
+    )
     cmds = app.add_subparsers(dest="app_command", metavar="SUBCOMMAND", required=True)
 
     p = cmds.add_parser("create", help="register or update Applications and AppProjects from YAML")

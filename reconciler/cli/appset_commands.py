@@ -12,13 +12,13 @@ from typing import Any
 import yaml
 
 from reconciler.cli.api_client import ClientError, LocalBackend, RemoteBackend
-from reconciler.cli.app_commands import _backend, _print_json, _table, _when
+from reconciler.cli.app_commands import _print_json, _table, _when, open_backend
 from reconciler.cli.offline import CommandError
 
 
 def _call(method: str, path: str, local: Any, **kwargs: Any) -> Any:
     """The API at RECONCILER_SERVER, or `local(backend)` against Redis."""
-    client = _backend()
+    client = open_backend()
     try:
         if isinstance(client, RemoteBackend):
             return client._call(method, path, **kwargs)

@@ -16,7 +16,9 @@ from reconciler.cli import offline as commands
 from reconciler.cli.app_commands import add_app_parser
 from reconciler.cli.appset_commands import add_appset_parsers
 from reconciler.cli.health_command import add_health_parser
+from reconciler.cli.login_commands import add_login_parsers
 from reconciler.cli.notify_commands import add_notify_parser
+from reconciler.cli.proj_commands import add_proj_parser
 from reconciler.cli.run_commands import add_run_parsers
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -44,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_health_parser(sub)
     add_app_parser(sub)
     add_appset_parsers(sub)
+    add_proj_parser(sub)
+    add_login_parsers(sub)
     add_run_parsers(sub)
     add_notify_parser(sub)
     return parser

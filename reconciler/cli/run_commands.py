@@ -118,7 +118,8 @@ def up(args: argparse.Namespace) -> int:
     """Everything on one machine: embedded Redis (unless REDIS_URL), a worker, beat, the API."""
     settings = _settings()
     env = dict(os.environ)
-    if not settings.api_tokens:
+    open_api = not settings.api_tokens and settings.oidc is None  # no way to authenticate configured
+    if open_api:
         from reconciler.api.server import is_loopback
 
         if not is_loopback(args.host):
@@ -140,7 +141,7 @@ def up(args: argparse.Namespace) -> int:
         env["REDIS_URL"] = embedded_redis_url(settings)
         shown = redact_url(env["REDIS_URL"])  # the URL holds the embedded Redis's password
         print(f"redis:   {shown} (embedded, password in {settings.redis_data_dir}, data there too)", flush=True)
-    if not settings.api_tokens:
+    if open_api:
         # A single-machine setup with no tokens configured: the API is open, so it listens
         # on this machine only unless the user chose another address on purpose.
         env["RECONCILER_API_AUTH"] = "none"

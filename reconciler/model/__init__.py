@@ -21,8 +21,8 @@ Choices where Argo CD leaves room (each checked against its source):
   it would change what gets deployed.
 """
 
+from reconciler.core.durations import format_duration, parse_duration
 from reconciler.model.default_project import default_project
-from reconciler.model.durations import format_duration, parse_duration
 from reconciler.model.errors import Problem, SpecError
 from reconciler.model.parse import load_file, parse_application, parse_manifests, parse_project
 from reconciler.model.retry import effective_retry, retry_delay, should_retry

@@ -15,6 +15,7 @@ import yaml
 from reconciler.core.globs import glob_error, kind_pattern_error
 from reconciler.model.errors import Problem, SpecError
 from reconciler.model.parse_source import read_sources
+from reconciler.model.project_roles import read_project_roles
 from reconciler.model.sync_options import app_option_problem
 from reconciler.model.types import (
     _DNS_LABEL,
@@ -307,8 +308,6 @@ def _read_project_destinations(r: FieldReader, spec: dict[str, Any]) -> tuple[Pr
 
 # AppProject fields this system does not enforce: refused by name rather than ignored.
 _UNSUPPORTED_PROJECT_FIELDS = {
-    "roles": "project roles (JWT tokens scoped to the project) are not supported; remove spec.roles and "
-    "give people API tokens (RECONCILER_API_TOKENS, roles admin or readonly)",
     "signatureKeys": "commit signature verification is not supported; remove spec.signatureKeys",
     "orphanedResources": "orphaned-resource monitoring is not supported; remove spec.orphanedResources",
     "sourceNamespaces": "Applications in any namespace are not supported; remove spec.sourceNamespaces",
@@ -347,6 +346,7 @@ def _parse_project(r: FieldReader, doc: dict[str, Any]) -> AppProject:
         namespace_resource_whitelist=_read_group_kinds(r, spec, "namespaceResourceWhitelist"),
         namespace_resource_blacklist=_read_group_kinds(r, spec, "namespaceResourceBlacklist"),
         sync_windows=_read_sync_windows(r, spec),
+        roles=read_project_roles(r, spec, name),
         manifest=copy.deepcopy(doc),
         source_file=r.file,
     )
@@ -357,8 +357,8 @@ def _parse_project(r: FieldReader, doc: dict[str, Any]) -> AppProject:
 def parse_project(doc: dict[str, Any], source_file: str = "<stdin>") -> AppProject:
     """An AppProject from one parsed manifest; raises SpecError listing every problem.
 
-    Fields beyond sourceRepos, destinations, the resource lists and syncWindows that
-    change behaviour (roles, signatureKeys, ...) are refused by name; others
+    Fields beyond sourceRepos, destinations, the resource lists, syncWindows and roles that
+    change behaviour (signatureKeys, ...) are refused by name; others
     (description) are kept in `AppProject.manifest`.
     """
     r = FieldReader(source_file)

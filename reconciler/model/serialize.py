@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from reconciler.model.durations import format_duration, parse_duration
+from reconciler.core.durations import format_duration, parse_duration
 from reconciler.model.parse import parse_application
 from reconciler.model.types import (
     API_VERSION,
@@ -254,6 +254,14 @@ def project_to_manifest(project: AppProject) -> dict[str, Any]:
         ("namespaceResourceBlacklist", project.namespace_resource_blacklist),
     ):
         _put(spec, key, [{"group": gk.group, "kind": gk.kind} for gk in kinds], [])
+    roles = []
+    for role in project.roles:
+        item: dict[str, Any] = {"name": role.name}
+        _put(item, "description", role.description, "")
+        _put(item, "policies", list(role.policies), [])
+        _put(item, "groups", list(role.groups), [])
+        roles.append(item)
+    _put(spec, "roles", roles, [])
     return doc
 
 

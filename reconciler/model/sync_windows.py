@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
 
-from reconciler.model.durations import parse_duration
+from reconciler.core.durations import parse_duration
 from reconciler.model.types import Application, SyncWindow
 from reconciler.model.yaml_reader import FieldReader, describe_value
 

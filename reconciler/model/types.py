@@ -238,6 +238,16 @@ class SyncWindow:
 
 
 @dataclass(frozen=True)
+class ProjectRole:
+    """AppProject spec.roles[]: policies of the role `proj:<project>:<name>` and the SSO groups bound to it."""
+
+    name: str
+    description: str = ""
+    policies: tuple[str, ...] = ()  # "p, proj:<project>:<name>, <resource>, <action>, <project>/<object>, <effect>"
+    groups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class AppProject:
     name: str
     namespace: str
@@ -248,6 +258,7 @@ class AppProject:
     namespace_resource_whitelist: tuple[GroupKind, ...] = ()
     namespace_resource_blacklist: tuple[GroupKind, ...] = ()
     sync_windows: tuple[SyncWindow, ...] = ()
+    roles: tuple[ProjectRole, ...] = ()
     manifest: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     source_file: str = ""
 
@@ -296,6 +307,7 @@ __all__ = [
     "KustomizeReplica",
     "KustomizeSource",
     "ProjectDestination",
+    "ProjectRole",
     "ResourceIgnoreDifferences",
     "RetryPolicy",
     "Source",

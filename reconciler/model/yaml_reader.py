@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from reconciler.model.durations import DURATION_HINT, parse_duration
+from reconciler.core.durations import DURATION_HINT, parse_duration
 from reconciler.model.errors import Problem, SpecError
 
 

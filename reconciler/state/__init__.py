@@ -7,6 +7,7 @@
     caches      render cache, shared ref listings   counters    telemetry counters
     webhooks    webhook coalescing and rate limit
     appsets     ApplicationSets: manifests, status, owned apps, schedule, lock; cluster Secrets
+    access      login sessions, sign-ons in progress, project role tokens, audit counters
     embedded_redis, redis_server   the private redis-server of `reconciler up` and tests
 """
 

@@ -35,6 +35,12 @@ Layout (all keys start with `rc:`):
 | `rc:webhook-poll:{app}` | string | when a webhook's fresh poll of the app was queued (coalescing), expires |
 | `rc:reply:{id}` | list | a worker's answer to an API process's cluster request (JSON), expires |
 | `rc:webhook-rate:{source}` | counter | webhook requests from one client address this minute, expires |
+| `rc:session:{id}` | string | a login session (JSON: who, groups, SHA-256 of its secrets, expiry), expires |
+| `rc:sessions` | sorted set | session ids scored by when they expire (to list and revoke them) |
+| `rc:oidc-login:{state}` | string | a sign-on in progress (PKCE verifier, nonce, where to return), expires |
+| `rc:login-grant:{hash}` | string | a sign-on the CLI collects with a one-time code (its SHA-256), expires |
+| `rc:project-tokens:{project}` | hash | `{role}:{id}` -> a project role token's id, iat, exp (JSON); delete: revoked |
+| `rc:metrics:audit` | hash | JSON `[action, outcome]` -> audit events (counter) |
 | `rc:metrics:syncs` | hash | JSON `[app, phase]` -> finished sync operations (counter) |
 | `rc:metrics:reconcile` | hash | `le:{bound}` -> polls that took up to that bound (not cumulative); `sum` -> seconds |
 | `rc:metrics:git` | hash | JSON `[request type, repo, calls/failures/seconds]` -> running total |
@@ -179,6 +185,26 @@ class Keys:
     metrics_webhooks = f"{PREFIX}:metrics:webhooks"
     metrics_k8s = f"{PREFIX}:metrics:k8s"
     metrics_notifications = f"{PREFIX}:metrics:notifications"
+    metrics_audit = f"{PREFIX}:metrics:audit"
+
+    # Access (reconciler/state/access.py): sessions, sign-ons in progress, project role tokens.
+    sessions = f"{PREFIX}:sessions"
+
+    @staticmethod
+    def session(session_id: str) -> str:
+        return f"{PREFIX}:session:{session_id}"
+
+    @staticmethod
+    def oidc_login(state: str) -> str:
+        return f"{PREFIX}:oidc-login:{state}"
+
+    @staticmethod
+    def login_grant(code_hash: str) -> str:
+        return f"{PREFIX}:login-grant:{code_hash}"
+
+    @staticmethod
+    def project_tokens(project: str) -> str:
+        return f"{PREFIX}:project-tokens:{project}"
 
     @staticmethod
     def webhook_poll(app: str) -> str:

@@ -53,6 +53,9 @@ class RegistryState(RedisState):
     def put_project(self, name: str, manifest: dict[str, Any]) -> bool:
         return bool(self._durably(lambda pipe: pipe.hset(Keys.projects, name, dumps(manifest)))[0])
 
+    def project_names(self) -> list[str]:
+        return sorted(self.r.hkeys(Keys.projects))
+
     def project_manifest(self, name: str) -> dict[str, Any] | None:
         raw = self.r.hget(Keys.projects, name)
         return json.loads(raw) if raw else None

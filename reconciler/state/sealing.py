@@ -45,7 +45,7 @@ def _fernet_key(secret: str) -> bytes:
     return base64.urlsafe_b64encode(hashlib.sha256(secret.encode()).digest())
 
 
-def _key_from_file(path: Path) -> str:
+def key_from_file(path: Path) -> str:
     try:
         return path.read_text().strip()
     except FileNotFoundError:
@@ -90,7 +90,7 @@ class Sealer:
             if not key:
                 if self._key_file is None:
                     raise UnsealError("no encryption key: set RECONCILER_ENCRYPTION_KEY")
-                key = _key_from_file(self._key_file)
+                key = key_from_file(self._key_file)
             self._fernet = Fernet(_fernet_key(key))
         return self._fernet
 

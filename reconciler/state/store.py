@@ -5,6 +5,7 @@ from __future__ import annotations
 import redis
 
 from reconciler.settings import RedisSettings
+from reconciler.state.access import AccessState
 from reconciler.state.appsets import AppSetsState
 from reconciler.state.base import Durability, RedisState
 from reconciler.state.caches import CachesState
@@ -37,6 +38,7 @@ class Store(
     RepliesState,
     AppSetsState,
     NotificationsState,
+    AccessState,
 ):
     """Typed access to the system's Redis state. Holds a client; owns no other resources."""
 

@@ -33,8 +33,9 @@ def test_data_routes_refuse_a_request_without_a_token(dashboard: Dashboard) -> N
 
 def test_whoami_tells_the_page_which_token_may_press_buttons(dashboard: Dashboard) -> None:
     with client(dashboard, ADMIN_TOKEN) as admin, client(dashboard, READONLY_TOKEN) as reader:
-        assert admin.get("/ui/api/whoami").json() == {"role": "admin", "canWrite": True}
-        assert reader.get("/ui/api/whoami").json() == {"role": "readonly", "canWrite": False}
+        me, them = admin.get("/ui/api/whoami").json(), reader.get("/ui/api/whoami").json()
+    assert (me["role"], me["canWrite"], me["name"]) == ("admin", True, "token:admin-1")
+    assert (them["role"], them["canWrite"], them["name"]) == ("readonly", False, "token:readonly-2")
 
 
 def test_unknown_application_is_a_404_naming_it(dashboard: Dashboard) -> None:

@@ -73,6 +73,20 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
     "redis-ha-tls": {
         "redis": {"ha": {"enabled": True}, "bundled": {"tls": {"enabled": True, "secretName": "redis-tls"}}}
     },
+    "access": {
+        "access": {
+            "rbacPolicy": {"policy.csv": "p, role:team-a, applications, *, team-a/*, allow\ng, team-a, role:team-a\n",
+                           "policy.default": "role:readonly"},
+            "url": "https://gitops.example.com",
+            "oidc": {"issuer": "https://login.example.com/realms/main", "clientID": "reconciler"},
+            "sessionDuration": "12h",
+        },
+        "secrets": {"oidcClientSecret": "oidc-client-secret-value"},
+    },
+    "access-existing": {
+        "access": {"existingRbacConfigMap": "argocd-rbac-cm",
+                   "tokenSigningKey": {"existingSecret": "signing", "existingSecretKey": "key"}},
+    },
 }
 
 MINIMAL_CRDS = (
@@ -190,7 +204,7 @@ def test_helm_lint_is_clean_in_strict_mode() -> None:
     assert report["errors"] == [] and problems == [], problems
 
 
-@pytest.mark.parametrize("name", ["flower-with-auth", "namespace-rbac", "monitoring"])
+@pytest.mark.parametrize("name", ["flower-with-auth", "namespace-rbac", "monitoring", "access"])
 def test_helm_lint_is_clean_with_optional_parts_on(name: str) -> None:
     import helm_python
 
@@ -249,6 +263,7 @@ def test_no_secret_value_appears_in_a_pod_spec(name: str) -> None:
     secrets = [
         *(values.get("secrets", {}).get("webhook", {}) or {}).values(),
         values.get("secrets", {}).get("apiTokens"),
+        values.get("secrets", {}).get("oidcClientSecret"),
         values.get("flower", {}).get("basicAuth", {}).get("value"),
     ]
     workloads = yaml.safe_dump([o for o in rendered(name) if o["kind"] in WORKLOAD_KINDS])
@@ -498,6 +513,37 @@ def test_an_existing_secret_replaces_the_chart_secret() -> None:
     # Only the generated Redis password / encryption key Secret remains (none was named for them).
     assert [s["metadata"]["name"] for s in find(objects, "Secret")] == [f"{RELEASE}-reconciler-generated"]
     assert container(objects, f"{RELEASE}-reconciler-api")["envFrom"] == [{"secretRef": {"name": "my-secrets"}}]
+
+
+def test_the_rbac_policy_is_mounted_into_the_api_with_single_sign_on_and_a_shared_signing_key() -> None:
+    objects = rendered("access")
+    api_pod = one(objects, "Deployment", f"{RELEASE}-reconciler-api")["spec"]["template"]["spec"]
+    env = env_of(api_pod["containers"][0])
+    policy = one(objects, "ConfigMap", f"{RELEASE}-reconciler-rbac")
+    assert policy["data"]["policy.default"] == "role:readonly"
+    mount = next(m for m in api_pod["containers"][0]["volumeMounts"] if m["name"] == "rbac-policy")
+    assert mount["mountPath"] == env["RECONCILER_RBAC_FILE"]["value"] == "/etc/reconciler/rbac"
+    volume = next(v for v in api_pod["volumes"] if v["name"] == "rbac-policy")
+    assert volume["configMap"]["name"] == policy["metadata"]["name"]
+    assert (env["RECONCILER_URL"]["value"], env["RECONCILER_OIDC_ISSUER"]["value"]) == (
+        "https://gitops.example.com", "https://login.example.com/realms/main")
+    assert env["RECONCILER_SESSION_DURATION"]["value"] == "12h"
+    # Every api replica signs and checks project tokens with the same generated key.
+    assert env["RECONCILER_TOKEN_SIGNING_KEY"]["valueFrom"]["secretKeyRef"] == {
+        "name": f"{RELEASE}-reconciler-generated", "key": "token-signing-key"}
+    assert "token-signing-key" in one(objects, "Secret", f"{RELEASE}-reconciler-generated")["data"]
+    assert "RECONCILER_OIDC_CLIENT_SECRET" in one(objects, "Secret", f"{RELEASE}-reconciler-secrets")["data"]
+    for deployment in ("worker", "beat", "watch"):
+        assert "RECONCILER_RBAC_FILE" not in env_of(container(objects, f"{RELEASE}-reconciler-{deployment}"))
+
+
+def test_an_existing_rbac_configmap_and_signing_key_are_used_as_named() -> None:
+    objects = rendered("access-existing")
+    api_pod = one(objects, "Deployment", f"{RELEASE}-reconciler-api")["spec"]["template"]["spec"]
+    assert find(objects, "ConfigMap", f"{RELEASE}-reconciler-rbac") == []
+    assert next(v for v in api_pod["volumes"] if v["name"] == "rbac-policy")["configMap"]["name"] == "argocd-rbac-cm"
+    assert env_of(api_pod["containers"][0])["RECONCILER_TOKEN_SIGNING_KEY"]["valueFrom"]["secretKeyRef"] == {
+        "name": "signing", "key": "key"}
 
 
 # --- flower -------------------------------------------------------------------------------

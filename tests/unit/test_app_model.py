@@ -812,13 +812,6 @@ def test_project_fields_are_parsed() -> None:
     assert project.manifest["spec"]["description"] == "Team A's applications"
 
 
-def test_project_roles_are_refused_naming_the_field() -> None:
-    text = TEAM_PROJECT + "  roles:\n    - name: read-only\n"
-    with pytest.raises(SpecError) as err:
-        parse_manifests(text, "projects/team-a.yaml")
-    assert "spec.roles" in str(err.value) and "RECONCILER_API_TOKENS" in str(err.value)
-
-
 def test_unsupported_sync_option_is_refused_at_create_naming_it() -> None:
     doc = {**MINIMAL, "spec": {**MINIMAL["spec"], "syncPolicy": {"syncOptions": ["ServerSideApply=maybe", "Foo=1"]}}}
     with pytest.raises(SpecError) as err:

@@ -319,3 +319,66 @@ the argocd-cm data mounted as a directory of keys, and an optional checks direct
 {{- end }}
 {{- join "," $addresses }}
 {{- end }}
+
+{{/* Access control of the api pods: the RBAC policy's ConfigMap (when one is given), single
+     sign-on, the project role tokens' signing key. */}}
+{{- define "reconciler.rbacConfigMap" -}}
+{{- if .Values.access.existingRbacConfigMap -}}
+{{ .Values.access.existingRbacConfigMap }}
+{{- else if .Values.access.rbacPolicy -}}
+{{ include "reconciler.fullname" . }}-rbac
+{{- end -}}
+{{- end }}
+
+{{- define "reconciler.accessEnv" -}}
+{{- if include "reconciler.rbacConfigMap" . }}
+- name: RECONCILER_RBAC_FILE
+  value: /etc/reconciler/rbac
+{{- end }}
+- name: RECONCILER_TOKEN_SIGNING_KEY
+  valueFrom:
+    secretKeyRef:
+      {{- if .Values.access.tokenSigningKey.existingSecret }}
+      name: {{ .Values.access.tokenSigningKey.existingSecret }}
+      key: {{ .Values.access.tokenSigningKey.existingSecretKey }}
+      {{- else }}
+      name: {{ include "reconciler.generatedSecretName" . }}
+      key: token-signing-key
+      {{- end }}
+{{- with .Values.access.url }}
+- name: RECONCILER_URL
+  value: {{ . | quote }}
+{{- end }}
+{{- with .Values.access.oidc.issuer }}
+- name: RECONCILER_OIDC_ISSUER
+  value: {{ . | quote }}
+- name: RECONCILER_OIDC_CLIENT_ID
+  value: {{ $.Values.access.oidc.clientID | quote }}
+- name: RECONCILER_OIDC_GROUPS_CLAIM
+  value: {{ $.Values.access.oidc.groupsClaim | quote }}
+{{- with $.Values.access.oidc.scopes }}
+- name: RECONCILER_OIDC_SCOPES
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- with .Values.access.sessionDuration }}
+- name: RECONCILER_SESSION_DURATION
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
+
+{{- define "reconciler.accessVolumes" -}}
+{{- with include "reconciler.rbacConfigMap" . }}
+- name: rbac-policy
+  configMap:
+    name: {{ . }}
+{{- end }}
+{{- end }}
+
+{{- define "reconciler.accessMounts" -}}
+{{- if include "reconciler.rbacConfigMap" . }}
+- name: rbac-policy
+  mountPath: /etc/reconciler/rbac
+  readOnly: true
+{{- end }}
+{{- end }}

@@ -4,15 +4,17 @@ endpoints the pages poll.
     GET /                          applications list (HTML shell; data from /ui/api/apps)
     GET /ui/apps/{name}            one application (HTML shell; data from /ui/api/apps/{name})
     GET /ui/static/{file}          CSS and JavaScript of the pages
-    GET /ui/api/whoami             the caller's role: the page shows write buttons to admins only
-    GET /ui/api/apps               list rows (actions.summary + links and sync-policy flags)
-    GET /ui/api/apps/{name}        the application page's data, with live ReplicaSets/Pods
+    GET /ui/api/whoami             who the caller is: the page shows write buttons to those who may write
+    GET /ui/api/apps               list rows of the apps the caller may `get` (summary, links, sync-policy flags)
+    GET /ui/api/apps/{name}        the application page's data, with live ReplicaSets/Pods and what the
+                                   caller may do to it (`permissions`: sync, update, delete)
     GET /applicationsets           ApplicationSets with the apps each owns (data from /ui/api/appsets)
 
 The HTML and static files hold no data, so they are served without a token (a browser
 cannot attach a bearer token to a page navigation); every /ui/api/ route takes the REST
-API's own authentication dependency, so the dashboard reads exactly what the caller's
-token may read. The buttons call the REST API (/api/v1/...) with the same token.
+API's own authentication and RBAC checks (reconciler/api/access), so the dashboard reads
+exactly what the caller may read: a pasted token (bearer), or after a single sign-on the
+`reconciler_session` cookie. The buttons call the REST API (/api/v1/...) the same way.
 
 Live updates are short polls of the JSON endpoints rather than server-sent events:
 EventSource cannot send an Authorization header, and a poll every two seconds of a few
@@ -27,10 +29,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from reconciler.api.access.permits import app_object, permit_app, permit_each, visible_apps
+from reconciler.api.auth import context
 from reconciler.api.dashboard import views
 from reconciler.control import user_actions as actions
 from reconciler.control.catalog import UnknownApplication
@@ -117,38 +121,67 @@ def app_page_data(services: Services, name: str, tree: TreeProvider | None = Non
     return views.app_detail(detail, status, children, child_rows, live_error)
 
 
+APP_ACTIONS = ("sync", "update", "delete")
+
+
+def _can_write(request: Request, caller: Any) -> bool:
+    """Whether the page should offer write buttons at all: without a policy, admin tokens (and
+    no authentication) only; with one, anyone, as each app's `permissions` decide its buttons."""
+    role = role_of(caller)
+    return role in WRITE_ROLES or role in ("user", "project") or context(request).access.configured
+
+
+def _may_get(request: Request, caller: Any, name: str) -> bool:
+    ctx = context(request)
+    return ctx.access.allows(ctx.services().store, caller, "applications", "get", app_object(request, name)[0])
+
+
+def _permissions(request: Request, caller: Any, name: str) -> dict[str, bool]:
+    ctx = context(request)
+    obj, _ = app_object(request, name)
+    store = ctx.services().store
+    return {action: ctx.access.allows(store, caller, "applications", action, obj) for action in APP_ACTIONS}
+
+
 def make_router(
     services_provider: Callable[[], Services],
     auth_dependency: Callable[..., Any],
     tree: TreeProvider | None = None,
+    sso_enabled: bool = False,
 ) -> APIRouter:
     """The dashboard's routes. `services_provider` gives the process's clients; `tree`, when
     given, reads live trees (from workers) instead of the cluster; `auth_dependency`
-    is the REST API's FastAPI dependency (its result carries the caller's `role`)."""
+    is the REST API's FastAPI dependency (its result carries the caller); with `sso_enabled`
+    the sign-in form offers "Log in via SSO"."""
     router = APIRouter(include_in_schema=False)
     static_files = _static_files()
 
     @router.get("/", response_class=HTMLResponse)
     def list_page() -> HTMLResponse:
-        return _page("list.html", title="Applications")
+        return _page("list.html", title="Applications", sso=sso_enabled)
 
     @router.get("/applicationsets", response_class=HTMLResponse)
     def appsets_page() -> HTMLResponse:
         return _page("appsets.html", title="ApplicationSets")
 
-    @router.get("/ui/api/appsets")
-    def appsets(caller: Any = Depends(auth_dependency)) -> JSONResponse:  # noqa: B008
+    @router.get("/ui/api/appsets", dependencies=[Depends(permit_each())])
+    def appsets(request: Request, caller: Any = Depends(auth_dependency)) -> JSONResponse:  # noqa: B008
         from reconciler.control.appsets.actions import get_appset, list_appsets
 
+        ctx = context(request)
         store = services_provider().store
-        rows = [get_appset(store, row["name"]) for row in list_appsets(store)]
+        visible = [
+            row for row in list_appsets(store)
+            if ctx.access.allows(store, caller, "applicationsets", "get", f"{row['project']}/{row['name']}")
+        ]
+        rows = [get_appset(store, row["name"]) for row in visible]
         for row in rows:
             row.pop("manifest", None)
         return JSONResponse(redact_urls_in(rows), headers={"Cache-Control": "no-store"})
 
     @router.get("/ui/apps/{name}", response_class=HTMLResponse)
     def app_page(name: str) -> HTMLResponse:
-        return _page("app.html", title=f"Application {name}", app_name=name)
+        return _page("app.html", title=f"Application {name}", app_name=name, sso=sso_enabled)
 
     @router.get("/applications/{name}")
     def argocd_app_link(name: str) -> RedirectResponse:
@@ -164,21 +197,25 @@ def make_router(
         media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         return FileResponse(path, media_type=media_type, headers={"X-Content-Type-Options": "nosniff"})
 
-    @router.get("/ui/api/whoami")
-    def whoami(caller: Any = Depends(auth_dependency)) -> JSONResponse:  # noqa: B008 (FastAPI's idiom)
-        role = role_of(caller)
-        return JSONResponse({"role": role, "canWrite": role in WRITE_ROLES}, headers={"Cache-Control": "no-store"})
+    @router.get("/ui/api/whoami", dependencies=[Depends(permit_each())])
+    def whoami(request: Request, caller: Any = Depends(auth_dependency)) -> JSONResponse:  # noqa: B008 (FastAPI's idiom)
+        body = {"role": role_of(caller), "canWrite": _can_write(request, caller), "name": getattr(caller, "name", ""),
+                "groups": list(getattr(caller, "groups", ())), "via": getattr(caller, "via", "")}  # fmt: skip
+        return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
-    @router.get("/ui/api/apps")
-    def apps(caller: Any = Depends(auth_dependency)) -> JSONResponse:  # noqa: B008
-        return JSONResponse(redact_urls_in(app_rows(services_provider())), headers={"Cache-Control": "no-store"})
+    @router.get("/ui/api/apps", dependencies=[Depends(permit_each())])
+    def apps(request: Request, caller: Any = Depends(auth_dependency)) -> JSONResponse:  # noqa: B008
+        rows = visible_apps(request, caller, app_rows(services_provider()))
+        return JSONResponse(redact_urls_in(rows), headers={"Cache-Control": "no-store"})
 
-    @router.get("/ui/api/apps/{name}")
-    def app(name: str, caller: Any = Depends(auth_dependency)) -> JSONResponse:  # noqa: B008
+    @router.get("/ui/api/apps/{name}", dependencies=[Depends(permit_app("get"))])
+    def app(request: Request, name: str, caller: Any = Depends(auth_dependency)) -> JSONResponse:  # noqa: B008
         try:
             data = app_page_data(services_provider(), name, tree)
         except UnknownApplication as exc:
             return JSONResponse({"error": str(exc), "problems": []}, status_code=404)
+        data["children"] = [c for c in data.get("children") or [] if _may_get(request, caller, c["name"])]
+        data["permissions"] = _permissions(request, caller, name)
         return JSONResponse(redact_urls_in(data), headers={"Cache-Control": "no-store"})
 
     return router

@@ -48,6 +48,12 @@ def register_clusters(store: Store, clusters: list[ClusterSecret]) -> list[str]:
     return names
 
 
+def appset_project(manifest: dict[str, Any]) -> str:
+    """The project a set's template names: Argo CD's RBAC object of the set is `<project>/<name>`."""
+    template_spec = ((manifest.get("spec") or {}).get("template") or {}).get("spec") or {}
+    return str(template_spec.get("project") or "default")
+
+
 def summary(store: Store, name: str, manifest: dict[str, Any], status: dict[str, Any] | None) -> dict[str, Any]:
     status = status or {}
     conditions = status.get("conditions") or []
@@ -65,6 +71,7 @@ def summary(store: Store, name: str, manifest: dict[str, Any], status: dict[str,
         "synced": sum(1 for r in resources if r.get("status") == "Synced"),
         "error": error.get("message", "") if error else "",
         "strategy": (spec.get("strategy") or {}).get("type") or "AllAtOnce",
+        "project": appset_project(manifest),
         "applicationsSync": (spec.get("syncPolicy") or {}).get("applicationsSync") or "sync",
         "observedAt": status.get("observedAt"),
         "parent": store.appset_parent(name) or "",

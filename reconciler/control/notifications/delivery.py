@@ -21,7 +21,7 @@ from reconciler.control.notifications.secrets import Secrets, SecretsError
 from reconciler.control.notifications.services import SERVICE_TYPES
 from reconciler.control.notifications.services.base import DeliveryError, Outgoing
 from reconciler.control.notifications.templates import helper_data, render_parts
-from reconciler.model.durations import parse_duration
+from reconciler.core.durations import parse_duration
 from reconciler.services import Services
 from reconciler.settings import Settings
 from reconciler.source.gotemplate import GoTemplateError

@@ -1,5 +1,5 @@
 // One application: summary, conditions, operation, child apps, resource tree with diffs,
-// history with rollback; Sync / Sync with prune / Refresh for admin tokens.
+// history with rollback; Sync / Sync with prune / Refresh for those the RBAC policy lets sync it.
 "use strict";
 
 (() => {
@@ -7,7 +7,8 @@
   const name = document.body.dataset.app;
   const base = "/api/v1/applications/" + encodeURIComponent(name);
   const openDiffs = new Set(); // which diffs the reader opened; kept across refreshes
-  let canWrite = false;
+  let canWrite = false; // may sync this app: the page data's permissions, else the session's canWrite
+  let actionsSet = false;
   let busy = false;
 
   function term(label, ...value) {
@@ -179,7 +180,7 @@
   async function refresh() {
     const answer = await Dashboard.api("/ui/api/apps/" + encodeURIComponent(name));
     const missing = document.getElementById("app-missing");
-    if (answer.status === 404) {
+    if (answer.status === 404 || answer.status === 403) {
       missing.hidden = false;
       missing.textContent = Dashboard.errorText(answer.body);
       document.getElementById("app-body").hidden = true;
@@ -191,6 +192,11 @@
     }
     missing.hidden = true;
     document.getElementById("app-body").hidden = false;
+    if (answer.body.permissions) canWrite = Boolean(answer.body.permissions.sync);
+    if (!actionsSet) {
+      actionsSet = true;
+      setUpActions();
+    }
     render(answer.body);
     document.body.dataset.loaded = "true";
   }
@@ -220,7 +226,7 @@
   function setUpActions() {
     const actions = document.getElementById("actions");
     if (!canWrite) {
-      actions.remove(); // a read-only token gets no buttons at all, not hidden ones
+      actions.remove(); // a caller who may not sync gets no buttons at all, not hidden ones
       return;
     }
     actions.hidden = false;
@@ -236,7 +242,6 @@
 
   Dashboard.start((session) => {
     canWrite = session.canWrite;
-    setUpActions();
     Dashboard.poll(refresh);
   });
 })();

@@ -7,6 +7,7 @@ const Dashboard = (() => {
   const TOKEN_KEY = "reconciler.token";
   const pollInterval = Number(document.body.dataset.pollInterval || 2000);
   let role = null;
+  let via = "";
   let canWrite = false;
   let started = false;
   let onReady = null;
@@ -75,6 +76,7 @@ const Dashboard = (() => {
       return;
     }
     role = who.body.role;
+    via = who.body.via || "";
     canWrite = Boolean(who.body.canWrite);
     document.body.dataset.role = role;
     const login = document.getElementById("login");
@@ -90,8 +92,8 @@ const Dashboard = (() => {
     const session = document.getElementById("session");
     session.hidden = false;
     document.getElementById("role-badge").textContent =
-      role === "anonymous" ? "no authentication" : "signed in: " + role;
-    document.getElementById("sign-out").hidden = !token();
+      role === "anonymous" ? "no authentication" : "signed in: " + (via === "sso" ? who.body.name : role);
+    document.getElementById("sign-out").hidden = !token() && via !== "sso";
     if (!started && onReady) {
       started = true;
       onReady({ role: role, canWrite: canWrite });
@@ -107,10 +109,26 @@ const Dashboard = (() => {
       sessionStorage.setItem(TOKEN_KEY, value);
       authenticate();
     });
-    document.getElementById("sign-out").addEventListener("click", () => {
+    document.getElementById("sign-out").addEventListener("click", async () => {
+      if (!token() && via === "sso") await postJSON("/auth/logout", {}); // ends the session, drops the cookie
       sessionStorage.removeItem(TOKEN_KEY);
       showLogin("Signed out.");
     });
+    const sso = document.getElementById("sso-login");
+    if (sso) {
+      // Come back to this page after the provider's login.
+      sso.href = "/auth/login?return_to=" + encodeURIComponent(location.pathname + location.search);
+    }
+    // A failed single sign-on comes back with its reason (see /auth/callback).
+    const query = new URLSearchParams(location.search);
+    const ssoError = query.get("sso_error");
+    if (ssoError) {
+      query.delete("sso_error");
+      const rest = query.toString();
+      history.replaceState(null, "", location.pathname + (rest ? "?" + rest : ""));
+      showLogin("Single sign-on failed: " + ssoError);
+      return;
+    }
     authenticate();
   }
 

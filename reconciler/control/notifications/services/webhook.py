@@ -7,7 +7,7 @@ from typing import Any
 
 from reconciler.control.notifications.services.base import ConfigError, DeliveryError, Outgoing, check_keys, truthy
 from reconciler.control.notifications.services.outbound import http_request
-from reconciler.model.durations import parse_duration
+from reconciler.core.durations import parse_duration
 
 TYPE = "webhook"
 OPTIONS = frozenset({"url", "headers", "basicAuth", "insecureSkipVerify", "retryWaitMin", "retryWaitMax", "retryMax"})

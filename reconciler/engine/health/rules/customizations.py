@@ -32,6 +32,7 @@ import yaml
 from reconciler.engine.health.rules.lua_directory import config_key
 from reconciler.engine.health.rules.lua_runtime import LuaScript
 from reconciler.model import ResourceIgnoreDifferences
+from reconciler.model.configmap_data import ConfigMapFileError, read_configmap_data
 
 PREFIX = "resource.customizations"
 _ACCEPTED_UNUSED = ("useOpenLibs", "actions", "knownTypeFields")
@@ -107,42 +108,11 @@ def _split_key(kind_of: str, key: str) -> str:
 
 
 def load_config_file(path: Path) -> ConfigOverrides:
-    if path.is_dir():
-        return parse_config_data(_mounted_configmap(path), str(path))
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise CustomizationsFileError(f"{path} cannot be read: {getattr(error, 'strerror', None) or error}") from None
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise CustomizationsFileError(f"{path} is not valid YAML: {error}") from None
-    return parse_config_data(_data_of(document, path), str(path))
-
-
-def _mounted_configmap(path: Path) -> dict[str, str]:
-    """A ConfigMap volume: a file per key; the kubelet's own entries (`..data`, ...) start with a dot."""
-    data: dict[str, str] = {}
-    try:
-        for entry in sorted(path.iterdir()):
-            if not entry.name.startswith(".") and entry.is_file():
-                data[entry.name] = entry.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise CustomizationsFileError(f"{path} cannot be read: {getattr(error, 'strerror', None) or error}") from None
-    return data
-
-
-def _data_of(document: Any, path: Path) -> Mapping[str, Any]:
-    if document is None:
-        return {}
-    if not isinstance(document, Mapping):
-        raise CustomizationsFileError(f"{path} must hold a ConfigMap or its data: map, not a {type(document).__name__}")
-    if document.get("kind") == "ConfigMap":
-        data = document.get("data") or {}
-        if not isinstance(data, Mapping):
-            raise CustomizationsFileError(f"{path}: data must be a map of strings")
-        return data
-    return document
+        data = read_configmap_data(path)
+    except ConfigMapFileError as error:
+        raise CustomizationsFileError(str(error)) from None
+    return parse_config_data(data, str(path))
 
 
 def parse_config_data(data: Mapping[str, Any], source: str) -> ConfigOverrides:
