@@ -85,7 +85,7 @@ def _create(ctx: ApiContext, raw: bytes) -> tuple[int, dict[str, Any]]:
         raise ApiError(400, "the request body holds no Application or AppProject (kind: Application, AppProject)")
     store = ctx.services().store
     new = [d.name for d in documents if not isinstance(d, AppProject) and store.app_manifest(d.name) is None]
-    names = actions.create(store, documents)
+    names = actions.create(store, documents, owner="api")
     projects = [d.name for d in documents if isinstance(d, AppProject)]
     return (201 if new else 200), {"applications": names, "projects": projects, "created": new}
 

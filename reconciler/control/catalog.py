@@ -1,7 +1,9 @@
 """Which Applications and AppProjects the system manages: register, read, forget.
 
 Applications come from `reconciler app create -f`, the REST API, or an app-of-apps
-parent's render; all end up here, in Redis, where beat finds them on its next tick.
+parent's render; all end up here, in Redis, where beat finds them on its next tick. Each
+registration records its owner (state/registry.py): a parent writes only what it owns or
+what nobody registered, never an app or project an admin or another parent registered.
 """
 
 from __future__ import annotations
@@ -9,8 +11,12 @@ from __future__ import annotations
 import time
 import zlib
 from collections.abc import Iterable
+from typing import Any
 
 from reconciler.model import (
+    APPLICATION_KIND,
+    DEFAULT_PROJECT,
+    PROJECT_KIND,
     Application,
     AppProject,
     SpecError,
@@ -21,6 +27,7 @@ from reconciler.model import (
     project_to_manifest,
 )
 from reconciler.state import Store
+from reconciler.state.registry import PARENT_OWNER_PREFIX, OwnedElsewhere, parent_owner
 
 # First polls of newly registered apps are spread over this many seconds, so registering
 # a thousand apps at once does not make a thousand polls in the same second.
@@ -49,26 +56,54 @@ def register(
     store: Store,
     documents: Iterable[Application | AppProject],
     *,
-    parent: str | None = None,
+    owner: str = "",
     first_poll_in: float | None = None,
 ) -> list[str]:
-    """Store each document; new or changed apps are polled soon. Returns the app names written."""
+    """Store each document for `owner` (`api`, `cli`), taking it over from whoever registered it
+    (an admin's word wins over an app-of-apps parent's); new or changed apps are polled soon.
+    Returns the app names written."""
     written: list[str] = []
-    now = time.time()
     for doc in documents:
         if isinstance(doc, AppProject):
-            store.put_project(doc.name, project_to_manifest(doc))
+            store.put_project(doc.name, project_to_manifest(doc), owner=owner)
             continue
         manifest = application_to_manifest(doc)
         before = store.app_manifest(doc.name)
-        store.put_app(doc.name, manifest, parent=parent)
+        store.put_app(doc.name, manifest, owner=owner)
         written.append(doc.name)
-        if before != manifest or store.next_poll(doc.name) is None:
-            delay = first_poll_in
-            if delay is None:
-                delay = (zlib.crc32(doc.name.encode()) % 1000) / 1000 * FIRST_POLL_SPREAD_SECONDS
-            store.schedule_poll(doc.name, at=now + delay, interval=poll_interval_of(doc))
+        _poll_if_changed(store, doc, before != manifest, first_poll_in)
     return written
+
+
+def register_for_parent(
+    store: Store, parent: str, documents: Iterable[Application | AppProject]
+) -> tuple[list[str], list[OwnedElsewhere]]:
+    """Store each document an app-of-apps `parent` rendered, only where the parent owns it or
+    nobody registered it: (app names written, what someone else owns and was left alone)."""
+    written: list[str] = []
+    refused: list[OwnedElsewhere] = []
+    for doc in documents:
+        try:
+            if isinstance(doc, AppProject):
+                store.claim_project(doc.name, project_to_manifest(doc), parent)
+                continue
+            manifest = application_to_manifest(doc)
+            before = store.app_manifest(doc.name)
+            store.claim_app(doc.name, manifest, parent)
+        except OwnedElsewhere as exc:
+            refused.append(exc)
+            continue
+        written.append(doc.name)
+        _poll_if_changed(store, doc, before != manifest, None)
+    return written, refused
+
+
+def _poll_if_changed(store: Store, app: Application, changed: bool, first_poll_in: float | None) -> None:
+    if changed or store.next_poll(app.name) is None:
+        delay = first_poll_in
+        if delay is None:
+            delay = (zlib.crc32(app.name.encode()) % 1000) / 1000 * FIRST_POLL_SPREAD_SECONDS
+        store.schedule_poll(app.name, at=time.time() + delay, interval=poll_interval_of(app))
 
 
 def load_application(store: Store, name: str) -> Application:
@@ -80,7 +115,16 @@ def load_application(store: Store, name: str) -> Application:
 
 def project_for(store: Store, app: Application) -> tuple[AppProject | None, str]:
     """(project, problem): the app's project, or None and a message saying what to register."""
-    name = app.project or "default"
+    return project_named(store, app.project or "default")
+
+
+def registered_project(store: Store, name: str) -> AppProject | None:
+    """The project `name` as the system knows it (the built-in `default` when not registered),
+    or None when it does not exist or is invalid."""
+    return project_named(store, name)[0]
+
+
+def project_named(store: Store, name: str) -> tuple[AppProject | None, str]:
     manifest = store.project_manifest(name)
     if manifest is None:
         if name == "default":
@@ -93,3 +137,45 @@ def project_for(store: Store, app: Application) -> tuple[AppProject | None, str]
         return parse_project(manifest, source_file=f"registered project {name}"), ""
     except SpecError as exc:
         return None, f"project {name!r} is invalid: {exc}"
+
+
+def ownership_problems(store: Store, parent: str, manifests: Iterable[dict[str, Any]]) -> dict[tuple[str, str], str]:
+    """Each child Application or AppProject `parent` renders that someone else registered (an
+    admin through the API or CLI, another parent, or a registration without a recorded owner),
+    by (kind, name), with a message naming the child and its owner. A parent never overwrites
+    those (register_for_parent refuses them too, atomically)."""
+    mine = parent_owner(parent)
+    problems: dict[tuple[str, str], str] = {}
+    for manifest in manifests:
+        name = (manifest.get("metadata") or {}).get("name") if isinstance(manifest.get("metadata"), dict) else None
+        if not isinstance(name, str) or not name:
+            continue  # the parser reports it
+        if manifest.get("kind") == PROJECT_KIND:
+            owner, registered = store.project_owner(name), store.project_manifest(name) is not None
+            if name == DEFAULT_PROJECT and not registered:
+                owner, registered = "the system (the built-in project)", True
+            what = f'child AppProject "{name}"'
+            handover = "rename the project in Git, or ask an admin to change the registered one"
+        else:
+            owner, registered = store.app_owner(name), store.app_manifest(name) is not None
+            what = f'child application "{name}"'
+            handover = (
+                f"rename it in Git, or have an admin hand it over with `reconciler app delete {name}` (without "
+                f"--cascade its resources stay) so that application {parent!r} registers it"
+            )
+        if owner == mine or (not owner and not registered):
+            continue
+        problems[(str(manifest.get("kind") or APPLICATION_KIND), name)] = (
+            f"{what} is registered by {describe_owner(owner)}, not by application {parent!r}: not overwritten "
+            f"(a parent only writes what it registered); {handover}"
+        )
+    return problems
+
+
+def describe_owner(owner: str) -> str:
+    """How a registration's owner reads in a message."""
+    if owner.startswith(PARENT_OWNER_PREFIX):
+        return f"application {owner.removeprefix(PARENT_OWNER_PREFIX)!r} (owner {owner})"
+    if owner in ("api", "cli"):
+        return f"{'the REST API' if owner == 'api' else 'the CLI'} (owner {owner})"
+    return owner or "no recorded owner (registered before owners were recorded, so no parent's)"

@@ -2,7 +2,9 @@
 
 Deletion is as careful as prune: only objects in the app's inventory that still carry
 its tracking are deleted, each with a uid precondition. PreDelete hooks run and are awaited
-before anything is deleted, PostDelete hooks after (delete_hooks.py), within one deadline.
+before anything is deleted, PostDelete hooks after (delete_hooks.py), within one deadline. A
+delete hook the app's project forbids refuses the whole cascade delete: the app is kept with a
+DeletionError naming the hook and the rule.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from reconciler.engine.cluster import KubeError
 from reconciler.engine.compare import owned_by
 from reconciler.engine.crds import foreign_instances
 from reconciler.engine.hooks import POST_DELETE, PRE_DELETE, Hook
-from reconciler.engine.pipeline import AccessDenied, desired
+from reconciler.engine.pipeline import AccessDenied, desired, object_scope
 from reconciler.engine.plan import keeps_on_delete
+from reconciler.engine.project_check import check_hooks
 from reconciler.model import SpecError
 from reconciler.model.resources import ResourceKey
 from reconciler.services import Services
@@ -63,6 +66,9 @@ def _delete(services: Services, name: str, cascade: bool, deadline: float, budge
     result = Teardown()
     if cascade:
         hooks = _delete_hooks(services, name, result)
+        if result.failed:  # a hook the project forbids: nothing runs, nothing is deleted
+            store.set_deletion_problem(name, "; ".join(result.failed))
+            return result
         pre = [hook for hook in hooks if PRE_DELETE in hook.phases]
         if pre and store.pre_delete_done(name):
             done = "completed in an earlier delete, not run again"
@@ -129,7 +135,8 @@ def _delete_resources(services: Services, name: str, result: Teardown) -> None:
 def _delete_hooks(services: Services, name: str, result: Teardown) -> list[Hook]:
     """The app's PreDelete and PostDelete hooks, rendered before anything is deleted. A render
     that fails does not keep the app (its repository may be gone): the result says the hooks
-    did not run."""
+    did not run. A hook the app's project forbids is a failure (in `result.failed`): the delete
+    is refused, as a sync with such a hook is."""
     try:
         app = load_application(services.store, name)
         project, problem = project_for(services.store, app)
@@ -138,7 +145,13 @@ def _delete_hooks(services: Services, name: str, result: Teardown) -> list[Hook]
             app, project, services.git, cluster_scoped=cluster.cluster_scoped_kinds(),
             cache=(services.store.cached_render, services.store.cache_render), project_problem=problem,
         )
+        hooks = [hook for hook in state.hooks if PRE_DELETE in hook.phases or POST_DELETE in hook.phases]
+        assert project is not None  # desired() raised AccessDenied otherwise
+        forbidden = check_hooks(project, app, hooks, object_scope(cluster))
     except (UnknownApplication, SpecError, AccessDenied, GitError, RenderError, KubeError) as exc:
         result.skipped.append(f"{name}: PreDelete and PostDelete hooks not run: cannot render the app: {exc}")
         return []
-    return [hook for hook in state.hooks if PRE_DELETE in hook.phases or POST_DELETE in hook.phases]
+    if forbidden:
+        result.failed.append(f"cascade delete of {name!r} refused, nothing deleted: " + "; ".join(forbidden))
+        return []
+    return hooks

@@ -26,9 +26,10 @@ class SyncHeld(ActionRefused):
     """A sync window of the app's project does not allow this sync now."""
 
 
-def create(store: Store, documents: list[Application | AppProject]) -> list[str]:
-    """Register or update Applications and AppProjects; returns the application names."""
-    return register(store, documents, first_poll_in=0)
+def create(store: Store, documents: list[Application | AppProject], *, owner: str) -> list[str]:
+    """Register or update Applications and AppProjects for `owner` (`api` or `cli`, recorded so
+    that no app-of-apps parent overwrites them); returns the application names."""
+    return register(store, documents, owner=owner, first_poll_in=0)
 
 
 def summary(store: Store, name: str, status: dict[str, Any] | None, manifest: dict[str, Any]) -> dict[str, Any]:
