@@ -29,6 +29,9 @@ from reconciler.model import (
 from reconciler.state import Store
 from reconciler.state.registry import PARENT_OWNER_PREFIX, OwnedElsewhere, parent_owner
 
+# The owner of the built-in `default` project until an admin registers one: no parent writes it.
+BUILT_IN_OWNER = "the system (the built-in project)"
+
 # First polls of newly registered apps are spread over this many seconds, so registering
 # a thousand apps at once does not make a thousand polls in the same second.
 FIRST_POLL_SPREAD_SECONDS = 5.0
@@ -85,6 +88,8 @@ def register_for_parent(
     for doc in documents:
         try:
             if isinstance(doc, AppProject):
+                if doc.name == DEFAULT_PROJECT and store.project_manifest(DEFAULT_PROJECT) is None:
+                    raise OwnedElsewhere("project", doc.name, BUILT_IN_OWNER)
                 store.claim_project(doc.name, project_to_manifest(doc), parent)
                 continue
             manifest = application_to_manifest(doc)
@@ -144,32 +149,38 @@ def ownership_problems(store: Store, parent: str, manifests: Iterable[dict[str, 
     admin through the API or CLI, another parent, or a registration without a recorded owner),
     by (kind, name), with a message naming the child and its owner. A parent never overwrites
     those (register_for_parent refuses them too, atomically)."""
+    named = [(str(m.get("kind") or APPLICATION_KIND), _name_of(m)) for m in manifests]
+    named = [(kind, name) for kind, name in named if name]  # an unnamed child: the parser reports it
+    apps, projects = store.registrations(
+        [name for kind, name in named if kind != PROJECT_KIND], [name for kind, name in named if kind == PROJECT_KIND]
+    )
+    if DEFAULT_PROJECT in projects and projects[DEFAULT_PROJECT] is None:
+        projects[DEFAULT_PROJECT] = BUILT_IN_OWNER
     mine = parent_owner(parent)
     problems: dict[tuple[str, str], str] = {}
-    for manifest in manifests:
-        name = (manifest.get("metadata") or {}).get("name") if isinstance(manifest.get("metadata"), dict) else None
-        if not isinstance(name, str) or not name:
-            continue  # the parser reports it
-        if manifest.get("kind") == PROJECT_KIND:
-            owner, registered = store.project_owner(name), store.project_manifest(name) is not None
-            if name == DEFAULT_PROJECT and not registered:
-                owner, registered = "the system (the built-in project)", True
-            what = f'child AppProject "{name}"'
-            handover = "rename the project in Git, or ask an admin to change the registered one"
+    for kind, name in named:
+        owner = (projects if kind == PROJECT_KIND else apps).get(name)
+        if owner is None or owner == mine:
+            continue
+        if kind == PROJECT_KIND:
+            what, handover = f'child AppProject "{name}"', "rename the project in Git, or ask an admin to change it"
         else:
-            owner, registered = store.app_owner(name), store.app_manifest(name) is not None
             what = f'child application "{name}"'
             handover = (
                 f"rename it in Git, or have an admin hand it over with `reconciler app delete {name}` (without "
                 f"--cascade its resources stay) so that application {parent!r} registers it"
             )
-        if owner == mine or (not owner and not registered):
-            continue
-        problems[(str(manifest.get("kind") or APPLICATION_KIND), name)] = (
+        problems[(kind, name)] = (
             f"{what} is registered by {describe_owner(owner)}, not by application {parent!r}: not overwritten "
             f"(a parent only writes what it registered); {handover}"
         )
     return problems
+
+
+def _name_of(manifest: dict[str, Any]) -> str:
+    metadata = manifest.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    return name if isinstance(name, str) else ""
 
 
 def describe_owner(owner: str) -> str:

@@ -21,15 +21,13 @@ from reconciler.control.catalog import (
     registered_project,
 )
 from reconciler.control.teardown import delete_application
-from reconciler.engine.child_rules import check_children
+from reconciler.engine.child_rules import check_children, parse_child
 from reconciler.model import (
     PROJECT_KIND,
     RESOURCES_FINALIZER,
     Application,
     AppProject,
     SpecError,
-    parse_application,
-    parse_project,
 )
 from reconciler.services import Services
 
@@ -41,12 +39,8 @@ def parse_children(
     parsed: list[Application | AppProject] = []
     problems: list[tuple[str, str]] = []
     for manifest in manifests:
-        where = f"{manifest.get('kind', 'Application')} rendered by application {parent}"
         try:
-            if manifest.get("kind") == "AppProject":
-                parsed.append(parse_project(manifest, source_file=where))
-            else:
-                parsed.append(parse_application(manifest, source_file=where))
+            parsed.append(parse_child(parent, manifest))
         except SpecError as exc:
             problems.append((child_name(manifest), str(exc)))
     return parsed, problems

@@ -14,6 +14,7 @@ from reconciler.control.windows import sync_allowed
 from reconciler.model import Application, AppProject, SpecError
 from reconciler.model.resources import ResourceKey
 from reconciler.state import Store
+from reconciler.state.registry import PARENT_OWNER_PREFIX
 
 ROLLBACK_REFUSED_AUTOSYNC = "rollback cannot be initiated when auto-sync is enabled"
 
@@ -37,6 +38,7 @@ def summary(store: Store, name: str, status: dict[str, Any] | None, manifest: di
     status = status or {}
     operation = store.operation_state(name) or {}
     history = store.history(name)
+    owner = store.app_owner(name)
     spec = manifest.get("spec") or {}
     source = spec.get("source") or {}
     destination = spec.get("destination") or {}
@@ -57,7 +59,9 @@ def summary(store: Store, name: str, status: dict[str, Any] | None, manifest: di
             "message": operation.get("message", ""),
         },
         "automated": _automated(spec),
-        "parent": store.parent_of(name) or "",
+        "parent": owner.removeprefix(PARENT_OWNER_PREFIX) if owner.startswith(PARENT_OWNER_PREFIX) else "",
+        # Who registered it (api, cli, parent:<app>): a parent never overwrites another's app.
+        "owner": owner,
     }
 
 

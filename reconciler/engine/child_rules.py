@@ -72,14 +72,14 @@ def check_children(
     apps: list[Application] = []
     rendered_projects: list[AppProject] = []
     for manifest in children:
-        where = f"{manifest.get('kind', 'Application')} rendered by application {app.name}"
         try:
-            if manifest.get("kind") == "AppProject":
-                rendered_projects.append(parse_project(manifest, source_file=where))
-            else:
-                apps.append(parse_application(manifest, source_file=where))
+            doc = parse_child(app.name, manifest)
         except SpecError:
             continue
+        if isinstance(doc, AppProject):
+            rendered_projects.append(doc)
+        else:
+            apps.append(doc)
     refused: dict[tuple[str, str], str] = {}
     usable: dict[str, AppProject] = {}
     for child_project in rendered_projects:
@@ -103,6 +103,14 @@ def check_children(
             if problem:
                 refused[("ApplicationSet", str((obj.get("metadata") or {}).get("name", "")))] = problem
     return refused
+
+
+def parse_child(parent: str, manifest: dict[str, Any]) -> Application | AppProject:
+    """A child Application or AppProject rendered by `parent`; SpecError naming what is wrong."""
+    where = f"{manifest.get('kind', 'Application')} rendered by application {parent}"
+    if manifest.get("kind") == "AppProject":
+        return parse_project(manifest, source_file=where)
+    return parse_application(manifest, source_file=where)
 
 
 def _application_problem(project: AppProject, app: Application, child: Application, projects: ProjectLookup) -> str:

@@ -7,7 +7,9 @@ Every caller goes through here: a poll (reconciler/control/poll.py), the start o
 (control/sync.py), a sync preview (control/preview.py), `reconciler render|diff -f`
 (cli/offline.py) and through them the API. So the AppProject's rules are checked in one
 place, before any git, render or cluster call: a repository the project does not allow is
-never fetched, whoever asks.
+never fetched, whoever asks. After the render, every object it yielded (resources, hooks of
+every phase, CreateNamespace's Namespace, child apps and projects) passes the project too
+(engine/project_check.py), before a sync may apply anything.
 
 It takes its collaborators as parameters (the project already loaded, a Git source, a
 cluster, an optional render cache) and touches no Redis, so it runs the same in a worker,

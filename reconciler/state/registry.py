@@ -35,6 +35,10 @@ return 2
 """
 
 
+# Name -> its owner ("" when registered without one recorded), None when not registered.
+Owners = dict[str, str | None]
+
+
 def parent_owner(parent: str) -> str:
     return f"{PARENT_OWNER_PREFIX}{parent}"
 
@@ -53,11 +57,13 @@ class RegistryState(RedisState):
     def put_app(self, name: str, manifest: dict[str, Any], parent: str | None = None, owner: str = "") -> bool:
         """Register or update an app for `owner` (`parent` given: `parent:<parent>`), whoever
         owned it before; True when it is new. Without an owner, the one recorded stays."""
-        owner = parent_owner(parent) if parent else owner
+        return self._put(Keys.apps, Keys.app_owners, name, manifest, parent_owner(parent) if parent else owner)
+
+    def _put(self, hash_key: str, owners_key: str, name: str, manifest: dict[str, Any], owner: str) -> bool:
         with self.r.pipeline() as pipe:
-            pipe.hset(Keys.apps, name, dumps(manifest))
+            pipe.hset(hash_key, name, dumps(manifest))
             if owner:
-                pipe.hset(Keys.app_owners, name, owner)
+                pipe.hset(owners_key, name, owner)
             created = pipe.execute()[0]
         return bool(created)
 
@@ -114,16 +120,31 @@ class RegistryState(RedisState):
         return bool(existed)
 
     def put_project(self, name: str, manifest: dict[str, Any], owner: str = "") -> bool:
-        with self.r.pipeline() as pipe:
-            pipe.hset(Keys.projects, name, dumps(manifest))
-            if owner:
-                pipe.hset(Keys.project_owners, name, owner)
-            created = pipe.execute()[0]
-        return bool(created)
+        """Register or update a project for `owner`, whoever owned it before (as put_app)."""
+        return self._put(Keys.projects, Keys.project_owners, name, manifest, owner)
 
     def claim_project(self, name: str, manifest: dict[str, Any], parent: str) -> bool:
         """`claim_app` for an AppProject rendered by `parent`."""
         return self._claim_for("project", Keys.projects, Keys.project_owners, name, manifest, parent)
+
+    def registrations(self, apps: list[str], projects: list[str]) -> tuple[Owners, Owners]:
+        """For each app and project name: its owner ("" when registered without one recorded),
+        or None when nothing is registered under it. One round trip."""
+        with self.r.pipeline(transaction=False) as pipe:
+            for hash_key, owners_key, names in ((Keys.apps, Keys.app_owners, apps),
+                                                (Keys.projects, Keys.project_owners, projects)):
+                for name in names:
+                    pipe.hexists(hash_key, name)
+                    pipe.hget(owners_key, name)
+            answers = pipe.execute()
+        found: list[Owners] = [{}, {}]
+        position = 0
+        for index, names in enumerate((apps, projects)):
+            for name in names:
+                registered, owner = answers[position], answers[position + 1]
+                position += 2
+                found[index][name] = (owner or "") if registered or owner else None
+        return found[0], found[1]
 
     def project_owner(self, name: str) -> str:
         return str(self.r.hget(Keys.project_owners, name) or "")

@@ -144,6 +144,9 @@ def test_a_parent_claims_only_what_it_registered_or_nobody_did(store: Store) -> 
     with pytest.raises(OwnedElsewhere):
         store.claim_project("team-x", {"v": 2}, parent="intruder")
     assert store.project_owner("team-x") == "parent:root"
+    assert store.registrations(["web", "legacy", "never"], ["team-x", "other"]) == (
+        {"web": "api", "legacy": "", "never": None}, {"team-x": "parent:root", "other": None}
+    )
 
 
 def test_pending_sync_behind_an_expired_lock_is_taken_once(store: Store) -> None:

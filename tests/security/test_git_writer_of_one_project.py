@@ -293,12 +293,11 @@ def test_a_live_object_the_project_no_longer_permits_is_unknown_and_never_pruned
 # --- case 2: app of apps ------------------------------------------------------------------
 
 
-def root_with(system: System, git_repo_factory: Callable[..., GitRepo], children: dict[str, dict[str, Any]], *,
-              root_project: dict[str, Any] | None = None) -> GitRepo:
+def root_with(system: System, git_repo_factory: Callable[..., GitRepo], children: dict[str, dict[str, Any]]) -> GitRepo:
     """A root app `root` in project `tight` (admin-registered) whose repository holds `children`
     under apps/."""
     repo = git_repo_factory({f"apps/{name}.yaml": json.dumps(doc) for name, doc in children.items()})
-    tight = root_project or project("tight", repo, namespaces=("team-a", "argocd"), children=True)
+    tight = project("tight", repo, namespaces=("team-a", "argocd"), children=True)
     admin_creates(system, tight, application("root", repo, project_name="tight", path="apps"))
     return repo
 
@@ -370,12 +369,17 @@ def test_a_child_in_another_project_than_its_parents_is_refused(
     assert row is not None and row["status"] == "Unknown" and message in row["message"]
 
 
-def test_a_child_in_another_project_is_registered_when_that_project_names_the_parents(
+def test_a_child_in_another_project_is_registered_only_once_that_project_names_the_parents(
     system: System, git_repo_factory: Callable[..., GitRepo]
 ) -> None:
     child_repo = git_repo_factory(files(settings=config_map("settings")))
     child = application("team-child", child_repo, project_name="team-a", namespace="team-a")
     root_with(system, git_repo_factory, {"team-child": child})
+    admin_creates(system, project("team-a", child_repo))
+    op = user_sync(system, "root")
+    assert op["phase"] == "Failed" and 'unless project "team-a" lists "tight"' in op["message"], op
+    assert system.store.app_manifest("team-child") is None
+    # The admin of team-a consents, by name, to children of apps in tight.
     admin_creates(system, project("team-a", child_repo, annotations={"reconciler.io/parent-projects": "other, tight"}))
     op = user_sync(system, "root")
     assert op["phase"] == "Succeeded", op["message"]
