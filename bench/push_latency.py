@@ -109,7 +109,7 @@ def run(pushes: int, workers: int, concurrency: int) -> dict[str, Any]:
                                    "--host", "127.0.0.1"], system.env)
         assert system.store is not None and system.kubesim is not None
         repo = system.make_repo("config", CHART)
-        actions.create(system.store, parse_manifests(application(repo.url), source_file="bench"))
+        actions.create(system.store, parse_manifests(application(repo.url), source_file="bench"), owner="cli")
         kube_address = urlparse(system.kubesim.url)
         kube = Http(kube_address.hostname or "127.0.0.1", kube_address.port or 80)
         system.wait_for(lambda: deployed_tag(kube) == "v0", 120, "the first sync")

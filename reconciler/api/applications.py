@@ -133,7 +133,7 @@ def _create(request: Request, caller: Caller, raw: bytes) -> tuple[int, dict[str
     _authorize_documents(request, caller, documents)
     store = ctx.services().store
     new = [d.name for d in documents if isinstance(d, Application) and store.app_manifest(d.name) is None]
-    names = actions.create(store, documents)
+    names = actions.create(store, documents, owner="api")
     projects = [d.name for d in documents if isinstance(d, AppProject)]
     sets = [d.name for d in documents if isinstance(d, ApplicationSet)]
     clusters = [d.name for d in documents if isinstance(d, ClusterSecret)]

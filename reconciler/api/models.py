@@ -44,6 +44,7 @@ class AppSummary(_Open):
     lastSync: LastSync | None = None
     automated: bool = False
     parent: str = ""
+    owner: str = Field("", description="who registered it: api, cli or parent:<app> (empty: not recorded)")
 
 
 class AppDetail(AppSummary):

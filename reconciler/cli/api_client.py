@@ -53,7 +53,7 @@ class LocalBackend:
             raise ClientError(str(exc)) from None
         if not documents:
             raise ClientError(f"{filename}: no Application, AppProject, ApplicationSet or cluster Secret in the file")
-        return actions.create(self.store, documents)
+        return actions.create(self.store, documents, owner="cli")
 
     def list(self) -> list[dict[str, Any]]:
         return actions.list_apps(self.store)

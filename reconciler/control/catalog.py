@@ -1,7 +1,9 @@
 """Which Applications and AppProjects the system manages: register, read, forget.
 
 Applications come from `reconciler app create -f`, the REST API, or an app-of-apps
-parent's render; all end up here, in Redis, where beat finds them on its next tick.
+parent's render; all end up here, in Redis, where beat finds them on its next tick. Each
+registration records its owner (state/registry.py): a parent writes only what it owns or
+what nobody registered, never an app or project an admin or another parent registered.
 """
 
 from __future__ import annotations
@@ -9,8 +11,12 @@ from __future__ import annotations
 import time
 import zlib
 from collections.abc import Iterable
+from typing import Any
 
 from reconciler.model import (
+    APPLICATION_KIND,
+    DEFAULT_PROJECT,
+    PROJECT_KIND,
     Application,
     AppProject,
     SpecError,
@@ -22,6 +28,10 @@ from reconciler.model import (
 )
 from reconciler.model.appset_types import ApplicationSet, ClusterSecret
 from reconciler.state import Store
+from reconciler.state.registry import PARENT_OWNER_PREFIX, OwnedElsewhere, parent_owner
+
+# The owner of the built-in `default` project until an admin registers one: no parent writes it.
+BUILT_IN_OWNER = "the system (the built-in project)"
 
 # First polls of newly registered apps are spread over this many seconds, so registering
 # a thousand apps at once does not make a thousand polls in the same second.
@@ -50,35 +60,80 @@ def register(
     store: Store,
     documents: Iterable[Application | AppProject | ApplicationSet | ClusterSecret],
     *,
-    parent: str | None = None,
+    owner: str = "",
     first_poll_in: float | None = None,
 ) -> list[str]:
-    """Store each document; new or changed apps are polled soon, ApplicationSets generated at
-    once, cluster Secrets registered. Returns the app names written."""
+    """Store each document for `owner` (`api`, `cli`), taking it over from whoever registered it
+    (an admin's word wins over an app-of-apps parent's); new or changed apps are polled soon,
+    ApplicationSets generated at once, cluster Secrets registered. Returns the app names written."""
     from reconciler.control.appsets.actions import register_appset, register_clusters
 
     written: list[str] = []
-    now = time.time()
     for doc in documents:
         if isinstance(doc, AppProject):
-            store.put_project(doc.name, project_to_manifest(doc))
+            store.put_project(doc.name, project_to_manifest(doc), owner=owner)
             continue
         if isinstance(doc, ApplicationSet):
-            register_appset(store, doc, parent=parent)
+            register_appset(store, doc)
             continue
         if isinstance(doc, ClusterSecret):
             register_clusters(store, [doc])
             continue
         manifest = application_to_manifest(doc)
         before = store.app_manifest(doc.name)
-        store.put_app(doc.name, manifest, parent=parent)
+        store.put_app(doc.name, manifest, owner=owner)
         written.append(doc.name)
-        if before != manifest or store.next_poll(doc.name) is None:
-            delay = first_poll_in
-            if delay is None:
-                delay = (zlib.crc32(doc.name.encode()) % 1000) / 1000 * FIRST_POLL_SPREAD_SECONDS
-            store.schedule_poll(doc.name, at=now + delay, interval=poll_interval_of(doc))
+        _poll_if_changed(store, doc, before != manifest, first_poll_in)
     return written
+
+
+def register_for_parent(
+    store: Store, parent: str, documents: Iterable[Application | AppProject | ApplicationSet]
+) -> tuple[list[str], list[OwnedElsewhere]]:
+    """Store each document an app-of-apps `parent` rendered, only where the parent owns it or
+    nobody registered it: (app and set names written, what someone else owns and was left alone)."""
+    from reconciler.control.appsets.actions import register_appset
+
+    written: list[str] = []
+    refused: list[OwnedElsewhere] = []
+    for doc in documents:
+        try:
+            if isinstance(doc, ApplicationSet):
+                _claim_appset(store, doc, parent)
+                register_appset(store, doc, parent=parent)
+                written.append(doc.name)
+                continue
+            if isinstance(doc, AppProject):
+                if doc.name == DEFAULT_PROJECT and store.project_manifest(DEFAULT_PROJECT) is None:
+                    raise OwnedElsewhere("project", doc.name, BUILT_IN_OWNER)
+                store.claim_project(doc.name, project_to_manifest(doc), parent)
+                continue
+            manifest = application_to_manifest(doc)
+            before = store.app_manifest(doc.name)
+            store.claim_app(doc.name, manifest, parent)
+        except OwnedElsewhere as exc:
+            refused.append(exc)
+            continue
+        written.append(doc.name)
+        _poll_if_changed(store, doc, before != manifest, None)
+    return written, refused
+
+
+def _claim_appset(store: Store, appset: ApplicationSet, parent: str) -> None:
+    """A parent writes an ApplicationSet only if it registered it, or nobody has."""
+    if store.appset_manifest(appset.name) is None:
+        return
+    holder = store.appset_parent(appset.name)
+    if holder != parent:
+        raise OwnedElsewhere("ApplicationSet", appset.name, parent_owner(holder) if holder else "api")
+
+
+def _poll_if_changed(store: Store, app: Application, changed: bool, first_poll_in: float | None) -> None:
+    if changed or store.next_poll(app.name) is None:
+        delay = first_poll_in
+        if delay is None:
+            delay = (zlib.crc32(app.name.encode()) % 1000) / 1000 * FIRST_POLL_SPREAD_SECONDS
+        store.schedule_poll(app.name, at=time.time() + delay, interval=poll_interval_of(app))
 
 
 def load_application(store: Store, name: str) -> Application:
@@ -90,7 +145,16 @@ def load_application(store: Store, name: str) -> Application:
 
 def project_for(store: Store, app: Application) -> tuple[AppProject | None, str]:
     """(project, problem): the app's project, or None and a message saying what to register."""
-    name = app.project or "default"
+    return project_named(store, app.project or "default")
+
+
+def registered_project(store: Store, name: str) -> AppProject | None:
+    """The project `name` as the system knows it (the built-in `default` when not registered),
+    or None when it does not exist or is invalid."""
+    return project_named(store, name)[0]
+
+
+def project_named(store: Store, name: str) -> tuple[AppProject | None, str]:
     manifest = store.project_manifest(name)
     if manifest is None:
         if name == "default":
@@ -103,3 +167,51 @@ def project_for(store: Store, app: Application) -> tuple[AppProject | None, str]
         return parse_project(manifest, source_file=f"registered project {name}"), ""
     except SpecError as exc:
         return None, f"project {name!r} is invalid: {exc}"
+
+
+def ownership_problems(store: Store, parent: str, manifests: Iterable[dict[str, Any]]) -> dict[tuple[str, str], str]:
+    """Each child Application or AppProject `parent` renders that someone else registered (an
+    admin through the API or CLI, another parent, or a registration without a recorded owner),
+    by (kind, name), with a message naming the child and its owner. A parent never overwrites
+    those (register_for_parent refuses them too, atomically)."""
+    named = [(str(m.get("kind") or APPLICATION_KIND), _name_of(m)) for m in manifests]
+    named = [(kind, name) for kind, name in named if name]  # an unnamed child: the parser reports it
+    apps, projects = store.registrations(
+        [name for kind, name in named if kind != PROJECT_KIND], [name for kind, name in named if kind == PROJECT_KIND]
+    )
+    if DEFAULT_PROJECT in projects and projects[DEFAULT_PROJECT] is None:
+        projects[DEFAULT_PROJECT] = BUILT_IN_OWNER
+    mine = parent_owner(parent)
+    problems: dict[tuple[str, str], str] = {}
+    for kind, name in named:
+        owner = (projects if kind == PROJECT_KIND else apps).get(name)
+        if owner is None or owner == mine:
+            continue
+        if kind == PROJECT_KIND:
+            what, handover = f'child AppProject "{name}"', "rename the project in Git, or ask an admin to change it"
+        else:
+            what = f'child application "{name}"'
+            handover = (
+                f"rename it in Git, or have an admin hand it over with `reconciler app delete {name}` (without "
+                f"--cascade its resources stay) so that application {parent!r} registers it"
+            )
+        problems[(kind, name)] = (
+            f"{what} is registered by {describe_owner(owner)}, not by application {parent!r}: not overwritten "
+            f"(a parent only writes what it registered); {handover}"
+        )
+    return problems
+
+
+def _name_of(manifest: dict[str, Any]) -> str:
+    metadata = manifest.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    return name if isinstance(name, str) else ""
+
+
+def describe_owner(owner: str) -> str:
+    """How a registration's owner reads in a message."""
+    if owner.startswith(PARENT_OWNER_PREFIX):
+        return f"application {owner.removeprefix(PARENT_OWNER_PREFIX)!r} (owner {owner})"
+    if owner in ("api", "cli"):
+        return f"{'the REST API' if owner == 'api' else 'the CLI'} (owner {owner})"
+    return owner or "no recorded owner (registered before owners were recorded, so no parent's)"

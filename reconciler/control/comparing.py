@@ -4,9 +4,10 @@ previews call this; the pipeline itself (engine/pipeline.py) touches no Redis.""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
-from reconciler.control.catalog import project_for
+from reconciler.control.catalog import ownership_problems, project_for, registered_project
 from reconciler.engine.live_view import LiveView
 from reconciler.engine.pipeline import AppComparison, compare_app
 from reconciler.model import Application
@@ -26,10 +27,13 @@ def compare_registered(
 ) -> AppComparison:
     """`compare_app` for a registered app. `fill_cache=False` reads the render cache without
     writing it (a preview changes nothing). `live`: the watcher's index (a poll passes it; a
-    sync and a preview ask the cluster). Raises what the pipeline raises."""
+    sync and a preview ask the cluster). Raises what the pipeline raises.
+
+    Besides what the app's project forbids, `refused` names each child app or project the app
+    renders that someone else registered: a parent never overwrites it."""
     store = services.store
     project, project_problem = project_for(store, app)
-    return compare_app(
+    result = compare_app(
         app,
         project,
         services.git,
@@ -43,4 +47,13 @@ def compare_registered(
         project_problem=project_problem,
         charts=services.charts,
         live=live,
+        projects=lambda name: registered_project(store, name),
     )
+    owned = ownership_problems(store, app.name, result.desired.child_apps)
+    if not owned:
+        return result
+    children = dict(result.children)
+    for key, problem in owned.items():
+        children[key] = f"{children[key]}; {problem}" if key in children else problem
+    refused = "; ".join(part for part in (result.refused, *owned.values()) if part)
+    return dataclasses.replace(result, refused=refused, children=children)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -227,11 +228,15 @@ def _compare(
         # The watcher's index (reconciler/live): a no-op poll then asks the cluster nothing.
         live=LiveStateReader(services.store, cluster.server),
     )
-    return result, _child_statuses(services, app.name, result.desired.child_apps)
+    return result, _child_statuses(services, app.name, result.desired.child_apps, result.children)
 
 
-def _child_statuses(services: Services, parent: str, manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each child app the parent renders, compared with what is registered."""
+def _child_statuses(
+    services: Services, parent: str, manifests: list[dict[str, Any]], refused: Mapping[tuple[str, str], str]
+) -> list[dict[str, Any]]:
+    """Each child app the parent renders, compared with what is registered. One the parent's
+    project refuses, or someone else registered, is Unknown with the reason (as Argo CD shows a
+    resource its project does not permit); `refused` also made it the app's condition."""
     store = services.store
     parsed, problems = parse_children(parent, manifests)
     rows: list[dict[str, Any]] = []
@@ -250,6 +255,10 @@ def _child_statuses(services: Services, parent: str, manifests: list[dict[str, A
             continue
         wanted.add(doc.name)
         registered = store.app_manifest(doc.name)
+        why = refused.get(("Application", doc.name))
+        if why:
+            rows.append({**_child_row(doc.name, doc.namespace, ResourceSyncStatus.UNKNOWN.value, None), "message": why})
+            continue
         if registered is None:
             state, health = ResourceSyncStatus.MISSING.value, missing().as_dict()
         else:

@@ -14,7 +14,9 @@ PreDelete hooks (every one awaited), child apps, the app's resources, PostDelete
 deregister; no task ever sleeps. The caller waits for the reply the operation's end leaves.
 
 Deletion is as careful as prune: only objects in the app's inventory that still carry
-its tracking are deleted, each with a uid precondition.
+its tracking are deleted, each with a uid precondition. A delete hook the app's project
+forbids refuses the whole cascade delete before anything runs: the app is kept with a
+DeletionError naming the hook and the rule.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from reconciler.control.sync.operation import DeleteRequest, Teardown
 from reconciler.control.sync.ports import Deletions
 from reconciler.engine.cluster import KubeError
 from reconciler.engine.hooks import POST_DELETE, PRE_DELETE, Hook
-from reconciler.engine.pipeline import AccessDenied, desired
+from reconciler.engine.pipeline import AccessDenied, desired, object_scope
+from reconciler.engine.project_check import check_hooks
 from reconciler.model import SpecError
 from reconciler.services import Services
 from reconciler.settings import Settings
@@ -106,10 +109,15 @@ def delete_and_wait(
     return None if reply is None else DeleteReply.from_json(reply)
 
 
+class DeleteRefused(Exception):
+    """A cascade delete must not run at all: a delete hook the app's project forbids."""
+
+
 def delete_hooks_of(services: Services, name: str) -> tuple[list[Hook], tuple[str, ...]]:
-    """The app's PreDelete and PostDelete hooks, rendered before anything is deleted. A render
-    that fails does not keep the app (its repository may be gone): the result says the hooks
-    did not run."""
+    """The app's PreDelete and PostDelete hooks, rendered before anything is deleted, and why
+    they will not run (a render that fails does not keep the app: its repository may be gone).
+    DeleteRefused when a hook the app's project forbids is among them, as a sync with such a
+    hook is refused."""
     try:
         app = load_application(services.store, name)
         project, problem = project_for(services.store, app)
@@ -118,9 +126,14 @@ def delete_hooks_of(services: Services, name: str) -> tuple[list[Hook], tuple[st
             app, project, services.git, cluster_scoped=cluster.cluster_scoped_kinds(),
             cache=(services.store.cached_render, services.store.cache_render), project_problem=problem,
         )
+        hooks = [hook for hook in state.hooks if PRE_DELETE in hook.phases or POST_DELETE in hook.phases]
+        assert project is not None  # desired() raised AccessDenied otherwise
+        forbidden = check_hooks(project, app, hooks, object_scope(cluster))
     except (UnknownApplication, SpecError, AccessDenied, GitError, RenderError, KubeError) as exc:
         return [], (f"{name}: PreDelete and PostDelete hooks not run: cannot render the app: {exc}",)
-    return [hook for hook in state.hooks if PRE_DELETE in hook.phases or POST_DELETE in hook.phases], ()
+    if forbidden:
+        raise DeleteRefused(f"cascade delete of {name!r} refused, nothing deleted: " + "; ".join(forbidden))
+    return hooks, ()
 
 
 def next_delete(request: DeleteRequest) -> Next:

@@ -16,6 +16,7 @@ from reconciler.model import Application, AppProject, SpecError
 from reconciler.model.operation import OperationPhase
 from reconciler.model.resources import ResourceKey
 from reconciler.state import Store
+from reconciler.state.registry import PARENT_OWNER_PREFIX
 
 ROLLBACK_REFUSED_AUTOSYNC = "rollback cannot be initiated when auto-sync is enabled"
 
@@ -28,9 +29,10 @@ class SyncHeld(ActionRefused):
     """A sync window of the app's project does not allow this sync now."""
 
 
-def create(store: Store, documents: list[Application | AppProject]) -> list[str]:
-    """Register or update Applications and AppProjects; returns the application names."""
-    return register(store, documents, first_poll_in=0)
+def create(store: Store, documents: list[Application | AppProject], *, owner: str) -> list[str]:
+    """Register or update Applications and AppProjects for `owner` (`api` or `cli`, recorded so
+    that no app-of-apps parent overwrites them); returns the application names."""
+    return register(store, documents, owner=owner, first_poll_in=0)
 
 
 def summary(store: Store, name: str, status: dict[str, Any] | None, manifest: dict[str, Any]) -> dict[str, Any]:
@@ -38,6 +40,7 @@ def summary(store: Store, name: str, status: dict[str, Any] | None, manifest: di
     status = status or {}
     operation = store.operation_state(name) or {}
     history = store.history(name)
+    owner = store.app_owner(name)
     spec = manifest.get("spec") or {}
     source = spec.get("source") or {}
     destination = spec.get("destination") or {}
@@ -58,7 +61,9 @@ def summary(store: Store, name: str, status: dict[str, Any] | None, manifest: di
             "message": operation.get("message", ""),
         },
         "automated": _automated(spec),
-        "parent": store.parent_of(name) or "",
+        "parent": owner.removeprefix(PARENT_OWNER_PREFIX) if owner.startswith(PARENT_OWNER_PREFIX) else "",
+        # Who registered it (api, cli, parent:<app>): a parent never overwrites another's app.
+        "owner": owner,
     }
 
 

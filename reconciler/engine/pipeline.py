@@ -7,7 +7,9 @@ Every caller goes through here: a poll (reconciler/control/poll.py), the start o
 (control/sync.py), a sync preview (control/preview.py), `reconciler render|diff -f`
 (cli/offline.py) and through them the API. So the AppProject's rules are checked in one
 place, before any git, render or cluster call: a repository the project does not allow is
-never fetched, whoever asks.
+never fetched, whoever asks. After the render, every object it yielded (resources, hooks of
+every phase, CreateNamespace's Namespace, child apps and projects) passes the project too
+(engine/project_check.py), before a sync may apply anything.
 
 It takes its collaborators as parameters (the project already loaded, a Git source, a
 cluster, an optional render cache) and touches no Redis, so it runs the same in a worker,
@@ -18,15 +20,25 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from reconciler.core.urls import repo_location
+from reconciler.engine.child_rules import ProjectLookup, no_projects
 from reconciler.engine.cluster import Cluster, UnknownKindError
-from reconciler.engine.compare import Comparison, DesiredState, compare, compare_with_inventory, is_child_app
+from reconciler.engine.compare import (
+    Comparison,
+    DesiredState,
+    ResourceState,
+    compare,
+    compare_with_inventory,
+    is_child_app,
+)
+from reconciler.engine.diff.resource_diff import ResourceSyncStatus, app_sync_status
 from reconciler.engine.hooks import HOOK_ANNOTATION, SKIP, HookError, split_hooks
 from reconciler.engine.live_view import LiveView
+from reconciler.engine.project_check import check_render
 from reconciler.engine.project_rules import check_application, check_resource
 from reconciler.model import Application, AppProject, Source
 from reconciler.model.resources import SYNC_OPTIONS_ANNOTATION, ResourceKey
@@ -57,9 +69,11 @@ class AccessDenied(Exception):
 class AppComparison:
     desired: DesiredState
     comparison: Comparison
-    # What the project forbids among the rendered objects ("" when nothing): a sync refuses
-    # to start, a poll reports it as a condition and does not auto-sync.
+    # What the project forbids among everything rendered ("" when nothing): a sync refuses to
+    # start, a poll reports it as a condition and does not auto-sync (engine/project_check.py).
     refused: str = ""
+    # Child Applications/AppProjects/ApplicationSets the project refuses, by (kind, name).
+    children: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
 
 def authorise(app: Application, project: AppProject | None, project_problem: str = "") -> None:
@@ -279,11 +293,13 @@ def compare_app(
     project_problem: str = "",
     charts: ChartRepositories | None = None,
     live: LiveView | None = None,
+    projects: ProjectLookup | None = None,
 ) -> AppComparison:
     """The whole pipeline. `inventory` (what the app applied before) says where to look for
     prune candidates; None looks at every kind the cluster serves (`reconciler diff -f`).
     `verified` comes from the previous comparison (objects unchanged since need no dry-run).
-    `live`: the watcher's live state (a poll passes it; a sync asks the server itself)."""
+    `live`: the watcher's live state (a poll passes it; a sync asks the server itself).
+    `projects` finds other projects by name (a child app's); None knows only `default`."""
     state = desired(
         app,
         project,
@@ -299,28 +315,59 @@ def compare_app(
         capabilities=cluster.capabilities(),
     )
     assert project is not None  # authorise() raised otherwise
-    refused = resource_problems(project, app, cluster, state.objects)
+    scope = object_scope(cluster)
+    verdict = check_render(project, app, state, scope, projects or no_projects)
     if inventory is None:
         comparison = compare(cluster, app, state, live_types=None, verified=verified)
     else:
         comparison = compare_with_inventory(cluster, app, state, inventory, verified=verified, live_view=live)
-    return AppComparison(desired=state, comparison=comparison, refused=refused)
+    comparison = _mark_forbidden(project, app, comparison, verdict.forbidden, scope)
+    return AppComparison(desired=state, comparison=comparison, refused=verdict.refused, children=verdict.children)
 
 
-def resource_problems(
-    project: AppProject, app: Application, cluster: Cluster, objects: list[dict[str, Any]]
-) -> str:
-    """Every rendered object the project does not permit (kind lists, namespaces), joined."""
-    problems = []
-    for obj in objects:
-        key = ResourceKey.of(obj)
+def object_scope(cluster: Cluster) -> Callable[[dict[str, Any]], bool]:
+    """Whether a rendered object is namespaced, by the cluster's discovery (the render's settled
+    namespace for a kind the cluster does not serve yet)."""
+
+    def namespaced(obj: dict[str, Any]) -> bool:
+        kind = str(obj.get("kind") or "")
         try:
-            namespaced = cluster.is_namespaced(str(obj.get("apiVersion")), key.kind) if key.kind else True
+            return cluster.is_namespaced(str(obj.get("apiVersion")), kind) if kind else True
         except UnknownKindError:
             # A kind not served yet (its CRD comes with the app or later): the render settled
             # its namespace from the CRD's scope, or gave it the destination's.
-            namespaced = bool(key.namespace)
-        found = check_resource(project, key, namespaced, destination=app.destination)
-        if found:
-            problems.append(found)
-    return "; ".join(problems)
+            return bool((obj.get("metadata") or {}).get("namespace"))
+
+    return namespaced
+
+
+def _mark_forbidden(
+    project: AppProject,
+    app: Application,
+    comparison: Comparison,
+    forbidden: Mapping[ResourceKey, str],
+    namespaced: Callable[[dict[str, Any]], bool],
+) -> Comparison:
+    """Resources the project forbids get sync status Unknown and the rule as their message, as
+    Argo CD shows them. A live-only (Extra) one is never pruned and, as Argo CD ignores live
+    objects of kinds the project does not permit, does not make the app OutOfSync."""
+    marked: list[ResourceState] = []
+    ignored: set[ResourceKey] = set()
+    for resource in comparison.resources:
+        problem = forbidden.get(resource.key)
+        if problem is None and resource.diff.status == ResourceSyncStatus.EXTRA and resource.diff.live is not None:
+            problem = check_resource(
+                project, resource.key, namespaced(resource.diff.live), destination=app.destination
+            )
+            if problem:
+                problem += "; not pruned"
+                ignored.add(resource.key)
+        if problem is None:
+            marked.append(resource)
+            continue
+        diff = dataclasses.replace(resource.diff, status=ResourceSyncStatus.UNKNOWN)
+        marked.append(dataclasses.replace(resource, diff=diff, message=problem))
+    if not forbidden and not ignored:
+        return comparison
+    counted = [r.diff for r in comparison.resources if r.key not in ignored]
+    return dataclasses.replace(comparison, resources=marked, sync_status=app_sync_status(counted))

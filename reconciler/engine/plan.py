@@ -264,7 +264,8 @@ def _check_consistent(
                 f"application {app.name!r}: {key} is Extra in the diff but present in the desired "
                 "manifests; diff and render must come from the same revision"
             )
-        if diff.status != ResourceSyncStatus.EXTRA and not in_git:
+        # Unknown: a live object the project does not permit, left alone (engine/project_check.py).
+        if diff.status not in (ResourceSyncStatus.EXTRA, ResourceSyncStatus.UNKNOWN) and not in_git:
             raise PlanError(
                 f"application {app.name!r}: {key} is {diff.status.value} in the diff but absent from "
                 "the desired manifests; diff and render must come from the same revision"

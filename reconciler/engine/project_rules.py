@@ -164,21 +164,31 @@ def _listed(kind_list: tuple[GroupKind, ...], group: str, kind: str) -> int | No
     return None
 
 
+def check_destination(
+    project: AppProject, destination: Destination, clusters: Mapping[str, str] = DEFAULT_CLUSTERS
+) -> str | None:
+    """Why `project` does not permit `destination` (spec.destinations), or None when it does."""
+    return _destination_problem(project, destination, clusters)
+
+
 def check_resource(
     project: AppProject,
     key: ResourceKey,
     namespaced: bool,
     destination: Destination | None = None,
     clusters: Mapping[str, str] = DEFAULT_CLUSTERS,
+    shown: str = "",
 ) -> str | None:
-    """Why `project` does not permit the object `key`, or None when it does.
+    """Why `project` does not permit the object `key`, or None when it does. The message starts
+    with `shown` (how to name the object, e.g. a hook with its phase), else the key.
 
     With `destination` (the app's), a namespaced object's own namespace must also be a
     permitted destination on that cluster, as in Argo CD's IsResourcePermitted.
     """
+    shown = shown or str(key)
     group_kind = f"{key.group}/{key.kind}" if key.group else key.kind
     scope = "namespaced" if namespaced else "cluster-scoped"
-    prefix = f'{key}: {scope} kind {group_kind} is not permitted in project "{project.name}"'
+    prefix = f'{shown}: {scope} kind {group_kind} is not permitted in project "{project.name}"'
     if namespaced:
         whitelist, blacklist = "namespaceResourceWhitelist", "namespaceResourceBlacklist"
         allowed = project.namespace_resource_whitelist
@@ -197,5 +207,26 @@ def check_resource(
         in_namespace = Destination(server=destination.server, name=destination.name, namespace=key.namespace)
         problem = _destination_problem(project, in_namespace, clusters)
         if problem:
-            return f"{key}: {problem}"
+            return f"{shown}: {problem}"
+    return None
+
+
+def project_management_problem(project: AppProject) -> str | None:
+    """Why apps of `project` may not register AppProjects, or None when they may: its
+    spec.clusterResourceWhitelist names group `argoproj.io` and kind `AppProject` exactly (a
+    glob such as `*/*` does not count: managing projects is an admin's power, given on purpose)
+    and its clusterResourceBlacklist does not list it."""
+    explicit = any(e.group == "argoproj.io" and e.kind == "AppProject" for e in project.cluster_resource_whitelist)
+    if not explicit:
+        return (
+            f'project "{project.name}" does not permit managing projects: list '
+            "{group: argoproj.io, kind: AppProject} in its spec.clusterResourceWhitelist "
+            "(a wildcard such as */* does not count)"
+        )
+    index = _listed(project.cluster_resource_blacklist, "argoproj.io", "AppProject")
+    if index is not None:
+        return (
+            f'project "{project.name}" does not permit managing projects '
+            f"(listed in spec.clusterResourceBlacklist[{index}])"
+        )
     return None

@@ -7,7 +7,9 @@ Layout (all keys start with `rc:`):
 | --- | --- | --- |
 | `rc:apps` | hash | app name -> Application manifest (JSON) |
 | `rc:projects` | hash | project name -> AppProject manifest (JSON) |
-| `rc:app-parent` | hash | child app name -> parent app name (app-of-apps) |
+| `rc:app-owner` | hash | app name -> who registered it: `api`, `cli` or `parent:<app>` (app-of-apps) |
+| `rc:project-owner` | hash | project name -> who registered it (as `rc:app-owner`) |
+| `rc:app-parent` | hash | (before owners were recorded) child -> parent; read by nothing, removed with the app |
 | `rc:schedule` | sorted set | app name scored by its next poll time (unix seconds) |
 | `rc:poll-interval` | hash | app name -> its own poll interval, when it has one |
 | `rc:status:{app}` | string | status JSON; written only forwards (by `observedAt`) |
@@ -87,7 +89,9 @@ RENDER_CACHE_TTL_SECONDS = 24 * 3600
 class Keys:
     apps = f"{PREFIX}:apps"
     projects = f"{PREFIX}:projects"
-    parents = f"{PREFIX}:app-parent"
+    app_owners = f"{PREFIX}:app-owner"
+    project_owners = f"{PREFIX}:project-owner"
+    legacy_parents = f"{PREFIX}:app-parent"
     schedule = f"{PREFIX}:schedule"
     poll_interval = f"{PREFIX}:poll-interval"
 

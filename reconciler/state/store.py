@@ -47,9 +47,13 @@ class Store(
         self.durability = durability or Durability()
         # Seals Secrets in operation records and cached renders (reconciler/state/sealing.py).
         self.sealer = sealer or Sealer.from_env()
+        registered: dict[str, str] = {}
         for cls in type(self).__mro__:
             if issubclass(cls, RedisState):
                 for attribute, script in cls.SCRIPTS.items():
+                    # Two slices naming a script alike would silently run one another's script.
+                    if registered.setdefault(attribute, script) != script:
+                        raise TypeError(f"two Store slices register a script named {attribute!r}")
                     setattr(self, attribute, client.register_script(script))
 
     @classmethod

@@ -24,7 +24,7 @@ def list_set(envs: list[str], **spec: Any) -> dict[str, Any]:
 def create(services: Services, manifest: dict[str, Any]) -> None:
     import yaml
 
-    user_actions.create(services.store, parse_manifests(yaml.safe_dump(manifest)))
+    user_actions.create(services.store, parse_manifests(yaml.safe_dump(manifest)), owner="api")
 
 
 def conditions(services: Services, name: str = "web") -> dict[str, dict[str, Any]]:

@@ -23,7 +23,7 @@ CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n
 
 
 def create(system: System, manifest: dict[str, Any]) -> None:
-    user_actions.create(system.store, parse_manifests(yaml.safe_dump(manifest)))
+    user_actions.create(system.store, parse_manifests(yaml.safe_dump(manifest)), owner="api")
 
 
 def configmap(system: System, namespace: str, name: str) -> dict[str, Any] | None:

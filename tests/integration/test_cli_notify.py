@@ -48,7 +48,7 @@ def test_notify_triggers_lists_the_catalog_and_notify_test_renders_and_sends(
                "spec": {"project": "default", "source": {"repoURL": "https://example.com/r.git", "path": "."},
                         "destination": {"server": "https://kubernetes.default.svc", "namespace": "web"}}}
         store = Store(redis_client)
-        actions.create(store, parse_manifests(json.dumps(app)))
+        actions.create(store, parse_manifests(json.dumps(app)), owner="api")
         store.put_operation_state("web", {"id": "op", "phase": "Failed", "message": "apply failed",
                                           "startedAt": 1.7e9, "finishedAt": 1.7e9 + 5, "revision": "abc"})
         dry = run(env, "notify", "test", "--trigger", "on-sync-failed", "--app", "web", "--dry-run")

@@ -61,7 +61,7 @@ def test_a_worker_killed_while_sending_does_not_lose_the_notification(
         "spec": {"project": "default", "source": {"repoURL": "https://example.com/repo.git", "path": "app"},
                  "destination": {"server": "https://kubernetes.default.svc", "namespace": "default"}},
     }
-    actions.create(store, parse_manifests(json.dumps(manifest)))
+    actions.create(store, parse_manifests(json.dumps(manifest)), owner="api")
     settings = dataclasses.replace(Settings.from_env(env), notifications_file=str(config))
     services = Services.create(settings, redis_url)
     try:

@@ -196,7 +196,7 @@ def test_each_event_of_an_apps_life_is_notified_exactly_once_with_its_rendered_t
 ) -> None:
     system, receiver, mailbox = notifying.system, notifying.receiver, notifying.mailbox
     repo = git_repo_factory({"app/ns.yaml": NAMESPACE, "app/web.yaml": BROKEN})
-    actions.create(system.store, parse_manifests(application(repo, **SHOP_SUBSCRIPTIONS)))
+    actions.create(system.store, parse_manifests(application(repo, **SHOP_SUBSCRIPTIONS)), owner="api")
     system.wait_for(lambda: notifying.hooks("app-created"), what="the created webhook")
     notifying.settle()
     assert len(notifying.hooks("app-created")) == 1
@@ -285,9 +285,9 @@ def test_a_project_subscription_applies_to_its_apps_and_a_down_service_is_retrie
         }},
         "spec": {"sourceRepos": ["*"], "destinations": [{"server": "*", "namespace": "*"}]},
     }
-    actions.create(system.store, parse_manifests(json.dumps(project)))
-    actions.create(system.store, parse_manifests(application(repo, name="member", project="team")))
-    actions.create(system.store, parse_manifests(application(repo, name="outsider")))
+    actions.create(system.store, parse_manifests(json.dumps(project)), owner="api")
+    actions.create(system.store, parse_manifests(application(repo, name="member", project="team")), owner="api")
+    actions.create(system.store, parse_manifests(application(repo, name="outsider")), owner="api")
     # The receiver's message is not held up by the service that is down.
     system.wait_for(lambda: notifying.hooks("app-created", app="member"), what="the project's subscription")
     notifying.settle()

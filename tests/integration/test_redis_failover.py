@@ -203,7 +203,8 @@ def test_every_app_converges_with_nothing_lost_while_the_redis_primary_is_killed
     }
     settings = Settings.from_env(env)
     store = Store.connect(redis_endpoint(settings), Sealer(settings.encryption_key))
-    actions.create(store, parse_manifests("---\n".join(app_manifest(repo, a) for a in APPS), source_file="apps.yaml"))
+    manifests = parse_manifests("---\n".join(app_manifest(repo, a) for a in APPS), source_file="apps.yaml")
+    actions.create(store, manifests, owner="api")
     processes = Processes(env, tmp_path)
     for i in range(2):
         processes.start(f"worker{i}", "worker", "--concurrency", "2", "--loglevel", "INFO")

@@ -123,6 +123,32 @@ def test_deleting_an_app_forgets_all_its_state(store: Store) -> None:
     assert store.children_of("root") == []
 
 
+def test_a_parent_claims_only_what_it_registered_or_nobody_did(store: Store) -> None:
+    from reconciler.state.registry import OwnedElsewhere
+
+    assert store.claim_app("web", {"v": 1}, parent="root") is True  # new
+    assert store.claim_app("web", {"v": 2}, parent="root") is False  # its own: updated
+    assert store.app_manifest("web") == {"v": 2} and store.app_owner("web") == "parent:root"
+    with pytest.raises(OwnedElsewhere) as other:
+        store.claim_app("web", {"v": 3}, parent="intruder")
+    assert other.value.owner == "parent:root" and store.app_manifest("web") == {"v": 2}
+    store.put_app("web", {"v": 4}, owner="api")  # an admin takes it over
+    assert store.children_of("root") == [] and store.parent_of("web") is None
+    with pytest.raises(OwnedElsewhere, match="registered by api"):
+        store.claim_app("web", {"v": 5}, parent="root")
+    store.r.hset("rc:apps", "legacy", "{}")  # registered before owners were recorded
+    with pytest.raises(OwnedElsewhere) as legacy:
+        store.claim_app("legacy", {"v": 1}, parent="root")
+    assert legacy.value.owner == ""
+    assert store.claim_project("team-x", {"v": 1}, parent="root") is True
+    with pytest.raises(OwnedElsewhere):
+        store.claim_project("team-x", {"v": 2}, parent="intruder")
+    assert store.project_owner("team-x") == "parent:root"
+    assert store.registrations(["web", "legacy", "never"], ["team-x", "other"]) == (
+        {"web": "api", "legacy": "", "never": None}, {"team-x": "parent:root", "other": None}
+    )
+
+
 def test_pending_sync_behind_an_expired_lock_is_taken_once(store: Store) -> None:
     store.remember_pending_sync("orphan", {"app": "orphan"})
     store.remember_pending_sync("waiting", {"app": "waiting"})

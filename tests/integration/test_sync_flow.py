@@ -166,7 +166,7 @@ def create_app(system: System, manifest: str) -> None:
     from reconciler.control import user_actions as actions
     from reconciler.model import parse_manifests
 
-    actions.create(system.store, parse_manifests(manifest, source_file="test.yaml"))
+    actions.create(system.store, parse_manifests(manifest, source_file="test.yaml"), owner="cli")
 
 
 def user_sync(system: System, name: str, **kwargs: Any) -> None:

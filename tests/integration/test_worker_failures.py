@@ -119,7 +119,7 @@ def test_sync_survives_sigkill_of_its_worker_and_is_finished_by_another(
 ) -> None:
     store = Store(redis_client)
     repo = git_repo_factory(waves_of_configmaps(waves=3, per_wave=4))
-    actions.create(store, parse_manifests(app_manifest(repo, "killme"), source_file="test.yaml"))
+    actions.create(store, parse_manifests(app_manifest(repo, "killme"), source_file="test.yaml"), owner="cli")
     # Slow applies so the sync is surely in the middle when its worker dies.
     kubesim.api.add_faults([{"path_regex": "/configmaps/", "methods": ["PATCH"], "latency_ms": 250}])
     first = celery_env.start()
@@ -162,7 +162,8 @@ def test_system_carries_on_after_redis_restarts_between_polls(
         processes.start("beat")
         store = Store.from_url(redis.url)
         repo = git_repo_factory({"app/cm.yaml": cm.format(value="one")})
-        actions.create(store, parse_manifests(app_manifest(repo, "durable", automated=True), source_file="t.yaml"))
+        manifest = app_manifest(repo, "durable", automated=True)
+        actions.create(store, parse_manifests(manifest, source_file="t.yaml"), owner="cli")
         cluster = Cluster.for_host(kubesim.url)
         wait_for(lambda: (cluster.get("v1", "ConfigMap", "default", "a") or {}).get("data") == {"v": "one"}, 60,
                  "the first sync")

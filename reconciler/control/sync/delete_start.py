@@ -18,7 +18,7 @@ from reconciler.control.sync.drive import next_for, resume_point, unexpected
 from reconciler.control.sync.operation import DeleteRequest, Operation, OperationKind, Teardown
 from reconciler.control.sync.ports import OperationBook
 from reconciler.control.sync.start import OPERATION_TTL_SECONDS
-from reconciler.control.teardown import REPLY_TTL_SECONDS, delete_hooks_of
+from reconciler.control.teardown import REPLY_TTL_SECONDS, DeleteRefused, delete_hooks_of
 from reconciler.engine.hooks import POST_DELETE, PRE_DELETE
 from reconciler.services import Services
 from reconciler.state import Store
@@ -45,6 +45,12 @@ def start_delete(services: Services, request: DeleteRequest, lock_ttl: float) ->
         return []
     try:
         op = _prepare(services, request)
+    except DeleteRefused as exc:  # a delete hook the project forbids: nothing runs, the app is kept
+        store.set_deletion_problem(name, str(exc))
+        store.release_lock(name, op_id)
+        store.clear_delete_request(name)
+        store.put_reply(op_id, {"found": True, "teardown": Teardown(failed=(str(exc),)).to_json()}, REPLY_TTL_SECONDS)
+        return [Next("poll", (name,), urgent=True)]  # its status shows the DeletionError
     except Exception as exc:  # a bug or an unhandled input: the delete ends, the lock goes
         log.exception("delete preparation failed unexpectedly", extra={"app": name, "operation": op_id})
         store.release_lock(name, op_id)

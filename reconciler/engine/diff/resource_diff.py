@@ -56,6 +56,7 @@ class ResourceSyncStatus(StrEnum):
     OUT_OF_SYNC = "OutOfSync"
     MISSING = "Missing"  # in Git, not live
     EXTRA = "Extra"  # live with our tracking, not in Git: a prune candidate
+    UNKNOWN = "Unknown"  # the app's project does not permit it: never applied or pruned (Argo CD)
 
 
 class AppSyncStatus(StrEnum):
