@@ -47,6 +47,29 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     return value
 
 
+_QUANTITY_UNITS = {"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "K": 10**3, "M": 10**6, "G": 10**9}
+MIN_RENDER_MEMORY = 64 * 1024 * 1024
+
+
+def _bytes(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    """A memory size written as Kubernetes writes quantities: `512Mi`, `1Gi`, `800M`, or bytes."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    number, factor = raw, 1
+    for unit, size in _QUANTITY_UNITS.items():
+        if raw.endswith(unit):
+            number, factor = raw[: -len(unit)], size
+            break
+    try:
+        value = int(float(number) * factor)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a memory size; write it like {name}=1Gi or 512Mi") from None
+    if value < minimum:
+        raise SettingsError(f"{name}={raw!r} is below the least a render needs ({minimum >> 20}Mi)")
+    return value
+
+
 def _log_format(env: Mapping[str, str]) -> str:
     raw = env.get("RECONCILER_LOG_FORMAT", "").strip().lower()
     if raw not in ("", "json", "text"):
@@ -203,6 +226,11 @@ class Settings:
     # waits for a kind to be served (SkipDryRunOnMissingResource, a CRD installed elsewhere).
     sync_wave_delay: float = 2.0
     missing_kind_timeout: float = 300.0
+    # What one render (Helm, Jsonnet, Kustomize) may use in its sandbox process: memory added
+    # to the process, CPU seconds, wall-clock seconds (see render_limits_from_env).
+    render_memory_limit: int = 1 << 30
+    render_cpu_seconds: float = 60.0
+    render_timeout: float = 60.0
 
     @staticmethod
     def resource_customizations_from_env(env: Mapping[str, str] | None = None) -> tuple[str, str]:
@@ -214,10 +242,24 @@ class Settings:
             env.get("RECONCILER_RESOURCE_CUSTOMIZATIONS_DIR", "").strip(),
         )
 
+    @staticmethod
+    def render_limits_from_env(env: Mapping[str, str] | None = None) -> tuple[int, float, float]:
+        """(memory bytes, CPU seconds, timeout seconds) of one render: RECONCILER_RENDER_MEMORY_LIMIT
+        (default 1Gi), RECONCILER_RENDER_CPU_SECONDS (60), RECONCILER_RENDER_TIMEOUT (60). The
+        timeout is held to half of RECONCILER_TASK_TIME_LIMIT, so a render is stopped by its own
+        limit, with a condition, before the task's limit ends the worker process running it."""
+        env = os.environ if env is None else env
+        memory = _bytes(env, "RECONCILER_RENDER_MEMORY_LIMIT", 1 << 30, MIN_RENDER_MEMORY)
+        cpu = _float(env, "RECONCILER_RENDER_CPU_SECONDS", 60.0)
+        timeout = _float(env, "RECONCILER_RENDER_TIMEOUT", 60.0)
+        task_limit = _float(env, "RECONCILER_TASK_TIME_LIMIT", 120.0)
+        return memory, cpu, min(timeout, task_limit / 2)
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         customizations = cls.resource_customizations_from_env(env)
+        render_memory, render_cpu, render_timeout = cls.render_limits_from_env(env)
         data_dir = env.get("RECONCILER_DATA_DIR", "").strip()
         secrets = {
             provider.lower(): env[f"RECONCILER_WEBHOOK_{provider}_SECRET"]
@@ -255,6 +297,9 @@ class Settings:
             trusted_proxies=_networks(env, "RECONCILER_TRUSTED_PROXIES"),
             sync_wave_delay=_float(env, "RECONCILER_SYNC_WAVE_DELAY", 2.0),
             missing_kind_timeout=_float(env, "RECONCILER_SYNC_MISSING_KIND_TIMEOUT", 300.0),
+            render_memory_limit=render_memory,
+            render_cpu_seconds=render_cpu,
+            render_timeout=render_timeout,
         )
 
     @property

@@ -243,16 +243,16 @@ class ChartRepositories:
         target = self.cache_dir / "expanded" / archive.stem
         if target.is_dir():
             return target
-        import helm_python
+        from reconciler.source.render.helm_engine import expand_archive
+        from reconciler.source.render.sandboxed import run_render
 
         scratch = Path(tempfile.mkdtemp(prefix="expand-", dir=self._ensure(self.cache_dir / "tmp")))
-        try:
-            helm_python.expand(scratch, archive)
-        except helm_python.HelmError as err:
+        what = f"chart {ref.name!r} {ref.version}"
+        try:  # an archive is the chart author's input: unpacked in the render sandbox
+            run_render(expand_archive, (scratch, archive, what), tool="helm chart expansion", origin=field)
+        except RenderError as err:
             shutil.rmtree(scratch, ignore_errors=True)
-            raise ChartFetchError(
-                f"{field}: chart {ref.name!r} {ref.version} is not a valid chart archive: {err}"
-            ) from None
+            raise ChartFetchError(f"{field}: {err.message}") from None
         self._ensure(target.parent)
         try:
             os.replace(scratch, target)
