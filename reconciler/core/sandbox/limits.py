@@ -23,12 +23,12 @@ class Limits:
     timeout_seconds: float
 
     def describe(self, limit: str) -> str:
-        """`more than 256 MiB of memory`, for messages."""
+        """`needed more than 256 MiB of memory`, for messages: "stopped: it ..."."""
         if limit == MEMORY:
-            return f"more than {format_bytes(self.memory_bytes)} of memory"
+            return f"needed more than {format_bytes(self.memory_bytes)} of memory"
         if limit == CPU:
-            return f"more than {self.cpu_seconds:g} s of CPU time"
-        return f"longer than {self.timeout_seconds:g} s"
+            return f"used more than {self.cpu_seconds:g} s of CPU time"
+        return f"ran longer than {self.timeout_seconds:g} s"
 
 
 class SandboxError(Exception):
@@ -39,7 +39,7 @@ class LimitExceeded(SandboxError):
     """The job was stopped for using more than its `limit` ("memory", "cpu" or "time") allows."""
 
     def __init__(self, limit: str, limits: Limits) -> None:
-        super().__init__(f"stopped: it used {limits.describe(limit)}")
+        super().__init__(f"stopped: it {limits.describe(limit)}")
         self.limit = limit
         self.limits = limits
 

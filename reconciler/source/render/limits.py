@@ -56,7 +56,7 @@ def limit_message(tool: str, breach: LimitExceeded) -> str:
     """What a user reads when a render hit a limit: which, how much, and what to change."""
     setting = _SETTING.get(breach.limit, "")
     return (
-        f"{tool} was stopped: it used {breach.limits.describe(breach.limit)} (the limit of one render, "
+        f"{tool} was stopped: it {breach.limits.describe(breach.limit)} (the limit of one render, "
         f"{setting}); fix the source so it renders within it, or raise {setting} if it really needs more"
     )
 
