@@ -7,6 +7,7 @@ import redis
 from reconciler.state.base import RedisState
 from reconciler.state.caches import CachesState
 from reconciler.state.counters import CountersState
+from reconciler.state.deliveries import DeliveriesState
 from reconciler.state.history import HistoryState
 from reconciler.state.live import LiveState
 from reconciler.state.locks import LocksState
@@ -31,6 +32,7 @@ class Store(
     WebhooksState,
     LiveState,
     RepliesState,
+    DeliveriesState,
 ):
     """Typed access to the system's Redis state. Holds a client; owns no other resources."""
 
