@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reconciler.core.outbound.policy import ALLOW_VARIABLE, AllowEntry, AllowListError, parse_allow_list
+
 WEBHOOK_PROVIDERS = ("GITHUB", "GITLAB", "BITBUCKET", "GITEA", "GENERIC")
 API_ROLES = ("admin", "readonly")
 API_AUTH_MODES = ("token", "none")
@@ -68,6 +70,13 @@ def _bytes(env: Mapping[str, str], name: str, default: int, minimum: int) -> int
     if value < minimum:
         raise SettingsError(f"{name}={raw!r} is below the least a render needs ({minimum >> 20}Mi)")
     return value
+
+
+def _allowed_private_hosts(env: Mapping[str, str]) -> tuple[AllowEntry, ...]:
+    try:
+        return parse_allow_list(env.get(ALLOW_VARIABLE, ""))
+    except AllowListError as exc:
+        raise SettingsError(f"{exc}; write entries like 10.0.0.0/8, git.internal or registry.internal:5000") from None
 
 
 def _log_format(env: Mapping[str, str]) -> str:
@@ -228,6 +237,9 @@ class Settings:
     missing_kind_timeout: float = 300.0
     # What one render (Helm, Jsonnet, Kustomize) may use in its sandbox process: memory added
     # to the process, CPU seconds, wall-clock seconds (see render_limits_from_env).
+    # Private, loopback or link-local hosts outbound fetches may reach (reconciler/core/outbound):
+    # RECONCILER_ALLOWED_PRIVATE_HOSTS, read again by the policy at each connection.
+    allowed_private_hosts: tuple[AllowEntry, ...] = ()
     render_memory_limit: int = 1 << 30
     render_cpu_seconds: float = 60.0
     render_timeout: float = 60.0
@@ -297,6 +309,7 @@ class Settings:
             trusted_proxies=_networks(env, "RECONCILER_TRUSTED_PROXIES"),
             sync_wave_delay=_float(env, "RECONCILER_SYNC_WAVE_DELAY", 2.0),
             missing_kind_timeout=_float(env, "RECONCILER_SYNC_MISSING_KIND_TIMEOUT", 300.0),
+            allowed_private_hosts=_allowed_private_hosts(env),
             render_memory_limit=render_memory,
             render_cpu_seconds=render_cpu,
             render_timeout=render_timeout,

@@ -28,6 +28,26 @@ from reconciler.state.redis_server import RedisProcess, RedisUnavailable
 # `reconciler` subprocess they start (they copy os.environ).
 os.environ.setdefault("RECONCILER_LOCAL_REPO_ROOTS", os.path.realpath(tempfile.gettempdir()))
 
+ALLOW_VARIABLE = "RECONCILER_ALLOWED_PRIVATE_HOSTS"
+
+
+@contextlib.contextmanager
+def allow_private_hosts(*entries: str) -> Iterator[None]:
+    """Let outbound fetches reach a test server on loopback, as an operator would with
+    RECONCILER_ALLOWED_PRIVATE_HOSTS (`host:port` entries): added to this process's environment
+    (read at each connection, and copied by the subprocesses started meanwhile), removed after."""
+    before = os.environ.get(ALLOW_VARIABLE)
+    current = [item for item in (before or "").split(",") if item.strip()]
+    os.environ[ALLOW_VARIABLE] = ",".join([*current, *entries])
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(ALLOW_VARIABLE, None)
+        else:
+            os.environ[ALLOW_VARIABLE] = before
+
+
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Test Author",
     "GIT_AUTHOR_EMAIL": "author@example.com",

@@ -284,3 +284,30 @@ def _template_error(err: helm_python.HelmError, chart_file: str) -> RenderError:
         file=_repo_path(chart_file, match.group("path")),
         line=int(match.group("line")),
     )
+
+
+@render_job
+def read_index(path: Path, chart: str, shown_names: int) -> dict[str, Any]:
+    """A Helm repository's index.yaml (downloaded to `path`), read in the sandbox: the versions
+    of `chart` as {"versions": {version: [digest, archive URL]}}, or, when it has none, the
+    first `shown_names` charts it does have as {"names": [...]}."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        with open(path, "rb") as text:
+            index = yaml.load(text, Loader=loader)
+    except yaml.YAMLError:
+        raise RenderError("the repository's index.yaml is not YAML") from None
+    entries = index.get("entries") if isinstance(index, dict) else None
+    if not isinstance(entries, dict):
+        raise RenderError("the repository's index.yaml has no `entries` map: it is not a Helm repository index")
+    listed = entries.get(chart)
+    if not listed or not isinstance(listed, list):
+        return {"names": sorted(str(name) for name in entries)[:shown_names]}
+    versions = {}
+    for entry in listed:
+        if isinstance(entry, dict) and entry.get("version"):
+            urls = entry.get("urls") if isinstance(entry.get("urls"), list) else []
+            versions[str(entry["version"])] = [str(entry.get("digest") or ""), str(urls[0] if urls else "")]
+    return {"versions": versions}
