@@ -131,6 +131,13 @@ class WebhookAccepted(BaseModel):
     ignored: int = Field(description="registered applications this push does not concern")
 
 
+class WebhookDuplicate(BaseModel):
+    duplicate: bool = Field(True, description="this delivery was handled before (a replay): nothing was done")
+    provider: str
+    delivery: str = Field(description="the delivery id from the provider's header")
+    queued: list[str] = Field(default_factory=list, description="always empty")
+
+
 class Ping(BaseModel):
     ping: bool = True
     provider: str

@@ -4,7 +4,9 @@ Order of checks, cheapest and least revealing first: rate limit per client addre
 body size (413, from Content-Length before reading, then while reading), provider (400),
 signature (401, or 403 when the provider has no secret configured: fail closed), payload
 (400 malformed, 422 an event this system does not act on). A ping is answered 200 and
-does nothing. A push is answered 202 with the apps queued before any of them is polled.
+does nothing. A push is answered 202 with the apps queued before any of them is polled. A delivery
+whose id was seen within the last hour (a replay, deliveries.py) is answered 200 with
+`duplicate: true` and does nothing.
 
 The poll is queued on the `urgent` queue with `fresh=True`, so the worker lists the
 remote's refs at once instead of using the shared ref cache. While a webhook's poll of
@@ -25,8 +27,9 @@ from reconciler import telemetry
 from reconciler.api.auth import context
 from reconciler.api.context import ApiContext
 from reconciler.api.errors import error_response
-from reconciler.api.models import ErrorBody, Ping, WebhookAccepted
+from reconciler.api.models import ErrorBody, Ping, WebhookAccepted, WebhookDuplicate
 from reconciler.api.webhook import PushEvent, WebhookError, check_size, detect_provider, matches, parse, verify
+from reconciler.api.webhook.deliveries import REPLAY_WINDOW_SECONDS, delivery_id
 from reconciler.model import Application, SpecError, parse_application
 from reconciler.source.git.urls import repo_location
 
@@ -118,12 +121,21 @@ def webhook_router() -> APIRouter:
         if event.is_ping:
             return 200, {"ping": True, "provider": provider}, provider, "ping"
         store = ctx.services().store
-        apps = parsed_apps.current(store.app_manifests())
-        queued = sorted(name for name, app in apps.items() if app is not None and concerns(event, app))
-        now = time.time()
-        for name in queued:
-            if store.claim_webhook_poll(name, now, WEBHOOK_POLL_COALESCE_SECONDS):
-                ctx.enqueue_fresh_poll(name)
+        delivery = delivery_id(provider, headers)
+        if delivery and not store.first_delivery(provider, delivery, REPLAY_WINDOW_SECONDS):
+            body = {"duplicate": True, "provider": provider, "delivery": delivery, "queued": []}
+            return 200, body, provider, "duplicate"
+        try:
+            apps = parsed_apps.current(store.app_manifests())
+            queued = sorted(name for name, app in apps.items() if app is not None and concerns(event, app))
+            now = time.time()
+            for name in queued:
+                if store.claim_webhook_poll(name, now, WEBHOOK_POLL_COALESCE_SECONDS):
+                    ctx.enqueue_fresh_poll(name)
+        except Exception:
+            if delivery:  # not handled: the provider's retry of it must be handled, not ignored
+                store.forget_delivery(provider, delivery)
+            raise
         result = "accepted" if queued else "ignored"
         return 202, {"queued": queued, "ignored": len(apps) - len(queued)}, provider, result
 
@@ -133,7 +145,8 @@ def webhook_router() -> APIRouter:
         summary="Receive a Git provider's push webhook",
         response_model=WebhookAccepted,
         responses={
-            200: {"model": Ping, "description": "a ping; nothing was done"},
+            200: {"model": Ping | WebhookDuplicate,
+                  "description": "a ping, or a delivery already handled (a replay); nothing was done"},
             400: {"model": ErrorBody, "description": "unknown sender or malformed payload"},
             401: {"model": ErrorBody, "description": "missing or wrong signature"},
             403: {"model": ErrorBody, "description": "no secret configured for this provider"},
