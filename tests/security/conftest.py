@@ -4,6 +4,7 @@ Git repository a root app reads), as an attacker would."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -142,13 +143,12 @@ def module_kubesim() -> Iterator[Any]:
         yield sim
 
 
-@pytest.fixture(scope="module")
-def up(module_kubesim: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
+@contextlib.contextmanager
+def running_up(tmp: Path, kubesim_url: str, extra_env: dict[str, str] | None = None) -> Iterator[Up]:
     """`reconciler up` with no token (auth none on 127.0.0.1), local repositories allowed under
-    one directory only."""
-    tmp = tmp_path_factory.mktemp("up")
+    one directory only, `extra_env` on top."""
     (tmp / "repos").mkdir()
-    env = base_env(tmp, write_kubeconfig(tmp / "kubeconfig", module_kubesim.url))
+    env = {**base_env(tmp, write_kubeconfig(tmp / "kubeconfig", kubesim_url)), **(extra_env or {})}
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "reconciler.cli", "up", "--port", str(port)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -164,3 +164,11 @@ def up(module_kubesim: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         except subprocess.TimeoutExpired:
             proc.kill()
         stop_embedded_redis(Settings.from_env(env))
+
+
+@pytest.fixture(scope="module")
+def up(module_kubesim: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
+    """`reconciler up` with no token (auth none on 127.0.0.1), local repositories allowed under
+    one directory only."""
+    with running_up(tmp_path_factory.mktemp("up"), module_kubesim.url) as system:
+        yield system

@@ -29,6 +29,7 @@ _PR_SET_PDEATHSIG = 1
 # Files a job writes (scratch copies of a chart, say) stay below this: it cannot fill the disk.
 MAX_FILE_BYTES = 256 * 1024 * 1024
 _ALLOWED_PREFIX = "reconciler."
+WARM_UP = "sandbox_warm_up"  # a job module's function the child calls once, before any job
 _MESSAGE_LIMIT = 500
 
 
@@ -119,6 +120,10 @@ def main() -> None:
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # whatever a library prints goes to the log, never into the answers
     for module in warm:
-        importlib.import_module(module)
+        # A job module may load what its jobs need up front (a Go runtime: a hundred MiB), so that
+        # it is counted in the process's memory before the first job's limit, not against it.
+        warm_up = getattr(importlib.import_module(module), WARM_UP, None)
+        if callable(warm_up):
+            warm_up()
     write_frame(answers, json.dumps({"ready": True, "cpu": cpu_seconds(), "data": data_bytes()}).encode())
     _serve(requests, answers)

@@ -34,6 +34,11 @@ HOOK_ANNOTATION = "helm.sh/hook"
 _TEMPLATE_POSITION = re.compile(r"(?P<path>[^\s():\"]+?\.(?:ya?ml|tpl|txt|json)):(?P<line>\d+)")
 
 
+def sandbox_warm_up() -> None:
+    """In a new sandbox process: load Helm's Go runtime before the first job's limits are set."""
+    import helm_python  # noqa: F401
+
+
 @render_job
 def template_chart(
     tree: Path,

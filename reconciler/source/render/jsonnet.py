@@ -39,6 +39,11 @@ def render_jsonnet_file(tree: Path, path: Path, options: JsonnetOptions | None) 
     return from_rows(rows)
 
 
+def sandbox_warm_up() -> None:
+    """In a new sandbox process: load go-jsonnet's Go runtime before the first job's limits are set."""
+    import _gojsonnet  # noqa: F401
+
+
 @render_job
 def evaluate_file(tree: Path, path: Path, options: JsonnetOptions | None) -> list[list[Any]]:
     """In the sandbox: the manifests of one Jsonnet file, as sandboxed.to_rows."""
