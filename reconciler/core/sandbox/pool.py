@@ -256,6 +256,8 @@ def _cause_of_death(process: _Process, status: int, usage: Any, limits: Limits) 
         return LimitExceeded(CPU, limits)
     if any(word in text.lower() for word in _MEMORY_WORDS):
         return LimitExceeded(MEMORY, limits)
+    if number == signal.SIGKILL:  # not ours (we kill only at the deadline): most likely the OOM killer
+        return JobFailed("its process was killed (SIGKILL): the machine or container may have run out of memory")
     if signalled:
         return JobFailed(f"its process was killed by {signal.Signals(number).name}")
     return JobFailed(f"its process ended with exit status {os.WEXITSTATUS(status)}")
