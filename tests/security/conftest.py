@@ -8,8 +8,10 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -25,6 +27,44 @@ from reconciler.settings import Settings
 from reconciler.state.embedded_redis import stop_embedded_redis
 from reconciler.state.redis_server import free_port
 from tests.conftest import GitRepo
+
+
+class LoopbackService:
+    """A TCP service on a loopback port: it says `answer` to each connection (a Redis's banner, an
+    SSH daemon's, an HTTP error page) and closes it, or with no answer holds it and never speaks.
+    Counts the connections it accepted."""
+
+    def __init__(self, answer: bytes | None = None) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.listener.getsockname()[1])
+        self.answer = answer
+        self.connections = 0
+        self._held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            if self.answer is None:
+                self._held.append(conn)
+                continue
+            try:
+                conn.settimeout(2)
+                conn.sendall(self.answer)
+                conn.recv(65536)
+            except OSError:
+                pass
+            finally:
+                conn.close()
+
+    def close(self) -> None:
+        self.listener.close()
+        for conn in self._held:
+            conn.close()
 
 
 def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:

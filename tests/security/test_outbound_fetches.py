@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import http.server
-import socket
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
@@ -29,6 +28,7 @@ from reconciler.source.render import RenderError
 from reconciler.source.render.helm import render_helm
 from tests.conftest import GitRepo, allow_private_hosts, fixture_files
 from tests.helm_servers import HelmRepository
+from tests.security.conftest import LoopbackService
 
 SECRET = "SECRET-BANNER-7f3a"
 
@@ -197,46 +197,26 @@ def test_a_redirect_from_an_allowed_host_to_loopback_is_refused_at_connect_time(
     assert chart_server.requests == [] and seen == []
 
 
-class Banner:
-    """A TCP service on loopback (a Redis, an SSH daemon, an internal page) that says something secret."""
-
-    def __init__(self, answer: bytes) -> None:
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = int(self.listener.getsockname()[1])
-        self.answer = answer
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            try:
-                conn.settimeout(2)
-                conn.sendall(self.answer)
-                conn.recv(65536)
-            except OSError:
-                pass
-            finally:
-                conn.close()
-
-
 @pytest.fixture
-def banners() -> Iterator[list[Banner]]:
+def banners() -> Iterator[list[LoopbackService]]:
+    """Services on loopback (a Redis, an internal page, an SSH daemon) that say something secret."""
     services = [
-        Banner(f"-ERR {SECRET} unknown command\r\n".encode()),  # not HTTP at all
-        Banner(f"HTTP/1.1 500 {SECRET}\r\nContent-Length: 22\r\nConnection: close\r\n\r\n{SECRET}-body".encode()),
-        Banner(f"SSH-2.0-{SECRET}\r\n".encode()),
+        LoopbackService(f"-ERR {SECRET} unknown command\r\n".encode()),  # not HTTP at all
+        LoopbackService(
+            f"HTTP/1.1 500 {SECRET}\r\nContent-Length: 22\r\nConnection: close\r\n\r\n{SECRET}-body".encode()
+        ),
+        LoopbackService(f"SSH-2.0-{SECRET}\r\n".encode()),
     ]
     with allow_private_hosts(*(f"127.0.0.1:{service.port}" for service in services)):
         yield services
     for service in services:
-        service.listener.close()
+        service.close()
 
 
 @pytest.mark.timeout(120)
-def test_what_a_remote_service_answers_never_appears_in_an_error(tmp_path: Path, banners: list[Banner]) -> None:
+def test_what_a_remote_service_answers_never_appears_in_an_error(
+    tmp_path: Path, banners: list[LoopbackService]
+) -> None:
     errors: list[str] = []
     charts = ChartRepositories(tmp_path / "cache")
     with GitSource(tmp_path / "git", timeout_seconds=20) as git:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,38 +21,15 @@ from reconciler.control import user_actions as actions
 from reconciler.model import parse_manifests
 from reconciler.state import Store
 from tests.integration.test_worker_failures import Workers, wait_for, worker_env
+from tests.security.conftest import LoopbackService
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
 
-class SilentGitServer:
-    """Accepts connections on a loopback port and never answers; counts them."""
-
-    def __init__(self) -> None:
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = int(self.listener.getsockname()[1])
-        self.connections = 0
-        self.held: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            self.held.append(conn)
-            self.connections += 1
-
-    def close(self) -> None:
-        self.listener.close()
-        for conn in self.held:
-            conn.close()
-
-
 @pytest.fixture
-def silent_git() -> Iterator[SilentGitServer]:
-    server = SilentGitServer()
+def silent_git() -> Iterator[LoopbackService]:
+    """A Git server that accepts connections and never answers."""
+    server = LoopbackService()
     yield server
     server.close()
 
@@ -71,7 +46,7 @@ def pool_processes(main: int) -> list[int]:
 
 
 def test_a_poll_that_loses_its_worker_every_time_ends_with_a_condition_after_three_starts(
-    redis_url: str, redis_client: Any, kubeconfig: Path, tmp_path: Path, silent_git: SilentGitServer
+    redis_url: str, redis_client: Any, kubeconfig: Path, tmp_path: Path, silent_git: LoopbackService
 ) -> None:
     env = {
         **worker_env(redis_url, kubeconfig, tmp_path / "data"),
