@@ -47,6 +47,17 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def describe_process() -> dict[str, object]:
+    """A job that tells what a sandboxed job sees: its process, parent, environment variables
+    (names only) and open descriptors. For checking the sandbox itself."""
+    return {
+        "pid": os.getpid(),
+        "parent": os.getppid(),
+        "environment": sorted(os.environ),
+        "descriptors": sorted(int(fd) for fd in os.listdir("/proc/self/fd")),
+    }
+
+
 def _die_with_parent(parent: int) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
@@ -66,11 +77,16 @@ def _resolve(reference: str) -> Callable[..., Any]:
     return target  # type: ignore[no-any-return]
 
 
+def _soft(which: int, wanted: int) -> None:
+    """Set the soft limit `which` to `wanted`, or to the hard limit when that is lower (a
+    container may set one): the job gets the lesser of the two."""
+    _, hard = resource.getrlimit(which)
+    resource.setrlimit(which, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard))
+
+
 def _limit(memory_bytes: int, cpu: float) -> None:
-    _, data_hard = resource.getrlimit(resource.RLIMIT_DATA)
-    _, cpu_hard = resource.getrlimit(resource.RLIMIT_CPU)
-    resource.setrlimit(resource.RLIMIT_DATA, (data_bytes() + memory_bytes, data_hard))
-    resource.setrlimit(resource.RLIMIT_CPU, (int(cpu_seconds() + cpu) + 1, cpu_hard))
+    _soft(resource.RLIMIT_DATA, data_bytes() + memory_bytes)
+    _soft(resource.RLIMIT_CPU, int(cpu_seconds() + cpu) + 1)
 
 
 def _unlimit() -> None:

@@ -65,11 +65,16 @@ def _limit_child(max_bytes: int, limits: Limits) -> None:
     # In the child before exec (only setrlimit: no lock a thread could hold). Writing past
     # max_bytes gets SIGXFSZ, so output cannot fill the disk; RLIMIT_DATA holds the heap of a
     # Go program (RLIMIT_AS would trip on its address-space reservations), RLIMIT_CPU its CPU.
-    resource.setrlimit(resource.RLIMIT_FSIZE, (max_bytes + 1, max_bytes + 1))
-    resource.setrlimit(resource.RLIMIT_DATA, (limits.memory_bytes, limits.memory_bytes))
     cpu = int(limits.cpu_seconds) + 1
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    for which, soft, hard in (
+        (resource.RLIMIT_FSIZE, max_bytes + 1, max_bytes + 1),
+        (resource.RLIMIT_DATA, limits.memory_bytes, limits.memory_bytes),
+        (resource.RLIMIT_CPU, cpu, cpu + 1),
+        (resource.RLIMIT_CORE, 0, 0),
+    ):
+        _, current = resource.getrlimit(which)  # a lower hard limit (a container's) stays
+        ceiling = hard if current == resource.RLIM_INFINITY else min(hard, current)
+        resource.setrlimit(which, (min(soft, ceiling), ceiling))
 
 
 def run_tool(
