@@ -94,7 +94,8 @@ def run(workdir: Path, app_count: int, kills: int, down_after_ms: int) -> dict[s
         repo.git("init", "-q", "-b", "main")
         apps = [f"fo-{i:02d}" for i in range(app_count)]
         repo.commit(files(apps, 0), message="round 0")
-        actions.create(store, parse_manifests("---\n".join(manifest(repo, a) for a in apps), source_file="bench"))
+        documents = parse_manifests("---\n".join(manifest(repo, a) for a in apps), source_file="bench")
+        actions.create(store, documents, owner="cli")
         cli = [sys.executable, "-m", "reconciler.cli"]
         for i in range(2):
             procs.start(f"worker{i}", [*cli, "worker", "--concurrency", "2", "--loglevel", "WARNING"], env)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reconciler.core.outbound import OutboundPolicy
 from reconciler.engine.cluster import Clusters
 from reconciler.settings import Settings
 from reconciler.source.git.client import GitSource
@@ -18,8 +19,11 @@ from reconciler.state import Store
 from reconciler.state.connection import redis_endpoint
 
 
-def git_source(settings: Settings, shared_refs: Store | None = None) -> GitSource:
-    """The Git source every process builds the same way: cache dir, credentials, timeouts."""
+def git_source(
+    settings: Settings, shared_refs: Store | None = None, outbound: OutboundPolicy | None = None
+) -> GitSource:
+    """The Git source every process builds the same way: cache dir, credentials, timeouts, the
+    addresses it may reach."""
     return GitSource(
         settings.git_cache_dir,
         CredentialStore.from_env(),
@@ -27,17 +31,21 @@ def git_source(settings: Settings, shared_refs: Store | None = None) -> GitSourc
         ref_cache_ttl=settings.git_ref_cache_ttl,
         shared_refs=shared_refs,
         local_repos=LocalRepoPolicy(roots=settings.local_repo_roots, forbidden=(settings.data_dir,)),
+        outbound=outbound,
     )
 
 
-def chart_repositories(settings: Settings, shared_versions: Store | None = None) -> ChartRepositories:
-    """Helm repositories and OCI registries: the same credentials (by URL prefix) and the same
-    shared caching window as Git's ref listings."""
+def chart_repositories(
+    settings: Settings, shared_versions: Store | None = None, outbound: OutboundPolicy | None = None
+) -> ChartRepositories:
+    """Helm repositories and OCI registries: the same credentials (by URL prefix), the same
+    shared caching window as Git's ref listings and the same outbound policy."""
     return ChartRepositories(
         settings.data_dir / "helm",
         CredentialStore.from_env(),
         versions_ttl=settings.git_ref_cache_ttl,
         shared=shared_versions,
+        outbound=outbound,
     )
 
 
@@ -54,12 +62,13 @@ class Services:
         """The clients of these settings; `redis_url` (tests, tools) names one Redis instead of
         what the settings say (reconciler/state/connection.py)."""
         store = Store.from_url(redis_url) if redis_url else Store.connect(redis_endpoint(settings))
+        outbound = OutboundPolicy()  # one allow-list (RECONCILER_ALLOWED_PRIVATE_HOSTS) for every fetch
         return cls(
             settings=settings,
             store=store,
-            git=git_source(settings, shared_refs=store),
+            git=git_source(settings, shared_refs=store, outbound=outbound),
             clusters=Clusters(settings.kubeconfig, settings.field_manager),
-            charts=chart_repositories(settings, shared_versions=store),
+            charts=chart_repositories(settings, shared_versions=store, outbound=outbound),
         )
 
     def close(self) -> None:

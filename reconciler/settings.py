@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from reconciler.access_settings import OidcSettings
 
+from reconciler.core.outbound.policy import ALLOW_VARIABLE, AllowEntry, AllowListError, parse_allow_list
+
 WEBHOOK_PROVIDERS = ("GITHUB", "GITLAB", "BITBUCKET", "GITEA", "GENERIC")
 API_ROLES = ("admin", "readonly")
 API_AUTH_MODES = ("token", "none")
@@ -51,6 +53,36 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     if value < minimum:
         raise SettingsError(f"{name}={raw!r} must be at least {minimum}")
     return value
+
+
+_QUANTITY_UNITS = {"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "K": 10**3, "M": 10**6, "G": 10**9}
+MIN_RENDER_MEMORY = 64 * 1024 * 1024
+
+
+def _bytes(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    """A memory size written as Kubernetes writes quantities: `512Mi`, `1Gi`, `800M`, or bytes."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    number, factor = raw, 1
+    for unit, size in _QUANTITY_UNITS.items():
+        if raw.endswith(unit):
+            number, factor = raw[: -len(unit)], size
+            break
+    try:
+        value = int(float(number) * factor)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a memory size; write it like {name}=1Gi or 512Mi") from None
+    if value < minimum:
+        raise SettingsError(f"{name}={raw!r} is below the least a render needs ({minimum >> 20}Mi)")
+    return value
+
+
+def _allowed_private_hosts(env: Mapping[str, str]) -> tuple[AllowEntry, ...]:
+    try:
+        return parse_allow_list(env.get(ALLOW_VARIABLE, ""))
+    except AllowListError as exc:
+        raise SettingsError(f"{exc}; write entries like 10.0.0.0/8, git.internal or registry.internal:5000") from None
 
 
 def _log_format(env: Mapping[str, str]) -> str:
@@ -386,8 +418,14 @@ class Settings:
     public_url: str = ""
     notifications_max_attempts: int = 8
     notifications_retry_seconds: float = 1.0
-    # Private or loopback hosts (`host`, `host:port` or CIDR) outbound requests may reach.
-    allowed_private_hosts: tuple[str, ...] = ()
+    # What one render (Helm, Jsonnet, Kustomize) may use in its sandbox process: memory added
+    # to the process, CPU seconds, wall-clock seconds (see render_limits_from_env).
+    # Private, loopback or link-local hosts outbound fetches may reach (reconciler/core/outbound):
+    # RECONCILER_ALLOWED_PRIVATE_HOSTS, read again by the policy at each connection.
+    allowed_private_hosts: tuple[AllowEntry, ...] = ()
+    render_memory_limit: int = 1 << 30
+    render_cpu_seconds: float = 60.0
+    render_timeout: float = 60.0
 
     @staticmethod
     def resource_customizations_from_env(env: Mapping[str, str] | None = None) -> tuple[str, str]:
@@ -399,10 +437,24 @@ class Settings:
             env.get("RECONCILER_RESOURCE_CUSTOMIZATIONS_DIR", "").strip(),
         )
 
+    @staticmethod
+    def render_limits_from_env(env: Mapping[str, str] | None = None) -> tuple[int, float, float]:
+        """(memory bytes, CPU seconds, timeout seconds) of one render: RECONCILER_RENDER_MEMORY_LIMIT
+        (default 1Gi), RECONCILER_RENDER_CPU_SECONDS (60), RECONCILER_RENDER_TIMEOUT (60). The
+        timeout is held to half of RECONCILER_TASK_TIME_LIMIT, so a render is stopped by its own
+        limit, with a condition, before the task's limit ends the worker process running it."""
+        env = os.environ if env is None else env
+        memory = _bytes(env, "RECONCILER_RENDER_MEMORY_LIMIT", 1 << 30, MIN_RENDER_MEMORY)
+        cpu = _float(env, "RECONCILER_RENDER_CPU_SECONDS", 60.0)
+        timeout = _float(env, "RECONCILER_RENDER_TIMEOUT", 60.0)
+        task_limit = _float(env, "RECONCILER_TASK_TIME_LIMIT", 120.0)
+        return memory, cpu, min(timeout, task_limit / 2)
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         customizations = cls.resource_customizations_from_env(env)
+        render_memory, render_cpu, render_timeout = cls.render_limits_from_env(env)
         data_dir = env.get("RECONCILER_DATA_DIR", "").strip()
         secrets = {
             provider.lower(): env[f"RECONCILER_WEBHOOK_{provider}_SECRET"]
@@ -460,9 +512,10 @@ class Settings:
             public_url=env.get("RECONCILER_URL", "").strip().rstrip("/"),
             notifications_max_attempts=_int(env, "RECONCILER_NOTIFICATIONS_MAX_ATTEMPTS", 8, minimum=1),
             notifications_retry_seconds=_float(env, "RECONCILER_NOTIFICATIONS_RETRY_SECONDS", 1.0),
-            allowed_private_hosts=tuple(
-                entry.strip() for entry in env.get("RECONCILER_ALLOWED_PRIVATE_HOSTS", "").split(",") if entry.strip()
-            ),
+            allowed_private_hosts=_allowed_private_hosts(env),
+            render_memory_limit=render_memory,
+            render_cpu_seconds=render_cpu,
+            render_timeout=render_timeout,
         )
 
     @property

@@ -30,6 +30,25 @@ os.environ.setdefault("RECONCILER_LOCAL_REPO_ROOTS", os.path.realpath(tempfile.g
 
 # kubesim's fixtures (`kubesim`: a fresh server per test; `kube_client`: the official client on it)
 pytest_plugins = ["kubesim.testing"]
+ALLOW_VARIABLE = "RECONCILER_ALLOWED_PRIVATE_HOSTS"
+
+
+@contextlib.contextmanager
+def allow_private_hosts(*entries: str) -> Iterator[None]:
+    """Let outbound fetches reach a test server on loopback, as an operator would with
+    RECONCILER_ALLOWED_PRIVATE_HOSTS (`host:port` entries): added to this process's environment
+    (read at each connection, and copied by the subprocesses started meanwhile), removed after."""
+    before = os.environ.get(ALLOW_VARIABLE)
+    current = [item for item in (before or "").split(",") if item.strip()]
+    os.environ[ALLOW_VARIABLE] = ",".join([*current, *entries])
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(ALLOW_VARIABLE, None)
+        else:
+            os.environ[ALLOW_VARIABLE] = before
+
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Test Author",

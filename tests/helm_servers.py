@@ -25,6 +25,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import allow_private_hosts
+
 CHARTS = Path(__file__).resolve().parent / "fixtures" / "charts"
 REGISTRY_BINARY = "docker-registry"
 
@@ -92,8 +94,11 @@ class HelmRepository:
 def helm_repository(root: Path, username: str = "", password: str = "") -> Iterator[HelmRepository]:
     root.mkdir(parents=True, exist_ok=True)
     repository = HelmRepository(root, username, password)
+    port = repository.url.split(":")[2].split("/")[0]
     try:
-        yield repository
+        # Its index may name archives under "localhost" too (the split-host tests).
+        with allow_private_hosts(f"127.0.0.1:{port}", f"localhost:{port}"):
+            yield repository
     finally:
         repository.close()
 
@@ -160,7 +165,8 @@ def oci_registry(root: Path, username: str = "", password: str = "") -> Iterator
                 if sock.connect_ex(("127.0.0.1", port)) == 0:
                     break
             time.sleep(0.05)
-        yield OciRegistry(f"oci://127.0.0.1:{port}/charts", username, password, root / "logins.json")
+        with allow_private_hosts(f"127.0.0.1:{port}"):
+            yield OciRegistry(f"oci://127.0.0.1:{port}/charts", username, password, root / "logins.json")
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -16,6 +16,7 @@ from celery import Task
 from reconciler import telemetry
 from reconciler.control.appsets.reconcile import run_generation
 from reconciler.control.cluster_requests import answer
+from reconciler.control.lost_tasks import MAX_STARTS, give_up
 from reconciler.control.notifications import deliver, notify_app_event
 from reconciler.control.poll import refresh
 from reconciler.control.requests import Next, SyncRequest
@@ -56,6 +57,28 @@ def reset_services() -> None:
 
 def timings() -> TaskTimings:
     return app.conf.reconciler_timings  # type: ignore[no-any-return]
+
+
+class Counted(Task):  # type: ignore[misc]
+    """A task whose starts are counted: past MAX_STARTS (each earlier start lost its worker, or
+    the task would have ended and reset the count) it is acknowledged without running, with a
+    condition naming the app (control/lost_tasks.py), instead of being redelivered forever."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        task_id = self.request.id
+        if not task_id:  # called directly, not from a queue
+            return super().__call__(*args, **kwargs)
+        store = services().store
+        # Kept past the redeliveries of one message: visibility timeout plus its restore sweep.
+        starts = store.count_start(task_id, ttl_seconds=4 * timings().visibility_timeout)
+        if starts > MAX_STARTS:
+            give_up(services(), self.name, args, task_id, starts - 1)
+            store.forget_starts(task_id)
+            return None
+        try:
+            return super().__call__(*args, **kwargs)
+        finally:
+            store.forget_starts(task_id)
 
 
 def dispatch(nexts: list[Next]) -> None:
@@ -100,7 +123,7 @@ def request_sync(store: Store, request: SyncRequest) -> bool:
     return True
 
 
-@app.task(name="reconciler.poll", bind=True, ignore_result=True)
+@app.task(name="reconciler.poll", base=Counted, bind=True, ignore_result=True)
 def poll(self: Task, app_name: str, revision: str | None = None, fresh: bool = False) -> dict[str, Any] | None:
     """Refresh one app. `fresh` (a push webhook): list the remote's refs now rather than
     from the shared cache, and sync on the urgent queue."""
@@ -150,7 +173,7 @@ def _run_due_steps(nexts: list[Next], chain_from: int, started: float) -> list[N
     return nexts
 
 
-@app.task(name="reconciler.sync", bind=True, ignore_result=True)
+@app.task(name="reconciler.sync", base=Counted, bind=True, ignore_result=True)
 def sync(self: Task, request: dict[str, Any]) -> None:
     started = time.monotonic()
     sync_request = SyncRequest.from_dict(request)
@@ -159,7 +182,7 @@ def sync(self: Task, request: dict[str, Any]) -> None:
     dispatch(_run_due_steps(nexts, -1, started))
 
 
-@app.task(name="reconciler.delete", bind=True, ignore_result=True)
+@app.task(name="reconciler.delete", base=Counted, bind=True, ignore_result=True)
 def delete(self: Task, request: dict[str, Any]) -> None:
     """Begin an app's cascade delete (`app delete --cascade`), or leave it waiting for a running sync."""
     started = time.monotonic()
@@ -184,19 +207,19 @@ def _run_step(task: Task, op_id: str, step: int) -> None:
     dispatch(_run_due_steps(nexts, step, started))
 
 
-@app.task(name="reconciler.apply", bind=True, ignore_result=True)
+@app.task(name="reconciler.apply", base=Counted, bind=True, ignore_result=True)
 def apply(self: Task, op_id: str, step: int) -> None:
     """Apply one chunk of a wave, or wait for a wave's health, or finish the operation."""
     _run_step(self, op_id, step)
 
 
-@app.task(name="reconciler.prune", bind=True, ignore_result=True)
+@app.task(name="reconciler.prune", base=Counted, bind=True, ignore_result=True)
 def prune(self: Task, op_id: str, step: int) -> None:
     """Delete one wave's prune set, re-checking ownership before each delete."""
     _run_step(self, op_id, step)
 
 
-@app.task(name="reconciler.appset", bind=True, ignore_result=True)
+@app.task(name="reconciler.appset", base=Counted, bind=True, ignore_result=True)
 def appset(self: Task, name: str, fresh: bool = False) -> None:
     """Generate one ApplicationSet (reconciler/control/appsets/reconcile.py): one worker per set at
     a time; the syncs a RollingSync step asks for are queued like any other."""
@@ -223,7 +246,7 @@ def queue_appset(store: Store, name: str, *, fresh: bool = False, urgent: bool =
 REPLY_TTL_SECONDS = 300.0
 
 
-@app.task(name="reconciler.cluster_request", bind=True, ignore_result=True)
+@app.task(name="reconciler.cluster_request", base=Counted, bind=True, ignore_result=True)
 def cluster_request(self: Task, request_id: str, kind: str, params: dict[str, Any]) -> None:
     """Cluster work for an API process without cluster credentials; the answer goes back
     through Redis to the API request waiting for it."""

@@ -3,11 +3,16 @@
 Each route is a thin shell over reconciler.control.user_actions (and refresh, preview, teardown); the
 bodies it returns are the dicts `reconciler app ... -o json` prints, so the CLI prints
 the same whether it talks to Redis or to this API (RECONCILER_SERVER).
+
+This process never renders or evaluates what a repository holds (a chart's templates, Jsonnet):
+what needs a render, `diff?refresh=true`, a dry-run sync and a cascade delete (its delete
+hooks), is asked of a worker with a deadline (ApiContext.ask_workers), whatever
+RECONCILER_API_CLUSTER_ACCESS says. A read-only caller's refresh runs at most once per app
+every READONLY_REFRESH_SECONDS; within that window it gets the last comparison.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from typing import Any
 
@@ -37,8 +42,6 @@ from reconciler.api.models import (
 )
 from reconciler.control import user_actions as actions
 from reconciler.control.catalog import UnknownApplication
-from reconciler.control.poll import refresh
-from reconciler.control.preview import PreviewError, preview_sync
 from reconciler.control.sync.operation import Teardown
 from reconciler.control.teardown import deferred_body, delete_and_wait, deleted_body, deregister
 from reconciler.core.urls import redact_urls_in, same_repository
@@ -47,6 +50,7 @@ from reconciler.model.appset_types import ApplicationSet, ClusterSecret
 
 MAX_MANIFEST_BYTES = 5 * 1024 * 1024
 BODY_SOURCE = "request body"
+READONLY_REFRESH_SECONDS = 10.0
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "no valid bearer token or session"},
@@ -257,23 +261,22 @@ def apps_router() -> APIRouter:
         responses={**_ERRORS, **_NOT_FOUND, 409: {"model": ErrorBody, "description": "not polled yet"}},
         dependencies=[Depends(permit_app("get"))],
     )
-    def diff(request: Request, name: str, refresh_now: bool = Query(False, alias="refresh")) -> JSONResponse:
+    def diff(
+        request: Request,
+        name: str,
+        refresh_now: bool = Query(False, alias="refresh"),
+        caller: Caller = Depends(rest_caller),  # noqa: B008 (FastAPI's idiom)
+    ) -> JSONResponse:
         ctx = context(request)
         store = ctx.services().store
-        if refresh_now and ctx.settings.api_cluster_access == "workers":
+        if store.app_manifest(name) is None:
+            raise UnknownApplication(name)
+        # A read-only token may not keep workers rendering: one refresh per app per window.
+        if refresh_now and (caller.role != "readonly" or store.claim_refresh(name, READONLY_REFRESH_SECONDS)):
             reply = ctx.ask_workers("refresh", {"name": name})  # the worker hands on any sync it decides
             if not reply["found"]:
                 raise UnknownApplication(name)
             return _json(reply["status"])
-        if refresh_now:
-            result = refresh(ctx.services(), name, fresh_refs=True)
-            if result is None:
-                raise UnknownApplication(name)
-            if result.sync is not None:  # the poll decided an automated sync: hand it on, as a worker would
-                ctx.enqueue_sync(dataclasses.replace(result.sync, urgent=True))
-            return _json(result.status)
-        if store.app_manifest(name) is None:
-            raise UnknownApplication(name)
         status = store.status(name)
         if status is None:
             raise ApiError(
@@ -300,21 +303,15 @@ def apps_router() -> APIRouter:
         ctx = context(request)
         body = body or SyncBody()
         if body.dryRun:
-            if ctx.settings.api_cluster_access == "workers":
-                params = {"name": name, "revision": body.revision, "prune": body.prune, "resources": body.resources}
-                reply = ctx.ask_workers("preview", params)
-                if not reply["found"]:
-                    raise UnknownApplication(name)
-                if "error" in reply:
-                    raise ApiError(422, reply["error"])
-                return _json(reply["plan"])
-            try:
-                plan = preview_sync(
-                    ctx.services(), name, revision=body.revision, prune=body.prune, resources=body.resources
-                )
-            except PreviewError as exc:
-                raise ApiError(422, str(exc)) from None
-            return _json(plan)
+            if ctx.services().store.app_manifest(name) is None:
+                raise UnknownApplication(name)
+            params = {"name": name, "revision": body.revision, "prune": body.prune, "resources": body.resources}
+            reply = ctx.ask_workers("preview", params)
+            if not reply["found"]:
+                raise UnknownApplication(name)
+            if "error" in reply:
+                raise ApiError(422, reply["error"])
+            return _json(reply["plan"])
         try:
             sync_request = actions.sync(
                 ctx.services().store, name, revision=body.revision, prune=body.prune, resources=body.resources

@@ -142,6 +142,13 @@ class WebhookAccepted(BaseModel):
     applicationSets: list[str] = Field(default_factory=list, description="ApplicationSets whose generation was queued")
 
 
+class WebhookDuplicate(BaseModel):
+    duplicate: bool = Field(True, description="this delivery was handled before (a replay): nothing was done")
+    provider: str
+    delivery: str = Field(description="the delivery id from the provider's header")
+    queued: list[str] = Field(default_factory=list, description="always empty")
+
+
 class Ping(BaseModel):
     ping: bool = True
     provider: str

@@ -16,8 +16,9 @@ Configuration comes from Settings (the environment): RECONCILER_WEBHOOK_<PROVIDE
 RECONCILER_WEBHOOK_ALLOW_UNSIGNED, RECONCILER_WEBHOOK_MAX_BYTES, RECONCILER_WEBHOOK_RATE_LIMIT,
 RECONCILER_API_TOKENS, RECONCILER_API_TOKENS_FILE, RECONCILER_API_AUTH, RECONCILER_METRICS_AUTH.
 Work is handed to the Celery workers of workers/celery_app.py, configured from the same
-environment; the API never syncs or polls in its own process (except `diff?refresh=true`,
-which compares inline because a person is waiting for the answer).
+environment; the API never syncs, polls or renders in its own process: `diff?refresh=true`,
+dry-run syncs and cascade deletes are answered by a worker within a deadline
+(reconciler/api/applications.py), so no repository's content ever runs in the API.
 """
 
 from __future__ import annotations

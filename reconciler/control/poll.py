@@ -128,6 +128,17 @@ def refresh(
     return RefreshResult(status, sync)
 
 
+def report_failed_poll(services: Services, name: str, condition: str, message: str) -> bool:
+    """Store a poll of `name` that could not run at all as a failed poll: the condition, and
+    another poll after the usual backoff. False when the app is gone or its spec invalid."""
+    try:
+        app = load_application(services.store, name)
+    except (UnknownApplication, SpecError):
+        return False
+    _failed(services, app, condition, message, time.time(), services.store.status(name) or {})
+    return True
+
+
 def error_retry_wait(errors: int, interval: float) -> float:
     """Seconds until an app whose last `errors` polls failed is polled again: 5, 10, 20, ...
     up to its normal interval, so a transient failure (a branch pushed a moment ago, an API

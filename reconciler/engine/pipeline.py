@@ -39,7 +39,7 @@ from reconciler.engine.diff.resource_diff import ResourceSyncStatus, app_sync_st
 from reconciler.engine.hooks import HOOK_ANNOTATION, SKIP, HookError, split_hooks
 from reconciler.engine.live_view import LiveView
 from reconciler.engine.project_check import check_render
-from reconciler.engine.project_rules import check_application, check_resource
+from reconciler.engine.project_rules import check_application, check_resource, source_repo_problem
 from reconciler.model import Application, AppProject, Source
 from reconciler.model.resources import SYNC_OPTIONS_ANNOTATION, ResourceKey
 from reconciler.model.sync_options import resource_option_problem
@@ -86,6 +86,12 @@ def authorise(app: Application, project: AppProject | None, project_problem: str
         raise AccessDenied("; ".join(problems))
 
 
+def _repo_rule(project: AppProject | None) -> Callable[[str], str]:
+    """The project's sourceRepos as a render applies them to the repositories it fetches from
+    (chart dependencies): why a URL may not be fetched, "" when it may."""
+    return lambda url: source_repo_problem(project, url) if project is not None else ""
+
+
 def render_cache_key(app: Application, revision: str, capabilities: Capabilities | None = None) -> str:
     return f"{revision}:{source_fingerprint(app, capabilities)}"
 
@@ -114,8 +120,9 @@ def desired(
     if app.sources:
         # A webhook's commit belongs to one repository: list every source's refs afresh instead.
         return _desired_from_sources(
-            app, git, charts, revision, fresh_refs or bool(commit), set(cluster_scoped), cache, capabilities
-        )
+            app, git, charts, revision, fresh_refs or bool(commit), set(cluster_scoped), cache, capabilities,
+            _repo_rule(project),
+        )  # fmt: skip
     source = _resolve_source(
         app.source, revision or app.source.target_revision, "spec.source", git, charts, commit, fresh_refs
     )
@@ -127,7 +134,8 @@ def desired(
         rendered = render(
             app, tree, cluster_scoped=set(cluster_scoped), charts=charts, capabilities=capabilities,
             revision=source.revision,
-        )
+            allow_repo=_repo_rule(project),
+        )  # fmt: skip
         if cache:
             cache[1](key, rendered)
     return _desired_state(source.revision, rendered, hit)
@@ -216,6 +224,7 @@ def _desired_from_sources(
     cluster_scoped: set[tuple[str, str]],
     cache: RenderCache | None,
     capabilities: Capabilities | None,
+    allow_repo: Callable[[str], str],
 ) -> DesiredState:
     """A multi-source app: every source resolved (its revision in the composite `a;b;...`
     revision, which pins all of them when given back, as a rollback does), then rendered
@@ -247,8 +256,9 @@ def _desired_from_sources(
             single = dataclasses.replace(app, source=source, sources=())
             try:
                 parts.append(render_manifests(
-                    single, tree, charts=charts, capabilities=capabilities, refs=refs, revision=entry.revision
-                ))
+                    single, tree, charts=charts, capabilities=capabilities, refs=refs, revision=entry.revision,
+                    allow_repo=allow_repo,
+                ))  # fmt: skip
             except RenderError as err:
                 raise RenderError(f"spec.sources[{index}]: {err.message}", file=err.file, line=err.line) from None
         rendered = render_sources(app, parts, cluster_scoped)

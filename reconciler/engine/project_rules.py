@@ -61,6 +61,12 @@ def normalize_repo_url(url: str) -> str:
     return url.removeprefix("ssh://")
 
 
+def source_repo_problem(project: AppProject, repo_url: str) -> str:
+    """Why `project` does not let its apps fetch from `repo_url` ("" when it does): the rule for
+    an app's own source, for a chart dependency's repository too."""
+    return _source_problem(project, repo_url) or ""
+
+
 def _source_problem(project: AppProject, repo_url: str) -> str | None:
     normalized = normalize_repo_url(repo_url)
     shown = redact_url(repo_url)

@@ -36,6 +36,7 @@ Layout (all keys start with `rc:`):
 | `rc:selfheal:{app}` | hash | self-heal attempt count and time |
 | `rc:webhook-poll:{app}` | string | when a webhook's fresh poll of the app was queued (coalescing), expires |
 | `rc:reply:{id}` | list | a worker's answer to an API process's cluster request (JSON), expires |
+| `rc:refresh-claim:{app}` | string | a read-only caller's refresh of the app ran this window (rate limit), expires |
 | `rc:webhook-rate:{source}` | counter | webhook requests from one client address this minute, expires |
 | `rc:session:{id}` | string | a login session (JSON: who, groups, SHA-256 of its secrets, expiry), expires |
 | `rc:sessions` | sorted set | session ids scored by when they expire (to list and revoke them) |
@@ -43,6 +44,8 @@ Layout (all keys start with `rc:`):
 | `rc:login-grant:{hash}` | string | a sign-on the CLI collects with a one-time code (its SHA-256), expires |
 | `rc:project-tokens:{project}` | hash | `{role}:{id}` -> a project role token's id, iat, exp (JSON); delete: revoked |
 | `rc:metrics:audit` | hash | JSON `[action, outcome]` -> audit events (counter) |
+| `rc:webhook-delivery:{provider}:{id}` | string | a webhook delivery already handled (replays ignored), expires |
+| `rc:deliveries:{task id}` | counter | how often a Celery task was started: redeliveries after lost workers, expires |
 | `rc:metrics:syncs` | hash | JSON `[app, phase]` -> finished sync operations (counter) |
 | `rc:metrics:reconcile` | hash | `le:{bound}` -> polls that took up to that bound (not cumulative); `sum` -> seconds |
 | `rc:metrics:git` | hash | JSON `[request type, repo, calls/failures/seconds]` -> running total |
@@ -221,6 +224,18 @@ class Keys:
     @staticmethod
     def webhook_rate(source: str) -> str:
         return f"{PREFIX}:webhook-rate:{source}"
+
+    @staticmethod
+    def refresh_claim(app: str) -> str:
+        return f"{PREFIX}:refresh-claim:{app}"
+
+    @staticmethod
+    def webhook_delivery(provider: str, delivery: str) -> str:
+        return f"{PREFIX}:webhook-delivery:{provider}:{delivery}"
+
+    @staticmethod
+    def deliveries(task_id: str) -> str:
+        return f"{PREFIX}:deliveries:{task_id}"
 
     @staticmethod
     def live_app(cluster: str, app: str) -> str:

@@ -19,6 +19,10 @@ class RepliesState(RedisState):
             pipe.expire(key, max(int(ttl_seconds), 1))
             pipe.execute()
 
+    def claim_refresh(self, name: str, window_seconds: float) -> bool:
+        """True for the first read-only refresh of app `name` in a window of `window_seconds`."""
+        return bool(self.r.set(Keys.refresh_claim(name), "1", nx=True, px=max(int(window_seconds * 1000), 1)))
+
     def wait_reply(self, request_id: str, timeout_seconds: float) -> dict[str, Any] | None:
         """The reply, or None when none came within the timeout."""
         found = self.r.blpop([Keys.reply(request_id)], timeout=max(timeout_seconds, 0.01))

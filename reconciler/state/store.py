@@ -11,6 +11,7 @@ from reconciler.state.base import Durability, RedisState
 from reconciler.state.caches import CachesState
 from reconciler.state.connection import RedisEndpoint
 from reconciler.state.counters import CountersState
+from reconciler.state.deliveries import DeliveriesState
 from reconciler.state.history import HistoryState
 from reconciler.state.live import LiveState
 from reconciler.state.locks import LocksState
@@ -39,6 +40,7 @@ class Store(
     AppSetsState,
     NotificationsState,
     AccessState,
+    DeliveriesState,
 ):
     """Typed access to the system's Redis state. Holds a client; owns no other resources."""
 

@@ -1,4 +1,4 @@
-"""Webhook bookkeeping: coalesced fresh polls and the per-source rate limit."""
+"""Webhook bookkeeping: coalesced fresh polls, the per-source rate limit, deliveries seen."""
 
 from __future__ import annotations
 
@@ -36,6 +36,15 @@ class WebhooksState(RedisState):
     def clear_webhook_poll(self, name: str) -> None:
         """The queued fresh poll has started: a push from now on needs another one."""
         self.r.delete(Keys.webhook_poll(name))
+
+    def first_delivery(self, provider: str, delivery: str, window_seconds: float) -> bool:
+        """True the first time `provider`'s delivery `delivery` is seen within the window."""
+        key = Keys.webhook_delivery(provider, delivery)
+        return bool(self.r.set(key, "1", nx=True, ex=max(int(window_seconds), 1)))
+
+    def forget_delivery(self, provider: str, delivery: str) -> None:
+        """Handling the delivery failed: a resend of it must be handled again."""
+        self.r.delete(Keys.webhook_delivery(provider, delivery))
 
     def count_webhook_request(self, source: str, window_seconds: int = 60) -> tuple[int, float]:
         """Count one webhook request from `source` in the current fixed window; returns

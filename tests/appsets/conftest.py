@@ -18,14 +18,19 @@ from tests.api.conftest import serve_api  # noqa: F401 (fixture for the system t
 from tests.integration.conftest import celery_app, system  # noqa: F401 (fixtures for the system tests)
 
 
+@pytest.fixture(autouse=True)
+def loopback_scm_servers_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SCM servers of these tests listen on loopback: outbound requests there must be allowed
+    (the workers' guard reads RECONCILER_ALLOWED_PRIVATE_HOSTS at each connection)."""
+    monkeypatch.setenv("RECONCILER_ALLOWED_PRIVATE_HOSTS", "127.0.0.1")
+
+
 @pytest.fixture
 def services(
     redis_client: Any, redis_url: str, kubeconfig: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Services]:
     """Services as a worker builds them, on the test's Redis, kubesim and data dir."""
     monkeypatch.setenv("RECONCILER_DATA_DIR", str(tmp_path / "data"))
-    # The SCM servers of these tests listen on loopback: outbound requests there must be allowed.
-    monkeypatch.setenv("RECONCILER_ALLOWED_PRIVATE_HOSTS", "127.0.0.1")
     settings = dataclasses.replace(Settings.from_env(), kubeconfig=str(kubeconfig), data_dir=tmp_path / "data")
     svc = Services(
         settings=settings,

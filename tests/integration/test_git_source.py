@@ -21,6 +21,7 @@ import pytest
 
 from reconciler.source.git.client import GitError, GitSource, PathEscapeError, PathNotFoundError, RepoCredentials
 from reconciler.source.git.credentials import CredentialStore
+from tests.conftest import allow_private_hosts
 
 HTTP_USER = "deploy"
 HTTP_TOKEN = "s3cr3t-t0ken-value"
@@ -406,7 +407,9 @@ def silent_server() -> Iterator[int]:
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen(8)
-        yield int(listener.getsockname()[1])
+        port = int(listener.getsockname()[1])
+        with allow_private_hosts(f"127.0.0.1:{port}"):
+            yield port
 
 
 def test_remote_that_never_answers_times_out_with_git_error(tmp_path: Path, silent_server: int) -> None:
@@ -450,7 +453,8 @@ def http_repo(repo: Any, tmp_path: Path) -> Iterator[str]:
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/config.git"
+        with allow_private_hosts(f"127.0.0.1:{server.server_address[1]}"):
+            yield f"http://127.0.0.1:{server.server_address[1]}/config.git"
     finally:
         server.shutdown()
         server.server_close()

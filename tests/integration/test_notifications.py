@@ -114,6 +114,8 @@ def notifying(system: System, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     from workers import tasks
 
     with http_receiver() as receiver, smtp_server() as mailbox:
+        # the workers' outbound guard reads the allow-list from the environment at each connection
+        monkeypatch.setenv("RECONCILER_ALLOWED_PRIVATE_HOSTS", "127.0.0.1")
         receiver.answers["/down"] = (503, "service unavailable")
         config, secret = tmp_path / "argocd-notifications-cm.yaml", tmp_path / "argocd-notifications-secret.yaml"
         config.write_text(yaml.safe_dump(notifications_cm(receiver, mailbox)))
@@ -124,7 +126,6 @@ def notifying(system: System, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
             notifications_file=str(config),
             notifications_secrets_file=str(secret),
             public_url="https://cd.example.com",
-            allowed_private_hosts=("127.0.0.1",),
             notifications_max_attempts=3,
             notifications_retry_seconds=0.2,
         )

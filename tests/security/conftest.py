@@ -4,11 +4,14 @@ Git repository a root app reads), as an attacker would."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -24,6 +27,44 @@ from reconciler.settings import Settings
 from reconciler.state.embedded_redis import stop_embedded_redis
 from reconciler.state.redis_server import free_port
 from tests.conftest import GitRepo
+
+
+class LoopbackService:
+    """A TCP service on a loopback port: it says `answer` to each connection (a Redis's banner, an
+    SSH daemon's, an HTTP error page) and closes it, or with no answer holds it and never speaks.
+    Counts the connections it accepted."""
+
+    def __init__(self, answer: bytes | None = None) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.listener.getsockname()[1])
+        self.answer = answer
+        self.connections = 0
+        self._held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            if self.answer is None:
+                self._held.append(conn)
+                continue
+            try:
+                conn.settimeout(2)
+                conn.sendall(self.answer)
+                conn.recv(65536)
+            except OSError:
+                pass
+            finally:
+                conn.close()
+
+    def close(self) -> None:
+        self.listener.close()
+        for conn in self._held:
+            conn.close()
 
 
 def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
@@ -142,13 +183,12 @@ def module_kubesim() -> Iterator[Any]:
         yield sim
 
 
-@pytest.fixture(scope="module")
-def up(module_kubesim: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
+@contextlib.contextmanager
+def running_up(tmp: Path, kubesim_url: str, extra_env: dict[str, str] | None = None) -> Iterator[Up]:
     """`reconciler up` with no token (auth none on 127.0.0.1), local repositories allowed under
-    one directory only."""
-    tmp = tmp_path_factory.mktemp("up")
+    one directory only, `extra_env` on top."""
     (tmp / "repos").mkdir()
-    env = base_env(tmp, write_kubeconfig(tmp / "kubeconfig", module_kubesim.url))
+    env = {**base_env(tmp, write_kubeconfig(tmp / "kubeconfig", kubesim_url)), **(extra_env or {})}
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "reconciler.cli", "up", "--port", str(port)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -164,3 +204,11 @@ def up(module_kubesim: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         except subprocess.TimeoutExpired:
             proc.kill()
         stop_embedded_redis(Settings.from_env(env))
+
+
+@pytest.fixture(scope="module")
+def up(module_kubesim: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
+    """`reconciler up` with no token (auth none on 127.0.0.1), local repositories allowed under
+    one directory only."""
+    with running_up(tmp_path_factory.mktemp("up"), module_kubesim.url) as system:
+        yield system

@@ -112,3 +112,22 @@ def test_text_outside_actions_and_comments_pass_unchanged():
 def test_data_that_is_not_json_is_refused_by_name():
     with pytest.raises(GoTemplateError, match=r"spec\.name: the template's data is not plain JSON data"):
         render("{{ . }}", {"a": object()})
+
+
+def test_a_template_that_allocates_without_bound_is_stopped_by_the_render_memory_limit(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setenv("RECONCILER_RENDER_MEMORY_LIMIT", "64Mi")
+    bomb = '{{ $x := "aaaaaaaa" }}{{ range until 40 }}{{ $x = print $x $x }}{{ end }}{{ len $x }}'
+    with pytest.raises(GoTemplateError, match=r"^spec\.name: .*memory.*RECONCILER_RENDER_MEMORY_LIMIT"):
+        render(bomb)
+    assert render("{{ .a }}", {"a": "still renders"}) == "still renders"  # the engine is not lost
+
+
+def test_a_template_that_never_ends_is_stopped_by_the_render_timeout(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("RECONCILER_RENDER_TIMEOUT", "2")
+    monkeypatch.setenv("RECONCILER_RENDER_CPU_SECONDS", "2")
+    endless = "{{ range until 2000000000 }}{{ end }}"
+    stopped = r"^spec\.name: go template was stopped: it (used more than 2 s of CPU|ran longer than 2 s)"
+    with pytest.raises(GoTemplateError, match=stopped):
+        render(endless)

@@ -14,9 +14,13 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from reconciler.control.notifications.services import email, github, opsgenie, pagerdutyv2, slack, teams, webhook
 from reconciler.control.notifications.services.base import DeliveryError, Outgoing
+from reconciler.core.outbound import OutboundPolicy
 from tests.notification_servers import Mailbox, Receiver, http_receiver, smtp_server
 
-LOOPBACK = ("127.0.0.1",)
+# Test servers listen on loopback: allowed as an operator would allow them
+# (RECONCILER_ALLOWED_PRIVATE_HOSTS); NOWHERE is the default, which refuses them.
+LOOPBACK = OutboundPolicy({"RECONCILER_ALLOWED_PRIVATE_HOSTS": "127.0.0.1"})
+NOWHERE = OutboundPolicy({})
 
 
 @pytest.fixture
@@ -47,7 +51,7 @@ def test_webhook_without_a_template_part_sends_a_get_to_the_url_as_argo_cd_does(
 
 def test_a_loopback_destination_not_allowed_is_refused_before_any_request(receiver: Receiver) -> None:
     with pytest.raises(DeliveryError, match="RECONCILER_ALLOWED_PRIVATE_HOSTS") as raised:
-        webhook.send({"url": receiver.url + "/x"}, outgoing("webhook", {"method": "POST"}), ())
+        webhook.send({"url": receiver.url + "/x"}, outgoing("webhook", {"method": "POST"}), NOWHERE)
     assert not raised.value.retryable
     assert receiver.requests() == []
 

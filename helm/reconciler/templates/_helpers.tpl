@@ -170,6 +170,14 @@ never written into a rendered manifest.
   value: {{ .Values.config.syncWaveDelay | quote }}
 - name: RECONCILER_SYNC_MISSING_KIND_TIMEOUT
   value: {{ .Values.config.syncMissingKindTimeout | quote }}
+- name: RECONCILER_RENDER_MEMORY_LIMIT
+  value: {{ .Values.config.renderMemoryLimit | quote }}
+- name: RECONCILER_RENDER_CPU_SECONDS
+  value: {{ .Values.config.renderCpuSeconds | quote }}
+- name: RECONCILER_RENDER_TIMEOUT
+  value: {{ .Values.config.renderTimeout | quote }}
+- name: RECONCILER_ALLOWED_PRIVATE_HOSTS
+  value: {{ .Values.config.allowedPrivateHosts | quote }}
 {{- with .Values.config.extraEnv }}
 {{ toYaml . }}
 {{- end }}

@@ -4,7 +4,9 @@ Order of checks, cheapest and least revealing first: rate limit per client addre
 body size (413, from Content-Length before reading, then while reading), provider (400),
 signature (401, or 403 when the provider has no secret configured: fail closed), payload
 (400 malformed, 422 an event this system does not act on). A ping is answered 200 and
-does nothing. A push is answered 202 with the apps queued before any of them is polled.
+does nothing. A push is answered 202 with the apps queued before any of them is polled. A delivery
+whose id was seen within the last hour (a replay, deliveries.py) is answered 200 with
+`duplicate: true` and does nothing.
 
 The poll is queued on the `urgent` queue with `fresh=True`, so the worker lists the
 remote's refs at once instead of using the shared ref cache. While a webhook's poll of
@@ -29,9 +31,10 @@ from reconciler import telemetry
 from reconciler.api.auth import context
 from reconciler.api.context import ApiContext
 from reconciler.api.errors import error_response
-from reconciler.api.models import ErrorBody, Ping, WebhookAccepted
+from reconciler.api.models import ErrorBody, Ping, WebhookAccepted, WebhookDuplicate
 from reconciler.api.webhook import PushEvent, WebhookError, check_size, detect_provider, matches, parse, verify
 from reconciler.api.webhook.appsets import appsets_concerned, pull_request_repos, refresh_appsets
+from reconciler.api.webhook.deliveries import REPLAY_WINDOW_SECONDS, delivery_id
 from reconciler.core.urls import repo_location
 from reconciler.model import Application, SpecError, parse_application
 
@@ -121,10 +124,27 @@ def webhook_router() -> APIRouter:
         try:
             provider = detect_provider(headers)
             verify(provider, headers, body, settings.webhook_secrets, settings.webhook_allow_unsigned)
+        except WebhookError as exc:
+            return exc.status, {"error": exc.message, "problems": []}, provider, _RESULTS.get(exc.status, "malformed")
+        store = ctx.services().store
+        # A delivery id seen before (checked only once the signature holds): acknowledged, not acted on.
+        delivery = delivery_id(provider, headers)
+        if delivery and not store.first_delivery(provider, delivery, REPLAY_WINDOW_SECONDS):
+            body = {"duplicate": True, "provider": provider, "delivery": delivery, "queued": []}
+            return 200, body, provider, "duplicate"
+        try:
+            return act(ctx, provider, headers, body)
+        except Exception:
+            if delivery:  # not handled: the provider's retry of it must be handled, not ignored
+                store.forget_delivery(provider, delivery)
+            raise
+
+    def act(ctx: ApiContext, provider: str, headers: Mapping[str, str], body: bytes) -> tuple[int, dict, str, str]:
+        store = ctx.services().store
+        try:
             pull_request = pull_request_repos(provider, headers, body)
             if pull_request is not None:  # refreshes ApplicationSets' pull-request generators only
-                sets = refresh_appsets(ctx.services().store, appsets_concerned(ctx.services().store, pull_request,
-                                                                               "pullRequest"))
+                sets = refresh_appsets(store, appsets_concerned(store, pull_request, "pullRequest"))
                 return 202, {"queued": [], "ignored": 0, "applicationSets": sets}, provider, (
                     "accepted" if sets else "ignored")
             event = parse(provider, headers, body)
@@ -132,7 +152,6 @@ def webhook_router() -> APIRouter:
             return exc.status, {"error": exc.message, "problems": []}, provider, _RESULTS.get(exc.status, "malformed")
         if event.is_ping:
             return 200, {"ping": True, "provider": provider}, provider, "ping"
-        store = ctx.services().store
         apps = parsed_apps.current(store.app_manifests())
         queued = sorted(name for name, app in apps.items() if app is not None and concerns(event, app))
         now = time.time()
@@ -152,7 +171,8 @@ def webhook_router() -> APIRouter:
         summary="Receive a Git provider's push webhook",
         response_model=WebhookAccepted,
         responses={
-            200: {"model": Ping, "description": "a ping; nothing was done"},
+            200: {"model": Ping | WebhookDuplicate,
+                  "description": "a ping, or a delivery already handled (a replay); nothing was done"},
             400: {"model": ErrorBody, "description": "unknown sender or malformed payload"},
             401: {"model": ErrorBody, "description": "missing or wrong signature"},
             403: {"model": ErrorBody, "description": "no secret configured for this provider"},

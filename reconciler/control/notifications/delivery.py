@@ -22,6 +22,7 @@ from reconciler.control.notifications.services import SERVICE_TYPES
 from reconciler.control.notifications.services.base import DeliveryError, Outgoing
 from reconciler.control.notifications.templates import helper_data, render_parts
 from reconciler.core.durations import parse_duration
+from reconciler.core.outbound import OutboundPolicy
 from reconciler.services import Services
 from reconciler.settings import Settings
 from reconciler.source.gotemplate import GoTemplateError
@@ -29,6 +30,9 @@ from reconciler.source.gotemplate import GoTemplateError
 log = logging.getLogger("reconciler.notifications")
 
 MAX_RETRY_WAIT_SECONDS = 30.0
+# Where notifications may go: the allow-list every outbound fetch shares (read from the
+# environment again when it changes)
+OUTBOUND = OutboundPolicy()
 
 
 def deliver(services: Services, delivery_id: str, lease_seconds: float) -> float | None:
@@ -121,7 +125,7 @@ def send_entry(settings: Settings, entry: dict[str, Any], secrets: Secrets) -> N
     outgoing = render_outgoing(loaded.config, entry, secrets)
     spec = loaded.config.services[entry["service"]]
     options = secrets.resolve_tree(dict(spec.options), f"service.{spec.type}.{spec.name}")
-    SERVICE_TYPES[spec.type].send(options, outgoing, settings.allowed_private_hosts)
+    SERVICE_TYPES[spec.type].send(options, outgoing, OUTBOUND)
 
 
 def render_outgoing(config: NotificationsConfig, entry: dict[str, Any], secrets: Secrets) -> Outgoing:

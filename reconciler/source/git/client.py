@@ -38,6 +38,7 @@ from typing import Protocol
 
 import git as gitpython
 
+from reconciler.core.outbound import OutboundPolicy, OutboundRefused
 from reconciler.core.urls import (
     ALLOWED_SCHEMES,
     normalize_repo_url,
@@ -48,8 +49,10 @@ from reconciler.core.urls import (
 )
 from reconciler.source.git.cache import CacheLayout, make_read_only, remove_tree
 from reconciler.source.git.credentials import CredentialStore, GitAuth, RepoCredentials
+from reconciler.source.git.egress import GitEgress
 from reconciler.source.git.errors import GitError, PathEscapeError, PathNotFoundError, RevisionNotFound
-from reconciler.source.git.local_roots import LocalRepoPolicy
+from reconciler.source.git.failures import remote_failure
+from reconciler.source.git.local_roots import LocalRepoPolicy, local_path
 from reconciler.source.git.refs import RefListing, is_full_sha, is_short_sha, parse_ls_remote, resolve_in_listing
 
 __all__ = [
@@ -209,6 +212,7 @@ class GitSource:
         eviction_grace_seconds: float = DEFAULT_EVICTION_GRACE_SECONDS,
         shared_refs: SharedRefCache | None = None,
         local_repos: LocalRepoPolicy | None = None,
+        outbound: OutboundPolicy | None = None,
     ) -> None:
         self.layout = CacheLayout(Path(cache_dir))
         # Which local paths / file:// URLs may be read (RECONCILER_LOCAL_REPO_ROOTS); never the cache.
@@ -223,6 +227,8 @@ class GitSource:
         # Shared across processes, so N workers make one ls-remote per repo per window, not N.
         self.shared_refs = shared_refs
         self._auth = GitAuth(self.layout.known_hosts)
+        # Which addresses git may connect to (RECONCILER_ALLOWED_PRIVATE_HOSTS), checked at connect time.
+        self.egress = GitEgress(outbound or OutboundPolicy())
         self._refs: dict[str, tuple[float, RefListing]] = {}
         self._refs_guard = threading.Lock()
         self._repo_locks: dict[str, threading.Lock] = {}
@@ -230,8 +236,9 @@ class GitSource:
     # -- lifecycle -------------------------------------------------------------------
 
     def close(self) -> None:
-        """Remove this process's temporary credential files."""
+        """Remove this process's temporary credential files; stop the egress proxy."""
         self._auth.close()
+        self.egress.close()
 
     def __enter__(self) -> GitSource:
         return self
@@ -452,22 +459,37 @@ class GitSource:
         return int(status), str(out), str(err)
 
     def _run_remote(self, request_type: str, remote: _Remote, args: list[str], git_dir: Path | None = None) -> str:
-        """Run a git command that talks to `remote`, timed, counted, and with errors redacted."""
+        """Run a git command that talks to `remote`, timed, counted, its connections checked by the
+        outbound policy, and its errors told in our words (never the server's)."""
         prefix = [f"--git-dir={git_dir}"] if git_dir is not None else []
         cmd = gitpython.cmd.Git(str(git_dir) if git_dir is not None else None)
+        env = {**_GIT_ENV, **self._auth.environment(remote.credentials)}
+        try:
+            call, network = self.egress.environment(remote.url, env["GIT_SSH_COMMAND"])
+        except OutboundRefused as refused:
+            raise GitError(f"git {request_type} of {redact_url(remote.url)} was refused: {refused}") from None
+        except OSError:
+            shown = redact_url(remote.url)
+            raise GitError(f"git {request_type} of {shown} failed: the host name does not resolve") from None
         started = time.monotonic()
         status, out, err = cmd.execute(
             ["git", *prefix, *_GIT_CONFIG, *args],
             with_extended_output=True,
             with_exceptions=False,
-            env={**_GIT_ENV, **self._auth.environment(remote.credentials)},
+            env={**env, **network},
             kill_after_timeout=self.timeout_seconds,
         )
         ok = status == 0
         self.counters.record(request_type, remote.url, time.monotonic() - started, ok)
+        refused = self.egress.refusal(call)
         if ok:
             return str(out)
-        detail = redact_text(str(err).strip(), remote.secrets) or f"exit status {status}"
+        if refused:
+            raise GitError(f"git {request_type} of {redact_url(remote.url)} was refused: {refused}")
         if str(err).startswith("Timeout:"):
             detail = f"no answer within {self.timeout_seconds:g} s"
+        elif local_path(remote.url) is None:
+            detail = remote_failure(str(err), int(status))  # the server's words never reach a condition
+        else:
+            detail = redact_text(str(err).strip(), remote.secrets) or f"exit status {status}"
         raise GitError(f"git {request_type} of {redact_url(remote.url)} failed: {detail}")

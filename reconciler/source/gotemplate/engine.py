@@ -1,12 +1,14 @@
-"""Many Go templates rendered in one call of Helm's engine.
+"""Many Go templates rendered in one call of Helm's engine, in a sandbox process.
 
 A tiny chart holds one template that ranges over the jobs and runs each job's text with
 Helm's `tpl` against that job's data, so `.` and `$` are the job's data, as in Argo CD.
 Each result leaves as one JSON string on its own line, so no output can be confused with
 another. One bad job fails Helm's whole render; the jobs are then run one by one to name it.
 
-helm_python is imported lazily: it loads a Go runtime, which must not be loaded in a Celery
-prefork parent before its children are forked.
+Templates come from repositories (an ApplicationSet in Git), so they are untrusted code:
+the engine runs in a sandbox process under the render limits (source/render/sandboxed.py),
+never in a worker or the API, and a template that allocates or loops without bound is a
+GoTemplateError naming the limit. helm_python is imported only there.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reconciler.source.gotemplate.rewrite import DEFINES, TemplateRewriteError, rewrite_template
+from reconciler.source.render.errors import RenderError
+from reconciler.source.render.sandboxed import render_job, run_render
 
 if TYPE_CHECKING:
     import helm_python
@@ -55,16 +59,15 @@ def render_go_templates(jobs: Sequence[GoTemplateJob], *, missingkey_error: bool
     if not jobs:
         return []
     prepared = [_prepared(job, missingkey_error) for job in jobs]
-    try:
-        return _ENGINE.render(prepared)
-    except _RenderFailed as failure:
-        if len(jobs) == 1:
-            raise GoTemplateError(f"{jobs[0].label}: {failure}") from None
+    answer = _in_sandbox(prepared, jobs[0].label)
+    if "outputs" in answer:
+        return list(answer["outputs"])
+    if len(jobs) == 1:
+        raise GoTemplateError(f"{jobs[0].label}: {answer['failed']}")
     for job, values in zip(jobs, prepared, strict=True):
-        try:
-            _ENGINE.render([values])
-        except _RenderFailed as failure:
-            raise GoTemplateError(f"{job.label}: {failure}") from None
+        alone = _in_sandbox([values], job.label)
+        if "failed" in alone:
+            raise GoTemplateError(f"{job.label}: {alone['failed']}")
     raise GoTemplateError("templates failed together but each renders alone")  # not expected: Helm is per job
 
 
@@ -84,6 +87,28 @@ def _prepared(job: GoTemplateJob, missingkey_error: bool) -> dict[str, Any]:
     except (TypeError, ValueError) as err:
         raise GoTemplateError(f"{job.label}: the template's data is not plain JSON data: {err}") from None
     return {"text": text, "data": data}
+
+
+def _in_sandbox(jobs: list[dict[str, Any]], label: str) -> dict[str, Any]:
+    try:
+        answer: dict[str, Any] = run_render(render_batch, (jobs,), tool="go template", origin=label)
+    except RenderError as err:  # a limit (memory, CPU, time) stopped the engine
+        raise GoTemplateError(f"{label}: {err.message}") from None
+    return answer
+
+
+def sandbox_warm_up() -> None:
+    """In a new sandbox process: load Helm's Go runtime before the first job's limits are set."""
+    import helm_python  # noqa: F401
+
+
+@render_job
+def render_batch(jobs: list[dict[str, Any]]) -> dict[str, Any]:
+    """In the sandbox: {"outputs": [...]} or {"failed": Helm's message about the template}."""
+    try:
+        return {"outputs": _ENGINE.render(jobs)}
+    except _RenderFailed as failure:
+        return {"failed": str(failure)}
 
 
 class _RenderFailed(Exception):

@@ -1,12 +1,15 @@
 """ChartRepositories: chart versions, archives and expanded charts from Helm repositories.
 
-- HTTP(S) repositories: the versions of a chart come from its `index.yaml`
-  (`helm_python.repo_index`), the archive from `helm_python.pull` of the exact version,
-  checked against the index's digest.
-- OCI registries (`oci://host/path`): versions are the registry's tags of `path/chart`
-  (`RegistryClient.tags`), the digest is the manifest's (`RegistryClient.resolve`).
-  Registries on a loopback address are spoken to over plain HTTP, as Docker and
-  containerd do; every other registry over HTTPS.
+- HTTP(S) repositories: the versions of a chart come from its `index.yaml` (http_repo.py,
+  read in the render sandbox), the archive from the URL the index gives, checked against
+  the index's digest.
+- OCI registries (`oci://host/path`): versions are the registry's tags of `path/chart`, the
+  digest is the manifest's (oci.py).
+
+Every connection goes through the outbound guard (reconciler.core.outbound): a repository,
+an archive URL, a redirect or a token service on a loopback, private or metadata address
+is refused unless RECONCILER_ALLOWED_PRIVATE_HOSTS allows it; errors say the status code and
+what failed in our words, never what the server sent.
 
 Versions are cached for `versions_ttl` seconds in memory and, when `shared` is given, in
 Redis for every worker: the same window as the shared `git ls-remote` listing, so a burst
@@ -14,8 +17,8 @@ of polls asks a repository once. Archives are immutable per digest and cached on
 it; a chart expanded once is read by every render of that digest.
 
 Credentials come from the same RECONCILER_REPO_<N>_* groups as Git's, by URL prefix. They
-go to the Helm engine as call arguments (never argv, a URL, a log line or an error) and
-OCI logins are kept in a private file removed by `close()`.
+go in request headers only (never argv, a URL, a log line or an error), to the repository's
+own host unless passCredentials.
 """
 
 from __future__ import annotations
@@ -29,19 +32,18 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 from urllib.parse import urljoin, urlsplit
 
 from reconciler.core.chart_versions import constraint_of, newest_first, pick_version
+from reconciler.core.outbound import FetchError, OutboundPolicy, OutboundRefused, guarded_client
 from reconciler.core.urls import normalize_repo_url
 from reconciler.source.git.credentials import CredentialStore, RepoCredentials
+from reconciler.source.helm.http_repo import MAX_ARCHIVE_BYTES, basic_auth, download, fetch_index
+from reconciler.source.helm.oci import OciClient
 from reconciler.source.render.errors import RenderError
 
-if TYPE_CHECKING:
-    import helm_python
-
 DEFAULT_VERSIONS_TTL = 10.0
-_LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
 _SHOWN_VERSIONS = 10
 
 
@@ -86,15 +88,16 @@ class ChartRepositories:
         *,
         versions_ttl: float = DEFAULT_VERSIONS_TTL,
         shared: SharedChartVersions | None = None,
+        outbound: OutboundPolicy | None = None,
     ) -> None:
         self.cache_dir = Path(cache_dir)
         self.credentials = credentials or CredentialStore()
         self.versions_ttl = versions_ttl
         self.shared = shared
         self._versions: dict[str, tuple[float, dict[str, list[str]]]] = {}
-        self._clients: dict[str, helm_python.RegistryClient] = {}
         self._guard = threading.Lock()
-        self._private: Path | None = None
+        self._http = guarded_client(outbound or OutboundPolicy())
+        self._oci = OciClient(self._http)
 
     # -- versions ---------------------------------------------------------------------
 
@@ -135,56 +138,47 @@ class ChartRepositories:
         return found
 
     def _index(self, repo_url: str, chart: str, field: str) -> dict[str, list[str]]:
-        import helm_python
+        from reconciler.source.render.helm_engine import read_index
+        from reconciler.source.render.sandboxed import run_render
 
-        creds = self._credentials(repo_url)
+        scratch = Path(tempfile.mkdtemp(prefix="index-", dir=self._ensure(self.cache_dir / "tmp")))
         try:
-            index = helm_python.repo_index(
-                repo_url.rstrip("/"), username=creds.username or None, password=creds.password or None
-            )
-        except helm_python.HelmError as err:
+            fetch_index(self._http, repo_url, self._credentials(repo_url), scratch / "index.yaml")
+            found = run_render(read_index, (scratch / "index.yaml", chart, _SHOWN_VERSIONS),
+                               tool="reading the repository's index.yaml", origin=field)  # fmt: skip
+        except (FetchError, OutboundRefused) as err:
             raise ChartFetchError(
-                f"{field}: cannot read the Helm repository {_shown(repo_url)}: {self._scrub(err, creds)}; "
+                f"{field}: cannot read the Helm repository {_shown(repo_url)}: {err}; "
                 "check the URL and its credentials (RECONCILER_REPO_<N>_URL/USERNAME/PASSWORD)"
             ) from None
-        entries = (index.get("entries") or {}).get(chart)
-        if not entries:
-            names = sorted(index.get("entries") or {})[:_SHOWN_VERSIONS]
+        except RenderError as err:
+            raise ChartFetchError(f"{field}: the Helm repository {_shown(repo_url)}: {err.message}") from None
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        if "versions" not in found:
             raise ChartFetchError(
                 f"{field}: chart {chart!r} is not in the Helm repository {_shown(repo_url)} "
-                f"(it has {', '.join(names) or 'no charts'}): fix the chart name or the repository URL"
+                f"(it has {', '.join(found['names']) or 'no charts'}): fix the chart name or the repository URL"
             )
-        return {
-            str(entry.get("version")): [str(entry.get("digest") or ""), str((entry.get("urls") or [""])[0])]
-            for entry in entries
-            if entry.get("version")
-        }
+        return dict(found["versions"])
 
     def _oci_tags(self, repo_url: str, chart: str, field: str) -> dict[str, list[str]]:
-        import helm_python
-
         reference = _oci_reference(repo_url, chart)
         try:
-            tags = self._registry(repo_url).tags(reference)
-        except helm_python.HelmError as err:
+            tags = self._oci.tags(reference, self._credentials(repo_url))
+        except (FetchError, OutboundRefused) as err:
             raise ChartFetchError(
-                f"{field}: cannot list the versions of {_shown(reference)}: "
-                f"{self._scrub(err, self._credentials(repo_url))}; check the registry URL, the chart name "
-                "and the registry's credentials (RECONCILER_REPO_<N>_URL/USERNAME/PASSWORD)"
+                f"{field}: cannot list the versions of {_shown(reference)}: {err}; check the registry URL, the "
+                "chart name and the registry's credentials (RECONCILER_REPO_<N>_URL/USERNAME/PASSWORD)"
             ) from None
         return {tag: ["", ""] for tag in tags}
 
     def _oci_digest(self, repo_url: str, chart: str, version: str, field: str) -> str:
-        import helm_python
-
-        reference = f"{_oci_reference(repo_url, chart)}:{version.replace('+', '_')}"
+        reference = _oci_reference(repo_url, chart)
         try:
-            descriptor = self._registry(repo_url).resolve(reference)
-        except helm_python.HelmError as err:
-            raise ChartFetchError(
-                f"{field}: cannot resolve {_shown(reference)}: {self._scrub(err, self._credentials(repo_url))}"
-            ) from None
-        digest = str(descriptor.get("digest", "")).removeprefix("sha256:")
+            digest, _ = self._oci.manifest(reference, version.replace("+", "_"), self._credentials(repo_url))
+        except (FetchError, OutboundRefused) as err:
+            raise ChartFetchError(f"{field}: cannot resolve {_shown(reference)}:{version}: {err}") from None
         key = f"{normalize_repo_url(repo_url)}/{chart}"
         with self._guard:  # tags of released charts do not move: keep the digest with the listing
             cached = self._versions.get(key)
@@ -201,26 +195,19 @@ class ChartRepositories:
             cached = self.cache_dir / "archives" / f"{ref.digest}.tgz"
             if cached.is_file():
                 return cached
-        import helm_python
-
         creds = self._credentials(ref.repo_url)
         scratch = Path(tempfile.mkdtemp(prefix="pull-", dir=self._ensure(self.cache_dir / "tmp")))
         try:
+            archive = scratch / f"{ref.name}-{ref.version}.tgz"
             try:
                 if ref.is_oci:
-                    helm_python.pull(
-                        _oci_reference(ref.repo_url, ref.name),
-                        client=self._registry(ref.repo_url),
-                        version=ref.version,
-                        destination=scratch,
-                        plain_http=_is_loopback(ref.repo_url),
-                    )
+                    self._oci.pull(_oci_reference(ref.repo_url, ref.name), ref.version.replace("+", "_"), creds,
+                                   archive)  # fmt: skip
                 else:
-                    _pull_http(ref, scratch, creds, pass_credentials)
-            except helm_python.HelmError as err:
+                    self._pull_http(ref, archive, creds, pass_credentials)
+            except (FetchError, OutboundRefused) as err:
                 raise ChartFetchError(
-                    f"{field}: cannot download chart {ref.name!r} {ref.version} from {_shown(ref.repo_url)}: "
-                    f"{self._scrub(err, creds)}"
+                    f"{field}: cannot download chart {ref.name!r} {ref.version} from {_shown(ref.repo_url)}: {err}"
                 ) from None
             pulled = sorted(scratch.glob("*.tgz"))
             if len(pulled) != 1:
@@ -243,16 +230,16 @@ class ChartRepositories:
         target = self.cache_dir / "expanded" / archive.stem
         if target.is_dir():
             return target
-        import helm_python
+        from reconciler.source.render.helm_engine import expand_archive
+        from reconciler.source.render.sandboxed import run_render
 
         scratch = Path(tempfile.mkdtemp(prefix="expand-", dir=self._ensure(self.cache_dir / "tmp")))
-        try:
-            helm_python.expand(scratch, archive)
-        except helm_python.HelmError as err:
+        what = f"chart {ref.name!r} {ref.version}"
+        try:  # an archive is the chart author's input: unpacked in the render sandbox
+            run_render(expand_archive, (scratch, archive, what), tool="helm chart expansion", origin=field)
+        except RenderError as err:
             shutil.rmtree(scratch, ignore_errors=True)
-            raise ChartFetchError(
-                f"{field}: chart {ref.name!r} {ref.version} is not a valid chart archive: {err}"
-            ) from None
+            raise ChartFetchError(f"{field}: {err.message}") from None
         self._ensure(target.parent)
         try:
             os.replace(scratch, target)
@@ -265,39 +252,14 @@ class ChartRepositories:
     def _credentials(self, repo_url: str) -> RepoCredentials:
         return self.credentials.lookup(repo_url) or RepoCredentials()
 
-    def _registry(self, repo_url: str) -> helm_python.RegistryClient:
-        """One logged-in client per registry host, its logins in a private file."""
-        import helm_python
-
-        host = urlsplit(repo_url).netloc
-        with self._guard:
-            client = self._clients.get(host)
-            if client is not None:
-                return client
-            if self._private is None:
-                self._private = Path(tempfile.mkdtemp(prefix="reconciler-helm-registry-"))  # mode 0700
-            plain_http = _is_loopback(repo_url)
-            logins = self._private / f"{hashlib.sha256(host.encode()).hexdigest()[:16]}.json"
-            client = helm_python.RegistryClient(plain_http=plain_http, credentials_file=logins)
-            creds = self._credentials(repo_url)
-            if creds.username or creds.password:
-                try:
-                    client.login(host, creds.username, creds.password, plain_http=plain_http)
-                except helm_python.HelmError as err:
-                    client.close()
-                    raise ChartFetchError(
-                        f"cannot log in to the registry {host}: {self._scrub(err, creds)}; "
-                        "check RECONCILER_REPO_<N>_USERNAME/PASSWORD for it"
-                    ) from None
-            self._clients[host] = client
-            return client
-
-    @staticmethod
-    def _scrub(err: Exception, creds: RepoCredentials) -> str:
-        detail = str(getattr(err, "detail", "") or err)
-        for secret in creds.secrets:
-            detail = detail.replace(secret, "***")
-        return detail.strip()[:1000]
+    def _pull_http(self, ref: ResolvedChart, archive: Path, creds: RepoCredentials, pass_credentials: bool) -> None:
+        repository = ref.repo_url.rstrip("/") + "/"
+        url = urljoin(repository, ref.url) if ref.url else urljoin(repository, f"{ref.name}-{ref.version}.tgz")
+        # As Helm and Argo CD: the repository's credentials go to an archive on another host only
+        # with passCredentials.
+        same_host = urlsplit(url).netloc == urlsplit(ref.repo_url).netloc
+        auth = basic_auth(creds) if same_host or pass_credentials else None
+        download(self._http, url, archive, what="the chart archive", max_bytes=MAX_ARCHIVE_BYTES, auth=auth)
 
     @staticmethod
     def _ensure(path: Path) -> Path:
@@ -305,56 +267,11 @@ class ChartRepositories:
         return path
 
     def close(self) -> None:
-        with self._guard:
-            for client in self._clients.values():
-                client.close()
-            self._clients.clear()
-            if self._private is not None:
-                shutil.rmtree(self._private, ignore_errors=True)
-                self._private = None
-
-
-def _pull_http(ref: ResolvedChart, destination: Path, creds: RepoCredentials, pass_credentials: bool) -> None:
-    import helm_python
-    from helm_python import _native
-
-    archive_url = urljoin(ref.repo_url.rstrip("/") + "/", ref.url) if ref.url else ""
-    if archive_url and urlsplit(archive_url).netloc != urlsplit(ref.repo_url).netloc and not pass_credentials:
-        # The index sends the archive to another host: as Helm and Argo CD, the repository's
-        # credentials go there only with passCredentials, so download it without them.
-        helm_python.pull(archive_url, destination=destination)
-        return
-    options = {
-        "dest_dir": str(destination),
-        "version": ref.version,
-        "repo_url": ref.repo_url.rstrip("/"),
-        "username": creds.username or None,
-        "password": creds.password or None,
-        # Our host check above decides; tell the engine to send what it is given.
-        # (helm_python.pull() does not expose this option; the C call takes it.)
-        "pass_credentials_all": True,
-    }
-    payload = json.dumps({key: value for key, value in options.items() if value is not None})
-    try:
-        _native.call_string("helm_pull", _native.HANDLE(0), ref.name, payload)
-    except (AttributeError, KeyError):  # an SDK without the raw call: the public one, without the option
-        helm_python.pull(
-            ref.name,
-            repo_url=options["repo_url"],
-            version=ref.version,
-            destination=destination,
-            username=creds.username or None,
-            password=creds.password or None,
-        )
+        self._http.close()
 
 
 def _oci_reference(repo_url: str, chart: str) -> str:
     return f"{repo_url.rstrip('/')}/{chart}"
-
-
-def _is_loopback(repo_url: str) -> bool:
-    host = urlsplit(repo_url).hostname or ""
-    return host in _LOOPBACK_HOSTS or host.endswith(".localhost")
 
 
 def _shown(url: str) -> str:

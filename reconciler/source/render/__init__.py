@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,17 +54,21 @@ def render(
     capabilities: Capabilities | None = None,
     refs: Mapping[str, Path] | None = None,
     revision: str = "",
+    allow_repo: Callable[[str], str] | None = None,
 ) -> list[dict[str, Any]]:
     """The desired objects of `app` from the repository snapshot at `tree` (for a
     `spec.source.chart` source: the folder its chart archive was expanded into).
 
     `cluster_scoped` adds (group, kind) pairs known from discovery to the built-in
-    table of cluster-scoped kinds; `charts` fetches Helm chart dependencies;
+    table of cluster-scoped kinds; `charts` fetches Helm chart dependencies, from the
+    repositories `allow_repo(url)` has no objection to (the project's sourceRepos);
     `capabilities` are the destination's, for Helm; `refs` the trees of a multi-source
     app's `ref` sources; `revision` the commit (or chart version) `tree` holds, for the
     build environment ($ARGOCD_APP_REVISION). Raises RenderError; never returns a partial list.
     """
-    manifests = render_manifests(app, tree, charts=charts, capabilities=capabilities, refs=refs, revision=revision)
+    manifests = render_manifests(
+        app, tree, charts=charts, capabilities=capabilities, refs=refs, revision=revision, allow_repo=allow_repo
+    )
     return _settle(app, manifests, cluster_scoped)
 
 
@@ -76,6 +80,7 @@ def render_manifests(
     capabilities: Capabilities | None = None,
     refs: Mapping[str, Path] | None = None,
     revision: str = "",
+    allow_repo: Callable[[str], str] | None = None,
 ) -> list[Manifest]:
     """The manifests of `app.source` as its tool renders them, before namespaces and tracking,
     with Argo CD's build environment substituted in the options it applies to (build_env.py)."""
@@ -93,7 +98,7 @@ def render_manifests(
         )
     check_symlinks_inside(tree, source_dir)
     tool = "Helm" if app.source.chart else detect_tool(app, source_dir)
-    return _render_with_tool(tool, app, tree, source_dir, charts, capabilities, refs)
+    return _render_with_tool(tool, app, tree, source_dir, charts, capabilities, refs, allow_repo)
 
 
 def render_sources(
@@ -179,9 +184,10 @@ def _render_with_tool(
     charts: ChartRepositories | None,
     capabilities: Capabilities | None,
     refs: Mapping[str, Path] | None,
+    allow_repo: Callable[[str], str] | None,
 ) -> list[Manifest]:
     if tool == "Helm":
-        from reconciler.source.render.helm import render_helm  # loads a Go runtime: only when needed
+        from reconciler.source.render.helm import render_helm
 
         if not (source_dir / "Chart.yaml").is_file():
             raise RenderError(
@@ -197,6 +203,7 @@ def _render_with_tool(
             charts=charts,
             capabilities=capabilities,
             refs=refs,
+            allow_repo=allow_repo,
         )
     if tool == "Kustomize":
         return render_kustomize(tree, source_dir, app.source.kustomize)

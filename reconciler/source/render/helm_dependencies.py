@@ -3,21 +3,26 @@
 A dependency vendored in `charts/` (at a version the constraint allows) is used as it is.
 Any other is fetched into a scratch copy of the chart (the snapshot is shared and
 read-only): `file://` paths from the repository (never outside it), `http(s)://` chart
-repositories and `oci://` registries through ChartRepositories. Chart.lock, when present,
-pins the version. A dependency that cannot be had is a RenderError naming the dependency
-and its repository: a chart never renders without a dependency it declares.
+repositories and `oci://` registries through ChartRepositories, only when the app's project
+allows the repository (`repo_problem`, the project's sourceRepos, as for the app's own
+source). Chart.lock, when present, pins the version. A dependency that cannot be had is a
+RenderError naming the dependency and its repository: a chart never renders without a
+dependency it declares. Helm's own listing of the dependencies runs in the render sandbox.
 """
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from reconciler.source.render.errors import RenderError
+from reconciler.source.render.helm_engine import list_dependencies
 from reconciler.source.render.paths import check_symlinks_inside, relative_name, safe_join
+from reconciler.source.render.sandboxed import run_render
 
 if TYPE_CHECKING:
     from reconciler.source.helm import ChartRepositories
@@ -27,22 +32,24 @@ PRESENT = ("ok", "unpacked")
 
 
 def with_dependencies(
-    tree: Path, chart_dir: Path, charts: ChartRepositories | None, scratch: Path, *, depth: int = 0
+    tree: Path,
+    chart_dir: Path,
+    charts: ChartRepositories | None,
+    scratch: Path,
+    *,
+    depth: int = 0,
+    allow_repo: Callable[[str], str] | None = None,
 ) -> Path:
     """`chart_dir` when every declared dependency is present, else a copy under `scratch`
-    with the missing ones fetched into its charts/ folder."""
-    import helm_python
-
+    with the missing ones fetched into its charts/ folder. `allow_repo(url)` says why the
+    app's project may not fetch from a repository ("" when it may)."""
     chart_file = f"{relative_name(tree, chart_dir)}/Chart.yaml"
     declared = _declared(chart_dir, chart_file)
     if not declared:
         return chart_dir
     if depth > MAX_DEPTH:
         raise RenderError(f"dependencies nest deeper than {MAX_DEPTH} charts (a file:// cycle?)", file=chart_file)
-    try:
-        listed = helm_python.dependency_list(chart_dir)
-    except helm_python.HelmError as err:
-        raise RenderError(f"cannot read the chart's dependencies: {err}", file=chart_file) from None
+    listed = run_render(list_dependencies, (chart_dir, chart_file), tool="helm dependency list", origin=chart_file)
     # "unpacked": vendored as a folder in charts/ (at a version the constraint allows), as good as an archive.
     missing = [entry for entry in listed if entry.get("status") not in PRESENT]
     if not missing:
@@ -65,11 +72,14 @@ def with_dependencies(
             if not (source / "Chart.yaml").is_file():
                 raise RenderError(f"{where}: no Chart.yaml at {relative_name(tree, source)}", file=chart_file)
             check_symlinks_inside(tree, source)
-            built = with_dependencies(tree, source, charts, scratch, depth=depth + 1)
+            built = with_dependencies(tree, source, charts, scratch, depth=depth + 1, allow_repo=allow_repo)
             shutil.copytree(built, copy / "charts" / name, symlinks=False)
         elif repository.startswith(("http://", "https://", "oci://")):
             if charts is None:
                 raise RenderError(f"{where} is not vendored in charts/ and cannot be fetched here", file=chart_file)
+            refused = allow_repo(repository) if allow_repo is not None else ""
+            if refused:
+                raise RenderError(f"{where} is not fetched: {refused}", file=chart_file)
             try:
                 ref = charts.resolve(repository, name, version or "*", field=f"{chart_file} {where}")
                 archive = charts.archive(ref, field=f"{chart_file} {where}")

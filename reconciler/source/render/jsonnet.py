@@ -9,6 +9,10 @@ an order of magnitude faster here (bench/jsonnet_engines.py).
 Imports go through our own callback, which reads only regular files inside the repository
 snapshot: `import "../../etc/passwd"` or a symlink out of the repository is an error
 naming the import, never a read.
+
+Evaluation runs in the render sandbox (sandboxed.py): Jsonnet is a programming language, and
+a file that recurses or allocates without end stops its sandbox process under the render
+limits, with a RenderError naming the limit and the file, never the worker.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from reconciler.model import JsonnetOptions
 from reconciler.source.render.errors import RenderError
 from reconciler.source.render.manifests import Manifest, objects_of
 from reconciler.source.render.paths import relative_name
+from reconciler.source.render.sandboxed import from_rows, render_job, run_render, to_rows
 
 JSONNET_SUFFIX = ".jsonnet"
 LIBSONNET_SUFFIX = ".libsonnet"
@@ -28,8 +33,21 @@ MAX_STACK = 500
 
 
 def render_jsonnet_file(tree: Path, path: Path, options: JsonnetOptions | None) -> list[Manifest]:
-    """The objects the Jsonnet file at `path` evaluates to."""
-    import _gojsonnet  # a Go runtime: loaded when a Jsonnet file is rendered, not at import
+    """The objects the Jsonnet file at `path` evaluates to (evaluated in the render sandbox)."""
+    file = relative_name(tree, path)
+    rows = run_render(evaluate_file, (tree, path, options), tool="jsonnet evaluation", origin=file)
+    return from_rows(rows)
+
+
+def sandbox_warm_up() -> None:
+    """In a new sandbox process: load go-jsonnet's Go runtime before the first job's limits are set."""
+    import _gojsonnet  # noqa: F401
+
+
+@render_job
+def evaluate_file(tree: Path, path: Path, options: JsonnetOptions | None) -> list[list[Any]]:
+    """In the sandbox: the manifests of one Jsonnet file, as sandboxed.to_rows."""
+    import _gojsonnet  # a Go runtime: loaded in the sandbox process only
 
     options = options or JsonnetOptions()
     file = relative_name(tree, path)
@@ -68,7 +86,7 @@ def render_jsonnet_file(tree: Path, path: Path, options: JsonnetOptions | None) 
     manifests: list[Manifest] = []
     for number, item in enumerate(items, start=1):
         manifests.extend(objects_of(item, file, number, None))
-    return manifests
+    return to_rows(manifests)
 
 
 def _lib_folder(root: Path, lib: str, index: int) -> Path:

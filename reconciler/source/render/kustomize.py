@@ -22,7 +22,6 @@ from reconciler.source.render.manifests import Manifest, parse_yaml_stream
 from reconciler.source.render.paths import relative_name, safe_join
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
-BUILD_TIMEOUT_SECONDS = 120
 
 
 def find_kustomization(directory: Path) -> Path | None:
@@ -154,8 +153,9 @@ def _build(command: list[str], directory: Path, origin: str, tree: Path) -> str:
     check_references(directory, tree)
     # Files only from inside each kustomization's root; no exec plugins, no Helm, no remote
     # bases (check_references), so a repository cannot read or run anything outside itself.
+    # The render limits (memory, CPU, time) and a clean environment come with run_tool.
     return run_tool([*command, "--load-restrictor", "LoadRestrictionsRootOnly", "--", str(directory)],
-                    origin=origin, tool="kustomize build", timeout=BUILD_TIMEOUT_SECONDS)
+                    origin=origin, tool="kustomize build")
 
 
 # Fields of a kustomization that name other directories or files to load.

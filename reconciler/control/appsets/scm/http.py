@@ -1,6 +1,7 @@
 """Every HTTP request the SCM generators make goes through `get_json`, so one place decides
-which hosts may be reached (the outbound guard applies here), how long a request may take,
-and that errors never carry a token."""
+which hosts may be reached (the shared outbound guard: no loopback, private or metadata
+address unless RECONCILER_ALLOWED_PRIVATE_HOSTS allows it, checked at connect time), how long
+a request may take, and that errors never carry a token nor the peer's bytes."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from typing import Any
 
 import httpx
 
+from reconciler.core.outbound import OutboundPolicy, OutboundRefused, failure_text, guarded_client
+
 TIMEOUT_SECONDS = 30.0
 MAX_BODY_BYTES = 20 * 1024 * 1024
+OUTBOUND = OutboundPolicy()
 
 
 class ScmError(Exception):
@@ -26,20 +30,24 @@ def get_json(
     not_found_ok: bool = False,
 ) -> tuple[Any, Mapping[str, str]]:
     """The JSON body and headers of a GET; (None, headers) for a 404 when `not_found_ok`."""
+    shown = url.split("?", 1)[0]
     try:
-        with httpx.Client(timeout=TIMEOUT_SECONDS, verify=verify, follow_redirects=False, trust_env=False) as client:
+        with guarded_client(OUTBOUND, timeout=TIMEOUT_SECONDS, verify=verify) as client:
             # No params at all for a URL that carries its own query (a Link header's next page).
-            response = client.get(url, headers=dict(headers or {}), params=dict(params) if params else None)
+            response = client.get(
+                url, headers=dict(headers or {}), params=dict(params) if params else None, follow_redirects=False
+            )
+    except OutboundRefused as exc:
+        raise ScmError(f"GET {shown}: {exc}") from None
     except httpx.HTTPError as exc:
-        raise ScmError(f"GET {url}: {type(exc).__name__}: {exc}") from None
+        raise ScmError(f"GET {shown}: {failure_text(exc)}") from None
     if response.status_code == 404 and not_found_ok:
         return None, response.headers
     if response.status_code >= 400:
-        snippet = " ".join(response.text.split())[:200]
-        raise ScmError(f"GET {response.request.url}: HTTP {response.status_code}: {snippet}")
+        raise ScmError(f"GET {shown}: {failure_text(response)}")
     if len(response.content) > MAX_BODY_BYTES:
-        raise ScmError(f"GET {response.request.url}: the answer is larger than {MAX_BODY_BYTES} bytes")
+        raise ScmError(f"GET {shown}: the answer is larger than {MAX_BODY_BYTES} bytes")
     try:
         return response.json(), response.headers
     except ValueError:
-        raise ScmError(f"GET {response.request.url}: the answer is not JSON") from None
+        raise ScmError(f"GET {shown}: the answer is not JSON") from None

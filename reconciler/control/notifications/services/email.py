@@ -12,6 +12,7 @@ from typing import Any
 
 from reconciler.control.notifications.services.base import ConfigError, DeliveryError, Outgoing, check_keys, truthy
 from reconciler.control.notifications.services.outbound import TIMEOUT_SECONDS, guard_destination
+from reconciler.core.outbound import OutboundPolicy
 
 TYPE = "email"
 OPTIONS = frozenset({"host", "port", "username", "password", "from", "html", "insecure_skip_verify"})
@@ -31,13 +32,13 @@ def check_template(block: Any, where: str) -> None:
     check_keys(block, TEMPLATE_FIELDS, where)
 
 
-def send(options: dict[str, Any], outgoing: Outgoing, allowed_private: tuple[str, ...]) -> None:
+def send(options: dict[str, Any], outgoing: Outgoing, policy: OutboundPolicy) -> None:
     recipients = [address.strip() for address in outgoing.recipient.split(",") if address.strip()]
     if not recipients:
         raise DeliveryError(f"email {outgoing.service}: no address: subscribe with an email address as recipient",
                             retryable=False)
     host, port = str(options["host"]), int(options["port"])
-    guard_destination(host, port, allowed_private)
+    guard_destination(host, port, policy)
     message = EmailMessage()
     message["Subject"] = str(outgoing.block.get("subject") or "")
     message["From"] = str(options["from"])

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from reconciler.control.notifications.expr.functions import full_name_by_repo_url
 from reconciler.control.notifications.services.base import ConfigError, DeliveryError, Outgoing, check_keys
 from reconciler.control.notifications.services.outbound import http_request
+from reconciler.core.outbound import OutboundPolicy
 
 TYPE = "github"
 OPTIONS = frozenset({"appID", "installationID", "privateKey", "enterpriseBaseURL", "token"})
@@ -51,7 +52,7 @@ def api_base(options: dict[str, Any]) -> str:
     return enterprise if enterprise.endswith("/api/v3") else enterprise + "/api/v3"
 
 
-def send(options: dict[str, Any], outgoing: Outgoing, allowed_private: tuple[str, ...]) -> None:
+def send(options: dict[str, Any], outgoing: Outgoing, policy: OutboundPolicy) -> None:
     block = outgoing.block
     repo = full_name_by_repo_url(str(block.get("repoURLPath") or ""))
     revision = str(block.get("revisionPath") or "")
@@ -63,7 +64,7 @@ def send(options: dict[str, Any], outgoing: Outgoing, allowed_private: tuple[str
         )
     base = api_base(options)
     headers = {
-        "Authorization": f"token {_token(options, base, allowed_private)}",
+        "Authorization": f"token {_token(options, base, policy)}",
         "Accept": "application/vnd.github+json",
         "Content-Type": "application/json",
     }
@@ -75,20 +76,20 @@ def send(options: dict[str, Any], outgoing: Outgoing, allowed_private: tuple[str
             "target_url": status.get("targetURL") or None,
             "description": outgoing.message.strip()[:DESCRIPTION_LIMIT],
         }
-        http_request("POST", f"{base}/repos/{repo}/statuses/{revision}", allowed_private=allowed_private,
+        http_request("POST", f"{base}/repos/{repo}/statuses/{revision}", policy=policy,
                      headers=headers, body=json.dumps(body))
     if block.get("deployment"):
-        _deployment(base, repo, revision, block["deployment"], headers, allowed_private)
+        _deployment(base, repo, revision, block["deployment"], headers, policy)
 
 
 def _deployment(
-    base: str, repo: str, revision: str, spec: dict[str, Any], headers: dict[str, str], allowed: tuple[str, ...]
+    base: str, repo: str, revision: str, spec: dict[str, Any], headers: dict[str, str], policy: OutboundPolicy
 ) -> None:
     auto_merge = spec.get("autoMerge")
     created = http_request(
         "POST",
         f"{base}/repos/{repo}/deployments",
-        allowed_private=allowed,
+        policy=policy,
         headers=headers,
         body=json.dumps(
             {
@@ -106,18 +107,18 @@ def _deployment(
         raise DeliveryError(f"github: creating a deployment of {repo} answered without an id") from None
     body = {"state": spec.get("state"), "log_url": spec.get("logURL") or "",
             "environment_url": spec.get("environmentURL") or ""}
-    http_request("POST", f"{base}/repos/{repo}/deployments/{deployment_id}/statuses", allowed_private=allowed,
+    http_request("POST", f"{base}/repos/{repo}/deployments/{deployment_id}/statuses", policy=policy,
                  headers=headers, body=json.dumps(body))
 
 
-def _token(options: dict[str, Any], base: str, allowed: tuple[str, ...]) -> str:
+def _token(options: dict[str, Any], base: str, policy: OutboundPolicy) -> str:
     if options.get("token"):
         return str(options["token"])
     jwt = app_jwt(str(options["appID"]), str(options["privateKey"]))
     answer = http_request(
         "POST",
         f"{base}/app/installations/{options['installationID']}/access_tokens",
-        allowed_private=allowed,
+        policy=policy,
         headers={"Authorization": f"Bearer {jwt}", "Accept": "application/vnd.github+json"},
     )
     try:

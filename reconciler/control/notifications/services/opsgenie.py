@@ -8,6 +8,7 @@ from typing import Any
 
 from reconciler.control.notifications.services.base import ConfigError, DeliveryError, Outgoing, check_keys
 from reconciler.control.notifications.services.outbound import http_request
+from reconciler.core.outbound import OutboundPolicy
 
 TYPE = "opsgenie"
 OPTIONS = frozenset({"apiUrl", "apiKeys"})
@@ -27,7 +28,7 @@ def check_template(block: Any, where: str) -> None:
     check_keys(block, TEMPLATE_FIELDS, where)
 
 
-def send(options: dict[str, Any], outgoing: Outgoing, allowed_private: tuple[str, ...]) -> None:
+def send(options: dict[str, Any], outgoing: Outgoing, policy: OutboundPolicy) -> None:
     keys = options["apiKeys"]
     if outgoing.recipient not in keys:
         raise DeliveryError(f"opsgenie {outgoing.service}: no API key for team {outgoing.recipient!r}", retryable=False)
@@ -49,6 +50,6 @@ def send(options: dict[str, Any], outgoing: Outgoing, allowed_private: tuple[str
     base = str(options["apiUrl"]).rstrip("/")
     if not base.startswith(("http://", "https://")):
         base = "https://" + base
-    http_request("POST", f"{base}/v2/alerts", allowed_private=allowed_private,
+    http_request("POST", f"{base}/v2/alerts", policy=policy,
                  headers={"Authorization": f"GenieKey {keys[outgoing.recipient]}", "Content-Type": "application/json"},
                  body=json.dumps(alert))

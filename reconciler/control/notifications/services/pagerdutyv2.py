@@ -8,6 +8,7 @@ from typing import Any
 
 from reconciler.control.notifications.services.base import ConfigError, DeliveryError, Outgoing, check_keys
 from reconciler.control.notifications.services.outbound import http_request
+from reconciler.core.outbound import OutboundPolicy
 
 TYPE = "pagerdutyv2"
 OPTIONS = frozenset({"serviceKeys", "apiURL"})
@@ -26,7 +27,7 @@ def check_template(block: Any, where: str) -> None:
     check_keys(block, TEMPLATE_FIELDS, where, required=("summary", "severity", "source"))
 
 
-def send(options: dict[str, Any], outgoing: Outgoing, allowed_private: tuple[str, ...]) -> None:
+def send(options: dict[str, Any], outgoing: Outgoing, policy: OutboundPolicy) -> None:
     keys = options["serviceKeys"]
     if outgoing.recipient not in keys:
         raise DeliveryError(f"pagerdutyv2 {outgoing.service}: no key for service {outgoing.recipient!r}",
@@ -42,5 +43,5 @@ def send(options: dict[str, Any], outgoing: Outgoing, allowed_private: tuple[str
     if block.get("url"):
         event["links"] = [{"href": block["url"], "text": "View in the reconciler"}]
     base = str(options.get("apiURL") or DEFAULT_API_URL).rstrip("/")
-    http_request("POST", f"{base}/v2/enqueue", allowed_private=allowed_private,
+    http_request("POST", f"{base}/v2/enqueue", policy=policy,
                  headers={"Content-Type": "application/json"}, body=json.dumps(event))

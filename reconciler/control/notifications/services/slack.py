@@ -16,6 +16,7 @@ from reconciler.control.notifications.services.base import (
     truthy,
 )
 from reconciler.control.notifications.services.outbound import http_request
+from reconciler.core.outbound import OutboundPolicy
 
 TYPE = "slack"
 OPTIONS = frozenset(
@@ -44,7 +45,7 @@ def check_template(block: Any, where: str) -> None:
         raise ConfigError(f"{where}.deliveryPolicy: {policy!r} is not supported; only Post")
 
 
-def send(options: dict[str, Any], outgoing: Outgoing, allowed_private: tuple[str, ...]) -> None:
+def send(options: dict[str, Any], outgoing: Outgoing, policy: OutboundPolicy) -> None:
     where = f"template slack part for {outgoing.service}"
     payload: dict[str, Any] = {"text": outgoing.message}
     for name in ("attachments", "blocks"):
@@ -60,16 +61,16 @@ def send(options: dict[str, Any], outgoing: Outgoing, allowed_private: tuple[str
         payload["unfurl_links"] = payload["unfurl_media"] = False
     verify = not truthy(options.get("insecureSkipVerify"))
     if options.get("token"):
-        _post_message(options, payload, outgoing, allowed_private, verify)
+        _post_message(options, payload, outgoing, policy, verify)
         return
     if outgoing.recipient:
         payload["channel"] = outgoing.recipient
-    http_request("POST", str(options["webhookURL"]), allowed_private=allowed_private,
+    http_request("POST", str(options["webhookURL"]), policy=policy,
                  headers={"Content-Type": "application/json"}, body=json.dumps(payload), verify=verify)
 
 
 def _post_message(
-    options: dict[str, Any], payload: dict[str, Any], outgoing: Outgoing, allowed_private: tuple[str, ...], verify: bool
+    options: dict[str, Any], payload: dict[str, Any], outgoing: Outgoing, policy: OutboundPolicy, verify: bool
 ) -> None:
     if not outgoing.recipient:
         raise DeliveryError(f"slack {outgoing.service}: no channel: subscribe with the channel as recipient",
@@ -78,7 +79,7 @@ def _post_message(
     response = http_request(
         "POST",
         url,
-        allowed_private=allowed_private,
+        policy=policy,
         headers={"Content-Type": "application/json; charset=utf-8", "Authorization": f"Bearer {options['token']}"},
         body=json.dumps({**payload, "channel": outgoing.recipient}),
         verify=verify,

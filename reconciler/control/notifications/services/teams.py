@@ -14,6 +14,7 @@ from reconciler.control.notifications.services.base import (
     json_field,
 )
 from reconciler.control.notifications.services.outbound import http_request
+from reconciler.core.outbound import OutboundPolicy
 
 TYPE = "teams"
 OPTIONS = frozenset({"recipientUrls"})
@@ -58,7 +59,7 @@ def card(outgoing: Outgoing) -> dict[str, Any]:
     return message
 
 
-def send(options: dict[str, Any], outgoing: Outgoing, allowed_private: tuple[str, ...]) -> None:
+def send(options: dict[str, Any], outgoing: Outgoing, policy: OutboundPolicy) -> None:
     urls = options["recipientUrls"]
     if outgoing.recipient not in urls:
         raise DeliveryError(
@@ -66,5 +67,5 @@ def send(options: dict[str, Any], outgoing: Outgoing, allowed_private: tuple[str
             f"(recipientUrls has: {', '.join(sorted(map(str, urls))) or 'none'})",
             retryable=False,
         )
-    http_request("POST", str(urls[outgoing.recipient]), allowed_private=allowed_private,
+    http_request("POST", str(urls[outgoing.recipient]), policy=policy,
                  headers={"Content-Type": "application/json"}, body=json.dumps(card(outgoing)))

@@ -8,6 +8,7 @@ from typing import Any
 from reconciler.control.notifications.services.base import ConfigError, DeliveryError, Outgoing, check_keys, truthy
 from reconciler.control.notifications.services.outbound import http_request
 from reconciler.core.durations import parse_duration
+from reconciler.core.outbound import OutboundPolicy
 
 TYPE = "webhook"
 OPTIONS = frozenset({"url", "headers", "basicAuth", "insecureSkipVerify", "retryWaitMin", "retryWaitMax", "retryMax"})
@@ -42,7 +43,7 @@ def check_template(block: Any, where: str) -> None:
             raise ConfigError(f"{where}.{name}.method: {method!r} is not one of {', '.join(METHODS)}")
 
 
-def send(options: dict[str, Any], outgoing: Outgoing, allowed_private: tuple[str, ...]) -> None:
+def send(options: dict[str, Any], outgoing: Outgoing, policy: OutboundPolicy) -> None:
     request = outgoing.block
     url = str(options["url"])
     path = str(request.get("path") or "")
@@ -59,7 +60,7 @@ def send(options: dict[str, Any], outgoing: Outgoing, allowed_private: tuple[str
     http_request(
         method,
         url,
-        allowed_private=allowed_private,
+        policy=policy,
         headers=headers,
         body=str(body).encode() if body else None,
         auth=auth,
