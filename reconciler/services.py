@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from reconciler.core.outbound import OutboundPolicy
 from reconciler.engine.cluster import Clusters
+from reconciler.engine.health.rules.configured import Customizations, loaded_customizations
 from reconciler.settings import Settings
 from reconciler.source.git.client import GitSource
 from reconciler.source.git.credentials import CredentialStore
@@ -70,6 +71,12 @@ class Services:
             clusters=Clusters(settings.kubeconfig, settings.field_manager),
             charts=chart_repositories(settings, shared_versions=store, outbound=outbound),
         )
+
+    def customizations(self) -> Customizations:
+        """The resource customizations these settings name (Lua health checks, system-level
+        ignore rules), loaded once and again when the file changes; a configuration that cannot
+        be used comes back as `problem`, which every assessment reports."""
+        return loaded_customizations(self.settings)
 
     def close(self) -> None:
         self.git.close()

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from reconciler.access_settings import OidcSettings
 
+from reconciler.core.errors import InputError
 from reconciler.core.outbound.policy import ALLOW_VARIABLE, AllowEntry, AllowListError, parse_allow_list
 
 WEBHOOK_PROVIDERS = ("GITHUB", "GITLAB", "BITBUCKET", "GITEA", "GENERIC")
@@ -25,7 +26,7 @@ API_AUTH_MODES = ("token", "none")
 DEFAULT_SESSION_SECONDS = 24 * 3600.0  # Argo CD's users.session.duration
 
 
-class SettingsError(ValueError):
+class SettingsError(InputError, ValueError):
     """A configuration variable holds a value that cannot be used."""
 
 

@@ -20,6 +20,7 @@ import yaml
 
 from reconciler.cli.offline import CommandError
 from reconciler.engine.health.assess import Health, assess
+from reconciler.engine.health.rules.configured import environment_customizations
 from reconciler.engine.health.rules.lua_runtime import LuaScript, run_health_check
 
 
@@ -60,7 +61,7 @@ def health_command(args: argparse.Namespace) -> int:
     if args.lua:
         verdict: Health = run_health_check(LuaScript(_read(args.lua, "Lua script"), args.lua), obj)
     else:
-        verdict = assess(obj)
+        verdict = assess(obj, environment_customizations())
     if args.output == "json":
         print(json.dumps(verdict.as_dict()))
     else:

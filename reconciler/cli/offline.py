@@ -8,16 +8,16 @@ import sys
 
 import yaml
 
+from reconciler.core.errors import ReconcilerError
 from reconciler.engine import pipeline
-from reconciler.engine.cluster import Clusters, KubeError
+from reconciler.engine.cluster import Clusters
 from reconciler.engine.compare import Comparison
 from reconciler.engine.diff.resource_diff import ResourceSyncStatus
-from reconciler.engine.pipeline import AccessDenied
+from reconciler.engine.health.rules.configured import loaded_customizations
 from reconciler.model import Application, AppProject, SpecError, default_project, load_file
 from reconciler.services import chart_repositories, git_source
 from reconciler.settings import Settings, SettingsError
-from reconciler.source.git.client import GitError
-from reconciler.source.render import Capabilities, RenderError
+from reconciler.source.render import Capabilities
 
 
 class CommandError(Exception):
@@ -80,7 +80,7 @@ def render_command(args: argparse.Namespace) -> int:
                 charts=charts,
                 capabilities=_destination_capabilities(settings, app),
             )
-        except (AccessDenied, GitError, RenderError) as exc:
+        except ReconcilerError as exc:
             raise CommandError(f"application {app.name}: {exc}") from None
         finally:
             charts.close()
@@ -112,9 +112,10 @@ def diff_command(args: argparse.Namespace) -> int:
             pipeline.authorise(app, project)
             cluster = Clusters(settings.kubeconfig, settings.field_manager).for_destination(app.destination)
             comparison = pipeline.compare_app(
-                app, project, git, cluster, revision=args.revision or "", charts=charts
+                app, project, git, cluster, revision=args.revision or "", charts=charts,
+                customizations=loaded_customizations(settings),
             ).comparison
-        except (AccessDenied, GitError, RenderError, KubeError) as exc:
+        except ReconcilerError as exc:
             raise CommandError(f"application {app.name}: {exc}", exit_code=2) from None
         finally:
             charts.close()

@@ -13,6 +13,7 @@ import zlib
 from collections.abc import Iterable
 from typing import Any
 
+from reconciler.core.errors import InputError
 from reconciler.model import (
     APPLICATION_KIND,
     DEFAULT_PROJECT,
@@ -38,7 +39,7 @@ BUILT_IN_OWNER = "the system (the built-in project)"
 FIRST_POLL_SPREAD_SECONDS = 5.0
 
 
-class UnknownApplication(LookupError):
+class UnknownApplication(InputError, LookupError):
     def __init__(self, name: str) -> None:
         super().__init__(f"application {name!r} is not registered; register it with `reconciler app create -f FILE`")
         self.name = name

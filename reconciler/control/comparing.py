@@ -48,6 +48,7 @@ def compare_registered(
         charts=services.charts,
         live=live,
         projects=lambda name: registered_project(store, name),
+        customizations=services.customizations(),
     )
     owned = ownership_problems(store, app.name, result.desired.child_apps)
     if not owned:

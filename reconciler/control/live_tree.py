@@ -16,6 +16,7 @@ from typing import Any
 from reconciler.control.catalog import load_application
 from reconciler.engine.cluster import Cluster, KubeError
 from reconciler.engine.health.assess import assess
+from reconciler.engine.health.rules.configured import Customizations
 from reconciler.live.reader import LiveStateReader
 from reconciler.live.records import TreeRecord
 from reconciler.model import SpecError
@@ -33,9 +34,9 @@ def _owners(obj: dict[str, Any]) -> list[tuple[str, str]]:
     return [(str(r.get("kind", "")), str(r.get("name", ""))) for r in refs if isinstance(r, dict)]
 
 
-def _node(obj: dict[str, Any], children: list[Node]) -> Node:
+def _node(obj: dict[str, Any], children: list[Node], customizations: Customizations) -> Node:
     meta = obj.get("metadata") or {}
-    health = assess(obj)
+    health = assess(obj, customizations)
     detail = ""
     if obj.get("kind") == "ReplicaSet":
         spec_replicas = (obj.get("spec") or {}).get("replicas", 0)
@@ -56,7 +57,8 @@ def _node(obj: dict[str, Any], children: list[Node]) -> Node:
 
 
 def build_live_children(
-    workloads: Iterable[OwnerKey], replica_sets: list[dict[str, Any]], pods: list[dict[str, Any]]
+    workloads: Iterable[OwnerKey], replica_sets: list[dict[str, Any]], pods: list[dict[str, Any]],
+    customizations: Customizations,
 ) -> dict[OwnerKey, list[Node]]:
     """Pure: live children of each workload, from already-listed ReplicaSets and Pods."""
     pods_by_owner: dict[OwnerKey, list[dict[str, Any]]] = {}
@@ -79,16 +81,18 @@ def build_live_children(
             nodes = []
             for rs in by_name(rs_by_owner.get((kind, namespace, name), [])):
                 rs_name = str((rs.get("metadata") or {}).get("name", ""))
-                pod_nodes = [_node(p, []) for p in by_name(pods_by_owner.get(("ReplicaSet", namespace, rs_name), []))]
-                nodes.append(_node(rs, pod_nodes))
+                owned = by_name(pods_by_owner.get(("ReplicaSet", namespace, rs_name), []))
+                nodes.append(_node(rs, [_node(p, [], customizations) for p in owned], customizations))
         else:
-            nodes = [_node(p, []) for p in by_name(pods_by_owner.get((kind, namespace, name), []))]
+            nodes = [_node(p, [], customizations) for p in by_name(pods_by_owner.get((kind, namespace, name), []))]
         if nodes:
             result[(kind, namespace, name)] = nodes
     return result
 
 
-def live_children(cluster: Cluster, resources: list[dict[str, Any]]) -> tuple[dict[OwnerKey, list[Node]], str]:
+def live_children(
+    cluster: Cluster, resources: list[dict[str, Any]], customizations: Customizations
+) -> tuple[dict[OwnerKey, list[Node]], str]:
     """Query the cluster for the ReplicaSets and Pods under the app's live workloads.
 
     Returns the children and an error message ("" when every LIST answered); a cluster
@@ -114,7 +118,7 @@ def live_children(cluster: Cluster, resources: list[dict[str, Any]]) -> tuple[di
             pods.extend(cluster.list("v1", "Pod", namespace=namespace))
         except KubeError as exc:
             errors.append(f"cannot list Pods in namespace {namespace!r}: {exc}")
-    return build_live_children(workloads, replica_sets, pods), "; ".join(errors)
+    return build_live_children(workloads, replica_sets, pods, customizations), "; ".join(errors)
 
 
 def _index_node(record: TreeRecord, children: list[Node]) -> Node:
@@ -170,7 +174,7 @@ def live_children_of(
         indexed = live_children_from_index(LiveStateReader(services.store, cluster.server), name, resources)
         if indexed is not None:
             return indexed, ""
-        return live_children(cluster, resources)  # no watcher holds the cluster: ask it
+        return live_children(cluster, resources, services.customizations())  # no watcher holds the cluster: ask it
     except SpecError as exc:
         return {}, f"live objects not shown: the application spec is invalid: {exc}"
     except KubeError as exc:

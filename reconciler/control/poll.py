@@ -25,7 +25,7 @@ from reconciler.control.requests import SyncRequest
 from reconciler.control.sync.drive import unexpected
 from reconciler.control.sync.end import fingerprint_marker
 from reconciler.control.windows import sync_allowed
-from reconciler.engine.cluster import KubeError
+from reconciler.core.errors import ReconcilerError
 from reconciler.engine.compare import Comparison
 from reconciler.engine.diff.resource_diff import AppSyncStatus, ResourceSyncStatus
 from reconciler.engine.health.assess import Health, assess, missing, worst
@@ -35,10 +35,8 @@ from reconciler.model import Application, SpecError, application_to_manifest
 from reconciler.model.appset_types import ApplicationSet
 from reconciler.model.operation import OperationPhase
 from reconciler.services import Services
-from reconciler.source.git.client import GitError
 from reconciler.source.git.errors import RevisionNotFound
 from reconciler.source.git.refs import is_full_sha
-from reconciler.source.render import RenderError
 
 log = logging.getLogger("reconciler.poll")
 
@@ -92,7 +90,7 @@ def refresh(
             result, children = _compare(services, app, previous, None, True)
     except AccessDenied as exc:
         return _failed(services, app, "InvalidSpecError", str(exc), observed, previous)
-    except (GitError, RenderError, KubeError, SpecError) as exc:
+    except ReconcilerError as exc:
         return _failed(services, app, "ComparisonError", str(exc), observed, previous, exc)
     except Exception as exc:  # a bug, or an input nothing here handles: a condition, never a silent Unknown
         log.exception("poll failed unexpectedly", extra={"app": name})
@@ -200,7 +198,7 @@ def _child_health(services: Services, name: str) -> dict[str, str]:
         "metadata": {"name": name},
         "status": {"health": stored.get("health")},
     }
-    return assess(application).as_dict()
+    return assess(application, services.customizations()).as_dict()
 SHARED_NOTE_TTL_SECONDS = 900.0
 
 

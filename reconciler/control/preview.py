@@ -14,19 +14,17 @@ from typing import Any
 
 from reconciler.control.catalog import load_application
 from reconciler.control.comparing import compare_registered
-from reconciler.engine.cluster import KubeError
+from reconciler.core.errors import ReconcilerError
 from reconciler.engine.compare import Comparison
 from reconciler.engine.diff.resource_diff import ResourceSyncStatus
 from reconciler.engine.pipeline import AccessDenied
-from reconciler.engine.plan import PlanError, SyncPlan, build_plan
+from reconciler.engine.plan import SyncPlan, build_plan
 from reconciler.model import SpecError, with_source
 from reconciler.model.resources import ResourceKey
 from reconciler.services import Services
-from reconciler.source.git.client import GitError
-from reconciler.source.render import RenderError
 
 
-class PreviewError(Exception):
+class PreviewError(ReconcilerError):
     """The plan cannot be computed (Git, render, cluster or plan input); the message names the app."""
 
 
@@ -66,7 +64,7 @@ def preview_sync(
             "name": name, "dryRun": True, "revision": "", "prune": prune, "sync": "Unknown", "refused": str(exc),
             "namespaceToCreate": None, "waves": [], "pruneSkipped": [], "warnings": [], "resources": [],
         }
-    except (GitError, RenderError, KubeError, PlanError, SpecError) as exc:
+    except ReconcilerError as exc:
         raise PreviewError(f"application {name!r} cannot be planned: {exc}") from None
     return _describe(name, desired.revision, prune, plan, comparison, refused)
 

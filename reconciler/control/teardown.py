@@ -30,15 +30,12 @@ from reconciler.control.notifications import decide_notifications
 from reconciler.control.requests import Next
 from reconciler.control.sync.operation import DeleteRequest, Teardown
 from reconciler.control.sync.ports import Deletions
-from reconciler.engine.cluster import KubeError
+from reconciler.core.errors import InputError, ReconcilerError
 from reconciler.engine.hooks import POST_DELETE, PRE_DELETE, Hook
-from reconciler.engine.pipeline import AccessDenied, desired, object_scope
+from reconciler.engine.pipeline import desired, object_scope
 from reconciler.engine.project_check import check_hooks
-from reconciler.model import SpecError
 from reconciler.services import Services
 from reconciler.settings import Settings
-from reconciler.source.git.client import GitError
-from reconciler.source.render import RenderError
 from reconciler.state import Store
 
 DELETE_HOOKS_TIMEOUT = 40.0  # PreDelete and PostDelete waits together, from the start of the delete
@@ -109,7 +106,7 @@ def delete_and_wait(
     return None if reply is None else DeleteReply.from_json(reply)
 
 
-class DeleteRefused(Exception):
+class DeleteRefused(InputError):
     """A cascade delete must not run at all: a delete hook the app's project forbids."""
 
 
@@ -129,7 +126,7 @@ def delete_hooks_of(services: Services, name: str) -> tuple[list[Hook], tuple[st
         hooks = [hook for hook in state.hooks if PRE_DELETE in hook.phases or POST_DELETE in hook.phases]
         assert project is not None  # desired() raised AccessDenied otherwise
         forbidden = check_hooks(project, app, hooks, object_scope(cluster))
-    except (UnknownApplication, SpecError, AccessDenied, GitError, RenderError, KubeError) as exc:
+    except ReconcilerError as exc:
         return [], (f"{name}: PreDelete and PostDelete hooks not run: cannot render the app: {exc}",)
     if forbidden:
         raise DeleteRefused(f"cascade delete of {name!r} refused, nothing deleted: " + "; ".join(forbidden))

@@ -12,6 +12,7 @@ from reconciler.control.catalog import UnknownApplication, load_application, reg
 from reconciler.control.notifications.status import notifications_summary
 from reconciler.control.requests import SyncRequest
 from reconciler.control.windows import sync_allowed
+from reconciler.core.errors import InputError
 from reconciler.model import Application, AppProject, SpecError
 from reconciler.model.operation import OperationPhase
 from reconciler.model.resources import ResourceKey
@@ -21,7 +22,7 @@ from reconciler.state.registry import PARENT_OWNER_PREFIX
 ROLLBACK_REFUSED_AUTOSYNC = "rollback cannot be initiated when auto-sync is enabled"
 
 
-class ActionRefused(Exception):
+class ActionRefused(InputError):
     """The request is understood but not allowed; nothing was changed."""
 
 

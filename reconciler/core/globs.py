@@ -21,8 +21,10 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from reconciler.core.errors import InputError
 
-class GlobError(ValueError):
+
+class GlobError(InputError, ValueError):
     """A pattern that cannot be read; the message says what is wrong with it."""
 
 

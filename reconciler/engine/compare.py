@@ -26,7 +26,7 @@ from reconciler.engine.diff.resource_diff import (
     diff_resource,
 )
 from reconciler.engine.health.assess import Health, assess, missing, worst
-from reconciler.engine.health.rules.configured import ignore_differences_for
+from reconciler.engine.health.rules.configured import Customizations, with_system_ignore_differences
 from reconciler.engine.hooks import Hook, is_hook
 from reconciler.engine.live_view import (
     LiveRecord,
@@ -125,6 +125,8 @@ def compare_with_inventory(
     inventory: Mapping[str, Mapping[str, Any]],
     verified: Mapping[str, str] | None = None,
     live_view: LiveView | None = None,
+    *,
+    customizations: Customizations,
 ) -> Comparison:
     """`compare`, looking for prune candidates among the kinds and namespaces the app's
     inventory (what it applied before) names."""
@@ -136,6 +138,7 @@ def compare_with_inventory(
         live_namespaces={str(e.get("namespace") or "") for e in inventory.values()},
         verified=verified,
         live_view=live_view,
+        customizations=customizations,
     )
 
 
@@ -167,8 +170,12 @@ def compare(
     live_namespaces: Iterable[str] = (),
     verified: Mapping[str, str] | None = None,
     live_view: LiveView | None = None,
+    customizations: Customizations,
 ) -> Comparison:
     """Diff the desired objects against the cluster and assess health.
+
+    `customizations`: the process's resource customizations (Lua health checks, system-level
+    ignoreDifferences), handed in rather than read from the environment.
 
     `live_types`: (apiVersion, kind) pairs to look for prune candidates besides the desired
     kinds (the app's inventory); None looks at every kind the cluster serves.
@@ -183,7 +190,7 @@ def compare(
     """
     verified = verified or {}
     # System-level resource.customizations.ignoreDifferences first, then the app's own.
-    ignore = ignore_differences_for(app.ignore_differences)
+    ignore = with_system_ignore_differences(app.ignore_differences, customizations)
     desired_by_key = {ResourceKey.of(obj): obj for obj in desired.objects}
     types: set[tuple[str, str]] | None = None
     if live_types is not None:
@@ -224,10 +231,10 @@ def compare(
             states.append(_unchanged(key, record))
             continue
         if live is None and not served(cluster, manifest):
-            states.append(_not_served(key, manifest, app, crd_kinds))
+            states.append(_not_served(key, manifest, app, crd_kinds, ignore))
             continue
         if live is None and _recently_found_absent(verified.get(str(key)), manifest):
-            states.append(_state(diff_resource(key, manifest, None, ignore, mode="subset"), None))
+            states.append(_state(diff_resource(key, manifest, None, ignore, mode="subset"), None, customizations))
             continue
         shared_with = ""
         write_mode = apply_mode(app, manifest)
@@ -252,7 +259,7 @@ def compare(
                 diff = diff_resource(key, manifest, live, ignore, mode="subset")
                 if diff.status == ResourceSyncStatus.SYNCED and not shared_with:
                     new_verified[str(key)] = str(entry)
-                    states.append(_state(diff, live))
+                    states.append(_state(diff, live, customizations))
                     continue
         if answer is None:
             answer = _dry_run(cluster, manifest, write_mode)
@@ -264,7 +271,7 @@ def compare(
             new_verified[str(key)] = verified_mark(live, manifest, cluster.field_manager, applied)
         elif live is None and mode == "exact" and not error:
             new_verified[str(key)] = f"{ABSENT}:{manifest_hash(manifest)}:{time.time():.3f}"
-        state = _state(diff, live, error)
+        state = _state(diff, live, customizations, error)
         if shared_with:
             state = dataclasses.replace(state, shared_with=shared_with)
         states.append(state)
@@ -381,10 +388,11 @@ def not_served_error(key: ResourceKey, manifest: Mapping[str, Any]) -> str:
 
 
 def _not_served(
-    key: ResourceKey, manifest: dict[str, Any], app: Application, crd_kinds: Mapping[tuple[str, str], str]
+    key: ResourceKey, manifest: dict[str, Any], app: Application, crd_kinds: Mapping[tuple[str, str], str],
+    ignore: tuple[ResourceIgnoreDifferences, ...],
 ) -> ResourceState:
     """A desired object whose kind the cluster does not serve: Missing, with why and what to do."""
-    diff = diff_resource(key, manifest, None, ignore_differences_for(app.ignore_differences), mode="subset")
+    diff = diff_resource(key, manifest, None, ignore, mode="subset")
     api_version = manifest.get("apiVersion", "")
     crd = crd_kinds.get((key.group, key.kind))
     if crd is not None:
@@ -404,9 +412,11 @@ def _not_served(
     return ResourceState(diff=diff, health=missing(), error=error, message=error)
 
 
-def _state(diff: ResourceDiff, live: dict[str, Any] | None, error: str = "") -> ResourceState:
+def _state(
+    diff: ResourceDiff, live: dict[str, Any] | None, customizations: Customizations, error: str = ""
+) -> ResourceState:
     meta = (live or {}).get("metadata") or {}
-    health = assess(live) if live is not None else missing()
+    health = assess(live, customizations) if live is not None else missing()
     return ResourceState(
         diff=diff,
         health=health,

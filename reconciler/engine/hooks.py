@@ -31,6 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.core.errors import InputError
 from reconciler.model.resources import HELM_HOOK_ANNOTATION, HOOK_ANNOTATION, ResourceKey, wave_annotation
 
 JsonObj = dict[str, Any]
@@ -59,7 +60,7 @@ _HELM_DELETE_POLICIES = {
 }
 
 
-class HookError(ValueError):
+class HookError(InputError, ValueError):
     """A hook annotation this system cannot honour; the message names the object and value."""
 
 

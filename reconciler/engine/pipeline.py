@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reconciler.core.errors import InputError
 from reconciler.core.urls import repo_location
 from reconciler.engine.child_rules import ProjectLookup, no_projects
 from reconciler.engine.cluster import Cluster, UnknownKindError
@@ -36,6 +37,7 @@ from reconciler.engine.compare import (
     is_child_app,
 )
 from reconciler.engine.diff.resource_diff import ResourceSyncStatus, app_sync_status
+from reconciler.engine.health.rules.configured import Customizations
 from reconciler.engine.hooks import HOOK_ANNOTATION, SKIP, HookError, split_hooks
 from reconciler.engine.live_view import LiveView
 from reconciler.engine.project_check import check_render
@@ -60,7 +62,7 @@ REVISION_SEPARATOR = ";"
 RenderCache = tuple[Callable[[str], list[dict[str, Any]] | None], Callable[[str, list[dict[str, Any]]], None]]
 
 
-class AccessDenied(Exception):
+class AccessDenied(InputError):
     """The app's AppProject forbids it (source repository, destination) or it has no valid
     project. Raised before any git, render or cluster call; the message names the rule."""
 
@@ -304,9 +306,11 @@ def compare_app(
     charts: ChartRepositories | None = None,
     live: LiveView | None = None,
     projects: ProjectLookup | None = None,
+    customizations: Customizations,
 ) -> AppComparison:
     """The whole pipeline. `inventory` (what the app applied before) says where to look for
     prune candidates; None looks at every kind the cluster serves (`reconciler diff -f`).
+    `customizations`: the process's resource customizations (health checks, ignore rules).
     `verified` comes from the previous comparison (objects unchanged since need no dry-run).
     `live`: the watcher's live state (a poll passes it; a sync asks the server itself).
     `projects` finds other projects by name (a child app's); None knows only `default`."""
@@ -328,9 +332,11 @@ def compare_app(
     scope = object_scope(cluster)
     verdict = check_render(project, app, state, scope, projects or no_projects)
     if inventory is None:
-        comparison = compare(cluster, app, state, live_types=None, verified=verified)
+        comparison = compare(cluster, app, state, live_types=None, verified=verified, customizations=customizations)
     else:
-        comparison = compare_with_inventory(cluster, app, state, inventory, verified=verified, live_view=live)
+        comparison = compare_with_inventory(
+            cluster, app, state, inventory, verified=verified, live_view=live, customizations=customizations
+        )
     comparison = _mark_forbidden(project, app, comparison, verdict.forbidden, scope)
     return AppComparison(desired=state, comparison=comparison, refused=verdict.refused, children=verdict.children)
 

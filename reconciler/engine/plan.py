@@ -41,6 +41,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.core.errors import InputError
 from reconciler.engine.diff.resource_diff import ResourceDiff, ResourceSyncStatus, annotation_options
 from reconciler.engine.hooks import HELM_RESOURCE_POLICY_ANNOTATION, POST_SYNC, PRE_SYNC, SYNC, SYNC_FAIL, Hook
 from reconciler.model import Application
@@ -109,7 +110,7 @@ def keeps_on_delete(obj: JsonObj | None) -> bool:
     return delete == "false" or helm_keeps(obj)
 
 
-class PlanError(ValueError):
+class PlanError(InputError, ValueError):
     """The inputs cannot be planned; the message names the object at fault."""
 
 

@@ -10,19 +10,24 @@ parallel), the children are resolved then.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from reconciler.engine.cluster import DEFAULT_FIELD_MANAGER
+from reconciler.engine.health.rules.configured import Customizations
 from reconciler.live.records import Node, node_of
 from reconciler.state.keys import Keys
 from reconciler.state.live import Op
 
 
 class Graph:
-    def __init__(self, cluster: str, field_manager: str = DEFAULT_FIELD_MANAGER) -> None:
+    def __init__(
+        self, cluster: str, field_manager: str = DEFAULT_FIELD_MANAGER,
+        customizations: Callable[[], Customizations] = Customizations,
+    ) -> None:
         self.cluster = cluster
         self.field_manager = field_manager  # whose Apply entry owned_fingerprint reads
+        self.customizations = customizations  # the watcher's health checks and ignoreResourceUpdates
         self.nodes: dict[str, Node] = {}
         self.children: dict[str, set[str]] = {}
         self.by_type: dict[str, set[str]] = {}
@@ -44,7 +49,7 @@ class Graph:
         uid = str((obj.get("metadata") or {}).get("uid", ""))
         if not uid:
             return
-        new = node_of(obj, kind_key, self.field_manager)
+        new = node_of(obj, kind_key, self.customizations(), self.field_manager)
         old = self.nodes.get(uid)
         if new is None:
             if old is not None:

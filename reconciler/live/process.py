@@ -22,6 +22,7 @@ from typing import Any
 
 from reconciler import telemetry
 from reconciler.engine.cluster import Clusters, KubeError
+from reconciler.engine.health.rules.configured import loaded_customizations
 from reconciler.live.records import cluster_id
 from reconciler.live.watcher import ClusterWatcher
 from reconciler.model import Destination
@@ -117,6 +118,7 @@ class WatcherProcess:
                         debounce=self.settings.watch_debounce,
                         apps_on_cluster=lambda cid=cid: set(self._apps.get(cid, ())),
                         namespaces=lambda cid=cid: set(self._namespaces.get(cid, ())),
+                        customizations=lambda: loaded_customizations(self.settings),
                     ).start()
         for cid in [c for c in self.watchers if c not in targets]:
             self._let_go(cid)

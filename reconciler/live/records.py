@@ -16,7 +16,7 @@ from typing import Any
 from reconciler.engine.cluster.resource_types import DEFAULT_FIELD_MANAGER
 from reconciler.engine.diff.ignore import apply_ignore_differences
 from reconciler.engine.health.assess import assess
-from reconciler.engine.health.rules.configured import CustomizationsError, system_ignore_resource_updates
+from reconciler.engine.health.rules.configured import Customizations, system_ignore_resource_updates
 from reconciler.engine.live_view import LiveRecord, health_of, live_fingerprint, owned_fingerprint
 from reconciler.model.resources import TRACKING_ANNOTATION, TRACKING_LABEL, ResourceKey, split_api_version
 
@@ -96,14 +96,16 @@ class Node:
                            *self.health, self.resource_version, self.detail], separators=(",", ":"))
 
 
-def node_of(obj: dict[str, Any], kind_key: str, field_manager: str = DEFAULT_FIELD_MANAGER) -> Node | None:
+def node_of(
+    obj: dict[str, Any], kind_key: str, customizations: Customizations, field_manager: str = DEFAULT_FIELD_MANAGER
+) -> Node | None:
     """The Node to keep for `obj`, or None when it is neither tracked nor owned by anything."""
     meta = obj.get("metadata") or {}
     owners = tuple(str(r["uid"]) for r in meta.get("ownerReferences") or () if isinstance(r, dict) and r.get("uid"))
     app = tracking_app(obj)
     if app is None and not owners:
         return None
-    health = assess(obj)
+    health = assess(obj, customizations)
     fingerprint = live_fingerprint(obj) if app else ""
     return Node(
         uid=str(meta.get("uid", "")),
@@ -118,20 +120,17 @@ def node_of(obj: dict[str, Any], kind_key: str, field_manager: str = DEFAULT_FIE
         fingerprint=fingerprint,
         health=(health.status.value, health.message),
         detail=detail_of(obj),
-        update_fingerprint=update_fingerprint(obj, fingerprint) if app else "",
+        update_fingerprint=update_fingerprint(obj, fingerprint, customizations) if app else "",
         owned=owned_fingerprint(obj, field_manager) if app else "",
     )
 
 
-def update_fingerprint(obj: dict[str, Any], fingerprint: str) -> str:
+def update_fingerprint(obj: dict[str, Any], fingerprint: str, customizations: Customizations) -> str:
     """`fingerprint` of `obj` without what the configured ignoreResourceUpdates rules of its
     group/kind name (Argo CD's resource.customizations.ignoreResourceUpdates): the watcher's
     test for "this change calls for a poll". Customizations that cannot be read ignore nothing
     here (assess reports them as the object's health)."""
-    try:
-        rules = system_ignore_resource_updates()
-    except CustomizationsError:
-        return fingerprint
+    rules = system_ignore_resource_updates(customizations)
     if not rules:
         return fingerprint
     _, stripped = apply_ignore_differences(ResourceKey.of(obj), None, obj, rules)

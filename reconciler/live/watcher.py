@@ -34,6 +34,7 @@ from typing import Any
 
 from reconciler.engine.cluster import Cluster, KubeError
 from reconciler.engine.cluster.resource_types import ResourceType
+from reconciler.engine.health.rules.configured import Customizations
 from reconciler.live.graph import Graph
 from reconciler.live.records import cluster_id, type_key
 from reconciler.state import Keys, Store
@@ -167,12 +168,15 @@ class ClusterWatcher:
         debounce: float = 1.0,
         apps_on_cluster: Callable[[], set[str]] = set,
         namespaces: Callable[[], set[str]] = set,
+        customizations: Callable[[], Customizations] = Customizations,
     ) -> None:
+        """`customizations`: the process's resource customizations (health checks and
+        ignoreResourceUpdates rules of the objects it records), read again at each change."""
         self.cluster, self.store, self.token, self.enqueue = cluster, store, token, enqueue
         self.cid = cluster_id(cluster.server)
         self.exclusions, self.debounce = exclusions, debounce
         self.apps_on_cluster, self.namespaces = apps_on_cluster, namespaces
-        self.graph = Graph(self.cid, cluster.field_manager)
+        self.graph = Graph(self.cid, cluster.field_manager, customizations)
         self.stats = Stats()
         self.stopped = threading.Event()
         self.lost = False  # the lease went to another watcher

@@ -16,10 +16,12 @@ from typing import Any
 
 import yaml
 
+from reconciler.core.errors import InputError
+
 _CONFIGMAP_FIELDS = {"apiVersion", "kind", "metadata", "data", "binaryData", "immutable"}
 
 
-class ConfigMapFileError(ValueError):
+class ConfigMapFileError(InputError, ValueError):
     """The file or directory cannot be read as a ConfigMap, its data map, or a mounted ConfigMap."""
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reconciler.core.errors import InputError
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -19,7 +21,7 @@ class Problem:
         return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
 
 
-class SpecError(Exception):
+class SpecError(InputError):
     """Every problem found in a manifest (or file), reported together."""
 
     def __init__(self, problems: list[Problem]) -> None:

@@ -14,8 +14,10 @@ import subprocess
 import time
 from pathlib import Path
 
+from reconciler.core.errors import TransientError
 
-class RedisUnavailable(RuntimeError):
+
+class RedisUnavailable(TransientError, RuntimeError):
     """No redis-server binary could be found or started."""
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from reconciler.core.errors import InputError
 from reconciler.state.base import RedisState
 from reconciler.state.keys import Keys, dumps
 
@@ -43,7 +44,7 @@ def parent_owner(parent: str) -> str:
     return f"{PARENT_OWNER_PREFIX}{parent}"
 
 
-class OwnedElsewhere(Exception):
+class OwnedElsewhere(InputError):
     """A parent tried to register an app or project someone else owns; nothing was written."""
 
     def __init__(self, kind: str, name: str, owner: str) -> None:

@@ -28,12 +28,14 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from reconciler.core.errors import InputError
+
 SEALED = "$sealed"
 KEY_FILE = "encryption.key"
 MIN_KEY_CHARS = 32
 
 
-class UnsealError(RuntimeError):
+class UnsealError(InputError, RuntimeError):
     """A sealed value cannot be opened with this process's key."""
 
 

@@ -11,6 +11,7 @@ from reconciler.api.dashboard.commit_links import commit_url, repo_url_for_web
 from reconciler.api.dashboard.router import role_of
 from reconciler.api.dashboard.views import app_detail, condition_title, list_row, resource_tree, rollback_view
 from reconciler.control.live_tree import build_live_children
+from reconciler.engine.health.rules.configured import Customizations
 
 SHA = "3f786850e387550fdab836ed7e6dc881de23001b"
 
@@ -154,7 +155,9 @@ def test_live_tree_nests_pods_under_the_replicasets_of_each_deployment() -> None
         {**owned("Pod", "web-1-a", "ReplicaSet", "web-1"), "apiVersion": "v1", "status": {"phase": "Running"}},
         {**owned("Pod", "db-0", "StatefulSet", "db"), "apiVersion": "v1"},
     ]
-    tree = build_live_children([("Deployment", "shop", "web"), ("StatefulSet", "shop", "db")], replica_sets, pods)
+    tree = build_live_children(
+        [("Deployment", "shop", "web"), ("StatefulSet", "shop", "db")], replica_sets, pods, Customizations()
+    )
     web = tree[("Deployment", "shop", "web")]
     assert [n["name"] for n in web] == ["web-1"]
     assert [p["name"] for p in web[0]["children"]] == ["web-1-a"]

@@ -17,6 +17,7 @@ from reconciler.control.catalog import register
 from reconciler.engine.cluster import Cluster
 from reconciler.engine.compare import ABSENT, ABSENT_TRUST_SECONDS, DesiredState, compare, manifest_hash
 from reconciler.engine.diff.resource_diff import ResourceSyncStatus
+from reconciler.engine.health.rules.configured import Customizations
 from reconciler.model import parse_application, parse_manifests
 from reconciler.model.resources import ResourceKey
 from tests.conftest import GitRepo
@@ -74,7 +75,10 @@ def test_a_missing_object_is_dry_run_again_unless_just_verified(
     hashed = manifest_hash(CONFIGMAP if same_manifest else {**CONFIGMAP, "data": {"k": "other"}})
     verified = {str(ResourceKey.of(CONFIGMAP)): f"{ABSENT}:{hashed}:{time.time() - entry_age:.0f}"}
 
-    comparison = compare(cluster, app, DesiredState(revision="r", objects=[dict(CONFIGMAP)]), verified=verified)
+    comparison = compare(
+        cluster, app, DesiredState(revision="r", objects=[dict(CONFIGMAP)]), verified=verified,
+        customizations=Customizations(),
+    )
 
     assert comparison.dry_runs == dry_runs
     assert [r.diff.status for r in comparison.resources] == [ResourceSyncStatus.MISSING]

@@ -15,8 +15,10 @@ import yaml
 
 from reconciler.engine.compare import DesiredState, compare
 from reconciler.engine.diff.resource_diff import ResourceSyncStatus
+from reconciler.engine.health.rules.configured import loaded_customizations
 from reconciler.model import parse_application
 from reconciler.model.resources import TRACKING_ANNOTATION
+from reconciler.settings import Settings
 
 APP = parse_application(
     {
@@ -69,14 +71,15 @@ class InMemoryCluster:
 
 
 def sync_status(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, data: dict[str, str] | None) -> ResourceSyncStatus:
-    monkeypatch.delenv("RECONCILER_RESOURCE_CUSTOMIZATIONS_DIR", raising=False)
-    if data is None:
-        monkeypatch.delenv("RECONCILER_RESOURCE_CUSTOMIZATIONS_FILE", raising=False)
-    else:
+    settings = Settings()
+    if data is not None:
         path = tmp_path / "argocd-cm.yaml"
         path.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "ConfigMap", "data": data}))
-        monkeypatch.setenv("RECONCILER_RESOURCE_CUSTOMIZATIONS_FILE", str(path))
-    comparison = compare(InMemoryCluster(), APP, DesiredState(revision="abc", objects=[copy.deepcopy(DESIRED)]))
+        settings = Settings(resource_customizations_file=str(path))
+    comparison = compare(
+        InMemoryCluster(), APP, DesiredState(revision="abc", objects=[copy.deepcopy(DESIRED)]),
+        customizations=loaded_customizations(settings),
+    )
     (resource,) = comparison.resources
     return resource.diff.status
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from reconciler.core.errors import InputError
+
 # GitHub caps deliveries at 25 MB; anything larger is not a real push notification.
 MAX_PAYLOAD_BYTES = 25 * 1024 * 1024
 
@@ -46,7 +48,7 @@ class PushEvent:
     is_ping: bool = False
 
 
-class WebhookError(Exception):
+class WebhookError(InputError):
     """A delivery that is refused or cannot be used; `status` is the HTTP answer.
 
     400 malformed body or unknown sender, 401 bad or missing signature, 403 no secret

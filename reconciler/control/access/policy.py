@@ -34,6 +34,7 @@ from typing import Any
 
 import yaml
 
+from reconciler.core.errors import InputError
 from reconciler.core.globs import glob_error
 from reconciler.model.configmap_data import ConfigMapFileError, read_configmap_data
 
@@ -45,7 +46,7 @@ MATCH_MODES = ("glob", "regex")
 _EXTRA_POLICY = re.compile(r"policy\..+\.csv")
 
 
-class PolicyError(ValueError):
+class PolicyError(InputError, ValueError):
     """The RBAC configuration cannot be used; the message names the file, key and line."""
 
 

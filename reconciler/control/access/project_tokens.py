@@ -30,6 +30,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import OctKey
 
 from reconciler.control.access.registered import registered_project
+from reconciler.core.errors import InputError
 from reconciler.model import AppProject, parse_duration
 from reconciler.model.project_roles import role_subject
 from reconciler.settings import Settings
@@ -42,11 +43,11 @@ MIN_SECRET_CHARS = 32
 _ALGORITHM = "HS256"
 
 
-class ProjectTokenError(ValueError):
+class ProjectTokenError(InputError, ValueError):
     """A token cannot be made or revoked as asked (no such role, no such token)."""
 
 
-class TokenRefused(ValueError):
+class TokenRefused(InputError, ValueError):
     """A presented token is not a valid project token; the message says why (never the token)."""
 
 

@@ -10,6 +10,7 @@ from reconciler.control.appsets.context import GeneratorError
 from reconciler.control.appsets.generate import manifest_of
 from reconciler.control.appsets.reconcile import context_for, generate_for
 from reconciler.control.appsets.template import TemplateError
+from reconciler.core.errors import InputError, ReconcilerError
 from reconciler.model import SpecError
 from reconciler.model.appset_types import ApplicationSet, ClusterSecret
 from reconciler.model.parse_appset import parse_appset
@@ -17,14 +18,14 @@ from reconciler.services import Services
 from reconciler.state import Store
 
 
-class UnknownAppSet(LookupError):
+class UnknownAppSet(InputError, LookupError):
     def __init__(self, name: str) -> None:
         super().__init__(
             f"ApplicationSet {name!r} is not registered; register it with `reconciler app create -f FILE`"
         )
 
 
-class GenerateFailed(Exception):
+class GenerateFailed(ReconcilerError):
     """`appset generate` could not produce the apps; the message names the generator or field."""
 
 

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.control.appsets.template import Engine, TemplateError
+from reconciler.core.errors import ReconcilerError
 from reconciler.model.appset_types import ApplicationSet
 
 
-class GeneratorError(Exception):
+class GeneratorError(ReconcilerError):
     """A generator could not produce its parameters; nothing is changed for the set."""
 
     def __init__(self, where: str, message: str) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from reconciler.core.errors import InputError
 from reconciler.model.appset_types import ApplicationSet
 from reconciler.source.gotemplate import GoTemplateError, GoTemplateJob, render_go_templates
 
@@ -30,7 +31,7 @@ _NOT_DNS = re.compile(r"[^-a-z0-9.]")
 _NOT_SLUG = re.compile(r"[^a-z0-9-]+")
 
 
-class TemplateError(ValueError):
+class TemplateError(InputError, ValueError):
     """A template (or a generator's field) that cannot be rendered; the message names where."""
 
 

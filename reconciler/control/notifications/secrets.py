@@ -18,11 +18,13 @@ from typing import Any
 
 import yaml
 
+from reconciler.core.errors import InputError
+
 # Argo CD's notifications-engine: `$` followed by word characters and dashes, anywhere in a value.
 REFERENCE = re.compile(r"\$[\w-]+")
 
 
-class SecretsError(ValueError):
+class SecretsError(InputError, ValueError):
     """The secrets file cannot be read or a reference has no value; never holds a value."""
 
 

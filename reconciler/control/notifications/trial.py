@@ -13,11 +13,12 @@ from reconciler.control.notifications.events import app_view_of, evaluate
 from reconciler.control.notifications.loading import current_secrets
 from reconciler.control.notifications.services.base import DeliveryError
 from reconciler.control.notifications.subscriptions import Destination, destinations
+from reconciler.core.errors import InputError
 from reconciler.settings import Settings
 from reconciler.state import Store
 
 
-class TrialRefused(ValueError):
+class TrialRefused(InputError, ValueError):
     """The test cannot run; the message says what to change."""
 
 

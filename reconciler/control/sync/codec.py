@@ -17,13 +17,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from reconciler.control.sync.operation import Operation, StepKind
+from reconciler.core.errors import InputError
 from reconciler.model.operation import HookType, ResultCode
 
 OPERATION_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 
 
-class UnreadableOperation(ValueError):
+class UnreadableOperation(InputError, ValueError):
     """A stored operation this release cannot read; the message says which and why."""
 
 

@@ -35,12 +35,11 @@ from reconciler.control.sync.steps import ENDING_KINDS, RUNNERS
 from reconciler.control.sync.steps.base import Outcome, StepContext
 from reconciler.control.sync.visible import write_state
 from reconciler.control.teardown import REPLY_TTL_SECONDS
+from reconciler.core.errors import ReconcilerError
 from reconciler.engine.cluster import KubeError
 from reconciler.model import Application, SpecError, with_source
 from reconciler.model.operation import OperationPhase
 from reconciler.services import Services
-from reconciler.source.git.client import GitError
-from reconciler.source.render import RenderError
 
 log = logging.getLogger("reconciler.sync")
 
@@ -118,7 +117,7 @@ def run_step(
         if op.delete is not None:
             store.put_reply(op.delete.request_id, {"found": False}, REPLY_TTL_SECONDS)
         return []
-    except (KubeError, GitError, RenderError, SpecError) as exc:
+    except ReconcilerError as exc:
         return _fail(services, op, index, str(exc), retry=True)
     except redis.RedisError:
         raise  # Redis failing over for longer than the client's retries: the task runs the step again
@@ -216,7 +215,8 @@ def _terminate(services: Services, op: Operation) -> list[Next]:
     and the sync ends Failed."""
     try:
         app = load_application(services.store, op.app)
-        op = op.with_hooks(terminate_hooks(services.clusters.for_destination(app.destination), op.hooks))
+        cluster = services.clusters.for_destination(app.destination)
+        op = op.with_hooks(terminate_hooks(cluster, op.hooks, services.customizations()))
     except (UnknownApplication, SpecError, KubeError) as exc:  # the hooks stay as last seen; the sync still ends
         log.warning("could not stop the running hooks: %s", exc, extra={"app": op.app, "operation": op.id})
     message = "terminated by user"

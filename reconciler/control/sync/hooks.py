@@ -20,6 +20,7 @@ from reconciler.control.sync.operation import HookRecord
 from reconciler.engine.apply_mode import ApplyMode, apply_mode, apply_object
 from reconciler.engine.cluster import Cluster, KubeError
 from reconciler.engine.health.assess import HealthStatus, assess
+from reconciler.engine.health.rules.configured import Customizations
 from reconciler.engine.hooks import BEFORE_HOOK_CREATION, HOOK_FAILED, HOOK_SUCCEEDED, is_hook
 from reconciler.model.operation import HookPhase, HookType
 from reconciler.model.resources import TRACKING_ANNOTATION, TRACKING_LABEL, ResourceKey
@@ -128,10 +129,10 @@ def create_hook(
     return _started(record, live), ""
 
 
-def settle(record: HookRecord, live: dict[str, Any]) -> HookRecord:
+def settle(record: HookRecord, live: dict[str, Any], customizations: Customizations) -> HookRecord:
     """The record as the hook's live object says (a completed Job or Pod: Succeeded; a failed
     one: Failed; else still running, with its health message)."""
-    health = assess(live)
+    health = assess(live, customizations)
     if health.status == HealthStatus.Healthy:
         return record.with_(status=HookPhase.SUCCEEDED, message=health.message or "completed")
     if health.status == HealthStatus.Degraded:
@@ -144,7 +145,7 @@ def failure_of(record: HookRecord) -> str:
 
 
 def check_hooks(
-    cluster: Cluster, records: dict[int, HookRecord], *, every: bool = False
+    cluster: Cluster, records: dict[int, HookRecord], customizations: Customizations, *, every: bool = False
 ) -> tuple[dict[int, HookRecord], list[str], list[str]]:
     """Look at each Running hook's live object: (the records updated, what still runs, the
     failures). By default the first failure ends the look; with `every` each hook is looked at
@@ -154,7 +155,7 @@ def check_hooks(
     failures: list[str] = []
     for record in records.values():
         if record.status == HookPhase.RUNNING:
-            record = _look(cluster, record, missing_fails=every)
+            record = _look(cluster, record, customizations, missing_fails=every)
             updated[record.id] = record
         if record.status == HookPhase.FAILED:
             failures.append(failure_of(record))
@@ -165,7 +166,9 @@ def check_hooks(
     return updated, waiting, failures
 
 
-def _look(cluster: Cluster, record: HookRecord, *, missing_fails: bool) -> HookRecord:
+def _look(
+    cluster: Cluster, record: HookRecord, customizations: Customizations, *, missing_fails: bool
+) -> HookRecord:
     try:
         live = cluster.get(record.api_version, record.kind, record.namespace or None, record.name)
     except KubeError as exc:
@@ -176,7 +179,7 @@ def _look(cluster: Cluster, record: HookRecord, *, missing_fails: bool) -> HookR
         if missing_fails:
             return record.with_(status=HookPhase.FAILED, message="deleted by someone before it completed")
         return record.with_(message="not found: deleted by someone?")
-    return settle(record, live)
+    return settle(record, live, customizations)
 
 
 def deletion_wanted(record: HookRecord) -> bool:
@@ -207,7 +210,9 @@ def delete_by_policy(cluster: Cluster, records: tuple[HookRecord, ...]) -> dict[
     return {r.id: delete_hook(cluster, r) for r in records if deletion_wanted(r)}
 
 
-def terminate_hooks(cluster: Cluster, records: tuple[HookRecord, ...]) -> dict[int, HookRecord]:
+def terminate_hooks(
+    cluster: Cluster, records: tuple[HookRecord, ...], customizations: Customizations
+) -> dict[int, HookRecord]:
     """As gitops-engine's Terminate: each hook still running is deleted and marked Failed
     ("Terminated"); one that completed meanwhile, or before, keeps its outcome."""
     updated: dict[int, HookRecord] = {}
@@ -220,7 +225,7 @@ def terminate_hooks(cluster: Cluster, records: tuple[HookRecord, ...]) -> dict[i
             message = f"Terminated; could not look at it: {exc}"
             updated[record.id] = record.with_(status=HookPhase.FAILED, message=message)
             continue
-        settled = settle(record, live) if live is not None else record
+        settled = settle(record, live, customizations) if live is not None else record
         if settled.status.completed:
             updated[record.id] = settled
             continue
@@ -229,14 +234,16 @@ def terminate_hooks(cluster: Cluster, records: tuple[HookRecord, ...]) -> dict[i
     return updated
 
 
-def running_delete_hook(cluster: Cluster, app_name: str, record: HookRecord) -> dict[str, Any] | None:
+def running_delete_hook(
+    cluster: Cluster, app_name: str, record: HookRecord, customizations: Customizations
+) -> dict[str, Any] | None:
     """The instance of this delete hook an earlier app delete started and left running (to be
     awaited, not killed), if any."""
     mark = DELETE_MARKS.get(record.phase, "")
     for live in previous_instances(cluster, app_name, record):
         meta = live.get("metadata") or {}
         started_here = str((meta.get("annotations") or {}).get(HOOK_OPERATION_ANNOTATION, "")).startswith(f"{mark}/")
-        if started_here and not meta.get("deletionTimestamp") and assess(live).status not in (
+        if started_here and not meta.get("deletionTimestamp") and assess(live, customizations).status not in (
             HealthStatus.Healthy, HealthStatus.Degraded
         ):
             return live
@@ -244,10 +251,10 @@ def running_delete_hook(cluster: Cluster, app_name: str, record: HookRecord) -> 
 
 
 def adopt_or_create(
-    cluster: Cluster, app_name: str, record: HookRecord, mode: ApplyMode
+    cluster: Cluster, app_name: str, record: HookRecord, mode: ApplyMode, customizations: Customizations
 ) -> tuple[HookRecord, str]:
     """A delete hook: adopt the instance an earlier delete left running, or create it."""
-    running = running_delete_hook(cluster, app_name, record)
+    running = running_delete_hook(cluster, app_name, record, customizations)
     if running is not None:
         return _started(record, running, "still running from an earlier delete"), ""
     return create_hook(cluster, app_name, record, DELETE_MARKS.get(record.phase, ""), mode)

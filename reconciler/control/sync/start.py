@@ -24,23 +24,22 @@ from reconciler.control.sync.end import end_sync, fingerprint_marker
 from reconciler.control.sync.operation import Operation, OperationState, ResourceResult
 from reconciler.control.sync.ports import OperationBook
 from reconciler.control.windows import sync_allowed
+from reconciler.core.errors import InputError, ReconcilerError
 from reconciler.engine.cluster import KubeError
 from reconciler.engine.pipeline import AccessDenied
-from reconciler.engine.plan import PlanError, build_plan
+from reconciler.engine.plan import build_plan
 from reconciler.live.reader import LiveStateReader
 from reconciler.model import Application, SpecError, recorded_source
 from reconciler.model.operation import OperationPhase, ResultCode
 from reconciler.model.resources import ResourceKey
 from reconciler.services import Services
-from reconciler.source.git.client import GitError
-from reconciler.source.render import RenderError
 
 log = logging.getLogger("reconciler.sync")
 
 OPERATION_TTL_SECONDS = 24 * 3600
 
 
-class SyncRefused(Exception):
+class SyncRefused(InputError):
     """The sync must not run at all (policy, access control, invalid input); nothing is applied."""
 
 
@@ -105,7 +104,7 @@ def _begin(services: Services, app: Application, request: SyncRequest, started: 
         op = prepare(services, app, request, started)
     except SyncRefused as exc:
         return end_sync(services, bare, phase=OperationPhase.FAILED, message=str(exc), retry=False)
-    except (GitError, RenderError, KubeError, PlanError, SpecError) as exc:
+    except ReconcilerError as exc:
         return end_sync(services, bare, phase=OperationPhase.FAILED, message=str(exc), retry=True)
     except Exception as exc:  # a bug or an unhandled input: the operation ends, it never stays Running
         log.exception("sync preparation failed unexpectedly", extra={"app": app.name, "operation": started.op_id})

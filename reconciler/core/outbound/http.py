@@ -18,13 +18,14 @@ from typing import Any
 import httpcore
 import httpx
 
+from reconciler.core.errors import TransientError
 from reconciler.core.outbound.policy import OutboundPolicy, OutboundRefused
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
 MAX_REDIRECTS = 5
 
 
-class FetchError(Exception):
+class FetchError(TransientError):
     """A fetch that failed; the message is ours (see failure_text)."""
 
 

@@ -28,6 +28,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from reconciler.core.errors import InputError
+
 ALLOW_VARIABLE = "RECONCILER_ALLOWED_PRIVATE_HOSTS"
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -39,11 +41,11 @@ _REPO_URL_KEY = re.compile(r"^RECONCILER_REPO_[A-Za-z0-9_]+?_URL$")
 _SCP_HOST = re.compile(r"^(?:[^@/]+@)?(?P<host>[^:/\[\]]+|\[[^\]]+\]):(?!//)")
 
 
-class OutboundRefused(Exception):
+class OutboundRefused(InputError):
     """A connection this policy does not allow; the message says why and what to set."""
 
 
-class AllowListError(ValueError):
+class AllowListError(InputError, ValueError):
     """RECONCILER_ALLOWED_PRIVATE_HOSTS holds an entry that cannot be read."""
 
 

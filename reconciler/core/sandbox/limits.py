@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reconciler.core.errors import InputError
+
 MEMORY, CPU, TIME = "memory", "cpu", "time"
 
 
@@ -31,7 +33,7 @@ class Limits:
         return f"ran longer than {self.timeout_seconds:g} s"
 
 
-class SandboxError(Exception):
+class SandboxError(InputError):
     """A sandboxed job did not give an answer."""
 
 

@@ -8,16 +8,25 @@ from typing import Any
 from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic.exceptions import DynamicApiError
 
+from reconciler.core.errors import ReconcilerError
 from reconciler.model.resources import ResourceKey
 
+# Answers that may change by themselves: a conflict, throttling, the server's own trouble.
+TRANSIENT_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
-class KubeError(Exception):
-    """A request to the cluster failed; `status`/`reason` are the API server's when it answered."""
+
+class KubeError(ReconcilerError):
+    """A request to the cluster failed; `status`/`reason` are the API server's when it answered.
+    Retryable when it did not answer, or answered a conflict, throttling or a 5xx."""
 
     def __init__(self, message: str, *, status: int | None = None, reason: str = "") -> None:
         super().__init__(message)
         self.status = status
         self.reason = reason
+
+    @property
+    def retryable(self) -> bool:  # type: ignore[override]
+        return self.status is None or self.status in TRANSIENT_STATUSES
 
 
 class UnknownKindError(KubeError):

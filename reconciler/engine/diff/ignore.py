@@ -30,13 +30,14 @@ from typing import Any
 
 import jq
 
+from reconciler.core.errors import InputError
 from reconciler.model import ResourceIgnoreDifferences
 from reconciler.model.resources import ResourceKey
 
 JsonObj = dict[str, Any]
 
 
-class IgnoreRuleError(ValueError):
+class IgnoreRuleError(InputError, ValueError):
     """An ignoreDifferences rule that cannot be applied as written."""
 
 

@@ -4,7 +4,8 @@ Statuses, their order and the per-kind rules follow Argo CD (gitops-engine
 `pkg/health` and its built-in CronJob check), so users moving from Argo CD read the
 same words. Everything here is a pure function of the object: no cluster access.
 
-    assess(live_object) -> Health     one object: a configured Lua check (resource
+    assess(live_object, customizations) -> Health
+                                      one object: a configured Lua check (resource
                                       customizations: the argocd-cm file, then the
                                       directory), else the built-in rule for its kind
     worst(healths) -> Health          an application
@@ -22,7 +23,7 @@ from typing import Any
 
 from reconciler.engine.health.rules import rule_for
 from reconciler.engine.health.rules.conditions import conditions_health
-from reconciler.engine.health.rules.configured import Customizations, CustomizationsError, current_customizations
+from reconciler.engine.health.rules.configured import Customizations
 from reconciler.engine.health.rules.fields import MalformedStatus, str_at, value_at
 from reconciler.engine.health.rules.lua_runtime import run_health_check
 from reconciler.engine.health.rules.model import Health, HealthStatus
@@ -90,21 +91,18 @@ def _assess(obj: dict[str, Any], customizations: Customizations) -> Health:
     return conditions_health(obj) or no_check_health(group, kind)
 
 
-def assess(obj: dict[str, Any], customizations: Customizations | None = None) -> Health:
+def assess(obj: dict[str, Any], customizations: Customizations) -> Health:
     """The health of one live object. Never raises.
 
-    `customizations`: the Lua checks to prefer over the built-in rules; by default those
-    the environment configures (RECONCILER_RESOURCE_CUSTOMIZATIONS_FILE / _DIR).
+    `customizations`: the Lua checks to prefer over the built-in rules (the process's
+    Settings name them: Services.customizations()).
     """
     if not isinstance(obj, Mapping):
         return Health(HealthStatus.Unknown, f"cannot assess health: expected an object, got {type(obj).__name__}")
-    try:
-        if customizations is None:
-            customizations = current_customizations()
-    except CustomizationsError as error:
+    if customizations.problem:
         # A broken configuration is reported on every object rather than silently ignored:
         # the checks it should hold would otherwise be replaced by other verdicts.
-        return Health(HealthStatus.Unknown, f"cannot assess health: resource customizations: {error}")
+        return Health(HealthStatus.Unknown, f"cannot assess health: resource customizations: {customizations.problem}")
     try:
         return _assess(obj, customizations)
     except MalformedStatus as error:

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from reconciler.core.errors import TransientError
 
-class GitError(Exception):
+
+class GitError(TransientError):
     """A git operation failed: unreachable repository, unknown revision, bad credentials, timeout."""
 
 
 class PathEscapeError(GitError):
     """A path in an Application source would leave the repository (`..`, absolute, symlink out)."""
 
+    retryable = False
+
 
 class PathNotFoundError(GitError):
     """A path in an Application source does not exist at the resolved commit."""
+
+    retryable = False
 
 
 class RevisionNotFound(GitError):

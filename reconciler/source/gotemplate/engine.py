@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from reconciler.core.errors import InputError
 from reconciler.source.gotemplate.rewrite import DEFINES, TemplateRewriteError, rewrite_template
 from reconciler.source.render.errors import RenderError
 from reconciler.source.render.sandboxed import render_job, run_render
@@ -48,7 +49,7 @@ class GoTemplateJob:
     label: str = "template"
 
 
-class GoTemplateError(ValueError):
+class GoTemplateError(InputError, ValueError):
     """A template failed to parse or run; the message starts with the job's label."""
 
 

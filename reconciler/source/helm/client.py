@@ -50,6 +50,8 @@ _SHOWN_VERSIONS = 10
 class ChartFetchError(RenderError):
     """A chart or its repository could not be read; the message names both."""
 
+    retryable = True  # the repository or registry may answer next time
+
 
 class SharedChartVersions(Protocol):
     """The Redis cache every worker shares (reconciler.state.Store)."""

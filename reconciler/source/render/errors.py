@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from reconciler.core.errors import InputError
 
-class RenderError(Exception):
+
+class RenderError(InputError):
     """A source could not be turned into objects; nothing of it may be applied.
 
     `file` is relative to the repository root (None when no single file is at fault),

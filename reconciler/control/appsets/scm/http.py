@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from reconciler.core.errors import TransientError
 from reconciler.core.outbound import OutboundPolicy, OutboundRefused, failure_text, guarded_client
 
 TIMEOUT_SECONDS = 30.0
@@ -17,7 +18,7 @@ MAX_BODY_BYTES = 20 * 1024 * 1024
 OUTBOUND = OutboundPolicy()
 
 
-class ScmError(Exception):
+class ScmError(TransientError):
     """The hosting API refused or failed; the message names the URL (no credentials) and why."""
 
 

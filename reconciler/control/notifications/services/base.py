@@ -8,12 +8,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.core.errors import InputError, ReconcilerError
 
-class ConfigError(ValueError):
+
+class ConfigError(InputError, ValueError):
     """The notifications configuration cannot be used; the message names the key and field."""
 
 
-class DeliveryError(Exception):
+class DeliveryError(ReconcilerError):
     """A notification was not delivered. `retryable`: a later attempt may succeed (the service
     is down or answered 5xx/429), rather than the request itself being wrong (4xx)."""
 

@@ -30,7 +30,7 @@ def run_hooks(ctx: StepContext, step: HooksStep) -> Outcome:
             continue  # created by an earlier run of this step
         mode = apply_mode(ctx.app, record.obj)
         if deleting:
-            record, waiting = adopt_or_create(ctx.cluster, ctx.app.name, record, mode)
+            record, waiting = adopt_or_create(ctx.cluster, ctx.app.name, record, mode, ctx.services.customizations())
         else:
             record, waiting = create_hook(ctx.cluster, ctx.app.name, record, ctx.op.id, mode)
         if waiting and deleting and _past_deadline(ctx):

@@ -20,6 +20,7 @@ from reconciler.control.sync.steps.create_hooks import DELETE_PHASES
 from reconciler.control.sync.steps.delete_hooks import settle_delete_hooks
 from reconciler.engine.cluster import Cluster, UnknownKindError
 from reconciler.engine.health.assess import HealthStatus, assess
+from reconciler.engine.health.rules.configured import Customizations
 from reconciler.model.operation import HookType
 from reconciler.model.resources import ResourceKey
 
@@ -27,15 +28,16 @@ HEALTH_WAIT_SECONDS = 300.0  # a wave that is not healthy by then fails the sync
 
 
 def run_health(ctx: StepContext, step: HealthStep) -> Outcome:
+    customizations = ctx.services.customizations()
     waiting: list[str] = []
     for ref in step.refs:
-        problem, degraded = _object_state(ctx.cluster, ref)
+        problem, degraded = _object_state(ctx.cluster, ref, customizations)
         if degraded:
             return Outcome(failed=f"wave {step.wave}: {degraded}")
         if problem:
             waiting.append(problem)
     records = {hook_id: ctx.op.hooks[hook_id] for hook_id in step.hooks}
-    changed, hooks_waiting, failures = check_hooks(ctx.cluster, records, every=step.every_hook)
+    changed, hooks_waiting, failures = check_hooks(ctx.cluster, records, customizations, every=step.every_hook)
     if step.phase in DELETE_PHASES:
         return settle_delete_hooks(ctx, step, changed, hooks_waiting)
     if failures and not (step.every_hook and hooks_waiting):
@@ -52,13 +54,13 @@ def run_health(ctx: StepContext, step: HealthStep) -> Outcome:
     return Outcome(wait=step.backoff(), step=step.waited(), hooks=changed, message=message)
 
 
-def _object_state(cluster: Cluster, ref: ObjectRef) -> tuple[str, str]:
+def _object_state(cluster: Cluster, ref: ObjectRef, customizations: Customizations) -> tuple[str, str]:
     """(what is awaited, "" when ready; why it is Degraded, "" when it is not)."""
     live = cluster.get(ref.api_version, ref.kind, ref.namespace or None, ref.name)
     if live is None:
         return f"{ref.kind} {ref.name} is missing", ""
     key = ResourceKey.of(live)
-    health = assess(live)
+    health = assess(live, customizations)
     if health.status == HealthStatus.Degraded:
         return "", f"{key} is Degraded: {health.message}"
     if health.status not in (HealthStatus.Healthy, HealthStatus.Suspended):

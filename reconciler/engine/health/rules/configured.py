@@ -1,4 +1,5 @@
-"""The resource customizations this process is configured with, loaded once and cached.
+"""The resource customizations a process is configured with, loaded once and cached; handed
+explicitly to `assess` and `compare` (Services.customizations(), the watcher's own copy).
 
 Settings name a ConfigMap file (RECONCILER_RESOURCE_CUSTOMIZATIONS_FILE) and a directory
 (RECONCILER_RESOURCE_CUSTOMIZATIONS_DIR). A health check is looked up in that order:
@@ -31,6 +32,9 @@ CustomizationsError = (CustomizationsFileError, CustomizationsDirError, Settings
 class Customizations:
     config: ConfigOverrides = field(default_factory=ConfigOverrides)
     directory: LuaDirectory | None = None
+    # Why the configured customizations could not be loaded: every assessment says so (Unknown)
+    # rather than silently using the built-in rules the configuration meant to replace.
+    problem: str = ""
 
     def health_script(self, group: str, kind: str) -> LuaScript | None:
         script = self.config.health_script(group, kind)
@@ -45,6 +49,15 @@ NONE = Customizations()
 def customizations_for(settings: Settings) -> Customizations:
     """Raises CustomizationsFileError / CustomizationsDirError naming what cannot be used."""
     return _customizations_at(settings.resource_customizations_file, settings.resource_customizations_dir)
+
+
+def loaded_customizations(settings: Settings) -> Customizations:
+    """`customizations_for`, never raising: a configuration that cannot be used is carried as
+    `problem` (the file or directory is read again once it changes)."""
+    try:
+        return customizations_for(settings)
+    except CustomizationsError as error:
+        return Customizations(problem=str(error))
 
 
 def _customizations_at(file: str, directory: str) -> Customizations:
@@ -70,35 +83,27 @@ def _load(file: str, mtime_ns: int, directory: str) -> Customizations:
     return Customizations(config=config, directory=lua_dir)
 
 
-def current_customizations() -> Customizations:
-    """The customizations of this process's environment (workers, API, CLI alike)."""
-    return _customizations_at(*Settings.resource_customizations_from_env())
+def environment_customizations() -> Customizations:
+    """The customizations the process environment names (the public `reconciler.health` path
+    and the `reconciler health` command; the system's processes use their Settings')."""
+    try:
+        return _customizations_at(*Settings.resource_customizations_from_env())
+    except CustomizationsError as error:
+        return Customizations(problem=str(error))
 
 
 def with_system_ignore_differences(
-    app_rules: tuple[ResourceIgnoreDifferences, ...], customizations: Customizations | None = None
+    app_rules: tuple[ResourceIgnoreDifferences, ...], customizations: Customizations
 ) -> tuple[ResourceIgnoreDifferences, ...]:
     """The system-level `resource.customizations.ignoreDifferences` rules, then the app's own.
 
-    Both apply (Argo CD merges them the same way); raises what `customizations_for` raises.
+    Both apply (Argo CD merges them the same way). With customizations that could not be
+    loaded only the app's rules apply, and the error is not lost: `assess` reports it as every
+    object's Unknown health in the same comparison.
     """
-    customizations = customizations if customizations is not None else current_customizations()
     return customizations.config.ignore_differences() + tuple(app_rules)
 
 
-def ignore_differences_for(app_rules: tuple[ResourceIgnoreDifferences, ...]) -> tuple[ResourceIgnoreDifferences, ...]:
-    """`with_system_ignore_differences` for the compare path, which must not fail on configuration:
-    when the customizations cannot be loaded only the app's rules apply, and the error is not
-    lost: `assess` reports it as every object's Unknown health in the same comparison."""
-    try:
-        return with_system_ignore_differences(app_rules)
-    except CustomizationsError:
-        return tuple(app_rules)
-
-
-def system_ignore_resource_updates(
-    customizations: Customizations | None = None,
-) -> tuple[ResourceIgnoreDifferences, ...]:
+def system_ignore_resource_updates(customizations: Customizations) -> tuple[ResourceIgnoreDifferences, ...]:
     """`resource.customizations.ignoreResourceUpdates` rules, for a watcher deciding whether a change matters."""
-    customizations = customizations if customizations is not None else current_customizations()
     return customizations.config.ignore_resource_updates()

@@ -29,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from reconciler.core.errors import InputError
 from reconciler.engine.health.rules.lua_directory import config_key
 from reconciler.engine.health.rules.lua_runtime import LuaScript
 from reconciler.model import ResourceIgnoreDifferences
@@ -38,7 +39,7 @@ PREFIX = "resource.customizations"
 _ACCEPTED_UNUSED = ("useOpenLibs", "actions", "knownTypeFields")
 
 
-class CustomizationsFileError(ValueError):
+class CustomizationsFileError(InputError, ValueError):
     """The customizations file cannot be read or holds a key that cannot be used."""
 
 

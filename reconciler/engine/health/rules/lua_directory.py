@@ -23,12 +23,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from reconciler.core.errors import InputError
 from reconciler.engine.health.rules.lua_runtime import LuaScript
 
 HEALTH_SCRIPT = "health.lua"
 
 
-class CustomizationsDirError(ValueError):
+class CustomizationsDirError(InputError, ValueError):
     """The configured directory cannot be read."""
 
 
