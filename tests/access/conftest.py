@@ -173,9 +173,9 @@ def access_api(
 ) -> Iterator[Callable[..., AccessApi]]:
     """Start the API with single sign-on at the provider and `policy` as argocd-rbac-cm; an admin
     token `setup` registers what the test needs."""
-    from reconciler.access_settings import OidcSettings
     from reconciler.api.server import create_app
     from reconciler.services import Services
+    from reconciler.settings.access import OidcSettings
     from reconciler.state.redis_server import free_port
 
     with contextlib.ExitStack() as stack:

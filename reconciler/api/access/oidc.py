@@ -30,7 +30,7 @@ from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
 
-from reconciler.access_settings import OidcSettings
+from reconciler.settings.access import OidcSettings
 
 METADATA_TTL_SECONDS = 3600.0
 HTTP_TIMEOUT_SECONDS = 10.0

@@ -1,4 +1,5 @@
-"""Configuration from the environment, read in one place.
+"""Configuration from the environment, read in one place (values.py reads one variable,
+redis.py where Redis is).
 
 Every variable is optional; `Settings.from_env()` is the only reader of `os.environ`
 for configuration, so modules take a `Settings` rather than reaching for globals.
@@ -15,68 +16,28 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from reconciler.access_settings import OidcSettings
+    from reconciler.settings.access import OidcSettings
 
-from reconciler.core.errors import InputError
 from reconciler.core.outbound.policy import ALLOW_VARIABLE, AllowEntry, AllowListError, parse_allow_list
+from reconciler.settings.redis import RedisSettings, RedisTls
+from reconciler.settings.values import (
+    MIN_RENDER_MEMORY,
+    SettingsError,
+    _bytes,
+    _choice,
+    _flag,
+    _float,
+    _int,
+    _log_format,
+    _networks,
+    _paths,
+    _percent,
+)
 
 WEBHOOK_PROVIDERS = ("GITHUB", "GITLAB", "BITBUCKET", "GITEA", "GENERIC")
 API_ROLES = ("admin", "readonly")
 API_AUTH_MODES = ("token", "none")
 DEFAULT_SESSION_SECONDS = 24 * 3600.0  # Argo CD's users.session.duration
-
-
-class SettingsError(InputError, ValueError):
-    """A configuration variable holds a value that cannot be used."""
-
-
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a number of seconds; set it like {name}=180") from None
-    if value <= 0:
-        raise SettingsError(f"{name}={raw!r} must be greater than 0")
-    return value
-
-
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a whole number; set it like {name}={default}") from None
-    if value < minimum:
-        raise SettingsError(f"{name}={raw!r} must be at least {minimum}")
-    return value
-
-
-_QUANTITY_UNITS = {"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "K": 10**3, "M": 10**6, "G": 10**9}
-MIN_RENDER_MEMORY = 64 * 1024 * 1024
-
-
-def _bytes(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
-    """A memory size written as Kubernetes writes quantities: `512Mi`, `1Gi`, `800M`, or bytes."""
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    number, factor = raw, 1
-    for unit, size in _QUANTITY_UNITS.items():
-        if raw.endswith(unit):
-            number, factor = raw[: -len(unit)], size
-            break
-    try:
-        value = int(float(number) * factor)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a memory size; write it like {name}=1Gi or 512Mi") from None
-    if value < minimum:
-        raise SettingsError(f"{name}={raw!r} is below the least a render needs ({minimum >> 20}Mi)")
-    return value
 
 
 def _allowed_private_hosts(env: Mapping[str, str]) -> tuple[AllowEntry, ...]:
@@ -86,63 +47,6 @@ def _allowed_private_hosts(env: Mapping[str, str]) -> tuple[AllowEntry, ...]:
         raise SettingsError(f"{exc}; write entries like 10.0.0.0/8, git.internal or registry.internal:5000") from None
 
 
-def _log_format(env: Mapping[str, str]) -> str:
-    raw = env.get("RECONCILER_LOG_FORMAT", "").strip().lower()
-    if raw not in ("", "json", "text"):
-        raise SettingsError(f"RECONCILER_LOG_FORMAT={raw!r} must be json or text")
-    return raw
-
-
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if raw in ("", "0", "false", "no", "off"):
-        return False
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    raise SettingsError(f"{name}={raw!r} is not a boolean; set it to true or false")
-
-
-def _paths(env: Mapping[str, str], name: str) -> tuple[Path, ...]:
-    """Colon-separated absolute paths (like PATH); empty entries are skipped."""
-    paths = []
-    for entry in env.get(name, "").split(":"):
-        entry = entry.strip()
-        if not entry:
-            continue
-        path = Path(entry).expanduser()
-        if not path.is_absolute():
-            raise SettingsError(f"{name} entry {entry!r} is not an absolute path; write it like /srv/git")
-        paths.append(path)
-    return tuple(paths)
-
-
-def _networks(env: Mapping[str, str], name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    networks = []
-    for entry in env.get(name, "").split(","):
-        entry = entry.strip()
-        if not entry:
-            continue
-        try:
-            networks.append(ipaddress.ip_network(entry, strict=False))
-        except ValueError:
-            raise SettingsError(f"{name} entry {entry!r} is not an address or CIDR; write it like 10.0.0.0/8") from None
-    return tuple(networks)
-
-
-def _percent(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip().rstrip("%")
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a percentage; set it like {name}=50") from None
-    if not 0 <= value <= 100:
-        raise SettingsError(f"{name}={raw!r} must be between 0 and 100")
-    return value
-
-
-# Generator provider -> the variable holding its token (pull-request and SCM-provider generators).
 APPSET_TOKEN_VARIABLES = {
     "github": "RECONCILER_APPSET_GITHUB_TOKEN",
     "gitlab": "RECONCILER_APPSET_GITLAB_TOKEN",
@@ -153,111 +57,6 @@ APPSET_TOKEN_VARIABLES = {
 
 def _appset_tokens(env: Mapping[str, str]) -> dict[str, str]:
     return {provider: env[var].strip() for provider, var in APPSET_TOKEN_VARIABLES.items() if env.get(var, "").strip()}
-
-
-def _sentinels(env: Mapping[str, str]) -> tuple[tuple[str, int], ...]:
-    """RECONCILER_REDIS_SENTINELS: `host:port,...` (a bare host means port 26379, Sentinel's own)."""
-    sentinels: list[tuple[str, int]] = []
-    for item in env.get("RECONCILER_REDIS_SENTINELS", "").split(","):
-        item = item.strip()
-        if not item:
-            continue
-        if item.startswith("["):  # [IPv6]:port
-            host, _, port = item[1:].partition("]")
-            port = port.removeprefix(":") or "26379"
-        elif item.count(":") == 1:
-            host, _, port = item.partition(":")
-        else:
-            host, port = item, "26379" if ":" not in item else ""
-        if not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise SettingsError(
-                f"RECONCILER_REDIS_SENTINELS entry {item!r} must be HOST:PORT, e.g. redis-sentinel-0:26379"
-            )
-        sentinels.append((host, int(port)))
-    return tuple(sentinels)
-
-
-def _readable_file(env: Mapping[str, str], name: str) -> str:
-    path = env.get(name, "").strip()
-    if path and not os.access(Path(path).expanduser(), os.R_OK):
-        raise SettingsError(f"{name}={path!r} cannot be read; point it at a PEM file")
-    return str(Path(path).expanduser()) if path else ""
-
-
-@dataclass(frozen=True)
-class RedisTls:
-    """TLS towards Redis servers or Sentinels: a CA bundle to verify them, and a client
-    certificate when they ask for one (`tls-auth-clients`)."""
-
-    ca_file: str = ""
-    cert_file: str = ""
-    key_file: str = ""
-
-
-def _redis_tls(env: Mapping[str, str], flag: str, ca: str, cert: str = "", key: str = "") -> RedisTls | None:
-    """TLS when `flag` is true, with its files; files without the flag are a mistake worth naming."""
-    files = {name: _readable_file(env, name) for name in (ca, cert, key) if name}
-    if not _flag(env, flag):
-        given = [name for name, path in files.items() if path]
-        if given:
-            raise SettingsError(f"{', '.join(given)} is set but {flag} is not: set {flag}=true")
-        return None
-    if cert and bool(files[cert]) != bool(files[key]):
-        raise SettingsError(f"{cert} and {key} go together: set both or neither")
-    return RedisTls(ca_file=files[ca], cert_file=files.get(cert, ""), key_file=files.get(key, ""))
-
-
-@dataclass(frozen=True)
-class RedisSettings:
-    """Where Redis is: one server (REDIS_URL, else the embedded one) or a Sentinel-managed
-    group; reconciler/state/connection.py builds every client from this."""
-
-    url: str = ""
-    sentinels: tuple[tuple[str, int], ...] = ()
-    master: str = ""
-    password: str = field(default="", repr=False)
-    sentinel_password: str = field(default="", repr=False)
-    tls: RedisTls | None = None
-    sentinel_tls: RedisTls | None = None
-    # Writes that must survive a failover wait for this many replicas (WAIT), this long.
-    wait_replicas: int = 0
-    wait_timeout: float = 1.0
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> RedisSettings:
-        sentinels = _sentinels(env)
-        master = env.get("RECONCILER_REDIS_MASTER", "").strip()
-        url = env.get("REDIS_URL", "").strip()
-        if sentinels and not master:
-            raise SettingsError(
-                "RECONCILER_REDIS_SENTINELS is set but RECONCILER_REDIS_MASTER is not: set it to the master "
-                "name the Sentinels monitor (their `sentinel monitor NAME ...` line, e.g. mymaster)"
-            )
-        if master and not sentinels:
-            raise SettingsError("RECONCILER_REDIS_MASTER is set but RECONCILER_REDIS_SENTINELS is not: "
-                                "set RECONCILER_REDIS_SENTINELS=host:port,... (or unset the master name)")
-        if sentinels and url:
-            raise SettingsError("REDIS_URL and RECONCILER_REDIS_SENTINELS are both set: keep one "
-                                "(REDIS_URL for one Redis, the Sentinels for a replicated group)")
-        if env.get("RECONCILER_REDIS_SENTINEL_PASSWORD") and not sentinels:
-            raise SettingsError("RECONCILER_REDIS_SENTINEL_PASSWORD is set but RECONCILER_REDIS_SENTINELS is not")
-        sentinel_tls = _redis_tls(env, "RECONCILER_REDIS_SENTINEL_TLS", "RECONCILER_REDIS_SENTINEL_TLS_CA_FILE")
-        if sentinel_tls and not sentinels:
-            raise SettingsError("RECONCILER_REDIS_SENTINEL_TLS is set but RECONCILER_REDIS_SENTINELS is not")
-        return cls(
-            url=url,
-            sentinels=sentinels,
-            master=master,
-            password=env.get("RECONCILER_REDIS_PASSWORD", ""),
-            sentinel_password=env.get("RECONCILER_REDIS_SENTINEL_PASSWORD", ""),
-            tls=_redis_tls(env, "RECONCILER_REDIS_TLS", "RECONCILER_REDIS_TLS_CA_FILE",
-                           "RECONCILER_REDIS_TLS_CERT_FILE", "RECONCILER_REDIS_TLS_KEY_FILE"),
-            sentinel_tls=sentinel_tls,
-            # With Sentinel there are replicas to wait for; a lone Redis has none, and WAIT
-            # there would only ever time out.
-            wait_replicas=_int(env, "RECONCILER_REDIS_WAIT_REPLICAS", 1 if sentinels else 0),
-            wait_timeout=_float(env, "RECONCILER_REDIS_WAIT_TIMEOUT", 1.0),
-        )
 
 
 def _resource_exclusions(env: Mapping[str, str]) -> tuple[str, ...]:
@@ -327,14 +126,6 @@ def _api_tokens(env: Mapping[str, str]) -> tuple[tuple[tuple[str, str], ...], tu
     return tuple(tokens), tuple(names)
 
 
-def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
-    """One of `choices` (the first when unset)."""
-    value = env.get(name, "").strip().lower() or choices[0]
-    if value not in choices:
-        raise SettingsError(f"{name}={value!r} is not one of {', '.join(choices)}")
-    return value
-
-
 def _api_auth(env: Mapping[str, str], tokens: tuple[tuple[str, str], ...], sso: bool) -> str:
     mode = env.get("RECONCILER_API_AUTH", "").strip().lower() or "token"
     if mode not in API_AUTH_MODES:
@@ -374,7 +165,7 @@ class Settings:
     api_tokens: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     api_token_names: tuple[str, ...] = ()  # the name of each of api_tokens (unnamed: `<role>-<n>`)
     api_auth: str = "token"
-    # Access control (reconciler/access_settings.py reads these; docs/security.md "Access control").
+    # Access control (reconciler/settings/access.py reads these; docs/security.md "Access control").
     rbac_file: str = ""  # RECONCILER_RBAC_FILE: an argocd-rbac-cm ConfigMap, its data map, or a mounted dir
     external_url: str = ""  # RECONCILER_URL: where users reach the API and dashboard (SSO redirects)
     oidc: OidcSettings | None = None  # single sign-on, when RECONCILER_OIDC_ISSUER is set
@@ -462,7 +253,7 @@ class Settings:
             for provider in WEBHOOK_PROVIDERS
             if env.get(f"RECONCILER_WEBHOOK_{provider}_SECRET")
         }
-        from reconciler.access_settings import access_from_env
+        from reconciler.settings.access import access_from_env
 
         api_tokens, api_token_names = _api_tokens(env)
         access = access_from_env(env)
@@ -526,3 +317,8 @@ class Settings:
     @property
     def redis_data_dir(self) -> Path:
         return self.data_dir / "redis"
+
+
+__all__ = [
+    "APPSET_TOKEN_VARIABLES", "DEFAULT_SESSION_SECONDS", "RedisSettings", "RedisTls", "Settings", "SettingsError"
+]
