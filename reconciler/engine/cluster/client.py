@@ -391,7 +391,8 @@ class Cluster:
         return obj
 
     def list(
-        self, api_version: str, kind: str, *, namespace: str | None = None, label_selector: str | None = None
+        self, api_version: str, kind: str, *, namespace: str | None = None, label_selector: str | None = None,
+        field_selector: str | None = None,
     ) -> list[dict[str, Any]]:
         """Objects of one kind, each with apiVersion and kind filled in (lists omit them)."""
         rtype = self.resource_type(api_version, kind)
@@ -400,6 +401,7 @@ class Cluster:
             "get",
             self._path(rtype, namespace if rtype.namespaced else None),
             label_selector=label_selector,
+            field_selector=field_selector,
         )
         items = result.get("items") or []
         for item in items:
@@ -563,6 +565,7 @@ _QUERY_NAMES = {
     "force_conflicts": "force",
     "dry_run": "dryRun",
     "label_selector": "labelSelector",
+    "field_selector": "fieldSelector",
     "limit": "limit",
     "_continue": "continue",
     "resource_version": "resourceVersion",
