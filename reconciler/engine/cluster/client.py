@@ -340,6 +340,13 @@ class Cluster:
             field_validation=field_validation,
         )
 
+    def patch_subresource(self, obj: dict[str, Any], subresource: str, body: Any, content_type: str) -> dict[str, Any]:
+        """PATCH `obj`'s subresource (`status`) by this system's field manager."""
+        rtype, namespace, meta = self._target_of(obj)
+        path = f"{self._path(rtype, namespace, meta.get('name'))}/{subresource}"
+        return self._request(f"patch {describe_object(obj)} {subresource}", "patch", path, body=body,
+                             content_type=content_type, field_manager=self.field_manager)
+
     def create(
         self, obj: dict[str, Any], *, dry_run: bool = False, field_validation: str = STRICT
     ) -> dict[str, Any]:

@@ -86,8 +86,12 @@ def read_log(cluster: Cluster, request: LogRequest) -> str:
 
 def follow_log(cluster: Cluster, request: LogRequest) -> Iterator[str]:
     """Lines (without their newline) as the container writes them, until the server ends the
-    stream. Close the iterator to stop early (the connection is released)."""
-    resp = _open(cluster, request, follow=True)
+    stream. The request is sent here (a refusal raises KubeError now); close the iterator to
+    stop early (the connection is released)."""
+    return _lines(cluster, request, _open(cluster, request, follow=True))
+
+
+def _lines(cluster: Cluster, request: LogRequest, resp: Any) -> Iterator[str]:
     pending = b""
     try:
         for chunk in resp.response.stream(4096, decode_content=True):
