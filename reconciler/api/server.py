@@ -50,6 +50,7 @@ from reconciler.api.errors import error_response, install_error_handlers
 from reconciler.api.models import ErrorBody
 from reconciler.api.ops import ops_router
 from reconciler.api.request_guard import RequestGuard
+from reconciler.api.streams import stream_router
 from reconciler.api.webhook.router import webhook_router
 from reconciler.control.access.policy import PolicyError
 from reconciler.control.catalog import UnknownApplication
@@ -70,6 +71,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        hub = getattr(_app.state, "app_event_hub", None)
+        if hub is not None:  # the stream reader of api/streams.py
+            hub.stop()
         ctx.close()
 
     app = FastAPI(
@@ -100,6 +104,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(webhook_router())
     app.include_router(apps_router())
     app.include_router(views_router())
+    app.include_router(stream_router())
     app.include_router(appsets_router())
     app.include_router(project_router())
     app.include_router(auth_router())

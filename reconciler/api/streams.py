@@ -179,6 +179,7 @@ async def _events(request: Request, caller: Caller, app: str) -> AsyncIterator[d
     hub = _hub(request)
     hub.subscribe(subscriber)
     try:
+        yield {"comment": "subscribed"}  # from here on, every change reaches this stream
         last = request.headers.get("last-event-id", "")
         if last and valid_event_id(last):
             missed = await asyncio.to_thread(store.app_events_since, last)
