@@ -53,3 +53,73 @@ def merge_patch(live: Any, new: Any) -> Any:
             patch[key] = merge_patch(live[key], value) if isinstance(value, dict) and isinstance(live[key], dict) \
                 else value
     return patch
+
+
+class JsonPatchError(ValueError):
+    """A JSON patch (RFC 6902) that cannot be applied; the message names the operation."""
+
+
+def apply_merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386: `patch` applied to a copy of `target` (null removes a field)."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = apply_merge_patch(result.get(key), value)
+    return result
+
+
+def _pointer(path: str) -> list[str]:
+    if path == "":
+        return []
+    if not path.startswith("/"):
+        raise JsonPatchError(f"path {path!r} must start with /")
+    return [part.replace("~1", "/").replace("~0", "~") for part in path[1:].split("/")]
+
+
+def apply_json_patch(target: Any, operations: Any) -> Any:
+    """RFC 6902 add, remove, replace and test on a copy of `target`."""
+    import copy
+
+    if not isinstance(operations, list):
+        raise JsonPatchError("a JSON patch is a list of operations")
+    doc = copy.deepcopy(target)
+    for index, op in enumerate(operations):
+        if not isinstance(op, dict) or op.get("op") not in ("add", "remove", "replace", "test"):
+            raise JsonPatchError(f"operation {index}: op must be add, remove, replace or test")
+        parts = _pointer(str(op.get("path", "")))
+        if not parts:
+            raise JsonPatchError(f"operation {index}: the whole document cannot be {op['op']}ed here")
+        parent = doc
+        for part in parts[:-1]:
+            parent = parent[int(part)] if isinstance(parent, list) else parent.get(part) if isinstance(
+                parent, dict) else None
+            if parent is None:
+                raise JsonPatchError(f"operation {index}: path {op['path']} does not exist")
+        last = parts[-1]
+        kind = op["op"]
+        if isinstance(parent, list):
+            position = len(parent) if last == "-" else int(last)
+            if kind == "add":
+                parent.insert(position, op.get("value"))
+            elif kind == "remove":
+                parent.pop(position)
+            elif kind == "replace":
+                parent[position] = op.get("value")
+            elif parent[position] != op.get("value"):
+                raise JsonPatchError(f"operation {index}: test of {op['path']} failed")
+            continue
+        if not isinstance(parent, dict):
+            raise JsonPatchError(f"operation {index}: path {op['path']} does not exist")
+        if kind in ("remove", "replace", "test") and last not in parent:
+            raise JsonPatchError(f"operation {index}: path {op['path']} does not exist")
+        if kind == "test" and parent[last] != op.get("value"):
+            raise JsonPatchError(f"operation {index}: test of {op['path']} failed")
+        if kind == "remove":
+            del parent[last]
+        elif kind in ("add", "replace"):
+            parent[last] = op.get("value")
+    return doc
