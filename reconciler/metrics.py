@@ -209,8 +209,16 @@ class RedisCollector(Collector):
             "Retries so far of each application's latest sync operation.",
             labels=["name"],
         )
+        orphaned = GaugeMetricFamily(
+            "reconciler_app_orphaned_resources_count",
+            "Orphaned resources (top-level objects no app tracks) in the destination namespace of each "
+            "application whose AppProject sets orphanedResources, at its last poll.",
+            labels=["app"],
+        )
         for name in sorted(manifests):
             status = statuses.get(name) or {}
+            if isinstance(status.get("orphanedResourcesCount"), int):
+                orphaned.add_metric([name], status["orphanedResourcesCount"])
             project, repo, server, namespace, autosync = _spec_labels(manifests[name])
             sync_status = (status.get("sync") or {}).get("status") or UNKNOWN
             health_status = (status.get("health") or {}).get("status") or UNKNOWN
@@ -227,6 +235,7 @@ class RedisCollector(Collector):
         yield info
         yield conditions
         yield retries
+        yield orphaned
 
     def _syncs(self, raw: dict[str, str], registered: set[str]) -> Metric:
         family = CounterMetricFamily(

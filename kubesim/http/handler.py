@@ -22,6 +22,7 @@ from kubesim.errors import ApiError, InternalError, MethodNotAllowed, NotFound, 
 from kubesim.http import events_v1_view
 from kubesim.http.faults import FaultRule
 from kubesim.http.params import parse_params
+from kubesim.http.pod_logs import LogRead
 from kubesim.http.review_protobuf import PROTOBUF, decode_review
 from kubesim.http.routes import ResourcePath, method_verb, parse_resource_path
 from kubesim.http.tables import table_response
@@ -117,9 +118,9 @@ class ApiHandler(BaseHTTPRequestHandler):
             head += "Connection: close\r\n"
         self.wfile.write(head.encode() + b"\r\n" + body)
 
-    def _send_stream(self, lines: Iterator[bytes]) -> None:
+    def _send_stream(self, lines: Iterator[bytes], content_type: str = "application/json") -> None:
         self._record(200)
-        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        self.wfile.write(f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\n".encode() +
                          b"Cache-Control: no-cache, private\r\nTransfer-Encoding: chunked\r\n\r\n")
         self.wfile.flush()
         try:
@@ -208,6 +209,10 @@ class ApiHandler(BaseHTTPRequestHandler):
             else:
                 self._send(200, doc, content_type=content_type)
             return
+        if route.group == "" and route.plural == "pods" and route.subresource == "log" and route.name:
+            self._verb = "get"
+            self._pod_log(method, route, query)
+            return
         params = parse_params(query)
         verb = method_verb(method, route, params.watch, self.headers.get("Content-Type", ""))
         self._verb = verb
@@ -224,6 +229,24 @@ class ApiHandler(BaseHTTPRequestHandler):
             self._send(status, payload, warning_header(self._warnings) if self._warnings else "")
         else:
             self._send_stream(payload)
+
+    def _pod_log(self, method: str, route: ResourcePath, query: str) -> None:
+        """The `pods/log` subresource: text, or a chunked text stream with follow=true."""
+        api = self.server.api
+        try:
+            if method != "GET":
+                raise MethodNotAllowed(method.lower(), "pods/log")
+            rtype = api.registry.lookup("", route.version, "pods")
+            if rtype is None or not route.namespace:
+                raise _NOT_FOUND
+            read = LogRead(api.cluster, Target(rtype, route.namespace, route.name), query)
+            if read.follow:
+                read.first()  # refusals (no such container, nothing to read) answer before the stream opens
+                self._send_stream(read.stream(), "text/plain")
+            else:
+                self._send(200, read.body(), content_type="text/plain")
+        except ApiError as error:
+            self._send(error.code, _encode(error.to_status()))
 
     def _resource(self, method: str, route: ResourcePath, params: Any, verb: str,
                   body: bytes) -> tuple[int, bytes | Iterator[bytes]]:

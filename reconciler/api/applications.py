@@ -40,7 +40,9 @@ from reconciler.api.models import (
     SyncBody,
     SyncPlanBody,
 )
+from reconciler.control import app_rows
 from reconciler.control import user_actions as actions
+from reconciler.control.app_rows import MAX_PAGE_SIZE
 from reconciler.control.catalog import UnknownApplication
 from reconciler.control.sync.operation import Teardown
 from reconciler.control.teardown import deferred_body, delete_and_wait, deleted_body, deregister
@@ -193,8 +195,18 @@ def apps_router() -> APIRouter:
         status, body = await run_in_threadpool(_create, request, caller, raw)
         return _json(body, status)
 
-    @router.get("", summary="List the applications the caller may get, with sync, health and revision",
-                response_model=list[AppSummary], responses=_ERRORS, dependencies=[Depends(permit_each())])
+    @router.get(
+        "",
+        summary="List the applications the caller may get, with sync, health and revision; paged, sorted and "
+        "filtered on the server when asked",
+        description="Without limit, continue, page or sort the answer is the whole list, sorted by name, as it "
+        "always was. With `limit` (and `continue` from the previous answer, or a 1-based `page`) the body is "
+        "still a JSON list, the page, and the headers say the rest: `X-Total-Count` (rows matching the filters "
+        "that the caller may see) and `X-Continue` (the token of the next page; absent on the last).",
+        response_model=list[AppSummary],
+        responses={**_ERRORS, 400: {"model": ErrorBody, "description": "a paging parameter is invalid (named)"}},
+        dependencies=[Depends(permit_each())],
+    )
     def list_apps(
         request: Request,
         caller: Caller = Depends(rest_caller),  # noqa: B008
@@ -203,10 +215,27 @@ def apps_router() -> APIRouter:
         project: str | None = Query(None),
         repo: str | None = Query(None, description="repository URL, in any of its forms"),
         search: str | None = Query(None, description="part of the application name"),
+        limit: int | None = Query(None, description=f"rows per page, 1 to {MAX_PAGE_SIZE}"),
+        continue_token: str | None = Query(None, alias="continue", description="X-Continue of the previous page"),
+        page: int | None = Query(None, description="1-based page number (instead of continue)"),
+        sort: str | None = Query(None, description="name | sync | health | lastSync; a leading - reverses"),
     ) -> JSONResponse:
-        rows = actions.list_apps(context(request).services().store)
+        rows = app_rows.rows(context(request).services().store)
         wanted = [r for r in rows if _matches_filters(r, sync, health, project, repo, search)]
-        return _json(visible_apps(request, caller, wanted))
+        visible = visible_apps(request, caller, wanted)
+        if limit is None and continue_token is None and page is None and sort is None:
+            return _json(visible)
+        paging = app_rows.PageRequest(limit=limit or 0, continue_token=continue_token or "", page=page or 0,
+                                      sort=sort or "name")
+        try:
+            found = app_rows.paged(visible, paging)
+        except app_rows.PageError as exc:
+            raise ApiError(400, str(exc)) from None
+        response = _json(found.items)
+        response.headers["X-Total-Count"] = str(found.total)
+        if found.continue_token:
+            response.headers["X-Continue"] = found.continue_token
+        return response
 
     @router.get("/{name}", summary="One application: resources, conditions, operation, history",
                 response_model=AppDetail, responses={**_ERRORS, **_NOT_FOUND},

@@ -5,7 +5,9 @@
 
 Routes (OpenAPI document at /openapi.json, browsable at /docs):
 - `POST /api/webhook`                        reconciler/api/webhook (its own signatures)
-- `/api/v1/applications...`                  reconciler/api/applications.py
+- `/api/v1/applications...`                  reconciler/api/applications.py, app_views.py (tree, resource,
+                                              events, logs, actions)
+- `/api/v1/stream/applications[/{name}]`     reconciler/api/streams.py (server-sent events)
 - `/api/v1/projects...` (role tokens)        reconciler/api/access/project_routes.py
 - `/auth/...`, `/api/v1/session[s]`          reconciler/api/access/auth_routes.py (single sign-on, sessions)
 - `GET /healthz`, `/readyz`, `/metrics`      reconciler/api/ops.py
@@ -38,6 +40,7 @@ from reconciler import logs
 from reconciler.api.access.audit import AuditLog, AuditMiddleware
 from reconciler.api.access.auth_routes import auth_router
 from reconciler.api.access.project_routes import project_router
+from reconciler.api.app_views import views_router
 from reconciler.api.applications import apps_router
 from reconciler.api.applicationsets import appsets_router
 from reconciler.api.auth import rest_caller
@@ -47,6 +50,7 @@ from reconciler.api.errors import error_response, install_error_handlers
 from reconciler.api.models import ErrorBody
 from reconciler.api.ops import ops_router
 from reconciler.api.request_guard import RequestGuard
+from reconciler.api.streams import stream_router
 from reconciler.api.webhook.router import webhook_router
 from reconciler.control.access.policy import PolicyError
 from reconciler.control.catalog import UnknownApplication
@@ -67,6 +71,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        hub = getattr(_app.state, "app_event_hub", None)
+        if hub is not None:  # the stream reader of api/streams.py
+            hub.stop()
         ctx.close()
 
     app = FastAPI(
@@ -96,6 +103,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     app.include_router(webhook_router())
     app.include_router(apps_router())
+    app.include_router(views_router())
+    app.include_router(stream_router())
     app.include_router(appsets_router())
     app.include_router(project_router())
     app.include_router(auth_router())

@@ -333,6 +333,10 @@ def add_app_parser(sub: Any) -> None:
     p.add_argument("name")
     p.set_defaults(handler=confirm_prune)
 
+    from reconciler.cli.app_view_commands import add_view_parsers
+
+    add_view_parsers(cmds)
+
     p = cmds.add_parser("delete", help="deregister an application")
     p.add_argument("name")
     p.add_argument("--cascade", action="store_true", help="also delete the resources it deployed")

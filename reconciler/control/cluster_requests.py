@@ -6,6 +6,8 @@ runs it and hands the answer back through Redis (state/replies.py).
     refresh  a fresh poll of one app            -> {"status": ..., "found": bool}
     preview  a dry-run sync plan                -> {"plan": ...} or {"error": ...}
     tree     live ReplicaSets and Pods of an app -> {"children": ..., "error": ...}
+    resource-tree, resource, events, logs, actions, run-action
+             the views of control/views/requests.py -> {"found": True, "view": body}
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from reconciler.control.catalog import UnknownApplication
 from reconciler.control.poll import refresh
 from reconciler.control.preview import PreviewError, preview_sync
 from reconciler.control.requests import SyncRequest
+from reconciler.control.views.requests import KINDS as VIEW_KINDS
+from reconciler.control.views.requests import answer as answer_view
 from reconciler.services import Services
 
-KINDS = ("refresh", "preview", "tree")
+KINDS = ("refresh", "preview", "tree", *VIEW_KINDS)
 
 
 class UnknownRequest(ValueError):
@@ -50,6 +54,8 @@ def answer(services: Services, kind: str, params: dict[str, Any]) -> tuple[dict[
 
             children, error = live_children_of(services, name, list(params.get("resources") or []))
             return {"found": True, "children": tree_to_json(children), "error": error}, []
+        if kind in VIEW_KINDS:
+            return {"found": True, "view": answer_view(services, kind, params)}, []
     except UnknownApplication:
         return {"found": False}, []
     raise UnknownRequest(f"no cluster request of kind {kind!r}; known: {', '.join(KINDS)}")

@@ -17,13 +17,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.control.catalog import UnknownApplication, load_application, poll_interval_of
+from reconciler.control.catalog import UnknownApplication, load_application, poll_interval_of, project_for
 from reconciler.control.children import parse_children
 from reconciler.control.comparing import compare_registered
 from reconciler.control.notifications import notify_app_event
 from reconciler.control.requests import SyncRequest
 from reconciler.control.sync.drive import unexpected
 from reconciler.control.sync.end import fingerprint_marker
+from reconciler.control.views import orphans
 from reconciler.control.windows import sync_allowed
 from reconciler.core.errors import ReconcilerError
 from reconciler.engine.compare import Comparison
@@ -106,6 +107,7 @@ def refresh(
     if project_problem:
         status["conditions"].append({"type": "InvalidSpecError", "message": project_problem})
     _report_shared(services, app, result.comparison, status)
+    orphans.report(services, app, project_for(store, app)[0], status)
     deleting = store.deletion_problem(name)
     if deleting:
         status["conditions"].append({"type": "DeletionError", "message": deleting})

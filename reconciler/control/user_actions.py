@@ -75,10 +75,10 @@ def _automated(spec: dict[str, Any]) -> bool:
 
 
 def list_apps(store: Store) -> list[dict[str, Any]]:
-    manifests = store.app_manifests()
-    names = sorted(manifests)
-    statuses = store.statuses(names)
-    return [summary(store, name, statuses[name], manifests[name]) for name in names]
+    """Every app's `summary`, read in bulk (control/app_rows.py), sorted by name."""
+    from reconciler.control.app_rows import rows
+
+    return rows(store)
 
 
 def get_app(store: Store, name: str) -> dict[str, Any]:

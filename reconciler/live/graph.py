@@ -15,7 +15,7 @@ from typing import Any
 
 from reconciler.engine.cluster import DEFAULT_FIELD_MANAGER
 from reconciler.engine.health.rules.configured import Customizations
-from reconciler.live.records import Node, node_of
+from reconciler.live.records import Node, node_of, root_record
 from reconciler.state.keys import Keys
 from reconciler.state.live import Op
 
@@ -31,6 +31,9 @@ class Graph:
         self.nodes: dict[str, Node] = {}
         self.children: dict[str, set[str]] = {}
         self.by_type: dict[str, set[str]] = {}
+        # Top-level namespaced objects no app tracks (orphaned-resource candidates): uid ->
+        # (namespace, record, kind key). Kept apart from `nodes`: nothing belongs under them.
+        self.roots: dict[str, tuple[str, str, str]] = {}
         self.ops: list[Op] = []
         self.dirty: set[str] = set()
 
@@ -50,6 +53,7 @@ class Graph:
         if not uid:
             return
         new = node_of(obj, kind_key, self.customizations(), self.field_manager)
+        self._keep_root(obj, uid, kind_key, new is None)
         old = self.nodes.get(uid)
         if new is None:
             if old is not None:
@@ -85,7 +89,9 @@ class Graph:
         return moved or old.health != new.health
 
     def delete(self, obj: dict[str, Any]) -> None:
-        node = self.nodes.get(str((obj.get("metadata") or {}).get("uid", "")))
+        uid = str((obj.get("metadata") or {}).get("uid", ""))
+        self._drop_root(uid)
+        node = self.nodes.get(uid)
         if node is not None:
             self._remove(node)
 
@@ -103,6 +109,9 @@ class Graph:
             node = self.nodes.get(uid)
             if node is not None and uid not in listed and (namespace is None or node.namespace == namespace):
                 self._remove(node)
+        for uid, (ns, _record, kind) in list(self.roots.items()):
+            if kind == kind_key and uid not in listed and (namespace is None or ns == namespace):
+                self._drop_root(uid)
 
     def drop_kind(self, kind_key: str) -> None:
         """The kind is no longer watched (its CRD went, or it was excluded)."""
@@ -111,8 +120,28 @@ class Graph:
             if node is not None:
                 self._remove(node)
         self.by_type.pop(kind_key, None)
+        for uid, (_ns, _record, kind) in list(self.roots.items()):
+            if kind == kind_key:
+                self._drop_root(uid)
 
     # internals -------------------------------------------------------------------------
+
+    def _keep_root(self, obj: dict[str, Any], uid: str, kind_key: str, untracked_root: bool) -> None:
+        meta = obj.get("metadata") or {}
+        namespace = str(meta.get("namespace") or "")
+        if not untracked_root or not namespace:
+            self._drop_root(uid)
+            return
+        record = root_record(obj)
+        if self.roots.get(uid, ("", "", ""))[:2] != (namespace, record):
+            self.ops.append(("hset", Keys.live_namespace(self.cluster, namespace), uid, record))
+            self.ops.append(("sadd", Keys.live_namespaces(self.cluster), namespace))
+            self.roots[uid] = (namespace, record, kind_key)
+
+    def _drop_root(self, uid: str) -> None:
+        found = self.roots.pop(uid, None)
+        if found is not None:
+            self.ops.append(("hdel", Keys.live_namespace(self.cluster, found[0]), uid))
 
     def _remove(self, node: Node) -> None:
         self._unlink(node)

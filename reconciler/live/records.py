@@ -45,6 +45,51 @@ def tracking_app(obj: dict[str, Any]) -> str | None:
     return app
 
 
+def pod_reason(obj: dict[str, Any]) -> str:
+    """A Pod's state in a word, as `kubectl get pods` shows it: a container's waiting or
+    terminated reason (CrashLoopBackOff, Error, ...) before the pod's reason and phase."""
+    status = obj.get("status") or {}
+    reason = str(status.get("reason") or status.get("phase") or "")
+    for container in status.get("containerStatuses") or []:
+        state = container.get("state") or {}
+        for kind in ("waiting", "terminated"):
+            if (state.get(kind) or {}).get("reason"):
+                return str(state[kind]["reason"])
+    if (obj.get("metadata") or {}).get("deletionTimestamp"):
+        return "Terminating"
+    return reason
+
+
+def info_of(obj: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """Argo CD's `info` items of a resource node: a Pod's status reason, node, ready containers
+    and restarts; a ReplicaSet's revision."""
+    kind = obj.get("kind")
+    if kind == "Pod":
+        status = obj.get("status") or {}
+        containers = status.get("containerStatuses") or []
+        total = len((obj.get("spec") or {}).get("containers") or []) or len(containers)
+        ready = sum(1 for c in containers if c.get("ready"))
+        restarts = sum(int(c.get("restartCount") or 0) for c in containers)
+        items = [("Status Reason", pod_reason(obj))]
+        if (obj.get("spec") or {}).get("nodeName"):
+            items.append(("Node", str(obj["spec"]["nodeName"])))
+        items += [("Containers", f"{ready}/{total}"), ("Restart Count", str(restarts))]
+        return tuple(items)
+    if kind == "ReplicaSet":
+        revision = ((obj.get("metadata") or {}).get("annotations") or {}).get(REVISION_ANNOTATION)
+        return (("Revision", f"Rev:{revision}"),) if revision else ()
+    return ()
+
+
+def images_of(obj: dict[str, Any]) -> tuple[str, ...]:
+    """The container images of a Pod (Argo CD's node `images`)."""
+    if obj.get("kind") != "Pod":
+        return ()
+    spec = obj.get("spec") or {}
+    images = [str(c.get("image", "")) for c in (spec.get("initContainers") or []) + (spec.get("containers") or [])]
+    return tuple(dict.fromkeys(i for i in images if i))
+
+
 def detail_of(obj: dict[str, Any]) -> str:
     """A line for the dashboard's tree: a ReplicaSet's ready count and revision, a Pod's phase."""
     kind = obj.get("kind")
@@ -78,14 +123,18 @@ class Node:
     # so the next poll still sees the change).
     update_fingerprint: str = ""
     owned: str = ""  # owned_fingerprint for this system's field manager, of tracked objects only
+    created_at: str = ""
+    images: tuple[str, ...] = ()
+    info: tuple[tuple[str, str], ...] = ()
 
     @property
     def key(self) -> ResourceKey:
         return ResourceKey(split_api_version(self.api_version)[0], self.kind, self.namespace, self.name)
 
     def same_record(self, other: Node) -> bool:
-        return (self.resource_version, self.fingerprint, self.health, self.detail, self.owners, self.owned) == (
-            other.resource_version, other.fingerprint, other.health, other.detail, other.owners, other.owned)
+        return (self.resource_version, self.fingerprint, self.health, self.detail, self.owners, self.owned,
+                self.info) == (other.resource_version, other.fingerprint, other.health, other.detail, other.owners,
+                               other.owned, other.info)
 
     def tracked_record(self) -> str:
         return json.dumps([self.api_version, self.uid, self.resource_version, self.fingerprint, *self.health,
@@ -93,7 +142,8 @@ class Node:
 
     def tree_record(self) -> str:
         return json.dumps([self.api_version, self.kind, self.namespace, self.name, list(self.owners),
-                           *self.health, self.resource_version, self.detail], separators=(",", ":"))
+                           *self.health, self.resource_version, self.detail, self.created_at, list(self.images),
+                           [list(item) for item in self.info]], separators=(",", ":"))
 
 
 def node_of(
@@ -122,6 +172,9 @@ def node_of(
         detail=detail_of(obj),
         update_fingerprint=update_fingerprint(obj, fingerprint, customizations) if app else "",
         owned=owned_fingerprint(obj, field_manager) if app else "",
+        created_at=str(meta.get("creationTimestamp") or ""),
+        images=images_of(obj),
+        info=info_of(obj),
     )
 
 
@@ -156,8 +209,27 @@ class TreeRecord:
     message: str
     resource_version: str
     detail: str
+    created_at: str = ""
+    images: tuple[str, ...] = ()
+    info: tuple[tuple[str, str], ...] = ()
 
 
 def decode_tree(uid: str, raw: str) -> TreeRecord:
-    api_version, kind, namespace, name, owners, status, message, rv, detail = json.loads(raw)
-    return TreeRecord(uid, api_version, kind, namespace, name, tuple(owners), status, message, rv, detail)
+    # Records written before created-at, images and info have nine items.
+    api_version, kind, namespace, name, owners, status, message, rv, detail, *rest = json.loads(raw)
+    created_at, images, info = [*rest, "", [], []][:3]
+    return TreeRecord(uid, api_version, kind, namespace, name, tuple(owners), status, message, rv, detail,
+                      str(created_at), tuple(images), tuple((str(a), str(b)) for a, b in info))
+
+
+def root_record(obj: dict[str, Any]) -> str:
+    """What the index keeps of a top-level object no app tracks: enough to list it as an
+    orphaned resource (apiVersion, kind, name, creation time, labels' tracking value)."""
+    meta = obj.get("metadata") or {}
+    return json.dumps([str(obj.get("apiVersion", "")), str(obj.get("kind", "")), str(meta.get("name", "")),
+                       str(meta.get("creationTimestamp") or "")], separators=(",", ":"))
+
+
+def decode_root(raw: str) -> tuple[str, str, str, str]:
+    api_version, kind, name, created_at = json.loads(raw)
+    return str(api_version), str(kind), str(name), str(created_at)

@@ -205,6 +205,8 @@ class ClusterWatcher:
         for app in self.store.live_apps(self.cid):
             ops += [("del", Keys.live_app(self.cid, app)), ("del", Keys.live_tree(self.cid, app))]
         ops.append(("del", Keys.live_apps(self.cid)))
+        ops += [("del", Keys.live_namespace(self.cid, ns)) for ns in self.store.live_namespace_names(self.cid)]
+        ops.append(("del", Keys.live_namespaces(self.cid)))
         for start in range(0, len(ops), MAX_OPS_PER_WRITE):
             self._write(ops[start:start + MAX_OPS_PER_WRITE])
         self._processor.start()

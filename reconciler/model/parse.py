@@ -35,6 +35,8 @@ from reconciler.model.types import (
     Backoff,
     Destination,
     GroupKind,
+    OrphanedResourceKey,
+    OrphanedResources,
     ProjectDestination,
     ResourceIgnoreDifferences,
     RetryPolicy,
@@ -309,10 +311,34 @@ def _read_project_destinations(r: FieldReader, spec: dict[str, Any]) -> tuple[Pr
 # AppProject fields this system does not enforce: refused by name rather than ignored.
 _UNSUPPORTED_PROJECT_FIELDS = {
     "signatureKeys": "commit signature verification is not supported; remove spec.signatureKeys",
-    "orphanedResources": "orphaned-resource monitoring is not supported; remove spec.orphanedResources",
     "sourceNamespaces": "Applications in any namespace are not supported; remove spec.sourceNamespaces",
     "destinationServiceAccounts": "impersonation is not supported; remove spec.destinationServiceAccounts",
 }
+
+
+def _read_orphaned_resources(r: FieldReader, spec: dict[str, Any]) -> OrphanedResources | None:
+    if "orphanedResources" not in spec or spec["orphanedResources"] is None:
+        return None
+    settings = r.mapping(spec, "orphanedResources", "spec.orphanedResources") or {}
+    ignore = []
+    for index, item in enumerate(r.items(settings, "ignore", "spec.orphanedResources.ignore")):
+        path = f"spec.orphanedResources.ignore[{index}]"
+        if not isinstance(item, dict):
+            r.problem(path, f"must be a mapping with group, kind and name (globs), found {describe_value(item)}")
+            continue
+        unknown = sorted(set(item) - {"group", "kind", "name"})
+        if unknown:
+            r.problem(f"{path}.{unknown[0]}", "unknown field: an entry has group, kind and name (globs)")
+        key = OrphanedResourceKey(group=r.string(item, "group", f"{path}.group"),
+                                  kind=r.string(item, "kind", f"{path}.kind"),
+                                  name=r.string(item, "name", f"{path}.name"))
+        for attribute in ("group", "kind", "name"):
+            _check_glob(r, getattr(key, attribute), f"{path}.{attribute}")
+        ignore.append(key)
+    unknown = sorted(set(settings) - {"warn", "ignore"})
+    if unknown:
+        r.problem(f"spec.orphanedResources.{unknown[0]}", "unknown field: orphanedResources has warn and ignore")
+    return OrphanedResources(warn=r.boolean(settings, "warn", "spec.orphanedResources.warn"), ignore=tuple(ignore))
 
 
 def _read_sync_windows(r: FieldReader, spec: dict[str, Any]) -> tuple[SyncWindow, ...]:
@@ -347,6 +373,7 @@ def _parse_project(r: FieldReader, doc: dict[str, Any]) -> AppProject:
         namespace_resource_blacklist=_read_group_kinds(r, spec, "namespaceResourceBlacklist"),
         sync_windows=_read_sync_windows(r, spec),
         roles=read_project_roles(r, spec, name),
+        orphaned_resources=_read_orphaned_resources(r, spec),
         manifest=copy.deepcopy(doc),
         source_file=r.file,
     )

@@ -223,6 +223,24 @@ class GroupKind:
 
 
 @dataclass(frozen=True)
+class OrphanedResourceKey:
+    """An `orphanedResources.ignore` entry: Argo CD globs on group, kind and name ("" matches all)."""
+
+    group: str = ""
+    kind: str = ""
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class OrphanedResources:
+    """AppProject spec.orphanedResources: present (even `{}`) turns orphaned-resource monitoring
+    on; `warn` adds the OrphanedResourceWarning condition to apps that have any."""
+
+    warn: bool = False
+    ignore: tuple[OrphanedResourceKey, ...] = ()
+
+
+@dataclass(frozen=True)
 class SyncWindow:
     """AppProject spec.syncWindows[]: when automated (and, per manualSync, manual) syncs may run."""
 
@@ -259,6 +277,7 @@ class AppProject:
     namespace_resource_blacklist: tuple[GroupKind, ...] = ()
     sync_windows: tuple[SyncWindow, ...] = ()
     roles: tuple[ProjectRole, ...] = ()
+    orphaned_resources: OrphanedResources | None = None
     manifest: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     source_file: str = ""
 

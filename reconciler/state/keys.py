@@ -58,6 +58,10 @@ Layout (all keys start with `rc:`):
 | `rc:live-lease:{cluster}` | string | the watcher holding the cluster: its fencing token, expires |
 | `rc:live-fence` | counter | last fencing token given out |
 | `rc:live-poll:{app}` | string | set while a poll the watcher queued waits in the queue (coalescing), expires |
+| `rc:live:{cluster}:ns:{namespace}` | hash | uid -> record of a top-level object no app tracks (orphaned resources) |
+| `rc:live:{cluster}:namespaces` | set | namespaces with entries in the hash above (for a resync's clean-up) |
+| `rc:app-events` | stream | `{type, app}` per change a viewer sees (status, operation, tree, deleted); capped |
+| `rc:app-rows` | hash | app name -> the list row's status fields (sync, health, revision; JSON) |
 | `rc:appsets` | hash | ApplicationSet name -> manifest (JSON) |
 | `rc:appset-status:{set}` | string | the set's status: conditions, resources, rolling sync steps (JSON) |
 | `rc:appset-parent` | hash | ApplicationSet name -> the app-of-apps parent that registered it |
@@ -97,6 +101,8 @@ class Keys:
     legacy_parents = f"{PREFIX}:app-parent"
     schedule = f"{PREFIX}:schedule"
     poll_interval = f"{PREFIX}:poll-interval"
+    app_events = f"{PREFIX}:app-events"
+    app_rows = f"{PREFIX}:app-rows"
 
     @staticmethod
     def status(app: str) -> str:
@@ -248,6 +254,14 @@ class Keys:
     @staticmethod
     def live_apps(cluster: str) -> str:
         return f"{PREFIX}:live:{cluster}:apps"
+
+    @staticmethod
+    def live_namespace(cluster: str, namespace: str) -> str:
+        return f"{PREFIX}:live:{cluster}:ns:{namespace}"
+
+    @staticmethod
+    def live_namespaces(cluster: str) -> str:
+        return f"{PREFIX}:live:{cluster}:namespaces"
 
     @staticmethod
     def live_meta(cluster: str) -> str:

@@ -51,6 +51,16 @@ LIVE_POLL_MARK_SECONDS = 60.0  # a queued poll that never started (worker gone) 
 Op = tuple[str, ...]
 
 
+def _apps_of(cluster: str, ops: Sequence[Op]) -> set[str]:
+    """The apps whose tracked objects or tree the index writes touch."""
+    prefixes = (Keys.live_app(cluster, ""), Keys.live_tree(cluster, ""))
+    apps: set[str] = set()
+    for op in ops:
+        if op[0] in ("hset", "hdel", "del") and len(op) > 1:
+            apps.update(op[1][len(p):] for p in prefixes if op[1].startswith(p))
+    return apps
+
+
 class LiveState(RedisState):
     SCRIPTS = {
         "_live_acquire": _ACQUIRE,
@@ -79,7 +89,10 @@ class LiveState(RedisState):
         args: list[str] = [token]
         for op in ops:
             args.extend(op)
-        return bool(self._live_write(keys=[Keys.live_lease(cluster)], args=args))
+        written = bool(self._live_write(keys=[Keys.live_lease(cluster)], args=args))
+        if written:  # the app's live objects changed: its open pages redraw their tree
+            self.publish_app_events("tree", _apps_of(cluster, ops))  # type: ignore[attr-defined]
+        return written
 
     def live_meta(self, cluster: str) -> dict[str, str]:
         return self.r.hgetall(Keys.live_meta(cluster))
@@ -100,6 +113,17 @@ class LiveState(RedisState):
         pipe.hgetall(Keys.live_tree(cluster, app))
         meta, records, tree = pipe.execute()
         return meta, records, tree
+
+    def live_namespace_names(self, cluster: str) -> set[str]:
+        return set(self.r.smembers(Keys.live_namespaces(cluster)))
+
+    def live_namespace_roots(self, cluster: str, namespace: str) -> tuple[dict[str, str], dict[str, str]]:
+        """(meta, uid -> record of each top-level object no app tracks in `namespace`)."""
+        pipe = self.r.pipeline(transaction=False)
+        pipe.hgetall(Keys.live_meta(cluster))
+        pipe.hgetall(Keys.live_namespace(cluster, namespace))
+        meta, roots = pipe.execute()
+        return meta, roots
 
     def live_apps(self, cluster: str) -> set[str]:
         return set(self.r.smembers(Keys.live_apps(cluster)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from reconciler.state.app_events import APP_EVENTS_KEPT
 from reconciler.state.base import RedisState
 from reconciler.state.keys import Keys, dumps
 
@@ -100,7 +101,12 @@ class OperationsState(RedisState):
 
     def put_operation_state(self, name: str, state: dict[str, Any]) -> None:
         sealed = dumps(self.sealer.seal(state))
-        self._durably(lambda pipe: pipe.set(Keys.operation_state(name), sealed))
+
+        def write(pipe: Any) -> None:
+            pipe.set(Keys.operation_state(name), sealed)
+            pipe.xadd(Keys.app_events, {"type": "operation", "app": name}, maxlen=APP_EVENTS_KEPT, approximate=True)
+
+        self._durably(write)
 
     def operation_state(self, name: str) -> dict[str, Any] | None:
         return self._open(self.r.get(Keys.operation_state(name)))

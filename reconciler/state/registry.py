@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from reconciler.core.errors import InputError
+from reconciler.state.app_events import APP_EVENTS_KEPT
 from reconciler.state.base import RedisState
 from reconciler.state.keys import Keys, dumps
 
@@ -65,6 +66,8 @@ class RegistryState(RedisState):
             pipe.hset(hash_key, name, dumps(manifest))
             if owner:
                 pipe.hset(owners_key, name, owner)
+            if hash_key == Keys.apps:  # the list row shows the manifest's fields
+                pipe.xadd(Keys.app_events, {"type": "status", "app": name}, maxlen=APP_EVENTS_KEPT, approximate=True)
 
         return bool(self._durably(write)[0])
 
@@ -78,6 +81,8 @@ class RegistryState(RedisState):
         args = [name, parent_owner(parent), dumps(manifest)]
         answer = self._claim_registration(keys=[hash_key, owners_key], args=args)
         if answer in (1, 2):
+            if hash_key == Keys.apps:
+                self.publish_app_events("status", [name])  # type: ignore[attr-defined]
             return answer == 2
         raise OwnedElsewhere(kind, name, str(answer))
 
@@ -118,6 +123,8 @@ class RegistryState(RedisState):
             pipe.zrem(Keys.schedule, name)
             pipe.hdel(Keys.poll_interval, name)
             pipe.delete(*Keys.per_app(name))
+            pipe.hdel(Keys.app_rows, name)
+            pipe.xadd(Keys.app_events, {"type": "deleted", "app": name}, maxlen=APP_EVENTS_KEPT, approximate=True)
             existed = pipe.execute()[0]
         return bool(existed)
 

@@ -2,24 +2,42 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from typing import Any
 
+from reconciler.state.app_events import APP_EVENTS_KEPT
 from reconciler.state.base import RedisState
 from reconciler.state.keys import Keys, dumps
 
+# Per app: its status row (None before rows were kept), owner, operation state, last history entry.
+RowInputs = tuple[dict[str, Any] | None, str, dict[str, Any], dict[str, Any] | None]
+
+# What changes at every poll without anything a viewer sees changing.
+_VOLATILE = frozenset({"observedAt", "reconciledAt", "verified", "dryRuns", "viewDigest"})
+
 # Status only moves forwards: a slow poll that started before a newer one finished must
-# not overwrite the newer result (tasks are redelivered and can run late).
+# not overwrite the newer result (tasks are redelivered and can run late). The same step keeps
+# the app's list row (KEYS[2]) and, when what a viewer sees changed (its digest), adds a
+# `status` entry to the app event stream (KEYS[3], state/app_events.py).
 _WRITE_STATUS_IF_NEWER = """
 local current = redis.call('GET', KEYS[1])
+local previous_digest = false
 if current then
   local ok, decoded = pcall(cjson.decode, current)
-  if ok and decoded['observedAt'] and tonumber(decoded['observedAt']) > tonumber(ARGV[2]) then
-    return 0
+  if ok then
+    if decoded['observedAt'] and tonumber(decoded['observedAt']) > tonumber(ARGV[2]) then
+      return 0
+    end
+    previous_digest = decoded['viewDigest']
   end
 end
 redis.call('SET', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
+if previous_digest ~= ARGV[6] then
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'type', 'status', 'app', ARGV[3])
+end
 return 1
 """
 
@@ -54,9 +72,39 @@ class StatusState(RedisState):
         return dict(found or {})
 
     def write_status(self, name: str, status: dict[str, Any]) -> bool:
-        """Store an app's status unless a newer one is there (compared by `observedAt`)."""
+        """Store an app's status unless a newer one is there (compared by `observedAt`); keep its
+        list row and tell the app event stream when what a viewer sees changed."""
         observed = float(status.setdefault("observedAt", time.time()))
-        return bool(self._write_status(keys=[Keys.status(name)], args=[dumps(status), f"{observed:.6f}"]))
+        status["viewDigest"] = view_digest(status)
+        keys = [Keys.status(name), Keys.app_rows, Keys.app_events]
+        args = [dumps(status), f"{observed:.6f}", name, dumps(status_row(status)), APP_EVENTS_KEPT,
+                status["viewDigest"]]
+        return bool(self._write_status(keys=keys, args=args))
+
+    def row_inputs(self, names: list[str]) -> list[RowInputs]:
+        """Per app, in one round trip: its status row (None before rows were kept), owner,
+        latest operation state ({} before the first) and last history entry (None)."""
+        with self.r.pipeline(transaction=False) as pipe:
+            pipe.hmget(Keys.app_rows, names)
+            pipe.hmget(Keys.app_owners, names)
+            pipe.mget([Keys.operation_state(n) for n in names])
+            for name in names:
+                pipe.lindex(Keys.history(name), -1)
+            status_rows, owners, operations, *last_entries = pipe.execute()
+        return [
+            (json.loads(status_rows[i]) if status_rows[i] else None, str(owners[i] or ""),
+             dict(self.sealer.unseal(json.loads(operations[i]))) if operations[i] else {},
+             json.loads(last_entries[i]) if last_entries[i] else None)
+            for i in range(len(names))
+        ]
+
+    def app_manifests_of(self, names: list[str]) -> dict[str, dict[str, Any]]:
+        raws = self.r.hmget(Keys.apps, names)
+        return {n: json.loads(raw) for n, raw in zip(names, raws, strict=True) if raw}
+
+    def status_rows(self) -> dict[str, dict[str, Any]]:
+        """app -> its list row's status fields (`status_row`), for every app polled since rows exist."""
+        return {name: json.loads(raw) for name, raw in self.r.hgetall(Keys.app_rows).items()}
 
     def status(self, name: str) -> dict[str, Any] | None:
         raw = self.r.get(Keys.status(name))
@@ -91,3 +139,19 @@ class StatusState(RedisState):
     def shared_notes(self, name: str) -> dict[str, str]:
         """resource -> the other app that wants it (entries expire unless noted again)."""
         return dict(self.r.hgetall(Keys.shared(name)) or {})
+
+
+def view_digest(status: dict[str, Any]) -> str:
+    """A digest of what a viewer sees of a status (all but the bookkeeping of every poll)."""
+    visible = {k: v for k, v in status.items() if k not in _VOLATILE}
+    return hashlib.sha256(dumps(visible).encode()).hexdigest()[:16]
+
+
+def status_row(status: dict[str, Any]) -> dict[str, Any]:
+    """The fields of an app's list row that come from its status."""
+    return {
+        "sync": (status.get("sync") or {}).get("status", "Unknown"),
+        "revision": (status.get("sync") or {}).get("revision", ""),
+        "health": (status.get("health") or {}).get("status", "Unknown"),
+        "observedAt": status.get("observedAt"),
+    }

@@ -6,6 +6,7 @@ import redis
 
 from reconciler.settings import RedisSettings
 from reconciler.state.access import AccessState
+from reconciler.state.app_events import AppEventsState
 from reconciler.state.appsets import AppSetsState
 from reconciler.state.base import Durability, RedisState
 from reconciler.state.caches import CachesState
@@ -41,6 +42,7 @@ class Store(
     NotificationsState,
     AccessState,
     DeliveriesState,
+    AppEventsState,
 ):
     """Typed access to the system's Redis state. Holds a client; owns no other resources."""
 

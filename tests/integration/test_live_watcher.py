@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 
 from reconciler.engine.cluster import Cluster
+from reconciler.engine.health.rules.configured import loaded_customizations
 from reconciler.live.records import cluster_id
 from reconciler.live.watcher import ClusterWatcher
 from reconciler.model.resources import TRACKING_ANNOTATION, TRACKING_LABEL
+from reconciler.settings import Settings
 from reconciler.state import Keys, Store
 
 APP = "shop"
@@ -58,8 +60,10 @@ def cluster(kubesim: Any) -> Cluster:
 def started(cluster: Cluster, store: Store, recorder: Recorder, debounce: float = 0.3) -> ClusterWatcher:
     token = store.acquire_watch_lease(cluster_id(cluster.server), "test", 30)
     assert token
+    # the resource customizations the environment names, as `reconciler watch` reads them from its Settings
     watcher = ClusterWatcher(cluster, store, token, recorder, debounce=debounce,
-                             apps_on_cluster=lambda: {APP}, namespaces=lambda: {"shop"}).start()
+                             apps_on_cluster=lambda: {APP}, namespaces=lambda: {"shop"},
+                             customizations=lambda: loaded_customizations(Settings.from_env())).start()
     wait_for(lambda: watcher.stats.full_compares >= 1, what="the first full LIST")
     return watcher
 

@@ -61,7 +61,10 @@ def test_object_whose_annotation_names_another_object_is_not_tracked() -> None:
     copied = obj("ConfigMap", "copy", "cm", app="shop")
     copied["metadata"]["annotations"][TRACKING_ANNOTATION] = "shop:/ConfigMap:shop/original"
     graph.upsert(copied, "/ConfigMap")
-    assert graph.take() == ([], set())
+    ops, dirty = graph.take()
+    # Only the orphaned-resource index hears of it: no app's index does.
+    assert [op for op in ops if op[1] not in (Keys.live_namespace("c1", "shop"), Keys.live_namespaces("c1"))] == []
+    assert dirty == set()
     assert graph.nodes == {}
 
 
@@ -125,3 +128,24 @@ def test_pods_coming_and_going_are_not_news_but_a_pod_turning_unhealthy_is() -> 
 
     graph.upsert(obj("Pod", "web-1-a", "pod", owner="rs", status={"phase": "Failed"}), "/Pod")
     assert graph.take()[1] == {"shop"}
+
+
+def test_untracked_top_level_objects_are_indexed_per_namespace_until_deleted() -> None:
+    graph = Graph("c1")
+    loose = obj("ConfigMap", "by-hand", "cm1")
+    graph.upsert(loose, "/ConfigMap")
+    ops, _ = graph.take()
+    assert ("hset", Keys.live_namespace("c1", "shop"), "cm1", '["v1","ConfigMap","by-hand",""]') in ops
+    graph.upsert(obj("ConfigMap", "mine", "cm2", app="shop"), "/ConfigMap")  # tracked: not a candidate
+    ops, _ = graph.take()
+    assert not [op for op in ops if op[1] == Keys.live_namespace("c1", "shop")]
+    graph.delete(loose)
+    assert graph.take()[0] == [("hdel", Keys.live_namespace("c1", "shop"), "cm1")]
+
+
+def test_a_relist_without_an_untracked_object_drops_it_from_the_namespace_index() -> None:
+    graph = Graph("c1")
+    graph.replace("/ConfigMap", None, [obj("ConfigMap", "by-hand", "cm1")])
+    graph.take()
+    graph.replace("/ConfigMap", None, [])
+    assert graph.take()[0] == [("hdel", Keys.live_namespace("c1", "shop"), "cm1")]

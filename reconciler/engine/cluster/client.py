@@ -340,6 +340,13 @@ class Cluster:
             field_validation=field_validation,
         )
 
+    def patch_subresource(self, obj: dict[str, Any], subresource: str, body: Any, content_type: str) -> dict[str, Any]:
+        """PATCH `obj`'s subresource (`status`) by this system's field manager."""
+        rtype, namespace, meta = self._target_of(obj)
+        path = f"{self._path(rtype, namespace, meta.get('name'))}/{subresource}"
+        return self._request(f"patch {describe_object(obj)} {subresource}", "patch", path, body=body,
+                             content_type=content_type, field_manager=self.field_manager)
+
     def create(
         self, obj: dict[str, Any], *, dry_run: bool = False, field_validation: str = STRICT
     ) -> dict[str, Any]:
@@ -391,7 +398,8 @@ class Cluster:
         return obj
 
     def list(
-        self, api_version: str, kind: str, *, namespace: str | None = None, label_selector: str | None = None
+        self, api_version: str, kind: str, *, namespace: str | None = None, label_selector: str | None = None,
+        field_selector: str | None = None,
     ) -> list[dict[str, Any]]:
         """Objects of one kind, each with apiVersion and kind filled in (lists omit them)."""
         rtype = self.resource_type(api_version, kind)
@@ -400,6 +408,7 @@ class Cluster:
             "get",
             self._path(rtype, namespace if rtype.namespaced else None),
             label_selector=label_selector,
+            field_selector=field_selector,
         )
         items = result.get("items") or []
         for item in items:
@@ -563,6 +572,7 @@ _QUERY_NAMES = {
     "force_conflicts": "force",
     "dry_run": "dryRun",
     "label_selector": "labelSelector",
+    "field_selector": "fieldSelector",
     "limit": "limit",
     "_continue": "continue",
     "resource_version": "resourceVersion",

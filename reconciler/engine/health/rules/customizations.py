@@ -12,11 +12,15 @@ per key, as Kubernetes mounts it). The keys read are Argo CD's:
     resource.customizations                                    the older single key: YAML map of
                                                                "group/Kind" -> {health.lua, ignoreDifferences, ...}
 
+    resource.customizations.actions.<group>_<kind>            resource actions (YAML: discovery.lua,
+                                                               definitions [{name, action.lua}],
+                                                               mergeBuiltinActions)
+
 `<group>_<kind>` is `cert-manager.io_Certificate`, or the bare kind for the core group;
 `all` means every kind; `*` wildcards are allowed, as in Argo CD. The split keys win over
-the single key for the same kind. `useOpenLibs`, `actions` and `knownTypeFields` keys are
-accepted and not used (checks here always get the safe standard libraries; actions are not
-supported). Every other key of the ConfigMap is ignored, so a full argocd-cm loads.
+the single key for the same kind. `useOpenLibs` and `knownTypeFields` keys are accepted and
+not used (checks here always get the safe standard libraries). Every other key of the
+ConfigMap is ignored, so a full argocd-cm loads.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from reconciler.model import ResourceIgnoreDifferences
 from reconciler.model.configmap_data import ConfigMapFileError, read_configmap_data
 
 PREFIX = "resource.customizations"
-_ACCEPTED_UNUSED = ("useOpenLibs", "actions", "knownTypeFields")
+_ACCEPTED_UNUSED = ("useOpenLibs", "knownTypeFields")
 
 
 class CustomizationsFileError(InputError, ValueError):
@@ -53,10 +57,22 @@ class IgnoreRule:
 
 
 @dataclass(frozen=True)
+class ActionsOverride:
+    """Argo CD's ResourceActions: a discovery script, named action scripts, and whether the
+    built-in actions of the kind stay offered beside them."""
+
+    discovery_lua: str = ""
+    definitions: tuple[tuple[str, str], ...] = ()  # (name, action.lua)
+    merge_builtin: bool = False
+    origin: str = ""
+
+
+@dataclass(frozen=True)
 class ResourceOverride:
     health_lua: str = ""
     ignore_differences: IgnoreRule | None = None
     ignore_resource_updates: IgnoreRule | None = None
+    actions: ActionsOverride | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +92,18 @@ class ConfigOverrides:
             override = self.overrides[pattern]
             if override.health_lua and fnmatch.fnmatchcase(key, pattern):
                 return LuaScript(override.health_lua, f"{self.source} {_split_key('health', pattern)}")
+        return None
+
+    def actions(self, group: str, kind: str) -> ActionsOverride | None:
+        """The configured actions of `group`/`kind` (exact key, then the first matching wildcard)."""
+        key = config_key(group, kind)
+        override = self.overrides.get(key)
+        if override is not None and override.actions is not None:
+            return override.actions
+        for pattern in sorted(k for k in self.overrides if "*" in k):
+            override = self.overrides[pattern]
+            if override.actions is not None and fnmatch.fnmatchcase(key, pattern):
+                return override.actions
         return None
 
     def ignore_differences(self) -> tuple[ResourceIgnoreDifferences, ...]:
@@ -139,6 +167,8 @@ def parse_config_data(data: Mapping[str, Any], source: str) -> ConfigOverrides:
             overrides[key] = replace(current, ignore_differences=_ignore_rule(value, name, source))
         elif kind_of == "ignoreResourceUpdates":
             overrides[key] = replace(current, ignore_resource_updates=_ignore_rule(value, name, source))
+        elif kind_of == "actions":
+            overrides[key] = replace(current, actions=_actions(value, name, source))
         else:
             raise CustomizationsFileError(f"{source}: {name}: resource customization type {kind_of!r} is not supported")
     return ConfigOverrides(source=source, overrides=overrides)
@@ -179,6 +209,7 @@ def _single_key(value: Any, source: str) -> dict[str, ResourceOverride]:
             )
             if entry.get("ignoreResourceUpdates")
             else None,
+            actions=_actions(entry["actions"], f"{where} actions", source) if entry.get("actions") else None,
         )
     return result
 
@@ -210,3 +241,31 @@ def _ignore_rule(value: Any, where: str, source: str) -> IgnoreRule:
         jq_path_expressions=strings("jqPathExpressions"),
         managed_fields_managers=strings("managedFieldsManagers"),
     )
+
+
+def _actions(value: Any, where: str, source: str) -> ActionsOverride:
+    """Argo CD's `actions` value: YAML with `discovery.lua`, `definitions` and `mergeBuiltinActions`."""
+    if isinstance(value, str):
+        try:
+            value = yaml.safe_load(value) or {}
+        except yaml.YAMLError as error:
+            raise CustomizationsFileError(f"{source}: {where} is not valid YAML: {error}") from None
+    if not isinstance(value, Mapping):
+        raise CustomizationsFileError(f"{source}: {where} must be a map with discovery.lua and definitions")
+    discovery = value.get("discovery.lua") or ""
+    if not isinstance(discovery, str):
+        raise CustomizationsFileError(f"{source}: {where}: discovery.lua must be a string holding a Lua script")
+    definitions = []
+    for index, item in enumerate(value.get("definitions") or []):
+        if not isinstance(item, Mapping) or not isinstance(item.get("name"), str) or not item.get("name"):
+            raise CustomizationsFileError(f"{source}: {where}: definitions[{index}] needs a name")
+        script = item.get("action.lua")
+        if not isinstance(script, str) or not script.strip():
+            raise CustomizationsFileError(
+                f"{source}: {where}: definitions[{index}] ({item['name']}) needs action.lua, a Lua script"
+            )
+        definitions.append((str(item["name"]), script))
+    merge = value.get("mergeBuiltinActions", False)
+    if not isinstance(merge, bool):
+        raise CustomizationsFileError(f"{source}: {where}: mergeBuiltinActions must be true or false")
+    return ActionsOverride(discovery, tuple(definitions), merge, f"{source} {where}")

@@ -147,9 +147,10 @@ local function rethrow_budget(ok, ...)
   return ok, ...
 end
 
-local function sandbox_env(obj)
+local function sandbox_env(obj, params)
   local env = {
     obj = obj,
+    actionParams = params,
     assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs,
     select = select, tonumber = tonumber, tostring = tostring, type = type,
     rawequal = rawequal, rawget = rawget, rawlen = rawlen, rawset = rawset,
@@ -211,13 +212,15 @@ local function message_of(err)
 end
 
 -- Runs a compiled chunk against a fresh sandbox. Returns true, status, message (read raw:
--- no metamethod of the script runs once the hook is off) or false, error message.
-runner = function(chunk, obj, hook_calls, seconds, hook_every)
+-- no metamethod of the script runs once the hook is off) or false, error message. With
+-- `whole` (a resource action or its discovery), returns true and the result table itself; the
+-- script's `actionParams` global is `params`.
+runner = function(chunk, obj, hook_calls, seconds, hook_every, whole, params)
   exceeded = nil
   deadline_clock = clock() + seconds
   hook_calls_left = hook_calls
   instruction_budget, seconds_allowed = hook_calls * hook_every, seconds
-  setupvalue(chunk, 1, sandbox_env(obj))
+  setupvalue(chunk, 1, sandbox_env(obj, params))
   sethook(check_budget, "", hook_every)
   local ok, result = pcall(chunk)
   local message
@@ -229,6 +232,7 @@ runner = function(chunk, obj, hook_calls, seconds, hook_every)
   if type(result) ~= "table" then
     return false, "expect table output from Lua script, not " .. type(result)
   end
+  if whole then return true, result end
   return true, rawget(result, "status"), rawget(result, "message")
 end
 return runner

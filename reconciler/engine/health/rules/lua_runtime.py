@@ -117,12 +117,19 @@ class _Runtime:
             self._compiled[key] = chunk
         return chunk
 
-    def execute(self, script: LuaScript, obj: Mapping[str, Any]) -> tuple[bool, Any]:
+    def execute(self, script: LuaScript, obj: Mapping[str, Any], whole: bool = False,
+                params: Mapping[str, str] | None = None, convert: Any = None) -> tuple[bool, Any]:
+        """Run `script` on `obj`: (True, (status, message)) for a health check; with `whole`,
+        (True, convert(result table)) for an action; (False, error message) when it fails."""
         chunk = self.compile(script)
         lua_obj = self.lua.table_from(_plain(obj), recursive=True)
+        lua_params = self.lua.table_from(dict(params or {}))
         self.lua.set_max_memory(self.lua.get_memory_used() + MEMORY_LIMIT_BYTES)
         try:
-            ok, *result = self.run(chunk, lua_obj, INSTRUCTION_BUDGET // _HOOK_EVERY, TIME_LIMIT_SECONDS, _HOOK_EVERY)
+            ok, *result = self.run(chunk, lua_obj, INSTRUCTION_BUDGET // _HOOK_EVERY, TIME_LIMIT_SECONDS, _HOOK_EVERY,
+                                   whole, lua_params)
+            if ok and whole:
+                return True, convert(result[0]) if convert is not None else result[0]
             return ok, tuple(result) if ok else result[0]
         except lua54.LuaMemoryError:
             return False, _memory_message()
@@ -150,6 +157,11 @@ def _memory_message() -> str:
 
 
 _local = threading.local()
+
+
+def runtime() -> _Runtime:
+    """This thread's Lua state (resource actions run their scripts in it too)."""
+    return _runtime()
 
 
 def _runtime() -> _Runtime:

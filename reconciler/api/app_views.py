@@ -1,0 +1,172 @@
+"""What an on-call engineer looks at and does on one app (issue 29), Argo CD's API paths:
+
+    GET  /api/v1/applications/{name}/resource-tree        nodes, orphanedNodes, hooks
+    GET  /api/v1/applications/{name}/resource              live and desired manifests, diff, why
+    GET  /api/v1/applications/{name}/events                Kubernetes Events of an object and what it owns
+    GET  /api/v1/applications/{name}/logs                  container logs (text; follow: event stream)
+    GET  /api/v1/applications/{name}/resource/actions      the actions an object offers
+    POST /api/v1/applications/{name}/resource/actions      run one (RBAC `action/<group>/<Kind>/<action>`)
+
+Reads need `get` on the application (logs: `get` on Argo CD's `logs` resource); running an
+action needs Argo CD's `action/<group>/<Kind>/<action>` on the application. The work is done by
+control/views, here when the API has cluster access (RECONCILER_API_CLUSTER_ACCESS=direct), else
+by a worker; `resource` needs a render, so a worker answers it whatever the setting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sse_starlette.sse import EventSourceResponse
+from starlette.concurrency import run_in_threadpool
+
+from reconciler.api.access.identity import Caller
+from reconciler.api.access.permits import app_object, permit_app, permit_each, require
+from reconciler.api.auth import context, rest_caller
+from reconciler.api.errors import ApiError
+from reconciler.api.models import ErrorBody
+from reconciler.control.catalog import UnknownApplication
+from reconciler.control.views.logs import follow_logs
+from reconciler.control.views.requests import answer, log_query
+from reconciler.control.views.scope import NotInApplication
+from reconciler.core.urls import redact_urls_in
+from reconciler.engine.cluster import KubeError
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "no valid bearer token or session"},
+    403: {"model": ErrorBody, "description": "the RBAC policy does not allow this caller the action (named)"},
+    404: {"model": ErrorBody, "description": "no such application, or the object is not part of it"},
+}
+_BAD = {400: {"model": ErrorBody, "description": "the request or the API server refused it (named)"}}
+
+
+class ActionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    group: str = ""
+    version: str = ""
+    kind: str
+    namespace: str = ""
+    resourceName: str
+    action: str = Field(min_length=1)
+    resourceActionParameters: list[dict[str, str]] = Field(
+        default_factory=list, description='[{"name": "replicas", "value": "3"}] for actions with parameters')
+
+
+def _view(request: Request, name: str, kind: str, params: dict[str, Any]) -> dict[str, Any]:
+    ctx = context(request)
+    params = {"name": name, **{k: v for k, v in params.items() if v is not None}}
+    if kind == "resource" or ctx.settings.api_cluster_access == "workers":
+        reply = ctx.ask_workers(kind, params)
+        if not reply.get("found"):
+            raise UnknownApplication(name)
+        body = dict(reply["view"])
+    else:
+        body = answer(ctx.services(), kind, params)
+    if set(body) == {"error", "code"}:
+        raise ApiError(int(body["code"]), str(body["error"]))
+    return body
+
+
+def views_router() -> APIRouter:
+    router = APIRouter(prefix="/api/v1/applications", tags=["application views"], dependencies=[Depends(rest_caller)])
+
+    @router.get("/{name}/resource-tree", summary="The app's objects and what they own, with sync and health",
+                responses=_ERRORS, dependencies=[Depends(permit_app("get"))])
+    def resource_tree(request: Request, name: str) -> JSONResponse:
+        return JSONResponse(_view(request, name, "resource-tree", {}))
+
+    @router.get("/{name}/resource", summary="One object: live and desired manifests, diff, why it differs",
+                responses={**_ERRORS, **_BAD, 409: {"model": ErrorBody, "description": "cannot be compared now"}},
+                dependencies=[Depends(permit_app("get"))])
+    def resource(request: Request, name: str, kind: str = Query(...), resourceName: str = Query(...),
+                 group: str = Query(""), version: str = Query(""), namespace: str = Query("")) -> JSONResponse:
+        params = {"group": group, "version": version, "kind": kind, "namespace": namespace,
+                  "resourceName": resourceName}
+        return JSONResponse(redact_urls_in(_view(request, name, "resource", params)))
+
+    @router.get("/{name}/events", summary="Kubernetes Events of the app's objects, or of one and what it owns",
+                responses={**_ERRORS, **_BAD}, dependencies=[Depends(permit_app("get"))])
+    def events(request: Request, name: str, resourceNamespace: str = Query(""),
+               resourceName: str = Query(""), resourceUID: str = Query("")) -> JSONResponse:
+        params = {"resourceNamespace": resourceNamespace, "resourceName": resourceName, "resourceUID": resourceUID}
+        return JSONResponse(_view(request, name, "events", params))
+
+    @router.get(
+        "/{name}/logs",
+        summary="Container logs of a Pod, or of the Pods under an object (text; follow=true: an event stream)",
+        responses={**_ERRORS, **_BAD, 200: {"content": {"text/plain": {}, "text/event-stream": {}}}},
+        dependencies=[Depends(permit_app("get", resource="logs"))],
+    )
+    async def logs(
+        request: Request, name: str, namespace: str = Query(""), podName: str = Query(""),
+        kind: str = Query(""), resourceName: str = Query(""), group: str | None = Query(None),
+        container: str = Query(""), follow: bool = Query(False), previous: bool = Query(False),
+        tailLines: int | None = Query(None, ge=0), sinceSeconds: int | None = Query(None, ge=1),
+    ) -> Any:
+        params = {"namespace": namespace, "podName": podName, "kind": kind, "resourceName": resourceName,
+                  "group": group, "container": container, "previous": previous, "tailLines": tailLines,
+                  "sinceSeconds": sinceSeconds}
+        if not follow:
+            body = await run_in_threadpool(_view, request, name, "logs", params)
+            return PlainTextResponse(body["text"])
+        ctx = context(request)
+        if ctx.settings.api_cluster_access == "workers":
+            raise ApiError(501, "follow=true needs the API to read the cluster itself (RECONCILER_API_CLUSTER_ACCESS="
+                                "direct); with workers, read the logs without follow and ask again")
+        return EventSourceResponse(_follow(request, name, params))
+
+    @router.get("/{name}/resource/actions", summary="The resource actions an object offers",
+                responses={**_ERRORS, **_BAD}, dependencies=[Depends(permit_app("get"))])
+    def list_actions(request: Request, name: str, kind: str = Query(...), resourceName: str = Query(...),
+                     group: str = Query(""), version: str = Query(""), namespace: str = Query("")) -> JSONResponse:
+        params = {"group": group, "version": version, "kind": kind, "namespace": namespace,
+                  "resourceName": resourceName}
+        return JSONResponse(_view(request, name, "actions", params))
+
+    @router.post("/{name}/resource/actions", summary="Run a resource action; answers the object it changed",
+                 responses={**_ERRORS, **_BAD}, dependencies=[Depends(permit_each())])
+    def run_action(request: Request, name: str, body: ActionBody,
+                   caller: Caller = Depends(rest_caller)) -> JSONResponse:  # noqa: B008
+        obj, _ = app_object(request, name)
+        # Argo CD's RunResourceAction: `action/<group>/<Kind>/<action>` on the application.
+        require(request, caller, "applications", f"action/{body.group}/{body.kind}/{body.action}", obj)
+        params = {**body.model_dump(exclude={"resourceActionParameters"}),
+                  "params": {p.get("name", ""): p.get("value", "") for p in body.resourceActionParameters}}
+        return JSONResponse(_view(request, name, "run-action", params))
+
+    return router
+
+
+async def _follow(request: Request, name: str, params: dict[str, Any]) -> AsyncIterator[dict[str, str]]:
+    """Log lines as server-sent events (`data: <line>`); an `error` event when the read fails."""
+    services = context(request).services()
+    loop = asyncio.get_running_loop()
+    lines: asyncio.Queue[tuple[str, str] | None] = asyncio.Queue(maxsize=10_000)
+    stop = threading.Event()
+
+    def pump() -> None:
+        try:
+            for line in follow_logs(services, name, log_query(params), stop):
+                asyncio.run_coroutine_threadsafe(lines.put(("line", line)), loop).result()
+        except (KubeError, NotInApplication, UnknownApplication, ValueError) as exc:
+            asyncio.run_coroutine_threadsafe(lines.put(("error", str(exc))), loop).result()
+        finally:
+            asyncio.run_coroutine_threadsafe(lines.put(None), loop).result()
+
+    threading.Thread(target=pump, daemon=True, name=f"follow-logs-{name}").start()
+    try:
+        while True:
+            item = await lines.get()
+            if item is None:
+                return
+            kind, text = item
+            yield {"data": text} if kind == "line" else {"event": "error", "data": text}
+    finally:
+        stop.set()
