@@ -220,7 +220,7 @@ def apps_router() -> APIRouter:
         page: int | None = Query(None, description="1-based page number (instead of continue)"),
         sort: str | None = Query(None, description="name | sync | health | lastSync; a leading - reverses"),
     ) -> JSONResponse:
-        rows = app_rows.rows(context(request).services().store)
+        rows = context(request).app_rows()
         wanted = [r for r in rows if _matches_filters(r, sync, health, project, repo, search)]
         visible = visible_apps(request, caller, wanted)
         if limit is None and continue_token is None and page is None and sort is None:

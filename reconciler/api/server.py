@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -62,6 +63,13 @@ log = logging.getLogger("reconciler.api.server")
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
+def _warm_rows(ctx: ApiContext) -> None:
+    try:
+        ctx.app_rows()
+    except Exception as exc:  # Redis down at start, for instance: the first list builds the index
+        log.info("the list's row index was not built at start (%s); the first list builds it", exc)
+
+
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
     """The ASGI application. `services` (e.g. a test's) is used as given and not closed;
     without it the clients are built from `settings` on the first request that needs them."""
@@ -70,6 +78,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # The list's row index is built in the background at start (seconds at 10,000 apps), so
+        # the first page a user asks for does not wait for it; a Redis that is not up yet only
+        # means the first list builds it.
+        threading.Thread(target=_warm_rows, args=(ctx,), daemon=True, name="app-rows-warmup").start()
         yield
         hub = getattr(_app.state, "app_event_hub", None)
         if hub is not None:  # the stream reader of api/streams.py

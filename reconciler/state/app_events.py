@@ -55,7 +55,8 @@ class AppEventsState(RedisState):
         """Entries after `after` (a reconnecting client's Last-Event-ID), or None when that entry
         is no longer kept (the client must reload instead of resuming)."""
         oldest = self.r.xrange(Keys.app_events, count=1)
-        if oldest and _id_before(after, str(oldest[0][0])):
+        # "0-0": the reader started on an empty stream, so whatever is there now is all new.
+        if after != "0-0" and oldest and _id_before(after, str(oldest[0][0])):
             return None
         entries = self.r.xrange(Keys.app_events, min=f"({after}", count=count)
         return [(str(i), str(f.get("type", "")), str(f.get("app", ""))) for i, f in entries]

@@ -99,6 +99,18 @@ class AccessControl:
     def allows(self, store: Store, caller: Caller, resource: str, action: str, obj: str) -> bool:
         return self.decide(store, caller, resource, action, obj, explain=False).allowed
 
+    def allows_each(self, store: Store, caller: Caller, resource: str, action: str, objs: list[str]) -> list[bool]:
+        """`allows` for many objects (a list's rows), reading each project they name once."""
+        enforcer = self.enforcer
+        projects: dict[str, Any] = {}
+        answers = []
+        for obj in objs:
+            name = project_name_of(resource, obj)
+            if name not in projects:
+                projects[name] = registered_project(store, name)
+            answers.append(enforcer.decide(caller.asker, resource, action, obj, projects[name], explain=False).allowed)
+        return answers
+
     def require(
         self, store: Store, caller: Caller, resource: str, action: str, obj: str, request: Any = None
     ) -> Decision:

@@ -76,8 +76,9 @@ def permit_each() -> Callable[..., Any]:
 def visible_apps(request: Request, caller: Caller, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The rows (each with `project` and `name`) of the Applications the caller may `get`."""
     ctx = context(request)
-    store = ctx.services().store
-    return [r for r in rows if ctx.access.allows(store, caller, "applications", "get", f"{r['project']}/{r['name']}")]
+    objects = [f"{r['project']}/{r['name']}" for r in rows]
+    allowed = ctx.access.allows_each(ctx.services().store, caller, "applications", "get", objects)
+    return [row for row, yes in zip(rows, allowed, strict=True) if yes]
 
 
 def declares_permit(route: Any) -> bool:
