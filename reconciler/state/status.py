@@ -149,9 +149,17 @@ def view_digest(status: dict[str, Any]) -> str:
 
 def status_row(status: dict[str, Any]) -> dict[str, Any]:
     """The fields of an app's list row that come from its status."""
+    sync, health = _section(status, "sync"), _section(status, "health")
     return {
-        "sync": (status.get("sync") or {}).get("status", "Unknown"),
-        "revision": (status.get("sync") or {}).get("revision", ""),
-        "health": (status.get("health") or {}).get("status", "Unknown"),
+        "sync": sync.get("status", "Unknown"),
+        "revision": sync.get("revision", ""),
+        "health": health.get("status", "Unknown"),
         "observedAt": status.get("observedAt"),
     }
+
+
+def _section(status: dict[str, Any], key: str) -> dict[str, Any]:
+    # A status written by an older version (or by hand) may hold a bare string here; the row
+    # then says Unknown rather than failing the write that carries it.
+    value = status.get(key)
+    return value if isinstance(value, dict) else {}

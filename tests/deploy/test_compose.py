@@ -179,8 +179,7 @@ def test_env_example_documents_every_setting_compose_reads() -> None:
 
 
 def test_env_example_names_every_setting_of_the_reconciler() -> None:
-    sources = ("settings.py", "access_settings.py")
-    settings_source = "".join((ROOT / "reconciler" / name).read_text() for name in sources)
+    settings_source = "".join(path.read_text() for path in sorted((ROOT / "reconciler" / "settings").glob("*.py")))
     read = set(re.findall(r'"((?:RECONCILER|REDIS)_[A-Z0-9_]+)"', settings_source))
     read |= {f"RECONCILER_WEBHOOK_{p}_SECRET" for p in ("GITHUB", "GITLAB", "BITBUCKET", "GITEA", "GENERIC")}
     # Not for containers: the data dir is fixed by the image; RECONCILER_SERVER and its token are for the CLI.
