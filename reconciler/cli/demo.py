@@ -30,6 +30,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -265,8 +266,34 @@ def run(headless: bool, port: int, workdir: Path) -> int:
         redis.stop()
 
 
+@dataclass
+class DemoSystem:
+    """What the demo started and what its later steps need of it."""
+
+    env: dict[str, str]
+    api_url: str
+    kubesim_url: str
+    flower_port: int
+    admin_token: str
+    webhook_secret: str
+    receiver: NotificationReceiver
+
+
 def _run(headless: bool, port: int, workdir: Path, processes: Processes, redis: RedisProcess) -> int:
     started = time.monotonic()
+    system = _start_system(port, workdir, processes, redis)
+    clone, origin_url = make_repository(workdir)
+    say(f"3. Git repository {origin_url} created with the seed's layout (argocd/, apps/, infrastructure/)")
+    _register_root(system, clone, processes, started)
+    _push_a_release(system, clone, origin_url, processes)
+    if headless:
+        return 0
+    _serve_until_interrupted(system, workdir, redis, processes)
+    return 0
+
+
+def _start_system(port: int, workdir: Path, processes: Processes, redis: RedisProcess) -> DemoSystem:
+    """kubesim, Redis, and the reconciler's processes (worker, beat, watcher, API, Flower)."""
     kube_port = free_port()
     kubesim_url = f"http://127.0.0.1:{kube_port}"
     kubeconfig = workdir / "kubeconfig"
@@ -282,15 +309,35 @@ def _run(headless: bool, port: int, workdir: Path, processes: Processes, redis: 
     receiver = NotificationReceiver()
     notifications_cm = workdir / "argocd-notifications-cm.yaml"
     notifications_cm.write_text(NOTIFICATIONS_CM.format(receiver=receiver.url))
-    webhook_secret = secrets.token_hex(16)
-    admin_token = secrets.token_hex(16)
+    system = DemoSystem(
+        env={}, api_url=f"http://127.0.0.1:{port}", kubesim_url=kubesim_url, flower_port=free_port(),
+        admin_token=secrets.token_hex(16), webhook_secret=secrets.token_hex(16), receiver=receiver,
+    )
+    system.env = _environment(system, redis, kubeconfig, workdir, notifications_cm)
+    say(f"1. kubesim (emulated Kubernetes API, controllers on) at {kubesim_url}; Redis at {redact_url(redis.url)}")
+    env = system.env
+    processes.start("worker", [sys.executable, "-m", "reconciler.cli", "worker", "--loglevel", "WARNING"], env)
+    processes.start("beat", [sys.executable, "-m", "reconciler.cli", "beat", "--loglevel", "WARNING"], env)
+    processes.start("watch", [sys.executable, "-m", "reconciler.cli", "watch", "--loglevel", "WARNING"], env)
+    processes.start("api", [sys.executable, "-m", "reconciler.cli", "api", "--port", str(port), "--host", "127.0.0.1"],
+                    env)
+    processes.start("flower", [sys.executable, "-m", "reconciler.cli", "flower", "--port", str(system.flower_port),
+                               "--host", "127.0.0.1"], env)
+    wait_until(lambda: _ok(f"{system.api_url}/readyz"), 60, "the API to be ready", processes)
+    say(f"2. worker, beat, watcher, API ({system.api_url}) and Flower (http://127.0.0.1:{system.flower_port}) are up")
+    return system
+
+
+def _environment(
+    system: DemoSystem, redis: RedisProcess, kubeconfig: Path, workdir: Path, notifications_cm: Path
+) -> dict[str, str]:
     env = {
         **os.environ,
         "REDIS_URL": redis.url,
         "KUBECONFIG": str(kubeconfig),
         "RECONCILER_DATA_DIR": str(workdir / "data"),
-        "RECONCILER_WEBHOOK_GITHUB_SECRET": webhook_secret,
-        "RECONCILER_API_TOKENS": f"admin:{admin_token}",
+        "RECONCILER_WEBHOOK_GITHUB_SECRET": system.webhook_secret,
+        "RECONCILER_API_TOKENS": f"admin:{system.admin_token}",
         "RECONCILER_POLL_INTERVAL": "180",
         # The demo's Git repository is a local one it creates in the workdir (its data dir there
         # stays refused): local repositories are read only under this root.
@@ -298,24 +345,14 @@ def _run(headless: bool, port: int, workdir: Path, processes: Processes, redis: 
         # Notifications to the receiver above (a loopback address, allowed on purpose).
         "RECONCILER_NOTIFICATIONS_FILE": str(notifications_cm),
         "RECONCILER_ALLOWED_PRIVATE_HOSTS": "127.0.0.1",
-        "RECONCILER_URL": f"http://127.0.0.1:{port}",
+        "RECONCILER_URL": system.api_url,
     }
     env.pop("RECONCILER_SERVER", None)
-    say(f"1. kubesim (emulated Kubernetes API, controllers on) at {kubesim_url}; Redis at {redact_url(redis.url)}")
-    processes.start("worker", [sys.executable, "-m", "reconciler.cli", "worker", "--loglevel", "WARNING"], env)
-    processes.start("beat", [sys.executable, "-m", "reconciler.cli", "beat", "--loglevel", "WARNING"], env)
-    processes.start("watch", [sys.executable, "-m", "reconciler.cli", "watch", "--loglevel", "WARNING"], env)
-    processes.start("api", [sys.executable, "-m", "reconciler.cli", "api", "--port", str(port), "--host", "127.0.0.1"],
-                    env)
-    flower_port = free_port()
-    processes.start("flower", [sys.executable, "-m", "reconciler.cli", "flower", "--port", str(flower_port),
-                               "--host", "127.0.0.1"], env)
-    api_url = f"http://127.0.0.1:{port}"
-    wait_until(lambda: _ok(f"{api_url}/readyz"), 60, "the API to be ready", processes)
-    say(f"2. worker, beat, watcher, API ({api_url}) and Flower (http://127.0.0.1:{flower_port}) are up")
+    return env
 
-    clone, origin_url = make_repository(workdir)
-    say(f"3. Git repository {origin_url} created with the seed's layout (argocd/, apps/, infrastructure/)")
+
+def _register_root(system: DemoSystem, clone: Path, processes: Processes, started: float) -> None:
+    env = system.env
     result = cli(env, "app", "create", "-f", str(clone / "argocd" / "root.yaml"))
     if result.returncode != 0:
         raise DemoFailed(f"registering the root app failed: {result.stderr.strip()}")
@@ -326,6 +363,10 @@ def _run(headless: bool, port: int, workdir: Path, processes: Processes, redis: 
     say(cli(env, "app", "list").stdout.rstrip())
     say(sealed_secrets_line(env))
 
+
+def _push_a_release(system: DemoSystem, clone: Path, origin_url: str, processes: Processes) -> None:
+    """CI pushes a new image tag; GitHub's signed webhook makes it land at once."""
+    env, receiver = system.env, system.receiver
     before = git(clone, "rev-parse", "HEAD")
     tag = secrets.token_hex(4)
     values = clone / "apps" / "api" / "values-prod.yaml"
@@ -335,10 +376,10 @@ def _run(headless: bool, port: int, workdir: Path, processes: Processes, redis: 
     git(clone, "push", "-q", "origin", "main")
     after = git(clone, "rev-parse", "HEAD")
     body = push_payload(origin_url, before, after, ["apps/api/values-prod.yaml"])
-    signature = "sha256=" + hmac.new(webhook_secret.encode(), body, hashlib.sha256).hexdigest()
+    signature = "sha256=" + hmac.new(system.webhook_secret.encode(), body, hashlib.sha256).hexdigest()
     pushed = time.monotonic()
     resp = httpx.post(
-        f"{api_url}/api/webhook",
+        f"{system.api_url}/api/webhook",
         content=body,
         headers={"X-GitHub-Event": "push", "X-Hub-Signature-256": signature, "Content-Type": "application/json"},
         timeout=10,
@@ -347,7 +388,7 @@ def _run(headless: bool, port: int, workdir: Path, processes: Processes, redis: 
     say(f"   (a webhook receiver at {receiver.url} gets the apps' notifications: argocd-notifications-cm)")
     receiver.quiet = False
     wanted = f"registry.example.com/api:{tag}"
-    wait_until(lambda: api_image(kubesim_url) == wanted, 60, "the new image to be applied", processes)
+    wait_until(lambda: api_image(system.kubesim_url) == wanted, 60, "the new image to be applied", processes)
     say(f"6. new revision applied to the cluster {time.monotonic() - pushed:.2f}s after the push")
     wait_until(lambda: _healthy_at(env, "api", after), 120, "the api rollout to finish", processes)
     say(f"7. rollout finished: api Synced and Healthy at {after[:7]}, {time.monotonic() - pushed:.2f}s after the push")
@@ -355,12 +396,13 @@ def _run(headless: bool, port: int, workdir: Path, processes: Processes, redis: 
                "the notification of the api deploy", processes)
     say(f"8. the local webhook receiver got the notification of api@{after[:7]} (on-sync-succeeded / on-deployed)")
     say(cli(env, "app", "get", "api").stdout.rstrip())
-    if headless:
-        return 0
+
+
+def _serve_until_interrupted(system: DemoSystem, workdir: Path, redis: RedisProcess, processes: Processes) -> None:
     say("")
-    say(f"API and dashboard: {api_url}/   (token: {admin_token})")
-    say(f"Flower:            http://127.0.0.1:{flower_port}/")
-    say(f"kubesim:           {kubesim_url}   (kubeconfig: {workdir / 'kubeconfig'})")
+    say(f"API and dashboard: {system.api_url}/   (token: {system.admin_token})")
+    say(f"Flower:            http://127.0.0.1:{system.flower_port}/")
+    say(f"kubesim:           {system.kubesim_url}   (kubeconfig: {workdir / 'kubeconfig'})")
     # The Redis password goes to a file only its owner reads, not to the terminal's scroll-back.
     url_file = workdir / "redis-url"
     url_file.touch(mode=0o600)

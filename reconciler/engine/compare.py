@@ -21,7 +21,6 @@ from reconciler.engine.diff.resource_diff import (
     CompareMode,
     ResourceDiff,
     ResourceSyncStatus,
-    annotation_options,
     app_sync_status,
     diff_resource,
 )
@@ -31,37 +30,32 @@ from reconciler.engine.hooks import Hook, is_hook
 from reconciler.engine.live_view import (
     LiveRecord,
     LiveView,
-    content_hash,
     live_fingerprint,
-    owned_fields,
     owned_fingerprint,
 )
+from reconciler.engine.served_kinds import (
+    crd_kinds_of,
+    crd_name_for,
+    not_served_error,
+    served,
+    skips_dry_run_on_missing,
+)
+from reconciler.engine.verified_marks import (
+    ABSENT,
+    OWNED,
+    manifest_hash,
+    recently_found_absent,
+    still_verified,
+    verified_mark,
+)
 from reconciler.model import Application, ResourceIgnoreDifferences
-from reconciler.model.resources import SYNC_OPTIONS_ANNOTATION, TRACKING_ANNOTATION, ResourceKey, split_api_version
+from reconciler.model.resources import TRACKING_ANNOTATION, ResourceKey, split_api_version
 from reconciler.source.render.tracking import ARGO_GROUP, CHILD_APP_KINDS
-
-CRD_GROUP = "apiextensions.k8s.io"
-
-# A `verified` entry "absent:<manifest hash>:<unix time>": the object did not exist and a dry-run
-# accepted the manifest. A compare within ABSENT_TRUST_SECONDS takes it as Missing without a GET
-# and a second dry-run (the apply that follows is the server's final word anyway); later, the
-# server is asked again, so a long-missing object is re-validated on every poll as before.
-ABSENT = "absent"
-ABSENT_TRUST_SECONDS = 60.0
-# A `verified` entry "owned:<owned fingerprint>:<manifest hash>": the object was Synced when this
-# system's Apply entry held exactly the manifest's fields, so only those fields' values (and who
-# owns them) can make it drift; other managers' writes (a controller's annotation) cannot.
-# Otherwise "<live fingerprint>:<manifest hash>" vouches by the whole object.
-OWNED = "owned"
 
 
 def is_child_app(obj: Mapping[str, Any]) -> bool:
     group, _ = split_api_version(str(obj.get("apiVersion", "")))
     return group == ARGO_GROUP and obj.get("kind") in CHILD_APP_KINDS
-
-
-def manifest_hash(obj: Mapping[str, Any]) -> str:
-    return content_hash(obj)
 
 
 @dataclass(frozen=True)
@@ -189,8 +183,6 @@ def compare(
     other than "unchanged since verified" comes from the server (GET and dry-run).
     """
     verified = verified or {}
-    # System-level resource.customizations.ignoreDifferences first, then the app's own.
-    ignore = with_system_ignore_differences(app.ignore_differences, customizations)
     desired_by_key = {ResourceKey.of(obj): obj for obj in desired.objects}
     types: set[tuple[str, str]] | None = None
     if live_types is not None:
@@ -209,33 +201,77 @@ def compare(
             for obj in cluster.list_tracked(app.name, types, namespaces=namespaces)
             if owned_by(obj, app.name) and not is_hook(obj)
         }
-    crd_kinds = crd_kinds_of(desired.objects)
+    run = _ComparePass(
+        cluster=cluster,
+        app=app,
+        # System-level resource.customizations.ignoreDifferences first, then the app's own.
+        ignore=with_system_ignore_differences(app.ignore_differences, customizations),
+        customizations=customizations,
+        verified=verified,
+        crd_kinds=crd_kinds_of(desired.objects),
+    )
     states: list[ResourceState] = []
-    new_verified: dict[str, str] = {}
-    dry_runs = 0
     for key in sorted(set(desired_by_key) | set(records if records is not None else listed)):
         manifest = desired_by_key.get(key)
-        live = listed.get(key)
         record = records.get(key) if records is not None else None
         if manifest is None and key in desired.skipped:
             continue
         if manifest is None:
-            if record is not None:  # the index saw it: make sure it is still there and ours
-                live = _get_quietly(cluster, {"apiVersion": record.api_version, "kind": key.kind},
-                                    {"namespace": key.namespace or None, "name": key.name})
-            if live is not None and owned_by(live, app.name) and not is_hook(live):
-                states.append(_extra(key, live, ignore))
-            continue
-        if record is not None and still_verified(verified.get(str(key)), manifest, record.fingerprint, record.owned):
-            new_verified[str(key)] = verified[str(key)]
-            states.append(_unchanged(key, record))
-            continue
+            state = run.extra(key, listed.get(key), record)
+        else:
+            state = run.desired(key, manifest, listed.get(key), record)
+        if state is not None:
+            states.append(state)
+    return Comparison(
+        revision=desired.revision,
+        resources=states,
+        sync_status=app_sync_status(s.diff for s in states),
+        health=worst(s.health for s in states if s.health is not None),
+        verified=run.new_verified,
+        dry_runs=run.dry_runs,
+        live_source=source,
+    )
+
+
+@dataclass
+class _ComparePass:
+    """One compare's context and what it learns: the `verified` entries that still hold and
+    the dry-runs it cost."""
+
+    cluster: Cluster
+    app: Application
+    ignore: tuple[ResourceIgnoreDifferences, ...]
+    customizations: Customizations
+    verified: Mapping[str, str]
+    crd_kinds: dict[tuple[str, str], str]
+    new_verified: dict[str, str] = field(default_factory=dict)
+    dry_runs: int = 0
+
+    def extra(self, key: ResourceKey, live: dict[str, Any] | None, record: LiveRecord | None) -> ResourceState | None:
+        """A live object of the app's that no manifest asks for (a prune candidate), or None."""
+        if record is not None:  # the index saw it: make sure it is still there and ours
+            live = _get_quietly(
+                self.cluster,
+                {"apiVersion": record.api_version, "kind": key.kind},
+                {"namespace": key.namespace or None, "name": key.name},
+            )
+        if live is not None and owned_by(live, self.app.name) and not is_hook(live):
+            return _extra(key, live, self.ignore)
+        return None
+
+    def desired(
+        self, key: ResourceKey, manifest: dict[str, Any], live: dict[str, Any] | None, record: LiveRecord | None
+    ) -> ResourceState:
+        """The state of one desired object, asking the server only what the verdict needs."""
+        cluster, app, customizations = self.cluster, self.app, self.customizations
+        entry = self.verified.get(str(key))
+        if record is not None and still_verified(entry, manifest, record.fingerprint, record.owned):
+            self.new_verified[str(key)] = str(entry)
+            return _unchanged(key, record)
         if live is None and not served(cluster, manifest):
-            states.append(_not_served(key, manifest, app, crd_kinds, ignore))
-            continue
-        if live is None and _recently_found_absent(verified.get(str(key)), manifest):
-            states.append(_state(diff_resource(key, manifest, None, ignore, mode="subset"), None, customizations))
-            continue
+            return _not_served(key, manifest, app, self.crd_kinds, self.ignore)
+        if live is None and recently_found_absent(entry, manifest):
+            return _state(diff_resource(key, manifest, None, self.ignore, mode="subset"), None, customizations)
         shared_with = ""
         write_mode = apply_mode(app, manifest)
         answer: DryRun | None = None
@@ -248,79 +284,42 @@ def compare(
             if answer is None or not answer.creates:
                 live = _get_quietly(cluster, manifest, manifest.get("metadata") or {})
                 shared_with = tracked_by_other_app(live, app.name)
-        if live is not None and answer is None:
-            entry = verified.get(str(key))
-            # Only the fingerprint the entry vouches by is computed.
-            if str(entry).startswith(f"{OWNED}:"):
-                fingerprints = ("", owned_fingerprint(live, cluster.field_manager))
-            else:
-                fingerprints = (live_fingerprint(live), "")
-            if still_verified(entry, manifest, *fingerprints):
-                diff = diff_resource(key, manifest, live, ignore, mode="subset")
-                if diff.status == ResourceSyncStatus.SYNCED and not shared_with:
-                    new_verified[str(key)] = str(entry)
-                    states.append(_state(diff, live, customizations))
-                    continue
+        if live is not None and answer is None and not shared_with:
+            synced = self._still_synced(key, manifest, live, entry)
+            if synced is not None:
+                return synced
         if answer is None:
             answer = _dry_run(cluster, manifest, write_mode)
-        dry_runs += 1
+        self.dry_runs += 1
         dry, mode, error = answer.stored, answer.mode, answer.error
-        diff = diff_resource(key, dry, live, ignore, mode=mode)
+        diff = diff_resource(key, dry, live, self.ignore, mode=mode)
         if diff.status == ResourceSyncStatus.SYNCED and live is not None and not shared_with:
             applied = dry if mode == "exact" and write_mode.server_side else None
-            new_verified[str(key)] = verified_mark(live, manifest, cluster.field_manager, applied)
+            self.new_verified[str(key)] = verified_mark(live, manifest, cluster.field_manager, applied)
         elif live is None and mode == "exact" and not error:
-            new_verified[str(key)] = f"{ABSENT}:{manifest_hash(manifest)}:{time.time():.3f}"
+            self.new_verified[str(key)] = f"{ABSENT}:{manifest_hash(manifest)}:{time.time():.3f}"
         state = _state(diff, live, customizations, error)
         if shared_with:
             state = dataclasses.replace(state, shared_with=shared_with)
-        states.append(state)
-    return Comparison(
-        revision=desired.revision,
-        resources=states,
-        sync_status=app_sync_status(s.diff for s in states),
-        health=worst(s.health for s in states if s.health is not None),
-        verified=new_verified,
-        dry_runs=dry_runs,
-        live_source=source,
-    )
+        return state
 
-
-def verified_mark(
-    live: Mapping[str, Any], manifest: Mapping[str, Any], manager: str, applied: Mapping[str, Any] | None
-) -> str:
-    """The `verified` entry for a live object found Synced with `manifest`. `applied`: what a
-    server-side apply of this manifest stored or would store (None for other modes). When its
-    Apply entry names the same fields as the live one's, that entry holds exactly the manifest's
-    fields, and the entry vouches by them alone (OWNED); otherwise by the whole object."""
-    if applied is not None:
-        fields = owned_fields(live, manager)
-        if fields is not None and fields == owned_fields(applied, manager):
-            return f"{OWNED}:{owned_fingerprint(live, manager)}:{manifest_hash(manifest)}"
-    return f"{live_fingerprint(live)}:{manifest_hash(manifest)}"
-
-
-def still_verified(entry: str | None, manifest: Mapping[str, Any], fingerprint: str, owned: str) -> bool:
-    """The live object (its whole-object and owned-fields fingerprints) is as it was when `entry`
-    was recorded for this very manifest."""
-    if not entry:
-        return False
-    if entry.startswith(f"{OWNED}:"):
-        return bool(owned) and entry == f"{OWNED}:{owned}:{manifest_hash(manifest)}"
-    return entry == f"{fingerprint}:{manifest_hash(manifest)}"
-
-
-def _recently_found_absent(entry: str | None, manifest: Mapping[str, Any]) -> bool:
-    """The object was not there, and the server accepted this very manifest in a dry-run, less
-    than ABSENT_TRUST_SECONDS ago (an auto-sync right after the poll that found it missing)."""
-    if not entry or not entry.startswith(f"{ABSENT}:"):
-        return False
-    _, hashed, at = entry.split(":", 2)
-    try:
-        age = time.time() - float(at)
-    except ValueError:
-        return False
-    return hashed == manifest_hash(manifest) and 0 <= age < ABSENT_TRUST_SECONDS
+    def _still_synced(
+        self, key: ResourceKey, manifest: dict[str, Any], live: dict[str, Any], entry: str | None
+    ) -> ResourceState | None:
+        """Synced without a dry-run when the entry still vouches for this live object and the
+        manifest's fields match it; None when the server must be asked."""
+        # Only the fingerprint the entry vouches by is computed.
+        if str(entry).startswith(f"{OWNED}:"):
+            fingerprints = ("", owned_fingerprint(live, self.cluster.field_manager))
+        else:
+            fingerprints = (live_fingerprint(live), "")
+        if not still_verified(entry, manifest, *fingerprints):
+            return None
+        diff = diff_resource(key, manifest, live, self.ignore, mode="subset")
+        if diff.status != ResourceSyncStatus.SYNCED:
+            return None
+        self.new_verified[str(key)] = str(entry)
+        return _state(diff, live, self.customizations)
 
 
 def _unchanged(key: ResourceKey, record: LiveRecord) -> ResourceState:
@@ -337,58 +336,11 @@ def _unchanged(key: ResourceKey, record: LiveRecord) -> ResourceState:
     )
 
 
-def crd_kinds_of(objects: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], str]:
-    """(group, kind) -> CRD name, for every CustomResourceDefinition among `objects`."""
-    found: dict[tuple[str, str], str] = {}
-    for obj in objects:
-        if obj.get("kind") != "CustomResourceDefinition" or not str(obj.get("apiVersion", "")).startswith(
-            f"{CRD_GROUP}/"
-        ):
-            continue
-        spec = obj.get("spec") or {}
-        kind = (spec.get("names") or {}).get("kind") if isinstance(spec, dict) else None
-        if kind and spec.get("group"):
-            found[(str(spec["group"]), str(kind))] = str((obj.get("metadata") or {}).get("name", ""))
-    return found
-
-
-def served(cluster: Cluster, manifest: Mapping[str, Any]) -> bool:
-    """The cluster serves the manifest's apiVersion and kind (discovery refreshed on a miss, at
-    most once every few seconds per kind: a compare may ask this for many objects of one kind)."""
-    try:
-        cluster.resource_type(
-            str(manifest.get("apiVersion", "")), str(manifest.get("kind", "")), trust_recent_miss=True
-        )
-    except UnknownKindError:
-        return False
-    return True
-
-
-def skips_dry_run_on_missing(app: Application, manifest: Mapping[str, Any]) -> bool:
-    """SkipDryRunOnMissingResource=true on the resource or the app."""
-    if app.sync_policy.option_enabled("SkipDryRunOnMissingResource"):
-        return True
-    options = annotation_options(dict(manifest), SYNC_OPTIONS_ANNOTATION)
-    return options.get("SkipDryRunOnMissingResource", "").lower() == "true"
-
-
-def crd_name_for(key: ResourceKey, manifest: Mapping[str, Any]) -> str:
-    """The CRD that would serve `key`'s kind, as Kubernetes names CRDs: <plural>.<group>
-    (the plural guessed as the lower-case kind + s, which the message says)."""
-    return f"{key.kind.lower()}s.{key.group}" if key.group else key.kind
-
-
-def not_served_error(key: ResourceKey, manifest: Mapping[str, Any]) -> str:
-    """What to do about a desired object whose kind no CRD (of the app or the cluster) serves."""
-    return (
-        f"the cluster serves no kind {key.kind} in apiVersion {manifest.get('apiVersion', '')}: install its "
-        f"CustomResourceDefinition (usually named {crd_name_for(key, manifest)}) or add it to this app; or set "
-        f"{SYNC_OPTIONS_ANNOTATION}: SkipDryRunOnMissingResource=true to let a sync wait for it"
-    )
-
-
 def _not_served(
-    key: ResourceKey, manifest: dict[str, Any], app: Application, crd_kinds: Mapping[tuple[str, str], str],
+    key: ResourceKey,
+    manifest: dict[str, Any],
+    app: Application,
+    crd_kinds: Mapping[tuple[str, str], str],
     ignore: tuple[ResourceIgnoreDifferences, ...],
 ) -> ResourceState:
     """A desired object whose kind the cluster does not serve: Missing, with why and what to do."""

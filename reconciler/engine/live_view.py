@@ -13,7 +13,7 @@
                       (its Apply entry in managedFields), so a controller writing metadata
                       of its own (a Deployment's revision annotation, a finalizer) does not
                       either; used only where that entry is known to hold exactly the
-                      manifest's fields (engine/compare.py `verified_mark`)
+                      manifest's fields (engine/verified_marks.py `verified_mark`)
 
 The engine stays free of Redis: a poll builds the reader and passes it in.
 """

@@ -60,9 +60,6 @@ class OperationsState(RedisState):
     def deletion_problem(self, name: str) -> str:
         return str(self.r.get(Keys.deleting(name)) or "")
 
-    def clear_deletion_problem(self, name: str) -> None:
-        self.r.delete(Keys.deleting(name))
-
     def request_delete(self, name: str, request: dict[str, Any]) -> None:
         """A cascade delete of `name` is asked for: it starts once no sync holds the app, and
         no new sync starts meanwhile (Argo CD: an app with a deletionTimestamp does not sync)."""

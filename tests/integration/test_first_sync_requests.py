@@ -15,9 +15,10 @@ import pytest
 
 from reconciler.control.catalog import register
 from reconciler.engine.cluster import Cluster
-from reconciler.engine.compare import ABSENT, ABSENT_TRUST_SECONDS, DesiredState, compare, manifest_hash
+from reconciler.engine.compare import DesiredState, compare
 from reconciler.engine.diff.resource_diff import ResourceSyncStatus
 from reconciler.engine.health.rules.configured import Customizations
+from reconciler.engine.verified_marks import ABSENT, ABSENT_TRUST_SECONDS, manifest_hash
 from reconciler.model import parse_application, parse_manifests
 from reconciler.model.resources import ResourceKey
 from tests.conftest import GitRepo

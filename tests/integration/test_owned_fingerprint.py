@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from reconciler.engine.cluster import DEFAULT_FIELD_MANAGER, Cluster
-from reconciler.engine.compare import OWNED, still_verified, verified_mark
 from reconciler.engine.live_view import live_fingerprint, owned_fingerprint
+from reconciler.engine.verified_marks import OWNED, still_verified, verified_mark
 
 DEPLOYMENT: dict[str, Any] = {
     "apiVersion": "apps/v1", "kind": "Deployment",

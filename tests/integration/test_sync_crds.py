@@ -254,7 +254,7 @@ def test_a_custom_resource_applies_in_a_process_that_saw_its_kind_missing_before
     from reconciler.control.sync.steps.health import crd_kind_unserved
     from reconciler.engine.cluster import Cluster
     from reconciler.engine.cluster import client as cluster_client
-    from reconciler.engine.compare import served
+    from reconciler.engine.served_kinds import served
 
     monkeypatch.setattr(cluster_client, "MISSING_KIND_RECHECK_SECONDS", 3600.0)
     comparing, installing = Cluster.for_host(kubesim.url), Cluster.for_host(kubesim.url)

@@ -78,10 +78,6 @@ def is_oci(repo_url: str) -> bool:
     return repo_url.startswith("oci://")
 
 
-def is_chart_repository_url(repo_url: str) -> bool:
-    return repo_url.startswith(("oci://", "http://", "https://"))
-
-
 class ChartRepositories:
     def __init__(
         self,

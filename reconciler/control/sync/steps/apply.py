@@ -15,7 +15,8 @@ from reconciler.control.apply_options import Written, write_object
 from reconciler.control.sync.operation import ApplyStep, ObjectRef, ResourceResult
 from reconciler.control.sync.steps.base import Outcome, StepContext
 from reconciler.engine.cluster import KubeError, UnknownKindError
-from reconciler.engine.compare import not_served_error, skips_dry_run_on_missing, verified_mark
+from reconciler.engine.served_kinds import not_served_error, skips_dry_run_on_missing
+from reconciler.engine.verified_marks import verified_mark
 from reconciler.model.operation import ResultCode
 from reconciler.model.resources import ResourceKey
 
