@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.core.errors import InputError
 from reconciler.state import Store
 from reconciler.state.registry import PARENT_OWNER_PREFIX
 from reconciler.state.status import status_row as status_row_of
@@ -133,7 +134,7 @@ def _row(name: str, manifest: dict[str, Any], status_row: dict[str, Any], operat
     }
 
 
-class PageError(ValueError):
+class PageError(InputError, ValueError):
     """A paging parameter that cannot be used; the message names it."""
 
 

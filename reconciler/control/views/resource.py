@@ -13,6 +13,7 @@ from typing import Any
 
 from reconciler.control.catalog import load_application
 from reconciler.control.comparing import compare_registered
+from reconciler.core.errors import InputError
 from reconciler.engine.cluster import KubeError
 from reconciler.engine.diff.secret_mask import mask_secret_pair
 from reconciler.engine.diff.why import explain
@@ -23,7 +24,7 @@ from reconciler.source.git.client import GitError
 from reconciler.source.render import RenderError
 
 
-class ResourceViewError(Exception):
+class ResourceViewError(InputError):
     """The resource cannot be shown (not the app's, or the app cannot be compared)."""
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reconciler.core.errors import InputError
 from reconciler.engine.health.rules.configured import Customizations
 from reconciler.engine.health.rules.lua_directory import config_key
 from reconciler.engine.health.rules.lua_runtime import LuaScript
@@ -25,7 +26,7 @@ DISCOVERY = "discovery.lua"
 ACTION = "action.lua"
 
 
-class ActionError(ValueError):
+class ActionError(InputError, ValueError):
     """An action that cannot be offered or run; the message says which and why."""
 
 

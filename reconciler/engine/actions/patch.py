@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.core.errors import InputError
+
 JsonObj = dict[str, Any]
 
 
@@ -55,7 +57,7 @@ def merge_patch(live: Any, new: Any) -> Any:
     return patch
 
 
-class JsonPatchError(ValueError):
+class JsonPatchError(InputError, ValueError):
     """A JSON patch (RFC 6902) that cannot be applied; the message names the operation."""
 
 

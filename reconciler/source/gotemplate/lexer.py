@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
+from reconciler.core.errors import InputError
+
 
 class TokenKind(Enum):
     SPACE = "space"
@@ -55,7 +57,7 @@ class Text:
     text: str
 
 
-class LexError(ValueError):
+class LexError(InputError, ValueError):
     """The template's actions cannot be told apart (an unclosed `{{`, string or comment)."""
 
 

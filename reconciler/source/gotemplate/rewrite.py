@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from reconciler.core.errors import InputError
 from reconciler.source.gotemplate.lexer import Action, LexError, Token, TokenKind, split_template
 
 NORMALIZE = "__argo_normalize"
@@ -51,7 +52,7 @@ DEFINES = r"""{{- define "__argo_normalize" -}}
 """
 
 
-class TemplateRewriteError(ValueError):
+class TemplateRewriteError(InputError, ValueError):
     """The template uses something Argo CD does not offer, or cannot be split into actions."""
 
 

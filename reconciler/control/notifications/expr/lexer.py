@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
+from reconciler.core.errors import InputError
+
 
 class Kind(Enum):
     NUMBER = "number"
@@ -26,7 +28,7 @@ class Token:
     number: int | float | None = None
 
 
-class ExprSyntaxError(ValueError):
+class ExprSyntaxError(InputError, ValueError):
     """The text is not an expression this evaluator reads; the message says where."""
 
 

@@ -8,10 +8,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.core.errors import InputError
+
 NANOSECONDS_PER_SECOND = 1_000_000_000
 
 
-class ExprError(ValueError):
+class ExprError(InputError, ValueError):
     """The expression failed while running (Argo CD: the condition counts as not met)."""
 
 

@@ -46,6 +46,7 @@ from typing import Any
 
 from lupa import lua54
 
+from reconciler.core.errors import InputError
 from reconciler.core.sandbox import CPU, MEMORY, JobFailed, LimitExceeded, Limits, run_untrusted
 from reconciler.engine.health.rules.lua_bootstrap import bootstrap_source
 from reconciler.engine.health.rules.model import Health, HealthStatus
@@ -71,7 +72,7 @@ SANDBOX_LIMITS = Limits(memory_bytes=256 * 1024 * 1024, cpu_seconds=TIME_LIMIT_S
 _COMPILED_CACHE_SIZE = 512
 
 
-class LuaCheckError(Exception):
+class LuaCheckError(InputError):
     """A script that cannot run (syntax error); the message says where."""
 
 
