@@ -30,7 +30,7 @@ from reconciler.api.access.identity import Caller
 from reconciler.api.access.permits import app_object, permit_app, permit_each, require
 from reconciler.api.auth import context, rest_caller
 from reconciler.api.errors import ApiError
-from reconciler.api.models import ErrorBody
+from reconciler.api.models import AUTH_ERRORS, ErrorBody
 from reconciler.control.catalog import UnknownApplication
 from reconciler.control.views.logs import follow_logs
 from reconciler.control.views.requests import answer, log_query
@@ -39,8 +39,7 @@ from reconciler.core.urls import redact_urls_in
 from reconciler.engine.cluster import KubeError
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorBody, "description": "no valid bearer token or session"},
-    403: {"model": ErrorBody, "description": "the RBAC policy does not allow this caller the action (named)"},
+    **AUTH_ERRORS,
     404: {"model": ErrorBody, "description": "no such application, or the object is not part of it"},
 }
 _BAD = {400: {"model": ErrorBody, "description": "the request or the API server refused it (named)"}}

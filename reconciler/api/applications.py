@@ -27,6 +27,8 @@ from reconciler.api.auth import context, rest_caller
 from reconciler.api.context import WORKER_ANSWER_TIMEOUT_SECONDS
 from reconciler.api.errors import ApiError
 from reconciler.api.models import (
+    AUTH_ERRORS,
+    MANIFESTS_BODY,
     ActionDone,
     AppDetail,
     AppStatus,
@@ -54,10 +56,7 @@ MAX_MANIFEST_BYTES = 5 * 1024 * 1024
 BODY_SOURCE = "request body"
 READONLY_REFRESH_SECONDS = 10.0
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorBody, "description": "no valid bearer token or session"},
-    403: {"model": ErrorBody, "description": "the RBAC policy does not allow this caller the action (named)"},
-}
+_ERRORS = AUTH_ERRORS
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "description": "no such application"}}
 
 
@@ -180,15 +179,7 @@ def apps_router() -> APIRouter:
             413: {"model": ErrorBody, "description": "body too large"},
             **_ERRORS,
         },
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/yaml": {"schema": {"type": "string", "description": "one or more YAML documents"}},
-                    "application/json": {"schema": {"type": "object", "description": "a manifest, or a list"}},
-                },
-            }
-        },
+        openapi_extra=MANIFESTS_BODY,
     )
     async def create(request: Request, caller: Caller = Depends(rest_caller)) -> JSONResponse:  # noqa: B008
         raw = await manifest_body(request)

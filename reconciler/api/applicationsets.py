@@ -21,26 +21,15 @@ from reconciler.api.access.permits import permit_each, require
 from reconciler.api.applications import BODY_SOURCE, _json, _manifest_text, manifest_body
 from reconciler.api.auth import context, rest_caller
 from reconciler.api.errors import ApiError
-from reconciler.api.models import ErrorBody
+from reconciler.api.models import AUTH_ERRORS, MANIFESTS_BODY, ErrorBody
 from reconciler.control.appsets import actions
 from reconciler.control.appsets.clusters import cluster_rows
 from reconciler.control.appsets.reconcile import delete_appset
 from reconciler.model import SpecError, parse_manifests
 from reconciler.model.appset_types import ApplicationSet, ClusterSecret
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorBody, "description": "no valid bearer token"},
-    403: {"model": ErrorBody, "description": "the caller's RBAC policy does not allow it (the message names the rule)"},
-}
-_YAML_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/yaml": {"schema": {"type": "string", "description": "one or more YAML documents"}},
-            "application/json": {"schema": {"type": "object", "description": "a manifest"}},
-        },
-    }
-}
+_ERRORS = AUTH_ERRORS
+_YAML_BODY = MANIFESTS_BODY
 
 
 def _documents(raw: bytes, kind: type, what: str) -> list[Any]:

@@ -25,6 +25,23 @@ class ErrorBody(BaseModel):
     problems: list[str] = Field(default_factory=list, description="each problem found, when there are several")
 
 
+# The answers every authenticated route may give, for the OpenAPI document.
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "no valid bearer token or session"},
+    403: {"model": ErrorBody, "description": "the RBAC policy does not allow this caller the action (named)"},
+}
+# A request body of manifests: YAML documents or JSON (what `app create -f` and `kubectl` send).
+MANIFESTS_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/yaml": {"schema": {"type": "string", "description": "one or more YAML documents"}},
+            "application/json": {"schema": {"type": "object", "description": "a manifest, or a list"}},
+        },
+    }
+}
+
+
 class LastSync(_Open):
     phase: OperationPhase | Literal[""] = Field("", description='"" before the first sync')
     finishedAt: float | None = None
