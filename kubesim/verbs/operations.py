@@ -121,6 +121,37 @@ def qualified_kind(rtype: ResourceType) -> str:
     return f"{rtype.kind}.{rtype.group}" if rtype.group else rtype.kind
 
 
+class _Raced(Conflict):
+    """The object changed between this request's read and its write."""
+
+
+# How often a write without a resourceVersion precondition is tried again after losing a race.
+_RACE_RETRIES = 5
+
+
+def _names_resource_version(patch: Any) -> bool:
+    """The patch sets metadata.resourceVersion: a precondition on the object's version."""
+    if isinstance(patch, dict):
+        metadata = patch.get("metadata")
+        return isinstance(metadata, dict) and metadata.get("resourceVersion") is not None
+    if isinstance(patch, list):
+        return any(isinstance(op, dict) and op.get("path") == "/metadata/resourceVersion" for op in patch)
+    return False
+
+
+def _retry_unless_preconditioned(write: Any, *, preconditioned: bool) -> Any:
+    """A PUT, PATCH or apply without a resourceVersion of the caller's is applied again to the
+    fresh object when another write came in between (the API server's GuaranteedUpdate does
+    the same); with one, the race is the caller's 409."""
+    for attempt in range(_RACE_RETRIES):
+        try:
+            return write()
+        except _Raced:
+            if preconditioned or attempt == _RACE_RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 class Cluster:
     """The emulated API server's semantics, independent of HTTP."""
 
@@ -262,14 +293,18 @@ class Cluster:
             raise BadRequest(f"the name of the object ({m['name']}) does not match the name on the URL "
                              f"({target.name})")
         m["name"] = target.name
-        old = self.live(target)
         rv = m.get("resourceVersion")
-        if rv and rv != old["metadata"].get("resourceVersion"):
-            raise Conflict.stale(target.rtype.plural, target.name, target.rtype.group)
         if not rv and target.rtype.custom:
             raise Invalid(qualified_kind(target.rtype), target.name, [
                 FieldError("metadata.resourceVersion", "Invalid value: 0x0: must be specified for an update")])
-        return self._update(target, old, new, ctx, track=True)
+
+        def once() -> Obj:
+            old = self.live(target)
+            if rv and rv != old["metadata"].get("resourceVersion"):
+                raise Conflict.stale(target.rtype.plural, target.name, target.rtype.group)
+            return self._update(target, old, clone(new), ctx, track=True)
+
+        return _retry_unless_preconditioned(once, preconditioned=bool(rv))
 
     def _update(self, target: Target, old: Obj, new: Obj, ctx: WriteContext, *, track: bool) -> Obj:
         """Persist `new` over `old` (unless nothing changed); `new` is owned by the caller."""
@@ -323,7 +358,7 @@ class Cluster:
             if current is None:
                 raise NotFound(target.rtype.plural, target.name, target.rtype.group)
             if current["metadata"].get("resourceVersion") != old_meta.get("resourceVersion"):
-                raise Conflict.stale(target.rtype.plural, target.name, target.rtype.group)
+                raise _Raced.stale(target.rtype.plural, target.name, target.rtype.group)
             stored = self.store.commit(target.resource, new, old)
         self._after_write(rtype, stored)
         if stored["metadata"].get("deletionTimestamp") and not stored["metadata"].get("finalizers"):
@@ -343,6 +378,11 @@ class Cluster:
             raise UnsupportedMediaType(f"the body of the request was in an unknown format - accepted media types "
                                        f"include: {accepted}")
         body = fieldvalidation.parse_noting_duplicates(raw, "patch", ctx.duplicates)
+        # The patch carries a resourceVersion: a precondition, so a concurrent write is a Conflict.
+        return _retry_unless_preconditioned(lambda: self._patch_once(target, body, media, ctx),
+                                            preconditioned=_names_resource_version(body))
+
+    def _patch_once(self, target: Target, body: Any, media: str, ctx: WriteContext) -> tuple[Obj, int]:
         old = self.live(target)
         patches = _hooks("verbs.patches")
         current = clone(old)
@@ -387,6 +427,11 @@ class Cluster:
         if target.rtype.namespaced and m.get("namespace") and m["namespace"] != target.namespace:
             raise BadRequest("the namespace of the provided object does not match the namespace sent on the "
                              "request")
+        return _retry_unless_preconditioned(lambda: self._apply_once(target, applied, ctx),
+                                            preconditioned=bool(m.get("resourceVersion")))
+
+    def _apply_once(self, target: Target, applied: dict[str, Any], ctx: WriteContext) -> tuple[Obj, int]:
+        m = meta(applied)
         ssa = _hooks("verbs.ssa")
         rtype = self.storage_of(target.rtype)
         live = self.store.get(target.resource, target.namespace, target.name)
@@ -394,7 +439,7 @@ class Cluster:
             self.require_namespace(target, creating=True)
         elif m.get("resourceVersion") and m["resourceVersion"] != live["metadata"].get("resourceVersion"):
             raise Conflict.stale(target.rtype.plural, target.name, target.rtype.group)
-        new = ssa.apply(clone(live) if live is not None else None, applied, manager=ctx.params.field_manager,
+        new = ssa.apply(clone(live) if live is not None else None, clone(applied), manager=ctx.params.field_manager,
                         force=bool(ctx.params.force), now=now(), group=rtype.group, kind=rtype.kind,
                         status_subresource=rtype.has_status)
         meta(new)["name"] = target.name
