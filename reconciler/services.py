@@ -6,11 +6,15 @@ module keeps a global client.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from reconciler.core.outbound import OutboundPolicy
 from reconciler.engine.cluster import Clusters
 from reconciler.engine.health.rules.configured import Customizations, loaded_customizations
+from reconciler.model import SpecError
+from reconciler.model.appset_types import ClusterSecret
+from reconciler.model.parse_appset import parse_cluster_secret
 from reconciler.settings import Settings
 from reconciler.source.git.client import GitSource
 from reconciler.source.git.credentials import CredentialStore
@@ -18,6 +22,25 @@ from reconciler.source.git.local_roots import LocalRepoPolicy
 from reconciler.source.helm import ChartRepositories
 from reconciler.state import Store
 from reconciler.state.connection import redis_endpoint
+
+log = logging.getLogger(__name__)
+
+
+def registered_cluster_secrets(store: Store) -> list[ClusterSecret]:
+    """The registered Argo CD cluster Secrets (unsealed), by Secret name; one that no longer
+    parses is left out and logged by name (never its content: it holds credentials)."""
+    clusters = []
+    for name, manifest in sorted(store.cluster_manifests().items()):
+        try:
+            clusters.append(parse_cluster_secret(manifest, source_file=f"registered cluster {name}"))
+        except SpecError:
+            log.warning("registered cluster %s no longer parses: register it again with `reconciler cluster add`", name)
+    return sorted(clusters, key=lambda c: c.secret_name)
+
+
+def clusters_of(settings: Settings, store: Store) -> Clusters:
+    """The process's cluster clients: registered cluster Secrets first, then the kubeconfig."""
+    return Clusters(settings.kubeconfig, settings.field_manager, registered=lambda: registered_cluster_secrets(store))
 
 
 def git_source(
@@ -68,7 +91,7 @@ class Services:
             settings=settings,
             store=store,
             git=git_source(settings, shared_refs=store, outbound=outbound),
-            clusters=Clusters(settings.kubeconfig, settings.field_manager),
+            clusters=clusters_of(settings, store),
             charts=chart_repositories(settings, shared_versions=store, outbound=outbound),
         )
 

@@ -4,7 +4,10 @@
 listens on 127.0.0.1 (a free port, or --port), opens the browser at the API's /auth/login with a
 PKCE challenge, and when the provider is done the browser comes back to that address with a
 one-time code, which this command exchanges (with its PKCE verifier) for a session: an access
-token renewed every hour with a refresh token, until the session ends. `login` without --sso
+token renewed every hour with a refresh token, until the session ends. `login --sso --device`
+(RFC 8628's device authorization grant) is for a machine without a browser (SSH, a container):
+it prints a URL and a short code, the person opens the URL on any device, confirms the code and
+signs in there, while this command polls the API for the session. `login` without --sso
 keeps a static API token instead (read without echo, or from standard input). Either way the
 result is written, 0600, to the sessions file (reconciler/cli/session_file.py), and `reconciler
 app ...` with RECONCILER_SERVER set uses it.
@@ -18,6 +21,7 @@ import http.server
 import secrets
 import sys
 import threading
+import time
 import webbrowser
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -114,9 +118,48 @@ def sso_login(server: str, port: int = 0, open_browser: bool = True, timeout: fl
     return entry
 
 
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+def _post(url: str, body: dict[str, Any]) -> httpx.Response:
+    try:
+        return httpx.post(url, json=body, timeout=30.0)
+    except httpx.HTTPError as exc:
+        raise CommandError(f"cannot reach {url}: {exc}") from None
+
+
+def device_login(server: str, timeout: float = 600.0) -> dict[str, Any]:
+    """RFC 8628: ask for codes, show them, poll until the person has signed in elsewhere."""
+    answer = _post(f"{server}/auth/device", {})
+    if answer.status_code != 200:
+        raise CommandError(f"the API cannot start a device sign-in: {answer.status_code}: {_error_of(answer)}")
+    codes = answer.json()
+    print(f"On any device, open:\n  {codes['verification_uri']}\nand enter the code {codes['user_code']}\n"
+          f"(or open {codes['verification_uri_complete']})", flush=True)  # fmt: skip
+    interval = float(codes.get("interval") or 5)
+    deadline = time.monotonic() + min(timeout, float(codes.get("expires_in") or timeout))
+    while time.monotonic() < deadline:
+        time.sleep(interval)
+        answer = _post(f"{server}/auth/token", {"grant_type": DEVICE_GRANT, "device_code": codes["device_code"]})
+        if answer.status_code == 200:
+            entry = entry_from_answer(answer.json())
+            session_file.save(server, entry)
+            return entry
+        is_json = answer.headers.get("content-type", "").startswith("application/json")
+        error = answer.json().get("error") if is_json else ""
+        if error == "authorization_pending":
+            continue
+        if error == "slow_down":
+            interval += 5
+            continue
+        raise CommandError(f"the sign-in failed: {_error_of(answer)}: run `reconciler login --sso --device` again")
+    raise CommandError("the code expired before the sign-in was finished: run `reconciler login --sso --device` again")
+
+
 def _error_of(answer: httpx.Response) -> str:
     try:
-        return str(answer.json().get("error") or answer.text)
+        body = answer.json()
+        return str(body.get("error_description") or body.get("error") or answer.text)
     except ValueError:
         return answer.text
 
@@ -140,7 +183,14 @@ def token_login(server: str) -> dict[str, Any]:
 
 def login(args: argparse.Namespace) -> int:
     server = _server(args)
-    entry = sso_login(server, args.port, not args.no_browser, args.timeout) if args.sso else token_login(server)
+    if args.device and not args.sso:
+        raise CommandError("--device is a way of single sign-on: use `reconciler login --sso --device`", exit_code=2)
+    if args.device:
+        entry = device_login(server, args.timeout)
+    elif args.sso:
+        entry = sso_login(server, args.port, not args.no_browser, args.timeout)
+    else:
+        entry = token_login(server)
     groups = f" (groups: {', '.join(entry.get('groups') or [])})" if entry.get("groups") else ""
     print(f"logged in to {server} as {entry.get('name') or entry.get('subject')}{groups}; "
           f"saved in {session_file.sessions_path()}")  # fmt: skip
@@ -172,6 +222,9 @@ def add_login_parsers(sub: Any) -> None:
     p.add_argument("--sso", action="store_true", help="log in through the API's single sign-on in a browser")
     p.add_argument("--port", type=int, default=0, help="loopback port for the browser's return (default: any free)")
     p.add_argument("--no-browser", action="store_true", help="print the sign-in URL instead of opening a browser")
+    p.add_argument("--device", action="store_true",
+                   help="with --sso, on a machine without a browser: print a URL and a code to enter on any "
+                        "device (device authorization grant, RFC 8628)")  # fmt: skip
     p.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the browser (default 300)")
     p.set_defaults(handler=login)
 

@@ -26,6 +26,7 @@ from reconciler.engine.health.rules.configured import loaded_customizations
 from reconciler.live.records import cluster_id
 from reconciler.live.watcher import ClusterWatcher
 from reconciler.model import Destination
+from reconciler.services import clusters_of
 from reconciler.settings import Settings
 from reconciler.source.git.client import GitCounters
 from reconciler.state import Store
@@ -68,7 +69,7 @@ class WatcherProcess:
         holder: str = "",
     ) -> None:
         self.settings, self.store, self.enqueue = settings, store, enqueue
-        self.clusters = clusters or Clusters(settings.kubeconfig, settings.field_manager)
+        self.clusters = clusters or clusters_of(settings, store)
         self.holder = holder or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.ttl = settings.watch_lease_ttl
         self.watchers: dict[str, ClusterWatcher] = {}

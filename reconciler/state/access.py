@@ -89,6 +89,31 @@ class AccessState(RedisState):
     def take_login_grant(self, code_hash: str) -> dict[str, Any] | None:
         return self._take(Keys.login_grant(code_hash))
 
+    # --- device sign-ins (RFC 8628) -------------------------------------------------------
+
+    def put_device_login(self, device_hash: str, user_code: str, record: dict[str, Any], ttl_seconds: int) -> bool:
+        """A pending device sign-in; False when the user code is taken (the caller draws another)."""
+        if not self.r.set(Keys.device_user_code(user_code), device_hash, ex=ttl_seconds, nx=True):
+            return False
+        self.r.set(Keys.device_login(device_hash), dumps(record), ex=ttl_seconds)
+        return True
+
+    def take_device_user_code(self, user_code: str) -> str | None:
+        """The device sign-in a user code stands for, once: a code confirmed is used up."""
+        raw = self.r.getdel(Keys.device_user_code(user_code))
+        return str(raw) if raw else None
+
+    def device_login(self, device_hash: str) -> dict[str, Any] | None:
+        raw = self.r.get(Keys.device_login(device_hash))
+        return json.loads(raw) if raw else None
+
+    def settle_device_login(self, device_hash: str, record: dict[str, Any]) -> bool:
+        """Record the outcome (approved or denied) of a device sign-in still pending; keeps its expiry."""
+        return bool(self.r.set(Keys.device_login(device_hash), dumps(record), keepttl=True, xx=True))
+
+    def take_device_login(self, device_hash: str) -> dict[str, Any] | None:
+        return self._take(Keys.device_login(device_hash))
+
     # --- project role tokens ---------------------------------------------------------------
 
     def put_project_token(self, project: str, role: str, record: dict[str, Any]) -> None:

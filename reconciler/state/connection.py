@@ -101,6 +101,8 @@ class RedisEndpoint:
             if self.config.password and not urlsplit(url).password:
                 common["password"] = self.config.password
             return redis.Redis.from_url(url, **common)
+        if self.config.tls:
+            common["ssl"] = True  # redis-py's Sentinel pool takes the TLS connection class only when told
         return self.sentinel().master_for(
             self.config.master, redis_class=redis.Redis, password=self.config.password or None, **common
         )

@@ -216,6 +216,16 @@ class Keys:
         return f"{PREFIX}:login-grant:{code_hash}"
 
     @staticmethod
+    def device_login(device_hash: str) -> str:
+        """A CLI sign-in by device code (RFC 8628), by the hash of its device code."""
+        return f"{PREFIX}:device-login:{device_hash}"
+
+    @staticmethod
+    def device_user_code(user_code: str) -> str:
+        """The user code a person types at /auth/device -> the hash of its device code."""
+        return f"{PREFIX}:device-user-code:{user_code}"
+
+    @staticmethod
     def project_tokens(project: str) -> str:
         return f"{PREFIX}:project-tokens:{project}"
 

@@ -9,6 +9,10 @@ is noticed and a replica promoted within about two seconds.
     with SentinelGroup(workdir) as group:
         env = group.environment()          # RECONCILER_REDIS_SENTINELS=..., _MASTER, passwords
         group.kill_primary()               # SIGKILL; returns once a replica is the new primary
+
+With `tls=TlsFiles(ca, cert, key)` every server and Sentinel listens for TLS only (`port 0`,
+`tls-port`), replicas and Sentinels reach the primary over TLS (`tls-replication yes`), and
+`environment()` adds the RECONCILER_REDIS_TLS / RECONCILER_REDIS_SENTINEL_TLS settings with the CA.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ import secrets
 import signal
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -27,6 +33,21 @@ from reconciler.state.redis_server import RedisUnavailable, find_redis_binary, f
 MASTER_NAME = "mymaster"
 DOWN_AFTER_MS = 1000
 FAILOVER_TIMEOUT_MS = 2000
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """PEM files: the CA clients verify the servers with, and the servers' certificate and key."""
+
+    ca: str
+    cert: str
+    key: str
+
+    def config_lines(self, port: int) -> list[str]:
+        return [
+            "port 0", f"tls-port {port}", f'tls-cert-file "{self.cert}"', f'tls-key-file "{self.key}"',
+            f'tls-ca-cert-file "{self.ca}"', "tls-auth-clients no", "tls-replication yes",
+        ]  # fmt: skip
 
 
 class _Server:
@@ -68,9 +89,17 @@ class _Server:
 
 
 class SentinelGroup:
-    def __init__(self, workdir: Path, servers: int = 3, sentinels: int = 3, down_after_ms: int = DOWN_AFTER_MS) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        servers: int = 3,
+        sentinels: int = 3,
+        down_after_ms: int = DOWN_AFTER_MS,
+        tls: TlsFiles | None = None,
+    ) -> None:
         self.workdir = Path(workdir)
         self.down_after_ms = down_after_ms
+        self.tls = tls
         self.password = secrets.token_hex(16)
         self.sentinel_password = secrets.token_hex(16)
         ports = [free_port() for _ in range(servers)]
@@ -86,7 +115,7 @@ class SentinelGroup:
     def _server_config(self, port: int, primary_port: int | None) -> str:
         lines = [
             "bind 127.0.0.1",
-            f"port {port}",
+            *(self.tls.config_lines(port) if self.tls else [f"port {port}"]),
             f'dir "{self.workdir / f"redis-{port}"}"',
             "appendonly yes",
             "appendfsync everysec",
@@ -105,7 +134,7 @@ class SentinelGroup:
     def _sentinel_config(self, port: int, primary_port: int) -> str:
         return "\n".join([
             "bind 127.0.0.1",
-            f"port {port}",
+            *(self.tls.config_lines(port) if self.tls else [f"port {port}"]),
             f'dir "{self.workdir}"',
             f"requirepass {self.sentinel_password}",
             f"sentinel sentinel-pass {self.sentinel_password}",
@@ -151,12 +180,21 @@ class SentinelGroup:
         return ",".join(f"127.0.0.1:{s.port}" for s in self.sentinels)
 
     def environment(self) -> dict[str, str]:
-        return {
+        env = {
             "RECONCILER_REDIS_SENTINELS": self.sentinel_addresses,
             "RECONCILER_REDIS_MASTER": MASTER_NAME,
             "RECONCILER_REDIS_PASSWORD": self.password,
             "RECONCILER_REDIS_SENTINEL_PASSWORD": self.sentinel_password,
         }
+        if self.tls:
+            env.update({
+                "RECONCILER_REDIS_TLS": "true", "RECONCILER_REDIS_TLS_CA_FILE": self.tls.ca,
+                "RECONCILER_REDIS_SENTINEL_TLS": "true", "RECONCILER_REDIS_SENTINEL_TLS_CA_FILE": self.tls.ca,
+            })  # fmt: skip
+        return env
+
+    def _tls_kwargs(self) -> dict[str, Any]:
+        return {"ssl": True, "ssl_ca_certs": self.tls.ca} if self.tls else {}
 
     # failures ----------------------------------------------------------------------------
 
@@ -165,7 +203,8 @@ class SentinelGroup:
         votes: dict[int, int] = {}
         for sentinel in self.sentinels:
             try:
-                client = redis.Redis(port=sentinel.port, password=self.sentinel_password, socket_timeout=1)
+                client = redis.Redis(port=sentinel.port, password=self.sentinel_password, socket_timeout=1,
+                                     **self._tls_kwargs())  # fmt: skip
                 with client:
                     _host, port = client.execute_command("SENTINEL", "get-master-addr-by-name", MASTER_NAME)
                 votes[int(port)] = votes.get(int(port), 0) + 1
@@ -202,7 +241,8 @@ class SentinelGroup:
         raise AssertionError(f"the replicas did not catch up within {timeout}s")
 
     def _client(self, port: int) -> redis.Redis:
-        return redis.Redis(port=port, password=self.password, socket_timeout=1, decode_responses=True)
+        return redis.Redis(port=port, password=self.password, socket_timeout=1, decode_responses=True,
+                           **self._tls_kwargs())  # fmt: skip
 
     def _role(self, port: int) -> str:
         try:
@@ -227,7 +267,8 @@ class SentinelGroup:
 
     def _sentinel_knows_replicas(self, sentinel: _Server) -> bool:
         try:
-            with redis.Redis(port=sentinel.port, password=self.sentinel_password, socket_timeout=1) as client:
+            with redis.Redis(port=sentinel.port, password=self.sentinel_password, socket_timeout=1,
+                             **self._tls_kwargs()) as client:  # fmt: skip
                 replicas = client.execute_command("SENTINEL", "replicas", MASTER_NAME)
                 others = client.execute_command("SENTINEL", "sentinels", MASTER_NAME)
         except redis.RedisError:

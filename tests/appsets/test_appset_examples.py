@@ -213,6 +213,32 @@ def test_cluster_generator_selects_cluster_secrets_by_label_and_adds_values(serv
     ]
 
 
+def test_cluster_generator_selects_by_match_expressions_as_a_label_selector_does(services: Services) -> None:
+    """Generators-Cluster.md: `matchExpressions` (In, NotIn, Exists, DoesNotExist), all of them
+    and `matchLabels` must hold; a selector never picks the in-cluster cluster (no Secret, no labels)."""
+    add_clusters(
+        services,
+        cluster_secret("dev", "https://1.1.1.1", {"env": "dev", "tier": "edge"}),
+        cluster_secret("qa", "https://2.2.2.2", {"env": "qa"}),
+        cluster_secret("prod", "https://3.3.3.3", {"env": "prod", "tier": "edge", "frozen": "true"}),
+    )
+
+    def picked(selector: dict[str, Any]) -> list[str]:
+        spec = appset("s", [{"clusters": {"selector": selector}}],
+                      app_template("{{name}}-app", "p", "n", server="{{server}}"))  # fmt: skip
+        return sorted(by_name(generate_preview(services, spec)))
+
+    def expression(key: str, operator: str, *values: str) -> dict[str, Any]:
+        return {"matchExpressions": [{"key": key, "operator": operator, "values": list(values)}]}
+
+    assert picked(expression("env", "In", "dev", "qa")) == ["dev-app", "qa-app"]
+    assert picked(expression("env", "NotIn", "dev")) == ["prod-app", "qa-app"]
+    assert picked(expression("tier", "Exists")) == ["dev-app", "prod-app"]
+    assert picked(expression("frozen", "DoesNotExist")) == ["dev-app", "qa-app"]
+    both = {"matchLabels": {"tier": "edge"}, **expression("frozen", "DoesNotExist")}
+    assert picked(both) == ["dev-app"]
+
+
 def test_matrix_git_directories_times_clusters(services: Services, addons_repo: GitRepo) -> None:
     """Generators-Matrix.md: every addon on every staging cluster, '{{path.basename}}-{{name}}'."""
     add_clusters(

@@ -116,6 +116,11 @@ def test_rolling_sync_syncs_a_later_step_only_after_the_earlier_one_is_healthy(
         30,
         "rollout complete",
     )
+    # `appset get` (the same answer as GET /api/v1/applicationsets/web) shows each app's step.
+    from reconciler.control.appsets.actions import get_appset
+
+    shown = {row["application"]: row["step"] for row in get_appset(system.store, "web")["applicationStatus"]}
+    assert shown == {"web-dev": "1", "web-qa": "2", "web-prod": "2"}
 
 
 @pytest.mark.timeout(120)

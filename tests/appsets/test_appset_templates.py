@@ -4,6 +4,9 @@ normalize, toYaml, templatePatch), every string rendered on its own, map keys to
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import pytest
 
 from reconciler.control.appsets.template import (
@@ -98,3 +101,34 @@ def test_go_templates_of_many_apps_render_in_one_batch_with_each_apps_parameters
     engine = Engine(go=True)
     out = engine.render_trees([{"a": "{{.i}}"}] * 300, [{"i": i} for i in range(300)], "set")
     assert [o["a"] for o in out] == [str(i) for i in range(300)]
+
+
+def test_go_templates_have_helms_to_json_to_yaml_and_from_yaml() -> None:
+    template = app_template(
+        '{{ (fromYaml .settings).name }}', "{{ .labels | toJson | b64enc }}", "{{ .labels | toYaml | trim }}"
+    )
+    spec = appset("s", [{"list": {"elements": []}}], template, goTemplate=True)
+    [app] = render(spec, [{"settings": "name: from-yaml\n", "labels": {"team": "a"}}])
+    assert app["metadata"]["name"] == "from-yaml"
+    assert app["spec"]["source"]["path"] == "eyJ0ZWFtIjoiYSJ9"  # base64 of {"team":"a"}
+    assert app["spec"]["destination"]["namespace"] == "team: a"
+
+
+def _list_preview(services: Any, generator: dict[str, Any], **spec: Any) -> list[dict[str, Any]]:
+    from reconciler.control.appsets.actions import generate_preview
+
+    return generate_preview(services, appset("s", [{"list": generator}], app_template(
+        "{{cluster}}-app" if not spec else "{{.cluster}}-app", "p", "n"), **spec))  # fmt: skip
+
+
+def test_elements_yaml_is_a_yaml_list_in_a_string_and_anything_else_is_named(services: Any) -> None:
+    from reconciler.control.appsets.actions import GenerateFailed
+
+    apps = _list_preview(services, {"elements": [{"cluster": "a"}], "elementsYaml": "- cluster: b\n- cluster: c\n"})
+    assert [app["metadata"]["name"] for app in apps] == ["a-app", "b-app", "c-app"]
+    go = _list_preview(services, {"elementsYaml": "- cluster: d\n  replicas: 3\n"}, goTemplate=True)
+    assert [app["metadata"]["name"] for app in go] == ["d-app"]
+    for text, named in (("cluster: x\n", "must be a YAML list of mappings"), ("- [unclosed\n", "is not YAML"),
+                        ("- cluster: e\n  replicas: 3\n", "elementsYaml[0].replicas")):  # fmt: skip
+        with pytest.raises(GenerateFailed, match=re.escape(named)):
+            _list_preview(services, {"elementsYaml": text})

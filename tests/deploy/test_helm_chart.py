@@ -5,6 +5,7 @@ disruption budgets, autoscaler and NetworkPolicies asserted."""
 
 from __future__ import annotations
 
+import base64
 import copy
 from collections.abc import Iterator
 from functools import cache
@@ -26,6 +27,14 @@ NAMESPACE = "reconciler"
 TEAM_NAMESPACES = ("team-a", "team-b")
 RELEASE = "rc"
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job"}
+
+NOTIFICATIONS_CM = {
+    "context": "argocdUrl: https://gitops.example.com\n",
+    "service.slack": "token: $slack-token\n",
+    "template.app-sync-failed": "message: Sync of {{.app.metadata.name}} failed\n",
+    "trigger.on-sync-failed": "- when: app.status.operationState.phase in ['Error', 'Failed']\n"
+                              "  send: [app-sync-failed]\n",
+}
 
 VALUE_SETS: dict[str, dict[str, Any]] = {
     "defaults": {},
@@ -87,6 +96,20 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
         "access": {"existingRbacConfigMap": "argocd-rbac-cm",
                    "tokenSigningKey": {"existingSecret": "signing", "existingSecretKey": "key"}},
     },
+    "notifications": {
+        "access": {"url": "https://gitops.example.com"},
+        "notifications": {"config": NOTIFICATIONS_CM, "secrets": {"slack-token": "xoxb-chart-test-token"},
+                          "maxAttempts": 5},
+    },
+    "notifications-existing": {
+        "notifications": {"existingConfigMap": "argocd-notifications-cm",
+                          "existingSecret": "argocd-notifications-secret"},
+    },
+    "applicationset": {
+        "applicationSet": {"maxDeletePercent": 25, "tokens": {"github": "ghp-chart-test-token"}},
+    },
+    "applicationset-existing": {"applicationSet": {"existingSecret": "scm-tokens"}},
+    "redis-tls": {"redis": {"bundled": {"tls": {"enabled": True, "secretName": "redis-tls"}}}},
 }
 
 MINIMAL_CRDS = (
@@ -204,7 +227,8 @@ def test_helm_lint_is_clean_in_strict_mode() -> None:
     assert report["errors"] == [] and problems == [], problems
 
 
-@pytest.mark.parametrize("name", ["flower-with-auth", "namespace-rbac", "monitoring", "access"])
+@pytest.mark.parametrize("name", ["flower-with-auth", "namespace-rbac", "monitoring", "access", "notifications",
+                                  "applicationset", "redis-tls", "redis-ha-tls"])
 def test_helm_lint_is_clean_with_optional_parts_on(name: str) -> None:
     import helm_python
 
@@ -265,6 +289,8 @@ def test_no_secret_value_appears_in_a_pod_spec(name: str) -> None:
         values.get("secrets", {}).get("apiTokens"),
         values.get("secrets", {}).get("oidcClientSecret"),
         values.get("flower", {}).get("basicAuth", {}).get("value"),
+        *(values.get("notifications", {}).get("secrets", {}) or {}).values(),
+        *(values.get("applicationSet", {}).get("tokens", {}) or {}).values(),
     ]
     workloads = yaml.safe_dump([o for o in rendered(name) if o["kind"] in WORKLOAD_KINDS])
     for secret in filter(None, secrets):
@@ -705,3 +731,108 @@ def test_redis_ha_with_tls_serves_redis_and_sentinel_over_tls_only() -> None:
     assert "tls-port 26379" in scripts["sentinel.sh"] and "port 0" in scripts["sentinel.sh"]
     env = env_of(container(objects, f"{RELEASE}-reconciler-worker"))
     assert env["RECONCILER_REDIS_TLS"]["value"] == env["RECONCILER_REDIS_SENTINEL_TLS"]["value"] == "true"
+
+
+# --- notifications, ApplicationSets, Redis TLS for clients -------------------------------------
+
+
+def mounted(spec: dict[str, Any], path: str) -> dict[str, Any]:
+    """The volume mounted at `path` in the pod's first container."""
+    [mount] = [m for m in spec["containers"][0]["volumeMounts"] if m["mountPath"] == path]
+    return next(v for v in spec["volumes"] if v["name"] == mount["name"])
+
+
+def test_notifications_config_and_secret_are_mounted_into_the_workers_where_they_are_used(tmp_path: Path) -> None:
+    from reconciler.control.notifications.config import load_config
+    from reconciler.control.notifications.secrets import load_secrets
+
+    objects = rendered("notifications")
+    worker = one(objects, "Deployment", f"{RELEASE}-reconciler-worker")["spec"]["template"]["spec"]
+    env = env_of(worker["containers"][0])
+    configmap = one(objects, "ConfigMap", f"{RELEASE}-reconciler-notifications")
+    secret = one(objects, "Secret", f"{RELEASE}-reconciler-notifications")
+    assert mounted(worker, env["RECONCILER_NOTIFICATIONS_FILE"]["value"])["configMap"]["name"] == \
+        configmap["metadata"]["name"]
+    assert mounted(worker, env["RECONCILER_NOTIFICATIONS_SECRETS_FILE"]["value"])["secret"]["secretName"] == \
+        secret["metadata"]["name"]
+    assert env["RECONCILER_NOTIFICATIONS_MAX_ATTEMPTS"]["value"] == "5"
+    assert env["RECONCILER_URL"]["value"] == "https://gitops.example.com"  # the links notifications carry
+    # What the kubelet would mount loads with the product's own readers.
+    config_dir, secret_dir = tmp_path / "cm", tmp_path / "secret"
+    for directory, data in ((config_dir, configmap["data"]), (secret_dir, {
+            k: base64.b64decode(v).decode() for k, v in secret["data"].items()})):
+        directory.mkdir()
+        for key, value in data.items():
+            (directory / key).write_text(value)
+    config = load_config(str(config_dir), load_secrets(str(secret_dir)))
+    assert list(config.triggers) == ["on-sync-failed"] and list(config.services) == ["slack"]
+    for deployment in ("api", "beat", "watch"):
+        assert "RECONCILER_NOTIFICATIONS_FILE" not in env_of(container(objects, f"{RELEASE}-reconciler-{deployment}"))
+
+
+def test_existing_notifications_configmap_and_secret_are_mounted_as_named() -> None:
+    objects = rendered("notifications-existing")
+    assert find(objects, "ConfigMap", f"{RELEASE}-reconciler-notifications") == []
+    assert find(objects, "Secret", f"{RELEASE}-reconciler-notifications") == []
+    worker = one(objects, "Deployment", f"{RELEASE}-reconciler-worker")["spec"]["template"]["spec"]
+    assert mounted(worker, "/etc/reconciler/notifications")["configMap"]["name"] == "argocd-notifications-cm"
+    assert mounted(worker, "/etc/reconciler/notifications-secret")["secret"]["secretName"] == \
+        "argocd-notifications-secret"
+
+
+def test_without_notifications_nothing_is_mounted_and_a_secret_alone_is_refused() -> None:
+    env = env_of(container(rendered("defaults"), f"{RELEASE}-reconciler-worker"))
+    assert "RECONCILER_NOTIFICATIONS_FILE" not in env and "RECONCILER_NOTIFICATIONS_SECRETS_FILE" not in env
+    with pytest.raises(RenderError, match=r"notifications\.config"):
+        render_values({"notifications": {"secrets": {"slack-token": "x"}}})
+
+
+def test_applicationset_settings_reach_the_workers_and_the_api_and_tokens_only_through_a_secret() -> None:
+    objects = rendered("applicationset")
+    secret = one(objects, "Secret", f"{RELEASE}-reconciler-appset")
+    assert set(secret["data"]) == {"RECONCILER_APPSET_GITHUB_TOKEN"}
+    for deployment in ("worker", "api"):
+        box = container(objects, f"{RELEASE}-reconciler-{deployment}")
+        assert env_of(box)["RECONCILER_APPSET_MAX_DELETE_PERCENT"]["value"] == "25"
+        assert {"secretRef": {"name": secret["metadata"]["name"]}} in box["envFrom"]
+    for deployment in ("beat", "watch"):
+        assert "envFrom" not in container(objects, f"{RELEASE}-reconciler-{deployment}")
+    defaults = rendered("defaults")
+    assert find(defaults, "Secret", f"{RELEASE}-reconciler-appset") == []
+    assert "envFrom" not in container(defaults, f"{RELEASE}-reconciler-worker")
+
+
+def test_an_existing_applicationset_token_secret_is_used_as_named() -> None:
+    objects = rendered("applicationset-existing")
+    assert find(objects, "Secret", f"{RELEASE}-reconciler-appset") == []
+    assert container(objects, f"{RELEASE}-reconciler-worker")["envFrom"] == [{"secretRef": {"name": "scm-tokens"}}]
+
+
+@pytest.mark.parametrize("name", ["notifications", "applicationset", "access", "redis-ha-tls", "redis-tls"])
+def test_every_reconciler_setting_the_chart_sets_is_one_the_settings_read(name: str) -> None:
+    source = "".join(p.read_text() for p in (ROOT / "reconciler" / "settings").glob("*.py"))
+    names: set[str] = set()
+    for _, spec in pod_specs(rendered(name)):
+        for box in spec["containers"]:
+            names |= {n for n in env_of(box) if n.startswith("RECONCILER_")}
+    for secret in find(rendered(name), "Secret"):
+        keys = {**(secret.get("data") or {}), **(secret.get("stringData") or {})}
+        names |= {n for n in keys if n.startswith("RECONCILER_")}
+    assert names and sorted(n for n in names if n not in source and "RECONCILER_WEBHOOK_" not in n) == []
+
+
+@pytest.mark.parametrize(("name", "sentinel"), [("redis-tls", False), ("redis-ha-tls", True)])
+def test_with_redis_over_tls_every_component_verifies_it_with_the_tls_secrets_ca(name: str, sentinel: bool) -> None:
+    objects = rendered(name)
+    for deployment in ("worker", "beat", "api", "watch"):
+        spec = one(objects, "Deployment", f"{RELEASE}-reconciler-{deployment}")["spec"]["template"]["spec"]
+        env = env_of(spec["containers"][0])
+        assert env["RECONCILER_REDIS_TLS"]["value"] == "true", deployment
+        ca = env["RECONCILER_REDIS_TLS_CA_FILE"]["value"]
+        volume = mounted(spec, ca.rsplit("/", 1)[0])
+        assert volume["secret"] == {"secretName": "redis-tls", "items": [{"key": "ca.crt", "path": "ca.crt"}]}
+        if sentinel:
+            assert env["RECONCILER_REDIS_SENTINEL_TLS_CA_FILE"]["value"] == ca
+        else:
+            assert "RECONCILER_REDIS_SENTINEL_TLS" not in env
+            assert env["REDIS_URL"]["value"].startswith("rediss://")

@@ -49,6 +49,16 @@ def test_a_secret_manifest_decodes_data_and_lets_string_data_win(tmp_path: Path)
     assert dict(load_secrets(str(flat)).values) == {"slack-token": "xoxb-1", "port": "587"}
 
 
+def test_a_mounted_secret_directory_gives_one_value_per_file_as_mounted(tmp_path: Path) -> None:
+    mounted = tmp_path / "secret"
+    mounted.mkdir()
+    (mounted / "slack-token").write_text("xoxb-1")
+    (mounted / "email-password").write_text("pass word\n")  # kept as the Secret holds it
+    (mounted / "..data").mkdir()  # the kubelet's bookkeeping
+    (mounted / "..2026_12_06").mkdir()
+    assert dict(load_secrets(str(mounted)).values) == {"email-password": "pass word\n", "slack-token": "xoxb-1"}
+
+
 def test_a_secrets_file_that_is_not_yaml_is_refused_without_quoting_it(tmp_path: Path) -> None:
     path = tmp_path / "secret.yaml"
     path.write_text("token: [s3cret-value\n")

@@ -72,6 +72,8 @@ def audit_event(scope: Scope, status: int) -> dict[str, Any] | None:
     method, path = scope.get("method", ""), scope.get("path", "")
     state = scope.get("state") or {}
     action = state.get("audit_action")
+    if state.get("audit_skip"):  # a device sign-in's "not yet" poll: neither a change nor a refusal
+        return None
     if method not in WRITE_METHODS and status not in (401, 403) and not action:
         return None
     targets = list(state.get("audit_targets") or [])

@@ -2,7 +2,9 @@
 
     GET  /auth/login             start a sign-on at the OpenID Connect provider (dashboard or CLI)
     GET  /auth/callback          where the provider sends the browser back (RECONCILER_URL/auth/callback)
-    POST /auth/token             the CLI collects its session (one-time code + PKCE verifier), or refreshes it
+    POST /auth/token             the CLI collects its session (one-time code + PKCE verifier, or a device
+                                 code), or refreshes it
+    POST|GET /auth/device        the CLI's sign-in without a browser (RFC 8628): api/access/device.py
     POST /auth/logout            end the caller's session (and the dashboard's cookie)
     GET  /api/v1/session/userinfo   who the caller is (as Argo CD's)
     GET  /api/v1/sessions        live sessions (`accounts, get`)
@@ -33,9 +35,9 @@ from urllib.parse import urlencode, urlsplit
 
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from fastapi import APIRouter, Body, Depends, Request
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
-from reconciler.api.access import sessions
+from reconciler.api.access import device, sessions
 from reconciler.api.access.identity import SESSION_COOKIE, Caller
 from reconciler.api.access.oidc import OidcClient, SsoError, SsoIdentity
 from reconciler.api.access.permits import permit, permit_each
@@ -80,24 +82,33 @@ def _secure(request: Request) -> bool:
     return context(request).settings.external_url.startswith("https://")
 
 
-def _start(request: Request, return_to: str, cli: dict[str, str] | None) -> RedirectResponse:
+def _start(request: Request, return_to: str, cli: dict[str, str] | None, device_hash: str = "") -> RedirectResponse:
     oidc = _oidc(request)
     state, nonce, verifier, bind = (secrets.token_urlsafe(32) for _ in range(4))
     record: dict[str, Any] = {"verifier": verifier, "nonce": nonce, "bind": _sha256(bind), "returnTo": return_to}
     if cli is not None:
         record["cli"] = cli
+    if device_hash:
+        record["device"] = device_hash
     url = oidc.authorization_url(state, nonce, verifier)
-    context(request).services().store.put_oidc_login(state, record, LOGIN_TTL_SECONDS)
+    store = context(request).services().store
+    store.put_oidc_login(state, record, LOGIN_TTL_SECONDS)
+    if device_hash:  # a provider's refusal may come back without the state: the browser's cookie finds it
+        store.put_oidc_login(f"bind:{_sha256(bind)}", {"device": device_hash}, LOGIN_TTL_SECONDS)
     response = RedirectResponse(url, status_code=302)
     response.set_cookie(LOGIN_COOKIE, bind, max_age=LOGIN_TTL_SECONDS, path="/auth", httponly=True,
                         samesite="lax", secure=_secure(request))  # fmt: skip
     return response
 
 
-def _failed(request: Request, record: dict[str, Any] | None, reason: str) -> RedirectResponse | JSONResponse:
-    """Back where the sign-on started, saying why: the CLI's loopback, or the dashboard's sign-in form."""
+def _failed(request: Request, record: dict[str, Any] | None, reason: str) -> RedirectResponse | HTMLResponse:
+    """Back where the sign-on started, saying why: the CLI's loopback, the device page, or the
+    dashboard's sign-in form."""
     request.state.audit_reason = reason
     request.state.audit_outcome = "denied"
+    device_hash = str((record or {}).get("device") or "")
+    if device_hash:
+        return device.finish_device_login(request, device_hash, None, reason)
     cli = (record or {}).get("cli")
     if cli:
         query = urlencode({"error": reason, "state": cli["state"]})
@@ -105,9 +116,11 @@ def _failed(request: Request, record: dict[str, Any] | None, reason: str) -> Red
     return RedirectResponse("/?" + urlencode({"sso_error": reason}), status_code=302)
 
 
-def _finish(request: Request, record: dict[str, Any], who: SsoIdentity) -> RedirectResponse:
+def _finish(request: Request, record: dict[str, Any], who: SsoIdentity) -> RedirectResponse | HTMLResponse:
     ctx = context(request)
     store = ctx.services().store
+    if record.get("device"):
+        return device.finish_device_login(request, str(record["device"]), who)
     cli = record.get("cli")
     if cli:
         code = secrets.token_urlsafe(32)
@@ -123,12 +136,15 @@ def _finish(request: Request, record: dict[str, Any], who: SsoIdentity) -> Redir
     return response
 
 
-def _callback(request: Request) -> RedirectResponse | JSONResponse:
+def _callback(request: Request) -> RedirectResponse | HTMLResponse:
     params = request.query_params
     request.state.audit_action = "login"
     record = context(request).services().store.take_oidc_login(params.get("state", ""))
     if record is None and params.get("error"):  # some providers leave the state out of a refusal
-        return _failed(request, None, f"the provider refused the sign-in: {params.get('error')}")
+        started = context(request).services().store.take_oidc_login(
+            f"bind:{_sha256(request.cookies.get(LOGIN_COOKIE, ''))}"
+        )
+        return _failed(request, started, f"the provider refused the sign-in: {params.get('error')}")
     if record is None:
         raise ApiError(400, "this sign-in expired or was already used: start again at /auth/login")
     bind = request.cookies.get(LOGIN_COOKIE, "")
@@ -157,7 +173,7 @@ def _token_answer(issued: sessions.IssuedSession) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _token(request: Request, body: dict[str, Any]) -> dict[str, Any]:
+def _token(request: Request, body: dict[str, Any]) -> dict[str, Any] | JSONResponse:
     ctx = context(request)
     store = ctx.services().store
     grant_type = body.get("grant_type")
@@ -170,8 +186,15 @@ def _token(request: Request, body: dict[str, Any]) -> dict[str, Any]:
         s = issued.session
         request.state.caller = Caller("user", s.subject, s.name, s.groups, "sso", session_id=s.session_id)
         return _token_answer(issued)
+    if grant_type == device.DEVICE_GRANT:
+        request.state.audit_action = "login"
+        approved = device.device_token(request, body)
+        if isinstance(approved, JSONResponse):
+            return approved
+        request.state.caller = Caller("user", approved.subject, approved.name, approved.groups, "sso")
+        return _token_answer(sessions.start_session(store, approved, "cli", ctx.settings.session_duration))
     if grant_type != "authorization_code":
-        raise ApiError(400, "grant_type must be authorization_code or refresh_token")
+        raise ApiError(400, f"grant_type must be authorization_code, refresh_token or {device.DEVICE_GRANT}")
     request.state.audit_action = "login"
     grant = store.take_login_grant(_sha256(str(body.get("code") or "")))
     if grant is None:
@@ -189,7 +212,14 @@ def auth_router() -> APIRouter:
 
     @router.get("/auth/login", summary="Start a single sign-on (the dashboard's button, or `reconciler login --sso`)")
     def login(request: Request, return_to: str = "/", cli_redirect: str = "", cli_challenge: str = "",
-              cli_state: str = "") -> RedirectResponse:  # fmt: skip
+              cli_state: str = "", device_user_code: str = "",
+              device_confirm: str = "") -> RedirectResponse:  # fmt: skip
+        if device_user_code:
+            device_hash = device.confirmed_device(request, device_user_code, device_confirm)
+            try:
+                return _start(request, "/", None, device_hash)
+            except SsoError as exc:
+                raise ApiError(502, str(exc)) from None
         cli = None
         if cli_redirect:
             if not cli_challenge or not cli_state:
@@ -207,7 +237,18 @@ def auth_router() -> APIRouter:
     @router.post("/auth/token", summary="Collect a CLI sign-in's session, or refresh it")
     def token(request: Request, body: dict[str, Any] = Body(...)) -> JSONResponse:  # noqa: B008
         answer = _token(request, body)
+        if isinstance(answer, JSONResponse):
+            return answer
         return JSONResponse(answer, headers={"Cache-Control": "no-store"})
+
+    @router.post("/auth/device", summary="Start a CLI sign-in without a browser (device authorization, RFC 8628)")
+    def device_authorization(request: Request) -> JSONResponse:
+        return device.start_device_login(request)
+
+    @router.get("/auth/device", summary="The page where a person confirms a device sign-in's code",
+                response_class=HTMLResponse)  # fmt: skip
+    def device_verification(request: Request, user_code: str = "") -> HTMLResponse:
+        return device.device_page(request, user_code)
 
     @router.post("/auth/logout", summary="End the caller's session", dependencies=[Depends(permit_each())])
     def logout(request: Request, caller: Caller = Depends(rest_caller)) -> JSONResponse:  # noqa: B008

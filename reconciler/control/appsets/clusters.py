@@ -8,21 +8,15 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.control.appsets.context import ClusterInfo
-from reconciler.model import IN_CLUSTER_SERVER, SpecError
+from reconciler.model import IN_CLUSTER_SERVER
 from reconciler.model.appset_types import IN_CLUSTER_NAME, ClusterSecret
-from reconciler.model.parse_appset import parse_cluster_secret
+from reconciler.services import registered_cluster_secrets
 from reconciler.state import Store
 
 
 def registered_clusters(store: Store) -> list[ClusterSecret]:
     """Registered cluster Secrets, by Secret name; one that no longer parses is left out."""
-    clusters = []
-    for name, manifest in sorted(store.cluster_manifests().items()):
-        try:
-            clusters.append(parse_cluster_secret(manifest, source_file=f"registered cluster {name}"))
-        except SpecError:
-            continue
-    return sorted(clusters, key=lambda c: c.secret_name)
+    return registered_cluster_secrets(store)
 
 
 def known_clusters(store: Store) -> list[ClusterInfo]:

@@ -1,7 +1,8 @@
 """`argocd-notifications-secret`: the values `$key` references in the ConfigMap stand for.
 
 Read from the file RECONCILER_NOTIFICATIONS_SECRETS_FILE names (a Secret manifest with `data`,
-base64, and/or `stringData`; or a flat `key: value` map) each time a notification is sent, and
+base64, and/or `stringData`; or a flat `key: value` map; or the directory where the Secret is
+mounted, one file per key, as Kubernetes mounts it) each time a notification is sent, and
 used only then: never stored in Redis, put in a task message, logged or shown in an error
 (`redact` takes every value out of a text before it goes anywhere).
 """
@@ -78,6 +79,8 @@ def load_secrets(path: str) -> Secrets:
     if not path:
         return Secrets()
     source = f"RECONCILER_NOTIFICATIONS_SECRETS_FILE {path}"
+    if Path(path).is_dir():
+        return Secrets(_mounted(Path(path), source), source)
     try:
         document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
@@ -93,6 +96,22 @@ def load_secrets(path: str) -> Secrets:
     if document.get("kind") == "Secret" or "stringData" in document or "apiVersion" in document:
         return Secrets(_from_manifest(document, source), source)
     return Secrets(_strings(document, source, ""), source)
+
+
+def _mounted(directory: Path, source: str) -> dict[str, str]:
+    """A Secret mounted as a volume: each key a file (Kubernetes' own `..data` links and other
+    dot-names are its bookkeeping, not keys); a value's trailing newline is kept, as mounted."""
+    values: dict[str, str] = {}
+    for entry in sorted(directory.iterdir()):
+        if entry.name.startswith(".") or not entry.is_file():
+            continue
+        try:
+            values[entry.name] = entry.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SecretsError(f"{source}: key {entry.name} cannot be read: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise SecretsError(f"{source}: key {entry.name} is not UTF-8 text") from None
+    return values
 
 
 def _from_manifest(document: dict[str, Any], source: str) -> dict[str, str]:

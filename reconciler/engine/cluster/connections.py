@@ -1,10 +1,14 @@
-"""Which cluster an Application destination means: kubeconfig contexts by server URL or name,
-or the in-cluster service account; one client per cluster, made once and reused."""
+"""Which cluster an Application destination means: a registered Argo CD cluster Secret (by its
+name or server, connecting with its `config`), kubeconfig contexts by server URL or name, or the
+in-cluster service account; one client per cluster, made once and reused (made again when the
+Secret's server or credentials change)."""
 
 from __future__ import annotations
 
 import os
 import threading
+import time
+from collections.abc import Callable, Iterable
 
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
@@ -12,7 +16,13 @@ from kubernetes import config as k8s_config
 from reconciler.engine.cluster.client import Cluster
 from reconciler.engine.cluster.errors import KubeError
 from reconciler.engine.cluster.resource_types import DEFAULT_FIELD_MANAGER
+from reconciler.engine.cluster.secret_config import api_client_for_secret, config_fingerprint
 from reconciler.model import IN_CLUSTER_SERVER, Destination
+from reconciler.model.appset_types import ClusterSecret
+
+# How long the registered cluster Secrets read once answer every destination: a Secret added or
+# rotated is used within this many seconds, and a poll of each app costs no read of them.
+REGISTERED_TTL_SECONDS = 5.0
 
 
 def _normalise_server(url: str) -> str:
@@ -22,29 +32,62 @@ def _normalise_server(url: str) -> str:
 class Clusters:
     """Clients per Application destination, made once and reused.
 
-    `https://kubernetes.default.svc` (or the name `in-cluster`) is the cluster this system
-    runs in: the pod's service account in a pod, else the current kubeconfig context. Other
-    servers and names are looked up among the kubeconfig's contexts.
+    A registered cluster Secret whose name or server is the destination's comes first: with
+    credentials in its `config` the client uses them (as Argo CD does); without, its server is
+    looked up among the kubeconfig's contexts. `https://kubernetes.default.svc` (or the name
+    `in-cluster`) is the cluster this system runs in: the pod's service account in a pod, else
+    the current kubeconfig context. Other servers and names are looked up among the kubeconfig's
+    contexts. `registered` returns the registered cluster Secrets (read from the store by the
+    process's Services; the engine reads no Redis).
     """
 
-    def __init__(self, kubeconfig: str = "", field_manager: str = DEFAULT_FIELD_MANAGER) -> None:
+    def __init__(
+        self,
+        kubeconfig: str = "",
+        field_manager: str = DEFAULT_FIELD_MANAGER,
+        registered: Callable[[], Iterable[ClusterSecret]] | None = None,
+    ) -> None:
         self.kubeconfig = kubeconfig or os.environ.get("KUBECONFIG", "")
         self.field_manager = field_manager
         self._clusters: dict[str, Cluster] = {}
         self._lock = threading.Lock()
+        self._registered = registered
+        self._secrets: tuple[float, list[ClusterSecret]] = (-REGISTERED_TTL_SECONDS, [])
 
     def clusters(self) -> list[Cluster]:
         with self._lock:
             return list(self._clusters.values())
 
     def for_destination(self, destination: Destination) -> Cluster:
+        secret = self._secret_for(destination)
+        if secret is not None and not secret.config:
+            # Declared without credentials: its server among the kubeconfig's contexts.
+            destination = Destination(server=secret.server, namespace=destination.namespace)
+            secret = None
         key = destination.name or _normalise_server(destination.server or IN_CLUSTER_SERVER)
+        if secret is not None:
+            key = f"secret:{_normalise_server(secret.server)}:{config_fingerprint(secret)}"
         with self._lock:
             cluster = self._clusters.get(key)
             if cluster is None:
-                cluster = Cluster(self._api_client(destination), field_manager=self.field_manager)
+                client = api_client_for_secret(secret) if secret else self._api_client(destination)
+                cluster = Cluster(client, field_manager=self.field_manager)
                 self._clusters[key] = cluster
             return cluster
+
+    def _secret_for(self, destination: Destination) -> ClusterSecret | None:
+        """The registered cluster Secret the destination names (by name, else by server)."""
+        if self._registered is None:
+            return None
+        with self._lock:
+            read_at, secrets = self._secrets
+            if time.monotonic() - read_at >= REGISTERED_TTL_SECONDS:
+                secrets = list(self._registered())
+                self._secrets = (time.monotonic(), secrets)
+        if destination.name:
+            return next((s for s in secrets if s.name == destination.name), None)
+        server = _normalise_server(destination.server or IN_CLUSTER_SERVER)
+        return next((s for s in secrets if _normalise_server(s.server) == server), None)
 
     def _api_client(self, destination: Destination) -> k8s_client.ApiClient:
         in_cluster = destination.name == "in-cluster" or (

@@ -21,7 +21,9 @@ def generate(ctx: GenerateContext, spec: dict[str, Any], where: str) -> list[dic
             raise GeneratorError(f"{where}.elementsYaml", f"is not YAML: {exc}") from None
         if items is not None and (not isinstance(items, list) or not all(isinstance(i, dict) for i in items)):
             raise GeneratorError(f"{where}.elementsYaml", "must be a YAML list of mappings")
-        params.extend(dict(item) for item in items or [])
+        # As Argo CD: the YAML's elements join `elements` and are read the same way.
+        for index, item in enumerate(items or []):
+            params.append(dict(item) if ctx.go else _flat(item, f"{where}.elementsYaml[{index}]"))
     return params
 
 
