@@ -420,3 +420,37 @@ def test_a_parent_never_overwrites_an_application_an_admin_registered(
     condition(system, "root", "InvalidSpecError", message)
     row = resource_row(system, "root", "Application", "billing")
     assert row is not None and row["status"] == "Unknown"
+
+
+def test_a_child_application_set_whose_generator_template_names_another_project_is_refused(
+    system: System, git_repo_factory: Callable[..., GitRepo]
+) -> None:
+    # Argo CD merges a generator's own `template` over spec.template, so the set's literal project
+    # alone says nothing: this one would generate an app in `default` (which allows everything).
+    child_repo = git_repo_factory(files(role=cluster_role("escalate")))
+    fleet = {
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet",
+        "metadata": {"name": "fleet", "namespace": "argocd"},
+        "spec": {
+            "generators": [{"list": {"elements": [{"name": "escaped"}],
+                                     "template": {"metadata": {}, "spec": {"project": "default"}}}}],
+            "template": {"metadata": {"name": "{{name}}"},
+                         "spec": {"project": "tight",
+                                  "source": {"repoURL": child_repo.url, "path": "app", "targetRevision": "HEAD"},
+                                  "destination": {"server": IN_CLUSTER, "namespace": "team-a"}}},
+        },
+    }
+    repo = git_repo_factory({"apps/fleet.yaml": json.dumps(fleet)})
+    tight = project("tight", repo, namespaces=("team-a", "argocd"), children=True)
+    tight["spec"]["namespaceResourceWhitelist"].append({"group": "argoproj.io", "kind": "ApplicationSet"})
+    admin_creates(system, tight, application("root", repo, project_name="tight", path="apps"))
+    op = user_sync(system, "root")
+    assert op["phase"] == "Failed", op
+    message = (
+        "ApplicationSet \"fleet\" rendered by application 'root' (spec.generators[0].list.template.spec): "
+        'spec.project is "default", not its parent\'s project "tight"'
+    )
+    assert message in op["message"]
+    assert system.store.appset_manifest("fleet") is None
+    assert system.store.app_manifest("escaped") is None
+    assert system.cluster.get("rbac.authorization.k8s.io/v1", "ClusterRole", None, "escalate") is None
