@@ -280,7 +280,8 @@ def test_a_live_object_the_project_no_longer_permits_is_unknown_and_never_pruned
     # Between the narrowing and the poll of the new commit the Secret is still in Git and so is
     # Unknown as a forbidden desired object; wait for the poll that sees it live-only.
     row = system.wait_for(
-        lambda: (r := resource_row(system, "team-app", "Secret", "stolen")) and "not pruned" in r.get("message", "") and r,
+        lambda: (r := resource_row(system, "team-app", "Secret", "stolen")) and "not pruned" in r.get("message", "")
+        and r,
         what="the Secret Unknown and not pruned")
     assert row["status"] == "Unknown"
     assert system.status("team-app")["sync"]["status"] == "Synced"

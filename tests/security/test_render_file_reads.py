@@ -81,7 +81,8 @@ ATTACKS: dict[str, tuple[Callable[[Path], None], str, str]] = {
     "kustomize-patch-absolute": (
         lambda app: write(app, "kustomization.yaml", "patches:\n- path: /etc/passwd\n"), "", "is not in or below"),
     "kustomize-resource-absolute": (
-        lambda app: write(app, "kustomization.yaml", "resources: [/etc/passwd]\n"), "", "points outside the repository"),
+        lambda app: write(app, "kustomization.yaml", "resources: [/etc/passwd]\n"), "",
+        "points outside the repository"),
 }
 
 
