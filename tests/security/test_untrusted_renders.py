@@ -111,6 +111,14 @@ def test_a_chart_that_allocates_without_bound_gets_a_condition_while_other_apps_
     assert diff.status_code == 200, diff.text
     assert "chart: helm template was stopped" in diff.text and "RECONCILER_RENDER_MEMORY_LIMIT" in diff.text
     assert answers(f"{limited.url}/readyz")
+    # So do a dry-run sync and the resource view behind `app manifests`: each an answer naming the limit.
+    with limited.http() as http:
+        plan = http.post("/api/v1/applications/membomb/sync", json={"dryRun": True})
+        view = http.get("/api/v1/applications/membomb/resource",
+                        params={"kind": "ConfigMap", "namespace": "membomb", "resourceName": "big"})
+    assert plan.status_code == 422 and "RECONCILER_RENDER_MEMORY_LIMIT" in plan.json()["error"], plan.text
+    assert view.status_code >= 400 and "RECONCILER_RENDER_MEMORY_LIMIT" in view.json()["error"], view.text
+    assert answers(f"{limited.url}/readyz")
 
     wait_for(lambda: stopped(limited, "membomb", "chart:", "64 MiB of memory", "RECONCILER_RENDER_MEMORY_LIMIT"),
              60, "the memory bomb's condition")
