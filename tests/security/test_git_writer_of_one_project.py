@@ -172,6 +172,10 @@ FORBIDDEN_HOOKS = {
         cluster_role("escalate", "SyncFail"),
         "SyncFail hook ClusterRole escalate: cluster-scoped kind rbac.authorization.k8s.io/ClusterRole",
     ),
+    "helm-pre-install-cluster-role": (
+        {**cluster_role("escalate"), "metadata": {"name": "escalate", "annotations": {"helm.sh/hook": "pre-install"}}},
+        "PreSync hook ClusterRole escalate: cluster-scoped kind rbac.authorization.k8s.io/ClusterRole",
+    ),
 }
 
 
@@ -190,6 +194,19 @@ def test_a_hook_the_project_forbids_refuses_the_sync_before_anything_is_applied(
     assert nothing_created(system), "nothing of the render may be applied"
     # The poll says the same, and the automated path would not sync it.
     condition(system, "team-app", "InvalidSpecError", message)
+
+
+def test_a_skip_hook_the_project_forbids_is_never_applied_and_the_sync_goes_on(
+    system: System, git_repo_factory: Callable[..., GitRepo]
+) -> None:
+    # Argo CD never makes a task of a Skip object, so its permission validator never sees one.
+    namespace(system, "team-a")
+    repo = git_repo_factory(files(settings=config_map("settings"), hook=cluster_role("escalate", "Skip")))
+    admin_creates(system, project("tight", repo), application("team-app", repo, project_name="tight"))
+    op = user_sync(system, "team-app")
+    assert op["phase"] == "Succeeded", op["message"]
+    assert system.cluster.get("rbac.authorization.k8s.io/v1", "ClusterRole", None, "escalate") is None
+    assert system.cluster.get("v1", "ConfigMap", "team-a", "settings") is not None
 
 
 @pytest.mark.parametrize("phase", ["PreDelete", "PostDelete"])
