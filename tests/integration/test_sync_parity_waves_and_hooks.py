@@ -108,3 +108,28 @@ def test_a_hook_is_deleted_only_when_its_outcome_matches_its_delete_policy(
     assert [h["status"] for h in op["hooks"] if h["name"] == "check"] == [phase]
     names = {j["metadata"]["name"] for j in jobs(system)}
     assert ("check" in names) is kept, names
+
+
+def test_a_selective_sync_applies_only_what_it_selects_runs_no_hooks_and_leaves_the_app_out_of_sync(
+    system: System, git_repo_factory: Callable[..., GitRepo]
+) -> None:
+    # selective_sync_test.go TestSelectiveSync and TestSelectiveSyncDoesRunHooks (hooks do not run:
+    # gitops-engine's skipHooks() is true for a selective sync).
+    from reconciler.control.user_actions import sync
+    from workers.tasks import request_sync
+
+    repo = git_repo_factory(app_files(
+        a=config_map("a"), b=config_map("b"), migrate=job("migrate", hook="PreSync"),
+    ))
+    system.cluster.apply(json.loads(NAMESPACE))
+    register_app(system, app_manifest("shop", repo))
+    request_sync(system.store, sync(system.store, "shop", resources=["/ConfigMap/shop/a"]))
+    op = wait_operation_end(system, "shop")
+    assert op["phase"] == "Succeeded", op["message"]
+    assert list(results(op)) == ["a"]
+    assert not op.get("hooks")
+    assert system.cluster.get("v1", "ConfigMap", "shop", "a") is not None
+    assert system.cluster.get("v1", "ConfigMap", "shop", "b") is None
+    assert not [j for j in jobs(system) if j["metadata"]["name"] == "migrate"]
+    status = poll_status(system, "shop", repo.head())
+    assert status["sync"]["status"] == "OutOfSync"
