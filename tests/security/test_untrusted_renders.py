@@ -209,6 +209,15 @@ def many_documents(count: int) -> str:
     return "".join(doc % i for i in range(count))
 
 
+def test_a_committed_manifest_file_too_big_to_parse_gives_a_condition_and_the_api_stays_up(limited: Up) -> None:
+    # 100,000 documents: a few hundred kilobytes of git history, minutes of PyYAML in a worker.
+    repo = limited.repo("zillion", {"app/zillion.yaml": many_documents(100_000)})
+    assert limited.create(application("zillion", repo.url, path="app")).status_code == 201
+    wait_stopped(limited, "zillion", "app/zillion.yaml: reading the manifests was stopped: it ran longer than 4 s",
+                 "RECONCILER_RENDER_TIMEOUT")
+    assert answers(f"{limited.url}/readyz")
+
+
 def test_a_manifest_file_too_big_to_parse_in_time_is_stopped_naming_the_limit_and_the_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
