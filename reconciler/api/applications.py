@@ -7,7 +7,8 @@ the same whether it talks to Redis or to this API (RECONCILER_SERVER).
 This process never renders or evaluates what a repository holds (a chart's templates, Jsonnet):
 what needs a render, `diff?refresh=true`, a dry-run sync and a cascade delete (its delete
 hooks), is asked of a worker with a deadline (ApiContext.ask_workers), whatever
-RECONCILER_API_CLUSTER_ACCESS says. A read-only caller's refresh runs at most once per app
+RECONCILER_API_CLUSTER_ACCESS says. The refresh of a caller who may not sync the app (a
+read-only token, an SSO user or project token with only `get` on it) runs at most once per app
 every READONLY_REFRESH_SECONDS; within that window it gets the last comparison.
 """
 
@@ -22,7 +23,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from reconciler.api.access.identity import Caller
-from reconciler.api.access.permits import permit_app, permit_each, require, visible_apps
+from reconciler.api.access.permits import app_object, permit_app, permit_each, require, visible_apps
 from reconciler.api.auth import context, rest_caller
 from reconciler.api.context import WORKER_ANSWER_TIMEOUT_SECONDS
 from reconciler.api.errors import ApiError
@@ -64,6 +65,13 @@ def _json(body: Any, status: int = 200) -> JSONResponse:
     # Returned as is (not through the response model): the body is exactly the actions' dict,
     # with URL user info removed (an app registered before credentials in repoURLs were refused).
     return JSONResponse(redact_urls_in(body), status_code=status)
+
+
+def _may_sync(request: Request, caller: Caller, name: str) -> bool:
+    """Whether the caller may sync app `name`: who may queue its syncs may ask for its refreshes."""
+    ctx = context(request)
+    obj, _ = app_object(request, name)
+    return bool(ctx.access.allows(ctx.services().store, caller, "applications", "sync", obj))
 
 
 def _manifest_text(raw: bytes) -> str:
@@ -291,8 +299,9 @@ def apps_router() -> APIRouter:
         store = ctx.services().store
         if store.app_manifest(name) is None:
             raise UnknownApplication(name)
-        # A read-only token may not keep workers rendering: one refresh per app per window.
-        if refresh_now and (caller.role != "readonly" or store.claim_refresh(name, READONLY_REFRESH_SECONDS)):
+        # A caller who may only read the app (a read-only token, an SSO user or a project token
+        # without `sync` on it) may not keep workers rendering: one refresh per app per window.
+        if refresh_now and (_may_sync(request, caller, name) or store.claim_refresh(name, READONLY_REFRESH_SECONDS)):
             reply = ctx.ask_workers("refresh", {"name": name})  # the worker hands on any sync it decides
             if not reply["found"]:
                 raise UnknownApplication(name)

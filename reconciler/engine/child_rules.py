@@ -185,19 +185,43 @@ def _application_set_problem(
     spec = _mapping(obj.get("spec"))
     if spec.get("templatePatch"):
         return f"{shown}: spec.templatePatch can set any project and destination; a child ApplicationSet cannot use it"
-    template = _mapping(_mapping(spec.get("template")).get("spec"))
+    base = _mapping(_mapping(spec.get("template")).get("spec"))
+    problems = _template_problems(project, shown, "spec.template.spec", base, projects)
+    # A generator's own template overrides the set's field by field (Argo CD merges it over
+    # spec.template): each one is a template the set renders Applications from.
+    for index, generator in enumerate(spec.get("generators") or []):
+        for kind, body in _mapping(generator).items():
+            own = _mapping(_mapping(_mapping(body).get("template")).get("spec"))
+            if own:
+                where = f"spec.generators[{index}].{kind}.template.spec"
+                problems += _template_problems(project, f"{shown} ({where})", where, _merged(own, base), projects)
+    return "; ".join(dict.fromkeys(p for p in problems if p))
+
+
+def _template_problems(
+    project: AppProject, shown: str, where: str, template: dict[str, Any], projects: ProjectLookup
+) -> list[str | None]:
+    """Why `project` refuses Applications rendered from `template` (the Application spec at `where`)."""
     wanted = template.get("project") or DEFAULT_PROJECT
     if not isinstance(wanted, str) or "{{" in wanted:
-        return f"{shown}: spec.template.spec.project is templated; give the project by name"
+        return [f"{shown}: {where}.project is templated; give the project by name"]
     problems = [_child_project_problem(project, shown, wanted, projects)]
     destination = _mapping(template.get("destination"))
     fields = [destination.get(k) or "" for k in ("server", "name", "namespace")]
     if not all(isinstance(v, str) for v in fields) or any("{{" in v for v in fields):
-        problems.append(f"{shown}: spec.template.spec.destination is templated; give it literally")
+        problems.append(f"{shown}: {where}.destination is templated; give it literally")
     else:
         literal = Destination(server=fields[0], name=fields[1], namespace=fields[2])
         problems.append(_destination_problem(project, shown, literal))
-    return "; ".join(p for p in problems if p)
+    return problems
+
+
+def _merged(own: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
+    """The project and destination of a generator's template over the set's: an empty field
+    of `own` is filled from `base` (mergo.Merge without override, as Argo CD merges them)."""
+    destination = {**_mapping(base.get("destination")),
+                   **{k: v for k, v in _mapping(own.get("destination")).items() if v}}
+    return {"project": own.get("project") or base.get("project"), "destination": destination}
 
 
 def _mapping(value: Any) -> dict[str, Any]:

@@ -51,15 +51,17 @@ def test_killed_watcher_is_replaced_and_a_change_in_the_gap_is_healed(
 ) -> None:
     register(system.store, parse_manifests(application(git_repo_factory(FILES, name="live-config"))), first_poll_in=0)
     system.wait_for(lambda: synced_from_watch(system), timeout=60, what="Synced from the watch")
-    first = system.wait_for(lambda: holder_pid(system), what="a lease holder")
-    assert first in {p.pid for p in two_watchers}
+    ours = {p.pid for p in two_watchers}
+    # The lease of one of these two (a loaded machine may start one late; no other holder counts).
+    first = system.wait_for(lambda: (pid := holder_pid(system)) in ours and pid, timeout=60,
+                            what="one of the two watchers holding the lease")
 
     os.kill(first, signal.SIGKILL)
     Cluster(system.cluster.api_client, field_manager="kubectl-edit").apply(
         {"apiVersion": "v1", "kind": "ConfigMap", "data": {"mode": "edited-while-unwatched"},
          "metadata": {"name": "live-settings", "namespace": "default"}})
 
-    second = system.wait_for(lambda: (pid := holder_pid(system)) not in (None, first) and pid, timeout=15,
+    second = system.wait_for(lambda: (pid := holder_pid(system)) in ours - {first} and pid, timeout=60,
                              what="the other watcher holding the lease")
-    assert second in {p.pid for p in two_watchers}
-    system.wait_for(lambda: mode(system) == "blue", timeout=30, what="the change made in the gap healed")
+    assert second != first
+    system.wait_for(lambda: mode(system) == "blue", timeout=60, what="the change made in the gap healed")

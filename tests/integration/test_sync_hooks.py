@@ -94,7 +94,8 @@ def test_failing_presync_hook_fails_the_sync_applies_nothing_and_runs_syncfail(
     assert system.cluster.get("apps/v1", "Deployment", "shop", "web") is None
     hooks = {h["name"]: h for h in op["hooks"]}
     assert hooks["cleanup"]["phase"] == "SyncFail" and hooks["cleanup"]["status"] == "Succeeded"
-    assert system.store.lock_holder("shop") is None
+    # The end writes the operation's state first, then releases the lock: wait for the release.
+    system.wait_for(lambda: system.store.lock_holder("shop") is None, what="the app's lock released")
 
 
 @pytest.mark.timeout(90)
@@ -206,7 +207,8 @@ def test_terminate_op_stops_a_running_operation_between_steps(
     op = wait_operation_end(system, "shop")
     assert op["id"] == running["id"]
     assert op["phase"] == "Failed" and "terminated" in op["message"]
-    assert system.store.lock_holder("shop") is None
+    # The end writes the operation's state first, then releases the lock: wait for the release.
+    system.wait_for(lambda: system.store.lock_holder("shop") is None, what="the app's lock released")
     assert system.cluster.get("v1", "ConfigMap", "shop", "later") is None
 
 

@@ -172,6 +172,10 @@ FORBIDDEN_HOOKS = {
         cluster_role("escalate", "SyncFail"),
         "SyncFail hook ClusterRole escalate: cluster-scoped kind rbac.authorization.k8s.io/ClusterRole",
     ),
+    "helm-pre-install-cluster-role": (
+        {**cluster_role("escalate"), "metadata": {"name": "escalate", "annotations": {"helm.sh/hook": "pre-install"}}},
+        "PreSync hook ClusterRole escalate: cluster-scoped kind rbac.authorization.k8s.io/ClusterRole",
+    ),
 }
 
 
@@ -190,6 +194,19 @@ def test_a_hook_the_project_forbids_refuses_the_sync_before_anything_is_applied(
     assert nothing_created(system), "nothing of the render may be applied"
     # The poll says the same, and the automated path would not sync it.
     condition(system, "team-app", "InvalidSpecError", message)
+
+
+def test_a_skip_hook_the_project_forbids_is_never_applied_and_the_sync_goes_on(
+    system: System, git_repo_factory: Callable[..., GitRepo]
+) -> None:
+    # Argo CD never makes a task of a Skip object, so its permission validator never sees one.
+    namespace(system, "team-a")
+    repo = git_repo_factory(files(settings=config_map("settings"), hook=cluster_role("escalate", "Skip")))
+    admin_creates(system, project("tight", repo), application("team-app", repo, project_name="tight"))
+    op = user_sync(system, "team-app")
+    assert op["phase"] == "Succeeded", op["message"]
+    assert system.cluster.get("rbac.authorization.k8s.io/v1", "ClusterRole", None, "escalate") is None
+    assert system.cluster.get("v1", "ConfigMap", "team-a", "settings") is not None
 
 
 @pytest.mark.parametrize("phase", ["PreDelete", "PostDelete"])
@@ -280,8 +297,8 @@ def test_a_live_object_the_project_no_longer_permits_is_unknown_and_never_pruned
     # Between the narrowing and the poll of the new commit the Secret is still in Git and so is
     # Unknown as a forbidden desired object; wait for the poll that sees it live-only.
     row = system.wait_for(
-        lambda: (r := resource_row(system, "team-app", "Secret", "stolen"))
-        and "not pruned" in r.get("message", "") and r,
+        lambda: (r := resource_row(system, "team-app", "Secret", "stolen")) and "not pruned" in r.get("message", "")
+        and r,
         what="the Secret Unknown and not pruned")
     assert row["status"] == "Unknown"
     assert system.status("team-app")["sync"]["status"] == "Synced"
@@ -421,3 +438,37 @@ def test_a_parent_never_overwrites_an_application_an_admin_registered(
     condition(system, "root", "InvalidSpecError", message)
     row = resource_row(system, "root", "Application", "billing")
     assert row is not None and row["status"] == "Unknown"
+
+
+def test_a_child_application_set_whose_generator_template_names_another_project_is_refused(
+    system: System, git_repo_factory: Callable[..., GitRepo]
+) -> None:
+    # Argo CD merges a generator's own `template` over spec.template, so the set's literal project
+    # alone says nothing: this one would generate an app in `default` (which allows everything).
+    child_repo = git_repo_factory(files(role=cluster_role("escalate")))
+    fleet = {
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet",
+        "metadata": {"name": "fleet", "namespace": "argocd"},
+        "spec": {
+            "generators": [{"list": {"elements": [{"name": "escaped"}],
+                                     "template": {"metadata": {}, "spec": {"project": "default"}}}}],
+            "template": {"metadata": {"name": "{{name}}"},
+                         "spec": {"project": "tight",
+                                  "source": {"repoURL": child_repo.url, "path": "app", "targetRevision": "HEAD"},
+                                  "destination": {"server": IN_CLUSTER, "namespace": "team-a"}}},
+        },
+    }
+    repo = git_repo_factory({"apps/fleet.yaml": json.dumps(fleet)})
+    tight = project("tight", repo, namespaces=("team-a", "argocd"), children=True)
+    tight["spec"]["namespaceResourceWhitelist"].append({"group": "argoproj.io", "kind": "ApplicationSet"})
+    admin_creates(system, tight, application("root", repo, project_name="tight", path="apps"))
+    op = user_sync(system, "root")
+    assert op["phase"] == "Failed", op
+    message = (
+        "ApplicationSet \"fleet\" rendered by application 'root' (spec.generators[0].list.template.spec): "
+        'spec.project is "default", not its parent\'s project "tight"'
+    )
+    assert message in op["message"]
+    assert system.store.appset_manifest("fleet") is None
+    assert system.store.app_manifest("escaped") is None
+    assert system.cluster.get("rbac.authorization.k8s.io/v1", "ClusterRole", None, "escalate") is None

@@ -235,3 +235,31 @@ def test_what_a_remote_service_answers_never_appears_in_an_error(
     assert all(SECRET not in error for error in errors), errors
     assert any("HTTP 500 (Internal Server Error)" in error for error in errors)
     assert any("did not answer in HTTP" in error for error in errors)
+
+
+@pytest.mark.timeout(120)
+def test_oci_registries_metadata_addresses_and_other_spellings_of_loopback_are_refused_before_connecting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("RECONCILER_ALLOWED_PRIVATE_HOSTS", raising=False)
+    service = LoopbackService(b"SSH-2.0-OpenSSH_9\r\n")
+    port = service.port
+    charts = ChartRepositories(tmp_path / "cache")
+    chart_urls = [f"oci://127.0.0.1:{port}/charts", f"oci://localhost:{port}/charts", "oci://169.254.169.254/charts",
+                  f"http://[::1]:{port}/charts", f"http://0x7f000001:{port}/charts", f"http://2130706433:{port}/charts"]
+    git_urls = [f"ssh://git@127.0.0.1:{port}/org/repo.git", "git@localhost:org/repo.git",
+                f"http://0177.0.0.1:{port}/r.git", f"http://[::ffff:127.0.0.1]:{port}/r.git"]
+    refused: list[str] = []
+    for url in chart_urls:
+        with pytest.raises(ChartFetchError) as caught:
+            charts.resolve(url, "x", "*")
+        refused.append(str(caught.value))
+    with GitSource(tmp_path / "git", timeout_seconds=10) as git:
+        for url in git_urls:
+            with pytest.raises(GitError) as caught:
+                git.resolve(url, "main")
+            refused.append(str(caught.value))
+    charts.close()
+    service.close()
+    assert all("is refused: it resolves to" in message for message in refused), refused
+    assert service.connections == 0

@@ -111,6 +111,14 @@ def test_a_chart_that_allocates_without_bound_gets_a_condition_while_other_apps_
     assert diff.status_code == 200, diff.text
     assert "chart: helm template was stopped" in diff.text and "RECONCILER_RENDER_MEMORY_LIMIT" in diff.text
     assert answers(f"{limited.url}/readyz")
+    # So do a dry-run sync and the resource view behind `app manifests`: each an answer naming the limit.
+    with limited.http() as http:
+        plan = http.post("/api/v1/applications/membomb/sync", json={"dryRun": True})
+        view = http.get("/api/v1/applications/membomb/resource",
+                        params={"kind": "ConfigMap", "namespace": "membomb", "resourceName": "big"})
+    assert plan.status_code == 422 and "RECONCILER_RENDER_MEMORY_LIMIT" in plan.json()["error"], plan.text
+    assert view.status_code >= 400 and "RECONCILER_RENDER_MEMORY_LIMIT" in view.json()["error"], view.text
+    assert answers(f"{limited.url}/readyz")
 
     wait_for(lambda: stopped(limited, "membomb", "chart:", "64 MiB of memory", "RECONCILER_RENDER_MEMORY_LIMIT"),
              60, "the memory bomb's condition")
@@ -193,3 +201,81 @@ def test_a_template_past_its_cpu_time_is_stopped_naming_the_cpu_limit(
     with pytest.raises(RenderError, match=r"CPU time.*RECONCILER_RENDER_CPU_SECONDS") as caught:
         render_helm(tmp_path, tmp_path / "chart", None, release_name="cpu", namespace="default")
     assert caught.value.file == "chart"
+
+
+def many_documents(count: int) -> str:
+    """`count` small ConfigMaps in one YAML stream: megabytes from a few bytes of git history."""
+    doc = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c%d}\ndata: {a: b, c: d, e: f}\n---\n"
+    return "".join(doc % i for i in range(count))
+
+
+def test_a_committed_manifest_file_too_big_to_parse_gives_a_condition_and_the_api_stays_up(limited: Up) -> None:
+    # 100,000 documents: a few hundred kilobytes of git history, minutes of PyYAML in a worker.
+    repo = limited.repo("zillion", {"app/zillion.yaml": many_documents(100_000)})
+    assert limited.create(application("zillion", repo.url, path="app")).status_code == 201
+    wait_stopped(limited, "zillion", "app/zillion.yaml: reading the manifests was stopped: it ran longer than 4 s",
+                 "RECONCILER_RENDER_TIMEOUT")
+    assert answers(f"{limited.url}/readyz")
+
+
+def test_a_manifest_file_too_big_to_parse_in_time_is_stopped_naming_the_limit_and_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Parsed in the worker, 50,000 documents held it for tens of seconds (minutes under load).
+    from reconciler.source.render import RenderError
+    from reconciler.source.render.directory import render_directory
+
+    monkeypatch.setenv("RECONCILER_RENDER_TIMEOUT", "2")
+    monkeypatch.setenv("RECONCILER_TASK_TIME_LIMIT", "120")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app/small.yaml").write_text(configmap("small", "x"))
+    (tmp_path / "app/zillion.yaml").write_text(many_documents(50_000))
+    with pytest.raises(RenderError, match=r"reading the manifests was stopped: it ran longer than 2 s") as caught:
+        render_directory(tmp_path, tmp_path / "app", None)
+    assert "RECONCILER_RENDER_TIMEOUT" in caught.value.message
+    assert caught.value.file == "app/zillion.yaml"
+
+
+def test_manifest_files_past_the_render_size_limit_are_refused_before_any_is_parsed(tmp_path: Path) -> None:
+    from reconciler.source.render import RenderError
+    from reconciler.source.render.limits import MAX_RENDER_BYTES
+    from reconciler.source.render.parsing import parse_manifest_files
+
+    (tmp_path / "app").mkdir()
+    paths = [tmp_path / "app/a.yaml", tmp_path / "app/b.yaml"]
+    paths[0].write_text(configmap("a", "x"))
+    with paths[1].open("w") as big:
+        big.truncate(MAX_RENDER_BYTES)  # not one byte of it is read
+    with pytest.raises(RenderError, match=r"hold 64 MiB, more than the limit of 64 MiB") as caught:
+        parse_manifest_files(tmp_path, paths)
+    assert caught.value.file == "app/b.yaml"
+
+
+def test_what_kustomize_wrote_is_parsed_under_the_render_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    from reconciler.source.render import RenderError
+    from reconciler.source.render.parsing import parse_rendered_text
+
+    monkeypatch.setenv("RECONCILER_RENDER_TIMEOUT", "2")
+    monkeypatch.setenv("RECONCILER_TASK_TIME_LIMIT", "120")
+    with pytest.raises(RenderError, match=r"reading kustomize's output was stopped: it ran longer than 2 s"):
+        parse_rendered_text(many_documents(50_000), tool="kustomize", origin="app/kustomization.yaml")
+    assert [m.obj["metadata"]["name"] for m in parse_rendered_text(many_documents(2), tool="kustomize",
+                                                                 origin="app")] == ["c0", "c1"]
+
+
+def test_jsonnet_that_writes_more_than_the_render_size_limit_is_refused_in_the_sandbox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reconciler.source.render import RenderError
+    from reconciler.source.render.jsonnet import render_jsonnet_file
+
+    monkeypatch.setenv("RECONCILER_RENDER_MEMORY_LIMIT", "2Gi")
+    monkeypatch.setenv("RECONCILER_TASK_TIME_LIMIT", "120")
+    # 64 MiB of output from two lines: refused before it is handed to the worker.
+    (tmp_path / "main.jsonnet").write_text(
+        "local double(s, n) = if n == 0 then s else double(s + s, n - 1);\n"
+        "{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'big' }, data: { k: double('x', 26) } }\n"
+    )
+    with pytest.raises(RenderError, match=r"jsonnet evaluation rendered more than 67108864 bytes") as caught:
+        render_jsonnet_file(tmp_path, tmp_path / "main.jsonnet", None)
+    assert caught.value.file == "main.jsonnet"

@@ -195,3 +195,23 @@ def test_the_namespace_of_create_namespace_is_checked_unless_the_app_renders_it(
     assert render(tight(), app)[0].startswith("Namespace team-a (CreateNamespace=true): cluster-scoped kind Namespace")
     assert render(tight(cluster=[{"group": "", "kind": "Namespace"}]), app) == []
     assert render(tight(), app_doc("web")) == []
+
+
+def test_a_generators_own_template_cannot_move_an_application_set_out_of_its_parents_project() -> None:
+    # Argo CD merges a generator's `template` over spec.template: its project and destination win.
+    key = ("ApplicationSet", "set")
+    escaping = application_set("tight")
+    escaping["spec"]["generators"][0]["list"]["template"] = {"spec": {"project": "default"}}
+    assert 'spec.generators[0].list.template.spec): spec.project is "default"' in refused(
+        tight(), objects=[escaping])[key]
+    sideways = application_set("tight")
+    sideways["spec"]["generators"][0]["list"]["template"] = {"spec": {"destination": {"namespace": "kube-system"}}}
+    assert '"kube-system" is not permitted in project "tight"' in refused(tight(), objects=[sideways])[key]
+    templated = application_set("tight")
+    templated["spec"]["generators"][0]["list"]["template"] = {"spec": {"project": "{{p}}"}}
+    assert "spec.generators[0].list.template.spec.project is templated" in refused(
+        tight(), objects=[templated])[key]
+    # A generator template that keeps within the project (here: only a name) is fine.
+    naming = application_set("tight")
+    naming["spec"]["generators"][0]["list"]["template"] = {"metadata": {"name": "x-{{name}}"}}
+    assert refused(tight(), objects=[naming]) == {}

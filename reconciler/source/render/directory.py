@@ -14,7 +14,8 @@ from reconciler.core.globs import GlobError, compile_glob
 from reconciler.model import DirectorySource
 from reconciler.source.render.errors import RenderError
 from reconciler.source.render.jsonnet import JSONNET_SUFFIX, render_jsonnet_file
-from reconciler.source.render.manifests import Manifest, parse_json_document, parse_yaml_stream
+from reconciler.source.render.manifests import Manifest
+from reconciler.source.render.parsing import parse_manifest_files
 from reconciler.source.render.paths import relative_name, safe_join
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json", JSONNET_SUFFIX)
@@ -28,24 +29,18 @@ def render_directory(tree: Path, source_dir: Path, options: DirectorySource | No
     """Objects of every manifest file under `source_dir`, in file-name then document order."""
     options = options or DirectorySource()
     manifests: list[Manifest] = []
+    pending: list[Path] = []  # YAML and JSON files, parsed together in the render sandbox
     for relative in select_files(source_dir, options):
         path = source_dir / relative
-        file = relative_name(tree, path)
         # A symlinked file may point anywhere; read it only when it stays in the repository.
         safe_join(tree, relative, field="manifest file", base=source_dir)
         if relative.endswith(JSONNET_SUFFIX):
+            manifests.extend(parse_manifest_files(tree, pending))
+            pending = []
             manifests.extend(render_jsonnet_file(tree, path, options.jsonnet))
             continue
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except UnicodeDecodeError:
-            raise RenderError("file is not UTF-8 text: re-encode it as UTF-8", file=file) from None
-        except OSError as err:
-            raise RenderError(f"cannot read file: {err.strerror}", file=file) from None
-        if relative.endswith(".json"):
-            manifests.extend(parse_json_document(text, file))
-        else:
-            manifests.extend(parse_yaml_stream(text, file))
+        pending.append(path)
+    manifests.extend(parse_manifest_files(tree, pending))
     if not manifests:
         _refuse_unread_files(tree, source_dir, options)
     return manifests

@@ -23,6 +23,7 @@ from typing import Any
 
 from reconciler.model import JsonnetOptions
 from reconciler.source.render.errors import RenderError
+from reconciler.source.render.limits import check_text_size
 from reconciler.source.render.manifests import Manifest, objects_of
 from reconciler.source.render.paths import relative_name
 from reconciler.source.render.sandboxed import from_rows, render_job, run_render, to_rows
@@ -81,6 +82,9 @@ def evaluate_file(tree: Path, path: Path, options: JsonnetOptions | None) -> lis
         raise RenderError(f"jsonnet evaluation failed: {_short(str(err), root)}", file=file) from None
     if refused:  # an importstr of a refused file evaluates; the refusal still fails the render
         raise RenderError(refused[0], file=file)
+    # Checked here, before the answer crosses into the worker: a string built to fill the memory
+    # allowance would otherwise be copied and decoded there.
+    check_text_size(len(output), tool="jsonnet evaluation", origin=file)
     value = json.loads(output)
     items: list[Any] = value if isinstance(value, list) else [value]
     manifests: list[Manifest] = []

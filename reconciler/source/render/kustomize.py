@@ -18,7 +18,8 @@ import yaml
 from reconciler.model import KustomizeSource
 from reconciler.source.render.errors import RenderError
 from reconciler.source.render.limits import inside, run_tool
-from reconciler.source.render.manifests import Manifest, parse_yaml_stream
+from reconciler.source.render.manifests import Manifest
+from reconciler.source.render.parsing import parse_rendered_text
 from reconciler.source.render.paths import relative_name, safe_join
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -64,7 +65,7 @@ def render_kustomize(tree: Path, source_dir: Path, options: KustomizeSource | No
             overlay |= {"resources": [source], **settings}
             Path(scratch, "kustomization.yaml").write_text(yaml.safe_dump(overlay, sort_keys=False))
             output = _build(command, Path(scratch), origin, tree)
-    return parse_yaml_stream(output, origin)
+    return parse_rendered_text(output, tool="kustomize", origin=origin)
 
 
 def overlay_settings(

@@ -18,12 +18,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from reconciler.control.appsets.context import GenerateContext, GeneratorError, append_values
 from reconciler.control.appsets.template import sanitize_name
+from reconciler.source.render.errors import RenderError
+from reconciler.source.render.manifests import load_yaml_documents
 
 DEFAULT_REQUEUE_SECONDS = 180.0
+# The combined size of the files one files generator may read (they are parameters, not manifests).
+MAX_FILES_BYTES = 8 * 1024 * 1024
 
 
 @lru_cache(maxsize=512)
@@ -143,6 +145,7 @@ def _files(
     for item in spec["files"]:
         if item.get("exclude"):
             chosen -= {f for f in found if _matches(item["path"], f, f"{where}.files")}
+    _check_files_size(root, sorted(chosen), where)
     params = []
     for path in sorted(chosen):
         for document in _read_objects(root / path, path, where):
@@ -150,11 +153,30 @@ def _files(
     return params
 
 
+def _check_files_size(root: Path, paths: list[str], where: str) -> None:
+    """Refuse files whose combined size is past MAX_FILES_BYTES before any is read: they are
+    parsed where the set is generated (a worker, or the API's dry run)."""
+    total = sum((root / path).stat().st_size for path in paths)
+    if total > MAX_FILES_BYTES:
+        raise GeneratorError(
+            where,
+            f"the files it matched hold {total} bytes, more than the limit of {MAX_FILES_BYTES}: "
+            "match fewer or smaller files",
+        )
+
+
 def _read_objects(file: Path, path: str, where: str) -> list[dict[str, Any]]:
+    # The node budget of every manifest a render reads: a few lines of nested YAML anchors
+    # would otherwise expand to billions of parameters (seen: the API's dry run never answered).
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        documents = load_yaml_documents(file.read_text(encoding="utf-8"), path)
+    except (OSError, UnicodeDecodeError) as exc:
         raise GeneratorError(where, f"unable to process file '{path}': {exc}") from None
+    except RenderError as exc:
+        raise GeneratorError(where, f"unable to process file '{path}': {exc.message}") from None
+    if len(documents) > 1:
+        raise GeneratorError(where, f"unable to process file '{path}': it holds more than one YAML document")
+    data = documents[0][2] if documents else None
     if data is None:
         return [{}]
     if isinstance(data, dict):
