@@ -85,3 +85,18 @@ def visible_to(document: dict[str, Any], may_get: Any) -> dict[str, Any]:
     """The document with only the apps `may_get(project, name)` allows."""
     apps = [app for app in document.get("apps") or [] if may_get(app.get("project") or "default", app["name"])]
     return {**document, "apps": apps}
+
+
+def status_description(document: dict[str, Any]) -> str:
+    """A commit status's description (hosts keep 140 characters): the first render error with its
+    file and line, else the first project refusal, else the headline."""
+    for app in document.get("apps") or []:
+        for error in app.get("errors") or []:
+            where = error.get("file") or ""
+            if where and error.get("line"):
+                where += f":{error['line']}"
+            return f"{app['name']} fails to render: {where + ': ' if where else ''}{error['message']}"[:140]
+    refused = project_refusals(document)
+    if refused:
+        return f"refused by a project: {refused[0]}"[:140]
+    return headline(document)[:140]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from reconciler.control.previews.document import commit_state, headline
+from reconciler.control.previews.document import commit_state, status_description
 from reconciler.control.previews.hosts import COMMENT_LIMITS, HostApi, PublishError
 from reconciler.control.previews.markdown import MARKER, comment_body
 from reconciler.control.previews.request import PullRequest
@@ -49,7 +49,7 @@ def publish_result(settings: Settings, pr: PullRequest, preview_id: str, documen
     try:
         body = comment_body(document, link, COMMENT_LIMITS[pr.host])
         comment = api.upsert_comment(pr.full_name, pr.number, MARKER, body)
-        api.set_status(pr.full_name, pr.head_sha, state, headline(document), link)
+        api.set_status(pr.full_name, pr.head_sha, state, status_description(document), link)
     except PublishError as exc:
         log.warning("preview %s: result not posted to %s: %s", preview_id, pr.key, exc)
         return {"error": str(exc)}
