@@ -47,3 +47,64 @@ def test_a_values_change_shows_the_deployments_image_diff_and_writes_nothing(
     assert "+        image: registry.example.com/api:fed321cba" in deployment["diff"]
     assert exit_code(document) == 1 and commit_state(document) == "success"
     assert writes(system) == []
+
+
+BILLING_APP = """apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: billing
+  namespace: argocd
+spec:
+  project: default
+  source:
+    repoURL: {repo}
+    targetRevision: HEAD
+    path: apps/billing
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: billing
+"""
+BILLING_CONFIG = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: billing-config\ndata:\n  currency: EUR\n"
+
+
+@pytest.mark.timeout(180)
+def test_an_app_added_to_the_app_of_apps_shows_as_added_and_a_dropped_one_as_removed(
+    system: System, synced_seed: GitRepo, services: Services
+) -> None:
+    synced_seed.git("checkout", "-q", "-b", "billing")
+    synced_seed.write({"argocd/apps/billing.yaml": BILLING_APP.format(repo=synced_seed.url),
+                       "apps/billing/config.yaml": BILLING_CONFIG})  # fmt: skip
+    synced_seed.remove("argocd/apps/worker.yaml")
+    synced_seed.commit(message="billing in, worker out")
+    synced_seed.git("checkout", "-q", "main")
+    system.kubesim.api.clear_log()
+    document = run_preview(services, PreviewRequest(synced_seed.url, "main", "billing"))
+    apps = by_name(document)
+    assert apps["root"]["status"] == "changed"
+    assert apps["billing"]["status"] == "added" and apps["billing"]["project"] == "default"
+    assert [(o["kind"], o["namespace"], o["name"], o["change"]) for o in apps["billing"]["objects"]] == [
+        ("ConfigMap", "billing", "billing-config", "added")]
+    assert "+  currency: EUR" in apps["billing"]["objects"][0]["diff"]
+    assert apps["worker"]["status"] == "removed"
+    assert exit_code(document) == 1
+    assert system.store.app_manifest("billing") is None  # previewed, not registered
+    assert writes(system) == []
+
+
+@pytest.mark.timeout(180)
+def test_a_newer_preview_of_the_same_pull_request_cancels_the_older_one(
+    system: System, synced_seed: GitRepo, services: Services
+) -> None:
+    from reconciler.control.previews import lifecycle
+    from reconciler.control.previews.request import PullRequest
+    from reconciler.control.previews.run import PreviewCancelled
+
+    values = (synced_seed.path / PROD_VALUES).read_text()
+    head = branch(synced_seed, "bump", {PROD_VALUES: values.replace("abc123def", "fed321cba")})
+    pr = PullRequest("github", "org/config", 5, head)
+    older = lifecycle.start(system.store, PreviewRequest(synced_seed.url, "main", head, pull_request=pr))
+    newer = lifecycle.start(system.store, PreviewRequest(synced_seed.url, "main", head, pull_request=pr))
+    assert lifecycle.execute(services, older)["state"] == "cancelled"
+    assert lifecycle.execute(services, newer)["state"] == "finished"
+    with pytest.raises(PreviewCancelled):
+        run_preview(services, PreviewRequest(synced_seed.url, "main", head), should_stop=lambda: True)

@@ -62,21 +62,29 @@ def run_preview(
         changed = changed_files(services.git, request.repo_url, commits.base, commits.head)
     except ReconcilerError as exc:
         raise PreviewFailed(str(exc)) from None
-    entries: list[dict[str, Any]] = []
+    entries: dict[str, dict[str, Any]] = {}
     for concerned in concerned_apps(apps, request.repo_url, changed, request.apps):
         app = concerned.app
         if not concerned.touched:
-            entries.append(app_entry(app.name, app.project or "default", "unchanged"))
+            _add(entries, app_entry(app.name, app.project or "default", "unchanged"))
             continue
         if should_stop():
             raise PreviewCancelled(request.head)
         preview = preview_app(services, app, commits)
-        entries.append(preview.entry)
-        entries.extend(child_entries(services, preview, commits, lambda name: name in apps))
+        _add(entries, preview.entry)
+        for child in child_entries(services, preview, commits, lambda name: name in apps):
+            _add(entries, child)
     return {
         "repoURL": redact_url(request.repo_url),
         "base": commits.base,
         "head": commits.head,
         "changedFiles": len(changed),
-        "apps": sort_apps(entries),
+        "apps": sort_apps(list(entries.values())),
     }
+
+
+def _add(entries: dict[str, dict[str, Any]], entry: dict[str, Any]) -> None:
+    """One entry per app: an app its parent drops at head is `removed`, whatever its own
+    render says (its parent deregisters it)."""
+    if entries.get(entry["name"], {}).get("status") != "removed":
+        entries[entry["name"]] = entry
