@@ -14,11 +14,16 @@ from reconciler.control.catalog import register
 from reconciler.model import load_file
 from reconciler.services import Services
 from reconciler.settings.preview import PreviewSettings
-from tests.api.conftest import serve_api  # noqa: F401 (fixture)
+from tests.api import conftest as api_fixtures
 from tests.conftest import GitRepo
-from tests.integration.conftest import System, celery_app, system  # noqa: F401 (fixtures)
+from tests.integration import conftest as system_fixtures
+from tests.integration.conftest import System
 from tests.previews.git_host import HostState, git_host
 
+# The running system's fixtures, for these tests (Redis, Celery workers, kubesim; the API).
+celery_app = system_fixtures.celery_app
+system = system_fixtures.system
+serve_api = api_fixtures.serve_api
 PUBLIC_URL = "https://reconciler.example.com"
 
 
