@@ -108,3 +108,37 @@ def test_a_newer_preview_of_the_same_pull_request_cancels_the_older_one(
     assert lifecycle.execute(services, newer)["state"] == "finished"
     with pytest.raises(PreviewCancelled):
         run_preview(services, PreviewRequest(synced_seed.url, "main", head), should_stop=lambda: True)
+
+
+CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  app: {name}\n"
+
+
+@pytest.mark.timeout(180)
+def test_an_applicationset_app_added_at_head_shows_as_added_and_a_dropped_one_as_removed(
+    system: System, git_repo_factory, services: Services
+) -> None:
+    import yaml
+
+    from reconciler.control import user_actions
+    from reconciler.model import parse_manifests
+    from tests.appsets.conftest import app_template, appset
+
+    repo = git_repo_factory({f"apps/{n}/cm.yaml": CONFIGMAP.format(name=n) for n in ("web", "jobs")})
+    template = app_template("{{path.basename}}", "{{path}}", "{{path.basename}}", repo=repo.url,
+                            syncPolicy={"syncOptions": ["CreateNamespace=true"]})
+    manifest = appset("apps", [{"git": {"repoURL": repo.url, "revision": "HEAD", "directories": [{"path": "apps/*"}]}}],
+                      template)
+    user_actions.create(system.store, parse_manifests(yaml.safe_dump(manifest)), owner="api")
+    system.wait_for(lambda: system.store.apps_owned_by("apps") == ["jobs", "web"], 60, "the set generates two apps")
+    repo.git("checkout", "-q", "-b", "shop")
+    repo.write({"apps/shop/cm.yaml": CONFIGMAP.format(name="shop")})
+    repo.remove("apps/jobs")
+    repo.commit(message="shop in, jobs out")
+    repo.git("checkout", "-q", "main")
+    document = run_preview(services, PreviewRequest(repo.url, "main", "shop"))
+    apps = by_name(document)
+    assert apps["shop"]["status"] == "added"
+    assert [(o["kind"], o["namespace"], o["name"], o["change"]) for o in apps["shop"]["objects"]] == [
+        ("ConfigMap", "shop", "shop", "added")]
+    assert apps["jobs"]["status"] == "removed" and apps["web"]["status"] == "unchanged"
+    assert system.store.app_manifest("shop") is None

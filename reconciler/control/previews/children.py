@@ -12,14 +12,15 @@ from reconciler.control.previews.app_preview import AppPreview, Commits, preview
 from reconciler.control.previews.document import app_entry, error_entry
 from reconciler.engine.compare import DesiredState
 from reconciler.model import APPLICATION_KIND, RESOURCES_FINALIZER, SpecError, parse_application
+from reconciler.model.parse_appset import parse_appset
 from reconciler.model.resources import ResourceKey
 from reconciler.services import Services
 
 
-def _applications(state: DesiredState | None) -> dict[str, dict[str, Any]]:
+def _applications(state: DesiredState | None, kind: str = APPLICATION_KIND) -> dict[str, dict[str, Any]]:
     found = {}
     for manifest in state.child_apps if state is not None else []:
-        if str(manifest.get("kind") or APPLICATION_KIND) != APPLICATION_KIND:
+        if str(manifest.get("kind") or APPLICATION_KIND) != kind:
             continue
         name = (manifest.get("metadata") or {}).get("name")
         if isinstance(name, str) and name:
@@ -51,11 +52,31 @@ def child_entries(
         entries.append(preview_app(services, child, commits, added=True).entry)
     if parent.base is not None:
         for name in sorted(set(before) - set(after)):
-            entries.append(_removed(services, name, before[name]))
+            entries.append(removed_entry(services, name, before[name]))
+    return entries + _set_entries(services, parent, commits, registered)
+
+
+def _set_entries(
+    services: Services, parent: AppPreview, commits: Commits, registered: Callable[[str], bool]
+) -> list[dict[str, Any]]:
+    """The apps each ApplicationSet the parent renders at head adds or removes."""
+    from reconciler.control.previews.appsets import appset_entries
+
+    before, after = _applications(parent.base, "ApplicationSet"), _applications(parent.head, "ApplicationSet")
+    entries = []
+    for name, manifest in sorted(after.items()):
+        where = f"ApplicationSet {name} rendered by {parent.entry['name']}"
+        try:
+            appset = parse_appset(manifest, source_file=where)
+            base_set = parse_appset(before[name], source_file=where) if name in before else None
+        except SpecError as exc:
+            entries.append(error_entry(f"ApplicationSet {name}", _project(manifest), str(exc)))
+            continue
+        entries += appset_entries(services, appset, commits, registered, base_set)
     return entries
 
 
-def _removed(services: Services, name: str, manifest: dict[str, Any]) -> dict[str, Any]:
+def removed_entry(services: Services, name: str, manifest: dict[str, Any]) -> dict[str, Any]:
     finalizers = (manifest.get("metadata") or {}).get("finalizers") or []
     objects = []
     if RESOURCES_FINALIZER in finalizers:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from reconciler.control.previews.app_preview import Commits, preview_app
+from reconciler.control.previews.appsets import appset_entries, registered_sets
 from reconciler.control.previews.children import child_entries
 from reconciler.control.previews.document import app_entry, sort_apps
 from reconciler.control.previews.request import PreviewRequest
@@ -74,6 +75,15 @@ def run_preview(
         _add(entries, preview.entry)
         for child in child_entries(services, preview, commits, lambda name: name in apps):
             _add(entries, child)
+    for appset in registered_sets(services, request.repo_url):
+        owned = set(services.store.apps_owned_by(appset.name))
+        if request.apps is not None and not owned <= set(request.apps):
+            continue  # the caller may not see every app of the set: its generation is not theirs to run
+        if should_stop():
+            raise PreviewCancelled(request.head)
+        for entry in appset_entries(services, appset, commits, lambda name: name in apps, appset):
+            if request.apps is None or entry["status"] != "removed" or entry["name"] in request.apps:
+                _add(entries, entry)
     return {
         "repoURL": redact_url(request.repo_url),
         "base": commits.base,
