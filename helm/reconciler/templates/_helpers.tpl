@@ -390,3 +390,24 @@ the argocd-cm data mounted as a directory of keys, and an optional checks direct
   readOnly: true
 {{- end }}
 {{- end }}
+
+{{/* Pull-request previews: the workers' Git host API URLs and the dashboard URL the comments
+     link to; their tokens come from the preview Secret (envFrom in the worker pods). */}}
+{{- define "reconciler.previewEnv" -}}
+{{- if .Values.preview.enabled }}
+{{- range $host := list "github" "gitlab" "gitea" }}
+{{- with (index $.Values.preview $host).apiUrl }}
+- name: {{ printf "RECONCILER_PREVIEW_%s_API_URL" (upper $host) }}
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- with .Values.access.url }}
+- name: RECONCILER_URL
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "reconciler.previewSecretName" -}}
+{{- .Values.preview.existingSecret | default (printf "%s-preview" (include "reconciler.fullname" .)) -}}
+{{- end }}
