@@ -26,9 +26,8 @@ from reconciler.api.models import ErrorBody
 from reconciler.control.previews.document import visible_to
 from reconciler.control.previews.lifecycle import ENDED, public_view, verdicts
 from reconciler.control.previews.request import InvalidPreviewRequest, PreviewRequest, check_request
-from reconciler.control.previews.select import from_repository
+from reconciler.control.previews.select import concerned_apps
 from reconciler.core.urls import redact_urls_in
-from reconciler.model import SpecError, parse_application
 
 MAX_WAIT_SECONDS = 60.0
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -41,18 +40,9 @@ def _visible_names(request: Request, caller: Caller) -> list[str]:
     return [row["name"] for row in visible_apps(request, caller, rows)]
 
 
-def _uses(request: Request, names: list[str], repo_url: str) -> list[str]:
-    store = context(request).services().store
-    manifests = store.app_manifests()
-    found = []
-    for name in names:
-        manifest = manifests.get(name)
-        try:
-            if manifest is not None and from_repository(parse_application(manifest), repo_url):
-                found.append(name)
-        except SpecError:
-            continue
-    return found
+def _uses(request: Request, names: list[str], repo_url: str) -> bool:
+    manifests = context(request).services().store.app_manifests()
+    return bool(concerned_apps(manifests, repo_url, None, names))
 
 
 def _start(request: Request, caller: Caller, body: dict[str, Any]) -> str:

@@ -29,20 +29,18 @@ class PreviewFailed(InputError):
     """The preview as a whole cannot run (a revision that does not resolve); the message says which."""
 
 
-def registered_apps(services: Services) -> dict[str, Application]:
-    apps = {}
-    for name, manifest in services.store.app_manifests().items():
-        try:
-            apps[name] = parse_application(manifest, source_file=f"registered application {name}")
-        except SpecError:
-            continue  # an invalid app: its poll reports it; a preview cannot render it
-    return apps
+def _parse(name: str, manifest: dict[str, Any]) -> Application | None:
+    try:
+        return parse_application(manifest, source_file=f"registered application {name}")
+    except SpecError:
+        return None  # an invalid app: its poll reports it; a preview cannot render it
 
 
 def resolve_commits(services: Services, request: PreviewRequest) -> Commits:
     try:
         base = services.git.resolve(request.repo_url, request.base, refresh=True)
-        head = services.git.resolve(request.repo_url, request.head, refresh=True)
+        # The listing just made answers the head too: one `ls-remote` per preview.
+        head = services.git.resolve(request.repo_url, request.head)
     except ReconcilerError as exc:
         raise PreviewFailed(f"preview of {redact_url(request.repo_url)}: {exc}") from None
     return Commits(request.repo_url, base, head)
@@ -53,8 +51,8 @@ def run_preview(
 ) -> dict[str, Any]:
     """The preview document (reconciler/control/previews/document.py). Raises PreviewFailed,
     PreviewCancelled."""
-    apps = registered_apps(services)
-    if not concerned_apps(apps, request.repo_url, None, request.apps):
+    manifests = services.store.app_manifests()
+    if not concerned_apps(manifests, request.repo_url, None, request.apps):
         # No app (that the caller may see) uses the repository: nothing to fetch or render.
         return {"repoURL": redact_url(request.repo_url), "base": request.base, "head": request.head,
                 "changedFiles": 0, "apps": []}  # fmt: skip
@@ -64,16 +62,17 @@ def run_preview(
     except ReconcilerError as exc:
         raise PreviewFailed(str(exc)) from None
     entries: dict[str, dict[str, Any]] = {}
-    for concerned in concerned_apps(apps, request.repo_url, changed, request.apps):
-        app = concerned.app
-        if not concerned.touched:
-            _add(entries, app_entry(app.name, app.project or "default", "unchanged"))
+    registered = manifests.__contains__
+    for concerned in concerned_apps(manifests, request.repo_url, changed, request.apps):
+        app = _parse(concerned.name, concerned.manifest) if concerned.touched else None
+        if app is None:
+            _add(entries, app_entry(concerned.name, concerned.project, "unchanged"))
             continue
         if should_stop():
             raise PreviewCancelled(request.head)
         preview = preview_app(services, app, commits)
         _add(entries, preview.entry)
-        for child in child_entries(services, preview, commits, lambda name: name in apps):
+        for child in child_entries(services, preview, commits, registered):
             _add(entries, child)
     for appset in registered_sets(services, request.repo_url):
         owned = set(services.store.apps_owned_by(appset.name))
@@ -81,7 +80,7 @@ def run_preview(
             continue  # the caller may not see every app of the set: its generation is not theirs to run
         if should_stop():
             raise PreviewCancelled(request.head)
-        for entry in appset_entries(services, appset, commits, lambda name: name in apps, appset):
+        for entry in appset_entries(services, appset, commits, registered, appset):
             if request.apps is None or entry["status"] != "removed" or entry["name"] in request.apps:
                 _add(entries, entry)
     return {
