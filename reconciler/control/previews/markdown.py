@@ -35,6 +35,8 @@ def _app_section(app: dict[str, Any], with_diffs: bool) -> list[str]:
         lines.append(f"- **{reason}**: {refusal['message']}")
     for obj in app.get("objects") or []:
         lines.append(f"- {obj['change']}: `{_object_name(obj)}`")
+    if app["status"] in ("changed", "added") and not (app.get("objects") or app.get("errors") or app.get("refused")):
+        lines.append("- its render changes, but no object in the cluster would (child apps, or objects already so)")
     if app.get("hooks"):
         hooks = ", ".join(f"{h['phase']} `{h['kind']} {h['name']}`" for h in app["hooks"])
         lines.append(f"- hooks that would run: {hooks}")
