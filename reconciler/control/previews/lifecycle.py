@@ -74,7 +74,11 @@ def execute(services: Services, preview_id: str) -> dict[str, Any] | None:
         return record
     except Exception as exc:  # a bug: said as one, the preview ends instead of hanging in `running`
         log.exception("preview %s of %s failed", preview_id, redact_url(request.repo_url))
-        record.update(state="failed", error=f"unexpected {type(exc).__name__}, see the worker log", endedAt=time.time())
+        error = f"unexpected {type(exc).__name__}, see the worker log"
+        if type(exc).__name__ == "SoftTimeLimitExceeded":  # Celery's, raised in the task at its soft limit
+            error = ("the preview took longer than the task time limit: raise RECONCILER_TASK_TIME_LIMIT, or "
+                     "split the change (every app a change touches is rendered twice)")
+        record.update(state="failed", error=error, endedAt=time.time())
         store.put_preview(preview_id, record)
         return record
     if _superseded(store, request, preview_id):
