@@ -142,3 +142,58 @@ def test_an_applicationset_app_added_at_head_shows_as_added_and_a_dropped_one_as
         ("ConfigMap", "shop", "shop", "added")]
     assert apps["jobs"]["status"] == "removed" and apps["web"]["status"] == "unchanged"
     assert system.store.app_manifest("shop") is None
+
+
+GUARDED_PROJECT = """\
+apiVersion: argoproj.io/v1alpha1
+kind: AppProject
+metadata: {name: guarded, namespace: argocd}
+spec:
+  sourceRepos: ["*"]
+  destinations: [{server: "*", namespace: "*"}]
+  syncWindows: [{kind: deny, schedule: "* * * * *", duration: 1h, applications: ["*"]}]
+"""
+SHOP_APP = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {{name: shop, namespace: argocd}}
+spec:
+  project: guarded
+  source: {{repoURL: "{repo}", path: shop, targetRevision: HEAD}}
+  destination: {{server: https://kubernetes.default.svc, namespace: shop}}
+"""
+MIGRATE_HOOK = """\
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: migrate
+  annotations: {argocd.argoproj.io/hook: PreSync}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: m, image: busybox}]
+"""
+CLUSTER_ROLE = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: shop-admin\nrules: []\n"
+
+
+@pytest.mark.timeout(120)
+def test_a_preview_lists_the_hooks_that_would_run_and_what_the_project_and_a_sync_window_refuse(
+    system: System, git_repo_factory, services: Services
+) -> None:
+    from reconciler.control.catalog import register
+    from reconciler.control.previews.document import status_description
+    from reconciler.model import parse_manifests
+
+    repo = git_repo_factory({"shop/cm.yaml": CONFIGMAP.format(name="shop")})
+    register(system.store, parse_manifests(GUARDED_PROJECT + "---\n" + SHOP_APP.format(repo=repo.url)))
+    branch(repo, "hooked", {"shop/migrate.yaml": MIGRATE_HOOK, "shop/role.yaml": CLUSTER_ROLE})
+    document = run_preview(services, PreviewRequest(repo.url, "main", "hooked"))
+    [shop] = document["apps"]
+    assert shop["status"] == "changed"
+    assert shop["hooks"] == [{"phase": "PreSync", "kind": "Job", "namespace": "shop", "name": "migrate"}]
+    reasons = {r["reason"]: r["message"] for r in shop["refused"]}
+    assert "ClusterRole" in reasons["project"] and "shop-admin" in reasons["project"]
+    assert "deny" in reasons["syncWindow"].lower() or "window" in reasons["syncWindow"].lower()
+    assert [(o["kind"], o["change"]) for o in shop["objects"]] == [("ClusterRole", "added")]
+    assert commit_state(document) == "failure" and "refused by a project" in status_description(document)

@@ -41,6 +41,10 @@ def test_a_broken_template_fails_the_github_status_naming_the_file(
     assert answer.status_code == 202, answer.text
     record = system.wait_for(lambda: ended(system, answer.json()["preview"]), 90, "the preview ends")
     assert record["state"] == "finished", record
+    [api] = [app for app in record["document"]["apps"] if app["name"] == "api"]
+    [error] = api["errors"]
+    assert api["status"] == "error" and error["file"] == TEMPLATE and isinstance(error["line"], int)
+    assert "nosuchfunction" in error["message"]
     [status] = [s for s in state.statuses if s["state"] != "pending"]
     assert (status["repo"], status["sha"], status["state"], status["context"]) == (
         "org/config", head, "failure", "reconciler/preview")
