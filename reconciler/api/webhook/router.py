@@ -143,7 +143,10 @@ def webhook_router() -> APIRouter:
     def start_preview(ctx: ApiContext, provider: str, headers: Mapping[str, str], body: bytes) -> dict:
         """`{"preview": id}` when the event queues a pull-request preview, `{"previewSkipped": why}`
         when it is one that could but does not, else nothing."""
-        event = parse_pull_request(provider, headers, body)
+        try:
+            event = parse_pull_request(provider, headers, body)
+        except WebhookError as exc:  # enough for ApplicationSets' refresh, not for a preview: said so
+            return {"previewSkipped": exc.message}
         if event is None:
             return {}
         store = ctx.services().store
