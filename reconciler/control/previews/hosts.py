@@ -50,12 +50,15 @@ class HostApi:
     def _send(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
             with guarded_client(self.policy, timeout=TIMEOUT_SECONDS) as client:
-                response = client.request(method, self.api_url + path, headers=self._headers(), **kwargs)
+                # No redirects: a token header (GitLab's PRIVATE-TOKEN) would follow to any host.
+                response = client.request(
+                    method, self.api_url + path, headers=self._headers(), follow_redirects=False, **kwargs
+                )
         except OutboundRefused as exc:
             raise PublishError(f"{self.host} {method} {path}: {exc}") from None
         except httpx.HTTPError as exc:
             raise PublishError(f"{self.host} {method} {path}: {failure_text(exc)}") from None
-        if response.status_code >= 400:
+        if response.status_code >= 300:
             scopes = f" (check RECONCILER_PREVIEW_{self.host.upper()}_TOKEN and its scopes)"
             hint = scopes if response.status_code in (401, 403, 404) else ""
             raise PublishError(f"{self.host} {method} {path}: {failure_text(response)}{hint}")
