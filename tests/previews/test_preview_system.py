@@ -197,3 +197,27 @@ def test_a_preview_lists_the_hooks_that_would_run_and_what_the_project_and_a_syn
     assert "deny" in reasons["syncWindow"].lower() or "window" in reasons["syncWindow"].lower()
     assert [(o["kind"], o["change"]) for o in shop["objects"]] == [("ClusterRole", "added")]
     assert commit_state(document) == "failure" and "refused by a project" in status_description(document)
+
+
+SECRET = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: shop-db\nstringData:\n  password: {password}\n"
+
+
+@pytest.mark.timeout(120)
+def test_a_secret_in_a_preview_is_masked_as_app_diff_masks_it(
+    system: System, git_repo_factory, services: Services
+) -> None:
+    import base64
+    import json
+
+    from reconciler.control.catalog import register
+    from reconciler.model import parse_manifests
+
+    repo = git_repo_factory({"shop/db.yaml": SECRET.format(password="first-secret-value")})
+    register(system.store, parse_manifests(SHOP_APP.format(repo=repo.url).replace("guarded", "default")))
+    branch(repo, "rotate", {"shop/db.yaml": SECRET.format(password="second-secret-value")})
+    document = run_preview(services, PreviewRequest(repo.url, "main", "rotate"))
+    [obj] = by_name(document)["shop"]["objects"]
+    assert obj["kind"] == "Secret" and obj["diff"]
+    text = json.dumps(document)
+    for value in ("first-secret-value", "second-secret-value"):
+        assert value not in text and base64.b64encode(value.encode()).decode() not in text

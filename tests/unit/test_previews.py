@@ -218,3 +218,10 @@ def test_preview_settings_read_tokens_urls_and_forks_and_name_a_bad_url() -> Non
     assert "glpat" not in repr(settings)
     with pytest.raises(SettingsError, match="RECONCILER_PREVIEW_GITEA_API_URL"):
         PreviewSettings.from_env({"RECONCILER_PREVIEW_GITEA_API_URL": "gitea.example.com"})
+
+
+def test_a_gitea_pull_request_synchronized_starts_a_preview() -> None:
+    body = json.loads(github("synchronized"))
+    event = parse_pull_request("gitea", {"X-Gitea-Event": "pull_request"}, json.dumps(body).encode())
+    assert event is not None and event.pull_request.host == "gitea" and event.pull_request.number == 4
+    assert parse_pull_request("gitea", {"X-Gitea-Event": "pull_request"}, github("synchronize")) is None
