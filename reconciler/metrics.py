@@ -36,7 +36,7 @@ from reconciler.telemetry import GIT_FIELDS, RECONCILE_BUCKETS, RECONCILE_SUM_FI
 # The Celery queues (workers/celery_app.py QUEUES; kept here because reconciler/ imports
 # no Celery) and how kombu's Redis transport names a queue's priority lists: the plain
 # name holds priority 0, `{queue}\x06\x16{step}` the others. Depth is their sum.
-CELERY_QUEUES = ("urgent", "sync", "poll", "notifications")
+CELERY_QUEUES = ("urgent", "sync", "poll", "preview", "notifications")
 KOMBU_PRIORITY_STEPS = (0, 3, 6, 9)
 KOMBU_PRIORITY_SEPARATOR = "\x06\x16"
 

@@ -5,9 +5,11 @@ Queues:
 - `poll`: scheduled refreshes, the bulk of the traffic.
 - `sync`: apply / prune steps of sync operations already decided.
 - `urgent`: webhook- and user-triggered work, so a flood of polls never delays it.
+- `preview`: pull-request previews (renders and dry-runs of a change before it merges), so a
+  burst of pull requests never delays a poll or a sync.
 - `notifications`: deliveries of Argo CD Notifications (one task per message, retried with
   backoff), so a slow or down chat service never delays a poll or a sync.
-Workers consume `urgent,sync,poll,notifications`; scaled deployments may give queues their own workers.
+Workers consume `urgent,sync,poll,preview,notifications`; scaled deployments may give queues their own workers.
 
 Reliability, chosen on purpose:
 - `task_acks_late` + `task_reject_on_worker_lost`: a task is acknowledged after it ran, so
@@ -53,7 +55,7 @@ class FailoverConsumer(Consumer):
     def ensure_connected(self, conn: Any) -> Any:
         conn.ensure_connection = functools.partial(conn.ensure_connection, **RECONNECT_INTERVALS)
         return super().ensure_connected(conn)
-QUEUES = ("urgent", "sync", "poll", "notifications")
+QUEUES = ("urgent", "sync", "poll", "preview", "notifications")
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,7 @@ def configure(app: Celery, settings: Settings | None = None, timings: TaskTiming
             "reconciler.cluster_request": {"queue": "urgent"},
             "reconciler.appset": {"queue": "poll"},
             "reconciler.notify": {"queue": "notifications"},
+            "reconciler.preview": {"queue": "preview"},
         },
         task_acks_late=True,
         task_reject_on_worker_lost=True,

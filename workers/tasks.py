@@ -19,6 +19,8 @@ from reconciler.control.cluster_requests import answer
 from reconciler.control.lost_tasks import MAX_STARTS, give_up
 from reconciler.control.notifications import deliver, notify_app_event
 from reconciler.control.poll import refresh
+from reconciler.control.previews import lifecycle as previews
+from reconciler.control.previews.request import PreviewRequest
 from reconciler.control.requests import Next, SyncRequest
 from reconciler.control.sync.delete_start import start_delete
 from reconciler.control.sync.drive import run_step
@@ -270,3 +272,20 @@ def notify(self: Task, delivery_id: str) -> None:
     wait = deliver(services(), delivery_id, lease_seconds=t.time_limit)
     if wait is not None:
         notify.apply_async(args=(delivery_id,), queue="notifications", countdown=min(wait, t.max_countdown))
+
+
+@app.task(name="reconciler.preview", base=Counted, bind=True, ignore_result=True)
+def preview(self: Task, preview_id: str) -> None:
+    """Run one pull-request preview (reconciler/control/previews); never writes to a cluster."""
+    svc = services()
+    try:
+        previews.execute(svc, preview_id)
+    finally:
+        telemetry.flush_process_counters(svc.store, svc.git.counters, svc.clusters)
+
+
+def queue_preview(store: Store, request: PreviewRequest) -> str:
+    """Record a preview and queue it on the `preview` queue; its id."""
+    preview_id = previews.start(store, request)
+    preview.apply_async(args=(preview_id,), queue="preview")
+    return preview_id

@@ -17,6 +17,7 @@ from reconciler.api.access.oidc import OidcClient
 from reconciler.api.errors import ApiError
 from reconciler.control.app_rows import RowIndex
 from reconciler.control.catalog import UnknownApplication
+from reconciler.control.previews.request import PreviewRequest
 from reconciler.control.requests import SyncRequest
 from reconciler.control.sync.operation import DeleteRequest
 from reconciler.core.urls import redact_url
@@ -80,6 +81,12 @@ class ApiContext:
         from workers.tasks import poll
 
         poll.apply_async(args=(name,), kwargs={"fresh": True}, queue="urgent")
+
+    def enqueue_preview(self, request: PreviewRequest) -> str:
+        """Record a pull-request preview and queue it on the `preview` queue; its id."""
+        from workers.tasks import queue_preview
+
+        return queue_preview(self.services().store, request)
 
     def enqueue_sync(self, request: SyncRequest) -> bool:
         from workers.tasks import request_sync

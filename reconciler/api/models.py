@@ -157,6 +157,8 @@ class WebhookAccepted(BaseModel):
     queued: list[str] = Field(description="applications whose refresh was queued (or already waiting)")
     ignored: int = Field(description="registered applications this push does not concern")
     applicationSets: list[str] = Field(default_factory=list, description="ApplicationSets whose generation was queued")
+    preview: str | None = Field(None, description="a pull-request event: the id of the preview it queued")
+    previewSkipped: str | None = Field(None, description="a pull-request event that queued no preview: why")
 
 
 class WebhookDuplicate(BaseModel):

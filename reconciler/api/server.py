@@ -8,6 +8,7 @@ Routes (OpenAPI document at /openapi.json, browsable at /docs):
 - `/api/v1/applications...`                  reconciler/api/applications.py, app_views.py (tree, resource,
                                               events, logs, actions)
 - `/api/v1/stream/applications[/{name}]`     reconciler/api/streams.py (server-sent events)
+- `/api/v1/previews[/{id}]`                 reconciler/api/previews.py (pull-request previews)
 - `/api/v1/projects...` (role tokens)        reconciler/api/access/project_routes.py
 - `/auth/...`, `/api/v1/session[s]`          reconciler/api/access/auth_routes.py (single sign-on, sessions)
 - `GET /healthz`, `/readyz`, `/metrics`      reconciler/api/ops.py
@@ -50,6 +51,7 @@ from reconciler.api.dashboard import make_router as dashboard_router
 from reconciler.api.errors import error_response, install_error_handlers
 from reconciler.api.models import ErrorBody
 from reconciler.api.ops import ops_router
+from reconciler.api.previews import previews_router
 from reconciler.api.request_guard import RequestGuard
 from reconciler.api.streams import stream_router
 from reconciler.api.webhook.router import webhook_router
@@ -118,6 +120,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(views_router())
     app.include_router(stream_router())
     app.include_router(appsets_router())
+    app.include_router(previews_router())
     app.include_router(project_router())
     app.include_router(auth_router())
     app.include_router(ops_router())

@@ -18,6 +18,7 @@ from reconciler.cli.appset_commands import add_appset_parsers
 from reconciler.cli.health_command import add_health_parser
 from reconciler.cli.login_commands import add_login_parsers
 from reconciler.cli.notify_commands import add_notify_parser
+from reconciler.cli.preview_commands import add_preview_parser
 from reconciler.cli.proj_commands import add_proj_parser
 from reconciler.cli.run_commands import add_run_parsers
 
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_login_parsers(sub)
     add_run_parsers(sub)
     add_notify_parser(sub)
+    add_preview_parser(sub)
     return parser
 
 

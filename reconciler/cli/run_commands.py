@@ -15,7 +15,7 @@ from reconciler.cli.offline import CommandError
 from reconciler.core.urls import redact_url
 from reconciler.settings import Settings, SettingsError
 
-DEFAULT_QUEUES = "urgent,sync,poll,notifications"
+DEFAULT_QUEUES = "urgent,sync,poll,preview,notifications"
 
 
 def _settings() -> Settings:

@@ -67,6 +67,12 @@ def give_up(services: Services, task: str, args: tuple[Any, ...], task_id: str, 
         app = str(params.get("name") or "")
         failure = lost_message(f"{args[1]} request", app, starts)
         store.put_reply(str(args[0]), {"failed": failure}, _REPLY_TTL_SECONDS)
+    elif task == "reconciler.preview":
+        app = ""
+        record = store.preview(str(args[0]))
+        if record is not None and record.get("state") in ("queued", "running"):
+            message = f"the preview's worker was lost {starts} times (killed, out of memory); not run again"
+            store.put_preview(str(args[0]), {**record, "state": "failed", "error": message})
     else:
         app = ""
     log.error("task given up after %d starts with lost workers", starts,

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from reconciler.settings.access import OidcSettings
 
 from reconciler.core.outbound.policy import ALLOW_VARIABLE, AllowEntry, AllowListError, parse_allow_list
+from reconciler.settings.preview import PreviewSettings
 from reconciler.settings.redis import RedisSettings, RedisTls
 from reconciler.settings.values import (
     MIN_RENDER_MEMORY,
@@ -218,6 +219,8 @@ class Settings:
     render_memory_limit: int = 1 << 30
     render_cpu_seconds: float = 60.0
     render_timeout: float = 60.0
+    # Pull-request previews: Git host tokens and API URLs, forks (reconciler/settings/preview.py).
+    preview: PreviewSettings = field(default_factory=PreviewSettings)
 
     @staticmethod
     def resource_customizations_from_env(env: Mapping[str, str] | None = None) -> tuple[str, str]:
@@ -308,6 +311,7 @@ class Settings:
             render_memory_limit=render_memory,
             render_cpu_seconds=render_cpu,
             render_timeout=render_timeout,
+            preview=PreviewSettings.from_env(env),
         )
 
     @property

@@ -36,6 +36,8 @@ Layout (all keys start with `rc:`):
 | `rc:selfheal:{app}` | hash | self-heal attempt count and time |
 | `rc:webhook-poll:{app}` | string | when a webhook's fresh poll of the app was queued (coalescing), expires |
 | `rc:reply:{id}` | list | a worker's answer to an API process's cluster request (JSON), expires |
+| `rc:preview:{id}` | string | a pull-request preview: request, state and finished document (JSON), expires |
+| `rc:preview-pr:{pr}` | string | newest preview of a pull request (`host:owner/repo#n`): older ones stop, expires |
 | `rc:refresh-claim:{app}` | string | a read-only caller's refresh of the app ran this window (rate limit), expires |
 | `rc:webhook-rate:{source}` | counter | webhook requests from one client address this minute, expires |
 | `rc:session:{id}` | string | a login session (JSON: who, groups, SHA-256 of its secrets, expiry), expires |
@@ -236,6 +238,14 @@ class Keys:
     @staticmethod
     def reply(request_id: str) -> str:
         return f"{PREFIX}:reply:{request_id}"
+
+    @staticmethod
+    def preview(preview_id: str) -> str:
+        return f"{PREFIX}:preview:{preview_id}"
+
+    @staticmethod
+    def preview_pr(pull_request: str) -> str:
+        return f"{PREFIX}:preview-pr:{pull_request}"
 
     @staticmethod
     def webhook_rate(source: str) -> str:

@@ -18,6 +18,7 @@ from reconciler.state.live import LiveState
 from reconciler.state.locks import LocksState
 from reconciler.state.notifications import NotificationsState
 from reconciler.state.operations import OperationsState
+from reconciler.state.previews import PreviewsState
 from reconciler.state.registry import RegistryState
 from reconciler.state.replies import RepliesState
 from reconciler.state.schedule import ScheduleState
@@ -43,6 +44,7 @@ class Store(
     AccessState,
     DeliveriesState,
     AppEventsState,
+    PreviewsState,
 ):
     """Typed access to the system's Redis state. Holds a client; owns no other resources."""
 

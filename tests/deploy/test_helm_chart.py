@@ -66,6 +66,11 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
         "secrets": {"webhook": {"github": "gh-hook-secret", "gitlab": "gl-hook-secret"}, "apiTokens": "admin:tok-1"}
     },
     "existing-secrets": {"secrets": {"existingSecret": "my-secrets"}},
+    "preview": {
+        "preview": {"enabled": True, "github": {"token": "gh-preview-token"},
+                    "gitlab": {"token": "gl-preview-token", "apiUrl": "https://gitlab.example.com/api/v4"}},
+        "access": {"url": "https://gitops.example.com"},
+    },
     "resource-customizations": {
         "resourceCustomizations": {
             "data": {
@@ -291,6 +296,7 @@ def test_no_secret_value_appears_in_a_pod_spec(name: str) -> None:
         values.get("flower", {}).get("basicAuth", {}).get("value"),
         *(values.get("notifications", {}).get("secrets", {}) or {}).values(),
         *(values.get("applicationSet", {}).get("tokens", {}) or {}).values(),
+        *((values.get("preview", {}).get(host) or {}).get("token") for host in ("github", "gitlab", "gitea")),
     ]
     workloads = yaml.safe_dump([o for o in rendered(name) if o["kind"] in WORKLOAD_KINDS])
     for secret in filter(None, secrets):
@@ -836,3 +842,17 @@ def test_with_redis_over_tls_every_component_verifies_it_with_the_tls_secrets_ca
         else:
             assert "RECONCILER_REDIS_SENTINEL_TLS" not in env
             assert env["REDIS_URL"]["value"].startswith("rediss://")
+def test_previews_give_the_workers_the_hosts_tokens_from_a_secret_and_the_dashboard_url() -> None:
+    objects = rendered("preview")
+    worker = container(objects, f"{RELEASE}-reconciler-worker")
+    secret_name = worker["envFrom"][0]["secretRef"]["name"]
+    secret = one(objects, "Secret", secret_name)
+    assert sorted(secret["data"]) == ["RECONCILER_PREVIEW_GITHUB_TOKEN", "RECONCILER_PREVIEW_GITLAB_TOKEN"]
+    env = env_of(worker)
+    assert env["RECONCILER_PREVIEW_GITLAB_API_URL"]["value"] == "https://gitlab.example.com/api/v4"
+    assert env["RECONCILER_URL"]["value"] == "https://gitops.example.com"
+    assert "preview" in worker["command"][worker["command"].index("--queues") + 1].split(",")
+    api = container(objects, f"{RELEASE}-reconciler-api")
+    assert all(ref.get("secretRef", {}).get("name") != secret_name for ref in api.get("envFrom") or [])
+    assert env_of(api)["RECONCILER_PREVIEW_ALLOW_FORKS"]["value"] == "false"
+    assert "envFrom" not in container(rendered("defaults"), f"{RELEASE}-reconciler-worker")

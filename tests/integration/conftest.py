@@ -101,7 +101,7 @@ def system(
         pool="threads",
         concurrency=4,
         perform_ping_check=False,
-        queues=["urgent", "sync", "poll", "notifications"],
+        queues=["urgent", "sync", "poll", "preview", "notifications"],
         shutdown_timeout=20,
     ):
         beat_thread.start()

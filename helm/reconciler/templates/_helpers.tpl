@@ -174,7 +174,7 @@ never written into a rendered manifest.
 - name: RECONCILER_ALLOWED_PRIVATE_HOSTS
   value: {{ .Values.config.allowedPrivateHosts | quote }}
 {{- with .Values.access.url }}
-# The external URL: SSO redirects (api), links in notifications (workers).
+# The external URL: SSO redirects (api), links in notifications and preview comments (workers).
 - name: RECONCILER_URL
   value: {{ . | quote }}
 {{- end }}
@@ -498,4 +498,22 @@ Sentinels) with the ca.crt of redis.bundled.tls.secretName, mounted alone (no ke
 - secretRef:
     name: {{ include "reconciler.appsetSecretName" . }}
 {{- end }}
+{{- end }}
+
+{{/* Pull-request previews: the workers' Git host API URLs (the dashboard URL the comments link
+     to is commonEnv's RECONCILER_URL); their tokens come from the preview Secret (envFrom in
+     the worker pods). */}}
+{{- define "reconciler.previewEnv" -}}
+{{- if .Values.preview.enabled }}
+{{- range $host := list "github" "gitlab" "gitea" }}
+{{- with (index $.Values.preview $host).apiUrl }}
+- name: {{ printf "RECONCILER_PREVIEW_%s_API_URL" (upper $host) }}
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "reconciler.previewSecretName" -}}
+{{- .Values.preview.existingSecret | default (printf "%s-preview" (include "reconciler.fullname" .)) -}}
 {{- end }}

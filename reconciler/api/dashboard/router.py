@@ -8,6 +8,7 @@ endpoints the pages poll.
     GET /ui/api/apps               list rows of the apps the caller may `get` (summary, links, sync-policy flags)
     GET /ui/api/apps/{name}        the application page's data, with live ReplicaSets/Pods and what the
                                    caller may do to it (`permissions`: sync, update, delete)
+    GET /previews/{id}             one pull-request preview (HTML shell; data from /api/v1/previews/{id})
     GET /applicationsets           ApplicationSets with the apps each owns (data from /ui/api/appsets)
 
 The HTML and static files hold no data, so they are served without a token (a browser
@@ -182,6 +183,11 @@ def make_router(
     @router.get("/ui/apps/{name}", response_class=HTMLResponse)
     def app_page(name: str) -> HTMLResponse:
         return _page("app.html", title=f"Application {name}", app_name=name, sso=sso_enabled)
+
+    @router.get("/previews/{preview_id}", response_class=HTMLResponse)
+    def preview_page(preview_id: str) -> HTMLResponse:
+        # The link of a pull request's preview comment; the data comes from /api/v1/previews/{id}.
+        return _page("preview.html", title="Preview", preview_id=preview_id, sso=sso_enabled)
 
     @router.get("/applications/{name}")
     def argocd_app_link(name: str) -> RedirectResponse:

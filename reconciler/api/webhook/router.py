@@ -35,6 +35,7 @@ from reconciler.api.models import ErrorBody, Ping, WebhookAccepted, WebhookDupli
 from reconciler.api.webhook import PushEvent, WebhookError, check_size, detect_provider, matches, parse, verify
 from reconciler.api.webhook.appsets import appsets_concerned, pull_request_repos, refresh_appsets
 from reconciler.api.webhook.deliveries import REPLAY_WINDOW_SECONDS, delivery_id
+from reconciler.api.webhook.pull_requests import parse_pull_request, preview_request
 from reconciler.core.urls import repo_location
 from reconciler.model import Application, SpecError, parse_application
 
@@ -139,14 +140,32 @@ def webhook_router() -> APIRouter:
                 store.forget_delivery(provider, delivery)
             raise
 
+    def start_preview(ctx: ApiContext, provider: str, headers: Mapping[str, str], body: bytes) -> dict:
+        """`{"preview": id}` when the event queues a pull-request preview, `{"previewSkipped": why}`
+        when it is one that could but does not, else nothing."""
+        try:
+            event = parse_pull_request(provider, headers, body)
+        except WebhookError as exc:  # enough for ApplicationSets' refresh, not for a preview: said so
+            return {"previewSkipped": exc.message}
+        if event is None:
+            return {}
+        store = ctx.services().store
+        request, why = preview_request(event, parsed_apps.current(store.app_manifests()).values(),
+                                       ctx.settings.preview.allow_forks)  # fmt: skip
+        if request is None:
+            log.info("pull request %s not previewed: %s", event.pull_request.key, why)
+            return {"previewSkipped": why}
+        return {"preview": ctx.enqueue_preview(request)}
+
     def act(ctx: ApiContext, provider: str, headers: Mapping[str, str], body: bytes) -> tuple[int, dict, str, str]:
         store = ctx.services().store
         try:
             pull_request = pull_request_repos(provider, headers, body)
-            if pull_request is not None:  # refreshes ApplicationSets' pull-request generators only
+            if pull_request is not None:  # ApplicationSets' pull-request generators, and a preview
                 sets = refresh_appsets(store, appsets_concerned(store, pull_request, "pullRequest"))
-                return 202, {"queued": [], "ignored": 0, "applicationSets": sets}, provider, (
-                    "accepted" if sets else "ignored")
+                preview = start_preview(ctx, provider, headers, body)
+                payload = {"queued": [], "ignored": 0, "applicationSets": sets, **preview}
+                return 202, payload, provider, ("accepted" if sets or payload.get("preview") else "ignored")
             event = parse(provider, headers, body)
         except WebhookError as exc:
             return exc.status, {"error": exc.message, "problems": []}, provider, _RESULTS.get(exc.status, "malformed")
