@@ -16,8 +16,8 @@ import dataclasses
 from typing import Any
 
 from reconciler.control.catalog import UnknownApplication
+from reconciler.control.dry_run_sync import PreviewError, preview_sync
 from reconciler.control.poll import refresh
-from reconciler.control.preview import PreviewError, preview_sync
 from reconciler.control.requests import SyncRequest
 from reconciler.control.views.requests import KINDS as VIEW_KINDS
 from reconciler.control.views.requests import answer as answer_view

@@ -4,7 +4,7 @@
     compare_app(app, project, git, cluster, ...) -> AppComparison  ... then diff and health
 
 Every caller goes through here: a poll (reconciler/control/poll.py), the start of a sync
-(control/sync.py), a sync preview (control/preview.py), `reconciler render|diff -f`
+(control/sync.py), a dry-run sync (control/dry_run_sync.py), `reconciler render|diff -f`
 (cli/offline.py) and through them the API. So the AppProject's rules are checked in one
 place, before any git, render or cluster call: a repository the project does not allow is
 never fetched, whoever asks. After the render, every object it yielded (resources, hooks of
