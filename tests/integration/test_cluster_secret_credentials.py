@@ -107,6 +107,7 @@ def test_a_rotated_token_gets_a_new_client(
         clusters.for_destination(Destination(name="remote")).get("v1", "Namespace", None, "only-remote")
     register(system.store, cluster_secret(remote.url, tls_config(certificates)))
     assert clusters.for_destination(Destination(name="remote")).get("v1", "Namespace", None, "only-remote")
+    assert len(clusters.clusters()) == 1  # the client of the stale token is gone
 
 
 def test_tls_data_that_is_not_base64_pem_is_named_without_its_content(

@@ -72,6 +72,12 @@ class Clusters:
             if cluster is None:
                 client = api_client_for_secret(secret) if secret else self._api_client(destination)
                 cluster = Cluster(client, field_manager=self.field_manager)
+                if secret is not None:
+                    # Forget the client of the Secret's earlier credentials (not closed: a step of a
+                    # sync may still be using it; it goes when the last user lets go).
+                    stale = key.rsplit(":", 1)[0] + ":"
+                    for old in [k for k in self._clusters if k.startswith(stale)]:
+                        del self._clusters[old]
                 self._clusters[key] = cluster
             return cluster
 
