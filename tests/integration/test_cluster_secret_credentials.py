@@ -85,6 +85,8 @@ def test_a_wrong_token_is_refused_by_the_cluster_and_the_error_never_shows_it(
     with pytest.raises(KubeError) as refused:
         clusters.for_destination(Destination(name="remote")).get("v1", "Namespace", None, "only-remote")
     assert "401" in str(refused.value) and "not-the-token-42" not in str(refused.value)
+    assert "cluster 'remote' (Secret argocd/remote-secret)" in str(refused.value)
+    assert "check the Secret's config" in str(refused.value)
 
 
 def test_a_server_certificate_of_another_ca_is_not_trusted(
