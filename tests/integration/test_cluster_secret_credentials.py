@@ -149,3 +149,21 @@ def test_an_app_whose_destination_is_a_registered_cluster_syncs_into_that_cluste
     assert operation["phase"] == "Succeeded", operation
     assert remote.api.get_object("v1", "ConfigMap", "only-remote", "remote-settings") is not None
     assert system.cluster.get("v1", "ConfigMap", "only-remote", "remote-settings") is None
+
+    # The watcher reaches it through the Secret too: it holds the cluster and indexes the app's objects.
+    from reconciler.live.records import cluster_id
+    from tests.integration.live_fixtures import start_watcher
+
+    running = start_watcher(system)
+    try:
+        remote_id = cluster_id(remote.url)
+        system.wait_for(lambda: system.store.watch_lease_holder(remote_id), 30, "the watcher holding the cluster")
+
+        def indexed() -> bool:
+            _, records = system.store.live_objects(remote_id, "far-away")
+            return any("remote-settings" in key for key in records)
+
+        system.wait_for(indexed, 30, "the app's ConfigMap in the live index")
+    finally:
+        running.stop.set()
+        running.thread.join(timeout=30)
