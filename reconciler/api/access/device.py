@@ -34,6 +34,9 @@ from reconciler.api.errors import ApiError
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 DEVICE_TTL_SECONDS = 600  # time for the person to find a browser and sign in
 POLL_INTERVAL_SECONDS = 5  # RFC 8628's default interval
+# Device sign-ins one client address may ask for per minute: anyone may ask (the route is open, as
+# a sign-in must be), and each pending one is a Redis record for 10 minutes.
+DEVICE_REQUESTS_PER_MINUTE = 10
 CONFIRM_COOKIE = "reconciler_device"
 # Consonants only: no vowels (no words), no look-alikes (0/O, 1/I/L); 20^8 codes (RFC 8628 §6.1).
 USER_CODE_ALPHABET = "BCDFGHJKMNPQRSTVWXZ"
@@ -63,6 +66,12 @@ def start_device_login(request: Request) -> JSONResponse:
         raise ApiError(404, "set RECONCILER_URL: the device sign-in page is shown at <RECONCILER_URL>/auth/device")
     request.state.audit_action = "device-code"  # who asked for codes, from where (the line's client)
     store = ctx.services().store
+    source = request.client.host if request.client else "unknown"
+    count, wait = store.count_device_request(source)
+    if count > DEVICE_REQUESTS_PER_MINUTE:
+        raise ApiError(429, f"more than {DEVICE_REQUESTS_PER_MINUTE} device sign-ins from {source} this minute: "
+                            f"wait {wait:.0f}s and run `reconciler login --sso --device` again",
+                       headers={"Retry-After": str(max(1, int(wait + 0.999)))})  # fmt: skip
     device_code = secrets.token_urlsafe(32)
     record = {"status": "pending", "interval": POLL_INTERVAL_SECONDS, "polledAt": 0.0}
     for _ in range(5):
