@@ -38,7 +38,7 @@ POLL_INTERVAL_SECONDS = 5  # RFC 8628's default interval
 # a sign-in must be), and each pending one is a Redis record for 10 minutes.
 DEVICE_REQUESTS_PER_MINUTE = 10
 CONFIRM_COOKIE = "reconciler_device"
-# Consonants only: no vowels (no words), no look-alikes (0/O, 1/I/L); 20^8 codes (RFC 8628 §6.1).
+# Consonants only: no vowels (no words), no look-alikes (0/O, 1/I/L); 19^8 codes (RFC 8628 §6.1).
 USER_CODE_ALPHABET = "BCDFGHJKMNPQRSTVWXZ"
 
 
@@ -78,7 +78,7 @@ def start_device_login(request: Request) -> JSONResponse:
         user_code = new_user_code()
         if store.put_device_login(_sha256(device_code), user_code, record, DEVICE_TTL_SECONDS):
             break
-    else:  # five collisions among 20^8 codes: something is wrong with the store, not bad luck
+    else:  # five collisions among 19^8 codes: something is wrong with the store, not bad luck
         raise ApiError(503, "could not issue a unique user code: try `reconciler login --sso --device` again")
     page = f"{ctx.settings.external_url.rstrip('/')}/auth/device"
     return JSONResponse({
