@@ -24,7 +24,7 @@ import secrets
 import time
 from typing import Any
 
-from fastapi import Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from reconciler.api.access.oidc import SsoIdentity
@@ -172,3 +172,18 @@ def device_token(request: Request, body: dict[str, Any]) -> SsoIdentity | JSONRe
     if record["status"] == "denied":
         return _oauth_error("access_denied", str(record.get("reason") or "the sign-in was refused"))
     return SsoIdentity(record["subject"], record["name"], tuple(record["groups"]))
+
+
+def device_router() -> APIRouter:
+    router = APIRouter(tags=["sessions"])
+
+    @router.post("/auth/device", summary="Start a CLI sign-in without a browser (device authorization, RFC 8628)")
+    def device_authorization(request: Request) -> JSONResponse:
+        return start_device_login(request)
+
+    @router.get("/auth/device", summary="The page where a person confirms a device sign-in's code",
+                response_class=HTMLResponse)  # fmt: skip
+    def device_verification(request: Request, user_code: str = "") -> HTMLResponse:
+        return device_page(request, user_code)
+
+    return router
