@@ -223,6 +223,11 @@ class Keys:
         return f"{PREFIX}:device-login:{device_hash}"
 
     @staticmethod
+    def device_rate(source: str) -> str:
+        """Device sign-ins asked for by one client address in the current minute."""
+        return f"{PREFIX}:device-rate:{source}"
+
+    @staticmethod
     def device_user_code(user_code: str) -> str:
         """The user code a person types at /auth/device -> the hash of its device code."""
         return f"{PREFIX}:device-user-code:{user_code}"

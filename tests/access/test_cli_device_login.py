@@ -115,6 +115,18 @@ def test_a_sign_in_the_provider_refuses_ends_the_cli_with_the_reason(
     assert "the sign-in failed: the provider refused the sign-in: access_denied" in err
 
 
+def test_a_client_asking_for_codes_again_and_again_is_held_back(access_api: Callable[..., AccessApi]) -> None:
+    from reconciler.api.access.device import DEVICE_REQUESTS_PER_MINUTE
+
+    api = access_api(POLICY)
+    with httpx.Client(base_url=api.url, trust_env=False) as cli:
+        answers = [cli.post("/auth/device", json={}) for _ in range(DEVICE_REQUESTS_PER_MINUTE + 1)]
+    assert [a.status_code for a in answers[:-1]] == [200] * DEVICE_REQUESTS_PER_MINUTE
+    assert answers[-1].status_code == 429
+    assert "device sign-ins from 127.0.0.1 this minute" in answers[-1].json()["error"]
+    assert int(answers[-1].headers["Retry-After"]) >= 1
+
+
 def test_device_without_sso_is_a_usage_error(access_api: Callable[..., AccessApi], tmp_path: Path) -> None:
     api = access_api(POLICY)
     refused = run(cli_env(api, tmp_path / "config"), "login", "--device")

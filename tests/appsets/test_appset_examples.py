@@ -177,6 +177,24 @@ def test_git_file_generator_cluster_config(services: Services, git_repo_factory:
     }
 
 
+def test_git_file_generator_reads_yaml_files_and_a_yaml_list_gives_one_app_per_item(
+    services: Services, git_repo_factory: Callable[..., GitRepo]
+) -> None:
+    """Generators-Git.md: files may be YAML as well as JSON; a file holding a list gives a
+    parameter set per element (each with the file's `path` params)."""
+    repo = git_repo_factory({
+        "envs/dev/config.yaml": "cluster:\n  name: dev\n  address: https://1.1.1.1\n",
+        "envs/many/config.yaml": "- cluster: {name: qa, address: https://2.2.2.2}\n"
+                                 "- cluster: {name: stage, address: https://3.3.3.3}\n",
+    })  # fmt: skip
+    template = app_template("{{cluster.name}}-{{path.basename}}", "p", "n", server="{{cluster.address}}")
+    spec = appset("envs", [{"git": {"repoURL": repo.url, "revision": "HEAD",
+                                    "files": [{"path": "envs/*/config.yaml"}]}}], template)  # fmt: skip
+    apps = by_name(generate_preview(services, spec))
+    assert sorted(apps) == ["dev-dev", "qa-many", "stage-many"]
+    assert apps["stage-many"]["spec"]["destination"]["server"] == "https://3.3.3.3"
+
+
 def test_cluster_generator_selects_cluster_secrets_by_label_and_adds_values(services: Services) -> None:
     """Generators-Cluster.md: labels select Secrets; `values` are rendered with each cluster's params;
     the in-cluster cluster is included only when no selector is given."""

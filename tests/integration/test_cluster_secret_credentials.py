@@ -85,6 +85,8 @@ def test_a_wrong_token_is_refused_by_the_cluster_and_the_error_never_shows_it(
     with pytest.raises(KubeError) as refused:
         clusters.for_destination(Destination(name="remote")).get("v1", "Namespace", None, "only-remote")
     assert "401" in str(refused.value) and "not-the-token-42" not in str(refused.value)
+    assert "cluster 'remote' (Secret argocd/remote-secret)" in str(refused.value)
+    assert "check the Secret's config" in str(refused.value)
 
 
 def test_a_server_certificate_of_another_ca_is_not_trusted(
@@ -107,6 +109,7 @@ def test_a_rotated_token_gets_a_new_client(
         clusters.for_destination(Destination(name="remote")).get("v1", "Namespace", None, "only-remote")
     register(system.store, cluster_secret(remote.url, tls_config(certificates)))
     assert clusters.for_destination(Destination(name="remote")).get("v1", "Namespace", None, "only-remote")
+    assert len(clusters.clusters()) == 1  # the client of the stale token is gone
 
 
 def test_tls_data_that_is_not_base64_pem_is_named_without_its_content(
@@ -146,3 +149,21 @@ def test_an_app_whose_destination_is_a_registered_cluster_syncs_into_that_cluste
     assert operation["phase"] == "Succeeded", operation
     assert remote.api.get_object("v1", "ConfigMap", "only-remote", "remote-settings") is not None
     assert system.cluster.get("v1", "ConfigMap", "only-remote", "remote-settings") is None
+
+    # The watcher reaches it through the Secret too: it holds the cluster and indexes the app's objects.
+    from reconciler.live.records import cluster_id
+    from tests.integration.live_fixtures import start_watcher
+
+    running = start_watcher(system)
+    try:
+        remote_id = cluster_id(remote.url)
+        system.wait_for(lambda: system.store.watch_lease_holder(remote_id), 30, "the watcher holding the cluster")
+
+        def indexed() -> bool:
+            _, records = system.store.live_objects(remote_id, "far-away")
+            return any("remote-settings" in key for key in records)
+
+        system.wait_for(indexed, 30, "the app's ConfigMap in the live index")
+    finally:
+        running.stop.set()
+        running.thread.join(timeout=30)

@@ -78,7 +78,7 @@ def celery_round_trip(settings: Settings) -> Any:
     app = Celery(f"tls-{free_port()}")
     app.conf.update(redis_endpoint(settings).celery_conf(visibility_timeout=60))
 
-    @app.task(name="tls.add")
+    @app.task(name=f"{app.main}.add")  # one name per app: the registry of task names is shared
     def add(a: int, b: int) -> int:
         return a + b
 

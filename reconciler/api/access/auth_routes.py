@@ -241,15 +241,6 @@ def auth_router() -> APIRouter:
             return answer
         return JSONResponse(answer, headers={"Cache-Control": "no-store"})
 
-    @router.post("/auth/device", summary="Start a CLI sign-in without a browser (device authorization, RFC 8628)")
-    def device_authorization(request: Request) -> JSONResponse:
-        return device.start_device_login(request)
-
-    @router.get("/auth/device", summary="The page where a person confirms a device sign-in's code",
-                response_class=HTMLResponse)  # fmt: skip
-    def device_verification(request: Request, user_code: str = "") -> HTMLResponse:
-        return device.device_page(request, user_code)
-
     @router.post("/auth/logout", summary="End the caller's session", dependencies=[Depends(permit_each())])
     def logout(request: Request, caller: Caller = Depends(rest_caller)) -> JSONResponse:  # noqa: B008
         request.state.audit_action = "logout"
@@ -279,4 +270,5 @@ def auth_router() -> APIRouter:
             raise ApiError(404, f"no live session {session_id!r}: list them at GET /api/v1/sessions")
         return JSONResponse({"revoked": session_id})
 
+    router.include_router(device.device_router())
     return router

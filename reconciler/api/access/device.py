@@ -24,7 +24,7 @@ import secrets
 import time
 from typing import Any
 
-from fastapi import Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from reconciler.api.access.oidc import SsoIdentity
@@ -34,8 +34,11 @@ from reconciler.api.errors import ApiError
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 DEVICE_TTL_SECONDS = 600  # time for the person to find a browser and sign in
 POLL_INTERVAL_SECONDS = 5  # RFC 8628's default interval
+# Device sign-ins one client address may ask for per minute: anyone may ask (the route is open, as
+# a sign-in must be), and each pending one is a Redis record for 10 minutes.
+DEVICE_REQUESTS_PER_MINUTE = 10
 CONFIRM_COOKIE = "reconciler_device"
-# Consonants only: no vowels (no words), no look-alikes (0/O, 1/I/L); 20^8 codes (RFC 8628 §6.1).
+# Consonants only: no vowels (no words), no look-alikes (0/O, 1/I/L); 19^8 codes (RFC 8628 §6.1).
 USER_CODE_ALPHABET = "BCDFGHJKMNPQRSTVWXZ"
 
 
@@ -63,13 +66,19 @@ def start_device_login(request: Request) -> JSONResponse:
         raise ApiError(404, "set RECONCILER_URL: the device sign-in page is shown at <RECONCILER_URL>/auth/device")
     request.state.audit_action = "device-code"  # who asked for codes, from where (the line's client)
     store = ctx.services().store
+    source = request.client.host if request.client else "unknown"
+    count, wait = store.count_device_request(source)
+    if count > DEVICE_REQUESTS_PER_MINUTE:
+        raise ApiError(429, f"more than {DEVICE_REQUESTS_PER_MINUTE} device sign-ins from {source} this minute: "
+                            f"wait {wait:.0f}s and run `reconciler login --sso --device` again",
+                       headers={"Retry-After": str(max(1, int(wait + 0.999)))})  # fmt: skip
     device_code = secrets.token_urlsafe(32)
     record = {"status": "pending", "interval": POLL_INTERVAL_SECONDS, "polledAt": 0.0}
     for _ in range(5):
         user_code = new_user_code()
         if store.put_device_login(_sha256(device_code), user_code, record, DEVICE_TTL_SECONDS):
             break
-    else:  # five collisions among 20^8 codes: something is wrong with the store, not bad luck
+    else:  # five collisions among 19^8 codes: something is wrong with the store, not bad luck
         raise ApiError(503, "could not issue a unique user code: try `reconciler login --sso --device` again")
     page = f"{ctx.settings.external_url.rstrip('/')}/auth/device"
     return JSONResponse({
@@ -163,3 +172,18 @@ def device_token(request: Request, body: dict[str, Any]) -> SsoIdentity | JSONRe
     if record["status"] == "denied":
         return _oauth_error("access_denied", str(record.get("reason") or "the sign-in was refused"))
     return SsoIdentity(record["subject"], record["name"], tuple(record["groups"]))
+
+
+def device_router() -> APIRouter:
+    router = APIRouter(tags=["sessions"])
+
+    @router.post("/auth/device", summary="Start a CLI sign-in without a browser (device authorization, RFC 8628)")
+    def device_authorization(request: Request) -> JSONResponse:
+        return start_device_login(request)
+
+    @router.get("/auth/device", summary="The page where a person confirms a device sign-in's code",
+                response_class=HTMLResponse)  # fmt: skip
+    def device_verification(request: Request, user_code: str = "") -> HTMLResponse:
+        return device_page(request, user_code)
+
+    return router

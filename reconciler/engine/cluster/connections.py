@@ -70,8 +70,16 @@ class Clusters:
         with self._lock:
             cluster = self._clusters.get(key)
             if cluster is None:
-                client = api_client_for_secret(secret) if secret else self._api_client(destination)
-                cluster = Cluster(client, field_manager=self.field_manager)
+                if secret is not None:
+                    cluster = _secret_cluster(secret, self.field_manager)
+                else:
+                    cluster = Cluster(self._api_client(destination), field_manager=self.field_manager)
+                if secret is not None:
+                    # Forget the client of the Secret's earlier credentials (not closed: a step of a
+                    # sync may still be using it; it goes when the last user lets go).
+                    stale = key.rsplit(":", 1)[0] + ":"
+                    for old in [k for k in self._clusters if k.startswith(stale)]:
+                        del self._clusters[old]
                 self._clusters[key] = cluster
             return cluster
 
@@ -126,6 +134,22 @@ class Clusters:
             f"no kubeconfig context for destination {wanted!r}: add a context whose cluster "
             "server (or name) matches it to KUBECONFIG"
         )
+
+
+def _secret_cluster(secret: ClusterSecret, field_manager: str) -> Cluster:
+    """The cluster a registered Secret declares, connected with its config (discovery runs now, so
+    a refused token or an untrusted certificate shows here), naming the Secret to fix."""
+    try:
+        return Cluster(api_client_for_secret(secret), field_manager=field_manager)
+    except KubeError as exc:
+        first_line = str(exc).splitlines()[0]
+        raise KubeError(
+            f"cluster {secret.name!r} (Secret {secret.namespace}/{secret.secret_name}): {first_line}; check the "
+            "Secret's config (bearerToken or username/password, tlsClientConfig.caData for the server's CA) "
+            "and register it again with `reconciler cluster add -f`",
+            status=exc.status,
+            reason=exc.reason,
+        ) from None
 
 
 def _kubeconfig_clusters(path: str) -> dict[str, str]:
