@@ -125,7 +125,7 @@ def delete_hooks_of(services: Services, name: str) -> tuple[list[Hook], tuple[st
         )
         hooks = [hook for hook in state.hooks if PRE_DELETE in hook.phases or POST_DELETE in hook.phases]
         assert project is not None  # desired() raised AccessDenied otherwise
-        forbidden = check_hooks(project, app, hooks, object_scope(cluster))
+        forbidden = check_hooks(project, app, hooks, object_scope(cluster), cluster.managed_scope)
     except ReconcilerError as exc:
         return [], (f"{name}: PreDelete and PostDelete hooks not run: cannot render the app: {exc}",)
     if forbidden:

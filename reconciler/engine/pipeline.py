@@ -330,7 +330,7 @@ def compare_app(
     )
     assert project is not None  # authorise() raised otherwise
     scope = object_scope(cluster)
-    verdict = check_render(project, app, state, scope, projects or no_projects)
+    verdict = check_render(project, app, state, scope, projects or no_projects, cluster.managed_scope)
     if inventory is None:
         comparison = compare(cluster, app, state, live_types=None, verified=verified, customizations=customizations)
     else:

@@ -1,7 +1,7 @@
 """Every object a render yields, against the app's AppProject, before anything is applied.
 
-    check_render(project, app, state, namespaced, projects) -> ProjectVerdict
-    check_hooks(project, app, hooks, namespaced) -> [why refused]
+    check_render(project, app, state, namespaced, projects, managed) -> ProjectVerdict
+    check_hooks(project, app, hooks, namespaced, managed) -> [why refused]
 
 Argo CD validates each task of a sync, hooks included, against the project before it runs any
 (gitops-engine's permission validator: "resource <group>:<kind> is not permitted in project",
@@ -11,6 +11,10 @@ PostSync, SyncFail, and the PreDelete/PostDelete hooks a cascade delete runs), t
 of `CreateNamespace=true` (always written by a sync here, so always checked) and the child
 Applications, AppProjects and ApplicationSets of an app of apps (engine/child_rules.py). One
 refusal refuses the whole sync, so a forbidden PreSync hook means nothing runs at all.
+
+A destination cluster whose Secret lists `namespaces` (Argo CD's namespaced mode,
+engine/cluster/managed_scope.py) refuses objects outside them the same way, hooks and the
+CreateNamespace Namespace included.
 
 An object of the app the project forbids shows sync status Unknown (never applied or pruned),
 as Argo CD shows it; one that is only live (Extra) is left alone and does not count towards
@@ -24,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.engine.child_rules import ProjectLookup, check_children
+from reconciler.engine.cluster.managed_scope import ManagedScope
 from reconciler.engine.compare import DesiredState
 from reconciler.engine.hooks import Hook
 from reconciler.engine.project_rules import check_resource
@@ -54,18 +59,22 @@ def check_render(
     state: DesiredState,
     namespaced: Scope,
     projects: ProjectLookup,
+    managed: ManagedScope | None = None,
 ) -> ProjectVerdict:
-    """What `project` forbids of everything `app` rendered (`state`); `projects` finds other
-    projects by name (a child's)."""
+    """What `project` (and the destination cluster's `managed` scope) forbids of everything
+    `app` rendered (`state`); `projects` finds other projects by name (a child's)."""
     forbidden: dict[ResourceKey, str] = {}
     for obj in state.objects:
         key = ResourceKey.of(obj)
-        problem = check_resource(project, key, namespaced(obj), destination=app.destination)
+        scoped = namespaced(obj)
+        problem = check_resource(project, key, scoped, destination=app.destination)
+        if not problem and managed is not None:
+            problem = managed.problem(key, scoped)
         if problem:
             forbidden[key] = problem
     problems = list(forbidden.values())
-    problems += check_hooks(project, app, state.hooks, namespaced)
-    namespace = _created_namespace_problem(project, app, state.objects)
+    problems += check_hooks(project, app, state.hooks, namespaced, managed)
+    namespace = _created_namespace_problem(project, app, state.objects, managed)
     if namespace:
         problems.append(namespace)
     children = check_children(project, app, state.child_apps, state.objects, projects)
@@ -73,18 +82,26 @@ def check_render(
     return ProjectVerdict(forbidden=forbidden, children=children, problems=problems)
 
 
-def check_hooks(project: AppProject, app: Application, hooks: Iterable[Hook], namespaced: Scope) -> list[str]:
-    """Why `project` forbids each of `hooks` (any phase), named with its phases."""
+def check_hooks(
+    project: AppProject, app: Application, hooks: Iterable[Hook], namespaced: Scope, managed: ManagedScope | None = None
+) -> list[str]:
+    """Why `project` (or the cluster's `managed` scope) forbids each of `hooks` (any phase),
+    named with its phases."""
     problems = []
     for hook in hooks:
         shown = f"{'/'.join(hook.phases)} hook {hook.describe()}"
-        problem = check_resource(project, hook.key, namespaced(hook.obj), destination=app.destination, shown=shown)
+        scoped = namespaced(hook.obj)
+        problem = check_resource(project, hook.key, scoped, destination=app.destination, shown=shown)
+        if not problem and managed is not None:
+            problem = managed.problem(hook.key, scoped, shown=shown)
         if problem:
             problems.append(problem)
     return problems
 
 
-def _created_namespace_problem(project: AppProject, app: Application, objects: list[dict[str, Any]]) -> str | None:
+def _created_namespace_problem(
+    project: AppProject, app: Application, objects: list[dict[str, Any]], managed: ManagedScope | None
+) -> str | None:
     """The Namespace a sync writes for `CreateNamespace=true` (unless the app renders it, when it
     was checked as one of its objects)."""
     name = app.destination.namespace
@@ -93,4 +110,8 @@ def _created_namespace_problem(project: AppProject, app: Application, objects: l
     key = ResourceKey("", "Namespace", "", name)
     if any(ResourceKey.of(obj) == key for obj in objects):
         return None
-    return check_resource(project, key, namespaced=False, shown=f"Namespace {name} (CreateNamespace=true)")
+    shown = f"Namespace {name} (CreateNamespace=true)"
+    problem = check_resource(project, key, namespaced=False, shown=shown)
+    if not problem and managed is not None:
+        problem = managed.problem(key, namespaced=False, shown=shown)
+    return problem

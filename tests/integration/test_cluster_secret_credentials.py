@@ -167,3 +167,62 @@ def test_an_app_whose_destination_is_a_registered_cluster_syncs_into_that_cluste
     finally:
         running.stop.set()
         running.thread.join(timeout=30)
+
+
+def app_into(repo: GitRepo, name: str, namespace: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+        "metadata": {"name": name, "namespace": "argocd"},
+        "spec": {"project": "default",
+                 "source": {"repoURL": f"file://{repo.path}", "path": "app", "targetRevision": "HEAD"},
+                 "destination": {"name": "remote", "namespace": namespace}},
+    }  # fmt: skip
+
+
+@pytest.mark.timeout(120)
+def test_a_cluster_secret_listing_namespaces_manages_only_those_and_no_cluster_scoped_objects(
+    system: System, remote: KubeSim, certificates: Certificates, git_repo_factory: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Argo CD's namespaced mode (gitops-engine's cluster cache): with `namespaces` set, an object
+    in another namespace "is not managed", and a cluster-scoped one "can not be managed when in
+    namespaced mode" unless `clusterResources: "true"`; nothing of such an app is applied."""
+    from reconciler.control.catalog import register as register_documents
+    from reconciler.control.user_actions import sync
+    from reconciler.model import parse_manifests
+    from workers.tasks import request_sync
+
+    scoped = cluster_secret(remote.url, tls_config(certificates))
+    scoped["stringData"]["namespaces"] = "only-remote"
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "wide"},
+            "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]}
+    config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "elsewhere"}, "data": {"a": "1"}}
+    with_role = git_repo_factory({"app/role.yaml": yaml.safe_dump(role), "app/cm.yaml": yaml.safe_dump(
+        {**config_map, "metadata": {"name": "inside"}})}, name="with-role")
+    elsewhere = git_repo_factory({"app/cm.yaml": yaml.safe_dump(config_map)}, name="elsewhere")
+    text = yaml.safe_dump_all([scoped, app_into(with_role, "with-role", "only-remote"),
+                               app_into(elsewhere, "elsewhere", "kube-system")])
+    register_documents(system.store, parse_manifests(text), first_poll_in=0)
+
+    for name in ("with-role", "elsewhere"):
+        system.wait_for(lambda n=name: system.status(n).get("observedAt"), what=f"{name} compared")  # type: ignore[misc]
+        request_sync(system.store, sync(system.store, name))
+    role_sync, other_sync = wait_operation_end(system, "with-role"), wait_operation_end(system, "elsewhere")
+    assert role_sync["phase"] in ("Failed", "Error")
+    assert 'Cluster level ClusterRole "wide" can not be managed when in namespaced mode' in role_sync["message"]
+    assert 'clusterResources: "true"' in role_sync["message"]
+    assert other_sync["phase"] in ("Failed", "Error")
+    assert 'Namespace "kube-system" for ConfigMap "elsewhere" is not managed' in other_sync["message"]
+    # One refusal refuses the whole sync: not even the app's allowed ConfigMap was applied.
+    assert remote.api.get_object("rbac.authorization.k8s.io/v1", "ClusterRole", None, "wide") is None
+    assert remote.api.get_object("v1", "ConfigMap", "only-remote", "inside") is None
+    assert remote.api.get_object("v1", "ConfigMap", "kube-system", "elsewhere") is None
+
+    # clusterResources: "true" lets the ClusterRole through; the namespaces still bind the rest.
+    scoped["stringData"]["clusterResources"] = "true"
+    register(system.store, scoped)
+    monkeypatch.setattr(connections, "REGISTERED_TTL_SECONDS", 0.0)  # the workers read the Secret again
+    request_sync(system.store, sync(system.store, "with-role"))
+    second = wait_operation_end(system, "with-role", after=role_sync["id"])
+    assert second["phase"] == "Succeeded", second["message"]
+    assert remote.api.get_object("rbac.authorization.k8s.io/v1", "ClusterRole", None, "wide") is not None

@@ -33,6 +33,7 @@ from reconciler.engine.cluster.errors import (
     server_message,
     status_message,
 )
+from reconciler.engine.cluster.managed_scope import ManagedScope
 from reconciler.engine.cluster.reads import ClusterReads
 from reconciler.engine.cluster.resource_types import (
     DEFAULT_FIELD_MANAGER,
@@ -79,6 +80,8 @@ class Cluster(ClusterReads):
         self._missing: dict[tuple[str, str], float] = {}
         self._patch_schemas = patch_schema.OpenApiSchemas(lambda path: self._request("get openapi", "GET", path))
         self._acting = threading.local()  # the sync operation this thread writes for (User-Agent)
+        # Set for a cluster whose Secret lists namespaces (Argo CD's namespaced mode).
+        self.managed_scope: ManagedScope | None = None
 
     @contextlib.contextmanager
     def acting_for(self, operation: str) -> Iterator[None]:

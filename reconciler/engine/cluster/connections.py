@@ -15,6 +15,7 @@ from kubernetes import config as k8s_config
 
 from reconciler.engine.cluster.client import Cluster
 from reconciler.engine.cluster.errors import KubeError
+from reconciler.engine.cluster.managed_scope import ManagedScope
 from reconciler.engine.cluster.resource_types import DEFAULT_FIELD_MANAGER
 from reconciler.engine.cluster.secret_config import api_client_for_secret, config_fingerprint
 from reconciler.model import IN_CLUSTER_SERVER, Destination
@@ -60,6 +61,11 @@ class Clusters:
 
     def for_destination(self, destination: Destination) -> Cluster:
         secret = self._secret_for(destination)
+        cluster = self._connected(destination, secret)
+        cluster.managed_scope = _managed_scope(secret)
+        return cluster
+
+    def _connected(self, destination: Destination, secret: ClusterSecret | None) -> Cluster:
         if secret is not None and not secret.config:
             # Declared without credentials: its server among the kubeconfig's contexts.
             destination = Destination(server=secret.server, namespace=destination.namespace)
@@ -134,6 +140,18 @@ class Clusters:
             f"no kubeconfig context for destination {wanted!r}: add a context whose cluster "
             "server (or name) matches it to KUBECONFIG"
         )
+
+
+def _managed_scope(secret: ClusterSecret | None) -> ManagedScope | None:
+    """The namespaced mode a Secret with `namespaces` puts its cluster in (None: all of it)."""
+    if secret is None or not secret.namespaces:
+        return None
+    return ManagedScope(
+        cluster=secret.name,
+        secret=f"{secret.namespace}/{secret.secret_name}",
+        namespaces=secret.namespaces,
+        cluster_resources=secret.cluster_resources,
+    )
 
 
 def _secret_cluster(secret: ClusterSecret, field_manager: str) -> Cluster:
