@@ -36,6 +36,8 @@ Layout (all keys start with `rc:`):
 | `rc:selfheal:{app}` | hash | self-heal attempt count and time |
 | `rc:webhook-poll:{app}` | string | when a webhook's fresh poll of the app was queued (coalescing), expires |
 | `rc:reply:{id}` | list | a worker's answer to an API process's cluster request (JSON), expires |
+| `rc:log-follow:{id}` | stream | lines of followed container logs a worker relays to the API (workers mode), expires |
+| `rc:log-follow-wanted:{id}` | string | set while the API streams a followed log; the worker stops once it expires |
 | `rc:refresh-claim:{app}` | string | a read-only caller's refresh of the app ran this window (rate limit), expires |
 | `rc:webhook-rate:{source}` | counter | webhook requests from one client address this minute, expires |
 | `rc:session:{id}` | string | a login session (JSON: who, groups, SHA-256 of its secrets, expiry), expires |
@@ -226,6 +228,14 @@ class Keys:
     @staticmethod
     def reply(request_id: str) -> str:
         return f"{PREFIX}:reply:{request_id}"
+
+    @staticmethod
+    def log_follow(request_id: str) -> str:
+        return f"{PREFIX}:log-follow:{request_id}"
+
+    @staticmethod
+    def log_follow_wanted(request_id: str) -> str:
+        return f"{PREFIX}:log-follow-wanted:{request_id}"
 
     @staticmethod
     def webhook_rate(source: str) -> str:
