@@ -130,11 +130,7 @@ def test_graph_draws_what_each_object_owns_with_sync_and_health_and_filters_by_h
     expect(node(page, "Deployment", "api")).to_be_visible()  # the path from the app to the match stays
     page.get_by_label("Kind").select_option("Service")
     expect(node(page, "Pod")).to_have_count(0)
-    import os
-    if os.environ.get("SHOT"):
-        page.get_by_label("Kind").select_option("")
-        page.get_by_label("Health").select_option("")
-        page.screenshot(path="/tmp/app-graph.png", full_page=True)
+
 
 
 def test_a_node_shows_its_diff_and_why_it_is_out_of_sync_field_by_field(
