@@ -320,3 +320,33 @@ def test_a_session_cookie_cannot_be_ridden_by_another_site(teams: AccessApi) -> 
         plain = alice.post(f"{APPS}/a-web/sync", content=b"{}", headers={"Content-Type": "text/plain"})
     assert forged.status_code == 403 and "cross-origin request refused" in forged.json()["error"]
     assert plain.status_code == 415
+
+
+def test_an_event_stream_ends_once_its_project_token_is_revoked(access_api: Callable[..., AccessApi]) -> None:
+    import threading
+
+    api = access_api(POLICY)
+    setup_teams(api, roles=CI_ROLE)
+    with api.admin() as admin:
+        made = admin.post("/api/v1/projects/team-a/roles/ci/token", json={}).json()
+    events: list[str] = []
+    subscribed = threading.Event()
+    ended = threading.Event()
+
+    def listen() -> None:
+        headers = {"Authorization": f"Bearer {made['token']}"}
+        with httpx.Client(base_url=api.url, headers=headers, timeout=60, trust_env=False) as http, \
+                http.stream("GET", "/api/v1/stream/applications/a-web") as stream:
+            for line in stream.iter_lines():
+                if line.startswith(": subscribed"):
+                    subscribed.set()
+                if line.startswith("event:"):
+                    events.append(line.split(":", 1)[1].strip())
+        ended.set()
+
+    threading.Thread(target=listen, daemon=True).start()
+    assert subscribed.wait(15), "the stream did not open"
+    with api.admin() as admin:
+        assert admin.delete(f"/api/v1/projects/team-a/roles/ci/token/{made['id']}").status_code == 200
+    assert ended.wait(30), "the stream went on after its token was revoked"
+    assert events[-1] == "unauthorized"
