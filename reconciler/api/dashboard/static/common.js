@@ -301,7 +301,7 @@ const Dashboard = (() => {
   }
 
   return {
-    start, api, postJSON, errorText, stream, el, badge, shortSha, time, refreshTimes, notice, renderIfChanged,
+    start, api, postJSON, errorText, stream, hasToken: () => Boolean(token()), el, badge, shortSha, time, refreshTimes, notice, renderIfChanged,
     get canWrite() { return canWrite; },
   };
 })();
