@@ -29,13 +29,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kubesim import KubeSim  # noqa: E402
-from kubesim.kubeconfig import write_kubeconfig  # noqa: E402
-from reconciler.api.server import create_app  # noqa: E402
-from reconciler.services import Services  # noqa: E402
-from reconciler.settings import Settings  # noqa: E402
-from reconciler.state.redis_server import RedisProcess  # noqa: E402
-from tests.conftest import serve_app  # noqa: E402
+from kubesim import KubeSim
+from kubesim.kubeconfig import write_kubeconfig
+from reconciler.api.server import create_app
+from reconciler.services import Services
+from reconciler.settings import Settings
+from reconciler.state.redis_server import RedisProcess
+from tests.conftest import serve_app
 
 TOKEN = "bench-admin-token-0123456789"
 CHROMIUM = "/usr/bin/chromium"
@@ -154,8 +154,8 @@ def main() -> None:
                 list_delays = change_delays(browser, url, services.store, "/", "tr[data-app={app}] .col-health",
                                             on_page)
                 progress("list changes done")
-                app_delays = change_delays(browser, url, services.store, "/ui/apps/{app}", "#app-health",
-                                           [f"app-{i:05d}" for i in range(args.apps // 2, args.apps // 2 + args.changes)])
+                middle = [f"app-{i:05d}" for i in range(args.apps // 2, args.apps // 2 + args.changes)]
+                app_delays = change_delays(browser, url, services.store, "/ui/apps/{app}", "#app-health", middle)
                 browser.close()
             services.close()
     finally:

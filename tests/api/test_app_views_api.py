@@ -92,6 +92,7 @@ def test_an_orphaned_configmap_is_listed_counted_and_warned_about(
     with serve_api().client() as http:
         orphans = http.get(f"{APP}/resource-tree").json()["orphanedNodes"]
         assert [(n["kind"], n["name"]) for n in orphans] == [("ConfigMap", "by-hand")]
+        assert orphans[0]["health"]["status"] == "Healthy"  # assessed, not left Unknown
         synced_shop.next_poll("shop")
         status = synced_shop.wait_for(lambda: (s := synced_shop.status("shop")).get("orphanedResourcesCount") == 1
                                       and s, what="a poll counting the orphan")

@@ -240,9 +240,10 @@ def test_selective_sync_syncs_only_the_checked_resource(shop: System, dashboard:
     page.get_by_role("button", name="Sync selected (1)").click()
 
     shop.wait_for(lambda: replicas(shop, "web") == 1, what="web synced back to 1 replica")
-    request = shop.operation("shop")
-    assert [r["resource"] if isinstance(r, dict) else r for r in request.get("resources") or []]
+    wait_operation_end(shop, "shop")
     assert replicas(shop, "api") == 2, "a resource that was not chosen was synced"
+    expect(node(page, "Deployment", "web")).to_have_attribute("data-sync", "Synced", timeout=30_000)
+    expect(node(page, "Deployment", "api")).to_have_attribute("data-sync", "OutOfSync")
 
 
 def test_a_change_reaches_the_open_page_by_server_sent_events_without_a_reload(
@@ -260,3 +261,18 @@ def test_a_change_reaches_the_open_page_by_server_sent_events_without_a_reload(
     expect(node(page, "Deployment", "web")).to_have_attribute("data-sync", "OutOfSync", timeout=30_000)
     expect(page.locator("#app-sync")).to_have_text("OutOfSync")
     assert page.evaluate("window.__sameDocument") is True, "the page was reloaded"
+
+
+def test_an_orphaned_deployment_shows_its_assessed_health(shop: System, dashboard: Dashboard, page: Any) -> None:
+    import re
+
+    from playwright.sync_api import expect
+
+    shop.cluster.create({"apiVersion": "apps/v1", "kind": "Deployment",
+                         "metadata": {"name": "by-hand", "namespace": "shop"},
+                         "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "by-hand"}},
+                                  "template": {"metadata": {"labels": {"app": "by-hand"}},
+                                               "spec": {"containers": [{"name": "c", "image": "nginx:1.25"}]}}}})
+    sign_in(page, dashboard, "/ui/apps/shop")
+    orphan = page.locator("#orphans tr[data-orphan='Deployment/by-hand']")
+    expect(orphan.locator(".badge")).to_have_text(re.compile("^(Progressing|Healthy)$"))
