@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test-tools demo test lint bench screenshots clean
+.PHONY: install test-tools demo test lint bench bench-dashboard screenshots clean
 
 install: $(STAMP)
 
