@@ -249,3 +249,28 @@ def test_selective_sync_takes_argo_cds_object_form_of_resources(
     assert queued.json()["request"]["resources"] == ["apps/Deployment/shop/web", "/Namespace//shop"]
     assert bad.status_code == 400 and "contains '/'" in bad.json()["error"]
     assert incomplete.status_code == 400 and "kind" in incomplete.text
+
+
+def test_cli_follows_logs_through_an_api_without_cluster_access(
+        synced_shop: System, serve_api: Callable[..., Api]) -> None:
+    import os
+    import subprocess
+    import sys
+
+    api = serve_api(api_cluster_access="workers")
+    env = {**os.environ, "RECONCILER_SERVER": api.url, "RECONCILER_API_TOKEN": READONLY_TOKEN}
+    env.pop("REDIS_URL", None)
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "reconciler.cli", "app", "logs", "shop", "--kind", "Deployment", "--name", "web",
+         "--namespace", "shop", "-f"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert follower.stdout is not None
+        lines = []
+        for line in follower.stdout:
+            lines.append(line)
+            if "web is ready" in line:
+                break
+    finally:
+        follower.kill()
+        follower.wait(10)
+    assert any("Starting web" in line for line in lines), lines
