@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test-tools demo test lint bench clean
+.PHONY: install test-tools demo test lint bench bench-dashboard screenshots clean
 
 install: $(STAMP)
 
@@ -59,6 +59,15 @@ bench: install
 	$(PY) bench/push_latency.py
 	$(PY) bench/drift_heal.py
 	$(PY) bench/live_memory.py
+
+# The README's screenshots (docs/screenshots/*.png), taken in Debian's Chromium with Playwright
+# against the running system on kubesim, each reduced to a small palette PNG (commit them).
+screenshots: install test-tools
+	$(PY) -m pip install -q -e '.[screenshots]'
+	RECONCILER_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q -p no:cacheprovider tests/dashboard/test_screenshots.py
+
+bench-dashboard: install
+	$(PY) bench/dashboard_live.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

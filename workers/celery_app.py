@@ -111,6 +111,7 @@ def configure(app: Celery, settings: Settings | None = None, timings: TaskTiming
             "reconciler.apply": {"queue": "sync"},
             "reconciler.prune": {"queue": "sync"},
             "reconciler.cluster_request": {"queue": "urgent"},
+            "reconciler.follow_logs": {"queue": "urgent"},
             "reconciler.appset": {"queue": "poll"},
             "reconciler.notify": {"queue": "notifications"},
             "reconciler.preview": {"queue": "preview"},

@@ -264,6 +264,23 @@ def cluster_request(self: Task, request_id: str, kind: str, params: dict[str, An
     telemetry.flush_process_counters(svc.store, svc.git.counters, svc.clusters)
 
 
+@app.task(name="reconciler.follow_logs", ignore_result=True)
+def follow_logs(request_id: str, params: dict[str, Any]) -> None:
+    """Follow an app's container logs for an API without cluster credentials: the lines go to
+    Redis in a thread of this process (control/views/log_relay.py), this task returns at once."""
+    from reconciler.control.views import log_relay
+    from reconciler.control.views.requests import log_query
+
+    svc = services()
+    try:
+        query = log_query(params)
+    except ValueError as exc:
+        svc.store.add_log_entry(request_id, "error", f"invalid log request: {exc}")
+        svc.store.add_log_entry(request_id, "end")
+        return
+    log_relay.start(svc, request_id, str(params.get("name") or ""), query)
+
+
 @app.task(name="reconciler.notify", bind=True, ignore_result=True)
 def notify(self: Task, delivery_id: str) -> None:
     """Deliver one notification; while its service fails, try again later with backoff (a task

@@ -7,7 +7,8 @@
     GET  /api/v1/applications/{name}/resource/actions      the actions an object offers
     POST /api/v1/applications/{name}/resource/actions      run one (RBAC `action/<group>/<Kind>/<action>`)
 
-Reads need `get` on the application (logs: `get` on Argo CD's `logs` resource); running an
+Reads need `get` on the application (logs: `get` on Argo CD's `logs` resource); followed logs are
+read by a worker too when the API has no cluster access (api/log_stream.py); running an
 action needs Argo CD's `action/<group>/<Kind>/<action>` on the application. The work is done by
 control/views, here when the API has cluster access (RECONCILER_API_CLUSTER_ACCESS=direct), else
 by a worker; `resource` needs a render, so a worker answers it whatever the setting.
@@ -15,9 +16,6 @@ by a worker; `resource` needs a render, so a worker answers it whatever the sett
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -26,17 +24,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
+from reconciler.api import log_stream
 from reconciler.api.access.identity import Caller
 from reconciler.api.access.permits import app_object, permit_app, permit_each, require
 from reconciler.api.auth import context, rest_caller
 from reconciler.api.errors import ApiError
 from reconciler.api.models import AUTH_ERRORS, ErrorBody
 from reconciler.control.catalog import UnknownApplication
-from reconciler.control.views.logs import follow_logs
-from reconciler.control.views.requests import answer, log_query
-from reconciler.control.views.scope import NotInApplication
+from reconciler.control.views.requests import answer
 from reconciler.core.urls import redact_urls_in
-from reconciler.engine.cluster import KubeError
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     **AUTH_ERRORS,
@@ -115,11 +111,7 @@ def views_router() -> APIRouter:
         if not follow:
             body = await run_in_threadpool(_view, request, name, "logs", params)
             return PlainTextResponse(body["text"])
-        ctx = context(request)
-        if ctx.settings.api_cluster_access == "workers":
-            raise ApiError(501, "follow=true needs the API to read the cluster itself (RECONCILER_API_CLUSTER_ACCESS="
-                                "direct); with workers, read the logs without follow and ask again")
-        return EventSourceResponse(_follow(request, name, params))
+        return EventSourceResponse(log_stream.follow(request, name, params), ping=15)
 
     @router.get("/{name}/resource/actions", summary="The resource actions an object offers",
                 responses={**_ERRORS, **_BAD}, dependencies=[Depends(permit_app("get"))])
@@ -141,31 +133,3 @@ def views_router() -> APIRouter:
         return JSONResponse(_view(request, name, "run-action", params))
 
     return router
-
-
-async def _follow(request: Request, name: str, params: dict[str, Any]) -> AsyncIterator[dict[str, str]]:
-    """Log lines as server-sent events (`data: <line>`); an `error` event when the read fails."""
-    services = context(request).services()
-    loop = asyncio.get_running_loop()
-    lines: asyncio.Queue[tuple[str, str] | None] = asyncio.Queue(maxsize=10_000)
-    stop = threading.Event()
-
-    def pump() -> None:
-        try:
-            for line in follow_logs(services, name, log_query(params), stop):
-                asyncio.run_coroutine_threadsafe(lines.put(("line", line)), loop).result()
-        except (KubeError, NotInApplication, UnknownApplication, ValueError) as exc:
-            asyncio.run_coroutine_threadsafe(lines.put(("error", str(exc))), loop).result()
-        finally:
-            asyncio.run_coroutine_threadsafe(lines.put(None), loop).result()
-
-    threading.Thread(target=pump, daemon=True, name=f"follow-logs-{name}").start()
-    try:
-        while True:
-            item = await lines.get()
-            if item is None:
-                return
-            kind, text = item
-            yield {"data": text} if kind == "line" else {"event": "error", "data": text}
-    finally:
-        stop.set()

@@ -331,10 +331,14 @@ def apps_router() -> APIRouter:
     def sync(request: Request, name: str, body: SyncBody | None = None) -> JSONResponse:
         ctx = context(request)
         body = body or SyncBody()
+        try:
+            resources = body.resource_ids()
+        except ValueError as exc:
+            raise ApiError(400, str(exc)) from None
         if body.dryRun:
             if ctx.services().store.app_manifest(name) is None:
                 raise UnknownApplication(name)
-            params = {"name": name, "revision": body.revision, "prune": body.prune, "resources": body.resources}
+            params = {"name": name, "revision": body.revision, "prune": body.prune, "resources": resources}
             reply = ctx.ask_workers("preview", params)
             if not reply["found"]:
                 raise UnknownApplication(name)
@@ -343,7 +347,7 @@ def apps_router() -> APIRouter:
             return _json(reply["plan"])
         try:
             sync_request = actions.sync(
-                ctx.services().store, name, revision=body.revision, prune=body.prune, resources=body.resources
+                ctx.services().store, name, revision=body.revision, prune=body.prune, resources=resources
             )
         except actions.SyncHeld as exc:
             raise ApiError(409, str(exc)) from None

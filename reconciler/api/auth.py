@@ -29,7 +29,8 @@ bearer = HTTPBearer(
     description="A token of RECONCILER_API_TOKENS, a login session (`reconciler login --sso`) or a project role token.",
 )
 
-__all__ = ["Caller", "authenticate_request", "context", "metrics_caller", "rest_caller", "role_of"]
+__all__ = ["Caller", "authenticate_request", "context", "metrics_caller", "rest_caller", "role_of",
+           "still_authenticated"]
 
 
 def role_of(settings: Settings, token: str) -> str | None:
@@ -51,6 +52,22 @@ def authenticate_request(request: Request, credentials: HTTPAuthorizationCredent
     caller = authenticate(ctx.settings, ctx.services().store, token, ctx.access.configured)
     request.state.caller = caller
     return caller
+
+
+def still_authenticated(request: Request) -> bool:
+    """Whether the credentials `request` came with still authenticate (a long-lived stream asks
+    from time to time: a session that expired or was revoked, or a project token deleted,
+    ends it)."""
+    ctx = context(request)
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    token = value.strip() if scheme.lower() == "bearer" and value.strip() else None
+    token = token or request.cookies.get(SESSION_COOKIE) or None
+    try:
+        authenticate(ctx.settings, ctx.services().store, token, ctx.access.configured)
+    except ApiError:
+        return False
+    return True
 
 
 def rest_caller(

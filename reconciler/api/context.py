@@ -16,7 +16,6 @@ from reconciler.api.access.control import AccessControl
 from reconciler.api.access.oidc import OidcClient
 from reconciler.api.errors import ApiError
 from reconciler.control.app_rows import RowIndex
-from reconciler.control.catalog import UnknownApplication
 from reconciler.control.previews.request import PreviewRequest
 from reconciler.control.requests import SyncRequest
 from reconciler.control.sync.operation import DeleteRequest
@@ -115,17 +114,6 @@ class ApiContext:
         if reply.get("failed"):
             raise ApiError(500, f"the worker could not answer the {kind} request: {reply['failed']}")
         return reply
-
-    def live_tree_from_workers(
-        self, name: str, resources: list[dict[str, Any]]
-    ) -> tuple[dict[tuple[str, str, str], list[dict[str, Any]]], str]:
-        """The dashboard's live tree of an app, read by a worker."""
-        from reconciler.control.live_tree import tree_from_json
-
-        reply = self.ask_workers("tree", {"name": name, "resources": resources})
-        if not reply["found"]:
-            raise UnknownApplication(name)
-        return tree_from_json(reply["children"]), str(reply["error"])
 
     def broker_problem(self) -> str:
         """"" when the Celery broker accepts a connection, else what is wrong (no credentials)."""

@@ -99,13 +99,38 @@ class AppStatus(_Open):
     observedAt: float | None = None
 
 
+class SyncResource(BaseModel):
+    """One resource of a selective sync, as Argo CD's SyncOperationResource names it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    group: str = ""
+    kind: str = Field(min_length=1)
+    namespace: str = ""
+    name: str = Field(min_length=1)
+
+    def inventory_id(self) -> str:
+        for field, value in (("group", self.group), ("kind", self.kind), ("namespace", self.namespace),
+                             ("name", self.name)):
+            if "/" in value:
+                raise ValueError(f"resource {field} {value!r} contains '/': name one object per entry")
+        return f"{self.group}/{self.kind}/{self.namespace}/{self.name}"
+
+
 class SyncBody(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     revision: str = Field("", description="commit, branch or tag; empty: spec.source.targetRevision")
     prune: bool = Field(False, description="delete resources Git no longer holds")
     dryRun: bool = Field(False, description="answer with the plan and change nothing")
-    resources: list[str] = Field(default_factory=list, description="selective sync: group/kind/namespace/name")
+    resources: list[str | SyncResource] = Field(
+        default_factory=list,
+        description="selective sync: each resource as `group/kind/namespace/name` or, as Argo CD's API sends it, "
+        '{"group", "kind", "namespace", "name"}')
+
+    def resource_ids(self) -> list[str]:
+        """The chosen resources as `group/kind/namespace/name`, whichever form each was sent in."""
+        return [r if isinstance(r, str) else r.inventory_id() for r in self.resources]
 
 
 class RollbackBody(BaseModel):

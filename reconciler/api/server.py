@@ -124,8 +124,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(project_router())
     app.include_router(auth_router())
     app.include_router(ops_router())
-    tree = ctx.live_tree_from_workers if ctx.settings.api_cluster_access == "workers" else None
-    app.include_router(dashboard_router(ctx.services, rest_caller, tree, sso_enabled=ctx.oidc is not None))
+    app.include_router(dashboard_router(ctx.services, rest_caller, sso_enabled=ctx.oidc is not None))
     _document_invalid_requests_as_400(app)
     return app
 

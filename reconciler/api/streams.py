@@ -6,7 +6,9 @@
 Each event: `id: <stream id>`, `event: status|operation|tree|deleted`, and
 `data: {"type", "app", "summary": {...the list row...}}` (no summary for `deleted`). A client
 that reconnects with `Last-Event-ID` gets what it missed first, while Redis still keeps it;
-otherwise an `event: reload` says to fetch the list again.
+otherwise an `event: reload` says to fetch the list again. The stream ends with an
+`event: unauthorized` once the credentials it was opened with stop authenticating (a session
+expired or revoked, a project token deleted), checked every REAUTH_SECONDS.
 
 One reader per API process (AppEventHub) reads the Redis stream `rc:app-events` with a blocking
 XREAD (state/app_events.py), fetches the summaries of the apps a batch names in one round trip
@@ -22,6 +24,7 @@ import contextlib
 import json
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,7 +35,8 @@ from sse_starlette.sse import EventSourceResponse
 
 from reconciler.api.access.identity import Caller
 from reconciler.api.access.permits import permit_app, permit_each
-from reconciler.api.auth import context, rest_caller
+from reconciler.api.auth import context, rest_caller, still_authenticated
+from reconciler.api.log_stream import REAUTH_SECONDS, UNAUTHENTICATED
 from reconciler.control.app_rows import rows_of
 from reconciler.core.urls import redact_urls_in
 from reconciler.state import Store
@@ -189,9 +193,18 @@ async def _events(request: Request, caller: Caller, app: str) -> AsyncIterator[d
                 for event in build_events(store, [e for e in missed if not app or e[2] == app]):
                     if may_get(event):
                         yield _message(event)
+        checked = time.monotonic()
         while True:
-            event = await subscriber.queue.get()
-            if may_get(event):
+            try:
+                event: dict[str, Any] | None = await asyncio.wait_for(subscriber.queue.get(), timeout=REAUTH_SECONDS)
+            except TimeoutError:
+                event = None
+            if time.monotonic() - checked >= REAUTH_SECONDS:
+                checked = time.monotonic()
+                if not await asyncio.to_thread(still_authenticated, request):
+                    yield {"event": "unauthorized", "data": json.dumps({"reason": UNAUTHENTICATED})}
+                    return
+            if event is not None and may_get(event):
                 yield _message(event)
     finally:
         hub.unsubscribe(subscriber)

@@ -5,7 +5,6 @@ runs it and hands the answer back through Redis (state/replies.py).
 
     refresh  a fresh poll of one app            -> {"status": ..., "found": bool}
     preview  a dry-run sync plan                -> {"plan": ...} or {"error": ...}
-    tree     live ReplicaSets and Pods of an app -> {"children": ..., "error": ...}
     resource-tree, resource, events, logs, actions, run-action
              the views of control/views/requests.py -> {"found": True, "view": body}
 """
@@ -23,7 +22,7 @@ from reconciler.control.views.requests import KINDS as VIEW_KINDS
 from reconciler.control.views.requests import answer as answer_view
 from reconciler.services import Services
 
-KINDS = ("refresh", "preview", "tree", *VIEW_KINDS)
+KINDS = ("refresh", "preview", *VIEW_KINDS)
 
 
 class UnknownRequest(ValueError):
@@ -49,11 +48,6 @@ def answer(services: Services, kind: str, params: dict[str, Any]) -> tuple[dict[
             except PreviewError as exc:
                 return {"found": True, "error": str(exc)}, []
             return {"found": True, "plan": plan}, []
-        if kind == "tree":
-            from reconciler.control.live_tree import live_children_of, tree_to_json
-
-            children, error = live_children_of(services, name, list(params.get("resources") or []))
-            return {"found": True, "children": tree_to_json(children), "error": error}, []
         if kind in VIEW_KINDS:
             return {"found": True, "view": answer_view(services, kind, params)}, []
     except UnknownApplication:

@@ -38,6 +38,8 @@ Layout (all keys start with `rc:`):
 | `rc:reply:{id}` | list | a worker's answer to an API process's cluster request (JSON), expires |
 | `rc:preview:{id}` | string | a pull-request preview: request, state and finished document (JSON), expires |
 | `rc:preview-pr:{pr}` | string | newest preview of a pull request (`host:owner/repo#n`): older ones stop, expires |
+| `rc:log-follow:{id}` | stream | lines of followed container logs a worker relays to the API (workers mode), expires |
+| `rc:log-follow-wanted:{id}` | string | set while the API streams a followed log; the worker stops once it expires |
 | `rc:refresh-claim:{app}` | string | a read-only caller's refresh of the app ran this window (rate limit), expires |
 | `rc:webhook-rate:{source}` | counter | webhook requests from one client address this minute, expires |
 | `rc:session:{id}` | string | a login session (JSON: who, groups, SHA-256 of its secrets, expiry), expires |
@@ -251,6 +253,12 @@ class Keys:
     @staticmethod
     def preview_pr(pull_request: str) -> str:
         return f"{PREFIX}:preview-pr:{pull_request}"
+    def log_follow(request_id: str) -> str:
+        return f"{PREFIX}:log-follow:{request_id}"
+
+    @staticmethod
+    def log_follow_wanted(request_id: str) -> str:
+        return f"{PREFIX}:log-follow-wanted:{request_id}"
 
     @staticmethod
     def webhook_rate(source: str) -> str:

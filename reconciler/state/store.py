@@ -16,6 +16,7 @@ from reconciler.state.deliveries import DeliveriesState
 from reconciler.state.history import HistoryState
 from reconciler.state.live import LiveState
 from reconciler.state.locks import LocksState
+from reconciler.state.log_follows import LogFollowsState
 from reconciler.state.notifications import NotificationsState
 from reconciler.state.operations import OperationsState
 from reconciler.state.previews import PreviewsState
@@ -39,6 +40,7 @@ class Store(
     WebhooksState,
     LiveState,
     RepliesState,
+    LogFollowsState,
     AppSetsState,
     NotificationsState,
     AccessState,

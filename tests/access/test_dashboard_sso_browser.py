@@ -116,6 +116,6 @@ def test_an_expired_session_sends_the_dashboard_back_to_the_sign_in(
     api = access_api(POLICY, session_duration=4.0)
     sso_sign_in(page, api, "bob")
     expect(page.locator("tr[data-app=shop-b]")).to_be_visible()
-    expect(page.locator("#login")).to_be_visible(timeout=20_000)  # the two-second refresh meets the 401
+    expect(page.locator("#login")).to_be_visible(timeout=20_000)  # the event stream ends as the session expires
     expect(page.locator("#main")).to_be_hidden()
     expect(page.get_by_role("link", name="Log in via SSO")).to_be_visible()

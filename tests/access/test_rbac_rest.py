@@ -344,3 +344,31 @@ def test_a_user_who_may_only_get_an_app_refreshes_it_at_most_once_a_window(
     with api.browser_login("alice") as alice:  # may sync a-web-prod: not held to the window
         assert alice.get(f"{APPS}/a-web-prod/diff", params={"refresh": "true"}).status_code == 200
     assert store.r.exists("rc:refresh-claim:a-web-prod") == 0
+def test_an_event_stream_ends_once_its_project_token_is_revoked(access_api: Callable[..., AccessApi]) -> None:
+    import threading
+
+    api = access_api(POLICY)
+    setup_teams(api, roles=CI_ROLE)
+    with api.admin() as admin:
+        made = admin.post("/api/v1/projects/team-a/roles/ci/token", json={}).json()
+    events: list[str] = []
+    subscribed = threading.Event()
+    ended = threading.Event()
+
+    def listen() -> None:
+        headers = {"Authorization": f"Bearer {made['token']}"}
+        with httpx.Client(base_url=api.url, headers=headers, timeout=60, trust_env=False) as http, \
+                http.stream("GET", "/api/v1/stream/applications/a-web") as stream:
+            for line in stream.iter_lines():
+                if line.startswith(": subscribed"):
+                    subscribed.set()
+                if line.startswith("event:"):
+                    events.append(line.split(":", 1)[1].strip())
+        ended.set()
+
+    threading.Thread(target=listen, daemon=True).start()
+    assert subscribed.wait(15), "the stream did not open"
+    with api.admin() as admin:
+        assert admin.delete(f"/api/v1/projects/team-a/roles/ci/token/{made['id']}").status_code == 200
+    assert ended.wait(30), "the stream went on after its token was revoked"
+    assert events[-1] == "unauthorized"

@@ -92,6 +92,7 @@ def test_an_orphaned_configmap_is_listed_counted_and_warned_about(
     with serve_api().client() as http:
         orphans = http.get(f"{APP}/resource-tree").json()["orphanedNodes"]
         assert [(n["kind"], n["name"]) for n in orphans] == [("ConfigMap", "by-hand")]
+        assert orphans[0]["health"]["status"] == "Healthy"  # assessed, not left Unknown
         synced_shop.next_poll("shop")
         status = synced_shop.wait_for(lambda: (s := synced_shop.status("shop")).get("orphanedResourcesCount") == 1
                                       and s, what="a poll counting the orphan")
@@ -203,3 +204,73 @@ def test_a_status_write_reaches_an_open_event_stream(system: System, serve_api: 
     listener.join(15)
     assert received, "no status event arrived"
     assert received[-1]["app"] == "streamed" and received[-1]["summary"]["health"] == "Degraded"
+
+
+def test_logs_are_refused_to_a_caller_the_policy_denies_logs_get(
+        synced_shop: System, serve_api: Callable[..., Api], tmp_path: Any) -> None:
+    policy = tmp_path / "argocd-rbac-cm.yaml"
+    policy.write_text(json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "argocd-rbac-cm"},
+                                  "data": {"policy.csv": "p, role:readonly, logs, get, */*, deny\n"}}))
+    with serve_api(rbac_file=str(policy)).client(token=READONLY_TOKEN) as http:
+        tree = http.get(f"{APP}/resource-tree")
+        logs = http.get(f"{APP}/logs", params={"kind": "Deployment", "resourceName": "web", "namespace": "shop"})
+        followed = http.get(f"{APP}/logs", params={"kind": "Deployment", "resourceName": "web", "namespace": "shop",
+                                                    "follow": "true"})
+    assert tree.status_code == 200
+    assert logs.status_code == 403 and "logs, get" in logs.json()["error"]
+    assert followed.status_code == 403
+
+
+def test_followed_logs_are_relayed_by_a_worker_when_the_api_has_no_cluster_access(
+        synced_shop: System, serve_api: Callable[..., Api]) -> None:
+    api = serve_api(api_cluster_access="workers")
+    params = {"kind": "Deployment", "resourceName": "web", "namespace": "shop", "follow": "true"}
+    lines: list[str] = []
+    with api.client() as http, http.stream("GET", f"{APP}/logs", params=params) as stream:
+        assert stream.status_code == 200
+        for line in stream.iter_lines():
+            if line.startswith("data:"):
+                lines.append(line.split(":", 1)[1].strip())
+                if "web is ready" in lines[-1]:
+                    break
+    assert lines[0].startswith("[pod/web-") and "Starting web" in lines[0]
+    synced_shop.wait_for(lambda: not list(api.services.store.r.scan_iter("rc:log-follow-wanted:*")),
+                         what="the worker told to stop once the client went")
+
+
+def test_selective_sync_takes_argo_cds_object_form_of_resources(
+        synced_shop: System, serve_api: Callable[..., Api]) -> None:
+    chosen = {"group": "apps", "kind": "Deployment", "namespace": "shop", "name": "web"}
+    with serve_api().client() as http:
+        queued = http.post(f"{APP}/sync", json={"resources": [chosen, "/Namespace//shop"]})
+        bad = http.post(f"{APP}/sync", json={"resources": [{**chosen, "name": "a/b"}]})
+        incomplete = http.post(f"{APP}/sync", json={"resources": [{"group": "apps", "name": "web"}]})
+    assert queued.status_code == 202, queued.text
+    assert queued.json()["request"]["resources"] == ["apps/Deployment/shop/web", "/Namespace//shop"]
+    assert bad.status_code == 400 and "contains '/'" in bad.json()["error"]
+    assert incomplete.status_code == 400 and "kind" in incomplete.text
+
+
+def test_cli_follows_logs_through_an_api_without_cluster_access(
+        synced_shop: System, serve_api: Callable[..., Api]) -> None:
+    import os
+    import subprocess
+    import sys
+
+    api = serve_api(api_cluster_access="workers")
+    env = {**os.environ, "RECONCILER_SERVER": api.url, "RECONCILER_API_TOKEN": READONLY_TOKEN}
+    env.pop("REDIS_URL", None)
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "reconciler.cli", "app", "logs", "shop", "--kind", "Deployment", "--name", "web",
+         "--namespace", "shop", "-f"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert follower.stdout is not None
+        lines = []
+        for line in follower.stdout:
+            lines.append(line)
+            if "web is ready" in line:
+                break
+    finally:
+        follower.kill()
+        follower.wait(10)
+    assert any("Starting web" in line for line in lines), lines

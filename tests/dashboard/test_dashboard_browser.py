@@ -1,6 +1,7 @@
 """The dashboard in headless Chromium against a running system on kubesim: real Redis,
 a real Celery worker, real git, the real API server over HTTP. What a person sees and
-clicks: the list, live revisions, drift and its diff, Sync, rollback, roles."""
+clicks: the list, live revisions, drift and its diff, Sync, rollback, roles (the app page's
+graph, panel, actions and streams: test_dashboard_app_page.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from reconciler.control.catalog import register
 from reconciler.engine.cluster import Cluster
 from reconciler.model import load_file, parse_manifests
 from tests.conftest import GitRepo
-from tests.dashboard.conftest import ADMIN_TOKEN, READONLY_TOKEN, SCREENSHOTS, Dashboard
+from tests.dashboard.conftest import ADMIN_TOKEN, READONLY_TOKEN, Dashboard
 from tests.integration.conftest import System
 
 pytestmark = pytest.mark.timeout(90)
@@ -115,8 +116,6 @@ def test_list_shows_the_seed_apps_with_sync_status_and_revisions(
         expect(row.locator(".col-auto")).to_contain_text("self-heal")
     expect(page.locator("tr[data-app=api] .col-name")).to_contain_text("part of root")
     expect(page.locator("tr[data-app=api] .col-source")).to_contain_text("apps/api")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "list.png"), full_page=True)
 
 
 def test_list_filters_by_sync_status_project_and_text(
@@ -176,18 +175,18 @@ def test_manual_change_shows_out_of_sync_with_its_diff_and_sync_reverts_it(
     edit_image_by_hand(system, "shop", f"{IMAGE}:hotfix")
     page.get_by_role("button", name="Refresh").click()
     expect(page.locator("#app-sync")).to_have_text("OutOfSync")
-    deployment = page.locator("[data-resource='apps/Deployment/shop/shop']")
-    expect(deployment).to_have_attribute("data-status", "OutOfSync")
-    deployment.locator("summary").click()
-    diff = deployment.locator("pre.diff")
+    deployment = page.locator(".node[data-node='apps/Deployment/shop/shop']")
+    expect(deployment).to_have_attribute("data-sync", "OutOfSync")
+    deployment.locator(".node-open").click()
+    diff = page.locator("#panel-body #diff")  # an OutOfSync node opens on its diff
     expect(diff.locator(".del")).to_contain_text([f"{IMAGE}:hotfix"])
     expect(diff.locator(".add")).to_contain_text([f"{IMAGE}:abc123def"])
-    page.screenshot(path=str(SCREENSHOTS / "app-out-of-sync.png"), full_page=True)
+    page.get_by_role("button", name="Close").click()
 
     page.get_by_role("button", name="Sync", exact=True).click()
     system.wait_for(lambda: image_of(system, "shop") == f"{IMAGE}:abc123def", what="Sync to restore the image")
     expect(page.locator("#app-sync")).to_have_text("Synced")
-    expect(deployment).to_have_attribute("data-status", "Synced")
+    expect(deployment).to_have_attribute("data-sync", "Synced")
 
 
 def test_rollback_button_syncs_the_revision_of_the_history_entry(
@@ -244,10 +243,12 @@ def test_read_only_token_sees_no_buttons(
     expect(page.locator("#history tbody tr")).to_have_count(1)
     expect(page.locator("#role-badge")).to_have_text("signed in: readonly")
     expect(page.locator("#history tbody tr").first).to_contain_text("user")
-    expect(page.locator("main button")).to_have_count(0)
+    expect(page.locator(".node[data-kind=Deployment]")).to_have_count(1)
+    for writer_only in ("#actions", "button.rollback", ".node-menu", ".node-select"):
+        expect(page.locator(writer_only)).to_have_count(0)
 
 
-def test_app_page_expands_a_deployment_to_its_live_replicasets_and_pods(
+def test_app_page_graph_shows_live_replicasets_and_pods_under_a_deployment(
     system: System, seed_repo: GitRepo, dashboard: Dashboard, page: Any
 ) -> None:
     from playwright.sync_api import expect
@@ -258,12 +259,11 @@ def test_app_page_expands_a_deployment_to_its_live_replicasets_and_pods(
     add_replica_set_and_pod(system, deployment)
     sign_in(page, dashboard, "/ui/apps/api")
 
-    node = page.locator("[data-resource='apps/Deployment/production/api']")
-    expect(node.locator("[data-live='ReplicaSet/api-5f7d9c']")).to_be_visible()
-    expect(node.locator("[data-live='ReplicaSet/api-5f7d9c'] [data-live='Pod/api-5f7d9c-x2k4q']")).to_be_visible()
-    expect(page.locator("[data-kind=Service] [data-resource='/Service/production/api']")).to_be_visible()
+    expect(page.locator(".node[data-node='apps/Deployment/production/api']")).to_be_visible()
+    expect(page.locator(".node[data-node='apps/ReplicaSet/production/api-5f7d9c']")).to_be_visible()
+    expect(page.locator(".node[data-node='/Pod/production/api-5f7d9c-x2k4q']")).to_be_visible()
+    expect(page.locator(".node[data-node='/Service/production/api']")).to_be_visible()
     expect(page.locator("#crumb-parent")).to_have_text("root")
-    page.screenshot(path=str(SCREENSHOTS / "app.png"), full_page=True)
 
 
 def test_app_of_apps_root_lists_its_children_with_links(

@@ -49,3 +49,12 @@ def test_static_route_serves_only_the_dashboards_own_files(dashboard: Dashboard)
     with client(dashboard) as http:
         assert http.get("/ui/static/..%2F__init__.py").status_code == 404
         assert http.get("/ui/static/router.py").status_code == 404
+
+
+def test_permitted_actions_name_what_the_caller_may_run_on_a_kind(dashboard: Dashboard) -> None:
+    query = {"group": "apps", "kind": "Deployment"}
+    with client(dashboard, ADMIN_TOKEN) as admin, client(dashboard, READONLY_TOKEN) as reader:
+        mine = admin.get("/ui/api/apps/shop/permitted-actions", params=query)
+        theirs = reader.get("/ui/api/apps/shop/permitted-actions", params=query)
+    assert "restart" in mine.json()["actions"]
+    assert theirs.status_code == 403 or theirs.json()["actions"] == []

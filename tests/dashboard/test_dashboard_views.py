@@ -1,5 +1,5 @@
 """What the dashboard shows, as data (no browser): commit links per repository host, the
-live ReplicaSet/Pod tree, rollback availability, conditions in plain words, no secrets."""
+list's filters, rollback availability, conditions in plain words, no secrets."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ from typing import Any
 import pytest
 
 from reconciler.api.dashboard.commit_links import commit_url, repo_url_for_web
+from reconciler.api.dashboard.listing import ListQuery
 from reconciler.api.dashboard.router import role_of
-from reconciler.api.dashboard.views import app_detail, condition_title, list_row, resource_tree, rollback_view
-from reconciler.control.live_tree import build_live_children
-from reconciler.engine.health.rules.configured import Customizations
+from reconciler.api.dashboard.views import app_detail, condition_title, list_row, rollback_view
 
 SHA = "3f786850e387550fdab836ed7e6dc881de23001b"
 
@@ -106,7 +105,7 @@ def test_operation_waiting_for_a_retry_is_reported_as_a_condition_with_its_messa
         "history": [{"id": 1, "revision": SHA, "deployedAt": 3.0, "initiatedBy": "user"}],
         "children": [],
     }
-    page = app_detail(detail, {}, {}, {})
+    page = app_detail(detail, {}, {})
     assert page["conditions"] == [
         {"type": "RetryScheduled", "title": "The last sync attempt failed and will be retried",
          "message": "apply failed (retrying attempt #2 in 10s)"}
@@ -114,54 +113,6 @@ def test_operation_waiting_for_a_retry_is_reported_as_a_condition_with_its_messa
     assert (page["operation"]["retryCount"], page["operation"]["nextRetryAt"]) == (2, 99.0)
     assert page["history"][0]["revisionURL"].endswith(SHA)
     assert page["rollback"]["allowed"] is True
-
-
-def resource(kind: str, name: str, status: str = "Synced", group: str = "", diff: str = "") -> dict[str, Any]:
-    return {"group": group, "kind": kind, "namespace": "shop", "name": name, "status": status,
-            "health": {"status": "Healthy", "message": ""}, "diff": diff, "error": ""}
-
-
-def test_resource_tree_groups_by_kind_in_apply_order_and_keeps_diffs_of_out_of_sync_resources_only() -> None:
-    tree = resource_tree(
-        [
-            resource("Deployment", "web", "OutOfSync", group="apps", diff="-a\n+b\n"),
-            resource("Service", "web", diff="stale"),
-            resource("ConfigMap", "settings"),
-            resource("Deployment", "api", group="apps"),
-        ],
-        {},
-    )
-    assert [g["kind"] for g in tree] == ["ConfigMap", "Service", "Deployment"]
-    deployments = tree[2]["resources"]
-    assert [r["name"] for r in deployments] == ["api", "web"]
-    assert deployments[1]["diff"] == "-a\n+b\n"
-    assert tree[1]["resources"][0]["diff"] == ""
-
-
-def owned(kind: str, name: str, owner_kind: str, owner: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "kind": kind,
-        "metadata": {"name": name, "namespace": "shop", "ownerReferences": [{"kind": owner_kind, "name": owner}]},
-        **extra,
-    }
-
-
-def test_live_tree_nests_pods_under_the_replicasets_of_each_deployment() -> None:
-    replica_sets = [
-        {**owned("ReplicaSet", "web-1", "Deployment", "web"), "apiVersion": "apps/v1"},
-        {**owned("ReplicaSet", "other-1", "Deployment", "other"), "apiVersion": "apps/v1"},
-    ]
-    pods = [
-        {**owned("Pod", "web-1-a", "ReplicaSet", "web-1"), "apiVersion": "v1", "status": {"phase": "Running"}},
-        {**owned("Pod", "db-0", "StatefulSet", "db"), "apiVersion": "v1"},
-    ]
-    tree = build_live_children(
-        [("Deployment", "shop", "web"), ("StatefulSet", "shop", "db")], replica_sets, pods, Customizations()
-    )
-    web = tree[("Deployment", "shop", "web")]
-    assert [n["name"] for n in web] == ["web-1"]
-    assert [p["name"] for p in web[0]["children"]] == ["web-1-a"]
-    assert [p["name"] for p in tree[("StatefulSet", "shop", "db")]] == ["db-0"]
 
 
 def test_role_is_read_from_what_the_auth_dependency_returns() -> None:
@@ -180,7 +131,17 @@ def test_operation_lists_its_hooks_with_phase_and_outcome() -> None:
         **summary_of(automated=False), "manifest": {}, "resources": [], "conditions": [], "history": [],
         "children": [], "operation": {"phase": "Failed", "message": "PreSync hook failed", "hooks": [hook]},
     }
-    page = app_detail(detail, {}, {}, {})
+    page = app_detail(detail, {}, {})
     [shown] = page["operation"]["hooks"]
     assert (shown["phase"], shown["wave"], shown["name"], shown["status"]) == ("PreSync", -1, "migrate-x7k2p", "Failed")
     assert "obj" not in shown
+
+
+def test_list_search_matches_name_repository_or_path_and_filters_are_exact() -> None:
+    row = {"name": "shop", "project": "default", "repoURL": "https://github.com/org/config.git",
+           "path": "apps/shop", "sync": "OutOfSync", "health": "Healthy"}
+    assert ListQuery(search="ORG/CONFIG").matches(row)
+    assert ListQuery(search="apps/sh").matches(row)
+    assert not ListQuery(search="cart").matches(row)
+    assert ListQuery(sync="OutOfSync", health="Healthy", project="default").matches(row)
+    assert not ListQuery(sync="Synced").matches(row)

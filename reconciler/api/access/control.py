@@ -108,7 +108,8 @@ class AccessControl:
             name = project_name_of(resource, obj)
             if name not in projects:
                 projects[name] = registered_project(store, name)
-            answers.append(enforcer.decide(caller.asker, resource, action, obj, projects[name], explain=False).allowed)
+            # Remembered per (policy, caller, object): the next list of the same apps is lookups.
+            answers.append(enforcer.allows(caller.asker, resource, action, obj, projects[name]))
         return answers
 
     def require(

@@ -14,9 +14,7 @@ from typing import Any
 from reconciler.api.dashboard.commit_links import commit_url, repo_url_for_web
 from reconciler.control.user_actions import ROLLBACK_REFUSED_AUTOSYNC
 from reconciler.core.urls import redact_text, redact_url
-from reconciler.engine.plan import kind_rank
 from reconciler.model.operation import OperationPhase
-from reconciler.model.resources import ResourceKey
 
 # Condition types in words a reader who never saw the code understands.
 _CONDITION_TITLES = {
@@ -157,45 +155,11 @@ def rollback_view(automated: bool) -> dict[str, Any]:
     return {"allowed": True, "reason": ""}
 
 
-def _resource_node(resource: dict[str, Any], live_children: dict[tuple[str, str, str], list[dict[str, Any]]]) -> dict:
-    health = resource.get("health") or {}
-    message = str(resource.get("error") or "") or str(health.get("message") or "")
-    kind, namespace, name = str(resource["kind"]), str(resource.get("namespace") or ""), str(resource["name"])
-    return {
-        "group": resource.get("group") or "",
-        "kind": kind,
-        "namespace": namespace,
-        "name": name,
-        "status": resource.get("status") or "Unknown",
-        "health": health.get("status") or "",
-        "message": redact_text(message),
-        "diff": "" if resource.get("status") == "Synced" else str(resource.get("diff") or ""),
-        "isApplication": kind == "Application" and resource.get("group") == "argoproj.io",
-        "children": live_children.get((kind, namespace, name), []),
-    }
-
-
-def resource_tree(
-    resources: list[dict[str, Any]], live_children: dict[tuple[str, str, str], list[dict[str, Any]]]
-) -> list[dict[str, Any]]:
-    """Resources grouped by kind, in apply order (Namespaces first, custom resources last)."""
-    groups: dict[tuple[int, str, str], list[dict[str, Any]]] = {}
-    for resource in resources:
-        key = ResourceKey(str(resource.get("group") or ""), str(resource["kind"]), "", "")
-        rank = -1 if resource["kind"] == "Application" else kind_rank(key)
-        groups.setdefault((rank, str(resource["kind"]), key.group), []).append(
-            _resource_node(resource, live_children)
-        )
-    return [
-        {"kind": kind, "group": group, "resources": sorted(nodes, key=lambda n: (n["namespace"], n["name"]))}
-        for (_, kind, group), nodes in sorted(groups.items())
-    ]
-
-
 def child_apps(children: list[str], rows: dict[str, dict[str, Any]]) -> list[dict[str, str]]:
     return [
         {
             "name": child,
+            "project": (rows.get(child) or {}).get("project", ""),
             "sync": (rows.get(child) or {}).get("sync", "Unknown"),
             "health": (rows.get(child) or {}).get("health", "Unknown"),
         }
@@ -203,14 +167,10 @@ def child_apps(children: list[str], rows: dict[str, dict[str, Any]]) -> list[dic
     ]
 
 
-def app_detail(
-    detail: dict[str, Any],
-    status: dict[str, Any] | None,
-    live_children: dict[tuple[str, str, str], list[dict[str, Any]]],
-    child_rows: dict[str, dict[str, Any]],
-    live_error: str = "",
-) -> dict[str, Any]:
-    """The application page: `actions.get_app` laid out for reading."""
+def app_detail(detail: dict[str, Any], status: dict[str, Any] | None,
+               child_rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The application page: `actions.get_app` laid out for reading (its graph is the REST
+    API's resource-tree, read by the page itself)."""
     status = status or {}
     row = list_row(detail, status, detail.get("manifest") or {})
     raw_repo = str(detail.get("repoURL") or "")
@@ -221,6 +181,5 @@ def app_detail(
         "history": history_view(detail.get("history") or [], raw_repo),
         "rollback": rollback_view(row["automated"]),
         "children": child_apps(detail.get("children") or [], child_rows),
-        "tree": resource_tree(detail.get("resources") or [], live_children),
-        "liveError": redact_text(live_error),
+        "orphanedResourcesCount": status.get("orphanedResourcesCount"),
     }

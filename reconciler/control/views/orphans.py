@@ -13,6 +13,8 @@ else one LIST per namespaced kind the cluster serves.
 
 from __future__ import annotations
 
+import dataclasses
+
 from reconciler.control.views.live_objects import LiveObject, of_object
 from reconciler.core.globs import glob_match
 from reconciler.engine.cluster import Cluster, KubeError
@@ -27,6 +29,9 @@ NEVER_ORPHANED = {("", "ServiceAccount", "default"), ("", "ConfigMap", "kube-roo
 EXCLUDED_KINDS = {("", "Endpoints"), ("discovery.k8s.io", "EndpointSlice"), ("", "Event"),
                   ("events.k8s.io", "Event"), ("coordination.k8s.io", "Lease")}
 WARNING = "OrphanedResourceWarning"
+# Orphans whose health a resource tree assesses (one GET each when the watcher's index gave
+# them); past this many the rest say they were not assessed rather than cost a GET apiece.
+MAX_ASSESSED = 200
 
 
 def warning_message(count: int) -> str:
@@ -87,6 +92,26 @@ def _listed(cluster: Cluster, namespace: str) -> list[LiveObject]:
                 found.append(LiveObject(live.uid, live.api_version, live.kind, live.namespace, live.name, (),
                                         ("", ""), live.created_at))
     return found
+
+
+def with_health(services: Services, cluster: Cluster, orphans: list[LiveObject]) -> list[LiveObject]:
+    """`orphans` with their health assessed as the app's own objects are (built-in rules and the
+    Lua customizations): each is read from the cluster, the watcher's index keeping no health of
+    objects no app tracks. One gone meanwhile is Missing; one that cannot be read says why."""
+    customizations = services.customizations()
+    assessed = []
+    for index, orphan in enumerate(orphans):
+        if index >= MAX_ASSESSED:
+            health = ("Unknown", f"not assessed: only the first {MAX_ASSESSED} orphaned resources are")
+        else:
+            try:
+                obj = cluster.get(orphan.api_version, orphan.kind, orphan.namespace or None, orphan.name)
+            except KubeError as exc:
+                health = ("Unknown", f"could not be read: {exc}")
+            else:
+                health = of_object(obj, customizations).health if obj is not None else ("Missing", "gone")
+        assessed.append(dataclasses.replace(orphan, health=health))
+    return assessed
 
 
 def report(services: Services, app: Application, project: AppProject | None, status: dict[str, object]) -> None:

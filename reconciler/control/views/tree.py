@@ -151,7 +151,8 @@ def resource_tree(services: Services, name: str) -> dict[str, Any]:
     project, _ = project_for(store, app)
     if project is not None and project.orphaned_resources is not None:
         try:
-            tree["orphanedNodes"] = [node(o, {}) for o in orphans.find(services, app, project, cluster)]
+            found = orphans.with_health(services, cluster, orphans.find(services, app, project, cluster))
+            tree["orphanedNodes"] = [node(o, {}) for o in found]
         except KubeError as exc:
             live.problems.append(f"orphaned resources could not be listed: {exc}")
     tree["liveState"] = live.source

@@ -1,15 +1,25 @@
-// One application: summary, conditions, operation, child apps, resource tree with diffs,
-// history with rollback; Sync / Sync with prune / Refresh for those the RBAC policy lets sync it.
+// One application: summary, conditions, operation, child apps, the resource graph (a node opens
+// the side panel of panel.js; a node's menu runs resource actions; checked nodes are synced
+// alone), orphaned resources, history with rollback. Kept current by the app's event stream.
 "use strict";
 
 (() => {
   const { el, badge, shortSha, time, renderIfChanged } = Dashboard;
   const name = document.body.dataset.app;
   const base = "/api/v1/applications/" + encodeURIComponent(name);
-  const openDiffs = new Set(); // which diffs the reader opened; kept across refreshes
+  const panel = Panel.create(name);
+  const selected = new Set(); // group/kind/namespace/name of the nodes checked for a selective sync
+  const actionsOf = new Map(); // "group/Kind" -> action names this caller may run (null: asking)
+  const graphFilter = {
+    kind: document.getElementById("graph-kind"),
+    health: document.getElementById("graph-health"),
+    sync: document.getElementById("graph-sync"),
+  };
   let canWrite = false; // may sync this app: the page data's permissions, else the session's canWrite
   let actionsSet = false;
   let busy = false;
+  let tree = null;
+  let openMenu = null;
 
   function term(label, ...value) {
     return [el("dt", {}, label), el("dd", {}, ...value)];
@@ -91,57 +101,6 @@
       el("a", { href: "/ui/apps/" + encodeURIComponent(c.name) }, c.name), " ", badge(c.sync), " ", badge(c.health))));
   }
 
-  function diffBlock(resourceId, text) {
-    const pre = el("pre", { class: "diff", tabindex: "0", "aria-label": "Diff of " + resourceId });
-    for (const line of text.split("\n")) {
-      let cls = "";
-      if (line.startsWith("+") && !line.startsWith("+++")) cls = "add";
-      else if (line.startsWith("-") && !line.startsWith("---")) cls = "del";
-      else if (line.startsWith("@@")) cls = "hunk";
-      pre.append(el("span", { class: cls }, line), "\n");
-    }
-    const details = el("details", { class: "diff-box", "data-diff": resourceId, open: openDiffs.has(resourceId) },
-      el("summary", {}, "Diff: live (−) against Git (+)"), pre);
-    details.addEventListener("toggle", () => {
-      if (details.open) openDiffs.add(resourceId);
-      else openDiffs.delete(resourceId);
-    });
-    return details;
-  }
-
-  function liveNode(node) {
-    return el("li", { class: "live", "data-live": node.kind + "/" + node.name },
-      el("span", { class: "kind" }, node.kind), " ", el("span", { class: "res-name" }, node.name), " ",
-      badge(node.health), node.message ? el("span", { class: "message" }, " " + node.message) : null,
-      node.children.length ? el("ul", {}, node.children.map(liveNode)) : null);
-  }
-
-  function resourceNode(r) {
-    const id = [r.group, r.kind, r.namespace, r.name].join("/");
-    const label = r.isApplication
-      ? el("a", { href: "/ui/apps/" + encodeURIComponent(r.name), class: "res-name" }, r.name)
-      : el("span", { class: "res-name" }, r.name);
-    return el("li", { class: "resource", "data-resource": id, "data-status": r.status },
-      el("div", { class: "res-line" }, label,
-        r.namespace ? el("span", { class: "muted" }, " in " + r.namespace) : null, " ",
-        badge(r.status), r.health ? badge(r.health) : null),
-      r.message ? el("div", { class: "message" }, r.message) : null,
-      r.diff ? diffBlock(id, r.diff) : null,
-      r.children.length ? el("ul", { class: "live-children", "aria-label": "Live objects of " + r.name },
-        r.children.map(liveNode)) : null);
-  }
-
-  function renderTree(container, tree) {
-    if (!tree.length) {
-      container.replaceChildren(el("p", { class: "muted" }, "No resources yet: the application has not been compared."));
-      return;
-    }
-    container.replaceChildren(el("ul", { class: "kinds" }, tree.map((group) =>
-      el("li", { class: "kind-group", "data-kind": group.kind },
-        el("h3", {}, group.kind, el("span", { class: "muted" }, " (" + group.resources.length + ")")),
-        el("ul", { class: "resources" }, group.resources.map(resourceNode))))));
-  }
-
   function renderHistory(container, data) {
     const { history, rollback } = data;
     document.getElementById("history-empty").hidden = history.length > 0;
@@ -169,15 +128,11 @@
     renderIfChanged(document.getElementById("conditions"), app.conditions, renderConditions);
     renderIfChanged(document.getElementById("operation"), app.operation, renderOperation);
     renderIfChanged(document.getElementById("children"), app.children, renderChildren);
-    renderIfChanged(document.getElementById("tree"), app.tree, renderTree);
     renderIfChanged(document.querySelector("#history tbody"), { history: app.history, rollback: app.rollback, canWrite },
       renderHistory);
-    const liveError = document.getElementById("live-error");
-    liveError.hidden = !app.liveError;
-    liveError.textContent = app.liveError;
   }
 
-  async function refresh() {
+  async function loadApp() {
     const answer = await Dashboard.api("/ui/api/apps/" + encodeURIComponent(name));
     const missing = document.getElementById("app-missing");
     if (answer.status === 404 || answer.status === 403) {
@@ -201,11 +156,15 @@
     document.body.dataset.loaded = "true";
   }
 
+  async function refresh() {
+    await Promise.all([loadApp(), loadTree()]);
+  }
+
   // Run one action with every action button disabled, report the outcome, then re-read.
   async function act(description, request) {
     if (busy) return;
     busy = true;
-    const buttons = document.querySelectorAll("#actions button, button.rollback");
+    const buttons = document.querySelectorAll("#actions button, button.rollback, .menu button");
     const wasDisabled = new Map([...buttons].map((b) => [b, b.disabled]));
     buttons.forEach((b) => { b.disabled = true; });
     Dashboard.notice(description + "…", "");
@@ -214,7 +173,9 @@
     else if (answer.status !== 401) Dashboard.notice(description + " refused: " + Dashboard.errorText(answer.body), "error");
     buttons.forEach((b) => { b.disabled = wasDisabled.get(b); });
     busy = false;
+    updateSelection();
     await refresh();
+    return answer;
   }
 
   function rollbackTo(entry) {
@@ -238,10 +199,190 @@
     });
     document.getElementById("action-refresh").addEventListener("click", () =>
       act("Refresh of " + name, () => Dashboard.api(base + "/diff?refresh=true")));
+    document.getElementById("action-sync-selected").addEventListener("click", syncSelected);
+    drawGraph(); // the checkboxes of a selective sync
   }
+
+  // ---- the resource graph ----
+
+  async function loadTree() {
+    const answer = await Dashboard.api(base + "/resource-tree");
+    if (!answer.ok) {
+      if (answer.status !== 401 && answer.status !== 404 && answer.status !== 403) {
+        Dashboard.notice("Could not read the resource tree: " + Dashboard.errorText(answer.body), "error");
+      }
+      return;
+    }
+    tree = answer.body;
+    const liveError = document.getElementById("live-error");
+    const problems = tree.problems || [];
+    liveError.hidden = problems.length === 0;
+    liveError.textContent = problems.join("; ");
+    updateKinds();
+    drawGraph();
+    renderIfChanged(document.querySelector("#orphans tbody"), tree.orphanedNodes || [], renderOrphans);
+    askActions();
+    if (panel.node) reopen();
+  }
+
+  // The panel shows the node's data as the tree had it: follow the node into the new tree.
+  function reopen() {
+    const key = Graph.keyOf(panel.node);
+    const fresh = (tree.nodes || []).find((n) => Graph.keyOf(n) === key);
+    if (fresh) {
+      document.getElementById("panel-badges").replaceChildren(fresh.sync ? badge(fresh.sync) : "",
+        (fresh.health || {}).status ? badge(fresh.health.status) : "");
+    }
+  }
+
+  function updateKinds() {
+    const select = graphFilter.kind;
+    const wanted = select.value;
+    const kinds = Graph.kinds(tree);
+    const current = [...select.options].slice(1).map((o) => o.value);
+    if (JSON.stringify(current) !== JSON.stringify(kinds)) {
+      select.replaceChildren(el("option", { value: "" }, "Any"), ...kinds.map((k) => el("option", { value: k }, k)));
+      select.value = kinds.includes(wanted) ? wanted : "";
+    }
+  }
+
+  function selectable(node) {
+    return actionsSet && canWrite && Boolean(node.sync) && !node.hook && !node.isRoot;
+  }
+
+  function kindKey(node) {
+    return (node.group || "") + "/" + node.kind;
+  }
+
+  function hasActions(node) {
+    if (node.isRoot || !node.uid || node.hook) return false;
+    const names = actionsOf.get(kindKey(node));
+    return Boolean(names && names.length);
+  }
+
+  function drawGraph() {
+    if (!tree) return;
+    const filter = { kind: graphFilter.kind.value, health: graphFilter.health.value, sync: graphFilter.sync.value };
+    const shown = Graph.render(document.getElementById("graph"), name, tree, filter, {
+      onOpen: (item) => { if (!item.node.isRoot) panel.open(item.node); },
+      selectable, selected, hasActions,
+      onSelect: (node, on) => { if (on) selected.add(Graph.keyOf(node)); else selected.delete(Graph.keyOf(node)); updateSelection(); },
+      onActions: showActions,
+    });
+    const total = (tree.nodes || []).length + (tree.hooks || []).length;
+    document.getElementById("graph-count").textContent = shown === total ? total + " objects" : shown + " of " + total + " objects shown";
+    document.body.dataset.graph = "ready";
+  }
+
+  // Which resource actions this caller may run, per kind in the graph (asked once per kind):
+  // a node gets a menu only when there is one, so a read-only caller sees none.
+  async function askActions() {
+    const kinds = new Map();
+    for (const node of tree.nodes || []) {
+      if (node.uid && !node.hook && !actionsOf.has(kindKey(node))) kinds.set(kindKey(node), node);
+    }
+    if (!kinds.size) return;
+    for (const key of kinds.keys()) actionsOf.set(key, null);
+    await Promise.all([...kinds.values()].map(async (node) => {
+      const query = new URLSearchParams({ group: node.group || "", kind: node.kind });
+      const answer = await Dashboard.api("/ui/api/apps/" + encodeURIComponent(name) + "/permitted-actions?" + query);
+      actionsOf.set(kindKey(node), answer.ok ? answer.body.actions : []);
+    }));
+    drawGraph();
+  }
+
+  function closeMenu() {
+    if (openMenu) openMenu.remove();
+    openMenu = null;
+  }
+
+  async function showActions(node, button) {
+    closeMenu();
+    const menu = el("div", { class: "menu", role: "menu", "aria-label": "Actions of " + node.kind + " " + node.name },
+      el("p", { class: "muted" }, "Loading…"));
+    // On the page, not in the graph: a redraw by a live update must not take the menu away.
+    const rect = button.getBoundingClientRect();
+    Object.assign(menu.style, { left: Math.max(rect.right + window.scrollX - 200, 0) + "px",
+      top: rect.bottom + window.scrollY + 2 + "px" });
+    document.body.append(menu);
+    openMenu = menu;
+    const query = new URLSearchParams({ group: node.group || "", version: node.version || "", kind: node.kind,
+      namespace: node.namespace || "", resourceName: node.name });
+    const answer = await Dashboard.api(base + "/resource/actions?" + query);
+    if (openMenu !== menu) return;
+    const permitted = new Set(actionsOf.get(kindKey(node)) || []);
+    const offered = answer.ok ? (answer.body.actions || []).filter((a) => permitted.has(a.name)) : [];
+    menu.replaceChildren(...(offered.length ? offered.map((a) => el("button", {
+      type: "button", role: "menuitem", class: "secondary", "data-action": a.name, disabled: a.disabled,
+      onclick: () => runAction(node, a.name),
+    }, a.name)) : [el("p", { class: "muted" }, answer.ok ? "No action available now." : Dashboard.errorText(answer.body))]),
+    el("button", { type: "button", class: "secondary", onclick: closeMenu }, "Cancel"));
+    const first = menu.querySelector("button");
+    if (first) first.focus();
+  }
+
+  function runAction(node, action) {
+    if (!window.confirm("Run " + action + " on " + node.kind + " " + node.name + "?")) return;
+    closeMenu();
+    const body = { group: node.group || "", version: node.version || "", kind: node.kind, namespace: node.namespace || "",
+      resourceName: node.name, action };
+    act(action + " of " + node.kind + " " + node.name, () => Dashboard.postJSON(base + "/resource/actions", body));
+  }
+
+  function renderOrphans(container, orphans) {
+    document.getElementById("orphans-section").hidden = orphans.length === 0;
+    container.replaceChildren(...orphans.map((o) => el("tr", { "data-orphan": o.kind + "/" + o.name },
+      el("td", {}, o.kind), el("td", {}, o.namespace || "–"), el("td", {}, o.name),
+      el("td", {}, badge((o.health || {}).status || "Unknown", (o.health || {}).message)))));
+  }
+
+  // ---- selective sync ----
+
+  function updateSelection() {
+    const button = document.getElementById("action-sync-selected");
+    if (!button) return;
+    button.disabled = busy || selected.size === 0;
+    button.textContent = selected.size ? "Sync selected (" + selected.size + ")" : "Sync selected";
+  }
+
+  function syncSelected() {
+    const resources = [...selected].map((key) => {
+      const [group, kind, namespace, resourceName] = key.split("/");
+      return { group, kind, namespace, name: resourceName };
+    });
+    const names = resources.map((r) => r.kind + " " + r.name).join(", ");
+    if (!window.confirm("Sync only " + names + "?")) return;
+    act("Sync of " + resources.length + " resource" + (resources.length === 1 ? "" : "s") + " queued",
+      () => Dashboard.postJSON(base + "/sync", { resources })).then((answer) => {
+      if (answer && answer.ok) { selected.clear(); updateSelection(); drawGraph(); }
+    });
+  }
+
+  // ---- live updates ----
+
+  let appTimer = null;
+  let treeTimer = null;
+  function soon(what) {
+    if (what === "app" && !appTimer) appTimer = setTimeout(() => { appTimer = null; loadApp(); }, 50);
+    if (what === "tree" && !treeTimer) treeTimer = setTimeout(() => { treeTimer = null; loadTree(); }, 50);
+  }
+
+  for (const select of Object.values(graphFilter)) select.addEventListener("change", drawGraph);
+  document.getElementById("graph-filters").addEventListener("submit", (event) => event.preventDefault());
+  document.addEventListener("click", (event) => {
+    if (openMenu && !openMenu.contains(event.target) && !event.target.classList.contains("node-menu")) closeMenu();
+  });
 
   Dashboard.start((session) => {
     canWrite = session.canWrite;
-    Dashboard.poll(refresh);
+    refresh();
+    Dashboard.stream("/api/v1/stream/applications/" + encodeURIComponent(name), {
+      subscribed() { refresh().then(() => { document.body.dataset.live = "true"; }); },
+      status() { soon("app"); soon("tree"); },
+      operation() { soon("app"); soon("tree"); },
+      tree() { soon("tree"); },
+      deleted() { soon("app"); },
+      reload() { refresh(); },
+    });
   });
 })();

@@ -1,17 +1,17 @@
-// Shared by both pages: the token, authenticated fetches, polling, and small DOM helpers.
+// Shared by the pages: the token, authenticated fetches, server-sent events over fetch, and
+// small DOM helpers.
 // Every piece of data is put on the page with textContent (never innerHTML), so names,
 // messages and diffs from Git or the cluster are shown as text, never run.
 "use strict";
 
 const Dashboard = (() => {
   const TOKEN_KEY = "reconciler.token";
-  const pollInterval = Number(document.body.dataset.pollInterval || 2000);
   let role = null;
   let via = "";
   let canWrite = false;
   let started = false;
   let onReady = null;
-  let pollTimer = null;
+  const streams = new Set();
 
   function token() {
     return sessionStorage.getItem(TOKEN_KEY) || "";
@@ -58,7 +58,7 @@ const Dashboard = (() => {
   }
 
   function showLogin(reason) {
-    stopPolling();
+    stopStreams();
     started = false;
     document.getElementById("main").hidden = true;
     document.getElementById("session").hidden = true;
@@ -102,6 +102,7 @@ const Dashboard = (() => {
 
   function start(ready) {
     onReady = ready;
+    setInterval(refreshTimes, 15000); // ages the shown times; asks the server nothing
     document.getElementById("login-form").addEventListener("submit", (event) => {
       event.preventDefault();
       const value = document.getElementById("login-token").value.trim();
@@ -132,22 +133,88 @@ const Dashboard = (() => {
     authenticate();
   }
 
-  // Call `refresh` now and then every pollInterval ms; a slow answer never overlaps the next.
-  function poll(refresh) {
-    stopPolling();
-    const tick = async () => {
-      if (!document.hidden) {
-        await refresh();
-        refreshTimes();
-      }
-      pollTimer = setTimeout(tick, pollInterval);
-    };
-    tick();
+  function sleep(ms) {
+    return new Promise((resolve) => setTimeout(resolve, ms));
   }
 
-  function stopPolling() {
-    if (pollTimer) clearTimeout(pollTimer);
-    pollTimer = null;
+  // Split a growing text buffer into SSE events; returns the text after the last complete one.
+  function parseEvents(buffer, onEvent, onComment) {
+    const blocks = buffer.replace(/\r\n?/g, "\n").split("\n\n");
+    const rest = blocks.pop();
+    for (const block of blocks) {
+      const event = { type: "message", data: [], id: null };
+      for (const line of block.split("\n")) {
+        if (line.startsWith(":")) { onComment(line.slice(1).trim()); continue; }
+        const colon = line.indexOf(":");
+        const field = colon < 0 ? line : line.slice(0, colon);
+        const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+        if (field === "event") event.type = value;
+        else if (field === "data") event.data.push(value);
+        else if (field === "id") event.id = value;
+      }
+      if (event.data.length || event.type !== "message") onEvent(event.type, event.data.join("\n"), event.id);
+    }
+    return rest;
+  }
+
+  // Server-sent events read with fetch, so the Authorization header goes with them (EventSource
+  // cannot send it). handlers: {open(), subscribed(), <event type>(data, id), end()}. The stream
+  // comes back after a pause with Last-Event-ID unless `once`; a 401 or an `unauthorized` event
+  // (the credentials stopped authenticating) ends it and shows the sign-in form.
+  function stream(path, handlers, once) {
+    let lastId = "";
+    let stopped = false;
+    let controller = null;
+    const handle = { close() { stopped = true; streams.delete(handle); if (controller) controller.abort(); } };
+    streams.add(handle);
+    const call = (name, ...args) => { if (handlers[name]) handlers[name](...args); };
+    const run = async () => {
+      while (!stopped) {
+        controller = new AbortController();
+        const extra = { Accept: "text/event-stream" };
+        if (lastId) extra["Last-Event-ID"] = lastId;
+        let response = null;
+        try {
+          response = await fetch(path, { headers: headers(extra), signal: controller.signal });
+        } catch (_err) {
+          response = null;
+        }
+        if (stopped) return;
+        if (response && response.status === 401) { showLogin("Signed out: the credentials no longer authenticate."); return; }
+        if (response && response.ok) {
+          call("open");
+          const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+          let buffer = "";
+          try {
+            for (;;) {
+              const { value, done } = await reader.read();
+              if (done) break;
+              buffer = parseEvents(buffer + value, (type, data, id) => {
+                if (id) lastId = id;
+                if (type === "unauthorized") { stopped = true; showLogin(JSON.parse(data).reason); return; }
+                call(type, data, id);
+              }, (comment) => { if (comment === "subscribed") call("subscribed"); });
+              if (stopped) { controller.abort(); return; }
+            }
+          } catch (_err) {
+            if (stopped) return;
+          }
+        } else if (response) {
+          let body = null;
+          try { body = await response.json(); } catch (_err) { body = { error: response.status + " " + response.statusText }; }
+          call("failed", errorText(body), response.status);
+          if (once || response.status === 403 || response.status === 404) { stopped = true; }
+        }
+        if (once) { stopped = true; call("end"); return; }
+        if (!stopped) await sleep(1000);
+      }
+    };
+    run();
+    return handle;
+  }
+
+  function stopStreams() {
+    for (const handle of [...streams]) handle.close();
   }
 
   // el("a", {href: "/x", class: "y"}, "text", childNode, ...)
@@ -173,6 +240,7 @@ const Dashboard = (() => {
     Missing: "warn", Extra: "warn",
     Degraded: "bad", Failed: "bad", Error: "bad",
     Unknown: "muted",
+    Warning: "warn", Normal: "muted", // Kubernetes Event types
   };
 
   function badge(value, title) {
@@ -223,7 +291,7 @@ const Dashboard = (() => {
   }
 
   // Replace a container's content only when its data changed, so open <details>, focus
-  // and scroll position survive the two-second refresh.
+  // and scroll position survive an update.
   const lastRendered = new WeakMap();
   function renderIfChanged(container, data, render) {
     const key = JSON.stringify(data);
@@ -233,7 +301,7 @@ const Dashboard = (() => {
   }
 
   return {
-    start, api, postJSON, errorText, poll, el, badge, shortSha, time, notice, renderIfChanged,
+    start, api, postJSON, errorText, stream, hasToken: () => Boolean(token()), el, badge, shortSha, time, refreshTimes, notice, renderIfChanged,
     get canWrite() { return canWrite; },
   };
 })();

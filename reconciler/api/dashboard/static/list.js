@@ -1,48 +1,62 @@
-// The applications list: rows from /ui/api/apps every few seconds, filtered in the page.
+// The applications list: one page at a time, filtered, sorted and paged by the server
+// (/ui/api/apps), brought up to date by the server's event stream, never by polling.
 "use strict";
 
 (() => {
   const { el, badge, shortSha, time } = Dashboard;
+  const PAGE_SIZE = 50;
   const filters = {
     sync: document.getElementById("filter-sync"),
     health: document.getElementById("filter-health"),
     project: document.getElementById("filter-project"),
     text: document.getElementById("filter-text"),
+    sort: document.getElementById("sort"),
   };
-  let rows = [];
+  let page = 1;
+  let shown = new Set(); // names on the current page
+  let answer = null;
+  let loading = null;
+  let again = false;
+  let laterTimer = null;
 
-  // Filters live in the query string, so a filtered view can be bookmarked or shared.
+  // Filters, sort and page live in the query string, so a view can be bookmarked or shared.
   function readQuery() {
     const query = new URLSearchParams(location.search);
     filters.sync.value = query.get("sync") || "";
     filters.health.value = query.get("health") || "";
     filters.text.value = query.get("q") || "";
+    filters.sort.value = query.get("sort") || "name";
     filters.project.dataset.wanted = query.get("project") || "";
+    page = Math.max(Number(query.get("page") || 1) || 1, 1);
   }
 
   function writeQuery() {
     const query = new URLSearchParams();
     if (filters.sync.value) query.set("sync", filters.sync.value);
     if (filters.health.value) query.set("health", filters.health.value);
-    if (filters.project.value) query.set("project", filters.project.value);
+    if (filters.project.value || filters.project.dataset.wanted) {
+      query.set("project", filters.project.value || filters.project.dataset.wanted);
+    }
     if (filters.text.value.trim()) query.set("q", filters.text.value.trim());
+    if (filters.sort.value !== "name") query.set("sort", filters.sort.value);
+    if (page > 1) query.set("page", String(page));
     const search = query.toString();
     history.replaceState(null, "", search ? "?" + search : location.pathname);
   }
 
-  function matches(row) {
-    if (filters.sync.value && row.sync !== filters.sync.value) return false;
-    if (filters.health.value && row.health !== filters.health.value) return false;
-    if (filters.project.value && row.project !== filters.project.value) return false;
-    const text = filters.text.value.trim().toLowerCase();
-    if (!text) return true;
-    return [row.name, row.repoURL, row.path, row.project, row.parent].some((v) => (v || "").toLowerCase().includes(text));
+  function apiQuery() {
+    const query = new URLSearchParams({ page: String(page), limit: String(PAGE_SIZE), sort: filters.sort.value || "name" });
+    if (filters.sync.value) query.set("sync", filters.sync.value);
+    if (filters.health.value) query.set("health", filters.health.value);
+    const project = filters.project.value || filters.project.dataset.wanted || "";
+    if (project) query.set("project", project);
+    if (filters.text.value.trim()) query.set("search", filters.text.value.trim());
+    return query.toString();
   }
 
-  function updateProjects() {
+  function updateProjects(projects) {
     const select = filters.project;
     const wanted = select.value || select.dataset.wanted || "";
-    const projects = [...new Set(rows.map((r) => r.project).filter(Boolean))].sort();
     const current = [...select.options].slice(1).map((o) => o.value);
     if (JSON.stringify(current) !== JSON.stringify(projects)) {
       select.replaceChildren(el("option", { value: "" }, "Any"), ...projects.map((p) => el("option", { value: p }, p)));
@@ -101,38 +115,69 @@
       autoSyncCell(row));
   }
 
-  function render() {
-    updateProjects();
-    const shown = rows.filter(matches);
-    const body = document.querySelector("#apps tbody");
-    Dashboard.renderIfChanged(body, shown, (container, data) => container.replaceChildren(...data.map(renderRow)));
+  function render(body) {
+    updateProjects(body.projects);
+    const tbody = document.querySelector("#apps tbody");
+    Dashboard.renderIfChanged(tbody, body.items, (container, data) => container.replaceChildren(...data.map(renderRow)));
+    shown = new Set(body.items.map((r) => r.name));
     const empty = document.getElementById("apps-empty");
-    empty.hidden = shown.length > 0;
-    empty.textContent = rows.length ? "No application matches these filters." :
+    empty.hidden = body.items.length > 0;
+    empty.textContent = body.all ? "No application matches these filters." :
       "No applications registered yet: register one with `reconciler app create -f FILE`.";
-    const counts = {};
-    for (const row of rows) counts[row.sync] = (counts[row.sync] || 0) + 1;
-    const parts = Object.entries(counts).sort().map(([k, v]) => v + " " + k);
+    const parts = Object.entries(body.counts).sort().map(([k, v]) => v + " " + k);
     document.getElementById("list-summary").textContent =
-      rows.length + " application" + (rows.length === 1 ? "" : "s") + (parts.length ? " · " + parts.join(" · ") : "") +
-      (shown.length !== rows.length ? " · " + shown.length + " shown" : "");
+      body.all + " application" + (body.all === 1 ? "" : "s") + (parts.length ? " · " + parts.join(" · ") : "") +
+      (body.total !== body.all ? " · " + body.total + " match" : "");
+    document.getElementById("page-info").textContent = "Page " + body.page + " of " + body.pages;
+    document.getElementById("page-prev").disabled = body.page <= 1;
+    document.getElementById("page-next").disabled = body.page >= body.pages;
   }
 
+  // One request at a time; a change meanwhile asks once more when it ends.
   async function refresh() {
-    const answer = await Dashboard.api("/ui/api/apps");
-    if (!answer.ok) {
-      if (answer.status !== 401) Dashboard.notice("Could not load the applications: " + Dashboard.errorText(answer.body), "error");
-      return;
-    }
-    rows = answer.body;
-    document.body.dataset.loaded = "true";
-    render();
+    if (loading) { again = true; return loading; }
+    loading = (async () => {
+      do {
+        again = false;
+        const got = await Dashboard.api("/ui/api/apps?" + apiQuery());
+        if (!got.ok) {
+          if (got.status !== 401) Dashboard.notice("Could not load the applications: " + Dashboard.errorText(got.body), "error");
+          break;
+        }
+        answer = got.body;
+        if (answer.page > answer.pages && page > 1) { page = answer.pages; writeQuery(); again = true; continue; }
+        render(answer);
+        document.body.dataset.loaded = "true";
+      } while (again);
+    })();
+    try { await loading; } finally { loading = null; }
+  }
+
+  // An event about a row on this page re-reads the page at once; others (which may add a row
+  // to it, or change the counts) at most once a second.
+  function changed(data) {
+    const event = JSON.parse(data);
+    if (shown.has(event.app)) { refresh(); return; }
+    if (laterTimer) return;
+    laterTimer = setTimeout(() => { laterTimer = null; refresh(); }, 1000);
   }
 
   readQuery();
   for (const input of Object.values(filters)) {
-    input.addEventListener("input", () => { writeQuery(); render(); });
+    input.addEventListener(input.tagName === "SELECT" ? "change" : "input", () => { page = 1; writeQuery(); refresh(); });
   }
+  document.getElementById("page-prev").addEventListener("click", () => { page = Math.max(page - 1, 1); writeQuery(); refresh(); });
+  document.getElementById("page-next").addEventListener("click", () => { page += 1; writeQuery(); refresh(); });
   document.getElementById("filters").addEventListener("submit", (event) => event.preventDefault());
-  Dashboard.start(() => Dashboard.poll(refresh));
+  // With a token in this tab, ask for the rows at once instead of after whoami's answer: the
+  // first paint waits for one round trip, not two (a refused token shows the sign-in form).
+  const early = Dashboard.hasToken() ? refresh() : null;
+  Dashboard.start(() => {
+    if (!early) refresh();
+    Dashboard.stream("/api/v1/stream/applications", {
+      // Read again once subscribed: what changed between the first read and the subscription.
+      subscribed() { refresh().then(() => { document.body.dataset.live = "true"; }); },
+      status: changed, operation: changed, deleted: changed, reload: () => refresh(),
+    });
+  });
 })();
