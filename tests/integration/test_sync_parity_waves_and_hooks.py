@@ -133,3 +133,26 @@ def test_a_selective_sync_applies_only_what_it_selects_runs_no_hooks_and_leaves_
     assert not [j for j in jobs(system) if j["metadata"]["name"] == "migrate"]
     status = poll_status(system, "shop", repo.head())
     assert status["sync"]["status"] == "OutOfSync"
+
+
+def test_an_object_marked_prune_false_outlives_its_file_and_keeps_the_app_out_of_sync(
+    system: System, git_repo_factory: Callable[..., GitRepo]
+) -> None:
+    # app_management_test.go TestSyncOptionPruneFalse: a pruning sync succeeds without deleting it.
+    keep = config_map("keep", annotations={"argocd.argoproj.io/sync-options": "Prune=false"})
+    repo = git_repo_factory(app_files(keep=keep, other=config_map("other")))
+    system.cluster.apply(json.loads(NAMESPACE))
+    register_app(system, app_manifest("shop", repo))
+    sync_now(system, "shop")
+    first = wait_operation_end(system, "shop")
+    assert first["phase"] == "Succeeded", first["message"]
+    repo.remove("app/keep.yaml")
+    head = repo.commit(message="drop keep")
+    assert poll_status(system, "shop", head)["sync"]["status"] == "OutOfSync"
+    sync_now(system, "shop", prune=True)
+    op = wait_operation_end(system, "shop", after=first["id"])
+    assert op["phase"] == "Succeeded", op["message"]
+    assert system.cluster.get("v1", "ConfigMap", "shop", "keep") is not None
+    status = poll_status(system, "shop", head)
+    assert status["sync"]["status"] == "OutOfSync"
+    assert {r["name"]: r["status"] for r in status["resources"]}["keep"] != "Synced"
