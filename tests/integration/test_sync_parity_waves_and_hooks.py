@@ -156,3 +156,26 @@ def test_an_object_marked_prune_false_outlives_its_file_and_keeps_the_app_out_of
     status = poll_status(system, "shop", head)
     assert status["sync"]["status"] == "OutOfSync"
     assert {r["name"]: r["status"] for r in status["resources"]}["keep"] != "Synced"
+
+
+def test_a_post_sync_hook_never_runs_when_an_object_of_the_sync_turned_degraded(
+    system: System, git_repo_factory: Callable[..., GitRepo]
+) -> None:
+    # hook_test.go TestPostSyncHookPodFailure: the failed workload is Synced and Degraded, one
+    # resource result, and the PostSync hook is never created.
+    repo = git_repo_factory(app_files(
+        ns=NAMESPACE,
+        worker=job("worker", image="busybox:broken"),
+        smoke=job("smoke", hook="PostSync"),
+    ))
+    system.cluster.apply(json.loads(NAMESPACE))
+    register_app(system, app_manifest("shop", repo))
+    sync_now(system, "shop")
+    op = wait_operation_end(system, "shop")
+    assert op["phase"] == "Failed" and "shop/worker is Degraded" in op["message"], op  # Argo CD: not asserted
+    assert [h["status"] for h in op.get("hooks") or [] if h["name"] == "smoke"] in ([], ["Pending"])
+    assert "smoke" not in {j["metadata"]["name"] for j in jobs(system)}
+    assert "worker" in results(op)
+    status = poll_status(system, "shop", repo.head())
+    worker = {r["name"]: r for r in status["resources"]}["worker"]
+    assert worker["status"] == "Synced" and worker["health"]["status"] == "Degraded"
