@@ -43,6 +43,19 @@ def poll_status(system: System, name: str, revision: str) -> dict[str, Any]:
         what=f"{name} compared with {revision[:8]}")
 
 
+def row_once(system: System, app: str, name: str, health: str) -> dict[str, Any]:
+    """The app's resource row `name` once a poll saw it with `health` (a poll that began before the
+    sync ended may still write what it saw then)."""
+    system.next_poll(app)
+
+    def seen() -> dict[str, Any] | None:
+        rows = {r["name"]: r for r in system.status(app).get("resources") or []}
+        row = rows.get(name)
+        return row if row is not None and row.get("health", {}).get("status") == health else None
+
+    return system.wait_for(seen, what=f"{app}'s {name} {health}")
+
+
 def test_a_wave_whose_object_turns_degraded_fails_the_sync_and_the_next_wave_is_never_applied(
     system: System, git_repo_factory: Callable[..., GitRepo]
 ) -> None:
@@ -61,10 +74,10 @@ def test_a_wave_whose_object_turns_degraded_fails_the_sync_and_the_next_wave_is_
     assert "migrate" in op["message"] and "Degraded" in op["message"], op["message"]
     assert system.cluster.get("v1", "ConfigMap", "shop", "later") is None
     assert "later" not in results(op)
-    status = poll_status(system, "shop", repo.head())
-    rows = {r["name"]: r for r in status["resources"]}
+    assert row_once(system, "shop", "migrate", "Degraded")["status"] == "Synced"
+    rows = {r["name"]: r for r in system.status("shop")["resources"]}
     assert rows["later"]["status"] == "Missing"  # Argo CD: OutOfSync with health Missing
-    assert status["health"]["status"] == "Degraded"
+    assert system.status("shop")["health"]["status"] == "Degraded"
 
 
 def test_a_single_wave_deployment_that_never_becomes_ready_syncs_succeeded_and_stays_progressing(
@@ -176,6 +189,4 @@ def test_a_post_sync_hook_never_runs_when_an_object_of_the_sync_turned_degraded(
     assert [h["status"] for h in op.get("hooks") or [] if h["name"] == "smoke"] in ([], ["Pending"])
     assert "smoke" not in {j["metadata"]["name"] for j in jobs(system)}
     assert "worker" in results(op)
-    status = poll_status(system, "shop", repo.head())
-    worker = {r["name"]: r for r in status["resources"]}["worker"]
-    assert worker["status"] == "Synced" and worker["health"]["status"] == "Degraded"
+    assert row_once(system, "shop", "worker", "Degraded")["status"] == "Synced"
