@@ -43,6 +43,19 @@ def poll_status(system: System, name: str, revision: str) -> dict[str, Any]:
         what=f"{name} compared with {revision[:8]}")
 
 
+def row_once(system: System, app: str, name: str, health: str) -> dict[str, Any]:
+    """The app's resource row `name` once a poll saw it with `health` (a poll that began before the
+    sync ended may still write what it saw then)."""
+    system.next_poll(app)
+
+    def seen() -> dict[str, Any] | None:
+        rows = {r["name"]: r for r in system.status(app).get("resources") or []}
+        row = rows.get(name)
+        return row if row is not None and row.get("health", {}).get("status") == health else None
+
+    return system.wait_for(seen, what=f"{app}'s {name} {health}")
+
+
 def test_a_wave_whose_object_turns_degraded_fails_the_sync_and_the_next_wave_is_never_applied(
     system: System, git_repo_factory: Callable[..., GitRepo]
 ) -> None:
@@ -61,10 +74,10 @@ def test_a_wave_whose_object_turns_degraded_fails_the_sync_and_the_next_wave_is_
     assert "migrate" in op["message"] and "Degraded" in op["message"], op["message"]
     assert system.cluster.get("v1", "ConfigMap", "shop", "later") is None
     assert "later" not in results(op)
-    status = poll_status(system, "shop", repo.head())
-    rows = {r["name"]: r for r in status["resources"]}
+    assert row_once(system, "shop", "migrate", "Degraded")["status"] == "Synced"
+    rows = {r["name"]: r for r in system.status("shop")["resources"]}
     assert rows["later"]["status"] == "Missing"  # Argo CD: OutOfSync with health Missing
-    assert status["health"]["status"] == "Degraded"
+    assert system.status("shop")["health"]["status"] == "Degraded"
 
 
 def test_a_single_wave_deployment_that_never_becomes_ready_syncs_succeeded_and_stays_progressing(
@@ -133,3 +146,47 @@ def test_a_selective_sync_applies_only_what_it_selects_runs_no_hooks_and_leaves_
     assert not [j for j in jobs(system) if j["metadata"]["name"] == "migrate"]
     status = poll_status(system, "shop", repo.head())
     assert status["sync"]["status"] == "OutOfSync"
+
+
+def test_an_object_marked_prune_false_outlives_its_file_and_keeps_the_app_out_of_sync(
+    system: System, git_repo_factory: Callable[..., GitRepo]
+) -> None:
+    # app_management_test.go TestSyncOptionPruneFalse: a pruning sync succeeds without deleting it.
+    keep = config_map("keep", annotations={"argocd.argoproj.io/sync-options": "Prune=false"})
+    repo = git_repo_factory(app_files(keep=keep, other=config_map("other")))
+    system.cluster.apply(json.loads(NAMESPACE))
+    register_app(system, app_manifest("shop", repo))
+    sync_now(system, "shop")
+    first = wait_operation_end(system, "shop")
+    assert first["phase"] == "Succeeded", first["message"]
+    repo.remove("app/keep.yaml")
+    head = repo.commit(message="drop keep")
+    assert poll_status(system, "shop", head)["sync"]["status"] == "OutOfSync"
+    sync_now(system, "shop", prune=True)
+    op = wait_operation_end(system, "shop", after=first["id"])
+    assert op["phase"] == "Succeeded", op["message"]
+    assert system.cluster.get("v1", "ConfigMap", "shop", "keep") is not None
+    status = poll_status(system, "shop", head)
+    assert status["sync"]["status"] == "OutOfSync"
+    assert {r["name"]: r["status"] for r in status["resources"]}["keep"] != "Synced"
+
+
+def test_a_post_sync_hook_never_runs_when_an_object_of_the_sync_turned_degraded(
+    system: System, git_repo_factory: Callable[..., GitRepo]
+) -> None:
+    # hook_test.go TestPostSyncHookPodFailure: the failed workload is Synced and Degraded, one
+    # resource result, and the PostSync hook is never created.
+    repo = git_repo_factory(app_files(
+        ns=NAMESPACE,
+        worker=job("worker", image="busybox:broken"),
+        smoke=job("smoke", hook="PostSync"),
+    ))
+    system.cluster.apply(json.loads(NAMESPACE))
+    register_app(system, app_manifest("shop", repo))
+    sync_now(system, "shop")
+    op = wait_operation_end(system, "shop")
+    assert op["phase"] == "Failed" and "shop/worker is Degraded" in op["message"], op  # Argo CD: not asserted
+    assert [h["status"] for h in op.get("hooks") or [] if h["name"] == "smoke"] in ([], ["Pending"])
+    assert "smoke" not in {j["metadata"]["name"] for j in jobs(system)}
+    assert "worker" in results(op)
+    assert row_once(system, "shop", "worker", "Degraded")["status"] == "Synced"

@@ -194,7 +194,8 @@ def running_up(tmp: Path, kubesim_url: str, extra_env: dict[str, str] | None = N
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     system = Up(url=f"http://127.0.0.1:{port}", env=env, data_dir=tmp / "data", repos=tmp / "repos", output=[])
     try:
-        wait_for(lambda: proc.poll() is not None or answers(f"{system.url}/readyz"), 60, "`reconciler up`")
+        # A deadline a loaded machine meets (five test sessions on two cores took more than 60 s).
+        wait_for(lambda: proc.poll() is not None or answers(f"{system.url}/readyz"), 180, "`reconciler up`")
         assert proc.poll() is None, proc.communicate()[0]
         yield system
     finally:

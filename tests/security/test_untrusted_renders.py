@@ -270,7 +270,9 @@ def test_jsonnet_that_writes_more_than_the_render_size_limit_is_refused_in_the_s
     from reconciler.source.render.jsonnet import render_jsonnet_file
 
     monkeypatch.setenv("RECONCILER_RENDER_MEMORY_LIMIT", "2Gi")
-    monkeypatch.setenv("RECONCILER_TASK_TIME_LIMIT", "120")
+    # Only the size may stop it: writing 64 MiB of JSON takes go-jsonnet a minute on a loaded machine.
+    monkeypatch.setenv("RECONCILER_RENDER_TIMEOUT", "240")
+    monkeypatch.setenv("RECONCILER_TASK_TIME_LIMIT", "600")
     # 64 MiB of output from two lines: refused before it is handed to the worker.
     (tmp_path / "main.jsonnet").write_text(
         "local double(s, n) = if n == 0 then s else double(s + s, n - 1);\n"

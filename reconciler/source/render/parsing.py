@@ -12,6 +12,10 @@ limit, its setting and the file.
 
 Before anything is parsed the files' combined size is held to MAX_RENDER_BYTES (Argo CD holds
 a directory's manifests to `reposerver.max.combined.directory.manifests.size`, 10M by default).
+Up to IN_PROCESS_BYTES the text is parsed here: its cost is bounded by its size (aliases by
+the node budget, nesting by libyaml's depth limit) to well under a second, and most apps are
+that small, so they pay no round trip to a sandbox process (nor its start, seconds on a loaded
+machine, in each new worker process).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from reconciler.source.render.paths import relative_name
 from reconciler.source.render.sandboxed import from_rows, render_job, run_render, to_rows
 
 _MEBIBYTE = 1024 * 1024
+IN_PROCESS_BYTES = _MEBIBYTE
 
 
 def parse_manifest_files(tree: Path, paths: list[Path], max_bytes: int = MAX_RENDER_BYTES) -> list[Manifest]:
@@ -44,11 +49,15 @@ def parse_manifest_files(tree: Path, paths: list[Path], max_bytes: int = MAX_REN
             file=largest,
         )
     jobs = [(str(path), file) for path, file in named]
+    if total <= IN_PROCESS_BYTES:
+        return from_rows(parse_files.__wrapped__(jobs))  # type: ignore[attr-defined]
     return from_rows(run_render(parse_files, (jobs,), tool="reading the manifests", origin=largest))
 
 
 def parse_rendered_text(text: str, *, tool: str, origin: str) -> list[Manifest]:
     """The objects of a tool's YAML output (at most MAX_RENDER_BYTES, run_tool's cap)."""
+    if len(text) <= IN_PROCESS_BYTES:
+        return parse_yaml_stream(text, origin)
     return from_rows(run_render(parse_text, (text, origin), tool=f"reading {tool}'s output", origin=origin))
 
 
