@@ -227,13 +227,18 @@ def test_post_delete_hook_runs_after_the_apps_resources_are_deleted_and_is_await
     op = wait_operation_end(system, "shop")
     assert op["phase"] == "Succeeded", op["message"]
     assert not jobs(system)  # a PostDelete hook does not run at sync
+    cleanup_created = job_exists("cleanup")
     with Timeline(system, {
-        "settings gone": lambda cluster: cluster.get("v1", "ConfigMap", "shop", "settings") is None,
-        "cleanup created": job_exists("cleanup"),
+        # The Job read first, then the ConfigMap: seen together, the ConfigMap outlived the Job's
+        # creation for sure (two separate first-seen times could invert within one pass).
+        "cleanup created, settings still there": lambda cluster: cleanup_created(cluster)
+        and cluster.get("v1", "ConfigMap", "shop", "settings") is not None,
+        "cleanup created": cleanup_created,
     }) as timeline:
         result = delete_app(system, "shop")
     assert not result.failed, result.failed
-    assert timeline.first["settings gone"] <= timeline.first["cleanup created"]
+    assert "cleanup created" in timeline.first
+    assert "cleanup created, settings still there" not in timeline.first
     # The delete returned only once both had completed; each outcome is in the result.
     assert len(result.post_delete_hooks) == 2
     assert any(line.startswith("PostDelete hook Job shop/cleanup: Succeeded") for line in result.post_delete_hooks)
