@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
@@ -96,22 +95,19 @@ def appsets_router() -> APIRouter:
     )
     async def generate(request: Request, caller: Caller = Depends(rest_caller)) -> JSONResponse:  # noqa: B008
         raw = await manifest_body(request)
-        try:
-            manifest = yaml.safe_load(_manifest_text(raw))
-        except yaml.YAMLError as exc:
-            raise ApiError(400, f"the request body is not YAML or JSON: {exc}") from None
-        if isinstance(manifest, list) and len(manifest) == 1:
-            manifest = manifest[0]
-        if not isinstance(manifest, dict) or manifest.get("kind") != "ApplicationSet":
-            raise ApiError(400, "send one ApplicationSet manifest (kind: ApplicationSet)")
+        # Read with the manifests' node budget (a YAML bomb is refused here, never expanded).
+        documents = _documents(raw, ApplicationSet, "one ApplicationSet")
+        if len(documents) != 1:
+            raise ApiError(400, f"send one ApplicationSet manifest to generate (found {len(documents)})")
+        manifest = documents[0].manifest
         # It reads repositories and clusters with the system's credentials: as creating the set would.
         name = str((manifest.get("metadata") or {}).get("name") or "")
         require(request, caller, "applicationsets", "create", f"{actions.appset_project(manifest)}/{name}")
-        try:
-            apps = await run_in_threadpool(actions.generate_preview, context(request).services(), manifest)
-        except actions.GenerateFailed as exc:
-            raise ApiError(422, str(exc)) from None
-        return _json(apps)
+        # A worker generates it: its generators read Git and its templates run there, never here.
+        reply = await run_in_threadpool(context(request).ask_workers, "appset-generate", {"manifest": manifest})
+        if "error" in reply:
+            raise ApiError(422, str(reply["error"]))
+        return _json(reply["apps"])
 
     @router.get("/applicationsets", summary="List ApplicationSets with their apps' sync and health")
     def list_appsets(request: Request, caller: Caller = Depends(rest_caller)) -> JSONResponse:  # noqa: B008

@@ -7,6 +7,11 @@ runs it and hands the answer back through Redis (state/replies.py).
     preview  a dry-run sync plan                -> {"plan": ...} or {"error": ...}
     resource-tree, resource, events, logs, actions, run-action
              the views of control/views/requests.py -> {"found": True, "view": body}
+    appset-generate  the Applications a set would produce (`appset generate` through the API)
+                                                -> {"apps": [...]} or {"error": ...}
+
+The set's generators read Git and its templates run here, in a worker, never in the API
+process (whatever RECONCILER_API_CLUSTER_ACCESS says), as every render does.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from reconciler.control.appsets.actions import GenerateFailed, generate_preview
 from reconciler.control.catalog import UnknownApplication
 from reconciler.control.dry_run_sync import PreviewError, preview_sync
 from reconciler.control.poll import refresh
@@ -22,7 +28,7 @@ from reconciler.control.views.requests import KINDS as VIEW_KINDS
 from reconciler.control.views.requests import answer as answer_view
 from reconciler.services import Services
 
-KINDS = ("refresh", "preview", *VIEW_KINDS)
+KINDS = ("refresh", "preview", "appset-generate", *VIEW_KINDS)
 
 
 class UnknownRequest(ValueError):
@@ -31,6 +37,11 @@ class UnknownRequest(ValueError):
 
 def answer(services: Services, kind: str, params: dict[str, Any]) -> tuple[dict[str, Any], list[SyncRequest]]:
     """The answer to one request, and the syncs it decided (a fresh poll may start one)."""
+    if kind == "appset-generate":
+        try:
+            return {"apps": generate_preview(services, dict(params["manifest"]))}, []
+        except GenerateFailed as exc:
+            return {"error": str(exc)}, []
     name = str(params["name"])
     try:
         if kind == "refresh":

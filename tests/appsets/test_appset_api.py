@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 import yaml
@@ -33,7 +34,9 @@ def client(board: Dashboard, token: str | None) -> httpx.Client:
     return httpx.Client(base_url=board.url, headers=headers, trust_env=False, timeout=30)
 
 
-def test_rest_routes_register_list_and_generate_with_the_token_rules(dashboard: Dashboard) -> None:  # noqa: F811
+def test_rest_routes_register_list_and_generate_with_the_token_rules(
+    system: Any, dashboard: Dashboard  # noqa: F811 (a worker generates the dry run)
+) -> None:
     body = yaml.safe_dump(SET).encode()
     with client(dashboard, READONLY_TOKEN) as reader, client(dashboard, ADMIN_TOKEN) as admin:
         assert (
@@ -53,7 +56,9 @@ def test_rest_routes_register_list_and_generate_with_the_token_rules(dashboard: 
         assert all(a["kind"] == "Application" for a in generated.json())
 
 
-def test_the_generate_route_answers_422_naming_a_failing_generator(dashboard: Dashboard) -> None:  # noqa: F811
+def test_the_generate_route_answers_422_naming_a_failing_generator(
+    system: Any, dashboard: Dashboard  # noqa: F811 (a worker generates the dry run)
+) -> None:
     broken = appset(
         "b",
         [{"git": {"repoURL": "file:///no/such/repo", "directories": [{"path": "*"}]}}],
@@ -99,7 +104,9 @@ def test_the_dashboard_lists_sets_with_their_apps_behind_the_token(dashboard: Da
     assert [r["name"] for r in row["resources"]] == ["dev-guestbook", "prod-guestbook"]
 
 
-def test_cli_appset_generate_prints_application_objects_as_json(dashboard: Dashboard, tmp_path: Path) -> None:  # noqa: F811
+def test_cli_appset_generate_prints_application_objects_as_json(
+    system: Any, dashboard: Dashboard, tmp_path: Path  # noqa: F811 (a worker generates the dry run)
+) -> None:
     file = tmp_path / "appset.yaml"
     file.write_text(yaml.safe_dump(SET))
     env = {**os.environ, "RECONCILER_SERVER": dashboard.url, "RECONCILER_API_TOKEN": ADMIN_TOKEN}

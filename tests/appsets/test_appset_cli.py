@@ -31,7 +31,7 @@ def cli(board: Dashboard, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_cli_lists_gets_and_deletes_sets_and_adds_and_lists_clusters_through_the_api(
-    dashboard: Dashboard, tmp_path: Path  # noqa: F811
+    system: System, dashboard: Dashboard, tmp_path: Path  # noqa: F811 (a worker answers `appset generate`)
 ) -> None:
     from reconciler.control.appsets.reconcile import run_generation
 
