@@ -68,7 +68,7 @@ from bench._profile import summarise
 from reconciler.control.catalog import register
 from reconciler.model import parse_application
 from reconciler.state import Keys, Store
-from reconciler.telemetry import RECONCILE_SUM_FIELD
+from reconciler.telemetry import FLUSH_INTERVAL_SECONDS, RECONCILE_SUM_FIELD
 
 RESOURCES_PER_APP = 10
 POLL_INTERVAL_SECONDS = 3600  # beat sends only the polls this benchmark schedules
@@ -258,6 +258,7 @@ def noop_round(system: BenchSystem, names: list[str], timeout: float) -> dict[st
 
     system.wait_for(polled, timeout, "every app polled once more", every=0.2)
     system.wait_for(lambda: system.queues_idle(), 120, "the queues to drain after the round")
+    time.sleep(FLUSH_INTERVAL_SECONDS + 0.5)  # the workers' last counter flush (at most a second late)
     statuses = store.statuses(names)
     cpu_after = system.worker_cpu_seconds()
     stats_after = system.kubesim.stats()

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from reconciler.state import Store
+from reconciler.state import Keys, Store
 
 
 @pytest.fixture
@@ -156,3 +156,13 @@ def test_pending_sync_behind_an_expired_lock_is_taken_once(store: Store) -> None
     assert store.take_orphaned_pending_syncs() == [{"app": "orphan"}]
     assert store.take_orphaned_pending_syncs() == []
     assert store.take_pending_sync("waiting") == {"app": "waiting"}
+
+
+def test_a_task_start_is_counted_with_its_expiry_the_first_time_and_after(store: Store) -> None:
+    assert store.count_start("task-1", ttl_seconds=60) == 1  # one SET NX: the count and its expiry
+    assert 0 < store.r.ttl(Keys.deliveries("task-1")) <= 60
+    assert store.count_start("task-1", ttl_seconds=60) == 2  # a redelivery
+    assert store.count_start("task-1", ttl_seconds=60) == 3
+    assert 0 < store.r.ttl(Keys.deliveries("task-1")) <= 60
+    store.forget_starts("task-1")
+    assert store.count_start("task-1", ttl_seconds=60) == 1
