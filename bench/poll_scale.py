@@ -238,6 +238,20 @@ def per_app(before: dict[str, float], after: dict[str, float], count: int) -> di
     return {key: round(grown / count, 2) for key, grown in sorted(spent(before, after).items())}
 
 
+def first_sync_per_object(work: dict[str, float], cpu: dict[str, float], apps: int) -> dict[str, float]:
+    """What one tracked object's first sync cost: Redis commands, API requests, the workers' CPU
+    (targets of issue 31: at most 100 commands and 2.2 requests per object)."""
+    objects = apps * RESOURCES_PER_APP
+    return {
+        "redis_commands": round(work.get("redis_commands", 0.0) / RESOURCES_PER_APP, 2),
+        "api_requests": round(work.get("api_total", 0.0) / RESOURCES_PER_APP, 3),
+        "worker_cpu_ms": round(cpu.get("worker", 0.0) * 1000 / objects, 2),
+        "kubesim_cpu_ms": round(cpu.get("kubesim", 0.0) * 1000 / objects, 2),
+        "watcher_cpu_ms": round(cpu.get("watch", 0.0) * 1000 / objects, 2),
+        "redis_cpu_ms": round(cpu.get("redis", 0.0) * 1000 / objects, 2),
+    }
+
+
 def noop_round(system: BenchSystem, names: list[str], timeout: float) -> dict[str, Any]:
     assert system.store is not None and system.kubesim is not None
     store, n = system.store, len(names)
@@ -330,6 +344,7 @@ def run(count: int, args: argparse.Namespace) -> dict[str, Any]:
             first_sync_cpu = {role: round(seconds, 1) for role, seconds in
                               sorted(spent(cpu_before, cpu_after).items(), key=lambda item: -item[1])}
             log(f"{count} apps: all Synced after {first_sync:.1f}s, Healthy after {first_healthy:.1f}s")
+            per_object = first_sync_per_object(first_sync_work, first_sync_cpu, count)
             if args.profile:
                 profile = summarise(system.stop_profiling())
                 ok = True
@@ -337,7 +352,8 @@ def run(count: int, args: argparse.Namespace) -> dict[str, Any]:
                         "worker_concurrency": args.concurrency, "cpu_cores": os.cpu_count(),
                         "first_sync_seconds": round(first_sync, 1), "first_healthy_seconds": round(first_healthy, 1),
                         "first_sync_cpu_seconds_by_process": first_sync_cpu,
-                        "first_sync_per_app": first_sync_work,
+                        "first_sync_per_app": first_sync_work, "first_sync_per_object": per_object,
+                        "load_average_1m_after_first_sync": round(os.getloadavg()[0], 2),
                         "first_sync_profile": profile, "profiled_with": "py-spy --gil --rate 50 (Python CPU only)"}
             if not args.no_watch:
                 system.wait_for(system.watcher_live, 300, "the watcher to list the cluster")
@@ -356,6 +372,7 @@ def run(count: int, args: argparse.Namespace) -> dict[str, Any]:
                 "first_healthy_seconds": round(first_healthy, 1),
                 "first_sync_cpu_seconds_by_process": first_sync_cpu,
                 "first_sync_per_app": first_sync_work,
+                "first_sync_per_object": per_object,
                 **figures,
                 "worker_rss_mb": system.worker_rss_mb(),
                 "worker_rss_mb_largest_process": system.worker_rss_mb_largest_process(),
