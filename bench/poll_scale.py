@@ -261,6 +261,7 @@ def noop_round(system: BenchSystem, names: list[str], timeout: float) -> dict[st
     system.kubesim.clear_log()
     stats_before = system.kubesim.stats()
     cpu_before = system.worker_cpu_seconds()
+    redis_before = float(store.r.info("stats")["total_commands_processed"])
 
     scheduled = time.time()
     for name in names:
@@ -274,6 +275,7 @@ def noop_round(system: BenchSystem, names: list[str], timeout: float) -> dict[st
     system.wait_for(lambda: system.queues_idle(), 120, "the queues to drain after the round")
     time.sleep(FLUSH_INTERVAL_SECONDS + 0.5)  # the workers' last counter flush (at most a second late)
     statuses = store.statuses(names)
+    redis_after = float(store.r.info("stats")["total_commands_processed"])
     cpu_after = system.worker_cpu_seconds()
     stats_after = system.kubesim.stats()
     requests = system.kubesim.requests()
@@ -303,6 +305,8 @@ def noop_round(system: BenchSystem, names: list[str], timeout: float) -> dict[st
         "poll_cpu_ms_p50": round(percentile(poll_cpu, 0.5), 2) if poll_cpu else None,
         "poll_cpu_ms_p95": round(percentile(poll_cpu, 0.95), 2) if poll_cpu else None,
         "noop_polls_per_second": round(n / (finished - scheduled), 1),
+        # every process's commands over the round (this benchmark's reads of the statuses too)
+        "redis_commands_per_noop_poll": round((redis_after - redis_before) / n, 1),
         "api_requests_per_noop_poll": round((stats_after["total"] - stats_before["total"]) / n, 3),
         "api_requests_by_verb": {verb: v for verb, v in by_verb.items() if v},
         "dry_runs_per_noop_poll": round(dry_runs / n, 3),
