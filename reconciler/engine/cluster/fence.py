@@ -6,11 +6,13 @@ replicates asynchronously: a primary that dies a moment after granting a lock ca
 promoted replica without it, and a second sync would take it. So the operation also holds
 this Lease, and the cluster, not Redis, is the judge:
 
-- claim (operation start): create the Lease, or replace an expired or released one with a
+- claim (operation start): create the Lease (at once, without a read, for an app with no
+  operation recorded yet), or replace an expired or released one with a
   `resourceVersion` precondition (the API server refuses a replace of a changed object with
   409), bumping `leaseTransitions`, the fencing token. A Lease held by another operation and
   renewed within its `leaseDurationSeconds` is refused.
-- renew (before every step's cluster writes): one JSON patch whose first operation is
+- renew (before every step's cluster writes; a process that claimed or renewed the Lease a
+  few seconds before takes that as the step's check, control/fencing.py): one JSON patch whose first operation is
   `test /spec/holderIdentity == <operation>`; the API server applies a JSON patch atomically,
   so the renewal happens only while this operation still holds the Lease: a compare-and-swap
   on the cluster side.
