@@ -68,7 +68,7 @@ from bench._profile import summarise
 from reconciler.control.catalog import register
 from reconciler.model import parse_application
 from reconciler.state import Keys, Store
-from reconciler.telemetry import RECONCILE_SUM_FIELD
+from reconciler.telemetry import FLUSH_INTERVAL_SECONDS, RECONCILE_SUM_FIELD
 
 RESOURCES_PER_APP = 10
 POLL_INTERVAL_SECONDS = 3600  # beat sends only the polls this benchmark schedules
@@ -238,6 +238,20 @@ def per_app(before: dict[str, float], after: dict[str, float], count: int) -> di
     return {key: round(grown / count, 2) for key, grown in sorted(spent(before, after).items())}
 
 
+def first_sync_per_object(work: dict[str, float], cpu: dict[str, float], apps: int) -> dict[str, float]:
+    """What one tracked object's first sync cost: Redis commands, API requests, the workers' CPU
+    (targets of issue 31: at most 100 commands and 2.2 requests per object)."""
+    objects = apps * RESOURCES_PER_APP
+    return {
+        "redis_commands": round(work.get("redis_commands", 0.0) / RESOURCES_PER_APP, 2),
+        "api_requests": round(work.get("api_total", 0.0) / RESOURCES_PER_APP, 3),
+        "worker_cpu_ms": round(cpu.get("worker", 0.0) * 1000 / objects, 2),
+        "kubesim_cpu_ms": round(cpu.get("kubesim", 0.0) * 1000 / objects, 2),
+        "watcher_cpu_ms": round(cpu.get("watch", 0.0) * 1000 / objects, 2),
+        "redis_cpu_ms": round(cpu.get("redis", 0.0) * 1000 / objects, 2),
+    }
+
+
 def noop_round(system: BenchSystem, names: list[str], timeout: float) -> dict[str, Any]:
     assert system.store is not None and system.kubesim is not None
     store, n = system.store, len(names)
@@ -247,6 +261,7 @@ def noop_round(system: BenchSystem, names: list[str], timeout: float) -> dict[st
     system.kubesim.clear_log()
     stats_before = system.kubesim.stats()
     cpu_before = system.worker_cpu_seconds()
+    redis_before = float(store.r.info("stats")["total_commands_processed"])
 
     scheduled = time.time()
     for name in names:
@@ -258,7 +273,9 @@ def noop_round(system: BenchSystem, names: list[str], timeout: float) -> dict[st
 
     system.wait_for(polled, timeout, "every app polled once more", every=0.2)
     system.wait_for(lambda: system.queues_idle(), 120, "the queues to drain after the round")
+    time.sleep(FLUSH_INTERVAL_SECONDS + 0.5)  # the workers' last counter flush (at most a second late)
     statuses = store.statuses(names)
+    redis_after = float(store.r.info("stats")["total_commands_processed"])
     cpu_after = system.worker_cpu_seconds()
     stats_after = system.kubesim.stats()
     requests = system.kubesim.requests()
@@ -288,6 +305,8 @@ def noop_round(system: BenchSystem, names: list[str], timeout: float) -> dict[st
         "poll_cpu_ms_p50": round(percentile(poll_cpu, 0.5), 2) if poll_cpu else None,
         "poll_cpu_ms_p95": round(percentile(poll_cpu, 0.95), 2) if poll_cpu else None,
         "noop_polls_per_second": round(n / (finished - scheduled), 1),
+        # every process's commands over the round (this benchmark's reads of the statuses too)
+        "redis_commands_per_noop_poll": round((redis_after - redis_before) / n, 1),
         "api_requests_per_noop_poll": round((stats_after["total"] - stats_before["total"]) / n, 3),
         "api_requests_by_verb": {verb: v for verb, v in by_verb.items() if v},
         "dry_runs_per_noop_poll": round(dry_runs / n, 3),
@@ -329,6 +348,7 @@ def run(count: int, args: argparse.Namespace) -> dict[str, Any]:
             first_sync_cpu = {role: round(seconds, 1) for role, seconds in
                               sorted(spent(cpu_before, cpu_after).items(), key=lambda item: -item[1])}
             log(f"{count} apps: all Synced after {first_sync:.1f}s, Healthy after {first_healthy:.1f}s")
+            per_object = first_sync_per_object(first_sync_work, first_sync_cpu, count)
             if args.profile:
                 profile = summarise(system.stop_profiling())
                 ok = True
@@ -336,7 +356,8 @@ def run(count: int, args: argparse.Namespace) -> dict[str, Any]:
                         "worker_concurrency": args.concurrency, "cpu_cores": os.cpu_count(),
                         "first_sync_seconds": round(first_sync, 1), "first_healthy_seconds": round(first_healthy, 1),
                         "first_sync_cpu_seconds_by_process": first_sync_cpu,
-                        "first_sync_per_app": first_sync_work,
+                        "first_sync_per_app": first_sync_work, "first_sync_per_object": per_object,
+                        "load_average_1m_after_first_sync": round(os.getloadavg()[0], 2),
                         "first_sync_profile": profile, "profiled_with": "py-spy --gil --rate 50 (Python CPU only)"}
             if not args.no_watch:
                 system.wait_for(system.watcher_live, 300, "the watcher to list the cluster")
@@ -355,6 +376,7 @@ def run(count: int, args: argparse.Namespace) -> dict[str, Any]:
                 "first_healthy_seconds": round(first_healthy, 1),
                 "first_sync_cpu_seconds_by_process": first_sync_cpu,
                 "first_sync_per_app": first_sync_work,
+                "first_sync_per_object": per_object,
                 **figures,
                 "worker_rss_mb": system.worker_rss_mb(),
                 "worker_rss_mb_largest_process": system.worker_rss_mb_largest_process(),

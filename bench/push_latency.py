@@ -2,7 +2,15 @@
 until kubesim holds the new object. Real API, workers and beat as subprocesses.
 
 The app is a Helm chart with a vendored subchart (two charts rendered per sync). Prints one
-JSON object: p50/p95/max over `--pushes` pushes (default 50).
+JSON object: p50/p95/max over `--pushes` pushes (default 50), and the p50/p95 of each stage,
+timed from kubesim's request log (when the API server received each request, wall clock):
+- `webhook`: the POST until its 202 (signature, matching the app, queueing its poll);
+- `to_poll_dry_run`: the 202 until the poll's dry-run of the changed Deployment (the task's
+  queue wait, the ref listing, the render of the cached chart, the live state);
+- `poll_to_sync`: that dry-run until the sync claims its fence (the poll's status and decision,
+  the sync task's queue wait, the sync's own compare and plan);
+- `sync_to_apply`: the fence until the Deployment's apply;
+- `apply_to_seen`: the apply until this benchmark's GET saw the new image.
 
     .venv/bin/python bench/push_latency.py [--pushes 50] [--workers 1] [--concurrency 2]
 """
@@ -116,6 +124,7 @@ def run(pushes: int, workers: int, concurrency: int) -> dict[str, Any]:
         system.wait_for(lambda: _api_up(api_port), 60, "the API")
         api = Http("127.0.0.1", api_port)
         latencies: list[float] = []
+        stages: dict[str, list[float]] = {}
         before = repo.git("rev-parse", "HEAD")
         for i in range(1, pushes + 1):
             tag = f"v{i}"
@@ -123,9 +132,12 @@ def run(pushes: int, workers: int, concurrency: int) -> dict[str, Any]:
                                 message=f"deploy {tag}")
             body = push_event(repo.url, before, after)
             signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+            system.kubesim.clear_log()
+            wall_started = time.time()
             started = time.perf_counter()
             status, answer = api.request("POST", "/api/webhook", body, {
                 "X-GitHub-Event": "push", "X-Hub-Signature-256": signature, "Content-Type": "application/json"})
+            answered = time.time()
             if status != 202:
                 raise RuntimeError(f"webhook answered {status}: {answer.decode(errors='replace')}")
             deadline = started + 30
@@ -134,6 +146,9 @@ def run(pushes: int, workers: int, concurrency: int) -> dict[str, Any]:
                     raise RuntimeError(f"push {i} not applied within 30 s")
                 time.sleep(0.002)
             latencies.append(time.perf_counter() - started)
+            for stage, seconds in stage_times(system.kubesim.requests(), wall_started, answered,
+                                              wall_started + latencies[-1]).items():
+                stages.setdefault(stage, []).append(seconds)
             before = after
             log(f"push {i}: {latencies[-1] * 1000:.0f} ms")
             time.sleep(0.3)  # pushes a person apart, not a burst: each is measured on its own
@@ -147,7 +162,25 @@ def run(pushes: int, workers: int, concurrency: int) -> dict[str, Any]:
             "p95_ms": round(percentile(latencies, 0.95) * 1000, 1),
             "max_ms": round(max(latencies) * 1000, 1),
             "mean_ms": round(statistics.mean(latencies) * 1000, 1),
+            "stages_ms": {stage: {"p50": round(statistics.median(values) * 1000, 1),
+                                  "p95": round(percentile(values, 0.95) * 1000, 1), "pushes": len(values)}
+                          for stage, values in stages.items()},
         }
+
+
+def stage_times(requests: list[dict[str, Any]], started: float, answered: float, seen: float) -> dict[str, float]:
+    """Where one push's time went (see the module's docstring), from kubesim's request log."""
+    deployment = "/apis/apps/v1/namespaces/web/deployments/web"
+
+    def first(match: Any) -> float | None:
+        return min((float(e["time"]) for e in requests if match(e)), default=None)
+
+    dry_run = first(lambda e: e["path"] == deployment and e["method"] == "PATCH" and "dryRun" in e["query"])
+    fence = first(lambda e: "/leases" in e["path"])
+    applied = first(lambda e: e["path"] == deployment and e["method"] == "PATCH" and "dryRun" not in e["query"])
+    marks = [("webhook", started, answered), ("to_poll_dry_run", answered, dry_run),
+             ("poll_to_sync", dry_run, fence), ("sync_to_apply", fence, applied), ("apply_to_seen", applied, seen)]
+    return {name: end - begin for name, begin, end in marks if begin is not None and end is not None}
 
 
 def _api_up(port: int) -> bool:

@@ -25,6 +25,7 @@ Reliability, chosen on purpose:
 - Hard time limits shorter than the sync lock's TTL, and the lock TTL longer than the
   visibility timeout, so a redelivered step of an operation still holds its lock.
 - Results expire after an hour: state lives in our own keys, results are for Flower.
+- Task events only while Flower runs (it enables them on every worker): see `configure`.
 """
 
 from __future__ import annotations
@@ -138,8 +139,13 @@ def configure(app: Celery, settings: Settings | None = None, timings: TaskTiming
         result_serializer="json",
         accept_content=["json"],
         task_track_started=True,
-        worker_send_task_events=True,
-        task_send_sent_event=True,
+        # No task events unless someone watches: each task's events cost several Redis PUBLISHes
+        # (about 16 per app's first sync) and the workers' CPU to build them. Flower asks every
+        # worker to send them (its `enable_events` broadcast, every few seconds while it runs), so
+        # its task list still fills; the `task-sent` event, which only publishers can send, is
+        # left out, and Flower shows a task from its `task-received` on.
+        worker_send_task_events=False,
+        task_send_sent_event=False,
         broker_connection_retry_on_startup=True,
         worker_consumer="workers.celery_app:FailoverConsumer",
         worker_hijack_root_logger=False,

@@ -87,7 +87,7 @@ def dispatch(nexts: list[Next]) -> None:
     """Enqueue what the core asked for, on the queue each kind of work belongs to, and
     publish this process's request counters (every task ends here)."""
     svc = services()
-    telemetry.flush_process_counters(svc.store, svc.git.counters, svc.clusters)
+    telemetry.flush_soon(svc.store, svc.git.counters, svc.clusters)
     send_ready_notifications(svc)
     for item in nexts:
         if item.task == "poll":
@@ -139,11 +139,12 @@ def poll(self: Task, app_name: str, revision: str | None = None, fresh: bool = F
     try:
         result = refresh(svc, app_name, revision=revision, fresh_refs=fresh)
     finally:
-        telemetry.flush_process_counters(svc.store, svc.git.counters, svc.clusters)
+        telemetry.flush_soon(svc.store, svc.git.counters, svc.clusters)
         send_ready_notifications(svc)
     if result is None:
         return None
-    telemetry.record_reconcile(svc.store, app_name, time.monotonic() - started)
+    telemetry.buffer_reconcile(time.monotonic() - started)
+    telemetry.flush_soon(svc.store, svc.git.counters, svc.clusters)  # with the poll's time
     if result.sync is not None:
         request_sync(svc.store, dataclasses.replace(result.sync, urgent=fresh))
     status = result.status
@@ -230,7 +231,7 @@ def appset(self: Task, name: str, fresh: bool = False) -> None:
     try:
         result = run_generation(svc, name, fresh=fresh)
     finally:
-        telemetry.flush_process_counters(svc.store, svc.git.counters, svc.clusters)
+        telemetry.flush_soon(svc.store, svc.git.counters, svc.clusters)
     for request in result.syncs if result is not None else []:
         request_sync(svc.store, request)
     for delete_request in result.deletes if result is not None else []:
@@ -261,7 +262,7 @@ def cluster_request(self: Task, request_id: str, kind: str, params: dict[str, An
     svc.store.put_reply(request_id, reply, REPLY_TTL_SECONDS)
     for request in syncs:
         request_sync(svc.store, request)
-    telemetry.flush_process_counters(svc.store, svc.git.counters, svc.clusters)
+    telemetry.flush_soon(svc.store, svc.git.counters, svc.clusters)
 
 
 @app.task(name="reconciler.follow_logs", ignore_result=True)

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from reconciler.control.catalog import ownership_problems, project_for, registered_project
 from reconciler.engine.live_view import LiveView
 from reconciler.engine.pipeline import AppComparison, compare_app
-from reconciler.model import Application
+from reconciler.model import Application, AppProject
 from reconciler.services import Services
 
 
@@ -24,15 +24,17 @@ def compare_registered(
     fill_cache: bool = True,
     verified: Mapping[str, str] | None = None,
     live: LiveView | None = None,
+    project: tuple[AppProject | None, str] | None = None,
 ) -> AppComparison:
     """`compare_app` for a registered app. `fill_cache=False` reads the render cache without
     writing it (a preview changes nothing). `live`: the watcher's index (a poll passes it; a
     sync and a preview ask the cluster). Raises what the pipeline raises.
 
     Besides what the app's project forbids, `refused` names each child app or project the app
-    renders that someone else registered: a parent never overwrites it."""
+    renders that someone else registered: a parent never overwrites it. `project`: what
+    `project_for` answered, when the caller read it already (a poll reads it once)."""
     store = services.store
-    project, project_problem = project_for(store, app)
+    project, project_problem = project if project is not None else project_for(store, app)
     result = compare_app(
         app,
         project,

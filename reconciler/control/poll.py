@@ -32,7 +32,7 @@ from reconciler.engine.diff.resource_diff import AppSyncStatus, ResourceSyncStat
 from reconciler.engine.health.assess import Health, assess, missing, worst
 from reconciler.engine.pipeline import AccessDenied, AppComparison, revisions_of
 from reconciler.live.reader import LiveStateReader
-from reconciler.model import Application, SpecError, application_to_manifest
+from reconciler.model import Application, AppProject, SpecError, application_to_manifest
 from reconciler.model.appset_types import ApplicationSet
 from reconciler.model.operation import OperationPhase
 from reconciler.services import Services
@@ -80,15 +80,16 @@ def refresh(
         return RefreshResult(status, None)
     previous = store.status(name) or {}
     fresh_refs = fresh_refs or bool(previous.get("refreshRefs"))
+    project = project_for(store, app)  # read once: the compare, the orphans and the sync windows use it
     try:
-        result, children = _compare(services, app, previous, revision, fresh_refs)
+        result, children = _compare(services, app, previous, revision, fresh_refs, project)
         if not fresh_refs and revision is None and _behind_last_sync(services, app, result.desired.revision):
             # The shared `ls-remote` answer names a commit this app already synced past: it may
             # predate a push whose webhook was just synced. List the remote again before acting;
             # if it still says so, the branch really was moved back, and Git is followed.
             log.info("resolved revision is older than the last synced one: listing the remote again",
                      extra={"app": name, "revision": result.desired.revision})
-            result, children = _compare(services, app, previous, None, True)
+            result, children = _compare(services, app, previous, None, True, project)
     except AccessDenied as exc:
         return _failed(services, app, "InvalidSpecError", str(exc), observed, previous)
     except ReconcilerError as exc:
@@ -107,11 +108,11 @@ def refresh(
     if project_problem:
         status["conditions"].append({"type": "InvalidSpecError", "message": project_problem})
     _report_shared(services, app, result.comparison, status)
-    orphans.report(services, app, project_for(store, app)[0], status)
+    orphans.report(services, app, project[0], status)
     deleting = store.deletion_problem(name)
     if deleting:
         status["conditions"].append({"type": "DeletionError", "message": deleting})
-    permission = sync_allowed(store, app, manual=False)
+    permission = sync_allowed(store, app, manual=False, project=project[0])
     status["syncWindows"] = list(permission.windows)
     if not permission.allowed and app.sync_policy.automated is not None:
         status["syncHeld"] = permission.reason
@@ -226,7 +227,8 @@ def _rolling_out(services: Services, name: str) -> bool:
 
 
 def _compare(
-    services: Services, app: Application, previous: dict[str, Any], revision: str | None, fresh_refs: bool
+    services: Services, app: Application, previous: dict[str, Any], revision: str | None, fresh_refs: bool,
+    project: tuple[AppProject | None, str],
 ) -> tuple[AppComparison, list[dict[str, Any]]]:
     cluster = services.clusters.for_destination(app.destination)
     result = compare_registered(
@@ -238,12 +240,26 @@ def _compare(
         verified={**(previous.get("verified") or {}), **services.store.take_applied(app.name)},
         # The watcher's index (reconciler/live): a no-op poll then asks the cluster nothing.
         live=LiveStateReader(services.store, cluster.server),
+        project=project,
     )
-    return result, _child_statuses(services, app.name, result.desired.child_apps, result.children)
+    children = _child_statuses(services, app.name, result.desired.child_apps, result.children,
+                               registered_any=_may_have_children(previous, result.desired.child_apps))
+    return result, children
+
+
+def _may_have_children(previous: dict[str, Any], manifests: list[dict[str, Any]]) -> bool:
+    """Whether the app may own registered children: it renders some, it is polled for the first
+    time, or its last status listed some. Only then are the registered owners read: that read
+    is of every app's owner (10,000 fields at 10,000 apps), too much for every poll of every app."""
+    if manifests or not previous:
+        return True
+    return any(r.get("group") == "argoproj.io" and r.get("kind") in ("Application", "ApplicationSet")
+               for r in previous.get("resources") or [])
 
 
 def _child_statuses(
-    services: Services, parent: str, manifests: list[dict[str, Any]], refused: Mapping[tuple[str, str], str]
+    services: Services, parent: str, manifests: list[dict[str, Any]], refused: Mapping[tuple[str, str], str],
+    registered_any: bool = True,
 ) -> list[dict[str, Any]]:
     """Each child app the parent renders, compared with what is registered. One the parent's
     project refuses, or someone else registered, is Unknown with the reason (as Argo CD shows a
@@ -277,7 +293,7 @@ def _child_statuses(
             state = (ResourceSyncStatus.SYNCED if same else ResourceSyncStatus.OUT_OF_SYNC).value
             health = _child_health(services, doc.name)
         rows.append(_child_row(doc.name, doc.namespace, state, health))
-    for child in store.children_of(parent):
+    for child in store.children_of(parent) if registered_any else ():
         if child not in wanted:
             rows.append(_child_row(child, "", ResourceSyncStatus.EXTRA.value, None))
     return rows
@@ -458,5 +474,5 @@ def _behind_last_sync(services: Services, app: Application, revision: str) -> bo
 
 
 def _last_synced_revision(services: Services, name: str) -> str:
-    history = services.store.history(name)
-    return history[-1]["revision"] if history else ""
+    last = services.store.last_history_entry(name)
+    return str(last["revision"]) if last else ""

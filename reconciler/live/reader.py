@@ -49,12 +49,22 @@ class LiveStateReader:
         self.store = store
         self.cluster = cluster_id(server)
         self.source = "watch"
+        self._meta: dict[str, str] | None = None  # the cluster's index meta, read once per reader
+
+    def _read_meta(self) -> dict[str, str]:
+        if self._meta is None:
+            self._meta = self.store.live_meta(self.cluster)
+        return self._meta
 
     def tracked(
         self, app_name: str, kinds: Iterable[tuple[str, str]], namespaces: Iterable[str]
     ) -> dict[ResourceKey, LiveRecord] | None:
         kinds = set(kinds)
-        meta, raw = self.store.live_objects(self.cluster, app_name)
+        if self._meta is None:
+            self._meta, raw = self.store.live_objects(self.cluster, app_name)
+        else:
+            raw = self.store.live_app_records(self.cluster, app_name)
+        meta = self._meta
         why = unusable(meta, kinds, namespaces)
         if why:
             self.source = why
@@ -64,7 +74,7 @@ class LiveStateReader:
         return {r.key: r for r in records if (r.key.group, r.key.kind) in kinds}
 
     def cluster_scoped_kinds(self) -> set[tuple[str, str]] | None:
-        meta = self.store.live_meta(self.cluster)
+        meta = self._read_meta()
         if unusable(meta, (), ()) or "clusterScoped" not in meta:
             return None
         return {(group, kind) for group, kind in json.loads(meta["clusterScoped"])}

@@ -15,9 +15,13 @@ class DeliveriesState(RedisState):
     def count_start(self, task_id: str, ttl_seconds: float) -> int:
         """Count one start of the task `task_id`; returns its starts so far (1 the first time)."""
         key = Keys.deliveries(task_id)
+        ttl = max(int(ttl_seconds), 1)
+        # Almost every task starts once: one SET NX with its expiry says so in one command.
+        if self.r.set(key, 1, nx=True, ex=ttl):
+            return 1
         with self.r.pipeline() as pipe:  # MULTI: the count always gets its expiry
             pipe.incr(key)
-            pipe.expire(key, max(int(ttl_seconds), 1))
+            pipe.expire(key, ttl)
             count, _ = pipe.execute()
         return int(count)
 

@@ -40,6 +40,11 @@ class HistoryState(RedisState):
     def history(self, name: str) -> list[dict[str, Any]]:
         return [json.loads(raw) for raw in self.r.lrange(Keys.history(name), 0, -1)]
 
+    def last_history_entry(self, name: str) -> dict[str, Any] | None:
+        """The newest entry (one LINDEX, not the whole list)."""
+        raw = self.r.lindex(Keys.history(name), -1)
+        return json.loads(raw) if raw else None
+
     def inventory(self, name: str) -> dict[str, dict[str, Any]]:
         return {k: json.loads(v) for k, v in self.r.hgetall(Keys.inventory(name)).items()}
 

@@ -30,18 +30,29 @@ return 0
 """
 
 # The fencing check and the writes in one step: a watcher that lost its lease (paused, cut
-# off) writes nothing after another took over. ARGV: token, then ops of 2-4 words each.
+# off) writes nothing after another took over. ARGV: token, then commands of the form
+# `name key n item...` (n items; an hset's are field, value pairs), one per key and name
+# (`_commands`): a batch of 2,000 index changes is a few hundred commands, not 4,000.
 _FENCED_WRITE = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local names = {hset = 'HSET', hdel = 'HDEL', sadd = 'SADD', srem = 'SREM', del = 'DEL'}
 local i = 2
 while i <= #ARGV do
-  local op = ARGV[i]
-  if op == 'hset' then redis.call('HSET', ARGV[i+1], ARGV[i+2], ARGV[i+3]); i = i + 4
-  elseif op == 'hdel' then redis.call('HDEL', ARGV[i+1], ARGV[i+2]); i = i + 3
-  elseif op == 'sadd' then redis.call('SADD', ARGV[i+1], ARGV[i+2]); i = i + 3
-  elseif op == 'srem' then redis.call('SREM', ARGV[i+1], ARGV[i+2]); i = i + 3
-  elseif op == 'del' then redis.call('DEL', ARGV[i+1]); i = i + 2
-  else return redis.error_reply('live index: unknown op ' .. tostring(op)) end
+  local name = names[ARGV[i]]
+  if not name then return redis.error_reply('live index: unknown op ' .. tostring(ARGV[i])) end
+  local key, n = ARGV[i+1], tonumber(ARGV[i+2])
+  if name == 'DEL' then
+    redis.call('DEL', key)
+  else
+    -- in chunks: unpack() of too many values overflows Lua's stack
+    local first, last = i + 3, i + 2 + n
+    while first <= last do
+      local upto = math.min(first + 999, last)
+      redis.call(name, key, unpack(ARGV, first, upto))
+      first = upto + 1
+    end
+  end
+  i = i + 3 + n
 end
 return 1
 """
@@ -59,6 +70,64 @@ def _apps_of(cluster: str, ops: Sequence[Op]) -> set[str]:
         if op[0] in ("hset", "hdel", "del") and len(op) > 1:
             apps.update(op[1][len(p):] for p in prefixes if op[1].startswith(p))
     return apps
+
+
+class _KeyWrites:
+    """What a batch of index writes leaves in one key: deleted first or not, then fields or
+    members set and removed (the last write of each wins, as when run one by one)."""
+
+    def __init__(self) -> None:
+        self.deleted = False
+        self.hset: dict[str, str] = {}
+        self.hdel: set[str] = set()
+        self.sadd: set[str] = set()
+        self.srem: set[str] = set()
+
+    def _forget(self) -> None:
+        """The key is deleted: what the batch wrote to it before is gone with it."""
+        self.hset, self.hdel, self.sadd, self.srem = {}, set(), set(), set()
+        self.deleted = True
+
+    def add(self, op: Op) -> None:
+        name, item = op[0], op[2] if len(op) > 2 else ""
+        if name == "del":
+            self._forget()
+        elif name == "hset":
+            self.hset[item] = op[3]
+            self.hdel.discard(item)
+        elif name == "hdel":
+            self.hset.pop(item, None)
+            self.hdel.add(item)
+        elif name == "sadd":
+            self.sadd.add(item)
+            self.srem.discard(item)
+        elif name == "srem":
+            self.sadd.discard(item)
+            self.srem.add(item)
+        else:
+            raise ValueError(f"live index: unknown op {name!r}")
+
+    def args(self, key: str) -> list[str]:
+        out: list[str] = ["del", key, "0"] if self.deleted else []
+        for name, items in (("hdel", sorted(self.hdel)), ("srem", sorted(self.srem)), ("sadd", sorted(self.sadd))):
+            if items:
+                out += [name, key, str(len(items)), *items]
+        if self.hset:
+            out += ["hset", key, str(2 * len(self.hset))]
+            for field, value in self.hset.items():
+                out += [field, value]
+        return out
+
+
+def _commands(ops: Sequence[Op]) -> list[str]:
+    """The script's arguments for `ops`: one command per key and kind of change."""
+    by_key: dict[str, _KeyWrites] = {}
+    for op in ops:
+        by_key.setdefault(op[1], _KeyWrites()).add(op)
+    args: list[str] = []
+    for key, writes in by_key.items():
+        args += writes.args(key)
+    return args
 
 
 class LiveState(RedisState):
@@ -86,10 +155,7 @@ class LiveState(RedisState):
 
     def write_live(self, cluster: str, token: str, ops: Sequence[Op]) -> bool:
         """Apply index writes if `token` still holds the cluster; False (nothing written) if not."""
-        args: list[str] = [token]
-        for op in ops:
-            args.extend(op)
-        written = bool(self._live_write(keys=[Keys.live_lease(cluster)], args=args))
+        written = bool(self._live_write(keys=[Keys.live_lease(cluster)], args=[token, *_commands(ops)]))
         if written:  # the app's live objects changed: its open pages redraw their tree
             self.publish_app_events("tree", _apps_of(cluster, ops))  # type: ignore[attr-defined]
         return written
@@ -104,6 +170,10 @@ class LiveState(RedisState):
         pipe.hgetall(Keys.live_app(cluster, app))
         meta, records = pipe.execute()
         return meta, records
+
+    def live_app_records(self, cluster: str, app: str) -> dict[str, str]:
+        """The app's tracked records (a reader that holds the meta already)."""
+        return self.r.hgetall(Keys.live_app(cluster, app))
 
     def live_tree(self, cluster: str, app: str) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
         """(meta, tracked records, records of the objects under them)."""

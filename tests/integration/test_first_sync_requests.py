@@ -49,6 +49,11 @@ def test_first_sync_dry_runs_and_applies_each_object_once(system: System, git_re
     gets = [e["path"] for e in system.kubesim.api.requests() if e["method"] == "GET" and e["path"] in OBJECT_PATHS]
     assert gets == []
     assert system.status(APP)["dryRuns"] == 0  # the poll after the sync: the apply's answers
+    # The sync fence: created without a read first (no operation of the app was ever recorded),
+    # not renewed by steps that run right after the claim in the same task, released at the end.
+    leases = [(e["method"], e["path"].rsplit("/", 1)[-1])
+              for e in system.kubesim.api.requests() if "/leases" in e["path"]]
+    assert leases == [("POST", "leases"), ("PATCH", "reconciler-sync-noop")], leases
     # The ended operation is a stub: its steps, which held every object it applied, are gone.
     ended = system.store.operation(system.store.operation_state(APP)["id"])
     assert ended is not None and ended["steps"] == [] and ended["ended"] == "Succeeded"

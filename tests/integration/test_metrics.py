@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -340,6 +341,11 @@ def test_a_real_sync_is_counted_and_its_app_shown_synced(system: System, seed_re
         return bool(info) and bool(series(samples, "reconciler_app_sync_total", name="api", phase="Succeeded"))
 
     system.wait_for(api_synced, timeout=60, what="api synced and counted in /metrics")
+
+    def requests_counted() -> bool:  # workers flush their request counters at most once a second
+        return bool(sum(s.value for s in series(scrape(system.store), "reconciler_k8s_request_total", verb="apply")))
+
+    system.wait_for(requests_counted, timeout=5, what="the workers' next counter flush")
     samples = scrape(system.store)
     assert value(samples, "reconciler_app_sync_total", name="api", phase="Succeeded") >= 1
     assert value(samples, "reconciler_app_reconcile_seconds_count") >= 1
@@ -354,3 +360,25 @@ def unused_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def test_a_worker_flushes_at_most_once_a_second_and_what_waits_goes_with_the_next_second(store: Store) -> None:
+    # Workers flush through flush_soon after every task: the first flush writes at once, those
+    # within the following second leave their counts (and buffered poll times) to one timed flush.
+    git, clusters = GitCounters(), Clusters()
+    time.sleep(telemetry.FLUSH_INTERVAL_SECONDS + 0.2)  # an earlier test's flush window (same process) is over
+    git.record("fetch", "https://example.com/org/soon.git", 0.01, ok=True)
+    telemetry.flush_soon(store, git, clusters)
+    commands_before = int(store.r.info("stats")["total_commands_processed"])
+    for _ in range(20):  # twenty tasks ending within the second
+        git.record("fetch", "https://example.com/org/soon.git", 0.01, ok=True)
+        telemetry.buffer_reconcile(0.1)
+        telemetry.flush_soon(store, git, clusters)
+    assert int(store.r.info("stats")["total_commands_processed"]) == commands_before + 1  # the INFO itself
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and value(scrape(store), "reconciler_git_request_total",
+                                                request_type="fetch") != 21:
+        time.sleep(0.05)
+    samples = scrape(store)
+    assert value(samples, "reconciler_git_request_total", request_type="fetch") == 21
+    assert value(samples, "reconciler_app_reconcile_seconds_count") == 20

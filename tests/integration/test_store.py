@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from reconciler.state import Store
+from reconciler.state import Keys, Store
 
 
 @pytest.fixture
@@ -156,3 +156,58 @@ def test_pending_sync_behind_an_expired_lock_is_taken_once(store: Store) -> None
     assert store.take_orphaned_pending_syncs() == [{"app": "orphan"}]
     assert store.take_orphaned_pending_syncs() == []
     assert store.take_pending_sync("waiting") == {"app": "waiting"}
+
+
+def test_a_task_start_is_counted_with_its_expiry_the_first_time_and_after(store: Store) -> None:
+    assert store.count_start("task-1", ttl_seconds=60) == 1  # one SET NX: the count and its expiry
+    assert 0 < store.r.ttl(Keys.deliveries("task-1")) <= 60
+    assert store.count_start("task-1", ttl_seconds=60) == 2  # a redelivery
+    assert store.count_start("task-1", ttl_seconds=60) == 3
+    assert 0 < store.r.ttl(Keys.deliveries("task-1")) <= 60
+    store.forget_starts("task-1")
+    assert store.count_start("task-1", ttl_seconds=60) == 1
+
+
+def _apply_one_by_one(r: object, ops: list[tuple[str, ...]]) -> None:
+    for op in ops:
+        name, key, *rest = op
+        getattr(r, name)(key, *rest) if name != "del" else r.delete(key)  # type: ignore[attr-defined]
+
+
+def _dump(r: object, keys: list[str]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key in keys:
+        kind = r.type(key)  # type: ignore[attr-defined]
+        out[key] = r.hgetall(key) if kind == "hash" else r.smembers(key) if kind == "set" else None  # type: ignore[attr-defined]
+    return out
+
+
+def test_live_index_writes_folded_into_one_command_per_key_leave_what_one_by_one_would(store: Store) -> None:
+    import random
+
+    rng = random.Random(7)
+    token = store.acquire_watch_lease("c1", "me", 60)
+    assert token is not None
+    hashes, sets = ["rc:test:h1", "rc:test:h2"], ["rc:test:s1"]
+    for trial in range(40):
+        ops: list[tuple[str, ...]] = []
+        for _ in range(rng.randint(1, 60)):
+            field = f"f{rng.randint(0, 5)}"
+            ops.append(rng.choice([
+                ("hset", rng.choice(hashes), field, f"v{rng.randint(0, 9)}"),
+                ("hdel", rng.choice(hashes), field),
+                ("sadd", sets[0], field),
+                ("srem", sets[0], field),
+                ("del", rng.choice(hashes + sets)),
+            ]))
+        store.r.delete(*hashes, *sets)
+        _apply_one_by_one(store.r, ops)
+        expected = _dump(store.r, hashes + sets)
+        store.r.delete(*hashes, *sets)
+        commands_before = store.r.info("commandstats").get("cmdstat_hset", {}).get("calls", 0)
+        assert store.write_live("c1", token, ops)
+        assert _dump(store.r, hashes + sets) == expected, (trial, ops)
+        hsets = store.r.info("commandstats").get("cmdstat_hset", {}).get("calls", 0) - commands_before
+        assert hsets <= len(hashes), ops  # one HSET per key, however many fields
+    assert not store.write_live("c1", "not-the-token", [("hset", hashes[0], "f", "v")])  # fenced
+    assert store.r.hget(hashes[0], "f") is None

@@ -62,7 +62,8 @@ def start_sync(services: Services, request: SyncRequest, lock_ttl: float, op_id:
         app = load_application(store, request.app)
     except (UnknownApplication, SpecError):
         return []
-    if request.trigger == "retry" and (store.operation_state(app.name) or {}).get("id") != request.retry_of:
+    last_operation = store.operation_state(app.name)
+    if request.trigger == "retry" and (last_operation or {}).get("id") != request.retry_of:
         return []  # another sync ran since the failure: this retry is stale
     if store.delete_request(app.name) is not None or store.deletion_problem(app.name):
         # Argo CD: an app with a deletionTimestamp does not sync (a retry queued before the delete).
@@ -80,7 +81,7 @@ def start_sync(services: Services, request: SyncRequest, lock_ttl: float, op_id:
         log.info("sync remembered: another operation holds the app", extra={"app": app.name})
         return []
     try:
-        refused = fencing.claim(services, app, op_id, lock_ttl)
+        refused = fencing.claim(services, app, op_id, lock_ttl, probably_new=last_operation is None)
     except KubeError as exc:
         bare = Operation(id=op_id, app=app.name, request=request.to_dict(), revision=request.revision)
         return end_sync(services, bare, phase=OperationPhase.FAILED, message=str(exc), retry=True)

@@ -6,11 +6,13 @@ replicates asynchronously: a primary that dies a moment after granting a lock ca
 promoted replica without it, and a second sync would take it. So the operation also holds
 this Lease, and the cluster, not Redis, is the judge:
 
-- claim (operation start): create the Lease, or replace an expired or released one with a
+- claim (operation start): create the Lease (at once, without a read, for an app with no
+  operation recorded yet), or replace an expired or released one with a
   `resourceVersion` precondition (the API server refuses a replace of a changed object with
   409), bumping `leaseTransitions`, the fencing token. A Lease held by another operation and
   renewed within its `leaseDurationSeconds` is refused.
-- renew (before every step's cluster writes): one JSON patch whose first operation is
+- renew (before every step's cluster writes; a process that claimed or renewed the Lease a
+  few seconds before takes that as the step's check, control/fencing.py): one JSON patch whose first operation is
   `test /spec/holderIdentity == <operation>`; the API server applies a JSON patch atomically,
   so the renewal happens only while this operation still holds the Lease: a compare-and-swap
   on the cluster side.
@@ -106,27 +108,19 @@ class SyncFence:
             "leaseTransitions": transitions,
         }
 
-    def claim(self, operation: str, duration: float) -> Refused | None:
-        """Take the Lease for `operation` (None), or say who holds it (Refused)."""
+    def claim(self, operation: str, duration: float, probably_new: bool = False) -> Refused | None:
+        """Take the Lease for `operation` (None), or say who holds it (Refused). `probably_new`:
+        no sync of the app ever started, so its Lease most likely does not exist: create it
+        without reading it first (one request instead of two; a 409 reads it as usual)."""
         name = lease_name(self.app)
+        if probably_new and self._create(operation, duration) is None:
+            return None
         try:
             lease = self._request("get", "get", f"{self._path}/{name}")
         except KubeError as exc:
             if exc.status != 404:
                 raise
-            body = {
-                "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-                "metadata": {"name": name, "namespace": self.namespace, "labels": {"app.kubernetes.io/managed-by":
-                                                                                  "gitops-reconciler"}},
-                "spec": self._spec(operation, duration, 1, _now()),
-            }
-            try:
-                self._request("create", "post", self._path, body=body)
-            except KubeError as exc2:
-                if exc2.status == 409:
-                    return Refused("", "another sync of this application claimed its Lease at the same moment")
-                raise
-            return None
+            return self._create(operation, duration)
         spec = lease.get("spec") or {}
         holder = str(spec.get("holderIdentity") or "")
         if holder == operation:
@@ -141,6 +135,22 @@ class SyncFence:
         except KubeError as exc:
             if exc.status == 409:
                 return Refused("", "another sync of this application took its Lease at the same moment")
+            raise
+        return None
+
+    def _create(self, operation: str, duration: float) -> Refused | None:
+        name = lease_name(self.app)
+        body = {
+            "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": name, "namespace": self.namespace, "labels": {"app.kubernetes.io/managed-by":
+                                                                              "gitops-reconciler"}},
+            "spec": self._spec(operation, duration, 1, _now()),
+        }
+        try:
+            self._request("create", "post", self._path, body=body)
+        except KubeError as exc:
+            if exc.status == 409:
+                return Refused("", "another sync of this application claimed its Lease at the same moment")
             raise
         return None
 
