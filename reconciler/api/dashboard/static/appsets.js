@@ -1,5 +1,6 @@
 // The ApplicationSets page: each set with its conditions and the applications it owns (sync,
-// health, rollout step), from /ui/api/appsets every few seconds. Text only (textContent).
+// health, rollout step), from /ui/api/appsets, read again as the applications stream reports
+// changes. Text only (textContent).
 "use strict";
 
 (() => {
@@ -47,5 +48,16 @@
     document.body.dataset.loaded = "true";
   }
 
-  Dashboard.start(() => Dashboard.poll(refresh));
+  // The sets' apps change as their statuses and operations do: read the page again on each
+  // event of the applications stream, at most once a second (a set's own run writes its apps).
+  let again = null;
+  const changed = () => {
+    if (again === null) again = setTimeout(() => { again = null; refresh(); }, 1000);
+  };
+  Dashboard.start(() => {
+    refresh();
+    Dashboard.stream("/api/v1/stream/applications", {
+      subscribed() { refresh(); }, status: changed, operation: changed, deleted: changed, reload: () => refresh(),
+    });
+  });
 })();

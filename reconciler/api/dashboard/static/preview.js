@@ -48,5 +48,18 @@
     done = ["finished", "failed", "cancelled"].includes(view.state);
   }
 
-  Dashboard.start(() => Dashboard.poll(refresh));
+  // A running preview is asked again every 2 s until it ends (previews are not on the event
+  // streams); one loop, however often the page signs in again.
+  let polling = false;
+  async function pollUntilDone() {
+    if (polling) return;
+    polling = true;
+    while (!done) {
+      if (!document.hidden) await refresh();
+      if (!done) await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
+    polling = false;
+  }
+
+  Dashboard.start(pollUntilDone);
 })();
