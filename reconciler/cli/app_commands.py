@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.cli.api_client import Backend, ClientError, backend
-from reconciler.cli.offline import CommandError
+from reconciler.cli.errors import CommandError
 from reconciler.engine.plan import SKIPPED_PRUNE_DISABLED
 from reconciler.model.operation import ENDED_PHASES, OperationPhase
 from reconciler.settings import Settings, SettingsError

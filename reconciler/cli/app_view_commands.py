@@ -20,7 +20,7 @@ import yaml
 
 from reconciler.cli.api_client import ClientError, RemoteBackend
 from reconciler.cli.app_commands import call_backend, open_backend
-from reconciler.cli.offline import CommandError
+from reconciler.cli.errors import CommandError
 
 
 def _view(client: Any, method: str, path: str, **kwargs: Any) -> Any:

@@ -7,13 +7,16 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from reconciler.cli.api_client import ClientError, LocalBackend, RemoteBackend
+from reconciler.cli.api_client import ClientError, RemoteBackend
 from reconciler.cli.app_commands import _print_json, _table, _when, open_backend
-from reconciler.cli.offline import CommandError
+from reconciler.cli.errors import CommandError
+
+if TYPE_CHECKING:
+    from reconciler.cli.local_backend import LocalBackend
 
 
 def _call(method: str, path: str, local: Any, **kwargs: Any) -> Any:

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from reconciler.cli.offline import CommandError
+from reconciler.cli.errors import CommandError
 from reconciler.engine.health.assess import Health, assess
 from reconciler.engine.health.rules.configured import environment_customizations
 from reconciler.engine.health.rules.lua_runtime import LuaScript, run_health_check

@@ -31,7 +31,7 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from reconciler.cli import session_file
 from reconciler.cli.credentials import entry_from_answer
-from reconciler.cli.offline import CommandError
+from reconciler.cli.errors import CommandError
 from reconciler.settings import Settings, SettingsError
 
 DONE_PAGE = "<!doctype html><title>reconciler</title><p>{}</p><p>You can close this window.</p>"

@@ -9,7 +9,7 @@ import argparse
 import json
 from typing import Any
 
-from reconciler.cli.offline import CommandError
+from reconciler.cli.errors import CommandError
 from reconciler.settings import Settings, SettingsError
 
 

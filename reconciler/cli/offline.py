@@ -8,6 +8,7 @@ import sys
 
 import yaml
 
+from reconciler.cli.errors import CommandError
 from reconciler.core.errors import ReconcilerError
 from reconciler.engine import pipeline
 from reconciler.engine.cluster import Clusters
@@ -18,14 +19,6 @@ from reconciler.model import Application, AppProject, SpecError, default_project
 from reconciler.services import chart_repositories, git_source
 from reconciler.settings import Settings, SettingsError
 from reconciler.source.render import Capabilities
-
-
-class CommandError(Exception):
-    """A command could not do its work; the message says why and what to fix."""
-
-    def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
 
 
 def _pick_application(path: str, name: str | None, exit_code: int) -> tuple[Application, AppProject]:

@@ -16,7 +16,7 @@ import sys
 import time
 from typing import Any
 
-from reconciler.cli.offline import CommandError
+from reconciler.cli.errors import CommandError
 from reconciler.control.previews.document import EXIT_ERROR, exit_code
 from reconciler.control.previews.markdown import to_markdown
 from reconciler.control.previews.request import InvalidPreviewRequest, PreviewRequest, check_request

@@ -11,7 +11,7 @@ import sys
 import time
 from typing import Any
 
-from reconciler.cli.offline import CommandError
+from reconciler.cli.errors import CommandError
 from reconciler.core.urls import redact_url
 from reconciler.settings import Settings, SettingsError
 
