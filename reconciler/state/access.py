@@ -101,13 +101,7 @@ class AccessState(RedisState):
     def count_device_request(self, source: str, window_seconds: int = 60) -> tuple[int, float]:
         """Count one device sign-in asked for by `source` in the current fixed window; returns
         (requests in the window so far, seconds until the window ends)."""
-        key = Keys.device_rate(source)
-        with self.r.pipeline() as pipe:  # MULTI: the window always gets its expiry
-            pipe.set(key, 0, ex=window_seconds, nx=True)
-            pipe.incr(key)
-            pipe.pttl(key)
-            _, count, ttl_ms = pipe.execute()
-        return int(count), max(float(ttl_ms), 0.0) / 1000
+        return self._count_in_window(Keys.device_rate(source), window_seconds)
 
     def take_device_user_code(self, user_code: str) -> str | None:
         """The device sign-in a user code stands for, once: a code confirmed is used up."""

@@ -35,6 +35,16 @@ class RedisState:
     sealer: Sealer
     durability: Durability = Durability()
 
+    def _count_in_window(self, key: str, window_seconds: int) -> tuple[int, float]:
+        """Count one request against `key`'s fixed window (a rate limit); returns (requests in the
+        window so far, seconds until the window ends)."""
+        with self.r.pipeline() as pipe:  # MULTI: the window always gets its expiry
+            pipe.set(key, 0, ex=window_seconds, nx=True)
+            pipe.incr(key)
+            pipe.pttl(key)
+            _, count, ttl_ms = pipe.execute()
+        return int(count), max(float(ttl_ms), 0.0) / 1000
+
     def _durably(self, write: Callable[[Pipeline], None]) -> list[Any]:
         """Send the commands `write` queues, then (with replicas configured) WAIT until that many
         replicas hold them; returns the commands' replies (WAIT's left out). One pipeline, so one

@@ -49,10 +49,4 @@ class WebhooksState(RedisState):
     def count_webhook_request(self, source: str, window_seconds: int = 60) -> tuple[int, float]:
         """Count one webhook request from `source` in the current fixed window; returns
         (requests in the window so far, seconds until the window ends)."""
-        key = Keys.webhook_rate(source)
-        with self.r.pipeline() as pipe:  # MULTI: the window always gets its expiry
-            pipe.set(key, 0, ex=window_seconds, nx=True)
-            pipe.incr(key)
-            pipe.pttl(key)
-            _, count, ttl_ms = pipe.execute()
-        return int(count), max(float(ttl_ms), 0.0) / 1000
+        return self._count_in_window(Keys.webhook_rate(source), window_seconds)
