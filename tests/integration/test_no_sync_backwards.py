@@ -107,3 +107,26 @@ def test_is_ancestor_answers_from_the_mirror(tmp_path: Path, git_repo_factory: C
         assert source.is_ancestor(repo.url, older, newer)
         assert not source.is_ancestor(repo.url, newer, older)
         assert not source.is_ancestor(repo.url, newer, newer)
+
+
+@pytest.mark.timeout(120)
+def test_a_second_automated_sync_of_the_revision_just_synced_is_dropped(
+    system: System, git_repo_factory: Callable[..., GitRepo]
+) -> None:
+    """Two polls that both saw the app OutOfSync before the first sync took the lock each ask for
+    an automated sync of the same commit; Argo CD attempts one automated sync per revision, so
+    the one that starts after the other has run is dropped (no operation, no history entry)."""
+    from reconciler.control.requests import SyncRequest
+    from workers.tasks import sync
+
+    repo = git_repo_factory({"app/ns.yaml": NAMESPACE, "app/cm.yaml": settings("one")})
+    head = repo.head()
+    register_app(system, app_manifest("shop", repo, auto=True))
+    system.wait_for(lambda: synced_revisions(system, "shop") == [head], what="the first auto-sync")
+    system.wait_for(lambda: system.store.lock_holder("shop") is None, what="the lock released")
+    operation = system.operation("shop")
+    # The late request of the second poll, as the queue hands it to a worker.
+    sync.apply(args=(SyncRequest(app="shop", revision=head, trigger="auto").to_dict(),)).get()
+    assert synced_revisions(system, "shop") == [head]
+    assert system.operation("shop")["id"] == operation["id"]
+    assert system.store.lock_holder("shop") is None

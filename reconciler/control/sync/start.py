@@ -13,6 +13,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from reconciler.control import fencing
 from reconciler.control.catalog import UnknownApplication, load_application
@@ -79,6 +80,10 @@ def start_sync(services: Services, request: SyncRequest, lock_ttl: float, op_id:
     if not resumed and not store.acquire_lock(app.name, op_id, lock_ttl):
         store.remember_pending_sync(app.name, request.to_dict())
         log.info("sync remembered: another operation holds the app", extra={"app": app.name})
+        return []
+    if not resumed and _already_synced(store, request):
+        store.release_lock(app.name, op_id)
+        log.info("sync dropped: an automated sync of this revision already ran", extra={"app": app.name})
         return []
     try:
         refused = fencing.claim(services, app, op_id, lock_ttl, probably_new=last_operation is None)
@@ -182,3 +187,14 @@ def _wants_newest_commit(request: SyncRequest) -> bool:
     # A person asking for a sync expects the newest commit, not one the shared ref listing
     # cached a few seconds ago; automated syncs already carry the revision their poll saw.
     return request.trigger in ("user", "rollback") and not request.revision
+
+
+def _already_synced(store: Any, request: SyncRequest) -> bool:
+    """An automated sync of the revision the last sync deployed: two polls that both saw the app
+    OutOfSync before the first sync took the lock each asked for one. Argo CD attempts one
+    automated sync per revision; the second is stale once the first has run (checked under
+    the lock, where the first's history entry is written)."""
+    if request.trigger != "auto" or not request.revision:
+        return False
+    last = store.last_history_entry(request.app)
+    return bool(last) and str(last.get("revision")) == request.revision
