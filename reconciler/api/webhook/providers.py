@@ -92,7 +92,8 @@ def parse(provider: str, headers: Mapping[str, str], body: bytes) -> PushEvent:
 # --- reading the body -------------------------------------------------------------
 
 
-def _load(provider: str, headers: Mapping[str, str], body: bytes) -> JSONObject:
+def load_body(provider: str, headers: Mapping[str, str], body: bytes) -> JSONObject:
+    """A delivery's JSON object (`headers` lower-cased), from a JSON or a `payload=` form body."""
     text = body
     # GitHub, Gitea and Gogs can be set to send `payload=<json>` as a form instead.
     if headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
@@ -198,12 +199,12 @@ def _ping(provider: str, urls: tuple[str, ...] = ()) -> PushEvent:
 def _github(event: str, headers: Mapping[str, str], body: bytes) -> PushEvent:
     provider = "github"
     if event == "ping":
-        data = _load(provider, headers, body)
+        data = load_body(provider, headers, body)
         urls = tuple(u for u in (_optional_str(provider, data, "repository.html_url"),) if u)
         return _ping(provider, urls)
     if event != "push":
         raise _unsupported(provider, event, "push events")
-    data = _load(provider, headers, body)
+    data = load_body(provider, headers, body)
     before = _sha(_optional_str(provider, data, "before"))
     after = _sha(_optional_str(provider, data, "after"))
     files = _commit_files(provider, data, before, after, None, _GITHUB_MAX_COMMITS)
@@ -233,7 +234,7 @@ def _gitlab(event: str, headers: Mapping[str, str], body: bytes) -> PushEvent:
     # the kind only in the body.
     if event not in ("Push Hook", "Tag Push Hook", "System Hook"):
         raise _unsupported(provider, event, "push and tag push events")
-    data = _load(provider, headers, body)
+    data = load_body(provider, headers, body)
     kind = _optional_str(provider, data, "object_kind")
     if kind not in ("push", "tag_push"):
         raise _unsupported(provider, f"{event}/{kind or '?'}", "push and tag push events")
@@ -267,7 +268,7 @@ def _bitbucket_cloud(event: str, headers: Mapping[str, str], body: bytes) -> Pus
     provider = "bitbucket"
     if event != "repo:push":
         raise _unsupported(provider, event, "repo:push events")
-    data = _load(provider, headers, body)
+    data = load_body(provider, headers, body)
     changes = _field(data, "push.changes")
     if not isinstance(changes, list) or not changes or not isinstance(changes[0], dict):
         raise WebhookError(400, "bitbucket payload has no `push.changes[0]` object")
@@ -293,11 +294,11 @@ def _bitbucket_cloud(event: str, headers: Mapping[str, str], body: bytes) -> Pus
 def _bitbucket_server(event: str, headers: Mapping[str, str], body: bytes) -> PushEvent:
     provider = "bitbucket-server"
     if event == "diagnostics:ping":
-        _load(provider, headers, body)
+        load_body(provider, headers, body)
         return _ping(provider)
     if event != "repo:refs_changed":
         raise _unsupported(provider, event, "repo:refs_changed (Push) events")
-    data = _load(provider, headers, body)
+    data = load_body(provider, headers, body)
     clone = _field(data, "repository.links.clone")
     urls = tuple(
         link["href"]
@@ -326,7 +327,7 @@ def _gitea_like(provider: str) -> Callable[[str, Mapping[str, str], bytes], Push
     def parse_push(event: str, headers: Mapping[str, str], body: bytes) -> PushEvent:
         if event != "push":
             raise _unsupported(provider, event, "push events")
-        data = _load(provider, headers, body)
+        data = load_body(provider, headers, body)
         before = _sha(_optional_str(provider, data, "before"))
         after = _sha(_optional_str(provider, data, "after"))
         total = data.get("total_commits")
@@ -349,7 +350,7 @@ def _generic(event: str, headers: Mapping[str, str], body: bytes) -> PushEvent:
         return _ping(provider)
     if event not in ("", "push"):
         raise _unsupported(provider, event, "push events (X-Reconciler-Event: push)")
-    data = _load(provider, headers, body)
+    data = load_body(provider, headers, body)
     files = data.get("changed_files")
     if files is not None and (not isinstance(files, list) or not all(isinstance(f, str) for f in files)):
         raise WebhookError(400, "generic payload `changed_files` must be a list of paths, or null when unknown")

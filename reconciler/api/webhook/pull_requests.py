@@ -9,12 +9,12 @@ RECONCILER_PREVIEW_ALLOW_FORKS=true (and then under the same render limits as an
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from reconciler.api.webhook.event import WebhookError, lower_headers
+from reconciler.api.webhook.providers import load_body
 from reconciler.control.previews.request import InvalidPreviewRequest, PreviewRequest, PullRequest, check_request
 from reconciler.core.urls import same_repository
 from reconciler.model import Application
@@ -53,12 +53,7 @@ def parse_pull_request(provider: str, headers: Mapping[str, str], body: bytes) -
     """The pull-request event a delivery describes, or None when it is not one a preview acts on."""
     if provider not in _EVENTS or lower_headers(headers).get(_EVENT_HEADERS[provider], "").strip() != _EVENTS[provider]:
         return None
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise WebhookError(400, f"{provider} pull-request webhook body is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise WebhookError(400, f"{provider} pull-request webhook body must be a JSON object")
+    data = load_body(provider, lower_headers(headers), body)
     event = _gitlab(data) if provider == "gitlab" else _github_like(provider, data)
     if event is None or event.action not in PREVIEW_ACTIONS[provider]:
         return None
