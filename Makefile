@@ -48,7 +48,7 @@ TEST_WORKERS ?= 4
 test: install test-tools
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --durations=20
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist worksteal --durations=20
 
 lint: install
 	$(VENV)/bin/ruff check .

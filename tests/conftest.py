@@ -231,3 +231,9 @@ def fixture_files(folder: str, under: str = "") -> dict[str, str]:
     prefix = f"{under.rstrip('/')}/" if under else ""
     files = sorted(file for file in root.rglob("*") if file.is_file())
     return {prefix + file.relative_to(root).as_posix(): file.read_text() for file in files}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `slow` run first (in their collection order), so pytest-xdist's workers end
+    on the many short tests together instead of waiting for one that started last."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -7,6 +7,9 @@ queued; `/metrics` reads every counter from Redis, so any replica reports the wh
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
@@ -16,6 +19,19 @@ from reconciler.api.models import ErrorBody
 from reconciler.core.urls import redact_url
 
 REDIS_SETTINGS = "REDIS_URL or RECONCILER_REDIS_SENTINELS"
+# The probe answers within the chart's readiness timeout (5 s, with the broker's 2 s check):
+# the store's client rides a failover for about 12 s, which a probe must not wait out.
+PING_TIMEOUT_SECONDS = 2.0
+
+
+def _redis_answers(ping: Callable[[], bool]) -> bool:
+    """`ping()`, or False when it has not answered within PING_TIMEOUT_SECONDS (it then ends in
+    a daemon thread: nothing waits for it, not even the process's exit)."""
+    answer: list[bool] = []
+    thread = threading.Thread(target=lambda: answer.append(ping()), daemon=True, name="readyz-ping")
+    thread.start()
+    thread.join(PING_TIMEOUT_SECONDS)
+    return bool(answer and answer[0])
 
 
 def ops_router() -> APIRouter:
@@ -35,8 +51,9 @@ def ops_router() -> APIRouter:
         problems = []
         try:
             store = ctx.services().store
-            if not store.ping():
-                problems.append(f"Redis {_redis_url(store)} does not answer PING: check {REDIS_SETTINGS}")
+            if not _redis_answers(store.ping):
+                problems.append(f"Redis {_redis_url(store)} does not answer PING within {PING_TIMEOUT_SECONDS:g} s: "
+                                f"check {REDIS_SETTINGS}")
         except Exception as exc:  # building the clients failed: report it, do not crash the probe
             problems.append(f"Redis is not reachable: {type(exc).__name__}: check {REDIS_SETTINGS}")
         broker = ctx.broker_problem()

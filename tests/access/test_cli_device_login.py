@@ -18,7 +18,7 @@ from tests.access.conftest import AccessApi, provider_login
 from tests.access.test_cli_login import cli_env, run, stored
 from tests.access.test_rbac_rest import POLICY, setup_teams
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
 

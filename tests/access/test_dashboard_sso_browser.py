@@ -16,7 +16,7 @@ from tests.access.conftest import AccessApi
 from tests.conftest import GitRepo
 from tests.integration.conftest import System
 
-pytestmark = pytest.mark.timeout(150)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
 
 POLICY = """\
 p, role:team-a, applications, *, team-a/*, allow

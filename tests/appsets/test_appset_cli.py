@@ -21,7 +21,7 @@ from tests.conftest import GitRepo
 from tests.dashboard.conftest import ADMIN_TOKEN, Dashboard, dashboard  # noqa: F401
 from tests.integration.conftest import System
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 
 def cli(board: Dashboard, *args: str) -> subprocess.CompletedProcess[str]:

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from collections.abc import Callable
 
+import pytest
+
 from tests.api.test_app_views_api import deployment
 from tests.conftest import GitRepo
 from tests.integration.conftest import System
@@ -20,6 +22,8 @@ from tests.integration.sync_helpers import (  # noqa: F401 (the kubesim fixture 
     sync_now,
     wait_operation_end,
 )
+
+pytestmark = pytest.mark.slow  # workers and a subprocess per command
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:

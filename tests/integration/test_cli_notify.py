@@ -10,12 +10,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from reconciler.control import user_actions as actions
 from reconciler.model import parse_manifests
 from reconciler.state import Store
 from tests.notification_servers import http_receiver
+
+pytestmark = pytest.mark.slow  # a subprocess per command
 
 CATALOG = Path(__file__).resolve().parent.parent / "fixtures" / "notifications" / "catalog-install.yaml"
 

@@ -15,6 +15,8 @@ from tests.conftest import GitRepo
 from tests.integration.conftest import System
 from tests.integration.sync_helpers import NAMESPACE, app_manifest, config_map, register_app
 
+pytestmark = pytest.mark.slow  # workers and a subprocess per command
+
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)  # REDIS_URL: the session's Redis (set by the celery_app fixture)

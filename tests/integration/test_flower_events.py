@@ -21,6 +21,8 @@ import pytest
 
 from reconciler.state.redis_server import RedisProcess
 
+pytestmark = pytest.mark.slow  # Flower, a worker and a Redis of its own
+
 AUTH = "flower:test-password"
 
 

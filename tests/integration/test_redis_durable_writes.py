@@ -20,7 +20,7 @@ from reconciler.state import Keys, Store
 from reconciler.state.connection import redis_endpoint
 from reconciler.state.sentinel_group import SentinelGroup
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 
 @pytest.fixture

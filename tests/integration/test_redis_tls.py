@@ -25,7 +25,7 @@ from tests.tls_certs import Certificates, make_certificates
 
 PASSWORD = "tls-test-password-0123"
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 
 @pytest.fixture
