@@ -119,6 +119,11 @@ def configure(app: Celery, settings: Settings | None = None, timings: TaskTiming
         },
         task_acks_late=True,
         task_reject_on_worker_lost=True,
+        # A worker that lost its broker connection (a Redis failover) cannot acknowledge what it
+        # runs, so those messages are delivered again; the running copies are stopped first, so
+        # a copy stalled on the old primary cannot write beside the one redelivered (Celery 6's
+        # default).
+        worker_cancel_long_running_tasks_on_connection_loss=True,
         worker_prefetch_multiplier=1,
         task_time_limit=timings.time_limit,
         task_soft_time_limit=timings.soft_time_limit,

@@ -175,7 +175,8 @@ def overlapping_syncs(entries: list[dict[str, Any]]) -> list[str]:
         ordered = sorted(ops.items(), key=lambda item: item[1][0])
         for (first, (_, first_end)), (second, (second_start, _)) in itertools.pairwise(ordered):
             if second_start < first_end:
-                problems.append(f"{app}: {second} wrote before {first} had finished")
+                problems.append(f"{app}: {second} wrote at {second_start:.3f} before {first} had finished "
+                                f"(its last write at {first_end:.3f})")
     return problems
 
 

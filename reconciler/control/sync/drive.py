@@ -18,6 +18,7 @@ stopping the hooks still running.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -36,7 +37,7 @@ from reconciler.control.sync.steps.base import Outcome, StepContext
 from reconciler.control.sync.visible import write_state
 from reconciler.control.teardown import REPLY_TTL_SECONDS
 from reconciler.core.errors import ReconcilerError
-from reconciler.engine.cluster import KubeError
+from reconciler.engine.cluster import Cluster, KubeError
 from reconciler.model import Application, SpecError, with_source
 from reconciler.model.operation import OperationPhase
 from reconciler.services import Services
@@ -135,17 +136,33 @@ def _run(services: Services, op: Operation, index: int, lock_ttl: float) -> Outc
     store = services.store
     app = load_application(store, op.app)
     cluster = services.clusters.for_destination(app.destination)
+    guard = None
     if op.kind == OperationKind.SYNC:
         app = effective_app(app, op)
-        if not fencing.still_held(services, app, cluster, op.id, lock_ttl):
-            raise _FencedOff
+        guard = _fence_guard(services, app, cluster, op.id, lock_ttl)
+        guard()
     step = op.steps[index]
     ctx = StepContext(
         app=app, cluster=cluster, op=op, index=index,
         settings=services.settings, inventory=store, confirmations=store, deletions=store, services=services,
     )
-    with cluster.acting_for(op.id):  # every write names its operation (User-Agent)
+    with cluster.acting_for(op.id, before_write=guard):  # every write names its operation (User-Agent)
         return RUNNERS[step.type](ctx, step)
+
+
+def _fence_guard(
+    services: Services, app: Application, cluster: Cluster, op_id: str, lock_ttl: float
+) -> Callable[[], None]:
+    """The check before a step's writes, and again before each write: a step stalled mid-way
+    (its Redis riding a failover) while a redelivered copy of it ended the operation and
+    released the fence must not write after the next operation took the fence. Free within the
+    reuse window of the last renewal (control/fencing.py), one renewal after it."""
+
+    def check() -> None:
+        if not fencing.still_held(services, app, cluster, op_id, lock_ttl):
+            raise _FencedOff
+
+    return check
 
 
 def _fenced_off(services: Services, op: Operation) -> list[Next]:

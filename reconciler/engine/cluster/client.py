@@ -16,7 +16,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlparse
 
@@ -84,15 +84,27 @@ class Cluster(ClusterReads):
         self.managed_scope: ManagedScope | None = None
 
     @contextlib.contextmanager
-    def acting_for(self, operation: str) -> Iterator[None]:
+    def acting_for(self, operation: str, before_write: Callable[[], None] | None = None) -> Iterator[None]:
         """Requests of this thread name `operation` in their User-Agent meanwhile, so the API
-        server's audit log says which sync operation made each write."""
-        previous = getattr(self._acting, "operation", "")
-        self._acting.operation = operation
+        server's audit log says which sync operation made each write. `before_write` is called
+        before each write (not a read or a dry-run); it raises to stop the write, and its own
+        requests do not call it again."""
+        previous = (getattr(self._acting, "operation", ""), getattr(self._acting, "before_write", None))
+        self._acting.operation, self._acting.before_write = operation, before_write
         try:
             yield
         finally:
-            self._acting.operation = previous
+            self._acting.operation, self._acting.before_write = previous
+
+    def _guard_write(self) -> None:
+        guard = getattr(self._acting, "before_write", None)
+        if guard is None:
+            return
+        self._acting.before_write = None  # the guard's own requests (the fence's renewal) pass
+        try:
+            guard()
+        finally:
+            self._acting.before_write = guard
 
     @classmethod
     def for_host(cls, host: str, **kwargs: Any) -> Cluster:
@@ -220,6 +232,8 @@ class Cluster(ClusterReads):
         query = [(_QUERY_NAMES[name], value) for name, value in params.items()
                  if value is not None and name in _QUERY_NAMES]
         body = params.get("body")
+        if method.upper() != "GET" and verb != "dry-run":
+            self._guard_write()
         try:
             request = self.api_client.param_serialize(
                 method.upper(), path, query_params=query, header_params=headers, body=body,
