@@ -93,3 +93,24 @@ def test_a_step_whose_operation_lost_its_lock_writes_nothing_and_ends_it_with_er
     state = services.store.operation_state("shop") or {}
     assert state["phase"] == "Error" and "lost its lock" in state["message"]
     assert services.store.operation("op-1")["step"] == 1  # not advanced
+
+
+def test_a_cascade_delete_of_an_unknown_app_answers_not_found(services: Services) -> None:
+    from reconciler.control.sync.delete_start import start_delete
+    from reconciler.control.sync.operation import DeleteRequest
+
+    assert start_delete(services, DeleteRequest(app="gone", request_id="del-1"), lock_ttl=30) == []
+    assert services.store.wait_reply("del-1", 1) == {"found": False}
+
+
+def test_a_redelivered_cascade_delete_whose_delete_already_ran_pushes_no_reply(services: Services) -> None:
+    """Its own end answers the caller: a "not found" from the copy must not be read first."""
+    from reconciler.control.sync.delete_start import start_delete
+    from reconciler.control.sync.operation import DeleteRequest
+    from reconciler.control.sync.ports import OperationBook
+    from reconciler.model.operation import OperationPhase
+
+    # The delete ran: the app is gone, its operation ended (a stub kept for an hour).
+    OperationBook(services.store).end("del-2", "shop", OperationPhase.SUCCEEDED, 3600)
+    assert start_delete(services, DeleteRequest(app="shop", request_id="del-2"), lock_ttl=30) == []
+    assert services.store.wait_reply("del-2", 0.2) is None

@@ -32,7 +32,11 @@ def start_delete(services: Services, request: DeleteRequest, lock_ttl: float) ->
     store = services.store
     name, op_id = request.app, request.request_id
     if store.app_manifest(name) is None:
-        store.put_reply(op_id, {"found": False}, REPLY_TTL_SECONDS)
+        # A copy of this task redelivered after its delete ran and removed the app has nothing
+        # to say: the delete's own end answers the caller, and a "not found" pushed first
+        # would be read in its place.
+        if store.operation(op_id) is None:
+            store.put_reply(op_id, {"found": False}, REPLY_TTL_SECONDS)
         return []
     book = OperationBook(store)
     if store.lock_holder(name) == op_id and store.renew_lock(name, op_id, lock_ttl):
