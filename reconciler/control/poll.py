@@ -119,8 +119,9 @@ def refresh(
     store.write_status(name, status)
     notify_app_event(services, name)
     _tell_parent_of_health_change(services, name, previous, status)
-    if status["health"]["status"] == "Progressing" and _rolling_out(services, name):
-        # Argo CD refreshes on every watched change; we look again soon while a rollout runs.
+    if status["health"]["status"] == "Progressing" and status["liveState"] != "watch" and _rolling_out(services, name):
+        # Argo CD refreshes on every watched change, and so does the watcher here (a rollout's
+        # changes each queue a poll); where it does not serve the app, we look again soon.
         store.poll_soon(name, time.time() + PROGRESSING_POLL_SECONDS)
     # An app whose cascade delete was asked for, or kept it (a PreDelete or PostDelete hook), is
     # never synced again (Argo CD: an app with a deletionTimestamp does not sync).
