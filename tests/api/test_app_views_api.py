@@ -53,8 +53,10 @@ def synced_shop(system: System, git_repo_factory: Callable[..., GitRepo]) -> Sys
     system.wait_for(lambda: system.status("shop"), what="the first poll")
     sync_now(system, "shop")
     wait_operation_end(system, "shop")
-    system.wait_for(lambda: any(p["metadata"]["name"].startswith("web-") for p in
-                                system.cluster.list("v1", "Pod", namespace="shop")), what="web's pod")
+    # Running, not only created: a container still being created has no logs to read or follow yet.
+    system.wait_for(lambda: any(p["metadata"]["name"].startswith("web-") and (p.get("status") or {}).get("phase")
+                                == "Running" for p in system.cluster.list("v1", "Pod", namespace="shop")),
+                    what="web's pod running")
     return system
 
 

@@ -180,6 +180,21 @@ def overlapping_syncs(entries: list[dict[str, Any]]) -> list[str]:
     return problems
 
 
+def timeline(entries: list[dict[str, Any]], overlaps: list[str]) -> list[str]:
+    """The requests about the apps in `overlaps` (their ConfigMap and their fence's Lease), for
+    the failure message: when, what, the answer, which operation."""
+    apps = {problem.split(":", 1)[0] for problem in overlaps}
+    lines = []
+    for entry in entries:
+        name = entry["path"].rsplit("/", 1)[-1]
+        if name not in apps and name.removeprefix("reconciler-sync-") not in apps:
+            continue
+        match = OPERATION_AGENT.search(entry.get("userAgent") or "")
+        lines.append(f"{entry['time']:.3f} {entry['method']} {entry['path']}?{entry['query']} {entry['status']} "
+                     f"{match.group(1) if match else '-'}")
+    return lines
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(420)
 def test_every_app_converges_with_nothing_lost_while_the_redis_primary_is_killed_again_and_again(
@@ -272,7 +287,9 @@ def test_every_app_converges_with_nothing_lost_while_the_redis_primary_is_killed
             missing = {op for seen_app, op in successes.seen if seen_app == app} - set(recorded)
             assert not missing, f"{app}: syncs reported Succeeded but absent from history: {missing}"
         # No two syncs of one app wrote to the cluster at the same time.
-        assert overlapping_syncs(kubesim.api.requests()) == []
+        entries = kubesim.api.requests()
+        overlaps = overlapping_syncs(entries)
+        assert overlaps == [], "\n".join([*overlaps, *timeline(entries, overlaps)])
     finally:
         successes.stop.set()
         processes.stop()

@@ -112,6 +112,10 @@ class SyncFence:
         """Take the Lease for `operation` (None), or say who holds it (Refused). `probably_new`:
         no sync of the app ever started, so its Lease most likely does not exist: create it
         without reading it first (one request instead of two; a 409 reads it as usual)."""
+        with self.cluster.acting_for(operation):  # the audit log names the operation, as for its writes
+            return self._claim(operation, duration, probably_new)
+
+    def _claim(self, operation: str, duration: float, probably_new: bool) -> Refused | None:
         name = lease_name(self.app)
         if probably_new and self._create(operation, duration) is None:
             return None
@@ -161,7 +165,8 @@ class SyncFence:
             {"op": "replace", "path": "/spec/renewTime", "value": _micro_time(_now())},
             {"op": "replace", "path": "/spec/leaseDurationSeconds", "value": max(int(duration + 0.999), 1)},
         ]
-        return self._patch("renew", patch)
+        with self.cluster.acting_for(operation):
+            return self._patch("renew", patch)
 
     def release(self, operation: str) -> bool:
         """Give the Lease up if `operation` holds it; False when it did not."""
@@ -169,7 +174,8 @@ class SyncFence:
             {"op": "test", "path": "/spec/holderIdentity", "value": operation},
             {"op": "replace", "path": "/spec/holderIdentity", "value": ""},
         ]
-        return self._patch("release", patch)
+        with self.cluster.acting_for(operation):
+            return self._patch("release", patch)
 
     def _patch(self, what: str, patch: list[dict[str, Any]]) -> bool:
         try:
