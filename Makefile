@@ -43,6 +43,8 @@ test-tools:
 # so twice the cores keeps both busy (six finished about a minute sooner but loaded the cores
 # enough to make timing-sensitive system tests fail now and then). Every fixture starts its
 # servers on free ports, and each worker has its own Redis. TEST_WORKERS=0 runs them in one process.
+# Tests marked `slow` are collected first (tests/conftest.py) and idle workers steal queued
+# tests (`--dist worksteal`), so the run does not end waiting on one long test started last.
 TEST_WORKERS ?= 4
 
 test: install test-tools

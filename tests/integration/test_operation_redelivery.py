@@ -114,3 +114,25 @@ def test_a_redelivered_cascade_delete_whose_delete_already_ran_pushes_no_reply(s
     OperationBook(services.store).end("del-2", "shop", OperationPhase.SUCCEEDED, 3600)
     assert start_delete(services, DeleteRequest(app="shop", request_id="del-2"), lock_ttl=30) == []
     assert services.store.wait_reply("del-2", 0.2) is None
+
+
+def test_a_sync_start_delivered_again_after_its_operation_ended_starts_nothing(services: Services) -> None:
+    """A worker that lost Redis before acknowledging the task gets it again: a second run would
+    sync the request once more, after (and perhaps backwards from) the syncs since."""
+    from reconciler.control.requests import SyncRequest
+    from reconciler.control.sync.ports import OperationBook
+    from reconciler.control.sync.start import start_sync
+    from reconciler.model.operation import OperationPhase
+
+    from reconciler.control.catalog import register
+    from reconciler.model import parse_manifests
+
+    register(services.store, parse_manifests(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: shop, namespace: argocd}\n"
+        "spec:\n  project: default\n  source: {repoURL: 'https://example.com/r.git', path: app}\n"
+        "  destination: {server: 'https://kubernetes.default.svc', namespace: shop}\n", source_file="shop.yaml"))
+    OperationBook(services.store).end("op-9", "shop", OperationPhase.SUCCEEDED, 3600)
+    request = SyncRequest(app="shop", trigger="user", revision="abc")
+    assert start_sync(services, request, lock_ttl=30, op_id="op-9") == []
+    assert services.store.operation_state("shop") is None  # no operation started (or failed) again
+    assert services.store.lock_holder("shop") is None

@@ -31,12 +31,13 @@ def start_delete(services: Services, request: DeleteRequest, lock_ttl: float) ->
     or leave it waiting while a sync holds the app (that sync's end hands it on)."""
     store = services.store
     name, op_id = request.app, request.request_id
-    if store.app_manifest(name) is None:
-        # A copy of this task redelivered after its delete ran and removed the app has nothing
-        # to say: the delete's own end answers the caller, and a "not found" pushed first
-        # would be read in its place.
-        if store.operation(op_id) is None:
-            store.put_reply(op_id, {"found": False}, REPLY_TTL_SECONDS)
+    existing, manifest = store.operation(op_id), store.app_manifest(name)
+    if existing is not None and (existing.get("ended") or manifest is None):
+        # Delivered again after its delete ran, or after it removed the app: the delete's own
+        # end answers the caller, and a "not found" from this copy would be read first.
+        return []
+    if manifest is None:
+        store.put_reply(op_id, {"found": False}, REPLY_TTL_SECONDS)
         return []
     book = OperationBook(store)
     if store.lock_holder(name) == op_id and store.renew_lock(name, op_id, lock_ttl):

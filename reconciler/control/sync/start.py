@@ -58,6 +58,12 @@ def start_sync(services: Services, request: SyncRequest, lock_ttl: float, op_id:
     resumes under it instead of waiting behind its own dead operation.
     """
     store = services.store
+    if op_id and (store.operation(op_id) or {}).get("ended"):
+        # Delivered again after its operation ended (a worker that lost Redis before it could
+        # acknowledge the task): starting it afresh would sync its request a second time, after
+        # (and perhaps backwards from) the operations since.
+        log.info("sync start redelivered after its operation ended: nothing to do", extra={"operation": op_id})
+        return []
     store.clear_queued(request.app)
     try:
         app = load_application(store, request.app)
