@@ -103,6 +103,11 @@ class AccessState(RedisState):
         (requests in the window so far, seconds until the window ends)."""
         return self._count_in_window(Keys.device_rate(source), window_seconds)
 
+    def count_login_request(self, source: str, window_seconds: int = 60) -> tuple[int, float]:
+        """Count one single sign-on started by `source` in the current fixed window; returns
+        (requests in the window so far, seconds until the window ends)."""
+        return self._count_in_window(Keys.login_rate(source), window_seconds)
+
     def take_device_user_code(self, user_code: str) -> str | None:
         """The device sign-in a user code stands for, once: a code confirmed is used up."""
         raw = self.r.getdel(Keys.device_user_code(user_code))

@@ -230,6 +230,11 @@ class Keys:
         return f"{PREFIX}:device-rate:{source}"
 
     @staticmethod
+    def login_rate(source: str) -> str:
+        """Single sign-ons started by one client address in the current minute."""
+        return f"{PREFIX}:login-rate:{source}"
+
+    @staticmethod
     def device_user_code(user_code: str) -> str:
         """The user code a person types at /auth/device -> the hash of its device code."""
         return f"{PREFIX}:device-user-code:{user_code}"

@@ -372,3 +372,17 @@ def test_an_event_stream_ends_once_its_project_token_is_revoked(access_api: Call
         assert admin.delete(f"/api/v1/projects/team-a/roles/ci/token/{made['id']}").status_code == 200
     assert ended.wait(30), "the stream went on after its token was revoked"
     assert events[-1] == "unauthorized"
+
+
+def test_a_client_starting_sign_ins_again_and_again_is_held_back(access_api: Callable[..., AccessApi]) -> None:
+    """Each sign-in started is a record in Redis until it times out: an anonymous flood of them
+    must not fill a Redis that refuses writes when full."""
+    from reconciler.api.access.auth_routes import LOGIN_REQUESTS_PER_MINUTE
+
+    api = access_api(POLICY)
+    with httpx.Client(base_url=api.url, trust_env=False) as browser:
+        answers = [browser.get("/auth/login") for _ in range(LOGIN_REQUESTS_PER_MINUTE + 1)]
+    assert [a.status_code for a in answers[:-1]] == [302] * LOGIN_REQUESTS_PER_MINUTE
+    assert answers[-1].status_code == 429
+    assert "sign-ins started from 127.0.0.1 this minute" in answers[-1].json()["error"]
+    assert int(answers[-1].headers["Retry-After"]) >= 1

@@ -119,13 +119,12 @@ def test_a_redelivered_cascade_delete_whose_delete_already_ran_pushes_no_reply(s
 def test_a_sync_start_delivered_again_after_its_operation_ended_starts_nothing(services: Services) -> None:
     """A worker that lost Redis before acknowledging the task gets it again: a second run would
     sync the request once more, after (and perhaps backwards from) the syncs since."""
+    from reconciler.control.catalog import register
     from reconciler.control.requests import SyncRequest
     from reconciler.control.sync.ports import OperationBook
     from reconciler.control.sync.start import start_sync
-    from reconciler.model.operation import OperationPhase
-
-    from reconciler.control.catalog import register
     from reconciler.model import parse_manifests
+    from reconciler.model.operation import OperationPhase
 
     register(services.store, parse_manifests(
         "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: shop, namespace: argocd}\n"

@@ -47,6 +47,11 @@ from reconciler.api.errors import ApiError
 LOGIN_COOKIE = "reconciler_login"
 LOGIN_TTL_SECONDS = 600  # time to get through the provider's login page
 GRANT_TTL_SECONDS = 120  # time for the CLI to collect its session
+# Each sign-in started is a record in Redis until its provider page times out: an anonymous
+# caller must not be able to fill a Redis that refuses writes when full (noeviction). A person
+# needs one; the limit leaves room for an office behind one address (RECONCILER_TRUSTED_PROXIES
+# gives each person their own address behind a proxy).
+LOGIN_REQUESTS_PER_MINUTE = 60
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -82,8 +87,18 @@ def _secure(request: Request) -> bool:
     return context(request).settings.external_url.startswith("https://")
 
 
+def _hold_back_floods(request: Request) -> None:
+    source = request.client.host if request.client else "unknown"
+    count, wait = context(request).services().store.count_login_request(source)
+    if count > LOGIN_REQUESTS_PER_MINUTE:
+        raise ApiError(429, f"more than {LOGIN_REQUESTS_PER_MINUTE} sign-ins started from {source} this minute: "
+                            f"wait {wait:.0f}s and sign in again",
+                       headers={"Retry-After": str(max(1, int(wait + 0.999)))})  # fmt: skip
+
+
 def _start(request: Request, return_to: str, cli: dict[str, str] | None, device_hash: str = "") -> RedirectResponse:
     oidc = _oidc(request)
+    _hold_back_floods(request)
     state, nonce, verifier, bind = (secrets.token_urlsafe(32) for _ in range(4))
     record: dict[str, Any] = {"verifier": verifier, "nonce": nonce, "bind": _sha256(bind), "returnTo": return_to}
     if cli is not None:
