@@ -6,7 +6,7 @@ ended the operation stops before its next write once another operation holds the
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,14 @@ def app() -> Application:
     return parse_application(APP, source_file="test")
 
 
+def claimed_by_op_a(services: Services, app: Application) -> tuple[Cluster, Callable[[], None]]:
+    """The app's cluster, its fence claimed by operation op-a, and the check op-a's steps make
+    before each write."""
+    cluster = services.clusters.for_destination(app.destination)
+    assert fencing.claim(services, app, "op-a", LOCK_TTL, probably_new=True) is None
+    return cluster, drive._fence_guard(services, app, cluster, "op-a", LOCK_TTL)
+
+
 def lease_requests(kubesim: Any) -> list[str]:
     return [e["method"] for e in kubesim.api.requests() if "/leases" in e["path"]]
 
@@ -67,9 +75,7 @@ def test_a_held_fence_refuses_another_operation_until_released(
 def test_a_stalled_step_stops_before_its_next_write_once_another_operation_holds_the_fence(
     services: Services, app: Application, kubesim: Any
 ) -> None:
-    cluster = services.clusters.for_destination(app.destination)
-    assert fencing.claim(services, app, "op-a", LOCK_TTL, probably_new=True) is None
-    guard = drive._fence_guard(services, app, cluster, "op-a", LOCK_TTL)
+    cluster, guard = claimed_by_op_a(services, app)
     with cluster.acting_for("op-a", before_write=guard):
         cluster.apply(config_map("first"))
         before = len(lease_requests(kubesim))
@@ -93,9 +99,7 @@ def test_a_stalled_step_stops_before_its_next_write_once_another_operation_holds
 def test_a_step_renews_the_fence_before_a_write_once_the_reuse_window_passed(
     services: Services, app: Application, kubesim: Any
 ) -> None:
-    cluster = services.clusters.for_destination(app.destination)
-    assert fencing.claim(services, app, "op-a", LOCK_TTL, probably_new=True) is None
-    guard = drive._fence_guard(services, app, cluster, "op-a", LOCK_TTL)
+    cluster, guard = claimed_by_op_a(services, app)
     time.sleep(LOCK_TTL / 10 + 0.2)
     with cluster.acting_for("op-a", before_write=guard):
         before = len(lease_requests(kubesim))
