@@ -8,6 +8,7 @@ what nobody registered, never an app or project an admin or another parent regis
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import zlib
 from collections.abc import Iterable
@@ -165,9 +166,15 @@ def project_named(store: Store, name: str) -> tuple[AppProject | None, str]:
             "`reconciler app create -f FILE` or use project \"default\""
         )
     try:
-        return parse_project(manifest, source_file=f"registered project {name}"), ""
+        project = parse_project(manifest, source_file=f"registered project {name}")
     except SpecError as exc:
         return None, f"project {name!r} is invalid: {exc}"
+    if project.permit_only_project_scoped_clusters:
+        from reconciler.services import registered_cluster_secrets  # (the Kubernetes client: loaded only here)
+
+        scoped = tuple((c.name, c.server) for c in registered_cluster_secrets(store) if c.project == name)
+        project = dataclasses.replace(project, scoped_clusters=scoped)
+    return project, ""
 
 
 def ownership_problems(store: Store, parent: str, manifests: Iterable[dict[str, Any]]) -> dict[tuple[str, str], str]:

@@ -125,9 +125,27 @@ def _destination_problem(project: AppProject, destination: Destination, clusters
                     f'"{project.name}": denied by {key} "{pattern}" (spec.destinations[{index}].{key})'
                 )
     if matched:
-        return None
+        return _scoped_cluster_problem(project, destination)
     shown = _describe_destination(destination)
     return f'{shown} is not permitted in project "{project.name}" (spec.destinations)'
+
+
+def _scoped_cluster_problem(project: AppProject, destination: Destination) -> str | None:
+    """spec.permitOnlyProjectScopedClusters: a destination the project's list permits must also
+    be a cluster whose Secret is scoped to the project (Argo CD compares the Secret's name with
+    the destination's name, or its server with the destination's server)."""
+    if not project.permit_only_project_scoped_clusters:
+        return None
+    for name, server in project.scoped_clusters:
+        if (destination.name and name == destination.name) or (
+            destination.server and server.rstrip("/") == destination.server.rstrip("/")
+        ):
+            return None
+    return (
+        f'{_describe_destination(destination)} is not permitted in project "{project.name}": it allows only '
+        f"clusters scoped to it (spec.permitOnlyProjectScopedClusters), and no cluster Secret with "
+        f'`project: {project.name}` is that cluster; add the field to its Secret or turn the setting off'
+    )
 
 
 def _describe_destination(destination: Destination) -> str:

@@ -374,6 +374,8 @@ def _parse_project(r: FieldReader, doc: dict[str, Any]) -> AppProject:
         sync_windows=_read_sync_windows(r, spec),
         roles=read_project_roles(r, spec, name),
         orphaned_resources=_read_orphaned_resources(r, spec),
+        permit_only_project_scoped_clusters=r.boolean(
+            spec, "permitOnlyProjectScopedClusters", "spec.permitOnlyProjectScopedClusters"),
         manifest=copy.deepcopy(doc),
         source_file=r.file,
     )

@@ -278,6 +278,12 @@ class AppProject:
     sync_windows: tuple[SyncWindow, ...] = ()
     roles: tuple[ProjectRole, ...] = ()
     orphaned_resources: OrphanedResources | None = None
+    # spec.permitOnlyProjectScopedClusters: destinations only on clusters whose Secret names
+    # this project (`project:`), as Argo CD's AppProject.IsDestinationPermitted.
+    permit_only_project_scoped_clusters: bool = False
+    # (name, server) of the cluster Secrets scoped to this project, filled where the project is
+    # loaded with the system's clusters (control/catalog.py); read only with the flag above.
+    scoped_clusters: tuple[tuple[str, str], ...] = field(default=(), compare=False)
     manifest: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     source_file: str = ""
 

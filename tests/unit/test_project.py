@@ -314,3 +314,38 @@ def test_glob_match(pattern: str, value: str, expected: bool) -> None:
 def test_glob_double_star_crosses_separators() -> None:
     assert glob_match("https://github.com/org/**", "https://github.com/org/a/b", "/")
     assert not glob_match("https://github.com/org/*", "https://github.com/org/a/b", "/")
+
+
+# --- permitOnlyProjectScopedClusters ------------------------------------------------------
+
+
+def test_a_project_limited_to_its_scoped_clusters_refuses_a_cluster_not_scoped_to_it() -> None:
+    """Argo CD's AppProject.IsDestinationPermitted: the destination must also be a cluster whose
+    Secret names the project."""
+    limited = dataclasses.replace(_project(), permit_only_project_scoped_clusters=True)
+    [problem] = check_application(limited, _app())
+    assert "allows only clusters scoped to it (spec.permitOnlyProjectScopedClusters)" in problem
+    assert "`project: team-a`" in problem
+    scoped = dataclasses.replace(limited, scoped_clusters=(("in-cluster", IN_CLUSTER),))
+    assert check_application(scoped, _app()) == []
+    by_name = dataclasses.replace(limited, scoped_clusters=(("prod", "https://prod.example.com"),),
+                                  destinations=(ProjectDestination(name="prod", namespace="*"),))
+    assert check_application(by_name, _app(name="prod")) == []
+
+
+def test_a_scoped_cluster_does_not_widen_the_projects_destinations() -> None:
+    limited = dataclasses.replace(_project(), permit_only_project_scoped_clusters=True,
+                                  scoped_clusters=(("in-cluster", IN_CLUSTER),))
+    [problem] = check_application(limited, _app(namespace="elsewhere"))
+    assert "(spec.destinations)" in problem
+
+
+def test_the_setting_is_read_from_the_manifest() -> None:
+    from reconciler.model import SpecError, parse_project
+
+    manifest = {"apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject", "metadata": {"name": "team-a"},
+                "spec": {"permitOnlyProjectScopedClusters": True}}
+    assert parse_project(manifest).permit_only_project_scoped_clusters
+    manifest["spec"]["permitOnlyProjectScopedClusters"] = "yes"
+    with pytest.raises(SpecError, match=r"spec\.permitOnlyProjectScopedClusters"):
+        parse_project(manifest)
