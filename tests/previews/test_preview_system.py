@@ -3,6 +3,8 @@ app-of-apps), kubesim, Redis and Celery workers."""
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from reconciler.control.previews.document import commit_state, exit_code
@@ -16,11 +18,23 @@ from tests.previews.conftest import writes
 PROD_VALUES = "apps/api/values-prod.yaml"
 
 
-def branch(repo: GitRepo, name: str, files: dict[str, str], message: str = "change") -> str:
-    repo.git("checkout", "-q", "-b", name)
-    sha = repo.commit(files, message=message)
-    repo.git("checkout", "-q", "main")
-    return sha
+def branch(repo: GitRepo, name: str, files: dict[str, str], message: str = "change",
+           removed: tuple[str, ...] = ()) -> str:
+    """Commit `files` (and the removal of `removed`) on branch `name` (made from main when new)
+    in a worktree of its own: the
+    repository's HEAD stays on main throughout, so an app polling `HEAD` never sees the branch
+    (a checkout of it, even for a moment, had the seed's automated apps sync it and back)."""
+    worktree = repo.path.parent / f"{repo.path.name}-{name}-worktree"
+    exists = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"refs/heads/{name}"], cwd=repo.path,
+                            capture_output=True, check=False).returncode == 0
+    repo.git("worktree", "add", "-q", *((str(worktree), name) if exists else ("-b", name, str(worktree), "main")))
+    try:
+        on_branch = GitRepo(worktree)
+        if removed:
+            on_branch.remove(*removed)
+        return on_branch.commit(files, message=message)
+    finally:
+        repo.git("worktree", "remove", "--force", str(worktree))
 
 
 def by_name(document: dict) -> dict[str, dict]:
@@ -71,12 +85,9 @@ BILLING_CONFIG = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: billing-co
 def test_an_app_added_to_the_app_of_apps_shows_as_added_and_a_dropped_one_as_removed(
     system: System, synced_seed: GitRepo, services: Services
 ) -> None:
-    synced_seed.git("checkout", "-q", "-b", "billing")
-    synced_seed.write({"argocd/apps/billing.yaml": BILLING_APP.format(repo=synced_seed.url),
-                       "apps/billing/config.yaml": BILLING_CONFIG})  # fmt: skip
-    synced_seed.remove("argocd/apps/worker.yaml")
-    synced_seed.commit(message="billing in, worker out")
-    synced_seed.git("checkout", "-q", "main")
+    branch(synced_seed, "billing", {"argocd/apps/billing.yaml": BILLING_APP.format(repo=synced_seed.url),
+                                    "apps/billing/config.yaml": BILLING_CONFIG},
+           message="billing in, worker out", removed=("argocd/apps/worker.yaml",))  # fmt: skip
     system.kubesim.api.clear_log()
     document = run_preview(services, PreviewRequest(synced_seed.url, "main", "billing"))
     apps = by_name(document)
@@ -130,11 +141,8 @@ def test_an_applicationset_app_added_at_head_shows_as_added_and_a_dropped_one_as
                       template)
     user_actions.create(system.store, parse_manifests(yaml.safe_dump(manifest)), owner="api")
     system.wait_for(lambda: system.store.apps_owned_by("apps") == ["jobs", "web"], 60, "the set generates two apps")
-    repo.git("checkout", "-q", "-b", "shop")
-    repo.write({"apps/shop/cm.yaml": CONFIGMAP.format(name="shop")})
-    repo.remove("apps/jobs")
-    repo.commit(message="shop in, jobs out")
-    repo.git("checkout", "-q", "main")
+    branch(repo, "shop", {"apps/shop/cm.yaml": CONFIGMAP.format(name="shop")}, message="shop in, jobs out",
+           removed=("apps/jobs",))
     document = run_preview(services, PreviewRequest(repo.url, "main", "shop"))
     apps = by_name(document)
     assert apps["shop"]["status"] == "added"

@@ -64,9 +64,7 @@ def test_a_second_push_to_a_gitlab_merge_request_edits_the_same_comment(
     _url, state = host
     values = (synced_seed.path / PROD_VALUES).read_text()
     first = branch(synced_seed, "bump", {PROD_VALUES: values.replace("abc123def", "first00")})
-    synced_seed.git("checkout", "-q", "bump")
-    second = synced_seed.commit({PROD_VALUES: values.replace("abc123def", "second0")}, message="again")
-    synced_seed.git("checkout", "-q", "main")
+    second = branch(synced_seed, "bump", {PROD_VALUES: values.replace("abc123def", "second0")}, message="again")
     api = serve_api()
     with api.client(token=None) as http:
         opened = deliver(http, "gitlab", gitlab_merge_request("open", synced_seed.url, "org/config", 3, "main", first),
