@@ -49,7 +49,12 @@ _BOOT = (
     "import json, sys; sys.path[:] = json.loads(sys.argv[1]); del sys.argv[1]; "
     "from reconciler.core.sandbox.child import main; main()"
 )
-_MEMORY_WORDS = ("out of memory", "memoryerror", "cannot allocate memory", "bad_alloc", "not enough memory")
+# What a runtime prints when the address-space limit refuses it memory: Python, C++, glibc, and
+# Go (its heap, its arena map, or the stack of a new thread: `pthread_create failed`).
+_MEMORY_WORDS = (
+    "out of memory", "memoryerror", "cannot allocate memory", "bad_alloc", "not enough memory",
+    "cannot map pages", "failed to create new os thread", "pthread_create failed",
+)
 
 
 def clean_environment(home: str) -> dict[str, str]:
