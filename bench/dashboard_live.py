@@ -31,6 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.live_updates import manifest, status  # the same seeded apps as the API's live-feed bench
 from kubesim import KubeSim
 from kubesim.kubeconfig import write_kubeconfig
 from reconciler.api.server import create_app
@@ -50,21 +51,6 @@ WATCH_CELL = """([selector, wanted]) => { window.__shown = new Promise((resolve)
   const observer = new MutationObserver(() => { if (seen()) { observer.disconnect(); resolve(Date.now()); } });
   observer.observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
 }); }"""
-
-
-def manifest(name: str) -> dict[str, object]:
-    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": name},
-            "spec": {"project": "default", "source": {"repoURL": "https://git.example/org/cfg.git", "path": name,
-                                                      "targetRevision": "HEAD"},
-                     "destination": {"server": "https://kubernetes.default.svc", "namespace": name}}}
-
-
-def status(health: str) -> dict[str, object]:
-    resources = [{"group": "apps", "kind": "Deployment", "namespace": "x", "name": f"d{i}", "status": "Synced",
-                  "health": {"status": "Healthy", "message": ""}, "diff": "", "error": "", "message": ""}
-                 for i in range(5)]
-    return {"sync": {"status": "Synced", "revision": "a" * 40}, "health": {"status": health},
-            "resources": resources, "conditions": []}
 
 
 def progress(message: str) -> None:
