@@ -39,6 +39,12 @@ def role_of(settings: Settings, token: str) -> str | None:
     return found[0] if found else None
 
 
+def client_address(request: Request) -> str:
+    """The caller's address, as the rate limits count it. Behind a proxy listed in
+    RECONCILER_TRUSTED_PROXIES, uvicorn sets it from the X-Forwarded-For header (api/server.py)."""
+    return request.client.host if request.client else "unknown"
+
+
 def context(request: Request) -> ApiContext:
     ctx: ApiContext = request.app.state.context
     return ctx

@@ -30,6 +30,12 @@ class ApiError(Exception):
         self.headers = dict(headers or {})
 
 
+def retry_after(wait_seconds: float) -> dict[str, str]:
+    """The Retry-After header of a 429 whose rate-limit window ends in `wait_seconds` (whole
+    seconds, at least 1, so a client never retries inside the window)."""
+    return {"Retry-After": str(max(1, int(wait_seconds + 0.999)))}
+
+
 def error_response(
     status: int, message: str, problems: Sequence[str] = (), headers: Mapping[str, str] | None = None
 ) -> JSONResponse:

@@ -41,8 +41,8 @@ from reconciler.api.access import device, sessions
 from reconciler.api.access.identity import SESSION_COOKIE, Caller
 from reconciler.api.access.oidc import OidcClient, SsoError, SsoIdentity
 from reconciler.api.access.permits import permit, permit_each
-from reconciler.api.auth import context, rest_caller
-from reconciler.api.errors import ApiError
+from reconciler.api.auth import client_address, context, rest_caller
+from reconciler.api.errors import ApiError, retry_after
 
 LOGIN_COOKIE = "reconciler_login"
 LOGIN_TTL_SECONDS = 600  # time to get through the provider's login page
@@ -88,12 +88,12 @@ def _secure(request: Request) -> bool:
 
 
 def _hold_back_floods(request: Request) -> None:
-    source = request.client.host if request.client else "unknown"
+    source = client_address(request)
     count, wait = context(request).services().store.count_login_request(source)
     if count > LOGIN_REQUESTS_PER_MINUTE:
         raise ApiError(429, f"more than {LOGIN_REQUESTS_PER_MINUTE} sign-ins started from {source} this minute: "
                             f"wait {wait:.0f}s and sign in again",
-                       headers={"Retry-After": str(max(1, int(wait + 0.999)))})  # fmt: skip
+                       headers=retry_after(wait))  # fmt: skip
 
 
 def _start(request: Request, return_to: str, cli: dict[str, str] | None, device_hash: str = "") -> RedirectResponse:

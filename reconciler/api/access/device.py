@@ -28,8 +28,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from reconciler.api.access.oidc import SsoIdentity
-from reconciler.api.auth import context
-from reconciler.api.errors import ApiError
+from reconciler.api.auth import client_address, context
+from reconciler.api.errors import ApiError, retry_after
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 DEVICE_TTL_SECONDS = 600  # time for the person to find a browser and sign in
@@ -66,12 +66,12 @@ def start_device_login(request: Request) -> JSONResponse:
         raise ApiError(404, "set RECONCILER_URL: the device sign-in page is shown at <RECONCILER_URL>/auth/device")
     request.state.audit_action = "device-code"  # who asked for codes, from where (the line's client)
     store = ctx.services().store
-    source = request.client.host if request.client else "unknown"
+    source = client_address(request)
     count, wait = store.count_device_request(source)
     if count > DEVICE_REQUESTS_PER_MINUTE:
         raise ApiError(429, f"more than {DEVICE_REQUESTS_PER_MINUTE} device sign-ins from {source} this minute: "
                             f"wait {wait:.0f}s and run `reconciler login --sso --device` again",
-                       headers={"Retry-After": str(max(1, int(wait + 0.999)))})  # fmt: skip
+                       headers=retry_after(wait))  # fmt: skip
     device_code = secrets.token_urlsafe(32)
     record = {"status": "pending", "interval": POLL_INTERVAL_SECONDS, "polledAt": 0.0}
     for _ in range(5):

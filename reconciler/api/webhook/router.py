@@ -28,9 +28,9 @@ from kombu.exceptions import OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from reconciler import telemetry
-from reconciler.api.auth import context
+from reconciler.api.auth import client_address, context
 from reconciler.api.context import ApiContext
-from reconciler.api.errors import error_response
+from reconciler.api.errors import error_response, retry_after
 from reconciler.api.models import ErrorBody, Ping, WebhookAccepted, WebhookDuplicate
 from reconciler.api.webhook import PushEvent, WebhookError, check_size, detect_provider, matches, parse, verify
 from reconciler.api.webhook.appsets import appsets_concerned, pull_request_repos, refresh_appsets
@@ -86,11 +86,6 @@ def concerns(event: PushEvent, app: Application) -> bool:
         source.helm.value_files if source.helm else (),
         app.annotations.get(MANIFEST_GENERATE_PATHS, ""),
     )
-
-
-def _client_address(request: Request) -> str:
-    # Behind a proxy, uvicorn's --proxy-headers (trusted FORWARDED_ALLOW_IPS) sets this.
-    return request.client.host if request.client else "unknown"
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -202,7 +197,7 @@ def webhook_router() -> APIRouter:
     )
     async def receive(request: Request) -> JSONResponse:
         ctx = context(request)
-        source = _client_address(request)
+        source = client_address(request)
         try:
             body: list[bytes] = []  # read once: a held webhook is tried again with the same body
             return await _held_through_failover(ctx, lambda: _deliver(ctx, request, source, body))
@@ -228,7 +223,7 @@ def webhook_router() -> APIRouter:
                 429,
                 f"more than {limit} webhook requests a minute from {source}: retry later, "
                 "or raise RECONCILER_WEBHOOK_RATE_LIMIT",
-                headers={"Retry-After": str(max(1, int(wait + 0.999)))},
+                headers=retry_after(wait),
             )
         if not body:
             try:
