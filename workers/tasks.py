@@ -136,15 +136,16 @@ def poll(self: Task, app_name: str, revision: str | None = None, fresh: bool = F
         # listed the remote's refs before that push landed.
         svc.store.clear_webhook_poll(app_name)
     started = time.monotonic()
+    result = None
     try:
         result = refresh(svc, app_name, revision=revision, fresh_refs=fresh)
     finally:
+        if result is not None:
+            telemetry.buffer_reconcile(time.monotonic() - started)  # goes with this flush
         telemetry.flush_soon(svc.store, svc.git.counters, svc.clusters)
         send_ready_notifications(svc)
     if result is None:
         return None
-    telemetry.buffer_reconcile(time.monotonic() - started)
-    telemetry.flush_soon(svc.store, svc.git.counters, svc.clusters)  # with the poll's time
     if result.sync is not None:
         request_sync(svc.store, dataclasses.replace(result.sync, urgent=fresh))
     status = result.status

@@ -13,7 +13,6 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from reconciler.control import fencing
 from reconciler.control.catalog import UnknownApplication, load_application
@@ -34,6 +33,7 @@ from reconciler.model import Application, SpecError, recorded_source
 from reconciler.model.operation import OperationPhase, ResultCode
 from reconciler.model.resources import ResourceKey
 from reconciler.services import Services
+from reconciler.state import Store
 
 log = logging.getLogger("reconciler.sync")
 
@@ -195,7 +195,7 @@ def _wants_newest_commit(request: SyncRequest) -> bool:
     return request.trigger in ("user", "rollback") and not request.revision
 
 
-def _already_synced(store: Any, request: SyncRequest) -> bool:
+def _already_synced(store: Store, request: SyncRequest) -> bool:
     """An automated sync of the revision the last sync deployed: two polls that both saw the app
     OutOfSync before the first sync took the lock each asked for one. Argo CD attempts one
     automated sync per revision; the second is stale once the first has run (checked under
