@@ -32,7 +32,7 @@ from reconciler.engine.cluster.managed_scope import ManagedScope
 from reconciler.engine.compare import DesiredState
 from reconciler.engine.hooks import Hook
 from reconciler.engine.project_rules import check_resource
-from reconciler.model import Application, AppProject
+from reconciler.model import Application, AppProject, Destination
 from reconciler.model.resources import ResourceKey
 
 # Whether an object is namespaced (the cluster's discovery, or the render's settled namespace).
@@ -66,10 +66,7 @@ def check_render(
     forbidden: dict[ResourceKey, str] = {}
     for obj in state.objects:
         key = ResourceKey.of(obj)
-        scoped = namespaced(obj)
-        problem = check_resource(project, key, scoped, destination=app.destination)
-        if not problem and managed is not None:
-            problem = managed.problem(key, scoped)
+        problem = _refusal(project, managed, key, namespaced(obj), destination=app.destination)
         if problem:
             forbidden[key] = problem
     problems = list(forbidden.values())
@@ -90,10 +87,7 @@ def check_hooks(
     problems = []
     for hook in hooks:
         shown = f"{'/'.join(hook.phases)} hook {hook.describe()}"
-        scoped = namespaced(hook.obj)
-        problem = check_resource(project, hook.key, scoped, destination=app.destination, shown=shown)
-        if not problem and managed is not None:
-            problem = managed.problem(hook.key, scoped, shown=shown)
+        problem = _refusal(project, managed, hook.key, namespaced(hook.obj), destination=app.destination, shown=shown)
         if problem:
             problems.append(problem)
     return problems
@@ -110,8 +104,15 @@ def _created_namespace_problem(
     key = ResourceKey("", "Namespace", "", name)
     if any(ResourceKey.of(obj) == key for obj in objects):
         return None
-    shown = f"Namespace {name} (CreateNamespace=true)"
-    problem = check_resource(project, key, namespaced=False, shown=shown)
-    if not problem and managed is not None:
-        problem = managed.problem(key, namespaced=False, shown=shown)
-    return problem
+    return _refusal(project, managed, key, False, shown=f"Namespace {name} (CreateNamespace=true)")
+
+
+def _refusal(
+    project: AppProject, managed: ManagedScope | None, key: ResourceKey, namespaced: bool,
+    destination: Destination | None = None, shown: str = "",
+) -> str | None:
+    """Why the project, else the destination cluster's managed scope, refuses the object `key`."""
+    problem = check_resource(project, key, namespaced, destination=destination, shown=shown)
+    if problem or managed is None:
+        return problem
+    return managed.problem(key, namespaced, shown=shown)

@@ -76,11 +76,10 @@ class Clusters:
         with self._lock:
             cluster = self._clusters.get(key)
             if cluster is None:
-                if secret is not None:
-                    cluster = _secret_cluster(secret, self.field_manager)
-                else:
+                if secret is None:
                     cluster = Cluster(self._api_client(destination), field_manager=self.field_manager)
-                if secret is not None:
+                else:
+                    cluster = _secret_cluster(secret, self.field_manager)
                     # Forget the client of the Secret's earlier credentials (not closed: a step of a
                     # sync may still be using it; it goes when the last user lets go).
                     stale = key.rsplit(":", 1)[0] + ":"
